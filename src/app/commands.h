@@ -1,0 +1,21 @@
+// The `migsbyu` subcommands. Each Add*Command registers one subcommand on the CLI11 app with its
+// options and its callback; main.cc calls them all. Wiring only: the logic lives in the
+// components under src/.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace migsbyu::app {
+
+// DATABASE_URL, or the embedded cluster's default address.
+std::string DefaultDatabaseUrl();
+
+void AddMigrateCommand(CLI::App& app);
+void AddServeCommand(CLI::App& app);
+void AddGenerateCommand(CLI::App& app);
+void AddSimulateCommand(CLI::App& app);
+void AddCdcCommand(CLI::App& app);
+void AddLakeCommand(CLI::App& app);
+
+}  // namespace migsbyu::app

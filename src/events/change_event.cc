@@ -1,0 +1,83 @@
+#include "events/change_event.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace migsbyu::events {
+
+int TableSchema::ColumnIndex(const std::string& column) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == column) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+namespace {
+
+// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+std::string FormatTimestamp(int64_t us, bool zone) {
+  int64_t days = us >= 0 ? us / 86400000000LL : -((-us + 86400000000LL - 1) / 86400000000LL);
+  int64_t rem = us - days * 86400000000LL;
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[64];
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld",
+                        static_cast<long long>(y), m, d,
+                        static_cast<long long>(rem / 3600000000LL),
+                        static_cast<long long>(rem / 60000000LL % 60),
+                        static_cast<long long>(rem / 1000000LL % 60));
+  std::string s(buf, n);
+  if (int64_t frac = rem % 1000000LL; frac != 0) {
+    std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(frac));
+    std::string f = buf;
+    while (f.back() == '0') f.pop_back();
+    s += f;
+  }
+  if (zone) s += "+00";
+  return s;
+}
+
+}  // namespace
+
+std::string ValueToText(ValueType type, const Value& v) {
+  if (v.state != Value::State::kPresent) return "";
+  switch (type) {
+    case ValueType::kBool: return v.integer ? "t" : "f";
+    case ValueType::kInt16:
+    case ValueType::kInt32:
+    case ValueType::kInt64: return std::to_string(v.integer);
+    case ValueType::kFloat64: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", v.real);
+      return buf;
+    }
+    case ValueType::kNumeric:
+    case ValueType::kText: return v.text;
+    case ValueType::kDate: {
+      int64_t y;
+      unsigned m, d;
+      CivilFromDays(v.integer, &y, &m, &d);
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+      return buf;
+    }
+    case ValueType::kTimestamp: return FormatTimestamp(v.integer, false);
+    case ValueType::kTimestampTz: return FormatTimestamp(v.integer, true);
+  }
+  return "";
+}
+
+}  // namespace migsbyu::events

@@ -1,0 +1,112 @@
+// ChangeEvent: the one type that cdc produces and every sink (file, Kafka, lake) consumes.
+//
+// A change is one row-level operation of one committed transaction, in commit order. Values are
+// typed (Value) and keep PostgreSQL's exactness: numeric stays a decimal string, timestamps are
+// microseconds since the Unix epoch, dates days since the Unix epoch. Columns describe the table
+// as it was when the change was made, so a column added mid-stream shows in later events only.
+//
+// Ordering: events of one transaction share commit_lsn and xid and are numbered by `position`
+// (0, 1, 2, ...). Transactions reach a sink in commit order, so (commit_lsn, position) is a total
+// order of all changes and a unique identity for each: the key of exactly-once delivery.
+// Snapshot rows (Operation::kRead) are delivered as one pseudo-transaction whose commit_lsn is
+// the replication slot's consistent point, before any streamed transaction.
+//
+// Threading: immutable once built; a TableSchema is shared (shared_ptr<const>) between events.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/lsn.h"
+
+namespace migsbyu::events {
+
+enum class Operation : char {
+  kRead = 'r',      // a row of the initial snapshot
+  kInsert = 'c',    // Debezium's letters: c(reate), u(pdate), d(elete), t(runcate), r(ead)
+  kUpdate = 'u',
+  kDelete = 'd',
+  kTruncate = 't',
+};
+
+// The types MigsbyU decodes; anything else travels as kText with its PostgreSQL text form.
+enum class ValueType : uint8_t {
+  kBool,
+  kInt16,
+  kInt32,
+  kInt64,
+  kFloat64,
+  kNumeric,      // exact decimal, text form
+  kText,
+  kDate,         // days since 1970-01-01
+  kTimestamp,    // µs since 1970-01-01 00:00:00, no zone
+  kTimestampTz,  // µs since 1970-01-01 00:00:00 UTC
+};
+
+struct Column {
+  std::string name;
+  ValueType type = ValueType::kText;
+  uint32_t type_oid = 0;       // PostgreSQL's type OID
+  int32_t type_modifier = -1;  // e.g. numeric(3,2) precision and scale, as pg_attribute.atttypmod
+  bool key = false;            // part of the replica identity key (the primary key)
+  bool operator==(const Column&) const = default;
+};
+
+struct TableSchema {
+  uint32_t relation_id = 0;  // PostgreSQL's table OID
+  std::string schema;        // "public"
+  std::string name;          // "students"
+  std::vector<Column> columns;
+
+  // Index of a column by name, or -1.
+  int ColumnIndex(const std::string& column) const;
+};
+
+// One typed value. For kNull and kUnchangedToast the other fields are unused.
+struct Value {
+  enum class State : uint8_t { kNull, kPresent, kUnchangedToast };
+  State state = State::kNull;
+  int64_t integer = 0;  // kBool (0/1), kInt*, kDate, kTimestamp, kTimestampTz
+  double real = 0;      // kFloat64
+  std::string text;     // kNumeric, kText
+
+  static Value Null() { return {}; }
+  static Value UnchangedToast() { return {State::kUnchangedToast, 0, 0, {}}; }
+  static Value Integer(int64_t v) { return {State::kPresent, v, 0, {}}; }
+  static Value Real(double v) { return {State::kPresent, 0, v, {}}; }
+  static Value Text(std::string v) { return {State::kPresent, 0, 0, std::move(v)}; }
+
+  bool is_null() const { return state == State::kNull; }
+  bool operator==(const Value&) const = default;
+};
+
+// Values parallel to TableSchema::columns.
+using Row = std::vector<Value>;
+
+struct TransactionInfo {
+  uint32_t xid = 0;
+  Lsn commit_lsn;            // the LSN of the commit record
+  Lsn end_lsn;               // the LSN just past the commit: what to acknowledge
+  int64_t commit_time_us = 0;  // commit timestamp, µs since the Unix epoch
+  bool snapshot = false;     // the initial snapshot's pseudo-transaction
+};
+
+struct ChangeEvent {
+  Operation op = Operation::kInsert;
+  std::shared_ptr<const TableSchema> table;
+  std::optional<Row> before;  // update and delete (REPLICA IDENTITY FULL gives all columns)
+  std::optional<Row> after;   // read, insert and update
+  Lsn commit_lsn;             // of the transaction
+  Lsn lsn;                    // of this change's WAL record (snapshot rows: the consistent point)
+  uint64_t position = 0;      // 0-based index within the transaction
+  uint32_t xid = 0;
+  int64_t commit_time_us = 0;
+};
+
+// Text form of a value as PostgreSQL would print it ("2024-01-31", "3.75", "t").
+std::string ValueToText(ValueType type, const Value& value);
+
+}  // namespace migsbyu::events

@@ -1,0 +1,121 @@
+#include "pg/connection.h"
+
+namespace migsbyu::pg {
+
+PgResult& PgResult::operator=(PgResult&& o) noexcept {
+  if (this != &o) {
+    if (r_) PQclear(r_);
+    r_ = o.r_;
+    o.r_ = nullptr;
+  }
+  return *this;
+}
+
+PgResult::~PgResult() {
+  if (r_) PQclear(r_);
+}
+
+std::optional<std::string> PgResult::GetOptional(int row, int col) const {
+  if (IsNull(row, col)) return std::nullopt;
+  return std::string(Get(row, col));
+}
+
+int64_t PgResult::AffectedRows() const {
+  const char* n = r_ ? PQcmdTuples(r_) : "";
+  return *n ? std::stoll(n) : 0;
+}
+
+Result<Connection> Connection::Open(const std::string& conninfo) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  if (c == nullptr) return Error::Unavailable("postgres: out of memory while connecting");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(c);
+    PQfinish(c);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Error::Unavailable("postgres: cannot connect: " + msg);
+  }
+  return Connection(c);
+}
+
+Connection& Connection::operator=(Connection&& o) noexcept {
+  if (this != &o) {
+    if (c_) PQfinish(c_);
+    c_ = o.c_;
+    o.c_ = nullptr;
+    last_error_ = std::move(o.last_error_);
+  }
+  return *this;
+}
+
+Connection::~Connection() {
+  if (c_) PQfinish(c_);
+}
+
+bool Connection::InTransaction() const {
+  if (c_ == nullptr) return false;
+  auto s = PQtransactionStatus(c_);
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
+Result<PgResult> Connection::Exec(const std::string& sql) {
+  if (c_ == nullptr) return Error::Unavailable("postgres: connection closed");
+  return Check(PQexec(c_, sql.c_str()), sql);
+}
+
+Result<PgResult> Connection::ExecParams(const std::string& sql, const Params& params) {
+  if (c_ == nullptr) return Error::Unavailable("postgres: connection closed");
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return Check(PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0),
+               sql);
+}
+
+namespace {
+std::string Field(const PGresult* r, int code) {
+  const char* v = PQresultErrorField(r, code);
+  return v ? v : "";
+}
+}  // namespace
+
+Result<PgResult> Connection::Check(PGresult* raw, std::string_view sql) {
+  PgResult r(raw);
+  if (raw == nullptr) {
+    last_error_ = {"08006", "", "", "", ""};
+    return Error::Unavailable(std::string("postgres: ") + PQerrorMessage(c_));
+  }
+  auto status = PQresultStatus(raw);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_OUT ||
+      status == PGRES_COPY_IN || status == PGRES_COPY_BOTH || status == PGRES_EMPTY_QUERY) {
+    return r;
+  }
+  last_error_ = {Field(raw, PG_DIAG_SQLSTATE), Field(raw, PG_DIAG_CONSTRAINT_NAME),
+                 Field(raw, PG_DIAG_TABLE_NAME), Field(raw, PG_DIAG_COLUMN_NAME),
+                 Field(raw, PG_DIAG_MESSAGE_DETAIL)};
+  std::string msg = Field(raw, PG_DIAG_MESSAGE_PRIMARY);
+  if (msg.empty()) msg = PQerrorMessage(c_);
+  ErrorCode code = IsBroken() ? ErrorCode::kUnavailable : ErrorCodeForSqlState(last_error_.sqlstate);
+  return Error(code, "postgres: " + msg + " (SQLSTATE " + last_error_.sqlstate + ")");
+}
+
+ErrorCode ErrorCodeForSqlState(std::string_view s) {
+  if (s == "23505") return ErrorCode::kAlreadyExists;
+  if (s == "23503" || s == "40001" || s == "40P01") return ErrorCode::kConflict;
+  if (s == "23514" || s == "23502") return ErrorCode::kValidation;
+  if (s.starts_with("22")) return ErrorCode::kInvalidArgument;
+  if (s.starts_with("08") || s.starts_with("57P") || s.empty()) return ErrorCode::kUnavailable;
+  return ErrorCode::kInternal;
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char ch : name) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace migsbyu::pg

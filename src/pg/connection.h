@@ -1,0 +1,112 @@
+// RAII over libpq: pg::Connection owns a PGconn, pg::PgResult owns a PGresult.
+//
+// Every statement that carries a value is parameterized: ExecParams sends the SQL text and the
+// values separately (text format), so no value is ever spliced into SQL. Exec is for fixed SQL
+// (migrations, BEGIN/COMMIT) only.
+//
+// Errors come back as values. SQLSTATE classes map to ErrorCode: 23505 unique violation ->
+// kAlreadyExists; 23503 foreign key and 40001/40P01 serialization -> kConflict; 23514 check and
+// 23502 not-null -> kValidation; 22xxx data exceptions -> kInvalidArgument; connection failures
+// (08xxx, 57Pxx, a broken socket) -> kUnavailable; the rest -> kInternal. The server's SQLSTATE,
+// constraint and detail stay available in ServerError for callers that translate further.
+//
+// Threading: a Connection is used by one thread at a time (REQUIRES: external synchronization).
+// Move-only.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace migsbyu::pg {
+
+// What the server said about a failed statement.
+struct ServerError {
+  std::string sqlstate;    // "23505"
+  std::string constraint;  // "students_pkey", empty if none
+  std::string table;
+  std::string column;
+  std::string detail;
+};
+
+class PgResult {
+ public:
+  PgResult() = default;
+  explicit PgResult(PGresult* r) : r_(r) {}
+  PgResult(PgResult&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
+  PgResult& operator=(PgResult&& o) noexcept;
+  PgResult(const PgResult&) = delete;
+  PgResult& operator=(const PgResult&) = delete;
+  ~PgResult();
+
+  int rows() const { return r_ ? PQntuples(r_) : 0; }
+  int columns() const { return r_ ? PQnfields(r_) : 0; }
+  bool IsNull(int row, int col) const { return PQgetisnull(r_, row, col); }
+  // The text form of a value; empty for NULL (check IsNull).
+  std::string_view Get(int row, int col) const {
+    return {PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col))};
+  }
+  std::optional<std::string> GetOptional(int row, int col) const;
+  std::string_view ColumnName(int col) const { return PQfname(r_, col); }
+  // -1 if no such column.
+  int ColumnIndex(const char* name) const { return PQfnumber(r_, name); }
+  uint32_t ColumnType(int col) const { return PQftype(r_, col); }
+  // Rows affected by INSERT/UPDATE/DELETE; 0 otherwise.
+  int64_t AffectedRows() const;
+
+ private:
+  PGresult* r_ = nullptr;
+};
+
+// Positional parameters $1..$n in text format; nullopt is SQL NULL.
+using Params = std::vector<std::optional<std::string>>;
+
+class Connection {
+ public:
+  // Connects with a libpq URL or key=value string. kUnavailable if the server cannot be reached.
+  static Result<Connection> Open(const std::string& conninfo);
+
+  Connection(Connection&& o) noexcept : c_(o.c_), last_error_(std::move(o.last_error_)) { o.c_ = nullptr; }
+  Connection& operator=(Connection&& o) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Fixed SQL, possibly several statements; no values allowed in it.
+  Result<PgResult> Exec(const std::string& sql);
+  // One statement with parameters.
+  Result<PgResult> ExecParams(const std::string& sql, const Params& params);
+
+  // True when the socket is gone; the pool drops such connections.
+  bool IsBroken() const { return c_ == nullptr || PQstatus(c_) != CONNECTION_OK; }
+  // True when a transaction is open or failed (the pool rolls such connections back).
+  bool InTransaction() const;
+  // The server's diagnostics for the last failed statement.
+  const ServerError& last_server_error() const { return last_error_; }
+  int ServerVersion() const { return PQserverVersion(c_); }
+
+  // REQUIRES: callers in pg/ and cdc/ only (the replication protocol needs the raw handle).
+  PGconn* raw() { return c_; }
+
+ private:
+  explicit Connection(PGconn* c) : c_(c) {}
+  Result<PgResult> Check(PGresult* r, std::string_view sql);
+
+  PGconn* c_ = nullptr;
+  ServerError last_error_;
+};
+
+// Maps a SQLSTATE to the ErrorCode described above.
+ErrorCode ErrorCodeForSqlState(std::string_view sqlstate);
+
+// Quotes an identifier the way PostgreSQL does ("my table"), for the DDL that cannot take
+// parameters (table and slot names that come from configuration, never from requests).
+std::string QuoteIdentifier(std::string_view name);
+
+}  // namespace migsbyu::pg

@@ -1,0 +1,84 @@
+#include "pg/connection.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "pg/pool.h"
+#include "support/test_database.h"
+
+namespace migsbyu::pg {
+
+TEST(ConnectionTest, ParametersTravelApartFromSql) {
+  testing::TestDatabase db;
+  auto conn = Connection::Open(db.url());
+  ASSERT_TRUE(conn.ok()) << conn.error().ToString();
+  ASSERT_TRUE(conn->Exec("CREATE TABLE t (id text PRIMARY KEY, n int)").ok());
+  const std::string hostile = "x'); DROP TABLE t; --";
+  ASSERT_TRUE(conn->ExecParams("INSERT INTO t VALUES ($1, $2)", {hostile, std::nullopt}).ok());
+  auto r = conn->ExecParams("SELECT id, n FROM t WHERE id = $1", {hostile});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->rows(), 1);
+  EXPECT_EQ(r->Get(0, 0), hostile);
+  EXPECT_TRUE(r->IsNull(0, 1));
+}
+
+TEST(ConnectionTest, MapsSqlStatesToErrorCodes) {
+  testing::TestDatabase db;
+  auto conn = Connection::Open(db.url());
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(conn->Exec("CREATE TABLE t (id int PRIMARY KEY CHECK (id > 0))").ok());
+  ASSERT_TRUE(conn->ExecParams("INSERT INTO t VALUES ($1)", {"1"}).ok());
+  auto dup = conn->ExecParams("INSERT INTO t VALUES ($1)", {"1"});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(conn->last_server_error().constraint, "t_pkey");
+  auto check = conn->ExecParams("INSERT INTO t VALUES ($1)", {"-1"});
+  ASSERT_FALSE(check.ok());
+  EXPECT_EQ(check.error().code(), ErrorCode::kValidation);
+  auto bad = conn->ExecParams("INSERT INTO t VALUES ($1)", {"not a number"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(ConnectionTest, UnreachableServerIsUnavailable) {
+  auto conn = Connection::Open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2");
+  ASSERT_FALSE(conn.ok());
+  EXPECT_EQ(conn.error().code(), ErrorCode::kUnavailable);
+}
+
+TEST(PoolTest, BoundsConnectionsAndRollsBackReturnedTransactions) {
+  testing::TestDatabase db;
+  Pool pool(db.url(), 2);
+  {
+    auto a = pool.Acquire();
+    auto b = pool.Acquire();
+    ASSERT_TRUE(a.ok() && b.ok());
+    auto c = pool.Acquire(std::chrono::milliseconds(50));
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.error().code(), ErrorCode::kUnavailable);
+    ASSERT_TRUE((*a)->Exec("CREATE TABLE t (x int)").ok());
+    ASSERT_TRUE((*b)->Exec("BEGIN; INSERT INTO t VALUES (1)").ok());
+  }
+  auto d = pool.Acquire();
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE((*d)->InTransaction());
+  auto n = (*d)->Exec("SELECT count(*) FROM t");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->Get(0, 0), "0");
+}
+
+TEST(PoolTest, WaitersGetConnectionsAsTheyReturn) {
+  testing::TestDatabase db;
+  Pool pool(db.url(), 1);
+  auto first = pool.Acquire();
+  ASSERT_TRUE(first.ok());
+  std::thread t([&] {
+    auto second = pool.Acquire(std::chrono::seconds(10));
+    EXPECT_TRUE(second.ok());
+  });
+  { auto released = std::move(first).value(); }
+  t.join();
+}
+
+}  // namespace migsbyu::pg

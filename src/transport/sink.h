@@ -1,0 +1,38 @@
+// Sink: where the connector hands committed transactions (file, Kafka, the lake).
+//
+// Protocol, all from the connector's one thread (REQUIRES: external synchronization):
+//   Begin(tx), Apply(change) for each change in order, Commit(tx) — once per transaction, in
+//   commit order; a transaction may be large, so a sink must not need it whole in memory.
+//   Flush() makes everything committed so far durable and returns the end_lsn up to which the
+//   sink is durable; only that LSN is ever confirmed to PostgreSQL, so a crash loses nothing.
+//   ResumeLsn() is the position the sink itself recorded as durable (the lake keeps it in its
+//   own commit log): the connector skips transactions whose end_lsn ≤ it, so a replay after a
+//   crash duplicates nothing.
+// An error from any call stops the connector, which reconnects and replays from the last
+// flushed LSN; sinks must therefore accept a transaction again after a failed or unflushed one.
+#pragma once
+
+#include <optional>
+
+#include "common/lsn.h"
+#include "common/result.h"
+#include "events/change_event.h"
+
+namespace migsbyu::transport {
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  virtual Status Begin(const events::TransactionInfo& tx) = 0;
+  virtual Status Apply(const events::ChangeEvent& change) = 0;
+  virtual Status Commit(const events::TransactionInfo& tx) = 0;
+
+  // Durable up to the returned LSN (the end_lsn of the last durable transaction).
+  virtual Result<Lsn> Flush() = 0;
+
+  // What the sink recorded as durable before this process started, if it keeps such a record.
+  virtual std::optional<Lsn> ResumeLsn() { return std::nullopt; }
+};
+
+}  // namespace migsbyu::transport
