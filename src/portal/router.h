@@ -1,0 +1,104 @@
+// Router: the portal's table of HTTP routes, independent of the HTTP library underneath.
+//
+// Components register routes here (the REST API, the analytics API); the portal's server serves
+// the same table on the API address (:8000, paths as registered) and on the web address (:8501,
+// the same paths under /api, beside the static front-end). /openapi.json is generated from the
+// same table, so the document always matches the routes.
+//
+// Patterns use {name} for a path segment: "/students/{id}". Handlers return a Response; expected
+// failures become Response::FromError, the one place that maps ErrorCode to an HTTP status and
+// the body {"detail": ...}.
+//
+// Threading: register routes before the server starts; handlers are then called concurrently
+// from the server's worker threads and must be thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace migsbyu::portal {
+
+struct Request {
+  std::string method;  // "GET"
+  std::string path;    // as received, without the /api prefix
+  std::map<std::string, std::string> path_params;
+  std::multimap<std::string, std::string> query;
+  std::multimap<std::string, std::string> headers;  // names in lower case
+  std::string body;
+
+  // The first value of a query parameter, if present.
+  std::optional<std::string> Query(const std::string& name) const;
+  // A {name} segment of the pattern; empty if the pattern has none.
+  std::string PathParam(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response Json(const nlohmann::json& body, int status = 200);
+  // {"detail": message} — or, for kValidation, {"detail": [{"loc": [...], "msg": ...}, ...]} —
+  // with the status for the error's code: 400 invalid argument, 404 not found, 409 already
+  // exists or conflict, 413 too large, 422 validation, 503 unavailable, 500 otherwise (the
+  // message of a 500 is logged, not sent).
+  static Response FromError(const Error& error);
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+// Server-sent events: a stream handler sends events until it returns or Send reports that the
+// client has gone.
+class EventWriter {
+ public:
+  virtual ~EventWriter() = default;
+  // Writes "event: <event>\ndata: <data>\n\n". False once the client has disconnected.
+  virtual bool Send(std::string_view event, std::string_view data) = 0;
+};
+using StreamHandler = std::function<void(const Request&, EventWriter&)>;
+
+// OpenAPI fragments for one operation; empty members are left out of the document.
+struct RouteDoc {
+  std::string summary;
+  std::string tag;
+  nlohmann::json parameters = nlohmann::json::array();  // OpenAPI Parameter Objects
+  nlohmann::json request_body;                          // OpenAPI Request Body Object
+  nlohmann::json responses;                             // OpenAPI Responses Object
+};
+
+class Router {
+ public:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    Handler handler;         // set for ordinary routes
+    StreamHandler stream;    // set for event streams (method GET)
+    RouteDoc doc;
+  };
+
+  void Add(std::string method, std::string pattern, Handler handler, RouteDoc doc = {});
+  void AddEventStream(std::string pattern, StreamHandler handler, RouteDoc doc = {});
+
+  // Components may add schemas under components.schemas of the OpenAPI document.
+  void AddSchema(const std::string& name, nlohmann::json schema);
+
+  // The OpenAPI 3 document of every registered route.
+  nlohmann::json OpenApi(const std::string& title, const std::string& version) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+  nlohmann::json schemas_ = nlohmann::json::object();
+};
+
+}  // namespace migsbyu::portal
