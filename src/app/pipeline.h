@@ -1,0 +1,39 @@
+// The change-data pipeline that `migsbyu serve` runs beside the portal: the CDC connector reading
+// PostgreSQL's WAL, handing committed transactions to the lake in-process, and the analytics
+// routes reading the lake. Wiring only.
+//
+// Threading: Start and Stop from the serve command's main thread; the pipeline runs its own
+// threads in between.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "portal/router.h"
+
+namespace migsbyu::app {
+
+struct PipelineOptions {
+  bool enabled = true;          // --no-pipeline turns capture and analytics off
+  std::string lake_dir = "var/lake";
+};
+
+// Adds the pipeline's options (--lake-dir, --no-pipeline, ...) to a subcommand.
+void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options);
+
+class Pipeline {
+ public:
+  virtual ~Pipeline() = default;
+  // Stops capture after the transaction in hand and flushes the lake. Idempotent.
+  virtual void Stop() = 0;
+};
+
+// Registers the analytics routes on `router` and starts capture from `database_url`.
+// REQUIRES: the schema is migrated; the router is not yet serving.
+Result<std::unique_ptr<Pipeline>> StartPipeline(const std::string& database_url,
+                                                const PipelineOptions& options,
+                                                portal::Router& router);
+
+}  // namespace migsbyu::app
