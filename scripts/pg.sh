@@ -47,6 +47,7 @@ max_connections = 200
 shared_buffers = 256MB
 logical_decoding_work_mem = 64MB
 wal_sender_timeout = 60s
+track_commit_timestamp = on
 CONF
     if [ "${MIGSBYU_PG_FAST:-0}" = 1 ]; then
       # Throwaway test clusters: no durability across an OS crash, which tests never cause.
