@@ -1,0 +1,128 @@
+// cdc::Connector: change data capture from PostgreSQL into one transport::Sink.
+//
+// The connector owns two connections to the server: a replication-mode connection streaming the
+// pgoutput logical decoding of a replication slot, and a normal one for setup (publication, slot
+// lookup, primary keys) and the initial snapshot. It
+//   1. creates the publication (FOR TABLE the include list) and the slot when they are absent;
+//   2. on a new slot, reads every captured table inside the snapshot the slot exported (COPY,
+//      streamed row by row) and hands the rows to the sink as one pseudo-transaction
+//      (TransactionInfo::snapshot, Operation::kRead, commit_lsn = end_lsn = the slot's
+//      consistent point), then streams from that point: no gap, no duplicate;
+//   3. decodes pgoutput (protocol 1, or 2 with streaming of in-progress transactions spooled to
+//      a temporary file per transaction) and hands each committed transaction to the sink in
+//      commit order: Begin, Apply for each change, Commit;
+//   4. confirms to the server only the LSN the sink's Flush() returned, so a crash loses
+//      nothing; it skips transactions whose end_lsn ≤ the sink's ResumeLsn(), so a replay
+//      duplicates nothing;
+//   5. reconnects with capped exponential backoff when the server or the connection goes away.
+// A snapshot interrupted by a crash is redone: a slot whose sink recorded nothing durable
+// (ResumeLsn() empty) is dropped and created again with a fresh snapshot.
+//
+// Sink calls: TransactionInfo in Begin carries xid, commit_lsn and commit_time_us; end_lsn is
+// known only from the commit message, so it is set in Commit (and zero in Begin for transactions
+// that were not streamed). The sink is called only from the thread running Run().
+//
+// Threading: Run() blocks its calling thread until the stop token is triggered (then it returns
+// OkStatus after the transaction in hand) or a non-retryable error occurs (bad options).
+// GetMetrics() is thread-safe and may be called from any thread at any time. Backpressure: the
+// connector reads the next message only after the sink accepted the previous one; memory is
+// bounded by one decoded change plus the socket buffers, whatever the transaction size.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "common/lsn.h"
+#include "common/result.h"
+#include "transport/sink.h"
+
+namespace migsbyu::cdc {
+
+struct ConnectorOptions {
+  // libpq URL or key=value string of the captured database.
+  std::string database_url;
+  std::string slot_name = "migsbyu";
+  std::string publication_name = "migsbyu";
+  // Captured tables, "table" (schema public) or "schema.table". Used to create the publication
+  // when it is absent; an existing publication is used as it is.
+  std::vector<std::string> tables = {"students", "professors", "courses", "takes", "teaches"};
+  // pgoutput protocol: 1, or 2 (PostgreSQL ≥ 14) which allows streaming.
+  int protocol_version = 2;
+  // With protocol 2: let the server stream large in-progress transactions (spooled to disk
+  // here until they commit) instead of buffering them itself.
+  bool streaming = true;
+  // Take the initial snapshot when the slot is created (otherwise only changes from then on).
+  bool snapshot = true;
+  // How often a Standby Status Update (with a sink Flush) is sent at the latest.
+  std::chrono::milliseconds status_interval{1000};
+  // Reconnect backoff: starts at the first value, doubles, capped at the second.
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{10000};
+  // Folder for the spool files of streamed in-progress transactions (default: TMPDIR or /tmp).
+  std::string spool_dir;
+};
+
+enum class ConnectorState : uint8_t {
+  kStarting,      // connecting, creating publication or slot
+  kSnapshotting,  // copying the captured tables
+  kStreaming,     // reading the slot
+  kReconnecting,  // waiting out a backoff after an error
+  kStopped,
+};
+
+std::string_view ConnectorStateName(ConnectorState state);
+
+struct Metrics {
+  ConnectorState state = ConnectorState::kStarting;
+  // Server WAL position (from the stream) minus the last flushed LSN; 0 when caught up.
+  uint64_t lag_bytes = 0;
+  // Age of the commit time of the transaction most recently handed to the sink when the stream
+  // is behind; 0 when caught up.
+  double lag_seconds = 0;
+  double events_per_second = 0;  // over the last few seconds
+  uint64_t events_total = 0;     // changes handed to the sink since start (snapshot included)
+  uint64_t transactions_total = 0;
+  Lsn last_flushed_lsn;          // confirmed to the server
+  Lsn server_wal_end;            // the server's position as last reported
+  int64_t last_commit_time_us = 0;
+  // Snapshot progress: tables copied of total, and rows so far.
+  uint32_t snapshot_tables_done = 0;
+  uint32_t snapshot_tables_total = 0;
+  uint64_t snapshot_rows = 0;
+  uint64_t reconnects = 0;
+  std::string last_error;  // empty when none since the last successful (re)connection
+};
+
+class Connector {
+ public:
+  // `sink` must outlive the connector. REQUIRES: options.database_url non-empty.
+  Connector(ConnectorOptions options, transport::Sink* sink);
+  ~Connector();
+  Connector(const Connector&) = delete;
+  Connector& operator=(const Connector&) = delete;
+
+  // Captures until `stop` is requested; returns OkStatus then. Retryable failures (lost
+  // connection, server restart, sink error) are logged, counted and retried with backoff;
+  // an invalid option or a publication that cannot be created returns its error.
+  Status Run(std::stop_token stop);
+
+  // A consistent copy of the current figures. Thread-safe.
+  Metrics GetMetrics() const;
+
+ private:
+  class Session;
+  friend class Session;
+
+  ConnectorOptions options_;
+  transport::Sink* sink_;
+  mutable std::mutex metrics_mutex_;
+  Metrics metrics_;
+};
+
+}  // namespace migsbyu::cdc
