@@ -1,0 +1,346 @@
+#include "lake/duck.h"
+
+#include <utility>
+
+namespace migsbyu::duck {
+namespace {
+
+std::string Shorten(std::string_view sql) {
+  constexpr size_t kMax = 200;
+  return sql.size() <= kMax ? std::string(sql) : std::string(sql.substr(0, kMax)) + "...";
+}
+
+}  // namespace
+
+// ---- Database ----
+
+Result<Database> Database::Open(const std::string& path,
+                                const std::map<std::string, std::string>& config) {
+  duckdb_config cfg = nullptr;
+  if (duckdb_create_config(&cfg) != DuckDBSuccess) {
+    return Error::Internal("duckdb: cannot allocate a configuration");
+  }
+  for (const auto& [name, value] : config) {
+    if (duckdb_set_config(cfg, name.c_str(), value.c_str()) != DuckDBSuccess) {
+      duckdb_destroy_config(&cfg);
+      return Error::InvalidArgument("duckdb: invalid setting " + name + "=" + value);
+    }
+  }
+  duckdb_database db = nullptr;
+  char* error = nullptr;
+  const char* file = path.empty() ? ":memory:" : path.c_str();
+  duckdb_state state = duckdb_open_ext(file, &db, cfg, &error);
+  duckdb_destroy_config(&cfg);
+  if (state != DuckDBSuccess) {
+    std::string message = error ? error : "unknown error";
+    if (error) duckdb_free(error);
+    return Error::Unavailable("duckdb: cannot open database '" + path + "': " + message);
+  }
+  return Database(db);
+}
+
+Database::Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    if (db_) duckdb_close(&db_);
+    db_ = std::exchange(other.db_, nullptr);
+  }
+  return *this;
+}
+
+Database::~Database() {
+  if (db_) duckdb_close(&db_);
+}
+
+// ---- QueryResult ----
+
+QueryResult::QueryResult(QueryResult&& other) noexcept
+    : result_(other.result_), valid_(std::exchange(other.valid_, false)) {}
+
+QueryResult& QueryResult::operator=(QueryResult&& other) noexcept {
+  if (this != &other) {
+    if (valid_) duckdb_destroy_result(&result_);
+    result_ = other.result_;
+    valid_ = std::exchange(other.valid_, false);
+  }
+  return *this;
+}
+
+QueryResult::~QueryResult() {
+  if (valid_) duckdb_destroy_result(&result_);
+}
+
+uint64_t QueryResult::RowCount() { return duckdb_row_count(&result_); }
+uint64_t QueryResult::ColumnCount() { return duckdb_column_count(&result_); }
+uint64_t QueryResult::RowsChanged() { return duckdb_rows_changed(&result_); }
+
+std::string QueryResult::ColumnName(uint64_t column) {
+  const char* name = duckdb_column_name(&result_, column);
+  return name ? name : "";
+}
+
+std::string QueryResult::ColumnTypeName(uint64_t column) {
+  static const std::map<duckdb_type, const char*> kNames = {
+      {DUCKDB_TYPE_BOOLEAN, "BOOLEAN"},     {DUCKDB_TYPE_TINYINT, "TINYINT"},
+      {DUCKDB_TYPE_SMALLINT, "SMALLINT"},   {DUCKDB_TYPE_INTEGER, "INTEGER"},
+      {DUCKDB_TYPE_BIGINT, "BIGINT"},       {DUCKDB_TYPE_UTINYINT, "UTINYINT"},
+      {DUCKDB_TYPE_USMALLINT, "USMALLINT"}, {DUCKDB_TYPE_UINTEGER, "UINTEGER"},
+      {DUCKDB_TYPE_UBIGINT, "UBIGINT"},     {DUCKDB_TYPE_HUGEINT, "HUGEINT"},
+      {DUCKDB_TYPE_FLOAT, "FLOAT"},         {DUCKDB_TYPE_DOUBLE, "DOUBLE"},
+      {DUCKDB_TYPE_DATE, "DATE"},           {DUCKDB_TYPE_TIMESTAMP, "TIMESTAMP"},
+      {DUCKDB_TYPE_TIMESTAMP_TZ, "TIMESTAMP WITH TIME ZONE"},
+      {DUCKDB_TYPE_VARCHAR, "VARCHAR"},     {DUCKDB_TYPE_BLOB, "BLOB"},
+  };
+  duckdb_logical_type type = duckdb_column_logical_type(&result_, column);
+  if (!type) return "";
+  std::string name;
+  duckdb_type id = duckdb_get_type_id(type);
+  if (id == DUCKDB_TYPE_DECIMAL) {
+    name = "DECIMAL(" + std::to_string(duckdb_decimal_width(type)) + "," +
+           std::to_string(duckdb_decimal_scale(type)) + ")";
+  } else {
+    auto it = kNames.find(id);
+    name = it == kNames.end() ? "OTHER" : it->second;
+  }
+  duckdb_destroy_logical_type(&type);
+  return name;
+}
+
+bool QueryResult::IsNull(uint64_t column, uint64_t row) {
+  return duckdb_value_is_null(&result_, column, row);
+}
+bool QueryResult::GetBool(uint64_t column, uint64_t row) {
+  return duckdb_value_boolean(&result_, column, row);
+}
+int64_t QueryResult::GetInt64(uint64_t column, uint64_t row) {
+  return duckdb_value_int64(&result_, column, row);
+}
+uint64_t QueryResult::GetUint64(uint64_t column, uint64_t row) {
+  return duckdb_value_uint64(&result_, column, row);
+}
+double QueryResult::GetDouble(uint64_t column, uint64_t row) {
+  return duckdb_value_double(&result_, column, row);
+}
+
+std::string QueryResult::GetString(uint64_t column, uint64_t row) {
+  char* text = duckdb_value_varchar(&result_, column, row);
+  if (!text) return "";
+  std::string out(text);
+  duckdb_free(text);
+  return out;
+}
+
+std::optional<std::string> QueryResult::GetOptionalString(uint64_t column, uint64_t row) {
+  if (IsNull(column, row)) return std::nullopt;
+  return GetString(column, row);
+}
+
+// ---- PreparedStatement ----
+
+PreparedStatement::PreparedStatement(PreparedStatement&& other) noexcept
+    : stmt_(std::exchange(other.stmt_, nullptr)), sql_(std::move(other.sql_)) {}
+
+PreparedStatement& PreparedStatement::operator=(PreparedStatement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_) duckdb_destroy_prepare(&stmt_);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+    sql_ = std::move(other.sql_);
+  }
+  return *this;
+}
+
+PreparedStatement::~PreparedStatement() {
+  if (stmt_) duckdb_destroy_prepare(&stmt_);
+}
+
+Status PreparedStatement::Check(duckdb_state state, uint64_t index, const char* what) {
+  if (state == DuckDBSuccess) return OkStatus();
+  return Error::InvalidArgument("duckdb: cannot bind " + std::string(what) + " to parameter $" +
+                                std::to_string(index) + " of: " + Shorten(sql_));
+}
+
+Status PreparedStatement::BindNull(uint64_t i) { return Check(duckdb_bind_null(stmt_, i), i, "NULL"); }
+Status PreparedStatement::BindBool(uint64_t i, bool v) {
+  return Check(duckdb_bind_boolean(stmt_, i, v), i, "a boolean");
+}
+Status PreparedStatement::BindInt64(uint64_t i, int64_t v) {
+  return Check(duckdb_bind_int64(stmt_, i, v), i, "an int64");
+}
+Status PreparedStatement::BindUint64(uint64_t i, uint64_t v) {
+  return Check(duckdb_bind_uint64(stmt_, i, v), i, "a uint64");
+}
+Status PreparedStatement::BindDouble(uint64_t i, double v) {
+  return Check(duckdb_bind_double(stmt_, i, v), i, "a double");
+}
+Status PreparedStatement::BindString(uint64_t i, std::string_view v) {
+  return Check(duckdb_bind_varchar_length(stmt_, i, v.data(), v.size()), i, "a string");
+}
+Status PreparedStatement::BindTimestampTz(uint64_t i, int64_t micros) {
+  return Check(duckdb_bind_timestamp_tz(stmt_, i, duckdb_timestamp{micros}), i, "a timestamptz");
+}
+uint64_t PreparedStatement::ParameterCount() { return duckdb_nparams(stmt_); }
+
+Result<QueryResult> PreparedStatement::Execute() {
+  QueryResult result;
+  duckdb_state state = duckdb_execute_prepared(stmt_, &result.result_);
+  result.valid_ = true;
+  if (state != DuckDBSuccess) {
+    const char* error = duckdb_result_error(&result.result_);
+    return Error::InvalidArgument("duckdb: " + std::string(error ? error : "query failed") +
+                                  " in: " + Shorten(sql_));
+  }
+  return result;
+}
+
+// ---- Appender ----
+
+Appender::Appender(Appender&& other) noexcept
+    : appender_(std::exchange(other.appender_, nullptr)), table_(std::move(other.table_)) {}
+
+Appender& Appender::operator=(Appender&& other) noexcept {
+  if (this != &other) {
+    if (appender_) duckdb_appender_destroy(&appender_);
+    appender_ = std::exchange(other.appender_, nullptr);
+    table_ = std::move(other.table_);
+  }
+  return *this;
+}
+
+Appender::~Appender() {
+  if (appender_) duckdb_appender_destroy(&appender_);
+}
+
+Status Appender::Check(duckdb_state state, const char* what) {
+  if (state == DuckDBSuccess) return OkStatus();
+  const char* error = appender_ ? duckdb_appender_error(appender_) : nullptr;
+  return Error::InvalidArgument("duckdb: appender on " + table_ + ": " + what + ": " +
+                                (error ? error : "failed"));
+}
+
+Status Appender::AppendNull() { return Check(duckdb_append_null(appender_), "append NULL"); }
+Status Appender::AppendBool(bool v) { return Check(duckdb_append_bool(appender_, v), "append bool"); }
+Status Appender::AppendInt16(int16_t v) {
+  return Check(duckdb_append_int16(appender_, v), "append int16");
+}
+Status Appender::AppendInt32(int32_t v) {
+  return Check(duckdb_append_int32(appender_, v), "append int32");
+}
+Status Appender::AppendInt64(int64_t v) {
+  return Check(duckdb_append_int64(appender_, v), "append int64");
+}
+Status Appender::AppendUint64(uint64_t v) {
+  return Check(duckdb_append_uint64(appender_, v), "append uint64");
+}
+Status Appender::AppendDouble(double v) {
+  return Check(duckdb_append_double(appender_, v), "append double");
+}
+Status Appender::AppendString(std::string_view v) {
+  return Check(duckdb_append_varchar_length(appender_, v.data(), v.size()), "append string");
+}
+Status Appender::AppendDate(int32_t days) {
+  return Check(duckdb_append_date(appender_, duckdb_date{days}), "append date");
+}
+Status Appender::AppendTimestamp(int64_t micros) {
+  return Check(duckdb_append_timestamp(appender_, duckdb_timestamp{micros}), "append timestamp");
+}
+Status Appender::AppendTimestampTz(int64_t micros) {
+  duckdb_value value = duckdb_create_timestamp_tz(duckdb_timestamp{micros});
+  duckdb_state state = duckdb_append_value(appender_, value);
+  duckdb_destroy_value(&value);
+  return Check(state, "append timestamptz");
+}
+Status Appender::EndRow() { return Check(duckdb_appender_end_row(appender_), "end row"); }
+Status Appender::Flush() { return Check(duckdb_appender_flush(appender_), "flush"); }
+Status Appender::Close() { return Check(duckdb_appender_close(appender_), "close"); }
+
+// ---- Connection ----
+
+Result<Connection> Connection::Open(const Database& db) {
+  duckdb_connection conn = nullptr;
+  if (duckdb_connect(db.handle(), &conn) != DuckDBSuccess) {
+    return Error::Unavailable("duckdb: cannot connect to the database");
+  }
+  return Connection(conn);
+}
+
+Connection::Connection(Connection&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  if (this != &other) {
+    if (conn_) duckdb_disconnect(&conn_);
+    conn_ = std::exchange(other.conn_, nullptr);
+  }
+  return *this;
+}
+
+Connection::~Connection() {
+  if (conn_) duckdb_disconnect(&conn_);
+}
+
+Result<QueryResult> Connection::Query(const std::string& sql) {
+  QueryResult result;
+  duckdb_state state = duckdb_query(conn_, sql.c_str(), &result.result_);
+  result.valid_ = true;
+  if (state != DuckDBSuccess) {
+    const char* error = duckdb_result_error(&result.result_);
+    return Error::InvalidArgument("duckdb: " + std::string(error ? error : "query failed") +
+                                  " in: " + Shorten(sql));
+  }
+  return result;
+}
+
+Status Connection::Execute(const std::string& sql) {
+  MIGSBYU_ASSIGN(auto result, Query(sql));
+  (void)result;
+  return OkStatus();
+}
+
+Result<PreparedStatement> Connection::Prepare(const std::string& sql) {
+  duckdb_prepared_statement stmt = nullptr;
+  duckdb_state state = duckdb_prepare(conn_, sql.c_str(), &stmt);
+  PreparedStatement prepared(stmt, sql);
+  if (state != DuckDBSuccess) {
+    const char* error = duckdb_prepare_error(stmt);
+    return Error::InvalidArgument("duckdb: cannot prepare: " +
+                                  std::string(error ? error : "unknown error") +
+                                  " in: " + Shorten(sql));
+  }
+  return prepared;
+}
+
+Result<Appender> Connection::MakeAppender(const std::string& table) {
+  duckdb_appender appender = nullptr;
+  duckdb_state state = duckdb_appender_create(conn_, nullptr, table.c_str(), &appender);
+  Appender out(appender, table);
+  if (state != DuckDBSuccess) {
+    const char* error = appender ? duckdb_appender_error(appender) : nullptr;
+    return Error::InvalidArgument("duckdb: cannot append to table " + table + ": " +
+                                  (error ? error : "unknown error"));
+  }
+  return out;
+}
+
+void Connection::Interrupt() {
+  if (conn_) duckdb_interrupt(conn_);
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string QuoteString(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace migsbyu::duck

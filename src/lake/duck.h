@@ -1,0 +1,185 @@
+// duck: RAII over DuckDB's C API (duckdb.h, 1.4.4). Every DuckDB handle is owned by exactly one
+// of these move-only types and closed in its destructor; no raw duckdb_* handle leaves src/lake.
+//
+//   auto db = duck::Database::Open(":memory:", {{"threads", "2"}});
+//   auto conn = duck::Connection::Open(*db);
+//   auto stmt = conn->Prepare("SELECT name FROM t WHERE id = $1");
+//   stmt->BindInt64(1, 42); auto rows = stmt->Execute();
+//
+// Errors are Result values whose message carries DuckDB's message and the failing SQL or table.
+// Every value in SQL goes through PreparedStatement bindings or an Appender, never into the text.
+//
+// Threading: a Database may be shared by many threads, each with its own Connection (DuckDB
+// serializes internally). A Connection, and the PreparedStatement/Appender/QueryResult made from
+// it, are used by one thread at a time (REQUIRES: external synchronization). A Database must
+// outlive its Connections, and a Connection its statements and appenders.
+#pragma once
+
+#include <duckdb.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace migsbyu::duck {
+
+class Database {
+ public:
+  // Opens (or creates) a database file, or an in-memory one for ":memory:" or "". `config` holds
+  // DuckDB settings applied at start (e.g. {"threads","2"}, {"enable_external_access","false"}).
+  static Result<Database> Open(const std::string& path,
+                               const std::map<std::string, std::string>& config = {});
+
+  Database(Database&& other) noexcept;
+  Database& operator=(Database&& other) noexcept;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database();
+
+  duckdb_database handle() const { return db_; }
+
+ private:
+  explicit Database(duckdb_database db) : db_(db) {}
+  duckdb_database db_ = nullptr;
+};
+
+// One query's materialized result. Accessors take (column, row), both 0-based; reading a cell of
+// the wrong type converts it as DuckDB does (e.g. GetString on an integer prints it).
+class QueryResult {
+ public:
+  QueryResult(QueryResult&& other) noexcept;
+  QueryResult& operator=(QueryResult&& other) noexcept;
+  QueryResult(const QueryResult&) = delete;
+  QueryResult& operator=(const QueryResult&) = delete;
+  ~QueryResult();
+
+  uint64_t RowCount();
+  uint64_t ColumnCount();
+  std::string ColumnName(uint64_t column);
+  // Rows inserted/updated/deleted by a DML statement.
+  uint64_t RowsChanged();
+  // DuckDB's logical type name of a column ("BIGINT", "DECIMAL(3,2)", "VARCHAR").
+  std::string ColumnTypeName(uint64_t column);
+
+  bool IsNull(uint64_t column, uint64_t row);
+  bool GetBool(uint64_t column, uint64_t row);
+  int64_t GetInt64(uint64_t column, uint64_t row);
+  uint64_t GetUint64(uint64_t column, uint64_t row);
+  double GetDouble(uint64_t column, uint64_t row);
+  // The cell as text; "" for NULL (check IsNull first when it matters).
+  std::string GetString(uint64_t column, uint64_t row);
+  // The cell as text, or nullopt for NULL.
+  std::optional<std::string> GetOptionalString(uint64_t column, uint64_t row);
+
+ private:
+  friend class Connection;
+  friend class PreparedStatement;
+  QueryResult() = default;
+  duckdb_result result_{};
+  bool valid_ = false;
+};
+
+class PreparedStatement {
+ public:
+  PreparedStatement(PreparedStatement&& other) noexcept;
+  PreparedStatement& operator=(PreparedStatement&& other) noexcept;
+  PreparedStatement(const PreparedStatement&) = delete;
+  PreparedStatement& operator=(const PreparedStatement&) = delete;
+  ~PreparedStatement();
+
+  // Binds parameter `index` (1-based, as $1 in the SQL). Fails for an index out of range.
+  Status BindNull(uint64_t index);
+  Status BindBool(uint64_t index, bool value);
+  Status BindInt64(uint64_t index, int64_t value);
+  Status BindUint64(uint64_t index, uint64_t value);
+  Status BindDouble(uint64_t index, double value);
+  Status BindString(uint64_t index, std::string_view value);
+  // µs since the Unix epoch, bound as TIMESTAMPTZ.
+  Status BindTimestampTz(uint64_t index, int64_t micros);
+  uint64_t ParameterCount();
+
+  // Runs the statement with the current bindings; bindings stay for the next Execute.
+  Result<QueryResult> Execute();
+
+ private:
+  friend class Connection;
+  PreparedStatement(duckdb_prepared_statement stmt, std::string sql)
+      : stmt_(stmt), sql_(std::move(sql)) {}
+  Status Check(duckdb_state state, uint64_t index, const char* what);
+  duckdb_prepared_statement stmt_ = nullptr;
+  std::string sql_;
+};
+
+// Appends rows to a table, a column at a time, in the table's column order. Close() (or the
+// destructor, which ignores errors) flushes; call Close() to learn whether the rows went in.
+class Appender {
+ public:
+  Appender(Appender&& other) noexcept;
+  Appender& operator=(Appender&& other) noexcept;
+  Appender(const Appender&) = delete;
+  Appender& operator=(const Appender&) = delete;
+  ~Appender();
+
+  // Each Append* fills the next column of the current row; EndRow finishes it. A value whose
+  // type differs from the column's is cast as DuckDB casts (e.g. text into DECIMAL).
+  Status AppendNull();
+  Status AppendBool(bool value);
+  Status AppendInt16(int16_t value);
+  Status AppendInt32(int32_t value);
+  Status AppendInt64(int64_t value);
+  Status AppendUint64(uint64_t value);
+  Status AppendDouble(double value);
+  Status AppendString(std::string_view value);
+  Status AppendDate(int32_t days_since_epoch);
+  Status AppendTimestamp(int64_t micros);    // TIMESTAMP column
+  Status AppendTimestampTz(int64_t micros);  // TIMESTAMPTZ column
+  Status EndRow();
+  Status Flush();
+  Status Close();
+
+ private:
+  friend class Connection;
+  Appender(duckdb_appender appender, std::string table)
+      : appender_(appender), table_(std::move(table)) {}
+  Status Check(duckdb_state state, const char* what);
+  duckdb_appender appender_ = nullptr;
+  std::string table_;
+};
+
+class Connection {
+ public:
+  static Result<Connection> Open(const Database& db);
+
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&& other) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Runs one or more statements without parameters (DDL, or SQL whose values are all constants
+  // of our own making, such as quoted file paths); returns the last statement's result.
+  Result<QueryResult> Query(const std::string& sql);
+  Status Execute(const std::string& sql);
+  Result<PreparedStatement> Prepare(const std::string& sql);
+  // An appender on `table` (in the default schema).
+  Result<Appender> MakeAppender(const std::string& table);
+  // Asks a running query on this connection to stop (callable from another thread).
+  void Interrupt();
+
+  duckdb_connection handle() const { return conn_; }
+
+ private:
+  explicit Connection(duckdb_connection conn) : conn_(conn) {}
+  duckdb_connection conn_ = nullptr;
+};
+
+// SQL literal helpers for identifiers and constants we generate ourselves (file paths, column
+// names from a table schema). User values never go through these: they are bound.
+std::string QuoteIdentifier(std::string_view name);
+std::string QuoteString(std::string_view text);
+
+}  // namespace migsbyu::duck
