@@ -180,6 +180,9 @@ Status PreparedStatement::BindTimestampTz(uint64_t i, int64_t micros) {
   return Check(duckdb_bind_timestamp_tz(stmt_, i, duckdb_timestamp{micros}), i, "a timestamptz");
 }
 uint64_t PreparedStatement::ParameterCount() { return duckdb_nparams(stmt_); }
+duckdb_statement_type PreparedStatement::StatementType() {
+  return duckdb_prepared_statement_type(stmt_);
+}
 
 Result<QueryResult> PreparedStatement::Execute() {
   QueryResult result;

@@ -101,6 +101,9 @@ class PreparedStatement {
   // µs since the Unix epoch, bound as TIMESTAMPTZ.
   Status BindTimestampTz(uint64_t index, int64_t micros);
   uint64_t ParameterCount();
+  // The kind of statement prepared (DUCKDB_STATEMENT_TYPE_SELECT, ..._COPY, ..._ATTACH, ...), so
+  // that a caller can refuse a statement before running it.
+  duckdb_statement_type StatementType();
 
   // Runs the statement with the current bindings; bindings stay for the next Execute.
   Result<QueryResult> Execute();
