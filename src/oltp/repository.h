@@ -1,0 +1,78 @@
+// Repository: the generic create/read/list/update/delete of any entity (oltp/entity.h).
+//
+// One Repository per entity builds every statement from the entity's description: identifiers
+// come only from the description, every value travels as a parameter. Rows come back as JSON
+// objects with the entity's field names and JSON types (integers and decimals as numbers, dates
+// as "YYYY-MM-DD").
+//
+// Deleting an entity that relations refer to fails with kConflict naming what refers to it
+// ("student 'S1' has 3 enrollments") unless `cascade`, which deletes those relation rows first in
+// the same transaction. The referenced row is locked while counting, so a concurrent insert of a
+// referring row either waits or is seen.
+//
+// Threading: a Repository is immutable and may be shared; each call uses the caller's
+// connection (REQUIRES: the connection has no transaction open).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "oltp/entity.h"
+#include "oltp/validation.h"
+#include "pg/connection.h"
+
+namespace migsbyu::oltp {
+
+struct Page {
+  nlohmann::json items = nlohmann::json::array();
+  int64_t total = 0;  // rows matching the filters and search, ignoring skip and limit
+};
+
+class Repository {
+ public:
+  explicit Repository(const Entity& entity);
+
+  const Entity& entity() const { return entity_; }
+
+  // Inserts a record validated in BodyMode::kCreate; returns the row as stored.
+  // kAlreadyExists ("Student already registered") if the key exists; for relations, kValidation
+  // naming the foreign-key field whose target does not exist.
+  Result<nlohmann::json> Insert(pg::Connection& conn, const Record& record) const;
+
+  // The row with this key (values in key order); kNotFound if none.
+  Result<nlohmann::json> Get(pg::Connection& conn, const std::vector<std::string>& key) const;
+
+  // One page of rows, ordered by query.sort then the key, with the total count.
+  Result<Page> List(pg::Connection& conn, const ListQuery& query) const;
+
+  // Sets the given non-key values of the row with this key; returns the updated row.
+  // An empty `changes` returns the row unchanged. kNotFound if none.
+  Result<nlohmann::json> Update(pg::Connection& conn, const std::vector<std::string>& key,
+                                const Record& changes) const;
+
+  // Deletes the row with this key. kNotFound if none; kConflict if relations refer to it and
+  // !cascade; with cascade, returns after deleting the referring rows and the row atomically.
+  Status Delete(pg::Connection& conn, const std::vector<std::string>& key, bool cascade) const;
+
+  // Whether a row with this key exists.
+  Result<bool> Exists(pg::Connection& conn, const std::vector<std::string>& key) const;
+
+ private:
+  nlohmann::json RowToJson(const pg::PgResult& r, int row) const;
+  std::string KeyText(const std::vector<std::string>& key) const;
+  Error NotFound(const std::vector<std::string>& key) const;
+  Error Translate(const Error& error, const pg::Connection& conn) const;
+
+  const Entity& entity_;
+  std::vector<const Field*> key_fields_;
+  std::vector<Reference> referenced_by_;
+  std::string columns_;      // "id, first_name, ..."
+  std::string key_where_;    // "id = $1" or "student_id = $1 AND ..."
+  std::string insert_sql_;
+  std::string select_sql_;
+  std::string delete_sql_;
+};
+
+}  // namespace migsbyu::oltp
