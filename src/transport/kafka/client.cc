@@ -1,0 +1,266 @@
+#include "transport/kafka/client.h"
+
+#include <utility>
+
+namespace migsbyu::kafka {
+
+namespace {
+
+// Builds an rd_kafka_conf_t from `config`; the caller owns the result until rd_kafka_new.
+Result<rd_kafka_conf_t*> MakeConf(const Config& config) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [name, value] : config) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Error::InvalidArgument("kafka property " + name + "=" + value + ": " + err);
+    }
+  }
+  return conf;
+}
+
+std::string ErrName(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------- Producer
+
+Producer::Producer(rd_kafka_t* rk, std::unique_ptr<DeliveryCallback> cb)
+    : rk_(rk), on_delivery_(std::move(cb)) {}
+
+Producer::Producer(Producer&& o) noexcept
+    : rk_(std::exchange(o.rk_, nullptr)), on_delivery_(std::move(o.on_delivery_)) {}
+
+Producer& Producer::operator=(Producer&& o) noexcept {
+  if (this != &o) {
+    if (rk_) rd_kafka_destroy(rk_);
+    rk_ = std::exchange(o.rk_, nullptr);
+    on_delivery_ = std::move(o.on_delivery_);
+  }
+  return *this;
+}
+
+Producer::~Producer() {
+  if (rk_) rd_kafka_destroy(rk_);
+}
+
+Result<Producer> Producer::Create(const Config& config, DeliveryCallback on_delivery) {
+  MIGSBYU_ASSIGN(rd_kafka_conf_t * conf, MakeConf(config));
+  auto cb = std::make_unique<DeliveryCallback>(std::move(on_delivery));
+  rd_kafka_conf_set_opaque(conf, cb.get());
+  rd_kafka_conf_set_dr_msg_cb(
+      conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+        auto* callback = static_cast<DeliveryCallback*>(opaque);
+        if (*callback) (*callback)(m->_private, m->err);
+      });
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return Error::InvalidArgument(std::string("kafka producer: ") + err);
+  }
+  return Producer(rk, std::move(cb));
+}
+
+Status Producer::Produce(const std::string& topic, const std::string* key,
+                         const std::string* value, void* opaque) {
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(key ? key->data() : nullptr, key ? key->size() : 0),
+      RD_KAFKA_V_VALUE(value ? const_cast<char*>(value->data()) : nullptr,
+                       value ? value->size() : 0),
+      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return OkStatus();
+  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    return Error::Unavailable("kafka: local queue full producing to " + topic);
+  }
+  return Error::Internal("kafka: produce to " + topic + ": " + ErrName(err));
+}
+
+void Producer::Poll(std::chrono::milliseconds timeout) {
+  rd_kafka_poll(rk_, static_cast<int>(timeout.count()));
+}
+
+int Producer::Flush(std::chrono::milliseconds timeout) {
+  rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
+  // rd_kafka_flush may return before the last delivery reports were served.
+  rd_kafka_poll(rk_, 0);
+  return rd_kafka_outq_len(rk_);
+}
+
+int Producer::OutstandingMessages() const { return rd_kafka_outq_len(rk_); }
+
+Status Producer::CreateTopics(const std::vector<std::string>& topics, int partitions,
+                              int replication_factor, std::chrono::milliseconds timeout) {
+  if (topics.empty()) return OkStatus();
+  char err[512];
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  for (const auto& t : topics) {
+    rd_kafka_NewTopic_t* nt =
+        rd_kafka_NewTopic_new(t.c_str(), partitions, replication_factor, err, sizeof err);
+    if (!nt) {
+      rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
+      return Error::InvalidArgument("kafka topic " + t + ": " + err);
+    }
+    new_topics.push_back(nt);
+  }
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_);
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(options, static_cast<int>(timeout.count()), err,
+                                              sizeof err);
+  rd_kafka_AdminOptions_set_request_timeout(options, static_cast<int>(timeout.count()), err,
+                                            sizeof err);
+  rd_kafka_CreateTopics(rk_, new_topics.data(), new_topics.size(), options, queue);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 1000);
+  Status status = OkStatus();
+  if (!ev) {
+    status = Error::Unavailable("kafka: creating topic " + topics.front() + ": no answer");
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = Error::Unavailable("kafka: creating topic " + topics.front() + ": " +
+                                rd_kafka_event_error_string(ev));
+  } else {
+    const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+    size_t n = 0;
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+    for (size_t i = 0; i < n; ++i) {
+      rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+      const char* msg = rd_kafka_topic_result_error_string(results[i]);
+      status = Error::Unavailable(std::string("kafka: creating topic ") +
+                                  rd_kafka_topic_result_name(results[i]) + ": " +
+                                  (msg ? msg : ErrName(e).c_str()));
+      break;
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
+  return status;
+}
+
+// ---------------------------------------------------------------------------------- Consumer
+
+Consumer::Consumer(rd_kafka_t* rk, std::unique_ptr<RebalanceCallback> cb)
+    : rk_(rk), on_rebalance_(std::move(cb)) {}
+
+Consumer::Consumer(Consumer&& o) noexcept
+    : rk_(std::exchange(o.rk_, nullptr)), on_rebalance_(std::move(o.on_rebalance_)) {}
+
+Consumer& Consumer::operator=(Consumer&& o) noexcept {
+  if (this != &o) {
+    Close();
+    rk_ = std::exchange(o.rk_, nullptr);
+    on_rebalance_ = std::move(o.on_rebalance_);
+  }
+  return *this;
+}
+
+Consumer::~Consumer() { Close(); }
+
+void Consumer::Close() {
+  if (!rk_) return;
+  rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+}
+
+Result<Consumer> Consumer::Create(const Config& config, RebalanceCallback on_rebalance) {
+  if (!config.contains("group.id")) {
+    return Error::InvalidArgument("kafka consumer: group.id is required");
+  }
+  MIGSBYU_ASSIGN(rd_kafka_conf_t * conf, MakeConf(config));
+  auto cb = std::make_unique<RebalanceCallback>(std::move(on_rebalance));
+  rd_kafka_conf_set_opaque(conf, cb.get());
+  rd_kafka_conf_set_rebalance_cb(
+      conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
+               rd_kafka_topic_partition_list_t* parts, void* opaque) {
+        auto* callback = static_cast<RebalanceCallback*>(opaque);
+        std::vector<std::pair<std::string, int32_t>> list;
+        for (int i = 0; i < parts->cnt; ++i) {
+          list.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+        }
+        const bool assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+        if (*callback) (*callback)(assigned, list);
+        const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+        if (cooperative) {
+          rd_kafka_error_t* e = assigned ? rd_kafka_incremental_assign(rk, parts)
+                                         : rd_kafka_incremental_unassign(rk, parts);
+          if (e) rd_kafka_error_destroy(e);
+        } else {
+          rd_kafka_assign(rk, assigned ? parts : nullptr);
+        }
+      });
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return Error::InvalidArgument(std::string("kafka consumer: ") + err);
+  }
+  rd_kafka_poll_set_consumer(rk);
+  return Consumer(rk, std::move(cb));
+}
+
+Status Consumer::Subscribe(const std::vector<std::string>& topics) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(topics.size());
+  for (const auto& t : topics) {
+    rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) {
+    return Error::InvalidArgument("kafka: subscribe to " + (topics.empty() ? "" : topics[0]) +
+                                  ": " + ErrName(err));
+  }
+  return OkStatus();
+}
+
+Result<std::optional<Message>> Consumer::Poll(std::chrono::milliseconds timeout) {
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, static_cast<int>(timeout.count()));
+  if (!m) return std::optional<Message>();
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
+      m, rd_kafka_message_destroy);
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::optional<Message>();
+  if (m->err) {
+    std::string where = m->rkt ? std::string(rd_kafka_topic_name(m->rkt)) : "consumer";
+    auto text = rd_kafka_message_errstr(m);
+    // Transient broker trouble is reported here too; librdkafka recovers by itself.
+    if (m->err == RD_KAFKA_RESP_ERR__TRANSPORT || m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+        m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+        m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      return std::optional<Message>();
+    }
+    return Error::Unavailable("kafka: consuming " + where + ": " + text);
+  }
+  Message msg;
+  msg.topic = rd_kafka_topic_name(m->rkt);
+  msg.partition = m->partition;
+  msg.offset = m->offset;
+  if (m->key) {
+    msg.key_null = false;
+    msg.key.assign(static_cast<const char*>(m->key), m->key_len);
+  }
+  if (m->payload) {
+    msg.value_null = false;
+    msg.value.assign(static_cast<const char*>(m->payload), m->len);
+  }
+  return std::optional<Message>(std::move(msg));
+}
+
+Status Consumer::CommitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& offsets) {
+  if (offsets.empty()) return OkStatus();
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(offsets.size());
+  for (const auto& [tp, offset] : offsets) {
+    rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = offset;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, 0);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) {
+    return Error::Unavailable("kafka: committing offsets of " + offsets.begin()->first.first +
+                              ": " + ErrName(err));
+  }
+  return OkStatus();
+}
+
+}  // namespace migsbyu::kafka

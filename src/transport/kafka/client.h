@@ -1,0 +1,120 @@
+// kafka::Producer and kafka::Consumer: the only owners of librdkafka handles (rd_kafka_t).
+//
+// Both are thin RAII wrappers: move-only, the handle closed (consumer) and destroyed in the
+// destructor. Configuration is a list of librdkafka properties (names as in librdkafka's
+// CONFIGURATION.md); an unknown property or a bad value is an InvalidArgument error naming it.
+// Callbacks (delivery reports, rebalances) are registered before the handle is created and run
+// on the thread that calls Poll()/Flush() (producer) or Poll() (consumer): librdkafka serves
+// them from its queue inside those calls, never from its internal threads.
+//
+// Threading: a Producer may be used from one thread at a time (REQUIRES: external
+// synchronization) although librdkafka itself is thread-safe; the same holds for a Consumer.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace migsbyu::kafka {
+
+// librdkafka properties, e.g. {{"bootstrap.servers", "127.0.0.1:9092"}}.
+using Config = std::map<std::string, std::string>;
+
+// A message as a consumer sees it (copied out of librdkafka's buffers).
+struct Message {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  bool key_null = true;
+  std::string value;
+  bool value_null = true;  // a tombstone
+};
+
+// Called once per produced message with its outcome; `opaque` is what Produce() received.
+using DeliveryCallback = std::function<void(void* opaque, rd_kafka_resp_err_t error)>;
+
+class Producer {
+ public:
+  // Creates a producer. `on_delivery` runs inside Poll()/Flush() on the caller's thread.
+  static Result<Producer> Create(const Config& config, DeliveryCallback on_delivery);
+
+  Producer(Producer&&) noexcept;
+  Producer& operator=(Producer&&) noexcept;
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+  ~Producer();
+
+  // Enqueues one message (key/value may be null: a null value is a tombstone). Returns
+  // Unavailable when librdkafka's local queue is full: call Poll() and retry.
+  Status Produce(const std::string& topic, const std::string* key, const std::string* value,
+                 void* opaque);
+
+  // Serves delivery reports for up to `timeout`.
+  void Poll(std::chrono::milliseconds timeout);
+
+  // Waits up to `timeout` for every enqueued message to be acknowledged or failed.
+  // Returns the number of messages still outstanding (0: all delivery reports served).
+  int Flush(std::chrono::milliseconds timeout);
+
+  // Messages enqueued and not yet reported.
+  int OutstandingMessages() const;
+
+  // Creates the topics that do not exist (Admin API). Existing topics are not an error.
+  // Returns Unavailable/Internal errors naming the topic otherwise.
+  Status CreateTopics(const std::vector<std::string>& topics, int partitions,
+                      int replication_factor, std::chrono::milliseconds timeout);
+
+  // For tests (the mock cluster is created on a producer handle) — see rdkafka_mock.h.
+  rd_kafka_t* handle() const { return rk_; }
+
+ private:
+  Producer(rd_kafka_t* rk, std::unique_ptr<DeliveryCallback> cb);
+  rd_kafka_t* rk_ = nullptr;
+  std::unique_ptr<DeliveryCallback> on_delivery_;  // stable address for librdkafka's opaque
+};
+
+// Rebalance notification: assigned (true) or revoked (false) partitions. The consumer applies
+// the assignment itself after the callback returns.
+using RebalanceCallback =
+    std::function<void(bool assigned, const std::vector<std::pair<std::string, int32_t>>&)>;
+
+class Consumer {
+ public:
+  // Creates a group consumer ("group.id" required in `config`).
+  static Result<Consumer> Create(const Config& config, RebalanceCallback on_rebalance);
+
+  Consumer(Consumer&&) noexcept;
+  Consumer& operator=(Consumer&&) noexcept;
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+  // Leaves the group (rd_kafka_consumer_close) and destroys the handle.
+  ~Consumer();
+
+  // Subscribes to topic names; a name starting with '^' is a regular expression.
+  Status Subscribe(const std::vector<std::string>& topics);
+
+  // Returns the next message, or nullopt when none arrived within `timeout`. Rebalance
+  // callbacks run inside this call. Errors other than end-of-partition are returned.
+  Result<std::optional<Message>> Poll(std::chrono::milliseconds timeout);
+
+  // Commits, synchronously, `offset` (the next offset to read) for each partition.
+  Status CommitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& offsets);
+
+ private:
+  Consumer(rd_kafka_t* rk, std::unique_ptr<RebalanceCallback> cb);
+  void Close();
+  rd_kafka_t* rk_ = nullptr;
+  std::unique_ptr<RebalanceCallback> on_rebalance_;
+};
+
+}  // namespace migsbyu::kafka

@@ -1,0 +1,924 @@
+#include "transport/kafka/envelope.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace migsbyu::kafka {
+
+using events::ChangeEvent;
+using events::Column;
+using events::Operation;
+using events::TableSchema;
+using events::Value;
+using events::ValueType;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+constexpr char kConnectorVersion[] = "migsbyu-0.1.0";
+// Debezium's unavailable.value.placeholder default: an unchanged TOASTed value.
+constexpr char kUnavailable[] = "__debezium_unavailable_value";
+constexpr char kSourceType[] = "__debezium.source.column.type";
+constexpr char kSourceLength[] = "__debezium.source.column.length";
+constexpr char kSourceScale[] = "__debezium.source.column.scale";
+
+// ------------------------------------------------------------------------------ base64
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string Base64Encode(const std::string& in) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += kB64[(n >> s) & 63];
+  }
+  if (size_t rest = in.size() - i; rest > 0) {
+    uint32_t n = uint8_t(in[i]) << 16;
+    if (rest == 2) n |= uint8_t(in[i + 1]) << 8;
+    out += kB64[(n >> 18) & 63];
+    out += kB64[(n >> 12) & 63];
+    out += rest == 2 ? kB64[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> Base64Decode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    const char* p = std::strchr(kB64, c);
+    if (!p || c == '\0') return std::nullopt;
+    acc = (acc << 6) | uint32_t(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += char((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------ decimals
+
+struct DecimalParts {
+  bool negative = false;
+  std::string digits;  // unscaled, no sign
+  int scale = 0;
+};
+
+std::optional<DecimalParts> SplitDecimal(std::string_view text) {
+  DecimalParts d;
+  size_t i = 0;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) d.negative = text[i++] == '-';
+  bool dot = false, any = false;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '.' && !dot) {
+      dot = true;
+    } else if (c >= '0' && c <= '9') {
+      d.digits += c;
+      any = true;
+      if (dot) ++d.scale;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!any) return std::nullopt;
+  return d;
+}
+
+// Unscaled decimal digits → big-endian two's-complement bytes (minimal length).
+std::string DigitsToTwosComplement(std::string digits, bool negative) {
+  std::string bytes;  // little-endian magnitude
+  while (!(digits.empty() || digits == "0")) {
+    std::string quotient;
+    int rem = 0;
+    for (char c : digits) {
+      rem = rem * 10 + (c - '0');
+      if (!quotient.empty() || rem / 256) quotient += char('0' + rem / 256);
+      rem %= 256;
+    }
+    bytes += char(rem);
+    digits = quotient;
+  }
+  if (bytes.empty()) bytes += '\0';
+  if (uint8_t(bytes.back()) & 0x80) bytes += '\0';
+  if (negative) {
+    int carry = 1;
+    for (char& b : bytes) {
+      int v = (uint8_t(~uint8_t(b))) + carry;
+      b = char(v & 0xff);
+      carry = v >> 8;
+    }
+  }
+  std::reverse(bytes.begin(), bytes.end());
+  return bytes;
+}
+
+// Big-endian two's-complement bytes → decimal text with `scale` fraction digits.
+std::string TwosComplementToDecimal(std::string bytes, int scale) {
+  bool negative = !bytes.empty() && (uint8_t(bytes[0]) & 0x80);
+  if (negative) {
+    int carry = 1;
+    for (auto it = bytes.rbegin(); it != bytes.rend(); ++it) {
+      int v = uint8_t(~uint8_t(*it)) + carry;
+      *it = char(v & 0xff);
+      carry = v >> 8;
+    }
+  }
+  std::vector<int> dec{0};  // little-endian decimal digits
+  for (char b : bytes) {
+    int carry = uint8_t(b);
+    for (int& d : dec) {
+      int v = d * 256 + carry;
+      d = v % 10;
+      carry = v / 10;
+    }
+    while (carry) {
+      dec.push_back(carry % 10);
+      carry /= 10;
+    }
+  }
+  while (dec.size() < size_t(scale) + 1) dec.push_back(0);
+  while (dec.size() > size_t(scale) + 1 && dec.back() == 0) dec.pop_back();
+  std::string out;
+  for (size_t i = dec.size(); i-- > 0;) {
+    out += char('0' + dec[i]);
+    if (i == size_t(scale) && scale > 0) out += '.';
+  }
+  bool zero = std::all_of(dec.begin(), dec.end(), [](int d) { return d == 0; });
+  return negative && !zero ? "-" + out : out;
+}
+
+// numeric(p, s) from pg_attribute.atttypmod; nullopt for unconstrained numeric.
+std::optional<std::pair<int, int>> NumericPrecisionScale(int32_t typmod) {
+  if (typmod < 4) return std::nullopt;
+  return std::pair<int, int>{((typmod - 4) >> 16) & 0xffff, (typmod - 4) & 0x7ff};
+}
+
+// ------------------------------------------------------------------------------ time
+
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool ReadInt(std::string_view s, size_t& i, size_t n, int64_t* out) {
+  if (i + n > s.size()) return false;
+  int64_t v = 0;
+  for (size_t k = 0; k < n; ++k) {
+    char c = s[i + k];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  i += n;
+  *out = v;
+  return true;
+}
+
+// "YYYY-MM-DD" → days since the epoch.
+std::optional<int64_t> ParseIsoDate(std::string_view s, size_t* consumed = nullptr) {
+  size_t i = 0;
+  int64_t y, m, d;
+  if (!ReadInt(s, i, 4, &y) || i >= s.size() || s[i++] != '-' || !ReadInt(s, i, 2, &m) ||
+      i >= s.size() || s[i++] != '-' || !ReadInt(s, i, 2, &d) || m < 1 || m > 12 || d < 1 ||
+      d > 31) {
+    return std::nullopt;
+  }
+  if (consumed) *consumed = i;
+  else if (i != s.size()) return std::nullopt;
+  return DaysFromCivil(y, unsigned(m), unsigned(d));
+}
+
+// "YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|±HH[:MM]]" → µs since the epoch (UTC when zoned).
+std::optional<int64_t> ParseIsoTimestamp(std::string_view s) {
+  size_t i = 0;
+  auto days = ParseIsoDate(s, &i);
+  if (!days || i >= s.size() || (s[i] != 'T' && s[i] != ' ')) return std::nullopt;
+  ++i;
+  int64_t h, mi, se;
+  if (!ReadInt(s, i, 2, &h) || i >= s.size() || s[i++] != ':' || !ReadInt(s, i, 2, &mi) ||
+      i >= s.size() || s[i++] != ':' || !ReadInt(s, i, 2, &se)) {
+    return std::nullopt;
+  }
+  int64_t us = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int64_t scale = 100000;
+    bool any = false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      us += (s[i] - '0') * scale;  // digits beyond µs are dropped (scale reaches 0)
+      scale /= 10;
+      ++i;
+      any = true;
+    }
+    if (!any) return std::nullopt;
+  }
+  int64_t offset_s = 0;
+  if (i < s.size()) {
+    if (s[i] == 'Z') {
+      ++i;
+    } else if (s[i] == '+' || s[i] == '-') {
+      int sign = s[i++] == '-' ? -1 : 1;
+      int64_t oh, om = 0;
+      if (!ReadInt(s, i, 2, &oh)) return std::nullopt;
+      if (i < s.size() && s[i] == ':') ++i;
+      if (i < s.size() && !ReadInt(s, i, 2, &om)) return std::nullopt;
+      offset_s = sign * (oh * 3600 + om * 60);
+    }
+  }
+  if (i != s.size()) return std::nullopt;
+  return (*days * 86400 + h * 3600 + mi * 60 + se - offset_s) * 1000000 + us;
+}
+
+// ISO 8601 text of a date/timestamp value: events::ValueToText with 'T' and 'Z'.
+std::string IsoText(ValueType type, const Value& v) {
+  std::string text = events::ValueToText(type, v);
+  if (type == ValueType::kTimestamp || type == ValueType::kTimestampTz) {
+    if (auto sp = text.find(' '); sp != std::string::npos) text[sp] = 'T';
+  }
+  if (type == ValueType::kTimestampTz && text.ends_with("+00")) {
+    text.resize(text.size() - 3);
+    text += 'Z';
+  }
+  return text;
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// ------------------------------------------------------------------------------ type names
+
+// PostgreSQL type name as Debezium's column.propagate.source.type prints it.
+std::string SourceTypeName(const Column& c) {
+  switch (c.type_oid) {
+    case 1043: return "VARCHAR";
+    case 1042: return "BPCHAR";
+    case 25: return "TEXT";
+    default: break;
+  }
+  switch (c.type) {
+    case ValueType::kBool: return "BOOL";
+    case ValueType::kInt16: return "INT2";
+    case ValueType::kInt32: return "INT4";
+    case ValueType::kInt64: return "INT8";
+    case ValueType::kFloat64: return "FLOAT8";
+    case ValueType::kNumeric: return "NUMERIC";
+    case ValueType::kText: return "TEXT";
+    case ValueType::kDate: return "DATE";
+    case ValueType::kTimestamp: return "TIMESTAMP";
+    case ValueType::kTimestampTz: return "TIMESTAMPTZ";
+  }
+  return "TEXT";
+}
+
+struct SourceType {
+  ValueType type;
+  uint32_t oid;
+};
+
+std::optional<SourceType> FromSourceTypeName(std::string_view name) {
+  static const std::pair<std::string_view, SourceType> kTypes[] = {
+      {"BOOL", {ValueType::kBool, 16}},          {"INT2", {ValueType::kInt16, 21}},
+      {"INT4", {ValueType::kInt32, 23}},         {"INT8", {ValueType::kInt64, 20}},
+      {"FLOAT8", {ValueType::kFloat64, 701}},    {"NUMERIC", {ValueType::kNumeric, 1700}},
+      {"TEXT", {ValueType::kText, 25}},          {"VARCHAR", {ValueType::kText, 1043}},
+      {"BPCHAR", {ValueType::kText, 1042}},      {"DATE", {ValueType::kDate, 1082}},
+      {"TIMESTAMP", {ValueType::kTimestamp, 1114}}, {"TIMESTAMPTZ", {ValueType::kTimestampTz, 1184}},
+      {"SERIAL", {ValueType::kInt32, 23}},       {"BIGSERIAL", {ValueType::kInt64, 20}},
+  };
+  for (const auto& [n, t] : kTypes) {
+    if (n == name) return t;
+  }
+  return std::nullopt;
+}
+
+uint32_t DefaultOid(ValueType t) {
+  switch (t) {
+    case ValueType::kBool: return 16;
+    case ValueType::kInt16: return 21;
+    case ValueType::kInt32: return 23;
+    case ValueType::kInt64: return 20;
+    case ValueType::kFloat64: return 701;
+    case ValueType::kNumeric: return 1700;
+    case ValueType::kText: return 25;
+    case ValueType::kDate: return 1082;
+    case ValueType::kTimestamp: return 1114;
+    case ValueType::kTimestampTz: return 1184;
+  }
+  return 25;
+}
+
+// ------------------------------------------------------------------------------ encoding
+
+std::string Where(const TableSchema& t, const Column& c) {
+  return t.schema + "." + t.name + "." + c.name;
+}
+
+// Timestamp precision from typmod: -1 (unspecified) means 6.
+int TimestampPrecision(const Column& c) { return c.type_modifier < 0 ? 6 : c.type_modifier; }
+
+json FieldSchema(const Column& c, bool optional, const EnvelopeOptions& o) {
+  json f;
+  auto set_type = [&](const char* type, const char* name = nullptr) {
+    f["type"] = type;
+    f["optional"] = optional;
+    if (name) {
+      f["name"] = name;
+      f["version"] = 1;
+    }
+  };
+  json params = {{kSourceType, SourceTypeName(c)}};
+  switch (c.type) {
+    case ValueType::kBool: set_type("boolean"); break;
+    case ValueType::kInt16: set_type("int16"); break;
+    case ValueType::kInt32: set_type("int32"); break;
+    case ValueType::kInt64: set_type("int64"); break;
+    case ValueType::kFloat64: set_type("double"); break;
+    case ValueType::kText: set_type("string"); break;
+    case ValueType::kNumeric: {
+      auto ps = NumericPrecisionScale(c.type_modifier);
+      if (ps) {
+        params[kSourceLength] = std::to_string(ps->first);
+        params[kSourceScale] = std::to_string(ps->second);
+      }
+      if (o.decimal_handling == DecimalHandling::kString) {
+        set_type("string");
+      } else if (o.decimal_handling == DecimalHandling::kDouble) {
+        set_type("double");
+      } else if (ps) {
+        set_type("bytes", "org.apache.kafka.connect.data.Decimal");
+        params["scale"] = std::to_string(ps->second);
+        params["connect.decimal.precision"] = std::to_string(ps->first);
+      } else {
+        f["type"] = "struct";
+        f["fields"] = json::array({{{"type", "int32"}, {"optional", false}, {"field", "scale"}},
+                                   {{"type", "bytes"}, {"optional", false}, {"field", "value"}}});
+        f["optional"] = optional;
+        f["name"] = "io.debezium.data.VariableScaleDecimal";
+        f["version"] = 1;
+        f["doc"] = "Variable scaled decimal";
+      }
+      break;
+    }
+    case ValueType::kDate:
+      if (o.time_precision == TimePrecision::kIsoString) set_type("string", "io.debezium.time.IsoDate");
+      else if (o.time_precision == TimePrecision::kAdaptive) set_type("int32", "io.debezium.time.Date");
+      else set_type("int32", "org.apache.kafka.connect.data.Date");
+      break;
+    case ValueType::kTimestamp:
+      if (c.type_modifier >= 0) params[kSourceLength] = std::to_string(c.type_modifier);
+      if (o.time_precision == TimePrecision::kIsoString) {
+        set_type("string", "io.debezium.time.IsoTimestamp");
+      } else if (o.time_precision == TimePrecision::kAdaptive) {
+        if (TimestampPrecision(c) <= 3) set_type("int64", "io.debezium.time.Timestamp");
+        else set_type("int64", "io.debezium.time.MicroTimestamp");
+      } else {
+        set_type("int64", "org.apache.kafka.connect.data.Timestamp");
+      }
+      break;
+    case ValueType::kTimestampTz:
+      if (c.type_modifier >= 0) params[kSourceLength] = std::to_string(c.type_modifier);
+      set_type("string", "io.debezium.time.ZonedTimestamp");
+      break;
+  }
+  f["parameters"] = params;
+  f["field"] = c.name;
+  return f;
+}
+
+Result<json> EncodeColumnValue(const TableSchema& t, const Column& c, const Value& v,
+                               const EnvelopeOptions& o) {
+  if (v.state == Value::State::kNull) return json(nullptr);
+  if (v.state == Value::State::kUnchangedToast) return json(kUnavailable);
+  switch (c.type) {
+    case ValueType::kBool: return json(v.integer != 0);
+    case ValueType::kInt16:
+    case ValueType::kInt32:
+    case ValueType::kInt64: return json(v.integer);
+    case ValueType::kFloat64: return json(v.real);
+    case ValueType::kText: return json(v.text);
+    case ValueType::kNumeric: {
+      if (o.decimal_handling == DecimalHandling::kString) return json(v.text);
+      auto parts = SplitDecimal(v.text);
+      if (!parts) {
+        return Error::InvalidArgument("kafka envelope: numeric " + Where(t, c) + " = '" + v.text +
+                                      "' is not a finite decimal");
+      }
+      if (o.decimal_handling == DecimalHandling::kDouble) return json(std::strtod(v.text.c_str(), nullptr));
+      auto ps = NumericPrecisionScale(c.type_modifier);
+      int scale = ps ? ps->second : parts->scale;
+      if (parts->scale > scale) {
+        return Error::InvalidArgument("kafka envelope: numeric " + Where(t, c) + " = '" + v.text +
+                                      "' has more than " + std::to_string(scale) + " decimals");
+      }
+      std::string digits = parts->digits + std::string(scale - parts->scale, '0');
+      std::string b64 = Base64Encode(DigitsToTwosComplement(digits, parts->negative));
+      if (ps) return json(b64);
+      return json{{"scale", scale}, {"value", b64}};
+    }
+    case ValueType::kDate:
+      if (o.time_precision == TimePrecision::kIsoString) return json(IsoText(c.type, v));
+      return json(v.integer);
+    case ValueType::kTimestamp:
+      if (o.time_precision == TimePrecision::kIsoString) return json(IsoText(c.type, v));
+      if (o.time_precision == TimePrecision::kAdaptive && TimestampPrecision(c) > 3) {
+        return json(v.integer);
+      }
+      return json(FloorDiv(v.integer, 1000));
+    case ValueType::kTimestampTz: return json(IsoText(c.type, v));
+  }
+  return json(nullptr);
+}
+
+Result<json> EncodeRow(const TableSchema& t, const events::Row& row, const EnvelopeOptions& o,
+                       bool key_only) {
+  json out = json::object();
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    const Column& c = t.columns[i];
+    if (key_only && !c.key) continue;
+    const Value& v = i < row.size() ? row[i] : Value::Null();
+    MIGSBYU_ASSIGN(out[c.name], EncodeColumnValue(t, c, v, o));
+  }
+  return out;
+}
+
+json RowSchema(const TableSchema& t, const EnvelopeOptions& o, bool key_only,
+               const std::string& name, const char* field) {
+  json fields = json::array();
+  for (const Column& c : t.columns) {
+    if (key_only && !c.key) continue;
+    fields.push_back(FieldSchema(c, !c.key, o));
+  }
+  json s = {{"type", "struct"}, {"fields", fields}, {"optional", !key_only}, {"name", name}};
+  if (field) s["field"] = field;
+  return s;
+}
+
+std::string Prefix(const EnvelopeOptions& o, const TableSchema& t) {
+  return o.topic_prefix + "." + t.schema + "." + t.name;
+}
+
+json SimpleField(const char* type, const char* field, bool optional) {
+  return {{"type", type}, {"optional", optional}, {"field", field}};
+}
+
+json ValueSchema(const TableSchema& t, const EnvelopeOptions& o) {
+  const std::string prefix = Prefix(o, t);
+  json source_fields = json::array({
+      SimpleField("string", "version", false), SimpleField("string", "connector", false),
+      SimpleField("string", "name", false), SimpleField("int64", "ts_ms", false),
+      {{"type", "string"}, {"optional", true}, {"name", "io.debezium.data.Enum"}, {"version", 1},
+       {"parameters", {{"allowed", "true,last,false,incremental"}}}, {"default", "false"},
+       {"field", "snapshot"}},
+      SimpleField("string", "db", false), SimpleField("string", "sequence", true),
+      SimpleField("int64", "ts_us", true), SimpleField("int64", "ts_ns", true),
+      SimpleField("string", "schema", false), SimpleField("string", "table", false),
+      SimpleField("int64", "txId", true), SimpleField("int64", "lsn", true),
+      SimpleField("int64", "xmin", true), SimpleField("int64", "commit_lsn", true),
+      SimpleField("int64", "end_lsn", true)});
+  json tx_fields = json::array({SimpleField("string", "id", false),
+                                SimpleField("int64", "total_order", false),
+                                SimpleField("int64", "data_collection_order", false)});
+  json fields = json::array({
+      RowSchema(t, o, false, prefix + ".Value", "before"),
+      RowSchema(t, o, false, prefix + ".Value", "after"),
+      {{"type", "struct"}, {"fields", source_fields}, {"optional", false},
+       {"name", "io.debezium.connector.postgresql.Source"}, {"field", "source"}},
+      {{"type", "struct"}, {"fields", tx_fields}, {"optional", true}, {"name", "event.block"},
+       {"version", 1}, {"field", "transaction"}},
+      SimpleField("string", "op", false), SimpleField("int64", "ts_ms", true),
+      SimpleField("int64", "ts_us", true), SimpleField("int64", "ts_ns", true)});
+  return {{"type", "struct"}, {"fields", fields}, {"optional", false},
+          {"name", prefix + ".Envelope"}, {"version", 1}};
+}
+
+std::string Dump(const json& schema, json payload, bool schemas_enable) {
+  if (!schemas_enable) return payload.dump();
+  json j = {{"schema", schema}, {"payload", std::move(payload)}};
+  return j.dump();
+}
+
+}  // namespace
+
+Result<DecimalHandling> ParseDecimalHandling(std::string_view name) {
+  if (name == "string") return DecimalHandling::kString;
+  if (name == "double") return DecimalHandling::kDouble;
+  if (name == "precise") return DecimalHandling::kPrecise;
+  return Error::InvalidArgument("decimal.handling.mode '" + std::string(name) +
+                                "': expected string, double or precise");
+}
+
+Result<TimePrecision> ParseTimePrecision(std::string_view name) {
+  if (name == "iso_string" || name == "isostring") return TimePrecision::kIsoString;
+  if (name == "adaptive" || name == "adaptive_time_microseconds") return TimePrecision::kAdaptive;
+  if (name == "connect") return TimePrecision::kConnect;
+  return Error::InvalidArgument("time.precision.mode '" + std::string(name) +
+                                "': expected iso_string, adaptive or connect");
+}
+
+std::string TopicName(const EnvelopeOptions& options, const TableSchema& table) {
+  return Prefix(options, table);
+}
+
+Result<std::optional<std::string>> EncodeKey(const ChangeEvent& change,
+                                             const EnvelopeOptions& options) {
+  const TableSchema& t = *change.table;
+  const events::Row* row = change.after ? &*change.after : change.before ? &*change.before : nullptr;
+  bool has_key = std::any_of(t.columns.begin(), t.columns.end(), [](auto& c) { return c.key; });
+  if (!row || !has_key || change.op == Operation::kTruncate) return std::optional<std::string>();
+  MIGSBYU_ASSIGN(json payload, EncodeRow(t, *row, options, true));
+  json schema = RowSchema(t, options, true, Prefix(options, t) + ".Key", nullptr);
+  return std::optional<std::string>(Dump(schema, std::move(payload), options.schemas_enable));
+}
+
+Result<std::string> EncodeValue(const ChangeEvent& change, const EnvelopeContext& context,
+                                const EnvelopeOptions& options) {
+  const TableSchema& t = *change.table;
+  json payload;
+  if (change.before) {
+    MIGSBYU_ASSIGN(payload["before"], EncodeRow(t, *change.before, options, false));
+  } else {
+    payload["before"] = nullptr;
+  }
+  if (change.after) {
+    MIGSBYU_ASSIGN(payload["after"], EncodeRow(t, *change.after, options, false));
+  } else {
+    payload["after"] = nullptr;
+  }
+  json last_commit = context.last_commit_lsn
+                         ? json(std::to_string(context.last_commit_lsn->value()))
+                         : json(nullptr);
+  json sequence = json::array({last_commit, std::to_string(change.lsn.value())});
+  payload["source"] = {
+      {"version", kConnectorVersion},
+      {"connector", "postgresql"},
+      {"name", options.topic_prefix},
+      {"ts_ms", FloorDiv(change.commit_time_us, 1000)},
+      {"snapshot", context.snapshot ? (context.last_snapshot_record ? "last" : "true") : "false"},
+      {"db", options.database},
+      {"sequence", sequence.dump()},
+      {"ts_us", change.commit_time_us},
+      {"ts_ns", change.commit_time_us * 1000},
+      {"schema", t.schema},
+      {"table", t.name},
+      {"txId", change.xid},
+      {"lsn", change.lsn.value()},
+      {"xmin", nullptr},
+      {"commit_lsn", change.commit_lsn.value()},
+      {"end_lsn", context.end_lsn.value()},
+  };
+  payload["transaction"] = {
+      {"id", std::to_string(change.xid) + ":" + std::to_string(change.commit_lsn.value())},
+      {"total_order", change.position + 1},
+      {"data_collection_order", context.data_collection_order}};
+  payload["op"] = std::string(1, static_cast<char>(change.op));
+  payload["ts_ms"] = FloorDiv(context.processed_at_us, 1000);
+  payload["ts_us"] = context.processed_at_us;
+  payload["ts_ns"] = context.processed_at_us * 1000;
+  if (!options.schemas_enable) return payload.dump();
+  return Dump(ValueSchema(t, options), std::move(payload), true);
+}
+
+// ---------------------------------------------------------------------------------- decoding
+
+namespace {
+
+// How one column's values are written, from its field schema (or inferred).
+struct FieldCodec {
+  ValueType type = ValueType::kText;
+  int64_t time_unit_us = 1;     // int64 timestamps: 1 (µs), 1000 (ms); -1000 for ns
+  bool decimal_bytes = false;   // org.apache.kafka.connect.data.Decimal
+  int decimal_scale = 0;
+};
+
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Column and codec from a Kafka Connect field schema.
+std::pair<Column, FieldCodec> ColumnFromFieldSchema(const json& f) {
+  Column c;
+  FieldCodec codec;
+  c.name = Str(f, "field");
+  const std::string type = Str(f, "type");
+  const std::string name = Str(f, "name");
+  json params = f.contains("parameters") && f["parameters"].is_object() ? f["parameters"] : json::object();
+  if (type == "boolean") codec.type = ValueType::kBool;
+  else if (type == "int8" || type == "int16") codec.type = ValueType::kInt16;
+  else if (type == "int32") {
+    codec.type = (name == "io.debezium.time.Date" || name == "org.apache.kafka.connect.data.Date")
+                     ? ValueType::kDate : ValueType::kInt32;
+  } else if (type == "int64") {
+    codec.type = ValueType::kInt64;
+    if (name == "io.debezium.time.MicroTimestamp") {
+      codec.type = ValueType::kTimestamp;
+    } else if (name == "io.debezium.time.Timestamp" ||
+               name == "org.apache.kafka.connect.data.Timestamp") {
+      codec.type = ValueType::kTimestamp;
+      codec.time_unit_us = 1000;
+    } else if (name == "io.debezium.time.NanoTimestamp") {
+      codec.type = ValueType::kTimestamp;
+      codec.time_unit_us = -1000;
+    }
+  } else if (type == "float" || type == "double") {
+    codec.type = ValueType::kFloat64;
+  } else if (type == "bytes" && name == "org.apache.kafka.connect.data.Decimal") {
+    codec.type = ValueType::kNumeric;
+    codec.decimal_bytes = true;
+    codec.decimal_scale = std::atoi(Str(params, "scale").c_str());
+  } else if (type == "struct" && name == "io.debezium.data.VariableScaleDecimal") {
+    codec.type = ValueType::kNumeric;
+  } else if (type == "string") {
+    if (name == "io.debezium.time.ZonedTimestamp") codec.type = ValueType::kTimestampTz;
+    else if (name == "io.debezium.time.IsoDate") codec.type = ValueType::kDate;
+    else if (name == "io.debezium.time.IsoTimestamp") codec.type = ValueType::kTimestamp;
+    else codec.type = ValueType::kText;
+  }
+  c.type = codec.type;
+  c.type_oid = DefaultOid(c.type);
+  // column.propagate.source.type refines the type (string-encoded numerics, varchar, ...).
+  if (auto st = FromSourceTypeName(Str(params, kSourceType))) {
+    bool compatible = st->type == c.type ||
+                      (c.type == ValueType::kText && st->type == ValueType::kNumeric);
+    if (compatible) {
+      c.type = codec.type = st->type;
+      c.type_oid = st->oid;
+    }
+  }
+  std::string length = Str(params, kSourceLength), scale = Str(params, kSourceScale);
+  if (c.type == ValueType::kNumeric && !length.empty()) {
+    c.type_modifier = ((std::atoi(length.c_str()) << 16) | std::atoi(scale.c_str())) + 4;
+  } else if ((c.type == ValueType::kTimestamp || c.type == ValueType::kTimestampTz) &&
+             !length.empty()) {
+    c.type_modifier = std::atoi(length.c_str());
+  }
+  return {c, codec};
+}
+
+FieldCodec InferCodec(const json& v) {
+  FieldCodec codec;
+  if (v.is_boolean()) codec.type = ValueType::kBool;
+  else if (v.is_number_integer()) codec.type = ValueType::kInt64;
+  else if (v.is_number_float()) codec.type = ValueType::kFloat64;
+  else if (v.is_object() && v.contains("scale") && v.contains("value")) codec.type = ValueType::kNumeric;
+  return codec;
+}
+
+Result<Value> DecodeColumnValue(const json& v, const FieldCodec& codec, const std::string& where) {
+  auto bad = [&](const char* expected) {
+    return Error::Corruption("kafka envelope: " + where + " = " + v.dump() + " is not " + expected);
+  };
+  if (v.is_null()) return Value::Null();
+  if (v.is_string() && v.get_ref<const std::string&>() == kUnavailable) return Value::UnchangedToast();
+  switch (codec.type) {
+    case ValueType::kBool:
+      if (!v.is_boolean()) return bad("a boolean");
+      return Value::Integer(v.get<bool>() ? 1 : 0);
+    case ValueType::kInt16:
+    case ValueType::kInt32:
+    case ValueType::kInt64:
+      if (!v.is_number_integer()) return bad("an integer");
+      return Value::Integer(v.get<int64_t>());
+    case ValueType::kFloat64:
+      if (!v.is_number()) return bad("a number");
+      return Value::Real(v.get<double>());
+    case ValueType::kText:
+      if (v.is_string()) return Value::Text(v.get<std::string>());
+      return Value::Text(v.dump());
+    case ValueType::kNumeric: {
+      if (v.is_object()) {
+        if (!v.contains("scale") || !v["scale"].is_number_integer() || !v.contains("value") ||
+            !v["value"].is_string()) {
+          return bad("a VariableScaleDecimal {scale, value}");
+        }
+        auto bytes = Base64Decode(v["value"].get<std::string>());
+        if (!bytes) return bad("base64");
+        return Value::Text(TwosComplementToDecimal(*bytes, v["scale"].get<int>()));
+      }
+      if (!v.is_string()) {
+        if (v.is_number()) return Value::Text(v.dump());
+        return bad("a decimal");
+      }
+      const std::string& s = v.get_ref<const std::string&>();
+      if (codec.decimal_bytes) {
+        auto bytes = Base64Decode(s);
+        if (!bytes) return bad("base64 decimal bytes");
+        return Value::Text(TwosComplementToDecimal(*bytes, codec.decimal_scale));
+      }
+      if (!SplitDecimal(s)) {
+        if (s == "NaN" || s == "Infinity" || s == "-Infinity") return Value::Text(s);
+        return bad("a decimal");
+      }
+      return Value::Text(s);
+    }
+    case ValueType::kDate: {
+      if (v.is_number_integer()) return Value::Integer(v.get<int64_t>());
+      if (!v.is_string()) return bad("a date");
+      auto d = ParseIsoDate(v.get_ref<const std::string&>());
+      if (!d) return bad("an ISO date");
+      return Value::Integer(*d);
+    }
+    case ValueType::kTimestamp:
+    case ValueType::kTimestampTz: {
+      if (v.is_number_integer()) {
+        int64_t n = v.get<int64_t>();
+        if (codec.time_unit_us < 0) return Value::Integer(FloorDiv(n, -codec.time_unit_us));
+        return Value::Integer(n * codec.time_unit_us);
+      }
+      if (!v.is_string()) return bad("a timestamp");
+      auto ts = ParseIsoTimestamp(v.get_ref<const std::string&>());
+      if (!ts) return bad("an ISO timestamp");
+      return Value::Integer(*ts);
+    }
+  }
+  return bad("decodable");
+}
+
+Result<Lsn> LsnFromJson(const json& j, const char* what) {
+  if (j.is_number_unsigned() || j.is_number_integer()) return Lsn(j.get<uint64_t>());
+  if (j.is_string()) {
+    const std::string& s = j.get_ref<const std::string&>();
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc() && p == s.data() + s.size()) return Lsn(v);
+    if (auto lsn = Lsn::Parse(s)) return *lsn;
+  }
+  return Error::Corruption(std::string("kafka envelope: ") + what + " = " + j.dump() +
+                           " is not an LSN");
+}
+
+Result<json> ParseJson(const std::string& text, const char* what) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    return Error::Corruption(std::string("kafka envelope: ") + what + " is not JSON: " +
+                             text.substr(0, 80));
+  }
+  return j;
+}
+
+// {"schema", "payload"} → (schema or null, payload); anything else is a schemaless payload.
+std::pair<json, json> SplitSchema(json j) {
+  if (j.is_object() && j.contains("payload") && j.contains("schema") && j.size() == 2) {
+    return {std::move(j["schema"]), std::move(j["payload"])};
+  }
+  return {json(nullptr), std::move(j)};
+}
+
+const json* FieldOf(const json& struct_schema, const char* name) {
+  if (!struct_schema.is_object() || !struct_schema.contains("fields")) return nullptr;
+  for (const json& f : struct_schema["fields"]) {
+    if (Str(f, "field") == name) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
+                                                    const std::string* value) {
+  if (!value) return std::optional<DecodedChange>();
+  MIGSBYU_ASSIGN(json whole, ParseJson(*value, "value"));
+  if (whole.is_null()) return std::optional<DecodedChange>();
+  auto [schema, payload] = SplitSchema(std::move(whole));
+  if (!payload.is_object() || !payload.contains("source") || !payload["source"].is_object() ||
+      !payload.contains("op") || !payload["op"].is_string()) {
+    return Error::Corruption("kafka envelope: value has no source or op: " +
+                             value->substr(0, 120));
+  }
+  const json& source = payload["source"];
+  const std::string op = payload["op"].get<std::string>();
+  DecodedChange out;
+  ChangeEvent& ev = out.change;
+  if (op.size() != 1 || std::string_view("rcudt").find(op[0]) == std::string_view::npos) {
+    return Error::Corruption("kafka envelope: unknown op '" + op + "' in " +
+                             Str(source, "schema") + "." + Str(source, "table"));
+  }
+  ev.op = static_cast<Operation>(op[0]);
+  auto table = std::make_shared<TableSchema>();
+  table->schema = Str(source, "schema");
+  table->name = Str(source, "table");
+  const std::string where_table = table->schema + "." + table->name;
+
+  // Columns: from the row schema when present, else from the row objects themselves.
+  std::vector<FieldCodec> codecs;
+  const json* row_schema = FieldOf(schema, "after");
+  if (!row_schema) row_schema = FieldOf(schema, "before");
+  if (row_schema) {
+    for (const json& f : (*row_schema)["fields"]) {
+      auto [c, codec] = ColumnFromFieldSchema(f);
+      table->columns.push_back(std::move(c));
+      codecs.push_back(codec);
+    }
+  } else {
+    for (const char* part : {"after", "before"}) {
+      if (!payload.contains(part) || !payload[part].is_object()) continue;
+      for (const auto& [name, v] : payload[part].items()) {
+        int i = table->ColumnIndex(name);
+        if (i < 0) {
+          table->columns.push_back(Column{name});
+          codecs.emplace_back();
+          i = static_cast<int>(codecs.size()) - 1;
+        }
+        if (!v.is_null() && codecs[i].type == ValueType::kText && !v.is_string()) {
+          codecs[i] = InferCodec(v);
+        }
+      }
+    }
+    for (size_t i = 0; i < codecs.size(); ++i) {
+      table->columns[i].type = codecs[i].type;
+      table->columns[i].type_oid = DefaultOid(codecs[i].type);
+    }
+  }
+  // Key columns: from the key message.
+  if (key) {
+    MIGSBYU_ASSIGN(json key_json, ParseJson(*key, "key"));
+    auto [key_schema, key_payload] = SplitSchema(std::move(key_json));
+    if (key_payload.is_object()) {
+      for (const auto& [name, v] : key_payload.items()) {
+        if (int i = table->ColumnIndex(name); i >= 0) table->columns[i].key = true;
+      }
+    }
+  }
+  for (const char* part : {"before", "after"}) {
+    if (!payload.contains(part) || payload[part].is_null()) continue;
+    const json& obj = payload[part];
+    if (!obj.is_object()) {
+      return Error::Corruption(std::string("kafka envelope: ") + part + " of " + where_table +
+                               " is not an object");
+    }
+    events::Row row(table->columns.size());
+    for (size_t i = 0; i < table->columns.size(); ++i) {
+      auto it = obj.find(table->columns[i].name);
+      if (it == obj.end()) continue;
+      MIGSBYU_ASSIGN(row[i], DecodeColumnValue(*it, codecs[i],
+                                               where_table + "." + table->columns[i].name));
+    }
+    (std::string_view(part) == "before" ? ev.before : ev.after) = std::move(row);
+  }
+  ev.table = table;
+
+  // Identity and transaction.
+  if (source.contains("txId") && source["txId"].is_number()) {
+    ev.xid = static_cast<uint32_t>(source["txId"].get<int64_t>());
+  }
+  if (source.contains("ts_us") && source["ts_us"].is_number()) {
+    ev.commit_time_us = source["ts_us"].get<int64_t>();
+  } else if (source.contains("ts_ms") && source["ts_ms"].is_number()) {
+    ev.commit_time_us = source["ts_ms"].get<int64_t>() * 1000;
+  }
+  if (source.contains("lsn") && !source["lsn"].is_null()) {
+    MIGSBYU_ASSIGN(ev.lsn, LsnFromJson(source["lsn"], "source.lsn"));
+  }
+  std::optional<Lsn> last_commit;
+  if (std::string seq = Str(source, "sequence"); !seq.empty()) {
+    json s = json::parse(seq, nullptr, false);
+    if (s.is_array() && !s.empty() && !s[0].is_null()) {
+      MIGSBYU_ASSIGN(last_commit, LsnFromJson(s[0], "source.sequence[0]"));
+    }
+  }
+  const json* tx = payload.contains("transaction") && payload["transaction"].is_object()
+                       ? &payload["transaction"] : nullptr;
+  std::string snapshot = source.contains("snapshot") && source["snapshot"].is_boolean()
+                             ? (source["snapshot"].get<bool>() ? "true" : "false")
+                             : Str(source, "snapshot");
+  out.tx.snapshot = ev.op == Operation::kRead || (!snapshot.empty() && snapshot != "false");
+  if (source.contains("commit_lsn") && !source["commit_lsn"].is_null()) {
+    MIGSBYU_ASSIGN(ev.commit_lsn, LsnFromJson(source["commit_lsn"], "source.commit_lsn"));
+  } else if (!out.tx.snapshot && last_commit) {
+    ev.commit_lsn = *last_commit;
+  } else {
+    ev.commit_lsn = ev.lsn;
+  }
+  if (tx && tx->contains("total_order") && (*tx)["total_order"].is_number_integer()) {
+    ev.position = (*tx)["total_order"].get<uint64_t>() - 1;
+  } else if (out.tx.snapshot) {
+    out.position_from_offset = true;
+  } else {
+    ev.position = ev.lsn.value();
+  }
+  out.tx.xid = ev.xid;
+  out.tx.commit_lsn = ev.commit_lsn;
+  out.tx.end_lsn = ev.commit_lsn;
+  if (source.contains("end_lsn") && !source["end_lsn"].is_null()) {
+    MIGSBYU_ASSIGN(out.tx.end_lsn, LsnFromJson(source["end_lsn"], "source.end_lsn"));
+  }
+  out.tx.commit_time_us = ev.commit_time_us;
+  return std::optional<DecodedChange>(std::move(out));
+}
+
+}  // namespace migsbyu::kafka

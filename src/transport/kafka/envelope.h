@@ -1,0 +1,112 @@
+// The Debezium envelope: how a ChangeEvent travels through Kafka, and how Debezium's own
+// PostgreSQL connector events (JSON converter) come back as ChangeEvents.
+//
+// Format (owned here; docs/KAFKA.md shows full examples). One message per change:
+//   topic  <prefix>.<schema>.<table>
+//   key    the primary key columns: {"schema": <struct ...Key>, "payload": {"id": 7}}, or just
+//          the payload object when schemas are disabled; null for a truncate.
+//   value  {"schema": <struct ...Envelope>, "payload": P} or just P when schemas are disabled,
+//          P = {"before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns"}:
+//     before/after  rows as objects column → value (null when absent);
+//     source        {version, connector: "postgresql", name: <prefix>, ts_ms, ts_us, ts_ns
+//                   (commit time), snapshot: "true" | "last" | "false", db, sequence, schema,
+//                   table, txId, lsn, xmin} as Debezium documents it, where sequence is the
+//                   JSON string ["<last committed LSN>", "<lsn>"] (decimal LSNs; the first is
+//                   the commit LSN of the transaction before this one, null when unknown), plus
+//                   two MigsbyU fields: commit_lsn and end_lsn (decimal) of this transaction;
+//     transaction   {id: "<txId>:<commit_lsn>", total_order: position + 1,
+//                   data_collection_order: 1-based index among this table's changes in the tx};
+//     op            "r" | "c" | "u" | "d" | "t"; ts_ms/ts_us/ts_ns: when the sink encoded it.
+//   a tombstone   (optional, default on) after each delete: same key, null value.
+// Column values follow decimal.handling.mode and time.precision.mode (see EnvelopeOptions).
+// With schemas enabled each column's field schema carries Debezium's
+// column.propagate.source.type parameters (__debezium.source.column.type/length/scale), so our
+// own envelopes decode back to exactly the types they were encoded from.
+//
+// Ordering identity of a decoded event, used to de-duplicate redeliveries:
+//   ours:                 (source.commit_lsn, transaction.total_order - 1) = (commit_lsn, position)
+//   Debezium, streaming:  (sequence[0] = last committed LSN, or lsn when null;
+//                          transaction.total_order - 1 when transaction metadata is present,
+//                          else source.lsn) — Debezium's own ordering key;
+//   Debezium, snapshot:   (source.lsn, the Kafka offset) — see DecodedChange::position_from_offset.
+//
+// Threading: pure functions over values; safe from any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/lsn.h"
+#include "common/result.h"
+#include "events/change_event.h"
+
+namespace migsbyu::kafka {
+
+// decimal.handling.mode: "string" (our default: exact text "3.75"), "double" (a JSON number),
+// "precise" (Debezium's default: base64 of the big-endian two's-complement unscaled value,
+// schema org.apache.kafka.connect.data.Decimal with the scale in its parameters; numeric
+// without a declared scale becomes io.debezium.data.VariableScaleDecimal {scale, value}).
+enum class DecimalHandling { kString, kDouble, kPrecise };
+
+// time.precision.mode: "iso_string" (our default: dates "2024-01-31", timestamps
+// "2024-01-31T10:00:00.25", schema names io.debezium.time.IsoDate / IsoTimestamp),
+// "adaptive" (Debezium's default: date → int32 days io.debezium.time.Date, timestamp → int64 µs
+// io.debezium.time.MicroTimestamp, or ms io.debezium.time.Timestamp for precision ≤ 3),
+// "connect" (date → int32 org.apache.kafka.connect.data.Date, timestamp → int64 ms
+// org.apache.kafka.connect.data.Timestamp). timestamptz is always an ISO string with zone "Z"
+// (io.debezium.time.ZonedTimestamp).
+enum class TimePrecision { kIsoString, kAdaptive, kConnect };
+
+Result<DecimalHandling> ParseDecimalHandling(std::string_view name);
+Result<TimePrecision> ParseTimePrecision(std::string_view name);
+
+struct EnvelopeOptions {
+  std::string topic_prefix = "migsbyu";  // Debezium's topic.prefix; also source.name
+  std::string database = "postgres";     // source.db
+  bool schemas_enable = true;            // the JSON converter's schemas.enable (key and value)
+  DecimalHandling decimal_handling = DecimalHandling::kString;
+  TimePrecision time_precision = TimePrecision::kIsoString;
+  bool tombstones_on_delete = true;      // tombstones.on.delete
+};
+
+// "<prefix>.<schema>.<table>".
+std::string TopicName(const EnvelopeOptions& options, const events::TableSchema& table);
+
+// What an envelope carries beyond the change itself; the sink knows it.
+struct EnvelopeContext {
+  Lsn end_lsn;                          // of the transaction
+  std::optional<Lsn> last_commit_lsn;   // commit LSN of the previous transaction, if known
+  bool snapshot = false;                // part of the initial snapshot
+  bool last_snapshot_record = false;    // source.snapshot = "last"
+  uint64_t data_collection_order = 1;   // 1-based among this table's changes in the transaction
+  int64_t processed_at_us = 0;          // payload ts_ms/ts_us/ts_ns
+};
+
+// The key message, or nullopt when the change has no key (a truncate, or a table without a
+// primary key). Values come from `after`, or `before` for a delete.
+Result<std::optional<std::string>> EncodeKey(const events::ChangeEvent& change,
+                                             const EnvelopeOptions& options);
+
+// The value message. Errors (InvalidArgument) name the table and column of a value that the
+// chosen modes cannot represent (e.g. a numeric with more decimals than its declared scale).
+Result<std::string> EncodeValue(const events::ChangeEvent& change, const EnvelopeContext& context,
+                                const EnvelopeOptions& options);
+
+struct DecodedChange {
+  events::ChangeEvent change;  // with a freshly built TableSchema (types from the schema part
+                               // when present, else inferred from the JSON values)
+  events::TransactionInfo tx;  // xid, commit_lsn, end_lsn (= commit_lsn for Debezium's events),
+                               // commit time, snapshot
+  // True for a Debezium snapshot event without transaction metadata: no field orders it, so
+  // the caller sets change.position to the message's Kafka offset (stable across redelivery).
+  bool position_from_offset = false;
+};
+
+// Decodes one message. `key` and `value` are null for Kafka null. A tombstone (null value)
+// gives nullopt. Errors (Corruption) name what is malformed: bad JSON, missing source, unknown
+// op, a value that does not match its declared type.
+Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
+                                                    const std::string* value);
+
+}  // namespace migsbyu::kafka

@@ -1,0 +1,144 @@
+#include "transport/kafka/kafka_source.h"
+
+#include "common/log.h"
+
+namespace migsbyu::kafka {
+
+KafkaSource::KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
+
+std::shared_ptr<const events::TableSchema> KafkaSource::Intern(
+    std::shared_ptr<events::TableSchema> table, const std::string& topic) {
+  auto& cached = schemas_[topic];
+  if (cached && cached->schema == table->schema && cached->name == table->name &&
+      cached->columns == table->columns) {
+    return cached;
+  }
+  cached = std::move(table);
+  return cached;
+}
+
+Status KafkaSource::CloseOpenTx(transport::Sink& sink) {
+  if (!open_tx_) return OkStatus();
+  events::TransactionInfo info = open_tx_->info;
+  open_tx_.reset();
+  return sink.Commit(info);
+}
+
+Status KafkaSource::FlushAndCommit(transport::Sink& sink) {
+  MIGSBYU_TRY(CloseOpenTx(sink));
+  changes_since_flush_ = 0;
+  if (pending_offsets_.empty()) return OkStatus();
+  MIGSBYU_TRY(sink.Flush());
+  ++stats_.flushes;
+  MIGSBYU_TRY(consumer_->CommitOffsets(pending_offsets_));
+  pending_offsets_.clear();
+  return OkStatus();
+}
+
+Status KafkaSource::Handle(const Message& m, transport::Sink& sink) {
+  ++stats_.messages;
+  const Partition partition{m.topic, m.partition};
+  pending_offsets_[partition] = m.offset + 1;
+  auto where = [&] {
+    return m.topic + "[" + std::to_string(m.partition) + "]@" + std::to_string(m.offset);
+  };
+  auto decoded = DecodeEnvelope(m.key_null ? nullptr : &m.key, m.value_null ? nullptr : &m.value);
+  if (!decoded.ok()) return decoded.error().WithContext("kafka source " + where());
+  if (!decoded->has_value()) {
+    ++stats_.tombstones;
+    return OkStatus();
+  }
+  DecodedChange& d = **decoded;
+  if (d.position_from_offset) d.change.position = static_cast<uint64_t>(m.offset);
+  Identity id{d.change.commit_lsn, d.change.position};
+  if (auto hw = high_water_.find(partition); hw != high_water_.end() && id <= hw->second) {
+    ++stats_.duplicates;
+    return OkStatus();
+  }
+  high_water_[partition] = id;
+  d.change.table = Intern(std::const_pointer_cast<events::TableSchema>(d.change.table), m.topic);
+  if (open_tx_ && (open_tx_->partition != partition ||
+                   open_tx_->info.commit_lsn != d.tx.commit_lsn || open_tx_->info.xid != d.tx.xid)) {
+    MIGSBYU_TRY(CloseOpenTx(sink));
+  }
+  if (!open_tx_) {
+    open_tx_ = OpenTx{partition, d.tx};
+    MIGSBYU_TRY(sink.Begin(d.tx));
+  }
+  MIGSBYU_TRY(sink.Apply(d.change));
+  ++stats_.changes;
+  ++changes_since_flush_;
+  return OkStatus();
+}
+
+Status KafkaSource::Run(std::stop_token stop, transport::Sink& sink) {
+  Config config = {
+      {"bootstrap.servers", options_.brokers},
+      {"group.id", options_.group_id},
+      {"enable.auto.commit", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"client.id", "migsbyu-lake"},
+  };
+  for (const auto& [k, v] : options_.extra) config[k] = v;
+  callback_error_.reset();
+  auto on_rebalance = [this, &sink](bool assigned, const std::vector<Partition>& parts) {
+    if (assigned) {
+      for (const auto& p : parts) MIGSBYU_LOG_INFO("kafka source: assigned {}[{}]", p.first, p.second);
+      return;
+    }
+    // Hand over cleanly: everything consumed so far is flushed and its offsets committed.
+    if (!callback_error_) {
+      Status s = FlushAndCommit(sink);
+      if (!s.ok()) callback_error_ = s.error();
+    }
+    for (const auto& p : parts) {
+      high_water_.erase(p);
+      pending_offsets_.erase(p);
+    }
+  };
+  MIGSBYU_ASSIGN(Consumer consumer, Consumer::Create(config, on_rebalance));
+  consumer_.emplace(std::move(consumer));
+  std::vector<std::string> topics = options_.topics;
+  if (topics.empty()) {
+    std::string escaped;
+    for (char c : options_.topic_prefix) {
+      if (std::string_view(".^$*+?()[]{}|\\").find(c) != std::string_view::npos) escaped += '\\';
+      escaped += c;
+    }
+    topics.push_back("^" + escaped + "\\..*");
+  }
+  Status status = consumer_->Subscribe(topics);
+  auto last_flush = std::chrono::steady_clock::now();
+  while (status.ok() && !stop.stop_requested()) {
+    auto polled = consumer_->Poll(options_.poll_timeout);
+    if (callback_error_) {
+      status = *callback_error_;
+      break;
+    }
+    if (!polled.ok()) {
+      status = polled.error();
+      break;
+    }
+    if (polled->has_value()) {
+      status = Handle(**polled, sink);
+      if (!status.ok()) break;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (changes_since_flush_ >= options_.flush_every_changes ||
+        (now - last_flush >= options_.flush_interval)) {
+      status = FlushAndCommit(sink);
+      last_flush = now;
+    }
+  }
+  if (status.ok()) status = FlushAndCommit(sink);
+  // Leaving the group revokes our partitions; the callback must not flush a failed sink.
+  if (!status.ok()) callback_error_ = status.error();
+  consumer_.reset();
+  open_tx_.reset();
+  high_water_.clear();
+  pending_offsets_.clear();
+  return status;
+}
+
+}  // namespace migsbyu::kafka

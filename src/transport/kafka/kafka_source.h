@@ -1,0 +1,106 @@
+// KafkaSource: consumes the per-table topics (ours, or a Debezium PostgreSQL connector's with
+// the JSON converter) as one member of a Kafka consumer group and hands the decoded changes to
+// a transport::Sink — the lake's, in `migsbyu lake --from-kafka`.
+//
+// Transactions: a PostgreSQL transaction that touched several tables is spread over several
+// topics, which may be owned by different group members, so the source cannot rebuild it whole.
+// It hands the sink each run of consecutive messages of one partition that share a commit LSN as
+// one transaction (Begin/Apply.../Commit) carrying that transaction's xid, commit_lsn, end_lsn
+// and commit time; every change keeps its own (commit_lsn, position) identity. Within one table
+// (one partition by default) changes arrive in commit order.
+//
+// Exactly once: per partition the source remembers the highest (commit_lsn, position) it
+// handed on and drops any message at or below it (a redelivery, or the connector replaying
+// after a crash). Consumer offsets are committed only after the sink's Flush() covered every
+// message before them, so a crash redelivers at most what the sink had not made durable; the
+// lake's own per-table (commit_lsn, position) record then drops what it already stored.
+//
+// Consumer group: several processes with the same group id share the topics, each partition
+// owned by one of them at a time. When partitions are revoked (a member joins or leaves) the
+// source first commits the open transaction, flushes the sink and commits offsets, so the next
+// owner starts exactly where this one stopped.
+//
+// Threading: Run() blocks the calling thread; rebalance callbacks run inside it. One Run per
+// KafkaSource at a time.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "transport/kafka/client.h"
+#include "transport/kafka/envelope.h"
+#include "transport/sink.h"
+
+namespace migsbyu::kafka {
+
+struct KafkaSourceOptions {
+  std::string brokers;                 // bootstrap.servers
+  std::string group_id = "migsbyu-lake";
+  // Topic names, or regular expressions starting with '^'. Empty: every topic of the prefix.
+  std::vector<std::string> topics;
+  std::string topic_prefix = "migsbyu";
+  // Flush the sink and commit offsets after this many changes or this much time.
+  size_t flush_every_changes = 10000;
+  std::chrono::milliseconds flush_interval{200};
+  std::chrono::milliseconds poll_timeout{100};
+  Config extra;  // further librdkafka properties; they override the defaults
+};
+
+// Counters, for metrics and tests.
+struct KafkaSourceStats {
+  uint64_t messages = 0;    // consumed, including tombstones and duplicates
+  uint64_t changes = 0;     // handed to the sink
+  uint64_t duplicates = 0;  // dropped by the (commit_lsn, position) identity
+  uint64_t tombstones = 0;
+  uint64_t flushes = 0;
+};
+
+class KafkaSource {
+ public:
+  explicit KafkaSource(KafkaSourceOptions options);
+  KafkaSource(const KafkaSource&) = delete;
+  KafkaSource& operator=(const KafkaSource&) = delete;
+
+  // Consumes until `stop` is requested (returns OK after a final flush and offset commit) or an
+  // error: a malformed message (Corruption, naming topic, partition and offset), a sink error,
+  // or an offset commit failure. Offsets past the last successful flush are not committed, so a
+  // new Run redelivers them.
+  Status Run(std::stop_token stop, transport::Sink& sink);
+
+  KafkaSourceStats stats() const { return stats_; }
+
+ private:
+  using Partition = std::pair<std::string, int32_t>;
+  struct Identity {
+    Lsn commit_lsn;
+    uint64_t position = 0;
+    auto operator<=>(const Identity&) const = default;
+  };
+  struct OpenTx {
+    Partition partition;
+    events::TransactionInfo info;
+  };
+
+  Status Handle(const Message& message, transport::Sink& sink);
+  Status CloseOpenTx(transport::Sink& sink);
+  Status FlushAndCommit(transport::Sink& sink);
+  std::shared_ptr<const events::TableSchema> Intern(std::shared_ptr<events::TableSchema> table,
+                                                    const std::string& topic);
+
+  KafkaSourceOptions options_;
+  std::optional<Consumer> consumer_;
+  std::map<Partition, Identity> high_water_;
+  std::map<Partition, int64_t> pending_offsets_;  // next offset to commit, after a flush
+  std::map<std::string, std::shared_ptr<const events::TableSchema>> schemas_;
+  std::optional<OpenTx> open_tx_;
+  size_t changes_since_flush_ = 0;
+  std::optional<Error> callback_error_;
+  KafkaSourceStats stats_;
+};
+
+}  // namespace migsbyu::kafka
