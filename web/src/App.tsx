@@ -1,0 +1,67 @@
+// The application shell: header navigation and the page for the current path.
+//   /                        Home
+//   /operational/<tab>       students | professors | courses | enrollments | assignments
+//   /analytics/<tab>         students | professors | courses | history | as-of | fact | charts | sql
+//   /pipeline                live pipeline status
+import { useEffect } from "react";
+import { LiveProvider } from "./lib/live";
+import { Link, useLocation } from "./lib/router";
+import { AnalyticsPage } from "./pages/analytics";
+import { HomePage } from "./pages/home";
+import { OperationalPage } from "./pages/operational";
+import { PipelinePage } from "./pages/pipeline";
+
+const NAV = [
+  { href: "/", label: "Home", match: "" },
+  { href: "/operational/students", label: "Operational", match: "operational" },
+  { href: "/analytics/students", label: "Analytics", match: "analytics" },
+  { href: "/pipeline", label: "Pipeline", match: "pipeline" },
+];
+
+export function App() {
+  const loc = useLocation();
+  const [section = "", tab = ""] = loc.segments;
+  useEffect(() => {
+    const label = NAV.find((n) => n.match === section)?.label;
+    document.title = label && section ? `${label} · MigsbyU` : "MigsbyU";
+  }, [section]);
+
+  let page;
+  if (section === "operational") page = <OperationalPage tab={tab} />;
+  else if (section === "analytics") page = <AnalyticsPage tab={tab} />;
+  else if (section === "pipeline") page = <PipelinePage />;
+  else if (section === "") page = <HomePage />;
+  else
+    page = (
+      <section>
+        <h1>Not found</h1>
+        <p>
+          There is no page at <code>{loc.path}</code>. <Link href="/">Go home</Link>.
+        </p>
+      </section>
+    );
+
+  return (
+    <LiveProvider>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <Link href="/" className="brand" aria-label="MigsbyU home">
+          <span className="brand-mark" aria-hidden="true">
+            M
+          </span>
+          MigsbyU
+        </Link>
+        <nav aria-label="Main">
+          {NAV.map((n) => (
+            <Link key={n.href} href={n.href} className={n.match === section ? "nav-link active" : "nav-link"} aria-current={n.match === section ? "page" : undefined}>
+              {n.label}
+            </Link>
+          ))}
+        </nav>
+      </header>
+      <main id="main">{page}</main>
+    </LiveProvider>
+  );
+}

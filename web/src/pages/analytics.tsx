@@ -1,0 +1,540 @@
+// Analytics pages: the SCD Type 2 dimensions with every version, a record's history, the tables
+// as of any instant, the enrollment fact, charts of the aggregates and a SQL console over the
+// lake. Every view refetches when the live stream reports a lake commit.
+import { useCallback, useEffect, useMemo, useState, type FormEvent, type KeyboardEvent } from "react";
+import { api, listPage, type Query } from "../api/client";
+import type { Row } from "../api/schema";
+import { Chart } from "../components/Chart";
+import { DataGrid, type GridColumn } from "../components/DataGrid";
+import { Pager } from "../components/Pager";
+import { Tabs } from "../components/Tabs";
+import { instantAt, parseInstant, positionOf, type TimeRange } from "../lib/asof";
+import { downloadText, toCsv } from "../lib/csv";
+import { formatValue, humanize } from "../lib/format";
+import { useLive } from "../lib/live";
+import { navigate, useLocation } from "../lib/router";
+import { useDebounced, useListing } from "../lib/useListing";
+
+const TABS = [
+  { key: "students", label: "Students dimension" },
+  { key: "professors", label: "Professors dimension" },
+  { key: "courses", label: "Courses dimension" },
+  { key: "history", label: "History" },
+  { key: "as-of", label: "As of" },
+  { key: "fact", label: "Enrollment fact" },
+  { key: "charts", label: "Charts" },
+  { key: "sql", label: "SQL console" },
+];
+const DIMENSIONS = ["students", "professors", "courses"] as const;
+
+export function AnalyticsPage({ tab }: { tab: string }) {
+  const active = TABS.some((t) => t.key === tab) ? tab : "students";
+  const live = useLive();
+  return (
+    <section aria-labelledby="an-title">
+      <div className="page-head">
+        <h1 id="an-title">Analytics lake</h1>
+        <LiveBadge />
+      </div>
+      <Tabs items={TABS} active={active} base="/analytics" label="Analytics views" />
+      <div role="tabpanel" aria-labelledby={`tab-${active}`} className="tab-panel">
+        {(DIMENSIONS as readonly string[]).includes(active) && <DimensionTab key={active} entity={active} commits={live.commits} />}
+        {active === "history" && <HistoryTab commits={live.commits} />}
+        {active === "as-of" && <AsOfTab commits={live.commits} />}
+        {active === "fact" && <FactTab commits={live.commits} />}
+        {active === "charts" && <ChartsTab commits={live.commits} />}
+        {active === "sql" && <SqlConsole />}
+      </div>
+    </section>
+  );
+}
+
+export function LiveBadge() {
+  const live = useLive();
+  const text = live.connection === "open" ? "live" : live.connection === "retrying" ? "reconnecting…" : "connecting…";
+  return (
+    <span className={`live-badge ${live.connection}`} role="status" title={`${live.commits} lake commits since this page opened`}>
+      <span className="dot" aria-hidden="true" /> {text}
+      {live.commits > 0 && <span className="muted"> · {live.commits} commits</span>}
+    </span>
+  );
+}
+
+const kTail = ["row_effective_start", "row_effective_end", "current_row_indicator", "is_deleted", "source_lsn"];
+
+// Grid columns for rows whose keys are known only at run time: keys first, SCD bookkeeping last.
+export function columnsFor(rows: Row[], sortable: boolean): GridColumn<Row>[] {
+  const keys: string[] = [];
+  for (const r of rows.slice(0, 50)) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
+  const head = keys.filter((k) => k.endsWith("_key"));
+  const body = keys.filter((k) => !head.includes(k) && !kTail.includes(k));
+  const tail = kTail.filter((k) => keys.includes(k));
+  return [...head, ...body, ...tail].map((k) => ({
+    key: k,
+    label: humanize(k),
+    sortable,
+    numeric: rows.some((r) => typeof r[k] === "number") && !k.endsWith("_key"),
+    render:
+      k === "current_row_indicator"
+        ? (r: Row) => <span className={r[k] === "yes" ? "badge current" : "badge"}>{String(r[k])}</span>
+        : k === "is_deleted"
+          ? (r: Row) => (r[k] === true || r[k] === "true" ? <span className="badge deleted">deleted</span> : "")
+          : undefined,
+  }));
+}
+
+const isCurrent = (r: Row) => r.current_row_indicator === "yes";
+
+function DimensionTab({ entity, commits }: { entity: string; commits: number }) {
+  const [filter, setFilter] = useState("");
+  const [currentOnly, setCurrentOnly] = useState(false);
+  const q = useDebounced(filter.trim(), 250);
+  const listing = useListing<Row>(`/analytics/dimensions/${entity}`, { current: currentOnly ? "true" : undefined }, {}, commits);
+  useEffect(() => listing.setQuery(q), [q, listing.setQuery]);
+  const columns = useMemo(() => columnsFor(listing.rows, true), [listing.rows]);
+  return (
+    <div>
+      <div className="toolbar">
+        <div className="search">
+          <label htmlFor={`dim-filter-${entity}`}>Filter by id or name</label>
+          <input id={`dim-filter-${entity}`} type="search" value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="id or name" />
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={currentOnly} onChange={(e) => setCurrentOnly(e.target.checked)} /> Current rows only
+        </label>
+        <span className="muted legend">
+          <span className="badge current">yes</span> marks each record's current version
+        </span>
+      </div>
+      {listing.error && (
+        <p className="form-error" role="alert">
+          {listing.error}
+        </p>
+      )}
+      <DataGrid
+        label={`${entity} dimension`}
+        columns={columns}
+        rows={listing.rows}
+        sort={listing.sort}
+        onSort={listing.setSort}
+        loading={listing.loading}
+        rowKey={(r, i) => String(Object.entries(r).find(([k]) => k.endsWith("_key"))?.[1] ?? i)}
+        rowClass={(r) => (isCurrent(r) ? "current-row" : undefined)}
+        actions={(r) => (
+          <button type="button" onClick={() => navigate(`/analytics/history?entity=${entity}&id=${encodeURIComponent(String(r.id))}`)}>
+            History
+          </button>
+        )}
+        empty="No versions yet."
+      />
+      <Pager label={`${entity} dimension`} skip={listing.skip} limit={listing.limit} total={listing.total} shown={listing.rows.length} onChange={listing.setPage} />
+    </div>
+  );
+}
+
+interface Change {
+  field: string;
+  old: unknown;
+  new: unknown;
+}
+interface HistoryVersion extends Row {
+  changes?: Change[];
+}
+interface History {
+  entity: string;
+  id: string;
+  versions: HistoryVersion[];
+}
+
+const kBookkeeping = new Set(["changes", ...kTail]);
+
+function HistoryTab({ commits }: { commits: number }) {
+  const loc = useLocation();
+  const entity = loc.params.get("entity") ?? "students";
+  const id = loc.params.get("id") ?? "";
+  const [draft, setDraft] = useState({ entity, id });
+  const [history, setHistory] = useState<History | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setDraft({ entity, id }), [entity, id]);
+  useEffect(() => {
+    if (!id) return setHistory(null);
+    const ac = new AbortController();
+    api
+      .get<History>(`/analytics/history/${entity}/${encodeURIComponent(id)}`, undefined, ac.signal)
+      .then((h) => {
+        setHistory(h);
+        setError(null);
+      })
+      .catch((err: Error) => {
+        if (err.name !== "AbortError") {
+          setError(err.message);
+          setHistory(null);
+        }
+      });
+    return () => ac.abort();
+  }, [entity, id, commits]);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    navigate(`/analytics/history?entity=${draft.entity}&id=${encodeURIComponent(draft.id.trim())}`);
+  };
+
+  return (
+    <div>
+      <form className="toolbar" onSubmit={submit} aria-label="Find a record's history">
+        <div className="field">
+          <label htmlFor="history-entity">Entity</label>
+          <select id="history-entity" value={draft.entity} onChange={(e) => setDraft((d) => ({ ...d, entity: e.target.value }))}>
+            {DIMENSIONS.map((d) => (
+              <option key={d} value={d}>
+                {humanize(d)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="history-id">Record id</label>
+          <input id="history-id" value={draft.id} onChange={(e) => setDraft((d) => ({ ...d, id: e.target.value }))} />
+        </div>
+        <button type="submit" className="primary">
+          Show history
+        </button>
+      </form>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      {history && <Timeline history={history} />}
+      {!id && <p className="muted">Choose a record, or press “History” on a dimension row.</p>}
+    </div>
+  );
+}
+
+export function Timeline({ history }: { history: History }) {
+  const versions = history.versions ?? [];
+  if (versions.length === 0) return <p className="muted">No versions of {history.id} in the lake yet.</p>;
+  return (
+    <ol className="timeline" aria-label={`History of ${history.entity} ${history.id}`}>
+      {versions.map((v, i) => {
+        const deleted = v.is_deleted === true || v.is_deleted === "true";
+        const changes = v.changes ?? [];
+        return (
+          <li key={i} className={`version${isCurrent(v) ? " current" : ""}${deleted ? " deleted" : ""}`}>
+            <div className="version-head">
+              <strong>Version {i + 1}</strong>
+              {isCurrent(v) && <span className="badge current">current</span>}
+              {deleted && <span className="badge deleted">deleted</span>}
+              <span className="muted">
+                {formatValue(v.row_effective_start)} → {formatValue(v.row_effective_end) || "now"}
+              </span>
+              {v.source_lsn !== undefined && <span className="muted mono">LSN {formatValue(v.source_lsn)}</span>}
+              {parseInstant(v.row_effective_start) !== null && (
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() =>
+                    navigate(`/analytics/as-of?table=${history.entity}&q=${encodeURIComponent(history.id)}&at=${encodeURIComponent(new Date(parseInstant(v.row_effective_start)!).toISOString())}`)
+                  }
+                >
+                  See the table as of then
+                </button>
+              )}
+            </div>
+            {i === 0 ? (
+              <dl className="attributes">
+                {Object.entries(v)
+                  .filter(([k]) => !kBookkeeping.has(k) && !k.endsWith("_key"))
+                  .map(([k, val]) => (
+                    <div key={k}>
+                      <dt>{humanize(k)}</dt>
+                      <dd>{formatValue(val)}</dd>
+                    </div>
+                  ))}
+              </dl>
+            ) : changes.length ? (
+              <ul className="changes">
+                {changes.map((c) => (
+                  <li key={c.field}>
+                    <span className="field-name">{humanize(c.field)}</span>: <del>{formatValue(c.old)}</del> → <ins>{formatValue(c.new)}</ins>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p className="muted">{deleted ? "Record deleted." : "No attribute changed."}</p>
+            )}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+const kSteps = 1000;
+
+function AsOfTab({ commits }: { commits: number }) {
+  const loc = useLocation();
+  const [table, setTable] = useState(loc.params.get("table") ?? "students");
+  const [filter, setFilter] = useState(loc.params.get("q") ?? "");
+  const [range, setRange] = useState<TimeRange | null>(null);
+  const [at, setAt] = useState<string>(loc.params.get("at") ?? new Date().toISOString());
+  const [atText, setAtText] = useState(at);
+  const [page, setPage] = useState({ skip: 0, limit: 50 });
+  const [rows, setRows] = useState<Row[]>([]);
+  const [total, setTotal] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const settledAt = useDebounced(at, 150);
+  const q = useDebounced(filter.trim(), 250);
+
+  // The slider spans the earliest version in the table to now.
+  useEffect(() => {
+    const ac = new AbortController();
+    listPage<Row>(`/analytics/dimensions/${table}`, { sort: "row_effective_start", order: "asc", limit: 1 }, ac.signal)
+      .then((p) => {
+        const first = parseInstant(p.rows[0]?.row_effective_start);
+        const now = Date.now();
+        setRange({ startMs: first ?? now - 3600_000, endMs: Math.max(now, (first ?? now) + 1000) });
+      })
+      .catch(() => setRange({ startMs: Date.now() - 3600_000, endMs: Date.now() }));
+    return () => ac.abort();
+  }, [table, commits]);
+
+  useEffect(() => setAtText(at), [at]);
+
+  useEffect(() => {
+    const ac = new AbortController();
+    const query: Query = { at: settledAt, skip: page.skip, limit: page.limit, q: q || undefined };
+    listPage<Row>(`/analytics/as-of/${table}`, query, ac.signal)
+      .then((p) => {
+        setRows(p.rows);
+        setTotal(p.total);
+        setError(null);
+      })
+      .catch((err: Error) => err.name !== "AbortError" && setError(err.message));
+    return () => ac.abort();
+  }, [table, settledAt, page, q, commits]);
+
+  const pos = range ? positionOf(range, at, kSteps) : kSteps;
+  const columns = useMemo(() => columnsFor(rows, false), [rows]);
+  const applyText = (e: FormEvent) => {
+    e.preventDefault();
+    const ms = parseInstant(atText);
+    if (ms !== null) setAt(new Date(ms).toISOString());
+    else setError(`Not an instant: "${atText}" (use ISO 8601, e.g. 2026-11-25T16:20:00Z)`);
+  };
+
+  return (
+    <div>
+      <div className="toolbar">
+        <div className="field">
+          <label htmlFor="asof-table">Table</label>
+          <select id="asof-table" value={table} onChange={(e) => setTable(e.target.value)}>
+            {DIMENSIONS.map((d) => (
+              <option key={d} value={d}>
+                {humanize(d)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="search">
+          <label htmlFor="asof-filter">Filter by id or name</label>
+          <input id="asof-filter" type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        </div>
+        <form onSubmit={applyText} className="field">
+          <label htmlFor="asof-at">At (UTC instant)</label>
+          <input id="asof-at" className="mono" value={atText} onChange={(e) => setAtText(e.target.value)} onBlur={applyText} />
+        </form>
+      </div>
+      <div className="slider-row">
+        <label htmlFor="asof-slider">As of</label>
+        <input
+          id="asof-slider"
+          type="range"
+          min={0}
+          max={kSteps}
+          step={1}
+          value={pos}
+          disabled={!range}
+          data-start-ms={range?.startMs}
+          data-end-ms={range?.endMs}
+          aria-valuetext={new Date(at).toLocaleString()}
+          onChange={(e) => range && setAt(instantAt(range, Number(e.target.value), kSteps))}
+        />
+        <output htmlFor="asof-slider" className="mono">
+          {new Date(at).toLocaleString()}
+        </output>
+        <button type="button" onClick={() => setAt(new Date().toISOString())}>
+          Now
+        </button>
+      </div>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <DataGrid label={`${table} as of ${at}`} columns={columns} rows={rows} rowKey={(r, i) => String(r.id ?? i)} empty="Nothing existed at that instant." />
+      <Pager label="As of" skip={page.skip} limit={page.limit} total={total} shown={rows.length} onChange={(skip, limit) => setPage({ skip, limit })} />
+    </div>
+  );
+}
+
+function FactTab({ commits }: { commits: number }) {
+  const [semester, setSemester] = useState("");
+  const sem = useDebounced(semester.trim(), 300);
+  const listing = useListing<Row>("/analytics/fact", { semester: sem || undefined }, {}, commits);
+  const columns = useMemo(() => columnsFor(listing.rows, false), [listing.rows]);
+  return (
+    <div>
+      <div className="toolbar">
+        <div className="field">
+          <label htmlFor="fact-semester">Semester</label>
+          <input id="fact-semester" value={semester} placeholder="e.g. Fall 2026" onChange={(e) => setSemester(e.target.value)} />
+        </div>
+        <span className="muted">Grain: one student–professor pair per course per semester; +1 for an enrollment, −1 for a drop.</span>
+      </div>
+      {listing.error && (
+        <p className="form-error" role="alert">
+          {listing.error}
+        </p>
+      )}
+      <DataGrid label="Enrollment fact" columns={columns} rows={listing.rows} loading={listing.loading} rowKey={(_r, i) => String(i)} empty="No fact rows yet." />
+      <Pager label="Enrollment fact" skip={listing.skip} limit={listing.limit} total={listing.total} shown={listing.rows.length} onChange={listing.setPage} />
+    </div>
+  );
+}
+
+const CHARTS = [
+  { name: "enrollments-per-semester", title: "Enrollments per semester" },
+  { name: "enrollments-per-department", title: "Enrollments per department" },
+  { name: "gpa-distribution", title: "GPA distribution and its change over time" },
+  { name: "headcount", title: "Headcount over time" },
+];
+
+function ChartsTab({ commits }: { commits: number }) {
+  const [data, setData] = useState<Record<string, Row[] | string>>({});
+  useEffect(() => {
+    const ac = new AbortController();
+    for (const c of CHARTS) {
+      api
+        .get<unknown>(`/analytics/aggregates/${c.name}`, undefined, ac.signal)
+        .then((rows) => setData((d) => ({ ...d, [c.name]: asRows(rows) })))
+        .catch((err: Error) => err.name !== "AbortError" && setData((d) => ({ ...d, [c.name]: err.message })));
+    }
+    return () => ac.abort();
+  }, [commits]);
+  return (
+    <div className="charts">
+      {CHARTS.map((c) => {
+        const d = data[c.name];
+        if (typeof d === "string")
+          return (
+            <figure key={c.name} className="chart card">
+              <figcaption>{c.title}</figcaption>
+              <p className="form-error">{d}</p>
+            </figure>
+          );
+        return <Chart key={c.name} title={c.title} rows={d ?? []} />;
+      })}
+    </div>
+  );
+}
+
+// Aggregates come as an array of objects, or wrapped ({rows: [...]}, {data: [...]}).
+function asRows(body: unknown): Row[] {
+  if (Array.isArray(body)) return body as Row[];
+  if (body && typeof body === "object") {
+    for (const v of Object.values(body)) if (Array.isArray(v)) return v as Row[];
+  }
+  return [];
+}
+
+interface SqlResult {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  truncated: boolean;
+  elapsed_ms: number;
+}
+
+export function SqlConsole() {
+  const [sql, setSql] = useState("SELECT major, count(*) AS students, round(avg(gpa), 2) AS avg_gpa\nFROM dim_students WHERE current_row_indicator = 'yes'\nGROUP BY major ORDER BY students DESC");
+  const [limit, setLimit] = useState("1000");
+  const [result, setResult] = useState<SqlResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const run = useCallback(async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setResult(await api.post<SqlResult>("/analytics/sql", { sql, limit: Number(limit) }));
+    } catch (err) {
+      setResult(null);
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }, [sql, limit]);
+
+  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      run();
+    }
+  };
+
+  const columns = useMemo<GridColumn<unknown[]>[]>(
+    () =>
+      (result?.columns ?? []).map((c, i) => ({
+        key: String(i),
+        label: `${c.name}`,
+        numeric: /INT|DOUBLE|DECIMAL|FLOAT|REAL|NUMERIC|BIGINT|HUGEINT/i.test(c.type),
+        render: (row: unknown[]) => formatValue(row[i]),
+      })),
+    [result],
+  );
+
+  const download = () => {
+    if (!result) return;
+    downloadText("query.csv", toCsv(result.columns.map((c) => c.name), result.rows));
+  };
+
+  return (
+    <div className="sql-console">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          run();
+        }}
+        aria-label="SQL console"
+      >
+        <label htmlFor="sql-text">SQL (read-only; Ctrl+Enter runs)</label>
+        <textarea id="sql-text" className="mono" rows={6} value={sql} onChange={(e) => setSql(e.target.value)} onKeyDown={onKey} spellCheck={false} />
+        <div className="form-actions">
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? "Running…" : "Run"}
+          </button>
+          <label className="inline">
+            Row limit
+            <input type="number" min={1} max={100000} value={limit} onChange={(e) => setLimit(e.target.value)} />
+          </label>
+          <button type="button" onClick={download} disabled={!result}>
+            Download CSV
+          </button>
+        </div>
+      </form>
+      {error && (
+        <pre className="sql-error" role="alert">
+          {error}
+        </pre>
+      )}
+      {result && (
+        <>
+          <p className="muted" role="status">
+            {result.rows.length.toLocaleString()} rows{result.truncated ? ` (truncated at the limit)` : ""} in {result.elapsed_ms} ms
+          </p>
+          <DataGrid label="Query result" columns={columns} rows={result.rows} rowKey={(_r, i) => String(i)} maxHeight={560} />
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,132 @@
+// Pipeline: the change-data pipeline live — slot lag, events/s, freshness, last committed LSN
+// and per-table counts — from the `status` server-sent events (GET /analytics/status first, so
+// the page is filled before the first event).
+import { useEffect, useRef, useState } from "react";
+import { api } from "../api/client";
+import { Chart } from "../components/Chart";
+import { formatBytes, formatSeconds, formatValue, humanize } from "../lib/format";
+import { useLive, type PipelineStatus } from "../lib/live";
+import { LiveBadge } from "./analytics";
+
+// Finds a value in a nested status object by trying key paths in order ("a.b" walks into a).
+export function pick(status: PipelineStatus | null, paths: string[]): unknown {
+  if (!status) return undefined;
+  for (const path of paths) {
+    let v: unknown = status;
+    for (const part of path.split(".")) v = v && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
+    if (v !== undefined && v !== null) return v;
+  }
+  return undefined;
+}
+
+const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && v !== "" && !isNaN(Number(v)) ? Number(v) : null);
+
+// Per-table counts: an object {table: n} or an array [{table, rows|count...}].
+export function tableCounts(status: PipelineStatus | null): [string, Record<string, unknown>][] {
+  const raw = pick(status, ["tables", "table_counts", "counts", "per_table"]);
+  if (Array.isArray(raw)) return raw.map((r) => [String((r as Row).table ?? (r as Row).name ?? "?"), r as Record<string, unknown>]);
+  if (raw && typeof raw === "object")
+    return Object.entries(raw as Record<string, unknown>).map(([k, v]) => [k, v && typeof v === "object" ? (v as Record<string, unknown>) : { rows: v }]);
+  return [];
+}
+type Row = Record<string, unknown>;
+
+export function PipelinePage() {
+  const live = useLive();
+  const [initial, setInitial] = useState<PipelineStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const history = useRef<{ at: string; events_per_s: number }[]>([]);
+  const [series, setSeries] = useState<{ at: string; events_per_s: number }[]>([]);
+
+  useEffect(() => {
+    api
+      .get<PipelineStatus>("/analytics/status")
+      .then(setInitial)
+      .catch((err: Error) => setError(err.message));
+  }, []);
+
+  const status = live.status ?? initial;
+  const eps = num(pick(status, ["events_per_second", "events_per_s", "throughput.events_per_second", "rate.events_per_second"]));
+
+  useEffect(() => {
+    if (!live.status || eps === null) return;
+    history.current = [...history.current.slice(-119), { at: new Date().toISOString(), events_per_s: eps }];
+    setSeries(history.current);
+  }, [live.status, eps]);
+
+  const lagBytes = num(pick(status, ["slot_lag_bytes", "lag_bytes", "slot.lag_bytes", "lag.bytes"]));
+  const lagSeconds = num(pick(status, ["slot_lag_seconds", "lag_seconds", "slot.lag_seconds", "lag.seconds"]));
+  const freshness = num(pick(status, ["freshness_s", "freshness_seconds", "freshness", "freshness_ms"]));
+  const lsn = pick(status, ["last_committed_lsn", "last_lsn", "committed_lsn", "lake.last_lsn", "lsn"]);
+  const commitTime = pick(status, ["last_commit_time", "last_committed_at", "last_commit_at", "commit_time", "lake.last_commit_time"]);
+  const counts = tableCounts(status);
+  const countKeys = [...new Set(counts.flatMap(([, r]) => Object.keys(r)))].filter((k) => k !== "table" && k !== "name");
+
+  return (
+    <section aria-labelledby="pl-title">
+      <div className="page-head">
+        <h1 id="pl-title">Pipeline</h1>
+        <LiveBadge />
+      </div>
+      {error && !status && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="stats" aria-live="polite">
+        <Stat label="Slot lag" value={formatBytes(lagBytes)} sub={lagSeconds !== null ? formatSeconds(lagSeconds) + " behind" : undefined} />
+        <Stat label="Events / s" value={eps === null ? "–" : eps.toFixed(eps < 10 ? 1 : 0)} />
+        <Stat label="Freshness" value={formatSeconds(freshness === null ? null : pick(status, ["freshness_ms"]) !== undefined ? freshness / 1000 : freshness)} sub="newest change → lake" />
+        <Stat label="Last committed LSN" value={formatValue(lsn) || "–"} sub={commitTime ? formatValue(commitTime) : undefined} mono />
+        <Stat label="Lake commits seen" value={String(live.commits)} sub="since this page opened" />
+      </div>
+      {series.length > 1 && <Chart title="Events per second (last two minutes)" rows={series} kind="line" height={180} />}
+      <h2>Per-table counts</h2>
+      <table className="grid compact" aria-label="Per-table counts">
+        <thead>
+          <tr>
+            <th scope="col">Table</th>
+            {countKeys.map((k) => (
+              <th key={k} scope="col" className="num">
+                {humanize(k)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {counts.map(([table, r]) => (
+            <tr key={table}>
+              <td>{table}</td>
+              {countKeys.map((k) => (
+                <td key={k} className="num">
+                  {formatValue(r[k])}
+                </td>
+              ))}
+            </tr>
+          ))}
+          {counts.length === 0 && (
+            <tr>
+              <td colSpan={countKeys.length + 1} className="empty">
+                No counts yet.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <details className="raw">
+        <summary>Raw status</summary>
+        <pre className="mono">{JSON.stringify(status, null, 2)}</pre>
+      </details>
+    </section>
+  );
+}
+
+function Stat({ label, value, sub, mono }: { label: string; value: string; sub?: string; mono?: boolean }) {
+  return (
+    <div className="stat card">
+      <div className="stat-label">{label}</div>
+      <div className={`stat-value${mono ? " mono" : ""}`}>{value}</div>
+      {sub && <div className="stat-sub muted">{sub}</div>}
+    </div>
+  );
+}

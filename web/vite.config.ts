@@ -1,0 +1,25 @@
+/// <reference types="vitest/config" />
+// Vite builds the portal's front-end into dist/, which `migsbyu serve` serves on :8501 with the
+// API under /api on the same origin. In development (`npm run dev`) /api is proxied to the server
+// named by MIGSBYU_API (default http://127.0.0.1:8501).
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2020",
+    chunkSizeWarningLimit: 400,
+  },
+  server: {
+    proxy: { "/api": process.env.MIGSBYU_API ?? "http://127.0.0.1:8501" },
+  },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    include: ["src/**/*.test.{ts,tsx}"],
+    setupFiles: ["src/test-setup.ts"],
+  },
+});
