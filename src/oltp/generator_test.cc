@@ -10,60 +10,10 @@
 #include <sstream>
 
 #include "oltp/data/embedded.h"
-#include "oltp/migrations.h"
-#include "support/test_database.h"
+#include "oltp/generator_test_util.h"
 
 namespace migsbyu::oltp {
 namespace {
-
-// A fresh database with the portal's schema.
-class SchemaDatabase {
- public:
-  SchemaDatabase() : conn_(Open(db_.url())) {
-    auto migrated = ApplyMigrations(conn_);
-    EXPECT_TRUE(migrated.ok()) << migrated.error().ToString();
-  }
-  pg::Connection& conn() { return conn_; }
-
-  // The single value `sql` selects, as text.
-  std::string Scalar(const std::string& sql) {
-    auto result = conn_.Exec(sql);
-    EXPECT_TRUE(result.ok()) << sql << ": " << result.error().ToString();
-    if (!result.ok() || result->rows() != 1) return "<no row>";
-    return std::string(result->Get(0, 0));
-  }
-  int64_t Count(const std::string& sql) { return std::stoll(Scalar(sql)); }
-  double Number(const std::string& sql) { return std::stod(Scalar(sql)); }
-
-  // Every row of the five tables, in a canonical order.
-  std::string Dump() {
-    std::string all;
-    for (const char* table : {"students", "professors", "courses", "takes", "teaches"}) {
-      all += Scalar(std::string("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') "
-                                "FROM ") + table + " t") + "\n--\n";
-    }
-    return all;
-  }
-
- private:
-  static pg::Connection Open(const std::string& url) {
-    auto conn = pg::Connection::Open(url);
-    if (!conn.ok()) {
-      ADD_FAILURE() << conn.error().ToString();
-      std::abort();
-    }
-    return std::move(conn).value();
-  }
-
-  testing::TestDatabase db_{"gen"};
-  pg::Connection conn_;
-};
-
-GenerateCounts MustGenerate(pg::Connection& conn, const GenerateCounts& wanted, uint64_t seed) {
-  auto done = Generate(conn, wanted, seed);
-  EXPECT_TRUE(done.ok()) << done.error().ToString();
-  return done.ok() ? *done : GenerateCounts{};
-}
 
 std::set<std::string> Lines(std::string_view file) {
   std::set<std::string> lines;
@@ -148,7 +98,7 @@ TEST(RecordFactoryTest, FormatsGpaWithTwoDecimals) {
 
 TEST(GenerateTest, InsertsTheCountsAsked) {
   SchemaDatabase db;
-  EXPECT_EQ(MustGenerate(db.conn(), kSmall, 1), kSmall);
+  EXPECT_EQ(db.MustGenerate(kSmall, 1), kSmall);
   EXPECT_EQ(db.Count("SELECT count(*) FROM students"), kSmall.students);
   EXPECT_EQ(db.Count("SELECT count(*) FROM professors"), kSmall.professors);
   EXPECT_EQ(db.Count("SELECT count(*) FROM courses"), kSmall.courses);
@@ -158,9 +108,9 @@ TEST(GenerateTest, InsertsTheCountsAsked) {
 
 TEST(GenerateTest, SameSeedGivesIdenticalRowsAndAnotherSeedDifferentOnes) {
   SchemaDatabase first, second, third;
-  MustGenerate(first.conn(), kSmall, 42);
-  MustGenerate(second.conn(), kSmall, 42);
-  MustGenerate(third.conn(), kSmall, 43);
+  first.MustGenerate(kSmall, 42);
+  second.MustGenerate(kSmall, 42);
+  third.MustGenerate(kSmall, 43);
   const std::string dump = first.Dump();
   EXPECT_GT(dump.size(), 10000u);
   EXPECT_EQ(dump, second.Dump());
@@ -169,9 +119,9 @@ TEST(GenerateTest, SameSeedGivesIdenticalRowsAndAnotherSeedDifferentOnes) {
 
 TEST(GenerateTest, GeneratingTwiceWithTheSameSeedSkipsCollisions) {
   SchemaDatabase db;
-  MustGenerate(db.conn(), kSmall, 5);
+  db.MustGenerate(kSmall, 5);
   // Same seed: every first draw collides with a row of the first call; it draws again.
-  EXPECT_EQ(MustGenerate(db.conn(), kSmall, 5), kSmall);
+  EXPECT_EQ(db.MustGenerate(kSmall, 5), kSmall);
   EXPECT_EQ(db.Count("SELECT count(*) FROM students"), 2 * kSmall.students);
   EXPECT_EQ(db.Count("SELECT count(*) FROM courses"), 2 * kSmall.courses);
   EXPECT_EQ(db.Count("SELECT count(*) FROM takes"), 2 * kSmall.enrollments);
@@ -179,17 +129,17 @@ TEST(GenerateTest, GeneratingTwiceWithTheSameSeedSkipsCollisions) {
 
 TEST(GenerateTest, EnrollmentsPickStudentsAndCoursesAlreadyInTheDatabase) {
   SchemaDatabase db;
-  MustGenerate(db.conn(), {.students = 30, .courses = 10}, 8);
-  EXPECT_EQ(MustGenerate(db.conn(), {.enrollments = 100}, 9),
+  db.MustGenerate({.students = 30, .courses = 10}, 8);
+  EXPECT_EQ(db.MustGenerate({.enrollments = 100}, 9),
             (GenerateCounts{.enrollments = 100}));
   EXPECT_GT(db.Count("SELECT count(DISTINCT student_id) FROM takes"), 20);
 }
 
 TEST(GenerateTest, StopsWhenTheKeySpaceIsFull) {
   SchemaDatabase db;
-  MustGenerate(db.conn(), {.students = 1, .courses = 1}, 3);
+  db.MustGenerate({.students = 1, .courses = 1}, 3);
   // One student, one course: at most 3 terms x 5 years = 15 distinct enrollments.
-  auto done = MustGenerate(db.conn(), {.enrollments = 50}, 4);
+  auto done = db.MustGenerate({.enrollments = 50}, 4);
   EXPECT_EQ(done.enrollments, 15);
   EXPECT_EQ(db.Count("SELECT count(*) FROM takes"), 15);
 }
@@ -217,7 +167,7 @@ TEST(GenerateTest, RejectsBadCountsAndEnrollmentsWithoutStudents) {
 TEST(GenerateTest, RowsFollowThePrototypeDistributions) {
   SchemaDatabase db;
   constexpr int64_t kStudents = 20000, kProfessors = 3000, kCourses = 3000;
-  MustGenerate(db.conn(),
+  db.MustGenerate(
                {.students = kStudents, .professors = kProfessors, .courses = kCourses,
                 .enrollments = 20000, .assignments = 5000},
                2024);
@@ -336,7 +286,7 @@ TEST(GenerateTest, RowsFollowThePrototypeDistributions) {
 TEST(GenerateTest, BulkInsertsTenThousandStudentsInOneGo) {
   SchemaDatabase db;
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(MustGenerate(db.conn(), {.students = 10000}, 77).students, 10000);
+  EXPECT_EQ(db.MustGenerate({.students = 10000}, 77).students, 10000);
   const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
   // Reported, not asserted: timings depend on the machine.
   std::cout << "generate: 10000 students in " << elapsed.count() << " ms\n";
