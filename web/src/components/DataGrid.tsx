@@ -108,7 +108,7 @@ export function DataGrid<T>(props: DataGridProps<T>) {
                         type="button"
                         className="sort-button"
                         onClick={() => onSort!(nextSort(sort, header.id))}
-                        title={`Sort by ${meta!.label}`}
+                        aria-label={`Sort by ${meta!.label}`}
                       >
                         {flexRender(header.column.columnDef.header, header.getContext())}
                         <span aria-hidden="true" className="sort-mark">

@@ -1,6 +1,6 @@
 // SemesterPicker: a term and a year, giving "Fall 2026" and the like.
 import { useId } from "react";
-import { TERMS, parseSemester } from "../lib/semester";
+import { TERMS, splitSemester } from "../lib/semester";
 
 export function SemesterPicker({
   value,
@@ -14,7 +14,7 @@ export function SemesterPicker({
   error?: string;
 }) {
   const id = useId();
-  const parsed = parseSemester(value) ?? { term: "Fall", year: new Date().getFullYear() };
+  const parsed = splitSemester(value);
   return (
     <fieldset className={`field semester${error ? " has-error" : ""}`}>
       <legend>{label}</legend>
@@ -35,7 +35,7 @@ export function SemesterPicker({
         min={1900}
         max={2200}
         value={parsed.year}
-        onChange={(e) => onChange(`${parsed.term} ${e.target.value}`)}
+        onChange={(e) => onChange(`${parsed.term} ${e.target.value.replace(/\D/g, "")}`)}
       />
       {error && (
         <span className="field-error" role="alert">

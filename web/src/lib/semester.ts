@@ -7,6 +7,12 @@ export function currentSemester(now = new Date()): string {
   return `${term} ${now.getFullYear()}`;
 }
 
+// Splits "Fall 2026" into term and year text; the year may be partial while being typed.
+export function splitSemester(value: string): { term: string; year: string } {
+  const match = /^(Spring|Summer|Fall)\s*(\d*)$/.exec(value.trim());
+  return match ? { term: match[1], year: match[2] } : { term: "Fall", year: String(new Date().getFullYear()) };
+}
+
 export function parseSemester(value: string): { term: string; year: number } | null {
   const match = /^(Spring|Summer|Fall) (\d{4})$/.exec(value.trim());
   return match ? { term: match[1], year: Number(match[2]) } : null;

@@ -76,7 +76,7 @@ export function GenerateForm({ kind, label, onDone }: { kind: string; label: str
     }
   };
   return (
-    <form className="inline-form" onSubmit={submit} aria-label={`Generate random ${label}`}>
+    <form className="inline-form" onSubmit={submit} aria-label={`Generate ${label}`}>
       <label htmlFor={`generate-${kind}`}>Generate random {label}</label>
       <input id={`generate-${kind}`} type="number" min={1} max={1000000} value={count} onChange={(e) => setCount(e.target.value)} />
       <button type="submit" disabled={busy}>
