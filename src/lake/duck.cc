@@ -248,10 +248,8 @@ Status Appender::AppendTimestamp(int64_t micros) {
   return Check(duckdb_append_timestamp(appender_, duckdb_timestamp{micros}), "append timestamp");
 }
 Status Appender::AppendTimestampTz(int64_t micros) {
-  duckdb_value value = duckdb_create_timestamp_tz(duckdb_timestamp{micros});
-  duckdb_state state = duckdb_append_value(appender_, value);
-  duckdb_destroy_value(&value);
-  return Check(state, "append timestamptz");
+  // DuckDB stores TIMESTAMPTZ as µs since the epoch in UTC, like TIMESTAMP.
+  return Check(duckdb_append_timestamp(appender_, duckdb_timestamp{micros}), "append timestamptz");
 }
 Status Appender::EndRow() { return Check(duckdb_appender_end_row(appender_), "end row"); }
 Status Appender::Flush() { return Check(duckdb_appender_flush(appender_), "flush"); }

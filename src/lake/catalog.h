@@ -1,0 +1,52 @@
+// Catalog: what the lake knows about the captured tables and how their values become DuckDB /
+// Parquet types. The five portal tables are known in advance (their columns give the typed empty
+// views a reader sees before the first change); any other captured table gets a change log only.
+//
+// Threading: immutable data and pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/change_event.h"
+
+namespace migsbyu::lake {
+
+struct KnownColumn {
+  std::string name;
+  std::string duck_type;  // "VARCHAR", "DATE", "INTEGER", "DECIMAL(3,2)"
+};
+
+// A captured table the contract knows. `entity` is set for the three dimension tables
+// ("student" → students_dim with student_key), empty for takes and teaches.
+struct KnownTable {
+  std::string name;
+  std::string entity;
+  std::vector<KnownColumn> columns;
+
+  std::string DimName() const { return name + "_dim"; }
+  std::string KeyColumn() const { return entity + "_key"; }
+};
+
+// The five portal tables, in the order of the operational schema.
+const std::vector<KnownTable>& KnownTables();
+// The known table called `name`, or nullptr.
+const KnownTable* FindKnownTable(const std::string& name);
+// The known dimension table whose key column is `entity`_key, or nullptr.
+const KnownTable* FindEntity(const std::string& entity);
+
+// DuckDB type for a captured column: numeric with a precision ≤ 38 becomes DECIMAL(p,s), an
+// unconstrained numeric VARCHAR (exact text); see docs/LAKE.md.
+std::string DuckTypeOf(const events::Column& column);
+
+// The inverse, for reading a change log back: the ValueType and type modifier of a DuckDB type
+// name as QueryResult::ColumnTypeName prints it. Unknown types read as text.
+events::Column ColumnFromDuckType(const std::string& name, const std::string& duck_type);
+
+// Dataset names.
+std::string ChangesDataset(const std::string& table);  // "students_changes"
+std::string ClosesDataset(const KnownTable& table);    // "students_dim_closes"
+inline constexpr const char* kFactDataset = "course_enrollment_fact";
+
+}  // namespace migsbyu::lake

@@ -1,0 +1,86 @@
+#include "lake/lake_sink.h"
+
+#include "common/log.h"
+
+namespace migsbyu::lake {
+
+Result<std::unique_ptr<LakeSink>> LakeSink::Open(LakeSinkOptions options,
+                                                 std::shared_ptr<Lake> lake) {
+  MIGSBYU_ASSIGN(auto writer, LakeWriter::Open(options.writer, std::move(lake)));
+  return std::unique_ptr<LakeSink>(new LakeSink(std::move(options), std::move(writer)));
+}
+
+LakeSink::LakeSink(LakeSinkOptions options, std::unique_ptr<LakeWriter> writer)
+    : options_(std::move(options)), writer_(std::move(writer)) {
+  timer_ = std::jthread([this](std::stop_token stop) { TimerLoop(stop); });
+}
+
+LakeSink::~LakeSink() {
+  timer_.request_stop();
+  wake_.notify_all();
+  if (timer_.joinable()) timer_.join();
+  std::lock_guard lock(mu_);
+  auto published = writer_->Publish();
+  if (!published.ok()) spdlog::error("lake: final publish failed: {}", published.error().ToString());
+}
+
+void LakeSink::TimerLoop(std::stop_token stop) {
+  std::unique_lock lock(mu_);
+  while (!stop.stop_requested()) {
+    wake_.wait_for(lock, stop, options_.commit_interval / 2, [] { return false; });
+    if (stop.stop_requested()) break;
+    if (writer_->InTransaction()) continue;
+    Status s = PublishIfDue();
+    if (!s.ok()) {
+      spdlog::error("lake: background publish failed: {}", s.error().ToString());
+      timer_error_ = s.error();
+    }
+  }
+}
+
+Status LakeSink::PublishIfDue() {
+  auto oldest = writer_->OldestUnpublished();
+  if (!oldest || std::chrono::steady_clock::now() - *oldest < options_.commit_interval) {
+    return OkStatus();
+  }
+  MIGSBYU_ASSIGN(bool published, writer_->Publish());
+  (void)published;
+  return OkStatus();
+}
+
+Status LakeSink::Begin(const events::TransactionInfo& tx) {
+  std::lock_guard lock(mu_);
+  if (timer_error_) {
+    Error e = *timer_error_;
+    timer_error_.reset();
+    return e;
+  }
+  if (!writer_->InTransaction()) MIGSBYU_TRY(PublishIfDue());
+  return writer_->Begin(tx);
+}
+
+Status LakeSink::Apply(const events::ChangeEvent& change) {
+  std::lock_guard lock(mu_);
+  return writer_->Apply(change);
+}
+
+Status LakeSink::Commit(const events::TransactionInfo& tx) {
+  std::lock_guard lock(mu_);
+  MIGSBYU_TRY(writer_->Commit(tx));
+  return PublishIfDue();
+}
+
+Result<Lsn> LakeSink::Flush() {
+  std::lock_guard lock(mu_);
+  MIGSBYU_ASSIGN(bool published, writer_->Publish());
+  (void)published;
+  return writer_->published().end_lsn;
+}
+
+std::optional<Lsn> LakeSink::ResumeLsn() {
+  std::lock_guard lock(mu_);
+  if (writer_->published().version == 0) return std::nullopt;
+  return writer_->published().end_lsn;
+}
+
+}  // namespace migsbyu::lake

@@ -1,0 +1,60 @@
+// LakeSink: the transport::Sink that feeds the lake (LakeWriter) from the connector or from a
+// Kafka consumer, with group commit: committed transactions are published together, at the
+// latest `commit_interval` after the first of them committed (checked at every Begin/Commit,
+// and by a timer thread when the stream is idle), so a change is visible to readers within
+// about commit_interval plus the write time, while a busy stream makes few, larger files.
+//
+// Threading: the Sink methods are called from one thread (the connector's); the timer thread
+// and those methods share the writer under a mutex. Thread-safe to destroy after the caller
+// stopped calling; the destructor publishes what is committed.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "lake/lake.h"
+#include "lake/writer.h"
+#include "transport/sink.h"
+
+namespace migsbyu::lake {
+
+struct LakeSinkOptions {
+  WriterOptions writer;
+  std::chrono::milliseconds commit_interval{50};
+};
+
+class LakeSink : public transport::Sink {
+ public:
+  // Opens the writer on options.writer.dir; `lake` (may be null) is the read side to publish to.
+  static Result<std::unique_ptr<LakeSink>> Open(LakeSinkOptions options,
+                                                std::shared_ptr<Lake> lake);
+  ~LakeSink() override;
+  LakeSink(const LakeSink&) = delete;
+  LakeSink& operator=(const LakeSink&) = delete;
+
+  Status Begin(const events::TransactionInfo& tx) override;
+  Status Apply(const events::ChangeEvent& change) override;
+  Status Commit(const events::TransactionInfo& tx) override;
+  // Publishes everything committed; returns the lake's durable end_lsn.
+  Result<Lsn> Flush() override;
+  // The end_lsn of the latest manifest, or nullopt for an empty lake.
+  std::optional<Lsn> ResumeLsn() override;
+
+ private:
+  LakeSink(LakeSinkOptions options, std::unique_ptr<LakeWriter> writer);
+  // REQUIRES: mu_ held. Publishes when the oldest unpublished commit is due.
+  Status PublishIfDue();
+  void TimerLoop(std::stop_token stop);
+
+  const LakeSinkOptions options_;
+  std::mutex mu_;
+  std::unique_ptr<LakeWriter> writer_;
+  std::optional<Error> timer_error_;
+  std::condition_variable_any wake_;
+  std::jthread timer_;
+};
+
+}  // namespace migsbyu::lake

@@ -1,0 +1,161 @@
+#include "lake/manifest.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace migsbyu::lake {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+uint64_t Manifest::Rows(const std::string& dataset) const {
+  uint64_t rows = 0;
+  for (const auto& f : Files(dataset)) rows += f.rows;
+  return rows;
+}
+
+const std::vector<DataFile>& Manifest::Files(const std::string& dataset) const {
+  static const std::vector<DataFile> kNone;
+  auto it = datasets.find(dataset);
+  return it == datasets.end() ? kNone : it->second;
+}
+
+std::string ManifestToJson(const Manifest& m) {
+  json j;
+  j["format"] = kManifestFormat;
+  j["version"] = m.version;
+  j["end_lsn"] = m.end_lsn.value();
+  j["end_lsn_text"] = m.end_lsn.ToString();
+  j["commit_lsn"] = m.commit_lsn.value();
+  j["commit_lsn_text"] = m.commit_lsn.ToString();
+  j["commit_time_us"] = m.commit_time_us;
+  j["written_at_us"] = m.written_at_us;
+  json datasets = json::object();
+  for (const auto& [name, files] : m.datasets) {
+    json list = json::array();
+    for (const auto& f : files) list.push_back({{"path", f.path}, {"rows", f.rows}});
+    datasets[name] = list;
+  }
+  j["datasets"] = datasets;
+  json marks = json::object();
+  for (const auto& [table, w] : m.watermarks) {
+    marks[table] = {{"commit_lsn", w.commit_lsn}, {"position", w.position}};
+  }
+  j["watermarks"] = marks;
+  j["next_keys"] = m.next_keys;
+  return j.dump(1);
+}
+
+Result<Manifest> ManifestFromJson(const std::string& text, const std::string& origin) {
+  try {
+    json j = json::parse(text);
+    if (j.at("format").get<std::string>() != kManifestFormat) {
+      return Error::Corruption("lake manifest " + origin + ": unknown format");
+    }
+    Manifest m;
+    m.version = j.at("version").get<uint64_t>();
+    m.end_lsn = Lsn(j.at("end_lsn").get<uint64_t>());
+    m.commit_lsn = Lsn(j.at("commit_lsn").get<uint64_t>());
+    m.commit_time_us = j.at("commit_time_us").get<int64_t>();
+    m.written_at_us = j.value("written_at_us", int64_t{0});
+    for (const auto& [name, list] : j.at("datasets").items()) {
+      auto& files = m.datasets[name];
+      for (const auto& f : list) {
+        files.push_back({f.at("path").get<std::string>(), f.at("rows").get<uint64_t>()});
+      }
+    }
+    for (const auto& [table, w] : j.at("watermarks").items()) {
+      m.watermarks[table] = {w.at("commit_lsn").get<uint64_t>(), w.at("position").get<uint64_t>()};
+    }
+    m.next_keys = j.at("next_keys").get<std::map<std::string, int64_t>>();
+    return m;
+  } catch (const std::exception& e) {
+    return Error::Corruption("lake manifest " + origin + " does not parse: " + e.what());
+  }
+}
+
+Status SyncPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error::Internal("cannot open " + path + " to fsync: " + strerror(errno));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return Error::Internal("fsync of " + path + " failed: " + strerror(err));
+  return OkStatus();
+}
+
+std::string ManifestPath(const std::string& lake_dir, uint64_t version) {
+  char name[32];
+  snprintf(name, sizeof name, "%020llu.json", static_cast<unsigned long long>(version));
+  return (fs::path(lake_dir) / kManifestDir / name).string();
+}
+
+Status WriteManifest(const std::string& lake_dir, const Manifest& m) {
+  fs::path dir = fs::path(lake_dir) / kManifestDir;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error::Internal("cannot create " + dir.string() + ": " + ec.message());
+  std::string final_path = ManifestPath(lake_dir, m.version);
+  if (fs::exists(final_path)) {
+    return Error::AlreadyExists("lake manifest version " + std::to_string(m.version) +
+                                " already exists in " + lake_dir);
+  }
+  std::string tmp = (dir / (".tmp-" + std::to_string(m.version))).string();
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << ManifestToJson(m);
+    out.flush();
+    if (!out) return Error::Internal("cannot write " + tmp);
+  }
+  MIGSBYU_TRY(SyncPath(tmp));
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    return Error::Internal("cannot rename " + tmp + " to " + final_path + ": " + strerror(errno));
+  }
+  return SyncPath(dir.string());
+}
+
+std::vector<uint64_t> ListManifestVersions(const std::string& lake_dir) {
+  std::vector<uint64_t> versions;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(lake_dir) / kManifestDir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() != 25 || name.substr(20) != ".json") continue;
+    if (!std::all_of(name.begin(), name.begin() + 20, ::isdigit)) continue;
+    versions.push_back(std::stoull(name.substr(0, 20)));
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+Result<Manifest> LoadManifest(const std::string& lake_dir, uint64_t version) {
+  std::string path = ManifestPath(lake_dir, version);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::NotFound("lake manifest " + path + " not found");
+  std::stringstream text;
+  text << in.rdbuf();
+  MIGSBYU_ASSIGN(Manifest m, ManifestFromJson(text.str(), path));
+  if (m.version != version) {
+    return Error::Corruption("lake manifest " + path + " says version " +
+                             std::to_string(m.version));
+  }
+  return m;
+}
+
+Result<std::optional<Manifest>> LoadLatestManifest(const std::string& lake_dir) {
+  auto versions = ListManifestVersions(lake_dir);
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    auto m = LoadManifest(lake_dir, *it);
+    if (m.ok()) return std::optional<Manifest>(std::move(*m));
+    if (m.error().code() != ErrorCode::kCorruption) return m.error();
+  }
+  return std::optional<Manifest>();
+}
+
+}  // namespace migsbyu::lake

@@ -1,0 +1,91 @@
+// The lake's on-disk layout and its commit log (owner of the format; docs/LAKE.md explains it
+// for readers who do not use this code).
+//
+//   <lake>/_manifests/<version, 20 digits>.json   one per commit, never modified
+//   <lake>/<dataset>/part-<version, 8 digits>-<seq, 4 digits>.parquet   immutable data files
+//
+// A manifest lists, for every dataset, the data files that make up the lake at that version,
+// plus the commit position: end_lsn (the PostgreSQL LSN up to which the lake holds every
+// change), the commit LSN and time of the last transaction, per captured table the watermark
+// (commit_lsn, position) of its last stored change, and the next surrogate key per entity.
+// JSON shape (all LSNs also as numbers, "*_text" in PostgreSQL's X/Y form):
+//   {"format":"migsbyu-lake/1","version":7,"end_lsn":123,"end_lsn_text":"0/7B",
+//    "commit_lsn":120,"commit_time_us":...,"written_at_us":...,
+//    "datasets":{"students_changes":[{"path":"students_changes/part-00000007-0000.parquet",
+//                                     "rows":3}], ...},
+//    "watermarks":{"students":{"commit_lsn":120,"position":2}, ...},
+//    "next_keys":{"student":4, ...}}
+//
+// Commit protocol: data files are written (and fsynced) first, under names no manifest lists
+// yet; then the manifest is written to `_manifests/.tmp-<version>`, fsynced, renamed to its
+// final name and the directory fsynced. The rename is the commit. The latest manifest is the
+// highest-numbered one that parses; a torn or partial one (only possible as a .tmp file, or a
+// damaged file) is ignored. Files that no retained manifest lists are garbage.
+//
+// Threading: plain values and functions; callers serialize writers of one lake directory.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/lsn.h"
+#include "common/result.h"
+
+namespace migsbyu::lake {
+
+inline constexpr const char* kManifestFormat = "migsbyu-lake/1";
+inline constexpr const char* kManifestDir = "_manifests";
+// The row_effective_end of a current dimension row: 9999-12-31 00:00:00+00, in µs.
+inline constexpr int64_t kEndOfTimeUs = 253402214400000000LL;
+
+struct DataFile {
+  std::string path;  // relative to the lake directory
+  uint64_t rows = 0;
+  bool operator==(const DataFile&) const = default;
+};
+
+struct Watermark {
+  uint64_t commit_lsn = 0;
+  uint64_t position = 0;
+  auto operator<=>(const Watermark&) const = default;
+};
+
+struct Manifest {
+  uint64_t version = 0;
+  Lsn end_lsn;
+  Lsn commit_lsn;
+  int64_t commit_time_us = 0;
+  int64_t written_at_us = 0;
+  std::map<std::string, std::vector<DataFile>> datasets;
+  std::map<std::string, Watermark> watermarks;
+  std::map<std::string, int64_t> next_keys;
+
+  // Rows of one dataset (0 when absent).
+  uint64_t Rows(const std::string& dataset) const;
+  // The files of one dataset (empty when absent).
+  const std::vector<DataFile>& Files(const std::string& dataset) const;
+};
+
+std::string ManifestToJson(const Manifest& manifest);
+// Fails with kCorruption naming `origin` when the text is not a complete manifest.
+Result<Manifest> ManifestFromJson(const std::string& text, const std::string& origin);
+
+// Writes manifest `m` under `lake_dir` with the commit protocol above (atomic and durable).
+// Fails with kAlreadyExists when that version exists.
+Status WriteManifest(const std::string& lake_dir, const Manifest& m);
+
+// Versions of the manifests present (parsed or not), ascending.
+std::vector<uint64_t> ListManifestVersions(const std::string& lake_dir);
+std::string ManifestPath(const std::string& lake_dir, uint64_t version);
+
+// The highest-numbered manifest that parses, or nullopt for an empty lake.
+Result<std::optional<Manifest>> LoadLatestManifest(const std::string& lake_dir);
+Result<Manifest> LoadManifest(const std::string& lake_dir, uint64_t version);
+
+// fsync of a file or directory; kInternal naming the path on failure.
+Status SyncPath(const std::string& path);
+
+}  // namespace migsbyu::lake

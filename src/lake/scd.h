@@ -1,0 +1,135 @@
+// ScdBuilder: turns the ordered stream of changes into SCD Type 2 dimension versions and
+// enrollment fact rows. Pure logic, no I/O: the writer feeds it changes in (commit_lsn, position)
+// order and stores what it emits; a rebuild feeds it the change log in the same order and so
+// emits the same versions with the same surrogate keys.
+//
+// Dimensions (students, professors, courses; see docs/LAKE.md "SCD semantics"):
+//   insert / snapshot read  → a new version, key = the entity's next key, start = commit time;
+//   update of a tracked column → the current version closes at the commit time, a new one opens
+//     (several changes in one transaction give versions with empty intervals, start = end);
+//   update touching only untracked columns → nothing;
+//   delete → the current version closes at the commit time and is marked deleted;
+//   truncate → every current version closes as deleted.
+// Fact (course_enrollment_fact): the net count per (student, professor, course, semester) always
+// equals 1 for an enrolled student and each professor assigned to that course in that semester
+// (or a NULL professor when none is), 0 otherwise. Enrolling emits +1 per assigned professor
+// (or one +1 with NULL); dropping emits −1 likewise; assigning a professor emits +1 for each
+// enrolled student (and −1 with NULL if that was the first professor); unassigning the reverse.
+// Each row carries the keys of the versions current at that change.
+//
+// Threading: one thread (REQUIRES: external synchronization).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "events/change_event.h"
+#include "lake/catalog.h"
+#include "lake/manifest.h"
+
+namespace migsbyu::lake {
+
+struct DimVersion {
+  const KnownTable* table = nullptr;
+  int64_t key = 0;
+  std::shared_ptr<const events::TableSchema> schema;
+  events::Row values;
+  int64_t start_us = 0;
+  int64_t end_us = kEndOfTimeUs;
+  bool is_deleted = false;
+  uint64_t source_lsn = 0;
+  uint64_t source_position = 0;
+  uint32_t source_xid = 0;
+};
+
+struct DimClose {
+  const KnownTable* table = nullptr;
+  int64_t key = 0;
+  int64_t end_us = 0;
+  bool is_deleted = false;
+  uint64_t source_lsn = 0;
+  uint64_t source_position = 0;
+};
+
+struct FactRow {
+  std::optional<int64_t> student_key;
+  std::optional<int64_t> professor_key;
+  std::optional<int64_t> course_key;
+  std::string semester;
+  int32_t count = 0;
+  int64_t event_time_us = 0;
+  uint64_t source_lsn = 0;
+  uint64_t source_position = 0;
+  std::string student_id;
+  std::optional<std::string> professor_id;
+  std::string course_id;
+};
+
+// Receives what the builder emits, in order. An error stops the builder's Apply.
+class ScdOutput {
+ public:
+  virtual ~ScdOutput() = default;
+  virtual Status OnVersion(DimVersion version) = 0;
+  // Closes version `close.key`, which was emitted earlier (maybe by an earlier process).
+  virtual Status OnClose(const DimClose& close) = 0;
+  virtual Status OnFact(FactRow row) = 0;
+};
+
+// Columns whose change makes a new version, per table name; a table absent from the map tracks
+// every column.
+using TrackedColumns = std::map<std::string, std::set<std::string>>;
+
+class ScdBuilder {
+ public:
+  ScdBuilder(ScdOutput* output, TrackedColumns tracked = {});
+
+  // Applies one change. REQUIRES: changes in (commit_lsn, position) order. Tables other than
+  // the five known ones are ignored.
+  Status Apply(const events::ChangeEvent& change);
+
+  // State, for restoring after a restart and for recording in the manifest.
+  void RestoreCurrent(const std::string& entity, const std::string& id, int64_t key);
+  void RestoreEnrollment(const std::string& student, const std::string& course,
+                         const std::string& semester);
+  void RestoreAssignment(const std::string& professor, const std::string& course,
+                         const std::string& semester);
+  void SetNextKey(const std::string& entity, int64_t next) { next_key_[entity] = next; }
+  const std::map<std::string, int64_t>& next_keys() const { return next_key_; }
+  std::optional<int64_t> CurrentKey(const std::string& entity, const std::string& id) const;
+
+ private:
+  using Offering = std::pair<std::string, std::string>;  // (course_id, semester)
+  struct Link {  // a takes or teaches row
+    std::string person;
+    std::string course;
+    std::string semester;
+  };
+
+  Status ApplyDimension(const KnownTable& table, const events::ChangeEvent& change);
+  Status ApplyLink(bool enrollment, const events::ChangeEvent& change);
+  Status OpenVersion(const KnownTable& table, const events::ChangeEvent& change,
+                     const std::string& id);
+  Status CloseCurrent(const KnownTable& table, const events::ChangeEvent& change,
+                      const std::string& id, bool deleted);
+  bool TrackedChange(const events::ChangeEvent& change) const;
+  Status Enroll(const Link& link, int sign, const events::ChangeEvent& change);
+  Status Assign(const Link& link, int sign, const events::ChangeEvent& change);
+  Status EmitFact(const std::string& student, const std::optional<std::string>& professor,
+                  const Offering& offering, int sign, const events::ChangeEvent& change);
+
+  ScdOutput* output_;
+  TrackedColumns tracked_;
+  std::map<std::string, int64_t> next_key_;                                   // per entity
+  std::map<std::string, std::unordered_map<std::string, int64_t>> current_;  // entity → id → key
+  std::map<Offering, std::set<std::string>> enrolled_;                        // → students
+  std::map<Offering, std::set<std::string>> assigned_;                        // → professors
+};
+
+}  // namespace migsbyu::lake

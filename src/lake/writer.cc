@@ -1,0 +1,715 @@
+#include "lake/writer.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "common/log.h"
+
+namespace migsbyu::lake {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Columns = std::vector<std::pair<std::string, std::string>>;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status AppendValue(duck::Appender& app, const events::Column& column, const events::Value& v) {
+  using events::ValueType;
+  if (v.state != events::Value::State::kPresent) return app.AppendNull();
+  switch (column.type) {
+    case ValueType::kBool: return app.AppendBool(v.integer != 0);
+    case ValueType::kInt16:
+    case ValueType::kInt32:
+    case ValueType::kInt64: return app.AppendInt64(v.integer);
+    case ValueType::kFloat64: return app.AppendDouble(v.real);
+    case ValueType::kNumeric:
+    case ValueType::kText: return app.AppendString(v.text);
+    case ValueType::kDate: return app.AppendDate(static_cast<int32_t>(v.integer));
+    case ValueType::kTimestamp: return app.AppendTimestamp(v.integer);
+    case ValueType::kTimestampTz: return app.AppendTimestampTz(v.integer);
+  }
+  return app.AppendNull();
+}
+
+Status AppendRow(duck::Appender& app, const events::TableSchema& schema,
+                 const std::optional<events::Row>& row) {
+  for (size_t i = 0; i < schema.columns.size(); ++i) {
+    if (!row || i >= row->size()) {
+      MIGSBYU_TRY(app.AppendNull());
+    } else {
+      MIGSBYU_TRY(AppendValue(app, schema.columns[i], (*row)[i]));
+    }
+  }
+  return OkStatus();
+}
+
+Status AppendOptionalInt(duck::Appender& app, const std::optional<int64_t>& v) {
+  return v ? app.AppendInt64(*v) : app.AppendNull();
+}
+
+bool SameColumns(const events::TableSchema& a, const events::TableSchema& b) {
+  if (a.columns.size() != b.columns.size()) return false;
+  for (size_t i = 0; i < a.columns.size(); ++i) {
+    if (a.columns[i].name != b.columns[i].name || DuckTypeOf(a.columns[i]) != DuckTypeOf(b.columns[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// (commit_lsn, position) of a change.
+Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }
+
+}  // namespace
+
+LakeWriter::LakeWriter(WriterOptions options, std::shared_ptr<Lake> lake, duck::Database db,
+                       duck::Connection conn)
+    : options_(std::move(options)), lake_(std::move(lake)), db_(std::move(db)),
+      conn_(std::move(conn)) {}
+
+LakeWriter::~LakeWriter() = default;
+
+Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
+                                                     std::shared_ptr<Lake> lake) {
+  std::error_code ec;
+  fs::create_directories(fs::path(options.dir) / kManifestDir, ec);
+  if (ec) return Error::Internal("cannot create lake directory " + options.dir + ": " + ec.message());
+  options.dir = fs::absolute(options.dir).lexically_normal().string();
+  MIGSBYU_ASSIGN(auto db, duck::Database::Open(
+                              ":memory:", {{"threads", std::to_string(options.duckdb_threads)}}));
+  MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db));
+  (void)conn.Execute("SET TimeZone = 'UTC'");
+  std::unique_ptr<LakeWriter> w(
+      new LakeWriter(std::move(options), std::move(lake), std::move(db), std::move(conn)));
+  MIGSBYU_ASSIGN(auto latest, LoadLatestManifest(w->options_.dir));
+  if (latest) w->published_ = std::move(*latest);
+  // Manifests above the latest parseable one are torn: remove them with the temporary files.
+  for (const auto& entry : fs::directory_iterator(fs::path(w->options_.dir) / kManifestDir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".tmp-", 0) == 0) fs::remove(entry.path(), ec);
+  }
+  for (uint64_t v : ListManifestVersions(w->options_.dir)) {
+    if (v > w->published_.version) {
+      spdlog::warn("lake: removing torn manifest {}", ManifestPath(w->options_.dir, v));
+      fs::remove(ManifestPath(w->options_.dir, v), ec);
+    }
+  }
+  if (w->lake_) w->lake_->Publish(w->published_);
+  MIGSBYU_TRY(w->CollectGarbage());
+  MIGSBYU_TRY(w->Restore());
+  return w;
+}
+
+Status LakeWriter::InstallViews(const Manifest& m) {
+  return conn_.Execute(Lake::ViewsSql(options_.dir, m, /*temporary=*/true));
+}
+
+Status LakeWriter::Restore() {
+  builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
+  for (const auto& [entity, next] : published_.next_keys) builder_->SetNextKey(entity, next);
+  watermarks_ = published_.watermarks;
+  end_lsn_ = published_.end_lsn;
+  commit_lsn_ = published_.commit_lsn;
+  commit_time_us_ = published_.commit_time_us;
+  if (published_.version == 0) return OkStatus();
+  MIGSBYU_TRY(InstallViews(published_));
+  for (const auto& t : KnownTables()) {
+    if (!t.entity.empty()) {
+      MIGSBYU_ASSIGN(auto rows,
+                     conn_.Query("SELECT id, " + t.KeyColumn() + " FROM " + t.DimName() +
+                                 " WHERE current_row_indicator = 'yes'"));
+      for (uint64_t r = 0; r < rows.RowCount(); ++r) {
+        builder_->RestoreCurrent(t.entity, rows.GetString(0, r), rows.GetInt64(1, r));
+      }
+      continue;
+    }
+    // takes / teaches: the rows present now = net of +after / −before since the last truncate.
+    const std::string person = t.columns[0].name;
+    const std::string changes = ChangesDataset(t.name);
+    MIGSBYU_ASSIGN(auto trunc, conn_.Query("SELECT commit_lsn, position FROM " + changes +
+                                           " WHERE op = 't' ORDER BY commit_lsn DESC, "
+                                           "position DESC LIMIT 1"));
+    uint64_t t_lsn = trunc.RowCount() ? trunc.GetUint64(0, 0) : 0;
+    uint64_t t_pos = trunc.RowCount() ? trunc.GetUint64(1, 0) : 0;
+    bool has_trunc = trunc.RowCount() > 0;
+    std::string after_cut = has_trunc ? " AND (commit_lsn > $1 OR (commit_lsn = $1 AND position > $2))"
+                                      : " AND $1::UBIGINT IS NOT NULL AND $2::UBIGINT IS NOT NULL";
+    MIGSBYU_ASSIGN(
+        auto stmt,
+        conn_.Prepare("SELECT p, c, s FROM (SELECT after_" + person +
+                      " AS p, after_course_id AS c, after_semester AS s, 1 AS n FROM " + changes +
+                      " WHERE op IN ('r', 'c', 'u')" + after_cut + " UNION ALL SELECT before_" +
+                      person + ", before_course_id, before_semester, -1 FROM " + changes +
+                      " WHERE op IN ('u', 'd')" + after_cut +
+                      ") GROUP BY p, c, s HAVING sum(n) > 0"));
+    MIGSBYU_TRY(stmt.BindUint64(1, t_lsn));
+    MIGSBYU_TRY(stmt.BindUint64(2, t_pos));
+    MIGSBYU_ASSIGN(auto rows, stmt.Execute());
+    for (uint64_t r = 0; r < rows.RowCount(); ++r) {
+      if (t.name == "takes") {
+        builder_->RestoreEnrollment(rows.GetString(0, r), rows.GetString(1, r),
+                                    rows.GetString(2, r));
+      } else {
+        builder_->RestoreAssignment(rows.GetString(0, r), rows.GetString(1, r),
+                                    rows.GetString(2, r));
+      }
+    }
+  }
+  return OkStatus();
+}
+
+Status LakeWriter::Reset() {
+  std::error_code ec;
+  for (const auto& [dataset, files] : pending_) {
+    for (const auto& f : files) fs::remove(fs::path(options_.dir) / f.path, ec);
+  }
+  pending_.clear();
+  changes_.clear();
+  versions_.clear();
+  buffered_index_.clear();
+  closes_.clear();
+  fact_.clear();
+  buffered_rows_ = 0;
+  dirty_ = false;
+  in_transaction_ = false;
+  oldest_unpublished_.reset();
+  return Restore();
+}
+
+// ---- the sink protocol ----
+
+Status LakeWriter::Begin(const events::TransactionInfo& tx) {
+  if (in_transaction_) {
+    spdlog::warn("lake: transaction before commit LSN {} did not commit; dropping unpublished work",
+                 tx.commit_lsn.ToString());
+    MIGSBYU_TRY(Reset());
+  }
+  in_transaction_ = true;
+  return OkStatus();
+}
+
+Status LakeWriter::Apply(const events::ChangeEvent& change) {
+  if (!in_transaction_) {
+    return Error::InvalidArgument("lake: change at " + change.lsn.ToString() +
+                                  " outside a transaction");
+  }
+  const std::string& table = change.table->name;
+  auto mark = watermarks_.find(table);
+  if (mark != watermarks_.end() && MarkOf(change) <= mark->second) return OkStatus();
+  watermarks_[table] = MarkOf(change);
+
+  events::ChangeEvent stored = change;
+  // An unchanged TOAST value in the after image is the before image's value.
+  if (stored.after && stored.before) {
+    for (size_t i = 0; i < stored.after->size() && i < stored.before->size(); ++i) {
+      if ((*stored.after)[i].state == events::Value::State::kUnchangedToast) {
+        (*stored.after)[i] = (*stored.before)[i];
+      }
+    }
+  }
+  if (!replaying_) {
+    auto& buffer = changes_[table];
+    if (buffer.schema && !SameColumns(*buffer.schema, *stored.table)) {
+      MIGSBYU_TRY(SpillChanges(table));
+    }
+    if (!buffer.schema || buffer.rows.empty()) buffer.schema = stored.table;
+    buffer.rows.push_back(stored);
+    ++buffered_rows_;
+  }
+  MIGSBYU_TRY(builder_->Apply(stored));
+  if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
+  return OkStatus();
+}
+
+Status LakeWriter::Commit(const events::TransactionInfo& tx) {
+  if (!in_transaction_) {
+    return Error::InvalidArgument("lake: commit at " + tx.commit_lsn.ToString() +
+                                  " without Begin");
+  }
+  in_transaction_ = false;
+  if (tx.end_lsn > end_lsn_) {
+    end_lsn_ = tx.end_lsn;
+    commit_lsn_ = tx.commit_lsn;
+    commit_time_us_ = tx.commit_time_us;
+    dirty_ = true;
+    if (!oldest_unpublished_) oldest_unpublished_ = std::chrono::steady_clock::now();
+  }
+  return OkStatus();
+}
+
+std::optional<std::chrono::steady_clock::time_point> LakeWriter::OldestUnpublished() const {
+  return oldest_unpublished_;
+}
+
+// ---- builder output ----
+
+Status LakeWriter::OnVersion(DimVersion version) {
+  auto& list = versions_[version.table];
+  buffered_index_[version.table][version.key] = list.size();
+  list.push_back(std::move(version));
+  ++buffered_rows_;
+  return OkStatus();
+}
+
+Status LakeWriter::OnClose(const DimClose& close) {
+  auto& index = buffered_index_[close.table];
+  auto it = index.find(close.key);
+  if (it != index.end()) {
+    DimVersion& v = versions_[close.table][it->second];
+    v.end_us = close.end_us;
+    v.is_deleted = close.is_deleted;
+    index.erase(it);
+    return OkStatus();
+  }
+  closes_[close.table].push_back(close);
+  ++buffered_rows_;
+  return OkStatus();
+}
+
+Status LakeWriter::OnFact(FactRow row) {
+  fact_.push_back(std::move(row));
+  ++buffered_rows_;
+  return OkStatus();
+}
+
+// ---- writing files ----
+
+std::string LakeWriter::NewFilePath(const std::string& dataset) {
+  char name[64];
+  snprintf(name, sizeof name, "part-%08llu-%04llu.parquet",
+           static_cast<unsigned long long>(published_.version + 1),
+           static_cast<unsigned long long>(file_seq_++));
+  return dataset + "/" + name;
+}
+
+Result<DataFile> LakeWriter::CopyToFile(const std::string& dataset, const std::string& select_sql) {
+  std::error_code ec;
+  fs::create_directories(fs::path(options_.dir) / dataset, ec);
+  DataFile file{NewFilePath(dataset), 0};
+  std::string abs = (fs::path(options_.dir) / file.path).string();
+  MIGSBYU_ASSIGN(auto copied, conn_.Query("COPY (" + select_sql + ") TO " + duck::QuoteString(abs) +
+                                              " (FORMAT parquet, COMPRESSION zstd)"));
+  file.rows = copied.RowsChanged();
+  MIGSBYU_TRY(SyncPath(abs));
+  return file;
+}
+
+Status LakeWriter::WriteFile(const std::string& dataset, const Columns& columns, size_t rows,
+                             const std::function<Status(duck::Appender&, size_t)>& fill) {
+  if (rows == 0) return OkStatus();
+  std::string ddl = "CREATE OR REPLACE TEMP TABLE lake_stage (";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) ddl += ", ";
+    ddl += duck::QuoteIdentifier(columns[i].first) + " " + columns[i].second;
+  }
+  MIGSBYU_TRY(conn_.Execute(ddl + ")"));
+  {
+    MIGSBYU_ASSIGN(auto app, conn_.MakeAppender("lake_stage"));
+    for (size_t r = 0; r < rows; ++r) {
+      MIGSBYU_TRY(fill(app, r));
+      MIGSBYU_TRY(app.EndRow());
+    }
+    MIGSBYU_TRY(app.Close());
+  }
+  MIGSBYU_ASSIGN(DataFile file, CopyToFile(dataset, "SELECT * FROM lake_stage"));
+  MIGSBYU_TRY(conn_.Execute("DROP TABLE lake_stage"));
+  pending_[dataset].push_back(std::move(file));
+  return OkStatus();
+}
+
+Status LakeWriter::SpillChanges(const std::string& table) {
+  auto& buffer = changes_[table];
+  if (buffer.rows.empty()) return OkStatus();
+  const auto& schema = *buffer.schema;
+  Columns cols = {{"op", "VARCHAR"},   {"commit_lsn", "UBIGINT"}, {"lsn", "UBIGINT"},
+                  {"position", "UBIGINT"}, {"xid", "UBIGINT"},   {"commit_time", "TIMESTAMPTZ"}};
+  for (const char* side : {"before_", "after_"}) {
+    for (const auto& c : schema.columns) cols.emplace_back(side + c.name, DuckTypeOf(c));
+  }
+  MIGSBYU_TRY(WriteFile(ChangesDataset(table), cols, buffer.rows.size(),
+                        [&](duck::Appender& app, size_t r) -> Status {
+                          const auto& c = buffer.rows[r];
+                          char op = static_cast<char>(c.op);
+                          MIGSBYU_TRY(app.AppendString(std::string_view(&op, 1)));
+                          MIGSBYU_TRY(app.AppendUint64(c.commit_lsn.value()));
+                          MIGSBYU_TRY(app.AppendUint64(c.lsn.value()));
+                          MIGSBYU_TRY(app.AppendUint64(c.position));
+                          MIGSBYU_TRY(app.AppendUint64(c.xid));
+                          MIGSBYU_TRY(app.AppendTimestampTz(c.commit_time_us));
+                          MIGSBYU_TRY(AppendRow(app, schema, c.before));
+                          return AppendRow(app, schema, c.after);
+                        }));
+  buffered_rows_ -= buffer.rows.size();
+  buffer.rows.clear();
+  return OkStatus();
+}
+
+Status LakeWriter::SpillDims() {
+  for (auto& [table, list] : versions_) {
+    // One file per run of versions with the same columns (a column added mid-stream).
+    size_t begin = 0;
+    while (begin < list.size()) {
+      size_t end = begin + 1;
+      while (end < list.size() && SameColumns(*list[end].schema, *list[begin].schema)) ++end;
+      const auto& schema = *list[begin].schema;
+      Columns cols = {{table->KeyColumn(), "BIGINT"}};
+      for (const auto& c : schema.columns) cols.emplace_back(c.name, DuckTypeOf(c));
+      for (auto [n, t] : Columns{{"row_effective_start", "TIMESTAMPTZ"},
+                                 {"row_effective_end", "TIMESTAMPTZ"},
+                                 {"current_row_indicator", "VARCHAR"},
+                                 {"is_deleted", "BOOLEAN"},
+                                 {"source_lsn", "UBIGINT"},
+                                 {"source_position", "UBIGINT"},
+                                 {"source_xid", "UBIGINT"}}) {
+        cols.emplace_back(n, t);
+      }
+      MIGSBYU_TRY(WriteFile(table->DimName(), cols, end - begin,
+                            [&](duck::Appender& app, size_t r) -> Status {
+                              const auto& v = list[begin + r];
+                              MIGSBYU_TRY(app.AppendInt64(v.key));
+                              MIGSBYU_TRY(AppendRow(app, *v.schema, v.values));
+                              MIGSBYU_TRY(app.AppendTimestampTz(v.start_us));
+                              MIGSBYU_TRY(app.AppendTimestampTz(v.end_us));
+                              MIGSBYU_TRY(app.AppendString(v.end_us == kEndOfTimeUs ? "yes" : "no"));
+                              MIGSBYU_TRY(app.AppendBool(v.is_deleted));
+                              MIGSBYU_TRY(app.AppendUint64(v.source_lsn));
+                              MIGSBYU_TRY(app.AppendUint64(v.source_position));
+                              return app.AppendUint64(v.source_xid);
+                            }));
+      begin = end;
+    }
+    buffered_rows_ -= list.size();
+    list.clear();
+    buffered_index_[table].clear();
+  }
+  for (auto& [table, list] : closes_) {
+    MIGSBYU_TRY(WriteFile(ClosesDataset(*table),
+                          {{table->KeyColumn(), "BIGINT"},
+                           {"row_effective_end", "TIMESTAMPTZ"},
+                           {"is_deleted", "BOOLEAN"},
+                           {"source_lsn", "UBIGINT"},
+                           {"source_position", "UBIGINT"}},
+                          list.size(), [&](duck::Appender& app, size_t r) -> Status {
+                            const auto& c = list[r];
+                            MIGSBYU_TRY(app.AppendInt64(c.key));
+                            MIGSBYU_TRY(app.AppendTimestampTz(c.end_us));
+                            MIGSBYU_TRY(app.AppendBool(c.is_deleted));
+                            MIGSBYU_TRY(app.AppendUint64(c.source_lsn));
+                            return app.AppendUint64(c.source_position);
+                          }));
+    buffered_rows_ -= list.size();
+    list.clear();
+  }
+  return OkStatus();
+}
+
+Status LakeWriter::SpillFact() {
+  MIGSBYU_TRY(WriteFile(kFactDataset,
+                        {{"student_key", "BIGINT"},
+                         {"professor_key", "BIGINT"},
+                         {"course_key", "BIGINT"},
+                         {"semester", "VARCHAR"},
+                         {"course_enrollment_count", "INTEGER"},
+                         {"event_time", "TIMESTAMPTZ"},
+                         {"source_lsn", "UBIGINT"},
+                         {"source_position", "UBIGINT"},
+                         {"student_id", "VARCHAR"},
+                         {"professor_id", "VARCHAR"},
+                         {"course_id", "VARCHAR"}},
+                        fact_.size(), [&](duck::Appender& app, size_t r) -> Status {
+                          const auto& f = fact_[r];
+                          MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
+                          MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
+                          MIGSBYU_TRY(AppendOptionalInt(app, f.course_key));
+                          MIGSBYU_TRY(app.AppendString(f.semester));
+                          MIGSBYU_TRY(app.AppendInt32(f.count));
+                          MIGSBYU_TRY(app.AppendTimestampTz(f.event_time_us));
+                          MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
+                          MIGSBYU_TRY(app.AppendUint64(f.source_position));
+                          MIGSBYU_TRY(app.AppendString(f.student_id));
+                          MIGSBYU_TRY(f.professor_id ? app.AppendString(*f.professor_id)
+                                                     : app.AppendNull());
+                          return app.AppendString(f.course_id);
+                        }));
+  buffered_rows_ -= fact_.size();
+  fact_.clear();
+  return OkStatus();
+}
+
+Status LakeWriter::SpillAll() {
+  for (auto& [table, buffer] : changes_) MIGSBYU_TRY(SpillChanges(table));
+  MIGSBYU_TRY(SpillDims());
+  return SpillFact();
+}
+
+// ---- committing ----
+
+Status LakeWriter::CommitManifest(Manifest next) {
+  next.version = published_.version + 1;
+  next.written_at_us = NowMicros();
+  std::set<std::string> dirs;
+  for (const auto& [dataset, files] : next.datasets) {
+    if (!files.empty()) dirs.insert(dataset);
+  }
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    if (fs::exists(fs::path(options_.dir) / d, ec)) {
+      MIGSBYU_TRY(SyncPath((fs::path(options_.dir) / d).string()));
+    }
+  }
+  MIGSBYU_TRY(WriteManifest(options_.dir, next));
+  published_ = std::move(next);
+  file_seq_ = 0;
+  if (lake_) lake_->Publish(published_);
+  return OkStatus();
+}
+
+Result<bool> LakeWriter::Publish() {
+  if (!dirty_ || in_transaction_) return false;
+  MIGSBYU_TRY(SpillAll());
+  Manifest next = published_;
+  for (auto& [dataset, files] : pending_) {
+    auto& list = next.datasets[dataset];
+    list.insert(list.end(), files.begin(), files.end());
+  }
+  next.end_lsn = end_lsn_;
+  next.commit_lsn = commit_lsn_;
+  next.commit_time_us = commit_time_us_;
+  next.watermarks = watermarks_;
+  next.next_keys = builder_->next_keys();
+  MIGSBYU_TRY(CommitManifest(std::move(next)));
+  pending_.clear();
+  dirty_ = false;
+  oldest_unpublished_.reset();
+  MIGSBYU_TRY(Compact());
+  if (std::chrono::steady_clock::now() - last_gc_ > std::chrono::seconds(5)) {
+    MIGSBYU_TRY(CollectGarbage());
+  }
+  return true;
+}
+
+Status LakeWriter::Compact(bool force) {
+  if (in_transaction_ || dirty_) return OkStatus();
+  const size_t max_files = force ? 1 : options_.max_files_per_dataset;
+  Manifest next = published_;
+  bool changed = false;
+  MIGSBYU_TRY(InstallViews(published_));
+  for (const auto& t : KnownTables()) {
+    if (t.entity.empty()) continue;
+    // Fold the closes into a rewritten dimension when they grow large.
+    uint64_t closes = published_.Rows(ClosesDataset(t));
+    uint64_t dims = published_.Rows(t.DimName());
+    size_t files = published_.Files(t.DimName()).size() + published_.Files(ClosesDataset(t)).size();
+    if (closes > 0 && (force || files > max_files ||
+                       (closes > options_.fold_closes_rows && closes * 8 > dims))) {
+      MIGSBYU_ASSIGN(DataFile f, CopyToFile(t.DimName(), "SELECT * FROM " + t.DimName() +
+                                                             " ORDER BY " + t.KeyColumn()));
+      next.datasets[t.DimName()] = {f};
+      next.datasets.erase(ClosesDataset(t));
+      changed = true;
+    }
+  }
+  for (const auto& [dataset, files] : published_.datasets) {
+    if (files.size() <= max_files || !next.datasets.count(dataset) ||
+        next.datasets[dataset] != files) {
+      continue;
+    }
+    std::vector<DataFile> small, keep;
+    for (const auto& f : files) (f.rows < options_.big_file_rows || force ? small : keep).push_back(f);
+    if (small.size() < 2) continue;
+    std::string order = dataset.ends_with("_changes") ? "commit_lsn, position"
+                        : dataset == kFactDataset   ? "source_lsn, source_position"
+                        : dataset.ends_with("_closes") ? "source_lsn, source_position"
+                                                       : "1";
+    std::string list = "[";
+    for (size_t i = 0; i < small.size(); ++i) {
+      list += (i ? ", " : "") + duck::QuoteString((fs::path(options_.dir) / small[i].path).string());
+    }
+    MIGSBYU_ASSIGN(DataFile merged,
+                   CopyToFile(dataset, "SELECT * FROM read_parquet(" + list +
+                                           "], union_by_name = true) ORDER BY " + order));
+    keep.push_back(merged);
+    next.datasets[dataset] = keep;
+    changed = true;
+  }
+  if (!changed) return OkStatus();
+  MIGSBYU_TRY(CommitManifest(std::move(next)));
+  return CollectGarbage();
+}
+
+Status LakeWriter::CollectGarbage() {
+  last_gc_ = std::chrono::steady_clock::now();
+  std::set<uint64_t> pinned = lake_ ? lake_->PinnedVersions() : std::set<uint64_t>{};
+  int64_t horizon = NowMicros() - options_.retain.count() * 1000;
+  std::set<std::string> live;
+  std::error_code ec;
+  for (uint64_t v : ListManifestVersions(options_.dir)) {
+    auto m = LoadManifest(options_.dir, v);
+    bool keep = m.ok() && (v == published_.version || pinned.count(v) ||
+                           m->written_at_us >= horizon);
+    if (!keep) {
+      if (v < published_.version) fs::remove(ManifestPath(options_.dir, v), ec);
+      continue;
+    }
+    for (const auto& [dataset, files] : m->datasets) {
+      for (const auto& f : files) live.insert(f.path);
+    }
+  }
+  for (const auto& [dataset, files] : pending_) {
+    for (const auto& f : files) live.insert(f.path);
+  }
+  for (const auto& dir : fs::directory_iterator(options_.dir, ec)) {
+    if (!dir.is_directory() || dir.path().filename() == kManifestDir) continue;
+    for (const auto& file : fs::directory_iterator(dir.path(), ec)) {
+      std::string rel = dir.path().filename().string() + "/" + file.path().filename().string();
+      if (file.path().extension() == ".parquet" && !live.count(rel)) fs::remove(file.path(), ec);
+    }
+  }
+  return OkStatus();
+}
+
+// ---- rebuild ----
+
+Status LakeWriter::ReplayChangeLogs() {
+  struct Cursor {
+    const KnownTable* table = nullptr;
+    std::shared_ptr<events::TableSchema> schema;
+    std::string select;
+    std::vector<events::ChangeEvent> batch;
+    size_t next = 0;
+    Watermark after{0, 0};
+    bool first = true;
+    bool done = false;
+  };
+  constexpr uint64_t kBatch = 20000;
+  std::vector<Cursor> cursors;
+  for (const auto& t : KnownTables()) {
+    Cursor cur;
+    cur.table = &t;
+    cur.schema = std::make_shared<events::TableSchema>();
+    cur.schema->name = t.name;
+    cur.schema->schema = "public";
+    MIGSBYU_ASSIGN(auto probe, conn_.Query("SELECT * FROM " + ChangesDataset(t.name) + " LIMIT 0"));
+    std::string before_sel, after_sel;
+    for (uint64_t c = 0; c < probe.ColumnCount(); ++c) {
+      std::string name = probe.ColumnName(c);
+      if (!name.starts_with("after_")) continue;
+      events::Column col = ColumnFromDuckType(name.substr(6), probe.ColumnTypeName(c));
+      col.key = FindKnownTable(t.name) && col.name == t.columns[0].name;
+      auto conv = [&](const std::string& side) {
+        std::string q = duck::QuoteIdentifier(side + col.name);
+        switch (col.type) {
+          case events::ValueType::kDate: return "(" + q + " - DATE '1970-01-01')";
+          case events::ValueType::kTimestamp:
+          case events::ValueType::kTimestampTz: return "epoch_us(" + q + ")";
+          default: return q;
+        }
+      };
+      before_sel += ", " + conv("before_");
+      after_sel += ", " + conv("after_");
+      cur.schema->columns.push_back(col);
+    }
+    cur.select = "SELECT op, commit_lsn, lsn, position, xid, epoch_us(commit_time)" + before_sel +
+                 after_sel + " FROM " + ChangesDataset(t.name) +
+                 " WHERE commit_lsn > $1 OR (commit_lsn = $1 AND position > $2) OR $3"
+                 " ORDER BY commit_lsn, position LIMIT " + std::to_string(kBatch);
+    cursors.push_back(std::move(cur));
+  }
+  auto refill = [&](Cursor& cur) -> Status {
+    MIGSBYU_ASSIGN(auto stmt, conn_.Prepare(cur.select));
+    MIGSBYU_TRY(stmt.BindUint64(1, cur.after.commit_lsn));
+    MIGSBYU_TRY(stmt.BindUint64(2, cur.after.position));
+    MIGSBYU_TRY(stmt.BindBool(3, cur.first));
+    MIGSBYU_ASSIGN(auto rows, stmt.Execute());
+    cur.first = false;
+    cur.batch.clear();
+    cur.next = 0;
+    const size_t n = cur.schema->columns.size();
+    auto read_row = [&](uint64_t r, size_t offset) {
+      events::Row row(n);
+      for (size_t i = 0; i < n; ++i) {
+        uint64_t c = offset + i;
+        if (rows.IsNull(c, r)) continue;
+        using events::ValueType;
+        switch (cur.schema->columns[i].type) {
+          case ValueType::kBool: row[i] = events::Value::Integer(rows.GetBool(c, r)); break;
+          case ValueType::kFloat64: row[i] = events::Value::Real(rows.GetDouble(c, r)); break;
+          case ValueType::kNumeric:
+          case ValueType::kText: row[i] = events::Value::Text(rows.GetString(c, r)); break;
+          default: row[i] = events::Value::Integer(rows.GetInt64(c, r)); break;
+        }
+      }
+      return row;
+    };
+    for (uint64_t r = 0; r < rows.RowCount(); ++r) {
+      events::ChangeEvent e;
+      e.op = static_cast<events::Operation>(rows.GetString(0, r)[0]);
+      e.table = cur.schema;
+      e.commit_lsn = Lsn(rows.GetUint64(1, r));
+      e.lsn = Lsn(rows.GetUint64(2, r));
+      e.position = rows.GetUint64(3, r);
+      e.xid = static_cast<uint32_t>(rows.GetUint64(4, r));
+      e.commit_time_us = rows.GetInt64(5, r);
+      if (e.op == events::Operation::kUpdate || e.op == events::Operation::kDelete) {
+        e.before = read_row(r, 6);
+      }
+      if (e.op != events::Operation::kDelete && e.op != events::Operation::kTruncate) {
+        e.after = read_row(r, 6 + n);
+      }
+      cur.batch.push_back(std::move(e));
+    }
+    if (!cur.batch.empty()) cur.after = MarkOf(cur.batch.back());
+    cur.done = cur.batch.empty();
+    return OkStatus();
+  };
+  for (auto& cur : cursors) MIGSBYU_TRY(refill(cur));
+  for (;;) {
+    Cursor* best = nullptr;
+    for (auto& cur : cursors) {
+      if (cur.next >= cur.batch.size() && !cur.done) MIGSBYU_TRY(refill(cur));
+      if (cur.next >= cur.batch.size()) continue;
+      if (!best || MarkOf(cur.batch[cur.next]) < MarkOf(best->batch[best->next])) best = &cur;
+    }
+    if (!best) break;
+    MIGSBYU_TRY(builder_->Apply(best->batch[best->next++]));
+    if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
+  }
+  return OkStatus();
+}
+
+Status LakeWriter::Rebuild() {
+  if (in_transaction_ || dirty_) {
+    return Error::Conflict("lake: rebuild needs a writer with nothing unpublished");
+  }
+  MIGSBYU_TRY(InstallViews(published_));
+  builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
+  replaying_ = true;
+  Status replayed = ReplayChangeLogs();
+  if (replayed.ok()) replayed = SpillAll();
+  replaying_ = false;
+  if (!replayed.ok()) {
+    MIGSBYU_TRY(Reset());
+    return replayed;
+  }
+  Manifest next = published_;
+  for (const auto& t : KnownTables()) {
+    if (t.entity.empty()) continue;
+    next.datasets.erase(t.DimName());
+    next.datasets.erase(ClosesDataset(t));
+  }
+  next.datasets.erase(kFactDataset);
+  for (auto& [dataset, files] : pending_) next.datasets[dataset] = files;
+  next.next_keys = builder_->next_keys();
+  MIGSBYU_TRY(CommitManifest(std::move(next)));
+  pending_.clear();
+  MIGSBYU_TRY(Compact());
+  return CollectGarbage();
+}
+
+}  // namespace migsbyu::lake

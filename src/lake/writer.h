@@ -1,0 +1,140 @@
+// LakeWriter: the write side of the lake. It stores each change in its table's change log,
+// feeds it to the ScdBuilder for the dimensions and the fact, and commits everything with the
+// manifest protocol of manifest.h: data files first, then one manifest per commit.
+//
+// Memory is bounded: buffered rows are written to Parquet files (not yet listed by any manifest,
+// so invisible) whenever `spill_rows` accumulate, also in the middle of a huge transaction; they
+// become visible with the first manifest published after that transaction's Commit. A reader
+// therefore never sees part of a transaction.
+//
+// Exactly once: each captured table has a watermark (commit_lsn, position) of its last stored
+// change; Apply skips changes at or below it, so a replay after a crash stores nothing twice.
+// After a crash, files no manifest lists are deleted when the writer opens.
+//
+// Compaction runs in the writer's thread after a publish when a dataset has more than
+// `max_files_per_dataset` files: small files are merged into one, and a dimension's closes are
+// folded into a rewritten dimension when they grow; the result is published as a new manifest
+// that lists the same rows in fewer files. Old files are deleted once no manifest that a reader
+// may hold lists them (pinned in this process, or younger than `retain`).
+//
+// Threading: one thread at a time (REQUIRES: external synchronization); LakeSink serializes.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "events/change_event.h"
+#include "lake/duck.h"
+#include "lake/lake.h"
+#include "lake/manifest.h"
+#include "lake/scd.h"
+
+namespace migsbyu::lake {
+
+struct WriterOptions {
+  std::string dir = "var/lake";
+  TrackedColumns tracked;
+  uint64_t spill_rows = 100000;
+  size_t max_files_per_dataset = 16;
+  uint64_t big_file_rows = 1000000;  // files this large are left alone by compaction merges
+  uint64_t fold_closes_rows = 10000;  // closes beyond this (and 1/8 of the dimension) are folded
+  std::chrono::milliseconds retain{30000};
+  int duckdb_threads = 1;
+};
+
+class LakeWriter : public ScdOutput {
+ public:
+  // Opens the lake directory for writing: loads the latest manifest, removes garbage a crash
+  // left (temporary and torn manifests, unlisted files) and restores the builder's state.
+  // `lake` (may be null) receives each published manifest and reports pinned snapshots.
+  static Result<std::unique_ptr<LakeWriter>> Open(WriterOptions options,
+                                                  std::shared_ptr<Lake> lake);
+  ~LakeWriter() override;
+
+  // The sink protocol (transport/sink.h). A Begin while a transaction is open means the previous
+  // one failed: everything not yet published is dropped and the state reloaded.
+  Status Begin(const events::TransactionInfo& tx);
+  Status Apply(const events::ChangeEvent& change);
+  Status Commit(const events::TransactionInfo& tx);
+  bool InTransaction() const { return in_transaction_; }
+
+  // Publishes every committed transaction not yet published (no-op when none, or inside a
+  // transaction): returns whether a manifest was written. Then compacts when needed.
+  Result<bool> Publish();
+  // Steady-clock time of the oldest committed but unpublished transaction, if any.
+  std::optional<std::chrono::steady_clock::time_point> OldestUnpublished() const;
+
+  const Manifest& published() const { return published_; }
+
+  // Compacts datasets with too many files (every dataset with more than one file if `force`).
+  Status Compact(bool force = false);
+  // Rebuilds the dimensions and the fact from the change logs (same surrogate keys) and
+  // publishes them as one new manifest.
+  Status Rebuild();
+  // Deletes manifests and files no retained manifest lists.
+  Status CollectGarbage();
+
+ private:
+  struct ChangeBuffer {
+    std::shared_ptr<const events::TableSchema> schema;
+    std::vector<events::ChangeEvent> rows;
+  };
+
+  LakeWriter(WriterOptions options, std::shared_ptr<Lake> lake, duck::Database db,
+             duck::Connection conn);
+
+  Status OnVersion(DimVersion version) override;
+  Status OnClose(const DimClose& close) override;
+  Status OnFact(FactRow row) override;
+
+  Status Restore();
+  Status Reset();
+  Status SpillAll();
+  Status SpillChanges(const std::string& table);
+  Status SpillDims();
+  Status SpillFact();
+  // Writes `rows` rows to a new file of `dataset` through a staging table of `columns`.
+  Status WriteFile(const std::string& dataset,
+                   const std::vector<std::pair<std::string, std::string>>& columns, size_t rows,
+                   const std::function<Status(duck::Appender&, size_t)>& fill);
+  // Writes the result of `select_sql` to a new file of `dataset`; returns it (rows counted).
+  Result<DataFile> CopyToFile(const std::string& dataset, const std::string& select_sql);
+  std::string NewFilePath(const std::string& dataset);
+  Status CommitManifest(Manifest next);
+  Status InstallViews(const Manifest& m);
+  Status ReplayChangeLogs();
+
+  WriterOptions options_;
+  std::shared_ptr<Lake> lake_;
+  duck::Database db_;
+  duck::Connection conn_;
+  std::unique_ptr<ScdBuilder> builder_;
+
+  Manifest published_;
+  // Committed, not yet published.
+  bool dirty_ = false;
+  bool in_transaction_ = false;
+  std::optional<std::chrono::steady_clock::time_point> oldest_unpublished_;
+  Lsn end_lsn_, commit_lsn_;
+  int64_t commit_time_us_ = 0;
+  std::map<std::string, Watermark> watermarks_;
+  // Buffers and written-but-unpublished files.
+  std::map<std::string, ChangeBuffer> changes_;
+  std::map<const KnownTable*, std::vector<DimVersion>> versions_;
+  std::map<const KnownTable*, std::unordered_map<int64_t, size_t>> buffered_index_;
+  std::map<const KnownTable*, std::vector<DimClose>> closes_;
+  std::vector<FactRow> fact_;
+  uint64_t buffered_rows_ = 0;
+  std::map<std::string, std::vector<DataFile>> pending_;
+  uint64_t file_seq_ = 0;
+  bool replaying_ = false;
+  std::chrono::steady_clock::time_point last_gc_;
+};
+
+}  // namespace migsbyu::lake
