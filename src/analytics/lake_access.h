@@ -1,0 +1,59 @@
+// LakeAccess: what the analytics read side needs from the lake, and nothing more.
+//
+// The lake (src/lake) keeps Parquet files and exposes them as DuckDB views named by the read
+// contract (docs/LAKE.md): students_dim, professors_dim, courses_dim, course_enrollment_fact and
+// <table>_changes for students, professors, courses, takes and teaches. The analytics component
+// reads only those views, only through this interface, so its queries run unchanged on the real
+// lake and on a test fixture that creates tables of the same names in an in-memory DuckDB.
+//
+// The integrator implements LakeAccess over the lake's read API (one snapshot per Read, the
+// commit counter, WaitForCommit).
+//
+// Threading: every method may be called concurrently from the portal's worker threads and from
+// live-event streams; implementations must be thread-safe. The connection handed to a Read
+// callback belongs to that call alone.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "analytics/status.h"
+#include "common/lsn.h"
+#include "common/result.h"
+#include "lake/duck.h"
+
+namespace migsbyu::analytics {
+
+// One commit of the lake: the transaction(s) it made visible.
+struct LakeCommit {
+  uint64_t version = 0;                         // 0 before the first commit; +1 per commit
+  Lsn end_lsn;                                  // end LSN of the last transaction it holds
+  std::optional<Clock::time_point> commit_time;  // PostgreSQL commit time of that transaction
+};
+
+class LakeAccess {
+ public:
+  virtual ~LakeAccess() = default;
+
+  // Calls `read` once with a connection on which the contract views show one committed snapshot
+  // (no partial commit, the same snapshot for every query `read` makes). Returns read's status,
+  // or the error that kept the snapshot from opening. The connection is valid only during the
+  // call; `read` must not run statements that change anything.
+  virtual Status Read(const std::function<Status(duck::Connection&)>& read) = 0;
+
+  // The latest commit; version 0 before the first.
+  virtual LakeCommit Latest() = 0;
+
+  // Blocks until the lake's version exceeds `after_version` or `timeout` passes; returns the
+  // latest commit then, or nullopt on timeout.
+  virtual std::optional<LakeCommit> WaitForCommit(uint64_t after_version,
+                                                  std::chrono::milliseconds timeout) = 0;
+
+  // The folder that holds every lake file: the only one the SQL console may read.
+  virtual std::string Directory() = 0;
+};
+
+}  // namespace migsbyu::analytics
