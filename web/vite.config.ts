@@ -21,5 +21,7 @@ export default defineConfig({
     globals: true,
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test-setup.ts"],
+    // Generous: `make test` runs these beside C++ builds and tests on two shared cores.
+    testTimeout: 30_000,
   },
 });

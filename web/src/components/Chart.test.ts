@@ -35,4 +35,22 @@ describe("chartData", () => {
     expect(d.x).toEqual([Date.parse("2026-11-25T16:00:00Z") / 1000, Date.parse("2026-11-25T16:00:01Z") / 1000]);
     expect(d.series[0].values).toEqual([1, 2]);
   });
+
+  it("reads the aggregates API's label/value rows, ignoring bin bounds", () => {
+    const d = chartData([
+      { label: "0.00–0.25", lower: 0, upper: 0.25, value: 1 },
+      { label: "0.25–0.50", lower: 0.25, upper: 0.5, value: 0 },
+    ]);
+    expect(d.labels).toEqual(["0.00–0.25", "0.25–0.50"]);
+    expect(d.series).toEqual([{ name: "value", values: [1, 0] }]);
+  });
+
+  it("puts label/value rows with an instant on a time axis", () => {
+    const d = chartData([
+      { label: "2026-11-24", at: "2026-11-24T23:59:59.999999Z", value: 10 },
+      { label: "2026-11-25", at: "2026-11-25T23:59:59.999999Z", value: 12 },
+    ]);
+    expect(d.time).toBe(true);
+    expect(d.series).toEqual([{ name: "value", values: [10, 12] }]);
+  });
 });

@@ -3,7 +3,7 @@
 // axis: the first non-numeric key is x (instants become a time axis, other text becomes
 // categories), numeric keys become series; a second text key ("long" data such as
 // {semester, bucket, count}) is pivoted into one series per value.
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, type ReactNode } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { parseInstant } from "../lib/asof";
@@ -23,9 +23,14 @@ export function chartData(rows: Record<string, unknown>[], xKey?: string): Chart
   if (rows.length === 0) return { x: [], labels: [], time: false, series: [] };
   const keys = Object.keys(rows[0]);
   const textKeys = keys.filter((k) => rows.some((r) => r[k] !== null && r[k] !== undefined && !isNum(r[k])));
-  const x = xKey ?? textKeys[0] ?? keys[0];
-  const pivot = textKeys.filter((k) => k !== x)[0];
-  const numericKeys = keys.filter((k) => k !== x && k !== pivot && !textKeys.includes(k));
+  // The aggregates API's shape: {label, value, ...} (with `at` for series over time); extra
+  // numeric keys such as a bin's lower/upper bounds are descriptive, not series.
+  const labelled = keys.includes("label") && keys.includes("value");
+  const x = xKey ?? (labelled ? (keys.includes("at") ? "at" : "label") : (textKeys[0] ?? keys[0]));
+  const pivot = labelled ? undefined : textKeys.filter((k) => k !== x)[0];
+  const numericKeys = labelled
+    ? keys.filter((k) => k === "value" || (!["lower", "upper", "at", "label"].includes(k) && !textKeys.includes(k)))
+    : keys.filter((k) => k !== x && k !== pivot && !textKeys.includes(k));
   const time = rows.every((r) => typeof r[x] === "string" && /^\d{4}-\d\d-\d\d/.test(String(r[x])) && parseInstant(r[x]) !== null);
 
   // Distinct x values in order.
@@ -67,7 +72,19 @@ export function chartData(rows: Record<string, unknown>[], xKey?: string): Chart
   };
 }
 
-export function Chart({ title, rows, kind = "line", height = 260 }: { title: string; rows: Record<string, unknown>[]; kind?: "line" | "bars"; height?: number }) {
+export function Chart({
+  title,
+  rows,
+  kind = "line",
+  height = 260,
+  children,
+}: {
+  title: string;
+  rows: Record<string, unknown>[];
+  kind?: "line" | "bars";
+  height?: number;
+  children?: ReactNode;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const data = chartData(rows);
   const key = JSON.stringify(data);
@@ -75,7 +92,7 @@ export function Chart({ title, rows, kind = "line", height = 260 }: { title: str
   useEffect(() => {
     const el = box.current;
     if (!el || data.x.length === 0 || typeof ResizeObserver === "undefined") return;
-    const bars = kind === "bars" || (!data.time && data.x.length <= 40);
+    const bars = data.series.length === 1 && (kind === "bars" || (!data.time && data.x.length <= 40));
     const width = Math.max(el.clientWidth, 280);
     const opts: uPlot.Options = {
       width,
@@ -115,6 +132,7 @@ export function Chart({ title, rows, kind = "line", height = 260 }: { title: str
   return (
     <figure className="chart card">
       <figcaption>{title}</figcaption>
+      {children}
       {data.x.length === 0 ? <p className="muted">No data yet.</p> : <div ref={box} className="chart-box" role="img" aria-label={title} />}
     </figure>
   );

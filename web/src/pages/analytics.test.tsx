@@ -103,31 +103,44 @@ describe("History timeline", () => {
 });
 
 describe("As of", () => {
-  it("asks for the table at the slider's instant", async () => {
+  const setSlider = (slider: HTMLInputElement, value: string) =>
+    act(() => {
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(slider, value);
+      slider.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+
+  it("asks for the versions in force at the slider's instant", async () => {
     const calls = mockFetch((call) => {
-      if (call.url.pathname === "/api/analytics/dimensions/students") return { body: [version(1, 3.1, false, "2026-11-25T16:00:00Z", null)] };
-      if (call.url.pathname === "/api/analytics/as-of/students") return { body: [{ id: "S1", gpa: 3.1 }] };
+      if (call.url.pathname === "/api/analytics/dimensions/students" && call.url.searchParams.get("as_of")) return { body: [{ id: "S1", gpa: 3.1 }] };
+      if (call.url.pathname.startsWith("/api/analytics/dimensions/"))
+        return { body: call.url.pathname.endsWith("students") ? [version(1, 3.1, false, "2026-11-25T16:00:00Z", null)] : [version(1, 3.1, false, "2026-11-25T16:30:00Z", null)] };
       return undefined;
     });
+    const asOf = () => calls.filter((c) => c.url.searchParams.get("as_of")).at(-1)!.url.searchParams;
     render(<AnalyticsPage tab="as-of" />);
     const slider = (await screen.findByRole("slider", { name: "As of" })) as HTMLInputElement;
     await waitFor(() => expect(slider.disabled).toBe(false));
     const start = Number(slider.dataset.startMs);
     const end = Number(slider.dataset.endMs);
-    expect(start).toBe(Date.parse("2026-11-25T16:00:00Z"));
-    act(() => {
-      const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!;
-      setter.call(slider, "0");
-      slider.dispatchEvent(new Event("input", { bubbles: true }));
-    });
-    await waitFor(() => expect(calls.filter((c) => c.url.pathname.startsWith("/api/analytics/as-of")).at(-1)!.url.searchParams.get("at")).toBe("2026-11-25T16:00:00.000Z"));
-    act(() => {
-      const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!;
-      setter.call(slider, "500");
-      slider.dispatchEvent(new Event("input", { bubbles: true }));
-    });
+    expect(start).toBe(Date.parse("2026-11-25T16:00:00Z")); // the earliest of the three dimensions
+    setSlider(slider, "0");
+    await waitFor(() => expect(asOf().get("as_of")).toBe("2026-11-25T16:00:00.000Z"));
+    setSlider(slider, "500");
     const mid = new Date(start + Math.round((end - start) / 2)).toISOString();
-    await waitFor(() => expect(calls.filter((c) => c.url.pathname.startsWith("/api/analytics/as-of")).at(-1)!.url.searchParams.get("at")).toBe(mid));
+    await waitFor(() => expect(asOf().get("as_of")).toBe(mid));
+    await screen.findByText("3.1");
+  });
+
+  it("replays enrollments through the as-of route", async () => {
+    const user = userEvent.setup();
+    const calls = mockFetch((call) =>
+      call.url.pathname === "/api/analytics/as-of/takes" ? { body: [{ student_id: "S1", course_id: "C1", semester: "Fall 2026" }] } : { body: [] },
+    );
+    window.history.replaceState(null, "", "/analytics/as-of?at=2026-11-25T16:10:00Z");
+    render(<AnalyticsPage tab="as-of" />);
+    await user.selectOptions(screen.getByLabelText("Table"), "takes");
+    await screen.findByText("C1");
+    expect(calls.find((c) => c.url.pathname === "/api/analytics/as-of/takes")!.url.searchParams.get("at")).toBe("2026-11-25T16:10:00.000Z");
   });
 });
 

@@ -1,7 +1,7 @@
 // Analytics pages: the SCD Type 2 dimensions with every version, a record's history, the tables
 // as of any instant, the enrollment fact, charts of the aggregates and a SQL console over the
 // lake. Every view refetches when the live stream reports a lake commit.
-import { useCallback, useEffect, useMemo, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useCallback, useEffect, useMemo, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
 import { api, listPage, type Query } from "../api/client";
 import type { Row } from "../api/schema";
 import { Chart } from "../components/Chart";
@@ -146,7 +146,7 @@ interface History {
   versions: HistoryVersion[];
 }
 
-const kBookkeeping = new Set(["changes", ...kTail]);
+const kBookkeeping = new Set(["changes", "operation", "commit_time", "lsn", "deleted_at", ...kTail]);
 
 function HistoryTab({ commits }: { commits: number }) {
   const loc = useLocation();
@@ -217,49 +217,50 @@ export function Timeline({ history }: { history: History }) {
   return (
     <ol className="timeline" aria-label={`History of ${history.entity} ${history.id}`}>
       {versions.map((v, i) => {
-        const deleted = v.is_deleted === true || v.is_deleted === "true";
-        const changes = v.changes ?? [];
+        const deleted = v.is_deleted === true || v.is_deleted === "true" || (v.deleted_at !== undefined && v.deleted_at !== null);
+        const start = parseInstant(v.row_effective_start);
+        const changes = (v.changes ?? []).filter((c) => !kBookkeeping.has(c.field));
+        const attributes = Object.entries(v).filter(([k]) => !kBookkeeping.has(k) && !k.endsWith("_key"));
         return (
           <li key={i} className={`version${isCurrent(v) ? " current" : ""}${deleted ? " deleted" : ""}`}>
             <div className="version-head">
               <strong>Version {i + 1}</strong>
+              {typeof v.operation === "string" && <span className="badge">{v.operation}</span>}
               {isCurrent(v) && <span className="badge current">current</span>}
-              {deleted && <span className="badge deleted">deleted</span>}
+              {deleted && <span className="badge deleted">deleted{v.deleted_at ? ` ${formatValue(v.deleted_at)}` : ""}</span>}
               <span className="muted">
                 {formatValue(v.row_effective_start)} → {formatValue(v.row_effective_end) || "now"}
               </span>
-              {v.source_lsn !== undefined && <span className="muted mono">LSN {formatValue(v.source_lsn)}</span>}
-              {parseInstant(v.row_effective_start) !== null && (
+              {(v.lsn ?? v.source_lsn) !== undefined && <span className="muted mono">LSN {formatValue(v.lsn ?? v.source_lsn)}</span>}
+              {start !== null && (
                 <button
                   type="button"
                   className="link"
                   onClick={() =>
-                    navigate(`/analytics/as-of?table=${history.entity}&q=${encodeURIComponent(history.id)}&at=${encodeURIComponent(new Date(parseInstant(v.row_effective_start)!).toISOString())}`)
+                    navigate(`/analytics/as-of?table=${history.entity}&q=${encodeURIComponent(history.id)}&at=${encodeURIComponent(new Date(start).toISOString())}`)
                   }
                 >
                   See the table as of then
                 </button>
               )}
             </div>
-            {i === 0 ? (
-              <dl className="attributes">
-                {Object.entries(v)
-                  .filter(([k]) => !kBookkeeping.has(k) && !k.endsWith("_key"))
-                  .map(([k, val]) => (
-                    <div key={k}>
-                      <dt>{humanize(k)}</dt>
-                      <dd>{formatValue(val)}</dd>
-                    </div>
-                  ))}
-              </dl>
-            ) : changes.length ? (
-              <ul className="changes">
+            {changes.length > 0 && i > 0 ? (
+              <ul className="changes" aria-label={`Changes in version ${i + 1}`}>
                 {changes.map((c) => (
                   <li key={c.field}>
                     <span className="field-name">{humanize(c.field)}</span>: <del>{formatValue(c.old)}</del> → <ins>{formatValue(c.new)}</ins>
                   </li>
                 ))}
               </ul>
+            ) : i === 0 ? (
+              <dl className="attributes">
+                {attributes.map(([k, val]) => (
+                  <div key={k}>
+                    <dt>{humanize(k)}</dt>
+                    <dd>{formatValue(val)}</dd>
+                  </div>
+                ))}
+              </dl>
             ) : (
               <p className="muted">{deleted ? "Record deleted." : "No attribute changed."}</p>
             )}
@@ -271,13 +272,36 @@ export function Timeline({ history }: { history: History }) {
 }
 
 const kSteps = 1000;
+const AS_OF_TABLES = [
+  { key: "students", label: "Students", dimension: true },
+  { key: "professors", label: "Professors", dimension: true },
+  { key: "courses", label: "Courses", dimension: true },
+  { key: "takes", label: "Enrollments (takes)", dimension: false },
+  { key: "teaches", label: "Assignments (teaches)", dimension: false },
+];
+
+// The earliest change the lake holds: the first version of any dimension.
+async function earliestChange(signal: AbortSignal): Promise<number | null> {
+  const firsts = await Promise.all(
+    DIMENSIONS.map((d) =>
+      listPage<Row>(`/analytics/dimensions/${d}`, { sort: "row_effective_start", order: "asc", limit: 1 }, signal)
+        .then((p) => parseInstant(p.rows[0]?.row_effective_start))
+        .catch(() => null),
+    ),
+  );
+  const known = firsts.filter((v): v is number => v !== null);
+  return known.length ? Math.min(...known) : null;
+}
 
 function AsOfTab({ commits }: { commits: number }) {
   const loc = useLocation();
   const [table, setTable] = useState(loc.params.get("table") ?? "students");
   const [filter, setFilter] = useState(loc.params.get("q") ?? "");
   const [range, setRange] = useState<TimeRange | null>(null);
-  const [at, setAt] = useState<string>(loc.params.get("at") ?? new Date().toISOString());
+  const [at, setAt] = useState<string>(() => {
+    const ms = parseInstant(loc.params.get("at"));
+    return new Date(ms ?? Date.now()).toISOString();
+  });
   const [atText, setAtText] = useState(at);
   const [page, setPage] = useState({ skip: 0, limit: 50 });
   const [rows, setRows] = useState<Row[]>([]);
@@ -285,26 +309,30 @@ function AsOfTab({ commits }: { commits: number }) {
   const [error, setError] = useState<string | null>(null);
   const settledAt = useDebounced(at, 150);
   const q = useDebounced(filter.trim(), 250);
+  const spec = AS_OF_TABLES.find((t) => t.key === table) ?? AS_OF_TABLES[0];
 
-  // The slider spans the earliest version in the table to now.
+  // The slider spans the earliest change in the lake to now.
   useEffect(() => {
     const ac = new AbortController();
-    listPage<Row>(`/analytics/dimensions/${table}`, { sort: "row_effective_start", order: "asc", limit: 1 }, ac.signal)
-      .then((p) => {
-        const first = parseInstant(p.rows[0]?.row_effective_start);
-        const now = Date.now();
-        setRange({ startMs: first ?? now - 3600_000, endMs: Math.max(now, (first ?? now) + 1000) });
-      })
-      .catch(() => setRange({ startMs: Date.now() - 3600_000, endMs: Date.now() }));
+    earliestChange(ac.signal).then((first) => {
+      if (ac.signal.aborted) return;
+      const now = Date.now();
+      setRange({ startMs: first ?? now - 3600_000, endMs: Math.max(now, (first ?? now) + 1000) });
+    });
     return () => ac.abort();
-  }, [table, commits]);
+  }, [commits]);
 
   useEffect(() => setAtText(at), [at]);
+  useEffect(() => setPage((p) => ({ ...p, skip: 0 })), [table, q]);
 
+  // Entities: the dimension's versions in force at the instant (filterable on the server);
+  // enrollments and assignments: the operational table replayed to the instant.
   useEffect(() => {
     const ac = new AbortController();
-    const query: Query = { at: settledAt, skip: page.skip, limit: page.limit, q: q || undefined };
-    listPage<Row>(`/analytics/as-of/${table}`, query, ac.signal)
+    const request = spec.dimension
+      ? listPage<Row>(`/analytics/dimensions/${table}`, { as_of: settledAt, q: q || undefined, skip: page.skip, limit: page.limit }, ac.signal)
+      : listPage<Row>(`/analytics/as-of/${table}`, { at: settledAt, skip: page.skip, limit: page.limit }, ac.signal);
+    request
       .then((p) => {
         setRows(p.rows);
         setTotal(p.total);
@@ -312,10 +340,14 @@ function AsOfTab({ commits }: { commits: number }) {
       })
       .catch((err: Error) => err.name !== "AbortError" && setError(err.message));
     return () => ac.abort();
-  }, [table, settledAt, page, q, commits]);
+  }, [table, spec.dimension, settledAt, page, q, commits]);
 
   const pos = range ? positionOf(range, at, kSteps) : kSteps;
-  const columns = useMemo(() => columnsFor(rows, false), [rows]);
+  const shown = useMemo(
+    () => (spec.dimension || !q ? rows : rows.filter((r) => Object.values(r).some((v) => String(v ?? "").toLowerCase().includes(q.toLowerCase())))),
+    [rows, q, spec.dimension],
+  );
+  const columns = useMemo(() => columnsFor(shown, false), [shown]);
   const applyText = (e: FormEvent) => {
     e.preventDefault();
     const ms = parseInstant(atText);
@@ -329,20 +361,20 @@ function AsOfTab({ commits }: { commits: number }) {
         <div className="field">
           <label htmlFor="asof-table">Table</label>
           <select id="asof-table" value={table} onChange={(e) => setTable(e.target.value)}>
-            {DIMENSIONS.map((d) => (
-              <option key={d} value={d}>
-                {humanize(d)}
+            {AS_OF_TABLES.map((t) => (
+              <option key={t.key} value={t.key}>
+                {t.label}
               </option>
             ))}
           </select>
         </div>
         <div className="search">
-          <label htmlFor="asof-filter">Filter by id or name</label>
+          <label htmlFor="asof-filter">{spec.dimension ? "Filter by id or name" : "Filter rows on this page"}</label>
           <input id="asof-filter" type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
         </div>
         <form onSubmit={applyText} className="field">
           <label htmlFor="asof-at">At (UTC instant)</label>
-          <input id="asof-at" className="mono" value={atText} onChange={(e) => setAtText(e.target.value)} onBlur={applyText} />
+          <input id="asof-at" className="mono" size={28} value={atText} onChange={(e) => setAtText(e.target.value)} onBlur={applyText} />
         </form>
       </div>
       <div className="slider-row">
@@ -360,7 +392,7 @@ function AsOfTab({ commits }: { commits: number }) {
           aria-valuetext={new Date(at).toLocaleString()}
           onChange={(e) => range && setAt(instantAt(range, Number(e.target.value), kSteps))}
         />
-        <output htmlFor="asof-slider" className="mono">
+        <output htmlFor="asof-slider" className="mono" data-at={at}>
           {new Date(at).toLocaleString()}
         </output>
         <button type="button" onClick={() => setAt(new Date().toISOString())}>
@@ -372,7 +404,7 @@ function AsOfTab({ commits }: { commits: number }) {
           {error}
         </p>
       )}
-      <DataGrid label={`${table} as of ${at}`} columns={columns} rows={rows} rowKey={(r, i) => String(r.id ?? i)} empty="Nothing existed at that instant." />
+      <DataGrid label={`${spec.label} as of ${at}`} columns={columns} rows={shown} rowKey={(_r, i) => String(i)} empty="Nothing existed at that instant." />
       <Pager label="As of" skip={page.skip} limit={page.limit} total={total} shown={rows.length} onChange={(skip, limit) => setPage({ skip, limit })} />
     </div>
   );
@@ -403,38 +435,80 @@ function FactTab({ commits }: { commits: number }) {
   );
 }
 
-const CHARTS = [
-  { name: "enrollments-per-semester", title: "Enrollments per semester" },
-  { name: "enrollments-per-department", title: "Enrollments per department" },
-  { name: "gpa-distribution", title: "GPA distribution and its change over time" },
-  { name: "headcount", title: "Headcount over time" },
-];
-
-function ChartsTab({ commits }: { commits: number }) {
-  const [data, setData] = useState<Record<string, Row[] | string>>({});
+function useAggregate(name: string, query: Query, commits: number): Row[] | string | undefined {
+  const [data, setData] = useState<Row[] | string | undefined>(undefined);
+  const key = JSON.stringify(query);
   useEffect(() => {
     const ac = new AbortController();
-    for (const c of CHARTS) {
-      api
-        .get<unknown>(`/analytics/aggregates/${c.name}`, undefined, ac.signal)
-        .then((rows) => setData((d) => ({ ...d, [c.name]: asRows(rows) })))
-        .catch((err: Error) => err.name !== "AbortError" && setData((d) => ({ ...d, [c.name]: err.message })));
-    }
+    api
+      .get<unknown>(`/analytics/aggregates/${name}`, JSON.parse(key), ac.signal)
+      .then((rows) => setData(asRows(rows)))
+      .catch((err: Error) => err.name !== "AbortError" && setData(err.message));
     return () => ac.abort();
-  }, [commits]);
+  }, [name, key, commits]);
+  return data;
+}
+
+function AggregateChart({ title, data, children }: { title: string; data: Row[] | string | undefined; children?: ReactNode }) {
+  if (typeof data === "string")
+    return (
+      <figure className="chart card">
+        <figcaption>{title}</figcaption>
+        {children}
+        <p className="form-error">{data}</p>
+      </figure>
+    );
+  return (
+    <Chart title={title} rows={data ?? []}>
+      {children}
+    </Chart>
+  );
+}
+
+// GPA bins now beside the same bins at an earlier instant: one row per bin, one series each.
+export function mergeDistributions(now: Row[], then: Row[], thenLabel: string): Row[] {
+  const earlier = new Map(then.map((r) => [String(r.label), r.value]));
+  return now.map((r) => ({ label: r.label, [thenLabel]: earlier.get(String(r.label)) ?? null, now: r.value }));
+}
+
+function ChartsTab({ commits }: { commits: number }) {
+  const [compareAt, setCompareAt] = useState(() => new Date(Date.now() - 3600_000).toISOString());
+  const [interval, setHeadcountInterval] = useState("day");
+  const perSemester = useAggregate("enrollments-per-semester", {}, commits);
+  const perDepartment = useAggregate("enrollments-per-department", {}, commits);
+  const gpaNow = useAggregate("gpa-distribution", {}, commits);
+  const gpaThen = useAggregate("gpa-distribution", { at: compareAt }, commits);
+  const headcount = useAggregate("headcount", { interval }, commits);
+  const gpa =
+    typeof gpaNow === "string" ? gpaNow : typeof gpaThen === "string" ? gpaThen : gpaNow && gpaThen ? mergeDistributions(gpaNow, gpaThen, "earlier") : undefined;
   return (
     <div className="charts">
-      {CHARTS.map((c) => {
-        const d = data[c.name];
-        if (typeof d === "string")
-          return (
-            <figure key={c.name} className="chart card">
-              <figcaption>{c.title}</figcaption>
-              <p className="form-error">{d}</p>
-            </figure>
-          );
-        return <Chart key={c.name} title={c.title} rows={d ?? []} />;
-      })}
+      <AggregateChart title="Enrollments per semester (net)" data={perSemester} />
+      <AggregateChart title="Enrollments per department (net)" data={perDepartment} />
+      <AggregateChart title="GPA distribution: now and earlier" data={gpa}>
+        <div className="chart-controls">
+          <label htmlFor="gpa-compare">Earlier instant (UTC)</label>
+          <input
+            id="gpa-compare"
+            className="mono"
+            size={26}
+            defaultValue={compareAt}
+            onBlur={(e) => {
+              const ms = parseInstant(e.target.value);
+              if (ms !== null) setCompareAt(new Date(ms).toISOString());
+            }}
+          />
+        </div>
+      </AggregateChart>
+      <AggregateChart title="Student headcount over time" data={headcount}>
+        <div className="chart-controls">
+          <label htmlFor="headcount-interval">Interval</label>
+          <select id="headcount-interval" value={interval} onChange={(e) => setHeadcountInterval(e.target.value)}>
+            <option value="day">Day</option>
+            <option value="month">Month</option>
+          </select>
+        </div>
+      </AggregateChart>
     </div>
   );
 }
@@ -456,7 +530,7 @@ interface SqlResult {
 }
 
 export function SqlConsole() {
-  const [sql, setSql] = useState("SELECT major, count(*) AS students, round(avg(gpa), 2) AS avg_gpa\nFROM dim_students WHERE current_row_indicator = 'yes'\nGROUP BY major ORDER BY students DESC");
+  const [sql, setSql] = useState("SELECT major, count(*) AS students, round(avg(gpa), 2) AS avg_gpa\nFROM students_dim WHERE current_row_indicator = 'yes'\nGROUP BY major ORDER BY students DESC");
   const [limit, setLimit] = useState("1000");
   const [result, setResult] = useState<SqlResult | null>(null);
   const [error, setError] = useState<string | null>(null);

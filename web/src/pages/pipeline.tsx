@@ -59,6 +59,10 @@ export function PipelinePage() {
   const freshness = num(pick(status, ["freshness_s", "freshness_seconds", "freshness", "freshness_ms"]));
   const lsn = pick(status, ["last_committed_lsn", "last_lsn", "committed_lsn", "lake.last_lsn", "lsn"]);
   const commitTime = pick(status, ["last_commit_time", "last_committed_at", "last_commit_at", "commit_time", "lake.last_commit_time"]);
+  const visibleMs = num(pick(status, ["commit_to_visible_ms"]));
+  const eventsTotal = num(pick(status, ["events_total"]));
+  const lakeVersion = num(pick(status, ["lake_version"]));
+  const capture = pick(status, ["capture_running"]) as boolean | undefined;
   const counts = tableCounts(status);
   const countKeys = [...new Set(counts.flatMap(([, r]) => Object.keys(r)))].filter((k) => k !== "table" && k !== "name");
 
@@ -78,7 +82,9 @@ export function PipelinePage() {
         <Stat label="Events / s" value={eps === null ? "–" : eps.toFixed(eps < 10 ? 1 : 0)} />
         <Stat label="Freshness" value={formatSeconds(freshness === null ? null : pick(status, ["freshness_ms"]) !== undefined ? freshness / 1000 : freshness)} sub="newest change → lake" />
         <Stat label="Last committed LSN" value={formatValue(lsn) || "–"} sub={commitTime ? formatValue(commitTime) : undefined} mono />
-        <Stat label="Lake commits seen" value={String(live.commits)} sub="since this page opened" />
+        <Stat label="Commit → visible" value={formatSeconds(visibleMs === null ? null : visibleMs / 1000)} sub="PostgreSQL commit to queryable" />
+        <Stat label="Events applied" value={eventsTotal === null ? "–" : eventsTotal.toLocaleString()} sub={capture === false ? "capture stopped" : capture ? "capture running" : undefined} />
+        <Stat label="Lake commits seen" value={String(live.commits)} sub={lakeVersion !== null ? `lake version ${lakeVersion}` : "since this page opened"} />
       </div>
       {series.length > 1 && <Chart title="Events per second (last two minutes)" rows={series} kind="line" height={180} />}
       <h2>Per-table counts</h2>
