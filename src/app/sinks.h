@@ -1,0 +1,18 @@
+// Sink construction from a command-line spec, for `migsbyu cdc --sink SPEC` and the pipeline.
+// Wiring only.
+//   file:PATH   newline-delimited JSON file (transport/file/file_sink.h)
+//   lake:DIR    the analytics lake in DIR (lake/lake_sink.h)
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "transport/sink.h"
+
+namespace migsbyu::app {
+
+// Builds the sink a spec names. kInvalidArgument naming the spec for an unknown kind.
+Result<std::unique_ptr<transport::Sink>> MakeSink(const std::string& spec);
+
+}  // namespace migsbyu::app

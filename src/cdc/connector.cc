@@ -1,0 +1,431 @@
+#include "cdc/connector.h"
+
+#include <condition_variable>
+#include <unordered_map>
+
+#include "cdc/decoder.h"
+#include "cdc/snapshot.h"
+#include "cdc/spool.h"
+#include "common/log.h"
+#include "pg/connection.h"
+#include "pg/replication.h"
+
+namespace migsbyu::cdc {
+
+std::string_view ConnectorStateName(ConnectorState state) {
+  switch (state) {
+    case ConnectorState::kStarting: return "starting";
+    case ConnectorState::kSnapshotting: return "snapshotting";
+    case ConnectorState::kStreaming: return "streaming";
+    case ConnectorState::kReconnecting: return "reconnecting";
+    case ConnectorState::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+// One connection attempt: setup, optional snapshot, then the stream until an error or stop.
+// State that must survive a reconnect (what the sink already holds) lives in the Connector.
+class Connector::Session {
+ public:
+  Session(Connector* owner, Lsn* delivered, std::stop_token stop)
+      : owner_(owner), options_(owner->options_), sink_(*owner->sink_), delivered_(*delivered),
+        stop_(std::move(stop)) {}
+
+  // Returns when stopped (OkStatus) or on the first error. `made_progress` tells the caller
+  // whether the stream got going (to reset the backoff).
+  Status Run(bool* made_progress) {
+    SetState(ConnectorState::kStarting);
+    MIGSBYU_ASSIGN(conn_, pg::Connection::Open(options_.database_url));
+    MIGSBYU_TRY(EnsurePublication());
+    MIGSBYU_ASSIGN(bool slot_exists, SlotExists());
+    MIGSBYU_ASSIGN(repl_, pg::ReplicationConnection::Open(options_.database_url));
+    if (slot_exists && options_.snapshot && delivered_.IsZero()) {
+      // The sink holds nothing durable: a snapshot was interrupted (or the sink is new).
+      MIGSBYU_LOG_WARN("cdc: slot {} exists but the sink holds nothing; recreating it for a snapshot",
+                   options_.slot_name);
+      MIGSBYU_TRY(repl_->DropSlot(options_.slot_name));
+      slot_exists = false;
+    }
+    if (!slot_exists) {
+      MIGSBYU_ASSIGN(auto slot, repl_->CreateLogicalSlot(options_.slot_name, options_.snapshot));
+      MIGSBYU_LOG_INFO("cdc: created slot {} at {}", options_.slot_name, slot.consistent_point.ToString());
+      if (options_.snapshot) {
+        MIGSBYU_TRY(Snapshot(slot));
+        if (stop_.stop_requested()) return OkStatus();
+      }
+    }
+    std::vector<std::pair<std::string, std::string>> start_options = {
+        {"proto_version", std::to_string(options_.protocol_version)},
+        {"publication_names", pg::QuoteIdentifier(options_.publication_name)}};
+    if (options_.protocol_version >= 2 && options_.streaming && repl_->ServerVersion() >= 140000) {
+      start_options.push_back({"streaming", "on"});
+    }
+    MIGSBYU_TRY(repl_->StartLogical(options_.slot_name, Lsn(0), start_options));
+    decoder_.SetKeyResolver([this](uint32_t relid, const std::string&, const std::string&) {
+      return PrimaryKeyColumns(*conn_, relid);
+    });
+    SetState(ConnectorState::kStreaming);
+    *made_progress = true;
+    {
+      std::lock_guard lock(owner_->metrics_mutex_);
+      owner_->metrics_.last_error.clear();
+    }
+    return Stream();
+  }
+
+ private:
+  Status EnsurePublication() {
+    auto tables = PublicationTables(*conn_, options_.publication_name);
+    if (tables.ok()) return OkStatus();
+    if (tables.error().code() != ErrorCode::kNotFound) return tables.error();
+    std::string sql = "CREATE PUBLICATION " + pg::QuoteIdentifier(options_.publication_name) +
+                      " FOR TABLE ";
+    for (size_t i = 0; i < options_.tables.size(); ++i) {
+      TableName t = ParseTableName(options_.tables[i]);
+      if (i) sql += ", ";
+      sql += pg::QuoteIdentifier(t.schema) + "." + pg::QuoteIdentifier(t.name);
+    }
+    auto created = conn_->Exec(sql);
+    if (!created.ok() && conn_->last_server_error().sqlstate != "42710") {  // raced: exists
+      return Error::InvalidArgument("cannot create publication " + options_.publication_name +
+                                    ": " + created.error().message());
+    }
+    MIGSBYU_LOG_INFO("cdc: created publication {}", options_.publication_name);
+    return OkStatus();
+  }
+
+  Result<bool> SlotExists() {
+    MIGSBYU_ASSIGN(auto r, conn_->ExecParams(
+                               "SELECT database = current_database(), plugin "
+                               "FROM pg_replication_slots WHERE slot_name = $1",
+                               {options_.slot_name}));
+    if (r.rows() == 0) return false;
+    if (r.Get(0, 0) != "t" || r.Get(0, 1) != "pgoutput") {
+      return Error::InvalidArgument("slot " + options_.slot_name +
+                                    " belongs to another database or plugin");
+    }
+    return true;
+  }
+
+  Status Snapshot(const pg::CreatedSlot& slot) {
+    SetState(ConnectorState::kSnapshotting);
+    MIGSBYU_ASSIGN(auto tables, PublicationTables(*conn_, options_.publication_name));
+    Status st = CopySnapshot(
+        *conn_, slot.snapshot_name, tables, slot.consistent_point, sink_,
+        [this](const SnapshotProgress& p) {
+          std::lock_guard lock(owner_->metrics_mutex_);
+          owner_->metrics_.snapshot_tables_done = p.tables_done;
+          owner_->metrics_.snapshot_tables_total = p.tables_total;
+          owner_->metrics_.snapshot_rows = p.rows;
+          owner_->metrics_.events_total = events_total_base_ + p.rows;
+        },
+        stop_);
+    if (!st.ok()) {
+      if (st.error().code() == ErrorCode::kCancelled) return OkStatus();
+      return st;
+    }
+    delivered_ = slot.consistent_point;
+    flushed_ = slot.consistent_point;
+    std::lock_guard lock(owner_->metrics_mutex_);
+    owner_->metrics_.transactions_total++;
+    owner_->metrics_.last_flushed_lsn = flushed_;
+    return OkStatus();
+  }
+
+  Status Stream() {
+    auto last_status = Clock::now();
+    auto last_rate = Clock::now();
+    uint64_t rate_base = events_total();
+    MIGSBYU_ASSIGN(flushed_, sink_.Flush());
+    while (!stop_.stop_requested()) {
+      auto wait = options_.status_interval - (Clock::now() - last_status);
+      auto timeout = std::max(std::chrono::milliseconds(1),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+      timeout = std::min(timeout, std::chrono::milliseconds(200));  // notice stop promptly
+      MIGSBYU_ASSIGN(auto message, repl_->ReadMessage(timeout));
+      bool reply = false;
+      if (message) {
+        server_wal_end_ = std::max(server_wal_end_, message->wal_end);
+        if (message->kind == pg::ReplicationMessage::Kind::kKeepalive) {
+          keepalive_wal_end_ = std::max(keepalive_wal_end_, message->wal_end);
+          reply = message->reply_requested;
+        } else {
+          last_send_time_us_ = message->send_time_us;
+          MIGSBYU_TRY(HandleData(*message));
+        }
+      }
+      auto now = Clock::now();
+      if (reply || now - last_status >= options_.status_interval) {
+        MIGSBYU_TRY(SendStatus());
+        last_status = now;
+        if (now - last_rate >= std::chrono::seconds(1)) {
+          double seconds = std::chrono::duration<double>(now - last_rate).count();
+          uint64_t total = events_total();
+          std::lock_guard lock(owner_->metrics_mutex_);
+          owner_->metrics_.events_per_second = static_cast<double>(total - rate_base) / seconds;
+          rate_base = total;
+          last_rate = now;
+        }
+      }
+    }
+    // Stopping: make what the sink holds durable and say so, best effort.
+    if (!in_tx_) (void)SendStatus();
+    return OkStatus();
+  }
+
+  Status SendStatus() {
+    MIGSBYU_ASSIGN(Lsn flushed, sink_.Flush());
+    flushed_ = std::max(flushed_, flushed);
+    Lsn ack = flushed_;
+    bool idle = !in_tx_ && spools_.empty() && flushed_ >= delivered_ && flushed_ >= received_end_;
+    if (idle) ack = std::max(ack, keepalive_wal_end_);
+    MIGSBYU_TRY(repl_->SendStatus(ack));
+    std::lock_guard lock(owner_->metrics_mutex_);
+    auto& m = owner_->metrics_;
+    m.last_flushed_lsn = ack;
+    m.server_wal_end = server_wal_end_;
+    m.lag_bytes = server_wal_end_ > ack ? server_wal_end_.value() - ack.value() : 0;
+    if (idle && keepalive_wal_end_ >= server_wal_end_) m.lag_seconds = 0;
+    return OkStatus();
+  }
+
+  Status HandleData(const pg::ReplicationMessage& msg) {
+    const std::string& data = msg.data;
+    if (decoder_.in_stream() && !data.empty() && data[0] != 'E') {
+      MIGSBYU_ASSIGN(uint32_t subxid, Decoder::StreamedXid(data, msg.wal_start));
+      auto it = spools_.find(stream_xid_);
+      if (it == spools_.end()) {
+        return Error::Corruption("streamed message at LSN " + msg.wal_start.ToString() +
+                                 " without a stream");
+      }
+      return it->second->Append(subxid, msg.wal_start, data);
+    }
+    MIGSBYU_ASSIGN(DecodedMessage decoded, decoder_.Decode(data, msg.wal_start));
+    return std::visit([&](auto& m) { return On(m, msg.wal_start); }, decoded.message);
+  }
+
+  Status On(BeginMessage& m, Lsn lsn) {
+    if (in_tx_) return Error::Corruption("Begin inside a transaction at LSN " + lsn.ToString());
+    events::TransactionInfo tx;
+    tx.xid = m.xid;
+    tx.commit_lsn = m.final_lsn;
+    tx.commit_time_us = m.commit_time_us;
+    return BeginTransaction(tx);
+  }
+
+  Status On(CommitMessage& m, Lsn lsn) {
+    if (!in_tx_) return Error::Corruption("Commit outside a transaction at LSN " + lsn.ToString());
+    tx_.end_lsn = m.end_lsn;
+    return CommitTransaction();
+  }
+
+  Status On(RowMessage& m, Lsn lsn) {
+    if (!in_tx_) return Error::Corruption("change outside a transaction at LSN " + lsn.ToString());
+    if (skip_) return OkStatus();
+    events::ChangeEvent e;
+    e.op = m.op;
+    e.table = std::move(m.table);
+    e.before = std::move(m.before);
+    e.after = std::move(m.after);
+    return Apply(std::move(e), lsn);
+  }
+
+  Status On(TruncateMessage& m, Lsn lsn) {
+    if (!in_tx_) return Error::Corruption("Truncate outside a transaction at LSN " + lsn.ToString());
+    if (skip_) return OkStatus();
+    for (auto& table : m.tables) {
+      events::ChangeEvent e;
+      e.op = events::Operation::kTruncate;
+      e.table = table;
+      MIGSBYU_TRY(Apply(std::move(e), lsn));
+    }
+    return OkStatus();
+  }
+
+  Status On(StreamStartMessage& m, Lsn) {
+    stream_xid_ = m.xid;
+    if (!spools_.count(m.xid)) {
+      MIGSBYU_ASSIGN(auto spool, TransactionSpool::Create(options_.spool_dir, m.xid));
+      spools_.emplace(m.xid, std::move(spool));
+    }
+    return OkStatus();
+  }
+
+  Status On(StreamAbortMessage& m, Lsn) {
+    auto it = spools_.find(m.xid);
+    if (it == spools_.end()) return OkStatus();  // nothing of it was spooled
+    if (m.subxid == m.xid) {
+      spools_.erase(it);
+    } else {
+      it->second->AbortSubtransaction(m.subxid);
+    }
+    return OkStatus();
+  }
+
+  Status On(StreamCommitMessage& m, Lsn lsn) {
+    if (in_tx_) return Error::Corruption("Stream Commit inside a transaction at LSN " + lsn.ToString());
+    auto it = spools_.find(m.xid);
+    std::unique_ptr<TransactionSpool> spool;
+    if (it != spools_.end()) {
+      spool = std::move(it->second);
+      spools_.erase(it);
+    }
+    events::TransactionInfo tx;
+    tx.xid = m.xid;
+    tx.commit_lsn = m.commit_lsn;
+    tx.end_lsn = m.end_lsn;
+    tx.commit_time_us = m.commit_time_us;
+    MIGSBYU_TRY(BeginTransaction(tx));
+    if (spool) {
+      // Relation messages replay even when the transaction is skipped: later ones rely on them.
+      MIGSBYU_TRY(spool->Replay([&](Lsn record_lsn, std::string_view data) -> Status {
+        MIGSBYU_ASSIGN(DecodedMessage d, decoder_.DecodeStreamed(data, record_lsn));
+        if (auto* row = std::get_if<RowMessage>(&d.message)) return On(*row, record_lsn);
+        if (auto* t = std::get_if<TruncateMessage>(&d.message)) return On(*t, record_lsn);
+        return OkStatus();
+      }));
+    }
+    return CommitTransaction();
+  }
+
+  // Relation, Type, Origin, logical Message, Stream Stop: nothing to hand on.
+  template <typename M>
+  Status On(M&, Lsn) {
+    return OkStatus();
+  }
+
+  Status BeginTransaction(const events::TransactionInfo& tx) {
+    in_tx_ = true;
+    tx_ = tx;
+    position_ = 0;
+    // A transaction whose commit starts before what the sink holds ends at or before it.
+    skip_ = tx.commit_lsn < delivered_;
+    if (skip_) return OkStatus();
+    return sink_.Begin(tx);
+  }
+
+  Status Apply(events::ChangeEvent e, Lsn lsn) {
+    e.commit_lsn = tx_.commit_lsn;
+    e.lsn = lsn;
+    e.position = position_++;
+    e.xid = tx_.xid;
+    e.commit_time_us = tx_.commit_time_us;
+    MIGSBYU_TRY(sink_.Apply(e));
+    ++events_;
+    return OkStatus();
+  }
+
+  Status CommitTransaction() {
+    in_tx_ = false;
+    received_end_ = std::max(received_end_, tx_.end_lsn);
+    if (skip_) return OkStatus();
+    MIGSBYU_TRY(sink_.Commit(tx_));
+    delivered_ = tx_.end_lsn;
+    std::lock_guard lock(owner_->metrics_mutex_);
+    auto& m = owner_->metrics_;
+    m.events_total += events_;
+    events_ = 0;
+    m.transactions_total++;
+    m.last_commit_time_us = tx_.commit_time_us;
+    m.lag_seconds = std::max(0.0, (last_send_time_us_ - tx_.commit_time_us) / 1e6);
+    return OkStatus();
+  }
+
+  uint64_t events_total() {
+    std::lock_guard lock(owner_->metrics_mutex_);
+    return owner_->metrics_.events_total + events_;
+  }
+
+  void SetState(ConnectorState state) {
+    std::lock_guard lock(owner_->metrics_mutex_);
+    owner_->metrics_.state = state;
+    if (state == ConnectorState::kSnapshotting) events_total_base_ = owner_->metrics_.events_total;
+  }
+
+  Connector* owner_;
+  const ConnectorOptions& options_;
+  transport::Sink& sink_;
+  Lsn& delivered_;  // end_lsn of the last transaction the sink committed (or held at start)
+  std::stop_token stop_;
+
+  std::optional<pg::Connection> conn_;
+  std::optional<pg::ReplicationConnection> repl_;
+  Decoder decoder_;
+  std::unordered_map<uint32_t, std::unique_ptr<TransactionSpool>> spools_;
+  uint32_t stream_xid_ = 0;
+
+  bool in_tx_ = false;
+  bool skip_ = false;
+  events::TransactionInfo tx_;
+  uint64_t position_ = 0;
+  uint64_t events_ = 0;  // applied in the open transaction, not yet in the metrics
+  uint64_t events_total_base_ = 0;
+
+  Lsn flushed_;
+  Lsn received_end_;
+  Lsn server_wal_end_;
+  Lsn keepalive_wal_end_;
+  int64_t last_send_time_us_ = 0;
+};
+
+Connector::Connector(ConnectorOptions options, transport::Sink* sink)
+    : options_(std::move(options)), sink_(sink) {}
+
+Connector::~Connector() = default;
+
+Status Connector::Run(std::stop_token stop) {
+  if (options_.database_url.empty()) return Error::InvalidArgument("cdc: database_url is empty");
+  if (options_.protocol_version != 1 && options_.protocol_version != 2) {
+    return Error::InvalidArgument("cdc: protocol_version " + std::to_string(options_.protocol_version) +
+                                  " (use 1 or 2)");
+  }
+  if (options_.slot_name.empty() || options_.publication_name.empty()) {
+    return Error::InvalidArgument("cdc: slot and publication names must not be empty");
+  }
+  Lsn delivered = sink_->ResumeLsn().value_or(Lsn());
+  auto backoff = options_.initial_backoff;
+  std::mutex wait_mutex;
+  std::condition_variable_any wait_cv;
+  while (!stop.stop_requested()) {
+    bool made_progress = false;
+    Status st = [&] {
+      Session session(this, &delivered, stop);
+      return session.Run(&made_progress);
+    }();
+    if (stop.stop_requested()) break;
+    if (st.ok()) continue;
+    if (st.error().code() == ErrorCode::kInvalidArgument) {
+      std::lock_guard lock(metrics_mutex_);
+      metrics_.state = ConnectorState::kStopped;
+      metrics_.last_error = st.error().ToString();
+      return st.error();
+    }
+    if (made_progress) backoff = options_.initial_backoff;
+    MIGSBYU_LOG_WARN("cdc: {}; reconnecting in {} ms", st.error().ToString(), backoff.count());
+    {
+      std::lock_guard lock(metrics_mutex_);
+      metrics_.state = ConnectorState::kReconnecting;
+      metrics_.reconnects++;
+      metrics_.last_error = st.error().ToString();
+    }
+    std::unique_lock lock(wait_mutex);
+    wait_cv.wait_for(lock, stop, backoff, [] { return false; });
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+  std::lock_guard lock(metrics_mutex_);
+  metrics_.state = ConnectorState::kStopped;
+  return OkStatus();
+}
+
+Metrics Connector::GetMetrics() const {
+  std::lock_guard lock(metrics_mutex_);
+  return metrics_;
+}
+
+}  // namespace migsbyu::cdc

@@ -1,0 +1,5 @@
+#include "cdc/decoder.h"
+
+#include <gtest/gtest.h>
+
+TEST(DecoderTest, Placeholder) {}
