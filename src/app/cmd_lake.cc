@@ -1,10 +1,166 @@
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <thread>
+
 #include "app/commands.h"
+#include "lake/lake.h"
+#include "lake/lake_sink.h"
+#include "lake/writer.h"
+#if __has_include("transport/kafka/kafka_source.h")
+#include "transport/kafka/kafka_source.h"
+#define MIGSBYU_HAVE_KAFKA_SOURCE 1
+#endif
 
 namespace migsbyu::app {
 
+namespace {
+
+struct LakeFlags {
+  std::string dir = "var/lake";
+  std::string sql;
+  std::string brokers;
+  std::string group = "migsbyu-lake";
+  std::string topic_prefix = "migsbyu";
+  std::vector<std::string> topics;
+};
+
+std::shared_ptr<lake::Lake> OpenLake(const LakeFlags& flags) {
+  auto opened = lake::Lake::Open(flags.dir);
+  if (!opened.ok()) throw CLI::RuntimeError("lake: " + opened.error().ToString(), 1);
+  return *opened;
+}
+
+std::unique_ptr<lake::LakeWriter> OpenWriter(const LakeFlags& flags) {
+  lake::WriterOptions options;
+  options.dir = flags.dir;
+  options.duckdb_threads = 2;
+  auto writer = lake::LakeWriter::Open(options, nullptr);
+  if (!writer.ok()) throw CLI::RuntimeError("lake: " + writer.error().ToString(), 1);
+  return std::move(*writer);
+}
+
+void Check(const Status& status, const char* what) {
+  if (!status.ok()) throw CLI::RuntimeError(std::string("lake ") + what + ": " + status.error().ToString(), 1);
+}
+
+void PrintStatus(const LakeFlags& flags) {
+  auto lake = OpenLake(flags);
+  auto snapshot = lake->Snapshot();
+  std::printf("lake %s\nversion %llu\nend_lsn %s\ncommit_lsn %s\ncommit_time_us %lld\n",
+              lake->dir().c_str(), static_cast<unsigned long long>(snapshot->version),
+              snapshot->end_lsn.ToString().c_str(), snapshot->commit_lsn.ToString().c_str(),
+              static_cast<long long>(snapshot->commit_time_us));
+  for (const auto& [name, files] : snapshot->datasets) {
+    std::printf("%-28s %10llu rows %4zu files\n", name.c_str(),
+                static_cast<unsigned long long>(snapshot->Rows(name)), files.size());
+  }
+}
+
+void RunQuery(const LakeFlags& flags) {
+  auto lake = OpenLake(flags);
+  auto conn = lake->Connect();
+  if (!conn.ok()) throw CLI::RuntimeError("lake query: " + conn.error().ToString(), 1);
+  auto rows = conn->connection.Query(flags.sql);
+  if (!rows.ok()) throw CLI::RuntimeError("lake query: " + rows.error().ToString(), 1);
+  for (uint64_t c = 0; c < rows->ColumnCount(); ++c) {
+    std::printf("%s%s", c ? "|" : "", rows->ColumnName(c).c_str());
+  }
+  std::printf("\n");
+  for (uint64_t r = 0; r < rows->RowCount(); ++r) {
+    for (uint64_t c = 0; c < rows->ColumnCount(); ++c) {
+      std::printf("%s%s", c ? "|" : "", rows->IsNull(c, r) ? "NULL" : rows->GetString(c, r).c_str());
+    }
+    std::printf("\n");
+  }
+}
+
+#ifdef MIGSBYU_HAVE_KAFKA_SOURCE
+void RunConsume(const LakeFlags& flags) {
+  if (flags.brokers.empty()) throw CLI::ValidationError("--brokers", "required");
+  lake::LakeSinkOptions options;
+  options.writer.dir = flags.dir;
+  auto sink = lake::LakeSink::Open(options, nullptr);
+  if (!sink.ok()) throw CLI::RuntimeError("lake consume: " + sink.error().ToString(), 1);
+  kafka::KafkaSourceOptions source_options;
+  source_options.brokers = flags.brokers;
+  source_options.group_id = flags.group;
+  source_options.topic_prefix = flags.topic_prefix;
+  source_options.topics = flags.topics;
+  kafka::KafkaSource source(source_options);
+  // SIGINT/SIGTERM stop the consumer after a final flush; a watcher thread takes them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::stop_source stop;
+  std::jthread watcher([&](std::stop_token done) {
+    while (!done.stop_requested()) {
+      timespec wait{0, 100 * 1000 * 1000};
+      if (sigtimedwait(&signals, nullptr, &wait) > 0) stop.request_stop();
+    }
+  });
+  Status st = source.Run(stop.get_token(), **sink);
+  watcher.request_stop();
+  auto stats = source.stats();
+  std::printf("lake consume: %llu changes, %llu duplicates dropped\n",
+              static_cast<unsigned long long>(stats.changes),
+              static_cast<unsigned long long>(stats.duplicates));
+  Check(st, "consume");
+}
+#endif
+
+}  // namespace
+
 void AddLakeCommand(CLI::App& app) {
-  auto* cmd = app.add_subcommand("lake", "(not built yet)");
-  cmd->callback([] { throw CLI::RuntimeError("migsbyu lake: not built yet", 1); });
+  auto* cmd = app.add_subcommand("lake", "The analytics lake: status, rebuild, compact, query, consume");
+  cmd->require_subcommand(1);
+  auto flags = std::make_shared<LakeFlags>();
+  auto add_dir = [&](CLI::App* sub) {
+    sub->add_option("--lake-dir", flags->dir, "The lake's directory")->capture_default_str();
+  };
+
+  auto* status = cmd->add_subcommand("status", "Committed position and rows and files per dataset");
+  add_dir(status);
+  status->callback([flags] { PrintStatus(*flags); });
+
+  auto* rebuild = cmd->add_subcommand(
+      "rebuild", "Rebuild the dimensions and the fact from the change logs (same surrogate keys)");
+  add_dir(rebuild);
+  rebuild->callback([flags] {
+    auto writer = OpenWriter(*flags);
+    Check(writer->Rebuild(), "rebuild");
+    std::printf("lake rebuild: version %llu\n",
+                static_cast<unsigned long long>(writer->published().version));
+  });
+
+  auto* compact = cmd->add_subcommand("compact", "Merge every dataset's files now");
+  add_dir(compact);
+  compact->callback([flags] {
+    auto writer = OpenWriter(*flags);
+    Check(writer->Compact(/*force=*/true), "compact");
+    std::printf("lake compact: version %llu\n",
+                static_cast<unsigned long long>(writer->published().version));
+  });
+
+  auto* query = cmd->add_subcommand("query", "Run one SQL query over the lake's views, print rows");
+  add_dir(query);
+  query->add_option("sql", flags->sql, "SQL over students_dim, course_enrollment_fact, ...")
+      ->required();
+  query->callback([flags] { RunQuery(*flags); });
+
+#ifdef MIGSBYU_HAVE_KAFKA_SOURCE
+  auto* consume = cmd->add_subcommand("consume", "Fill the lake from the Kafka topics (a consumer group member)");
+  add_dir(consume);
+  consume->add_option("--brokers", flags->brokers, "Kafka bootstrap servers")->required();
+  consume->add_option("--group", flags->group, "Consumer group id")->capture_default_str();
+  consume->add_option("--topic-prefix", flags->topic_prefix, "Topic prefix")->capture_default_str();
+  consume->add_option("--topic", flags->topics, "Topics (default: every topic of the prefix)");
+  consume->callback([flags] { RunConsume(*flags); });
+#endif
 }
 
 }  // namespace migsbyu::app
