@@ -1,0 +1,379 @@
+// The lake against an independent oracle. In the test database a trigger records every row
+// version of the five tables with its transaction id and statement order; a random workload runs
+// from one client (so commit order = transaction id order) while `migsbyu cdc --sink lake:DIR`
+// streams into the lake as a child process. The dimensions and the fact must equal what the
+// oracle implies: after normal streaming, after kill -9 of the child at random moments and a
+// restart (repeated), and after `migsbyu lake rebuild` (same surrogate keys).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include "lake/catalog.h"
+#include "lake/lake.h"
+#include "lake/manifest.h"
+#include "oltp/migrations.h"
+#include "pg/connection.h"
+#include "support/test_database.h"
+
+namespace migsbyu {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr int kKillCycles = 20;
+
+const char* kOracleSql = R"sql(
+CREATE TABLE oracle_log(seq bigserial PRIMARY KEY, txid bigint NOT NULL DEFAULT txid_current(),
+                        tbl text NOT NULL, op text NOT NULL, old_row jsonb, new_row jsonb);
+CREATE FUNCTION oracle_record() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO oracle_log(tbl, op, old_row, new_row) VALUES (TG_TABLE_NAME, TG_OP,
+    CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
+    CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER oracle AFTER INSERT OR UPDATE OR DELETE ON students FOR EACH ROW EXECUTE FUNCTION oracle_record();
+CREATE TRIGGER oracle AFTER INSERT OR UPDATE OR DELETE ON professors FOR EACH ROW EXECUTE FUNCTION oracle_record();
+CREATE TRIGGER oracle AFTER INSERT OR UPDATE OR DELETE ON courses FOR EACH ROW EXECUTE FUNCTION oracle_record();
+CREATE TRIGGER oracle AFTER INSERT OR UPDATE OR DELETE ON takes FOR EACH ROW EXECUTE FUNCTION oracle_record();
+CREATE TRIGGER oracle AFTER INSERT OR UPDATE OR DELETE ON teaches FOR EACH ROW EXECUTE FUNCTION oracle_record();
+)sql";
+
+// A child `migsbyu` process with its output in a log file.
+class Child {
+ public:
+  Child(std::vector<std::string> args, const std::string& log) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* out = freopen(log.c_str(), "a", stdout);
+      (void)out;
+      dup2(fileno(stdout), fileno(stderr));
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~Child() { Kill(SIGKILL); }
+  void Kill(int signal) {
+    if (pid_ <= 0) return;
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  // Waits for the child to exit; returns its exit status.
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class LakeOracleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::temp_directory_path() / ("lake_oracle_" + std::to_string(getpid()))).string();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto conn = pg::Connection::Open(db_.url());
+    ASSERT_TRUE(conn.ok()) << conn.error().ToString();
+    pg_.emplace(std::move(*conn));
+    ASSERT_TRUE(oltp::ApplyMigrations(*pg_).ok());
+    auto oracle = pg_->Exec(kOracleSql);
+    ASSERT_TRUE(oracle.ok()) << oracle.error().ToString();
+    slot_ = "lake_oracle_" + std::to_string(getpid());
+  }
+
+  void TearDown() override {
+    child_.reset();
+    if (::testing::Test::HasFailure()) {
+      std::printf("lake directory and child log kept in %s\n", dir_.c_str());
+    } else {
+      fs::remove_all(dir_);
+    }
+  }
+
+  void StartCapture() {
+    child_ = std::make_unique<Child>(
+        std::vector<std::string>{MIGSBYU_BINARY, "cdc", "--database-url", db_.url(), "--sink",
+                                 "lake:" + dir_ + "/lake", "--slot", slot_, "--publication",
+                                 slot_, "--status-interval-ms", "200"},
+        dir_ + "/capture.log");
+  }
+
+  pg::PgResult Sql(const std::string& sql, const pg::Params& params = {}) {
+    auto r = pg_->ExecParams(sql, params);
+    EXPECT_TRUE(r.ok()) << sql << ": " << r.error().ToString();
+    return r.ok() ? std::move(*r) : pg::PgResult();
+  }
+
+  // One random transaction of 1 to 4 operations over a small pool of ids, so that re-inserts,
+  // no-op updates and several changes of one row in one transaction all happen.
+  void RandomTransaction() {
+    auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); };
+    auto id = [&](char prefix, int pool) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "%c%02d", prefix, pick(pool));
+      return std::string(buf);
+    };
+    const char* semesters[] = {"Fall 2024", "Spring 2025"};
+    const char* majors[] = {"Math", "Biology", "Physics", "Art History"};
+    Sql("BEGIN");
+    int ops = 1 + pick(4);
+    for (int i = 0; i < ops; ++i) {
+      std::string s = id('S', 12), p = id('P', 5), c = id('C', 4);
+      std::string sem = semesters[pick(2)];
+      switch (pick(14)) {
+        case 0:
+        case 1:
+          Sql("INSERT INTO students VALUES ($1, 'First', 'Last', 'Female', 'Street 1', "
+              "'2004-05-01', $2, $3::int, $4::numeric, 'Full-time') ON CONFLICT DO NOTHING",
+              {s, majors[pick(4)], std::to_string(1 + pick(4)), std::to_string(pick(400) / 100.0)});
+          break;
+        case 2:
+          Sql("UPDATE students SET gpa = $2::numeric, major = $3 WHERE id = $1",
+              {s, std::to_string(pick(400) / 100.0), majors[pick(4)]});
+          break;
+        case 3:
+          Sql("UPDATE students SET major = major WHERE id = $1", {s});  // no-op update
+          break;
+        case 4:
+          Sql("DELETE FROM takes WHERE student_id = $1", {s});
+          Sql("DELETE FROM students WHERE id = $1", {s});
+          break;
+        case 5:
+          Sql("INSERT INTO professors VALUES ($1, 'Dr.', 'Ada', 'Lovelace', 'Female', 'Road 2', "
+              "'Mathematics', '1970-01-02', $2::int) ON CONFLICT DO NOTHING",
+              {p, std::to_string(60000 + 5000 * pick(20))});
+          break;
+        case 6:
+          Sql("UPDATE professors SET annual_salary = annual_salary + 5000 WHERE id = $1", {p});
+          break;
+        case 7:
+          Sql("DELETE FROM teaches WHERE professor_id = $1", {p});
+          Sql("DELETE FROM professors WHERE id = $1", {p});
+          break;
+        case 8:
+          Sql("INSERT INTO courses VALUES ($1, 'Course', $2::int, 'Mathematics') "
+              "ON CONFLICT DO NOTHING",
+              {c, std::to_string(1 + pick(4))});
+          break;
+        case 9:
+          Sql("UPDATE courses SET units = $2::int WHERE id = $1", {c, std::to_string(1 + pick(4))});
+          break;
+        case 10:
+          Sql("INSERT INTO takes SELECT $1, $2, $3 WHERE EXISTS (SELECT FROM students WHERE id = $1) "
+              "AND EXISTS (SELECT FROM courses WHERE id = $2) ON CONFLICT DO NOTHING",
+              {s, c, sem});
+          break;
+        case 11:
+          Sql("DELETE FROM takes WHERE student_id = $1 AND course_id = $2 AND semester = $3",
+              {s, c, sem});
+          break;
+        case 12:
+          Sql("INSERT INTO teaches SELECT $1, $2, $3 WHERE EXISTS (SELECT FROM professors WHERE "
+              "id = $1) AND EXISTS (SELECT FROM courses WHERE id = $2) ON CONFLICT DO NOTHING",
+              {p, c, sem});
+          break;
+        case 13:
+          Sql("DELETE FROM teaches WHERE professor_id = $1 AND course_id = $2 AND semester = $3",
+              {p, c, sem});
+          break;
+      }
+    }
+    Sql("COMMIT");
+  }
+
+  // Waits until the lake holds as many changes as the oracle recorded, polling its manifests.
+  void WaitForLake() {
+    auto expected = Sql("SELECT count(*) FROM oracle_log");
+    uint64_t want = std::stoull(std::string(expected.Get(0, 0)));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    auto lake = OpenLake();
+    uint64_t have = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto counts = lake->Counts();
+      have = 0;
+      for (const auto& t : lake::KnownTables()) have += counts[lake::ChangesDataset(t.name)];
+      if (have >= want) break;
+      lake->WaitForCommit(lake->Position().version, std::chrono::milliseconds(200));
+    }
+    ASSERT_EQ(have, want) << "the lake did not catch up; see " << dir_ << "/capture.log";
+  }
+
+  std::shared_ptr<lake::Lake> OpenLake() {
+    auto lake = lake::Lake::Open(dir_ + "/lake", 1);
+    EXPECT_TRUE(lake.ok());
+    return *lake;
+  }
+
+  std::vector<std::string> LakeRows(const std::string& sql) {
+    auto lake = OpenLake();
+    auto conn = lake->Connect();
+    EXPECT_TRUE(conn.ok()) << conn.error().ToString();
+    auto rows = conn->connection.Query(sql);
+    EXPECT_TRUE(rows.ok()) << rows.error().ToString();
+    std::vector<std::string> out;
+    if (!rows.ok()) return out;
+    for (uint64_t r = 0; r < rows->RowCount(); ++r) {
+      std::string line;
+      for (uint64_t c = 0; c < rows->ColumnCount(); ++c) {
+        line += (c ? "|" : "") + (rows->IsNull(c, r) ? std::string("NULL") : rows->GetString(c, r));
+      }
+      out.push_back(line);
+    }
+    return out;
+  }
+
+  // The dimension the oracle implies, rows as "key|id|attrs...|start_us|end_us|current|deleted".
+  std::vector<std::string> ExpectedDim(const lake::KnownTable& t) {
+    std::string cols;
+    for (const auto& c : t.columns) cols += ", new_row->>'" + c.name + "'";
+    auto r = Sql("SELECT op, old_row->>'id', new_row->>'id', old_row = new_row, "
+                 "(extract(epoch FROM pg_xact_commit_timestamp((txid % 4294967296)::text::xid))"
+                 " * 1000000)::bigint" + cols +
+                 " FROM oracle_log WHERE tbl = $1 ORDER BY txid, seq",
+                 {t.name});
+    struct Version {
+      std::vector<std::string> values;
+      int64_t start, end;
+      bool deleted = false;
+    };
+    std::vector<Version> versions;
+    std::map<std::string, size_t> current;
+    for (int i = 0; i < r.rows(); ++i) {
+      std::string op(r.Get(i, 0));
+      int64_t ct = std::stoll(std::string(r.Get(i, 4)));
+      auto close = [&](const std::string& id, bool deleted) {
+        auto it = current.find(id);
+        if (it == current.end()) return;
+        versions[it->second].end = ct;
+        versions[it->second].deleted = deleted;
+        current.erase(it);
+      };
+      if (op == "UPDATE" && r.Get(i, 3) == "t") continue;  // changes nothing
+      if (op != "INSERT") close(std::string(r.Get(i, 1)), op == "DELETE");
+      if (op == "DELETE") continue;
+      Version v{{}, ct, lake::kEndOfTimeUs};
+      for (size_t c = 0; c < t.columns.size(); ++c) {
+        v.values.push_back(r.IsNull(i, 5 + c) ? "NULL" : std::string(r.Get(i, 5 + c)));
+      }
+      current[std::string(r.Get(i, 2))] = versions.size();
+      versions.push_back(v);
+    }
+    std::vector<std::string> out;
+    for (size_t k = 0; k < versions.size(); ++k) {
+      std::string line = std::to_string(k + 1);
+      for (const auto& v : versions[k].values) line += "|" + v;
+      line += "|" + std::to_string(versions[k].start) + "|" + std::to_string(versions[k].end) +
+              "|" + (versions[k].end == lake::kEndOfTimeUs ? "yes" : "no") + "|" +
+              (versions[k].deleted ? "true" : "false");
+      out.push_back(line);
+    }
+    return out;
+  }
+
+  std::vector<std::string> ActualDim(const lake::KnownTable& t) {
+    std::string cols;
+    for (const auto& c : t.columns) cols += ", " + c.name + "::VARCHAR";
+    return LakeRows("SELECT " + t.KeyColumn() + cols +
+                    ", epoch_us(row_effective_start), epoch_us(row_effective_end), "
+                    "current_row_indicator, is_deleted FROM " + t.DimName() + " ORDER BY 1");
+  }
+
+  void ExpectLakeMatchesOracle(const std::string& when) {
+    SCOPED_TRACE(when);
+    for (const auto& t : lake::KnownTables()) {
+      if (t.entity.empty()) continue;
+      auto expected = ExpectedDim(t);
+      EXPECT_GT(expected.size(), 5u) << "the workload should give " << t.DimName() << " versions";
+      EXPECT_EQ(ActualDim(t), expected) << t.DimName();
+    }
+    // The fact's net counts describe the current enrollments × assignments.
+    auto state = Sql("SELECT t.student_id || '|' || coalesce(te.professor_id, 'NULL') || '|' || "
+                     "t.course_id || '|' || t.semester || '|1' FROM takes t LEFT JOIN teaches te "
+                     "USING (course_id, semester) ORDER BY 1");
+    std::vector<std::string> expected;
+    for (int i = 0; i < state.rows(); ++i) expected.emplace_back(state.Get(i, 0));
+    EXPECT_EQ(LakeRows("SELECT student_id || '|' || coalesce(professor_id, 'NULL') || '|' || "
+                       "course_id || '|' || semester || '|' || sum(course_enrollment_count) AS r "
+                       "FROM course_enrollment_fact GROUP BY student_id, professor_id, course_id, "
+                       "semester HAVING sum(course_enrollment_count) <> 0 ORDER BY r"),
+              expected);
+    // Each key is the version of that id in force at the fact row's change.
+    for (auto [entity, id_col] : std::vector<std::pair<std::string, std::string>>{
+             {"student", "student_id"}, {"professor", "professor_id"}, {"course", "course_id"}}) {
+      const auto* t = lake::FindEntity(entity);
+      EXPECT_EQ(LakeRows("SELECT count(*) FROM course_enrollment_fact f WHERE f." + id_col +
+                         " IS NOT NULL AND f." + t->KeyColumn() +
+                         " IS DISTINCT FROM (SELECT max(d." + t->KeyColumn() + ") FROM " +
+                         t->DimName() + " d WHERE d.id = f." + id_col +
+                         " AND (d.source_lsn < f.source_lsn OR (d.source_lsn = f.source_lsn AND "
+                         "d.source_position <= f.source_position)))"),
+                std::vector<std::string>{"0"})
+          << entity << " keys";
+    }
+  }
+
+  testing::TestDatabase db_{"lake_oracle"};
+  std::optional<pg::Connection> pg_;
+  std::string dir_;
+  std::string slot_;
+  std::unique_ptr<Child> child_;
+  std::mt19937 rng_{20241125};
+};
+
+TEST_F(LakeOracleTest, DimensionsAndFactEqualTheOracleAfterStreamingCrashesAndRebuild) {
+  StartCapture();
+  // The slot and its (empty) snapshot exist once the lake committed its first manifest.
+  auto lake = OpenLake();
+  auto first = lake->WaitForCommit(0, std::chrono::seconds(60));
+  ASSERT_GE(first.version, 1u) << "no first commit; see " << dir_ << "/capture.log";
+
+  for (int i = 0; i < 150; ++i) RandomTransaction();
+  WaitForLake();
+  if (HasFatalFailure()) return;
+  ExpectLakeMatchesOracle("after streaming");
+  // The workload exercised what the dimensions must get right.
+  auto kinds = Sql("SELECT count(*) FILTER (WHERE op = 'UPDATE' AND old_row = new_row), "
+                   "count(*) FILTER (WHERE op = 'DELETE' AND tbl = 'students'), "
+                   "count(*) FILTER (WHERE tbl = 'takes') FROM oracle_log");
+  EXPECT_GT(std::stoi(std::string(kinds.Get(0, 0))), 0) << "no no-op updates";
+  EXPECT_GT(std::stoi(std::string(kinds.Get(0, 1))), 0) << "no deletes";
+  EXPECT_GT(std::stoi(std::string(kinds.Get(0, 2))), 0) << "no enrollments";
+
+  std::uniform_int_distribution<int> transactions(1, 30);
+  for (int cycle = 0; cycle < kKillCycles; ++cycle) {
+    int n = transactions(rng_);
+    for (int i = 0; i < n; ++i) RandomTransaction();
+    child_->Kill(SIGKILL);  // wherever the child is: reading, writing files, renaming a manifest
+    StartCapture();
+  }
+  for (int i = 0; i < 20; ++i) RandomTransaction();
+  WaitForLake();
+  if (HasFatalFailure()) return;
+  ExpectLakeMatchesOracle("after kill -9 and restarts");
+  auto fact_before = LakeRows("SELECT * FROM course_enrollment_fact ORDER BY ALL");
+  child_->Kill(SIGTERM);
+
+  Child rebuild({MIGSBYU_BINARY, "lake", "rebuild", "--lake-dir", dir_ + "/lake"},
+                dir_ + "/rebuild.log");
+  ASSERT_EQ(rebuild.Wait(), 0) << "see " << dir_ << "/rebuild.log";
+  ExpectLakeMatchesOracle("after rebuild");
+  EXPECT_EQ(LakeRows("SELECT * FROM course_enrollment_fact ORDER BY ALL"), fact_before);
+}
+
+}  // namespace
+}  // namespace migsbyu
