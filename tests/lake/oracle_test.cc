@@ -354,13 +354,20 @@ TEST_F(LakeOracleTest, DimensionsAndFactEqualTheOracleAfterStreamingCrashesAndRe
   EXPECT_GT(std::stoi(std::string(kinds.Get(0, 1))), 0) << "no deletes";
   EXPECT_GT(std::stoi(std::string(kinds.Get(0, 2))), 0) << "no enrollments";
 
+  // Kill -9 at random moments: right after the workload (often while the child starts up or
+  // reads), or as soon as the child committed something (while it writes the rest).
   std::uniform_int_distribution<int> transactions(1, 30);
+  int progressed = 0;
   for (int cycle = 0; cycle < kKillCycles; ++cycle) {
+    uint64_t before = lake->Position().version;
     int n = transactions(rng_);
     for (int i = 0; i < n; ++i) RandomTransaction();
-    child_->Kill(SIGKILL);  // wherever the child is: reading, writing files, renaming a manifest
+    if (cycle % 2) lake->WaitForCommit(before, std::chrono::seconds(5));
+    progressed += lake->Position().version > before;
+    child_->Kill(SIGKILL);
     StartCapture();
   }
+  EXPECT_GE(progressed, kKillCycles / 2) << "children killed before committing anything";
   for (int i = 0; i < 20; ++i) RandomTransaction();
   WaitForLake();
   if (HasFatalFailure()) return;
