@@ -43,7 +43,8 @@ void AddGenerateCommand(CLI::App& app) {
   cmd->add_option("--assignments", options->counts.assignments,
                   "Assignments (teaches) among all professors and courses in the database")
       ->capture_default_str();
-  auto* seed = cmd->add_option("--seed", options->seed, "Random seed (default: a fresh one, printed)");
+  auto* seed =
+      cmd->add_option("--seed", options->seed, "Random seed (default: a fresh one, printed)");
   cmd->add_option("--database-url", options->url,
                   "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
       ->capture_default_str();
@@ -56,7 +57,8 @@ void AddGenerateCommand(CLI::App& app) {
     const auto start = std::chrono::steady_clock::now();
     auto inserted = oltp::Generate(*conn, options->counts, options->seed);
     if (!inserted.ok()) Fail(inserted.error());
-    const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+    const auto ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
     std::printf("generate: inserted %s in %.0f ms (seed %llu)\n", oltp::ToString(*inserted).c_str(),
                 ms.count(), static_cast<unsigned long long>(options->seed));
   });

@@ -84,8 +84,8 @@ void AddSimulateCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->callback([options, seed] {
     if (seed->count() == 0) options->simulator.seed = std::random_device{}();
-    std::printf("simulate: %g events/s for %g s (seed %llu)\n",
-                options->simulator.rate_per_second, options->simulator.duration_seconds,
+    std::printf("simulate: %g events/s for %g s (seed %llu)\n", options->simulator.rate_per_second,
+                options->simulator.duration_seconds,
                 static_cast<unsigned long long>(options->simulator.seed));
     std::fflush(stdout);
     pg::Pool pool(options->url, 2);

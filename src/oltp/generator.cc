@@ -36,7 +36,8 @@ std::vector<Line> ReadData(std::string_view name) {
     fields.emplace_back(line.substr(start));
     lines.push_back(std::move(fields));
   }
-  if (lines.empty()) throw std::logic_error("generator: data file " + std::string(name) + " is empty or missing");
+  if (lines.empty())
+    throw std::logic_error("generator: data file " + std::string(name) + " is empty or missing");
   return lines;
 }
 
@@ -132,15 +133,21 @@ const TableSpec kTeaches{
     "teaches", {{"professor_id", "text"}, {"course_id", "text"}, {"semester", "text"}}, 3};
 
 Row ToRow(const StudentRecord& s) {
-  return {s.id,      s.first_name,    s.last_name,
-          s.gender,  s.address,       s.date_of_birth,
-          s.major,   std::to_string(s.year_of_study),
-          FormatGpa(s.gpa_hundredths), s.enrollment_status};
+  return {s.id,
+          s.first_name,
+          s.last_name,
+          s.gender,
+          s.address,
+          s.date_of_birth,
+          s.major,
+          std::to_string(s.year_of_study),
+          FormatGpa(s.gpa_hundredths),
+          s.enrollment_status};
 }
 Row ToRow(const ProfessorRecord& p) {
-  return {p.id,      p.title,      p.first_name,    p.last_name,
-          p.gender,  p.address,    p.department,    p.date_of_birth,
-          std::to_string(p.annual_salary)};
+  return {p.id,         p.title,         p.first_name,
+          p.last_name,  p.gender,        p.address,
+          p.department, p.date_of_birth, std::to_string(p.annual_salary)};
 }
 Row ToRow(const CourseRecord& c) { return {c.id, c.name, std::to_string(c.units), c.department}; }
 
@@ -223,7 +230,8 @@ Result<Record> InsertOne(pg::Connection& conn, const TableSpec& table,
                    return ToRow(last);
                  }));
   // With one row wanted, Fill stops right after the batch (of one) that got in: the last draw.
-  if (n != 1) return Error::Conflict(std::string("generate: no free id for a new row of ") + table.name);
+  if (n != 1)
+    return Error::Conflict(std::string("generate: no free id for a new row of ") + table.name);
   return last;
 }
 
@@ -286,10 +294,11 @@ size_t Random::Weighted(std::span<const double> weights) {
 
 const std::vector<std::string>& Majors() {
   static const std::vector<std::string> majors = {
-      "Computer Science", "Data Science",       "Engineering", "Psychology",
-      "Biology",          "Chemistry",          "Business",    "Art History",
-      "English Literature", "Mathematics",      "Economics",   "Sociology",
-      "Political Science", "Physics",           "Undeclared"};
+      "Computer Science",  "Data Science", "Engineering",
+      "Psychology",        "Biology",      "Chemistry",
+      "Business",          "Art History",  "English Literature",
+      "Mathematics",       "Economics",    "Sociology",
+      "Political Science", "Physics",      "Undeclared"};
   return majors;
 }
 
@@ -297,13 +306,15 @@ const std::vector<Department>& Departments() {
   static const std::vector<Department> departments = [] {
     std::map<std::string, std::string> names;
     for (auto& line : ReadData("department_names.tsv")) {
-      if (line.size() != 2) throw std::logic_error("generator: department_names.tsv: bad line " + line[0]);
+      if (line.size() != 2)
+        throw std::logic_error("generator: department_names.tsv: bad line " + line[0]);
       names[line[0]] = line[1];
     }
     std::vector<Department> list;
     for (auto& line : ReadData("department_codes.txt")) {
       auto name = names.find(line[0]);
-      if (name == names.end()) throw std::logic_error("generator: no name for department " + line[0]);
+      if (name == names.end())
+        throw std::logic_error("generator: no name for department " + line[0]);
       list.push_back({line[0], name->second});
     }
     return list;
@@ -311,7 +322,9 @@ const std::vector<Department>& Departments() {
   return departments;
 }
 
-std::string FormatGpa(int hundredths) { return Format("%d.%02d", hundredths / 100, hundredths % 100); }
+std::string FormatGpa(int hundredths) {
+  return Format("%d.%02d", hundredths / 100, hundredths % 100);
+}
 
 std::string RecordFactory::HexId() {
   return Format("%010llX", static_cast<unsigned long long>(rng_.Next() >> 24));
@@ -417,10 +430,10 @@ std::string ToString(const GenerateCounts& c) {
 Status RunInTransaction(pg::Connection& conn, const std::function<Status()>& body) {
   MIGSBYU_TRY(conn.Exec("BEGIN"));
   Status status = body();
-  if (status.ok()) status = [&]() -> Status {
-    MIGSBYU_TRY(conn.Exec("COMMIT"));
-    return OkStatus();
-  }();
+  if (status.ok()) {
+    auto committed = conn.Exec("COMMIT");
+    if (!committed.ok()) status = std::move(committed).error();
+  }
   if (!status.ok() && conn.InTransaction()) (void)conn.Exec("ROLLBACK");
   return status;
 }
@@ -452,8 +465,8 @@ Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& want
                                        [&] { return ToRow(factory.Student()); }));
     MIGSBYU_ASSIGN(done.professors, Fill(conn, kProfessors, wanted.professors,
                                          [&] { return ToRow(factory.Professor()); }));
-    MIGSBYU_ASSIGN(done.courses, Fill(conn, kCourses, wanted.courses,
-                                      [&] { return ToRow(factory.Course()); }));
+    MIGSBYU_ASSIGN(done.courses,
+                   Fill(conn, kCourses, wanted.courses, [&] { return ToRow(factory.Course()); }));
     if (wanted.enrollments > 0) {
       MIGSBYU_ASSIGN(auto students, ReadColumn(conn, "SELECT id FROM students ORDER BY id"));
       MIGSBYU_ASSIGN(auto courses, ReadColumn(conn, "SELECT id FROM courses ORDER BY id"));
@@ -467,7 +480,8 @@ Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& want
                      }));
     }
     if (wanted.assignments > 0) {
-      MIGSBYU_ASSIGN(auto professors, conn.Exec("SELECT id, department FROM professors ORDER BY id"));
+      MIGSBYU_ASSIGN(auto professors,
+                     conn.Exec("SELECT id, department FROM professors ORDER BY id"));
       MIGSBYU_ASSIGN(auto courses, conn.Exec("SELECT id, department FROM courses ORDER BY id"));
       if (professors.rows() == 0 || courses.rows() == 0) {
         return Error::Validation({{"assignments", "needs at least one professor and one course"}});
@@ -478,14 +492,14 @@ Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& want
         course_ids.emplace_back(courses.Get(row, 0));
         courses_by_department[std::string(courses.Get(row, 1))].emplace_back(courses.Get(row, 0));
       }
-      MIGSBYU_ASSIGN(done.assignments, Fill(conn, kTeaches, wanted.assignments, [&]() -> Row {
-                       const auto row = static_cast<int>(rng.Uniform(0, professors.rows() - 1));
-                       auto own = courses_by_department.find(professors.Get(row, 1));
-                       const bool in_department = own != courses_by_department.end() && rng.Chance(3, 4);
-                       auto course = rng.Pick(in_department ? own->second : course_ids);
-                       return {std::string(professors.Get(row, 0)), std::move(course),
-                               factory.Semester()};
-                     }));
+      MIGSBYU_ASSIGN(
+          done.assignments, Fill(conn, kTeaches, wanted.assignments, [&]() -> Row {
+            const auto row = static_cast<int>(rng.Uniform(0, professors.rows() - 1));
+            auto own = courses_by_department.find(professors.Get(row, 1));
+            const bool in_department = own != courses_by_department.end() && rng.Chance(3, 4);
+            auto course = rng.Pick(in_department ? own->second : course_ids);
+            return {std::string(professors.Get(row, 0)), std::move(course), factory.Semester()};
+          }));
     }
     return OkStatus();
   });

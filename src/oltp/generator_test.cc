@@ -24,8 +24,8 @@ std::set<std::string> Lines(std::string_view file) {
   return lines;
 }
 
-const GenerateCounts kSmall{.students = 200, .professors = 40, .courses = 60,
-                            .enrollments = 600, .assignments = 120};
+const GenerateCounts kSmall{
+    .students = 200, .professors = 40, .courses = 60, .enrollments = 600, .assignments = 120};
 
 TEST(RandomTest, EngineIsTheStandardMersenneTwister) {
   // The C++ standard fixes mt19937_64's 10000th output for the default seed: our sequences are
@@ -130,8 +130,7 @@ TEST(GenerateTest, GeneratingTwiceWithTheSameSeedSkipsCollisions) {
 TEST(GenerateTest, EnrollmentsPickStudentsAndCoursesAlreadyInTheDatabase) {
   SchemaDatabase db;
   db.MustGenerate({.students = 30, .courses = 10}, 8);
-  EXPECT_EQ(db.MustGenerate({.enrollments = 100}, 9),
-            (GenerateCounts{.enrollments = 100}));
+  EXPECT_EQ(db.MustGenerate({.enrollments = 100}, 9), (GenerateCounts{.enrollments = 100}));
   EXPECT_GT(db.Count("SELECT count(DISTINCT student_id) FROM takes"), 20);
 }
 
@@ -167,10 +166,12 @@ TEST(GenerateTest, RejectsBadCountsAndEnrollmentsWithoutStudents) {
 TEST(GenerateTest, RowsFollowThePrototypeDistributions) {
   SchemaDatabase db;
   constexpr int64_t kStudents = 20000, kProfessors = 3000, kCourses = 3000;
-  db.MustGenerate(
-               {.students = kStudents, .professors = kProfessors, .courses = kCourses,
-                .enrollments = 20000, .assignments = 5000},
-               2024);
+  db.MustGenerate({.students = kStudents,
+                   .professors = kProfessors,
+                   .courses = kCourses,
+                   .enrollments = 20000,
+                   .assignments = 5000},
+                  2024);
   auto share = [&](const std::string& table, const std::string& condition) {
     return db.Number("SELECT avg((" + condition + ")::int) FROM " + table);
   };
@@ -182,8 +183,9 @@ TEST(GenerateTest, RowsFollowThePrototypeDistributions) {
   EXPECT_EQ(none("students", "id !~ '^[0-9A-F]{10}$'"), 0);
   EXPECT_NEAR(share("students", "gender = 'Male'"), 0.5, 0.02);
   EXPECT_EQ(none("students", "gender NOT IN ('Male', 'Female')"), 0);
-  EXPECT_EQ(none("students", "extract(year FROM age(date '2025-09-01', date_of_birth)) "
-                             "NOT BETWEEN 18 AND 26"),
+  EXPECT_EQ(none("students",
+                 "extract(year FROM age(date '2025-09-01', date_of_birth)) "
+                 "NOT BETWEEN 18 AND 26"),
             0);
   EXPECT_EQ(db.Count("SELECT count(DISTINCT extract(year FROM age(date '2025-09-01', "
                      "date_of_birth))) FROM students"),
@@ -210,8 +212,9 @@ TEST(GenerateTest, RowsFollowThePrototypeDistributions) {
                 0.015)
         << major;
   }
-  EXPECT_EQ(none("students", "address !~ '^[0-9]{3,5} [A-Za-z]+ [A-Za-z]+( Apt\\. [0-9]+)?, "
-                             "[A-Za-z .]+, [A-Z]{2} [0-9]{5}$'"),
+  EXPECT_EQ(none("students",
+                 "address !~ '^[0-9]{3,5} [A-Za-z]+ [A-Za-z]+( Apt\\. [0-9]+)?, "
+                 "[A-Za-z .]+, [A-Z]{2} [0-9]{5}$'"),
             0);
 
   // First names match the gender.
@@ -231,11 +234,13 @@ TEST(GenerateTest, RowsFollowThePrototypeDistributions) {
 
   // Professors.
   EXPECT_EQ(none("professors", "id !~ '^[0-9A-F]{10}$'"), 0);
-  EXPECT_EQ(none("professors", "extract(year FROM age(date '2025-09-01', date_of_birth)) "
-                               "NOT BETWEEN 30 AND 70"),
+  EXPECT_EQ(none("professors",
+                 "extract(year FROM age(date '2025-09-01', date_of_birth)) "
+                 "NOT BETWEEN 30 AND 70"),
             0);
-  EXPECT_EQ(none("professors", "annual_salary % 5000 <> 0 OR annual_salary NOT BETWEEN 60000 "
-                               "AND 200000"),
+  EXPECT_EQ(none("professors",
+                 "annual_salary % 5000 <> 0 OR annual_salary NOT BETWEEN 60000 "
+                 "AND 200000"),
             0);
   EXPECT_EQ(none("professors", "gender = 'Male' AND title NOT IN ('Dr.', 'Mr.')"), 0);
   EXPECT_EQ(none("professors", "gender = 'Female' AND title NOT IN ('Dr.', 'Mrs.', 'Ms.')"), 0);
@@ -287,7 +292,8 @@ TEST(GenerateTest, BulkInsertsTenThousandStudentsInOneGo) {
   SchemaDatabase db;
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(db.MustGenerate({.students = 10000}, 77).students, 10000);
-  const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+  const auto elapsed =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
   // Reported, not asserted: timings depend on the machine.
   std::cout << "generate: 10000 students in " << elapsed.count() << " ms\n";
   ::testing::Test::RecordProperty("students_10000_ms", static_cast<int>(elapsed.count()));

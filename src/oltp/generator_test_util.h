@@ -39,7 +39,9 @@ class SchemaDatabase {
     std::string all;
     for (const char* table : {"students", "professors", "courses", "takes", "teaches"}) {
       all += Scalar(std::string("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') "
-                                "FROM ") + table + " t") + "\n--\n";
+                                "FROM ") +
+                    table + " t") +
+             "\n--\n";
     }
     return all;
   }

@@ -31,8 +31,8 @@ Result<std::optional<std::string>> PickKey(EventContext& ctx, const std::string&
                                            const std::string& probe,
                                            const std::string& condition = "true") {
   const std::string sql = "(SELECT id FROM " + table + " WHERE id >= $1 AND (" + condition +
-                          ") ORDER BY id LIMIT 1) UNION ALL (SELECT id FROM " + table +
-                          " WHERE " + condition + " ORDER BY id LIMIT 1) LIMIT 1";
+                          ") ORDER BY id LIMIT 1) UNION ALL (SELECT id FROM " + table + " WHERE " +
+                          condition + " ORDER BY id LIMIT 1) LIMIT 1";
   MIGSBYU_ASSIGN(auto picked, ctx.conn.ExecParams(sql, {probe}));
   if (picked.rows() == 0) return std::optional<std::string>{};
   return std::optional<std::string>{std::string(picked.Get(0, 0))};
@@ -93,8 +93,9 @@ Result<std::string> NewCourse(EventContext& ctx) {
   MIGSBYU_ASSIGN(auto course, InsertCourse(ctx.conn, ctx.factory));
   MIGSBYU_ASSIGN(auto professor, PickProfessor(ctx));
   if (professor) {
-    MIGSBYU_TRY(Run(ctx, "INSERT INTO teaches (professor_id, course_id, semester) "
-                         "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    MIGSBYU_TRY(Run(ctx,
+                    "INSERT INTO teaches (professor_id, course_id, semester) "
+                    "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                     {*professor, course.id, ctx.factory.Semester()}));
   }
   return std::string("new_course");
@@ -168,7 +169,8 @@ Result<std::string> CourseDrop(EventContext& ctx) {
                                                  {*student}));
   if (taken.rows() == 0) return std::string("course_drop");  // dropped meanwhile by another writer
   const auto row = static_cast<int>(ctx.rng.Uniform(0, taken.rows() - 1));
-  MIGSBYU_TRY(Run(ctx, "DELETE FROM takes WHERE student_id = $1 AND course_id = $2 AND semester = $3",
+  MIGSBYU_TRY(Run(ctx,
+                  "DELETE FROM takes WHERE student_id = $1 AND course_id = $2 AND semester = $3",
                   {*student, std::string(taken.Get(row, 0)), std::string(taken.Get(row, 1))}));
   return std::string("course_drop");
 }
@@ -178,8 +180,9 @@ Result<std::string> NewEnrollment(EventContext& ctx) {
   if (!student) return NewStudent(ctx);
   MIGSBYU_ASSIGN(auto course, PickCourse(ctx));
   if (!course) return NewCourse(ctx);
-  MIGSBYU_TRY(Run(ctx, "INSERT INTO takes (student_id, course_id, semester) VALUES ($1, $2, $3) "
-                       "ON CONFLICT DO NOTHING",
+  MIGSBYU_TRY(Run(ctx,
+                  "INSERT INTO takes (student_id, course_id, semester) VALUES ($1, $2, $3) "
+                  "ON CONFLICT DO NOTHING",
                   {*student, *course, ctx.factory.Semester()}));
   return std::string("new_enrollment");
 }
@@ -198,8 +201,9 @@ Result<std::string> NewAssignment(EventContext& ctx) {
   if (!professor) return NewProfessor(ctx);
   MIGSBYU_ASSIGN(auto course, PickCourse(ctx));
   if (!course) return NewCourse(ctx);
-  MIGSBYU_TRY(Run(ctx, "INSERT INTO teaches (professor_id, course_id, semester) "
-                       "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+  MIGSBYU_TRY(Run(ctx,
+                  "INSERT INTO teaches (professor_id, course_id, semester) "
+                  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                   {*professor, *course, ctx.factory.Semester()}));
   return std::string("new_assignment");
 }
@@ -220,9 +224,9 @@ struct EventKind {
 
 // The weights documented in simulator.h.
 constexpr EventKind kEvents[] = {
-    {GpaChange, 24},    {AddressMove, 10},  {YearAdvance, 8},  {StatusChange, 4},
-    {SalaryRaise, 6},   {CourseDrop, 10},   {NewEnrollment, 18}, {Registration, 6},
-    {NewStudent, 5},    {NewAssignment, 5}, {NewCourse, 2},    {StudentDeparture, 2},
+    {GpaChange, 24},   {AddressMove, 10},  {YearAdvance, 8},    {StatusChange, 4},
+    {SalaryRaise, 6},  {CourseDrop, 10},   {NewEnrollment, 18}, {Registration, 6},
+    {NewStudent, 5},   {NewAssignment, 5}, {NewCourse, 2},      {StudentDeparture, 2},
     {NewProfessor, 1},
 };
 
@@ -255,8 +259,9 @@ Status CheckOptions(const SimulatorOptions& options) {
   }
   if (!std::isfinite(options.duration_seconds) || options.duration_seconds <= 0 ||
       options.duration_seconds > kMaxSimulatorDuration) {
-    errors.push_back({"duration_seconds", "must be above 0 and at most " +
-                                              std::to_string(static_cast<int>(kMaxSimulatorDuration))});
+    errors.push_back(
+        {"duration_seconds",
+         "must be above 0 and at most " + std::to_string(static_cast<int>(kMaxSimulatorDuration))});
   }
   if (options.max_events < 0) errors.push_back({"max_events", "must be 0 (no limit) or more"});
   if (!errors.empty()) return Error::Validation(std::move(errors));

@@ -43,7 +43,7 @@
 namespace migsbyu::oltp {
 
 struct SimulatorOptions {
-  double rate_per_second = 10;  // events per second: > 0, at most kMaxSimulatorRate
+  double rate_per_second = 10;   // events per second: > 0, at most kMaxSimulatorRate
   double duration_seconds = 60;  // > 0, at most kMaxSimulatorDuration
   uint64_t seed = 0;             // the same seed on the same database state picks the same events
   int64_t max_events = 0;        // stop after this many events; 0: no limit but the duration
@@ -54,7 +54,7 @@ inline constexpr double kMaxSimulatorDuration = 7 * 24 * 3600.0;
 
 struct SimulatorStatus {
   bool running = false;
-  int64_t events = 0;                     // events applied (committed) in the current/last run
+  int64_t events = 0;                      // events applied (committed) in the current/last run
   std::map<std::string, int64_t> by_kind;  // committed events per kind; "failed" for failures
   std::string last_error;                  // the last failed event's error, empty if none
 };

@@ -15,8 +15,8 @@ using std::chrono::seconds;
 // Generous bounds for a run to end by itself: a safety net, not a measurement.
 constexpr auto kRunBound = seconds(120);
 
-const GenerateCounts kCampus{.students = 200, .professors = 30, .courses = 40,
-                             .enrollments = 500, .assignments = 60};
+const GenerateCounts kCampus{
+    .students = 200, .professors = 30, .courses = 40, .enrollments = 500, .assignments = 60};
 
 int64_t Kind(const SimulatorStatus& status, const std::string& kind) {
   auto it = status.by_kind.find(kind);
@@ -65,8 +65,8 @@ TEST(SimulatorTest, AppliesEachEventAsOneTransactionAndStopsAfterMaxEvents) {
 
   pg::Pool pool(db.url(), 2);
   constexpr int64_t kEvents = 300;
-  auto status = RunToEnd(pool, {.rate_per_second = 5000, .duration_seconds = 600, .seed = 3,
-                                .max_events = kEvents});
+  auto status = RunToEnd(
+      pool, {.rate_per_second = 5000, .duration_seconds = 600, .seed = 3, .max_events = kEvents});
   EXPECT_FALSE(status.running);
   EXPECT_EQ(status.events, kEvents) << status.last_error;
   EXPECT_EQ(Kind(status, "failed"), 0);
@@ -119,8 +119,8 @@ TEST(SimulatorTest, SameSeedOnTheSameDataAppliesTheSameEvents) {
   first.MustGenerate(kCampus, 6);
   second.MustGenerate(kCampus, 6);
   pg::Pool first_pool(first.url(), 1), second_pool(second.url(), 1);
-  const SimulatorOptions options{.rate_per_second = 5000, .duration_seconds = 600, .seed = 9,
-                                 .max_events = 150};
+  const SimulatorOptions options{
+      .rate_per_second = 5000, .duration_seconds = 600, .seed = 9, .max_events = 150};
   auto a = RunToEnd(first_pool, options);
   auto b = RunToEnd(second_pool, options);
   EXPECT_EQ(a.by_kind, b.by_kind);
@@ -130,8 +130,8 @@ TEST(SimulatorTest, SameSeedOnTheSameDataAppliesTheSameEvents) {
 TEST(SimulatorTest, StartsFromAnEmptyDatabaseByCreatingRecords) {
   SchemaDatabase db;
   pg::Pool pool(db.url(), 2);
-  auto status = RunToEnd(pool, {.rate_per_second = 5000, .duration_seconds = 600, .seed = 5,
-                                .max_events = 60});
+  auto status = RunToEnd(
+      pool, {.rate_per_second = 5000, .duration_seconds = 600, .seed = 5, .max_events = 60});
   EXPECT_EQ(status.events, 60) << status.last_error;
   EXPECT_GT(db.Count("SELECT count(*) FROM students"), 0);
   EXPECT_GT(db.Count("SELECT count(*) FROM professors"), 0);
@@ -156,9 +156,10 @@ TEST(SimulatorTest, StartWhileRunningIsAConflictAndStopEndsTheRun) {
   EXPECT_LE(events, 1);  // event 0 is due at once; event 1 a second later
 
   // A stopped simulator starts again, counting from zero.
-  ASSERT_TRUE(simulator.Start({.rate_per_second = 5000, .duration_seconds = 600, .seed = 2,
-                               .max_events = 10})
-                  .ok());
+  ASSERT_TRUE(
+      simulator
+          .Start({.rate_per_second = 5000, .duration_seconds = 600, .seed = 2, .max_events = 10})
+          .ok());
   ASSERT_TRUE(simulator.WaitUntilStopped(kRunBound));
   EXPECT_EQ(simulator.GetStatus().events, 10);
 }
@@ -190,8 +191,8 @@ TEST(SimulatorTest, RecordsAFailedEventAndKeepsGoing) {
                         "EXECUTE FUNCTION refuse()")
                   .ok());
   pg::Pool pool(db.url(), 2);
-  auto status = RunToEnd(pool, {.rate_per_second = 5000, .duration_seconds = 600, .seed = 10,
-                                .max_events = 100});
+  auto status = RunToEnd(
+      pool, {.rate_per_second = 5000, .duration_seconds = 600, .seed = 10, .max_events = 100});
   EXPECT_GT(Kind(status, "failed"), 0);
   EXPECT_GT(status.events, 0);
   EXPECT_EQ(status.events + Kind(status, "failed"), 100);
