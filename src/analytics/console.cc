@@ -175,33 +175,26 @@ Result<std::unique_ptr<SqlConsole>> SqlConsole::Open(LakeAccess& lake, ConsoleOp
       new SqlConsole(lake, std::move(options), std::move(directory), std::move(db)));
 }
 
-Status SqlConsole::RefreshViews() {
-  std::lock_guard lock(views_mu_);
-  uint64_t version = lake_.Latest().version;
-  if (views_version_ == version) return OkStatus();
-  std::vector<std::string> creates;
-  MIGSBYU_TRY(lake_.Read([&](duck::Connection& lake_conn) -> Status {
-    MIGSBYU_ASSIGN(auto views, lake_conn.Query(
-                                   "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal "
-                                   "ORDER BY view_name"));
-    for (uint64_t r = 0; r < views.RowCount(); ++r) {
-      auto create = AsSharedView(views.GetString(1, r));
-      if (!create) {
-        return Error::Internal("sql console: cannot copy lake view " + views.GetString(0, r));
-      }
-      creates.push_back(*create);
+Status SqlConsole::MatchViews(duck::Connection& lake_conn) {
+  MIGSBYU_ASSIGN(auto views, lake_conn.Query(
+                                 "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal "
+                                 "ORDER BY view_name"));
+  std::string script;
+  for (uint64_t r = 0; r < views.RowCount(); ++r) {
+    auto create = AsSharedView(views.GetString(1, r));
+    if (!create) {
+      return Error::Internal("sql console: cannot copy lake view " + views.GetString(0, r));
     }
-    return OkStatus();
-  }));
+    script += *create + (create->ends_with(';') ? "" : ";");
+  }
+  std::lock_guard lock(views_mu_);
+  if (script == views_sql_) return OkStatus();
   MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db_));
-  std::string script = "BEGIN TRANSACTION;";
-  for (const auto& create : creates) script += create + (create.ends_with(';') ? "" : ";");
-  script += "COMMIT;";
-  if (auto status = conn.Execute(script); !status.ok()) {
+  if (auto status = conn.Execute("BEGIN TRANSACTION;" + script + "COMMIT;"); !status.ok()) {
     (void)conn.Execute("ROLLBACK");
     return status.error().WithContext("sql console: cannot copy the lake's views");
   }
-  views_version_ = version;
+  views_sql_ = std::move(script);
   return OkStatus();
 }
 
@@ -216,8 +209,22 @@ Result<ConsoleResult> SqlConsole::Run(const std::string& sql, std::optional<int6
                                   std::to_string(kMaxSqlBytes) + " bytes");
   }
   if (auto refusal = RefuseByText(sql)) return Error::InvalidArgument(*refusal);
-  MIGSBYU_TRY(RefreshViews());
+  // The query runs inside a lake read so that the snapshot whose files the views name stays
+  // pinned (compaction deletes no file of it) until the query is done.
+  std::optional<Result<ConsoleResult>> out;
+  Status read = lake_.Read([&](duck::Connection& lake_conn) -> Status {
+    if (auto matched = MatchViews(lake_conn); !matched.ok()) {
+      out.emplace(matched.error());
+    } else {
+      out.emplace(RunInSandbox(sql, rows_wanted));
+    }
+    return OkStatus();
+  });
+  if (!read.ok()) return std::move(read).error();
+  return std::move(*out);
+}
 
+Result<ConsoleResult> SqlConsole::RunInSandbox(const std::string& sql, int64_t rows_wanted) {
   MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db_));
   auto refuse_permission = [&](const Error& error) {
     const std::string& m = error.message();

@@ -5,7 +5,8 @@
 // folder, enable_external_access = false, extension autoload and autoinstall off, no temporary
 // directory), with its configuration then locked (lock_configuration = true) so no statement
 // can loosen it. The contract views (students_dim, ..., takes_changes) are copied into it from
-// the lake's latest snapshot, and re-copied when the lake's version has moved since.
+// the lake snapshot each query reads (re-copied only when they changed), and that snapshot
+// stays pinned until the query ends, so compaction cannot delete the files under it.
 //
 // A query is accepted only if it is one statement, of DuckDB's SELECT type, starting with a
 // read keyword (SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE or a parenthesis),
@@ -74,8 +75,10 @@ class SqlConsole {
       : lake_(lake), options_(std::move(options)), directory_(std::move(directory)),
         db_(std::move(db)) {}
 
-  // Copies the lake's contract views in when the lake's version moved since the last copy.
-  Status RefreshViews();
+  // Makes the sandbox's views those of `lake_conn` (a lake snapshot), copying them when they
+  // differ from the last copy.
+  Status MatchViews(duck::Connection& lake_conn);
+  Result<ConsoleResult> RunInSandbox(const std::string& sql, int64_t rows_wanted);
 
   LakeAccess& lake_;
   const ConsoleOptions options_;
@@ -83,7 +86,7 @@ class SqlConsole {
   duck::Database db_;
 
   std::mutex views_mu_;
-  std::optional<uint64_t> views_version_;  // GUARDED_BY(views_mu_)
+  std::string views_sql_;  // GUARDED_BY(views_mu_): the CREATE VIEW script last copied
 };
 
 // Why `sql` may not run in the console (the "sql: ..." message of the refusal), judged from its

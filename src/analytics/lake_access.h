@@ -6,8 +6,8 @@
 // reads only those views, only through this interface, so its queries run unchanged on the real
 // lake and on a test fixture that creates tables of the same names in an in-memory DuckDB.
 //
-// The integrator implements LakeAccess over the lake's read API (one snapshot per Read, the
-// commit counter, WaitForCommit).
+// AccessLake() implements it over the lake's read API (lake::Lake: one pinned snapshot per Read,
+// the commit position, WaitForCommit); tests implement it over fixture data.
 //
 // Threading: every method may be called concurrently from the portal's worker threads and from
 // live-event streams; implementations must be thread-safe. The connection handed to a Read
@@ -17,6 +17,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -24,6 +26,7 @@
 #include "common/lsn.h"
 #include "common/result.h"
 #include "lake/duck.h"
+#include "lake/lake.h"
 
 namespace migsbyu::analytics {
 
@@ -54,6 +57,14 @@ class LakeAccess {
 
   // The folder that holds every lake file: the only one the SQL console may read.
   virtual std::string Directory() = 0;
+
+  // Rows per contract view at the latest commit when the lake knows them without a query
+  // (from its metadata); nullopt makes the Service count them with SQL.
+  virtual std::optional<std::map<std::string, int64_t>> RowCounts() { return std::nullopt; }
 };
+
+// A LakeAccess over the lake's read API. Read opens a connection on the latest snapshot and keeps
+// it pinned for the call.
+std::unique_ptr<LakeAccess> AccessLake(std::shared_ptr<lake::Lake> lake);
 
 }  // namespace migsbyu::analytics

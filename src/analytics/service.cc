@@ -375,6 +375,10 @@ PipelineStatus Service::CurrentStatus() {
   if (!status.last_committed_lsn && latest.version > 0) status.last_committed_lsn = latest.end_lsn;
   if (!status.last_commit_time) status.last_commit_time = latest.commit_time;
 
+  if (auto counts = lake_.RowCounts()) {
+    for (const auto& [view, rows] : *counts) status.table_rows.emplace(view, rows);
+    return status;
+  }
   std::lock_guard lock(counts_mu_);
   if (counts_version_ != latest.version) {
     std::vector<std::string> views;

@@ -1,0 +1,58 @@
+#include "analytics/lake_access.h"
+
+#include "analytics/tables.h"
+
+namespace migsbyu::analytics {
+namespace {
+
+LakeCommit ToCommit(const lake::CommitPosition& position) {
+  LakeCommit commit;
+  commit.version = position.version;
+  commit.end_lsn = position.end_lsn;
+  if (position.commit_time_us != 0) commit.commit_time = FromMicros(position.commit_time_us);
+  return commit;
+}
+
+class LakeReadAccess : public LakeAccess {
+ public:
+  explicit LakeReadAccess(std::shared_ptr<lake::Lake> lake) : lake_(std::move(lake)) {}
+
+  Status Read(const std::function<Status(duck::Connection&)>& read) override {
+    MIGSBYU_ASSIGN(auto conn, lake_->Connect());
+    return read(conn.connection);
+  }
+
+  LakeCommit Latest() override { return ToCommit(lake_->Position()); }
+
+  std::optional<LakeCommit> WaitForCommit(uint64_t after_version,
+                                          std::chrono::milliseconds timeout) override {
+    lake::CommitPosition position = lake_->WaitForCommit(after_version, timeout);
+    if (position.version <= after_version) return std::nullopt;
+    return ToCommit(position);
+  }
+
+  std::string Directory() override { return lake_->dir(); }
+
+  std::optional<std::map<std::string, int64_t>> RowCounts() override {
+    // The manifest counts rows per dataset file set; a dimension's versions are its dataset's
+    // rows (its closes dataset only amends them), so contract names are taken as they are.
+    std::map<std::string, int64_t> counts;
+    for (const auto& [name, rows] : lake_->Counts()) {
+      bool contract = FindDimensionByView(name) || name == "course_enrollment_fact" ||
+                      name.ends_with("_changes");
+      if (contract) counts[name] = static_cast<int64_t>(rows);
+    }
+    return counts;
+  }
+
+ private:
+  std::shared_ptr<lake::Lake> lake_;
+};
+
+}  // namespace
+
+std::unique_ptr<LakeAccess> AccessLake(std::shared_ptr<lake::Lake> lake) {
+  return std::make_unique<LakeReadAccess>(std::move(lake));
+}
+
+}  // namespace migsbyu::analytics

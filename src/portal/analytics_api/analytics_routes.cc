@@ -1,0 +1,401 @@
+#include "portal/analytics_api/analytics_routes.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "analytics/instant.h"
+#include "analytics/status.h"
+#include "analytics/tables.h"
+
+namespace migsbyu::portal {
+namespace {
+
+using analytics::Clock;
+
+constexpr const char* kTag = "analytics";
+
+// ---- Query parameters ----
+
+// The parameter's value, or nullopt when absent or empty.
+std::optional<std::string> Text(const Request& request, const std::string& name) {
+  auto value = request.Query(name);
+  if (!value || value->empty()) return std::nullopt;
+  return value;
+}
+
+Result<int64_t> Integer(const Request& request, const std::string& name, int64_t fallback) {
+  auto text = Text(request, name);
+  if (!text) return fallback;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size()) {
+    return Error::InvalidArgument(name + ": '" + *text + "' is not an integer");
+  }
+  return value;
+}
+
+Result<std::optional<bool>> Boolean(const Request& request, const std::string& name) {
+  auto text = Text(request, name);
+  if (!text) return std::optional<bool>();
+  if (*text == "true" || *text == "1" || *text == "yes") return std::optional<bool>(true);
+  if (*text == "false" || *text == "0" || *text == "no") return std::optional<bool>(false);
+  return Error::InvalidArgument(name + ": '" + *text + "' is not true or false");
+}
+
+Result<std::optional<int64_t>> Instant(const Request& request, const std::string& name) {
+  auto text = Text(request, name);
+  if (!text) return std::optional<int64_t>();
+  MIGSBYU_ASSIGN(int64_t micros, analytics::ParseInstantMicros(*text, name));
+  return std::optional<int64_t>(micros);
+}
+
+Result<analytics::Paging> PagingOf(const Request& request) {
+  analytics::Paging paging;
+  MIGSBYU_ASSIGN(paging.skip, Integer(request, "skip", 0));
+  MIGSBYU_ASSIGN(paging.limit, Integer(request, "limit", 100));
+  return paging;
+}
+
+// ---- Responses ----
+
+Response PageResponse(const Result<analytics::Page>& page) {
+  if (!page.ok()) return Response::FromError(page.error());
+  Response response = Response::Json(page->rows);
+  response.headers.emplace_back("X-Total-Count", std::to_string(page->total));
+  return response;
+}
+
+Response JsonResponse(const Result<nlohmann::json>& body) {
+  if (!body.ok()) return Response::FromError(body.error());
+  return Response::Json(*body);
+}
+
+// Runs `handler`, turning a parameter error it returns into a 400.
+Response Guard(const std::function<Result<Response>()>& handler) {
+  auto response = handler();
+  if (!response.ok()) return Response::FromError(response.error());
+  return std::move(response).value();
+}
+
+nlohmann::json CommitJson(const analytics::LakeCommit& commit) {
+  return {{"version", commit.version},
+          {"end_lsn", commit.end_lsn.ToString()},
+          {"commit_time",
+           commit.commit_time ? nlohmann::json(analytics::FormatInstant(*commit.commit_time))
+                              : nlohmann::json(nullptr)}};
+}
+
+// ---- OpenAPI ----
+
+nlohmann::json QueryParam(const std::string& name, const std::string& type,
+                          const std::string& description, nlohmann::json enumeration = nullptr) {
+  nlohmann::json schema = {{"type", type}};
+  if (type == "date-time") schema = {{"type", "string"}, {"format", "date-time"}};
+  if (!enumeration.is_null()) schema["enum"] = std::move(enumeration);
+  return {{"name", name}, {"in", "query"}, {"required", false}, {"description", description},
+          {"schema", schema}};
+}
+
+nlohmann::json PathParam(const std::string& name, const std::string& description,
+                         nlohmann::json enumeration = nullptr) {
+  nlohmann::json schema = {{"type", "string"}};
+  if (!enumeration.is_null()) schema["enum"] = std::move(enumeration);
+  return {{"name", name}, {"in", "path"}, {"required", true}, {"description", description},
+          {"schema", schema}};
+}
+
+nlohmann::json PagingDocs() {
+  return {QueryParam("skip", "integer", "Rows to skip (default 0)."),
+          QueryParam("limit", "integer", "Rows to return (default 100, at most 10000).")};
+}
+
+nlohmann::json Append(nlohmann::json list, const nlohmann::json& more) {
+  for (const auto& item : more) list.push_back(item);
+  return list;
+}
+
+nlohmann::json JsonResponses(const std::string& description, bool paged = false) {
+  nlohmann::json ok = {{"description", description},
+                       {"content", {{"application/json", nlohmann::json::object()}}}};
+  if (paged) {
+    ok["headers"] = {{"X-Total-Count",
+                      {{"description", "Rows matching in all"}, {"schema", {{"type", "integer"}}}}}};
+  }
+  return {{"200", ok},
+          {"400", {{"description", "A parameter is invalid; detail names it"}}},
+          {"404", {{"description", "Unknown entity, table or id"}}}};
+}
+
+nlohmann::json EntityNames() {
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& d : analytics::Dimensions()) names.push_back(d.entity);
+  return names;
+}
+
+nlohmann::json AsOfTableNames() {
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& t : analytics::OperationalTables()) names.push_back(t.name);
+  for (const auto& d : analytics::Dimensions()) names.push_back(d.view);
+  return names;
+}
+
+// ---- Routes ----
+
+void AddDimensionRoutes(Router& router, analytics::Service& service) {
+  router.Add(
+      "GET", "/analytics/dimensions/{entity}",
+      [&service](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          analytics::DimensionQuery query;
+          query.entity = request.PathParam("entity");
+          query.id = Text(request, "id");
+          query.q = Text(request, "q");
+          MIGSBYU_ASSIGN(query.current, Boolean(request, "current"));
+          MIGSBYU_ASSIGN(query.deleted, Boolean(request, "deleted"));
+          MIGSBYU_ASSIGN(query.as_of_micros, Instant(request, "as_of"));
+          query.sort = Text(request, "sort");
+          auto order = Text(request, "order").value_or("asc");
+          if (order != "asc" && order != "desc") {
+            return Error::InvalidArgument("order: '" + order + "' is not asc or desc");
+          }
+          query.descending = order == "desc";
+          MIGSBYU_ASSIGN(query.paging, PagingOf(request));
+          return PageResponse(service.Dimension(query));
+        });
+      },
+      {.summary = "Versions of an SCD Type 2 dimension, filtered, sorted and paginated",
+       .tag = kTag,
+       .parameters = Append(
+           {PathParam("entity", "The dimension", EntityNames()),
+            QueryParam("id", "string", "Exact id"),
+            QueryParam("q", "string", "Text the id or the name contains, any case"),
+            QueryParam("current", "boolean", "true: current versions only; false: past ones"),
+            QueryParam("deleted", "boolean", "Versions closed by a delete (true) or not"),
+            QueryParam("as_of", "date-time", "Versions in force at this instant"),
+            QueryParam("sort", "string", "A column of the dimension (default its surrogate key)"),
+            QueryParam("order", "string", "Sort order", {"asc", "desc"})},
+           PagingDocs()),
+       .request_body = nullptr,
+       .responses = JsonResponses("Versions; X-Total-Count gives the number matching", true)});
+
+  router.Add(
+      "GET", "/analytics/history/{entity}/{id}",
+      [&service](const Request& request) {
+        return JsonResponse(service.History(request.PathParam("entity"), request.PathParam("id")));
+      },
+      {.summary = "Every version of one record, with the fields each version changed",
+       .tag = kTag,
+       .parameters = {PathParam("entity", "The dimension", EntityNames()),
+                      PathParam("id", "The record's id")},
+       .request_body = nullptr,
+       .responses = JsonResponses(
+           "{entity, id, versions: [version + operation, commit_time, lsn, deleted_at, "
+           "changes: [{field, old, new}]]}")});
+
+  router.Add(
+      "GET", "/analytics/as-of/{table}",
+      [&service](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          MIGSBYU_ASSIGN(auto at, Instant(request, "at"));
+          if (!at) return Error::InvalidArgument("at: an ISO-8601 instant is required");
+          MIGSBYU_ASSIGN(auto paging, PagingOf(request));
+          return PageResponse(service.AsOf(request.PathParam("table"), *at, paging));
+        });
+      },
+      {.summary = "A table as it was at an instant",
+       .tag = kTag,
+       .parameters = Append({PathParam("table",
+                                       "An operational table (replayed from its change log) or "
+                                       "a dimension (versions in force)",
+                                       AsOfTableNames()),
+                             QueryParam("at", "date-time", "The instant (required)")},
+                            PagingDocs()),
+       .request_body = nullptr,
+       .responses = JsonResponses("Rows; X-Total-Count gives the number in all", true)});
+
+  router.Add(
+      "GET", "/analytics/fact",
+      [&service](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          analytics::FactQuery query;
+          query.semester = Text(request, "semester");
+          query.student_id = Text(request, "student_id");
+          query.course_id = Text(request, "course_id");
+          query.professor_id = Text(request, "professor_id");
+          MIGSBYU_ASSIGN(query.paging, PagingOf(request));
+          return PageResponse(service.Fact(query));
+        });
+      },
+      {.summary = "The course enrollment fact, with the natural ids of its keys",
+       .tag = kTag,
+       .parameters = Append({QueryParam("semester", "string", "e.g. Fall 2026"),
+                             QueryParam("student_id", "string", "The student's id"),
+                             QueryParam("course_id", "string", "The course's id"),
+                             QueryParam("professor_id", "string", "The professor's id")},
+                            PagingDocs()),
+       .request_body = nullptr,
+       .responses = JsonResponses("Fact rows in commit order; X-Total-Count", true)});
+}
+
+void AddAggregateRoutes(Router& router, analytics::Service& service) {
+  const std::string base = "/analytics/aggregates/";
+  router.Add(
+      "GET", base + "enrollments-per-semester",
+      [&service](const Request&) { return JsonResponse(service.EnrollmentsPerSemester()); },
+      {.summary = "Net enrollments per semester: [{label: semester, value}] in calendar order",
+       .tag = kTag,
+       .request_body = nullptr,
+       .responses = JsonResponses("[{label, value}]")});
+  router.Add(
+      "GET", base + "enrollments-per-department",
+      [&service](const Request&) { return JsonResponse(service.EnrollmentsPerDepartment()); },
+      {.summary = "Net enrollments per course department: [{label: department, value}]",
+       .tag = kTag,
+       .request_body = nullptr,
+       .responses = JsonResponses("[{label, value}], largest first")});
+  router.Add(
+      "GET", base + "gpa-distribution",
+      [&service](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          MIGSBYU_ASSIGN(auto at, Instant(request, "at"));
+          return JsonResponse(service.GpaDistribution(at));
+        });
+      },
+      {.summary = "GPA histogram: 16 bins of 0.25 [{label, lower, upper, value}]",
+       .tag = kTag,
+       .parameters = {QueryParam("at", "date-time",
+                                 "Students in force at this instant (default: current ones)")},
+       .request_body = nullptr,
+       .responses = JsonResponses("[{label, lower, upper, value}]")});
+  router.Add(
+      "GET", base + "headcount",
+      [&service](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          auto interval = Text(request, "interval").value_or("month");
+          if (interval != "day" && interval != "month") {
+            return Error::InvalidArgument("interval: '" + interval + "' is not day or month");
+          }
+          return JsonResponse(service.Headcount(interval == "day"
+                                                    ? analytics::HeadcountInterval::kDay
+                                                    : analytics::HeadcountInterval::kMonth,
+                                                analytics::MicrosSinceEpoch(Clock::now())));
+        });
+      },
+      {.summary = "Students in force at the end of each day or month, up to now",
+       .tag = kTag,
+       .parameters = {QueryParam("interval", "string", "Bucket size (default month)",
+                                 {"day", "month"})},
+       .request_body = nullptr,
+       .responses = JsonResponses("[{label, at, value}]")});
+}
+
+void AddStatusRoutes(Router& router, analytics::Service& service,
+                     const AnalyticsRoutesOptions& options) {
+  router.Add(
+      "GET", "/analytics/status",
+      [&service](const Request&) {
+        return Response::Json(analytics::StatusToJson(service.CurrentStatus(), Clock::now()));
+      },
+      {.summary = "Pipeline status: slot lag, events/s, last committed LSN, freshness, counts",
+       .tag = kTag,
+       .request_body = nullptr,
+       .responses = JsonResponses("The status document")});
+
+  router.Add(
+      "GET", "/metrics",
+      [&service](const Request&) {
+        Response response;
+        response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        response.body = analytics::StatusToPrometheus(service.CurrentStatus(), Clock::now());
+        return response;
+      },
+      {.summary = "Pipeline metrics in Prometheus' text exposition format",
+       .tag = kTag,
+       .request_body = nullptr,
+       .responses = {{"200",
+                      {{"description", "migsbyu_* metrics"},
+                       {"content", {{"text/plain", nlohmann::json::object()}}}}}}});
+
+  router.AddEventStream(
+      "/analytics/events",
+      [&service, options](const Request&, EventWriter& writer) {
+        auto status = [&] {
+          return writer.Send("status",
+                             analytics::StatusToJson(service.CurrentStatus(), Clock::now()).dump());
+        };
+        if (!status()) return;
+        uint64_t seen = service.lake().Latest().version;
+        auto next_status = std::chrono::steady_clock::now() + options.status_interval;
+        while (!(options.stopping && options.stopping())) {
+          auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+              next_status - std::chrono::steady_clock::now());
+          if (auto commit = service.lake().WaitForCommit(
+                  seen, std::max(wait, std::chrono::milliseconds(0)))) {
+            seen = commit->version;
+            if (!writer.Send("commit", CommitJson(*commit).dump())) return;
+          }
+          if (std::chrono::steady_clock::now() >= next_status) {
+            if (!status()) return;
+            next_status += options.status_interval;
+          }
+        }
+      },
+      {.summary = "Live events: `commit` at each lake commit, `status` every second",
+       .tag = kTag,
+       .request_body = nullptr,
+       .responses = nullptr});
+}
+
+void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
+  router.Add(
+      "POST", "/analytics/sql",
+      [console](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          if (!console) return Error::Unavailable("the SQL console is not running");
+          auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+          if (body.is_discarded() || !body.is_object()) {
+            return Error::InvalidArgument("body: expected a JSON object {\"sql\": ..., \"limit\": n}");
+          }
+          if (!body.contains("sql") || !body["sql"].is_string()) {
+            return Error::InvalidArgument("sql: a string is required");
+          }
+          std::optional<int64_t> limit;
+          if (body.contains("limit") && !body["limit"].is_null()) {
+            if (!body["limit"].is_number_integer()) {
+              return Error::InvalidArgument("limit: an integer is required");
+            }
+            limit = body["limit"].get<int64_t>();
+          }
+          MIGSBYU_ASSIGN(auto result, console->Run(body["sql"].get<std::string>(), limit));
+          return Response::Json(result.ToJson());
+        });
+      },
+      {.summary = "Read-only SQL over the lake's views, with row and time limits",
+       .tag = kTag,
+       .request_body = {{"required", true},
+                        {"content",
+                         {{"application/json",
+                           {{"schema",
+                             {{"type", "object"},
+                              {"required", {"sql"}},
+                              {"properties",
+                               {{"sql", {{"type", "string"}}},
+                                {"limit", {{"type", "integer"}, {"minimum", 1},
+                                           {"maximum", 10000}}}}}}}}}}}},
+       .responses = {{"200", {{"description", "{columns: [{name, type}], rows, truncated, "
+                                              "elapsed_ms}"}}},
+                     {"400", {{"description", "Refused or failed; detail says why"}}},
+                     {"503", {{"description", "The console is not running"}}}}});
+}
+
+}  // namespace
+
+void RegisterAnalyticsRoutes(Router& router, analytics::Service& service,
+                             analytics::SqlConsole* console, AnalyticsRoutesOptions options) {
+  AddDimensionRoutes(router, service);
+  AddAggregateRoutes(router, service);
+  AddStatusRoutes(router, service, options);
+  AddConsoleRoute(router, console);
+}
+
+}  // namespace migsbyu::portal

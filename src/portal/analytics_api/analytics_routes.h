@@ -1,0 +1,56 @@
+// The analytics API: the HTTP routes of the lake's read side, registered on the portal's Router
+// (served at these paths on the API address and under /api on the web address).
+//
+//   GET  /analytics/dimensions/{entity}   entity: students | professors | courses. Query: id, q
+//        (id or name contains, any case), current=true|false, deleted=true|false, as_of=<ISO
+//        instant> (versions in force then), skip (0), limit (100, ≤ 10,000), sort (a column;
+//        default the surrogate key), order=asc|desc → JSON array of versions, X-Total-Count.
+//   GET  /analytics/history/{entity}/{id} → {"entity", "id", "versions": [version + "operation",
+//        "commit_time", "lsn", "deleted_at", "changes": [{"field", "old", "new"}]]}; 404 if none.
+//   GET  /analytics/as-of/{table}?at=<ISO instant>&skip&limit   table: students | professors |
+//        courses | takes | teaches (replayed from the change log) | students_dim |
+//        professors_dim | courses_dim → JSON array, X-Total-Count.
+//   GET  /analytics/fact?semester&student_id&course_id&professor_id&skip&limit → JSON array of
+//        fact rows with student_id, professor_id, course_id, course_name; X-Total-Count.
+//   GET  /analytics/aggregates/enrollments-per-semester → [{"label": semester, "value"}]
+//   GET  /analytics/aggregates/enrollments-per-department → [{"label": department, "value"}]
+//   GET  /analytics/aggregates/gpa-distribution?at= → [{"label": "3.50–3.75", "lower", "upper",
+//        "value"}] (16 bins; current students, or those in force at `at`)
+//   GET  /analytics/aggregates/headcount?interval=day|month → [{"label", "at", "value"}]
+//   GET  /analytics/status → the pipeline status (analytics/status.h StatusToJson)
+//   GET  /metrics → the same in Prometheus' text format (text/plain; version=0.0.4)
+//   GET  /analytics/events → text/event-stream: `commit` {"version", "end_lsn", "commit_time"}
+//        at each lake commit, `status` (as GET /analytics/status) at once and every second.
+//   POST /analytics/sql {"sql": "...", "limit": n} → {"columns": [{"name", "type"}], "rows":
+//        [[...]], "truncated", "elapsed_ms"}; a refused or failing query is 400 {"detail": why}.
+// Values of the aggregates and their semantics are documented on analytics::Service.
+// Instants are ISO-8601 ("2026-11-25T16:15:00Z", offsets allowed); responses give them in UTC
+// with microseconds. Bad parameters are 400 naming the parameter.
+//
+// Threading: register before the server starts; the handlers are thread-safe (Service and
+// SqlConsole are). An event stream holds one server worker while its client is connected.
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include "analytics/console.h"
+#include "analytics/service.h"
+#include "portal/router.h"
+
+namespace migsbyu::portal {
+
+struct AnalyticsRoutesOptions {
+  // How often /analytics/events sends `status`.
+  std::chrono::milliseconds status_interval{1000};
+  // Event streams end when this returns true (e.g. the server is stopping); they also end as
+  // soon as a send finds the client gone.
+  std::function<bool()> stopping;
+};
+
+// Registers every analytics route on `router`. `service` and `console` must outlive the server
+// that serves the router; `console` may be null, and POST /analytics/sql then answers 503.
+void RegisterAnalyticsRoutes(Router& router, analytics::Service& service,
+                             analytics::SqlConsole* console, AnalyticsRoutesOptions options = {});
+
+}  // namespace migsbyu::portal
