@@ -1,0 +1,312 @@
+#!/usr/bin/env node
+// End-to-end browser tests of the MigsbyU portal.
+//
+//   node run.mjs --binary build/x/src/app/migsbyu --web-dir web/dist --out test-output/e2e
+//
+// Creates a fresh database on the cluster named by MIGSBYU_TEST_DATABASE_URL (scripts/test.sh
+// starts one), starts `migsbyu serve` on it with a temporary lake and loopback ports the server
+// picks itself, drives Debian's headless Chromium through playwright-core over the scenarios in
+// scenarios.mjs, saves a screenshot of every page into --out, then stops the server with SIGINT and
+// drops the database with its replication slots. Scenarios that need the analytics pipeline are
+// skipped, with the reason printed, when GET /api/analytics/status says it is not available.
+// Exits non-zero on any failure; the last line is "N passed, M failed, K skipped".
+import { spawn, spawnSync } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { scenarios } from "./scenarios.mjs";
+
+const kChromiumArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-quic",
+  "--disable-sync",
+];
+const kServerStartMs = 120_000;
+const kServerStopMs = 30_000;
+
+function parseArgs(argv) {
+  const args = { chromium: process.env.MIGSBYU_CHROMIUM ?? "/usr/bin/chromium", only: null };
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i];
+    const value = argv[i + 1];
+    if (key === "--binary") args.binary = value;
+    else if (key === "--web-dir") args.webDir = value;
+    else if (key === "--out") args.out = value;
+    else if (key === "--chromium") args.chromium = value;
+    else if (key === "--only") args.only = new RegExp(value);
+    else throw new Error(`run.mjs: unknown argument ${key}`);
+    i++;
+  }
+  for (const required of ["binary", "webDir", "out"]) {
+    if (!args[required]) throw new Error(`run.mjs: --${required.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} is required`);
+  }
+  return args;
+}
+
+const started = Date.now();
+const log = (...parts) => console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...parts);
+
+function psql(url, sql) {
+  const r = spawnSync("psql", [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], { encoding: "utf8" });
+  if (r.error) throw new Error(`psql could not run: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`psql failed on ${JSON.stringify(sql)}: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+function withDatabase(url, name) {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+// Polls `probe` until it returns a truthy value or `ms` pass; rejects naming `what`.
+export async function until(probe, { ms = 30_000, every = 100, what = "condition" } = {}) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+async function startServer(args, databaseUrl, lakeDir, out) {
+  const logFile = createWriteStream(join(out, "server.log"));
+  const child = spawn(
+    args.binary,
+    [
+      "serve",
+      "--database-url", databaseUrl,
+      "--api-address", "127.0.0.1:0",
+      "--web-address", "127.0.0.1:0",
+      "--web-dir", resolve(args.webDir),
+      "--lake-dir", lakeDir,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = { code, signal }));
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on("data", (chunk) => {
+      output += chunk.toString();
+      logFile.write(chunk);
+    });
+  }
+  const base = await until(
+    () => {
+      if (exited) throw new Error(`migsbyu serve exited (${JSON.stringify(exited)}):\n${output.slice(-2000)}`);
+      const m = /UI:\s+(http:\/\/[\d.]+:\d+)/.exec(output);
+      return m ? m[1] : null;
+    },
+    { ms: kServerStartMs, what: "migsbyu serve to print its UI address" },
+  ).catch((err) => {
+    if (!exited) child.kill("SIGKILL");
+    throw err;
+  });
+  await until(
+    async () => {
+      if (exited) throw new Error(`migsbyu serve exited (${JSON.stringify(exited)})`);
+      return (await fetch(`${base}/api/health`)).ok;
+    },
+    { ms: kServerStartMs, what: `${base}/api/health` },
+  );
+  const stop = async () => {
+    if (exited) return exited;
+    child.kill("SIGINT");
+    try {
+      await until(() => exited, { ms: kServerStopMs, what: "migsbyu serve to stop after SIGINT" });
+    } catch (err) {
+      child.kill("SIGKILL");
+      await until(() => exited, { ms: 10_000, what: "migsbyu serve to die" });
+      throw err;
+    } finally {
+      logFile.end();
+    }
+    return exited;
+  };
+  return { base, stop, exited: () => exited };
+}
+
+// Whether the analytics pipeline answers; the reason when it does not.
+async function probeAnalytics(base) {
+  try {
+    const res = await fetch(`${base}/api/analytics/status`);
+    const text = await res.text();
+    if (!res.ok) return `GET /api/analytics/status answered ${res.status}: ${text.slice(0, 200)}`;
+    const status = JSON.parse(text);
+    if (status.capture_running === false) return `GET /api/analytics/status says capture is not running: ${text.slice(0, 200)}`;
+    return null;
+  } catch (err) {
+    return `GET /api/analytics/status failed: ${err.message}`;
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const out = resolve(args.out);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const serverUrl = process.env.MIGSBYU_TEST_DATABASE_URL;
+  if (!serverUrl) throw new Error("MIGSBYU_TEST_DATABASE_URL is not set: run through scripts/test.sh (make test)");
+  if (!existsSync(join(args.webDir, "index.html"))) throw new Error(`${args.webDir}/index.html is missing: build the front-end first (make web)`);
+  if (!existsSync(args.binary)) throw new Error(`${args.binary} does not exist: build the migsbyu target first`);
+  if (!existsSync(args.chromium)) throw new Error(`${args.chromium} does not exist: install Debian's chromium (scripts/setup.sh)`);
+
+  // playwright-core lives in the front-end's node_modules.
+  const require = createRequire(join(resolve(args.webDir), "..", "package.json"));
+  const { chromium } = require("playwright-core");
+
+  const dbName = `e2e_web_${process.pid}_${Date.now().toString(36)}`;
+  const databaseUrl = withDatabase(serverUrl, dbName);
+  const lakeDir = mkdtempSync(join(tmpdir(), "migsbyu-e2e-lake-"));
+  const profileDir = mkdtempSync(join(tmpdir(), "migsbyu-e2e-chromium-"));
+  const results = [];
+  let server = null;
+  let context = null;
+  const cleanupErrors = [];
+
+  try {
+    psql(serverUrl, `CREATE DATABASE ${dbName}`);
+    log(`database ${dbName} created`);
+    server = await startServer(args, databaseUrl, lakeDir, out);
+    log(`server up at ${server.base}`);
+    const analyticsUnavailable = await probeAnalytics(server.base);
+    if (analyticsUnavailable) log(`analytics pipeline not available: ${analyticsUnavailable}`);
+
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: args.chromium,
+      headless: true,
+      args: kChromiumArgs,
+      viewport: { width: 1280, height: 860 },
+      acceptDownloads: true,
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(20_000);
+    const pageErrors = [];
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    page.on("console", (msg) => msg.type() === "error" && pageErrors.push(`console: ${msg.text()}`));
+
+    let shotIndex = 0;
+    const ctx = {
+      page,
+      base: server.base,
+      out,
+      state: {},
+      figures: {},
+      until,
+      log,
+      async goto(path) {
+        await page.goto(`${server.base}${path}`, { waitUntil: "load" });
+      },
+      async shot(name) {
+        shotIndex++;
+        const file = join(out, `${String(shotIndex).padStart(2, "0")}-${name}.png`);
+        await page.screenshot({ path: file, fullPage: true });
+        return file;
+      },
+      async api(method, path, body) {
+        const res = await fetch(`${server.base}/api${path}`, {
+          method,
+          headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.text();
+        let json = null;
+        try {
+          json = text ? JSON.parse(text) : null;
+        } catch {
+          json = text;
+        }
+        return { status: res.status, body: json, headers: res.headers };
+      },
+    };
+
+    for (const scenario of scenarios) {
+      if (args.only && !args.only.test(scenario.name)) continue;
+      if (scenario.analytics && analyticsUnavailable) {
+        log(`SKIP ${scenario.name}: skipped: analytics pipeline not available: ${analyticsUnavailable}`);
+        results.push({ name: scenario.name, result: "skipped", reason: `analytics pipeline not available: ${analyticsUnavailable}` });
+        continue;
+      }
+      const missing = (scenario.after ?? []).filter((dep) => results.find((r) => r.name === dep)?.result !== "passed");
+      if (missing.length) {
+        log(`FAIL ${scenario.name}: depends on scenarios that did not pass: ${missing.join(", ")}`);
+        results.push({ name: scenario.name, result: "failed", reason: `depends on: ${missing.join(", ")}` });
+        continue;
+      }
+      const t0 = Date.now();
+      pageErrors.length = 0;
+      try {
+        await scenario.run(ctx);
+        if (pageErrors.length) throw new Error(`the page reported errors: ${pageErrors.join(" | ")}`);
+        log(`PASS ${scenario.name} (${Date.now() - t0} ms)`);
+        results.push({ name: scenario.name, result: "passed", ms: Date.now() - t0 });
+      } catch (err) {
+        const message = (err && err.message) || String(err);
+        log(`FAIL ${scenario.name}: ${message}`);
+        try {
+          await ctx.shot(`FAILED-${scenario.name.replace(/[^a-z0-9]+/gi, "-")}`);
+        } catch {
+          /* the page may be gone */
+        }
+        results.push({ name: scenario.name, result: "failed", reason: message, ms: Date.now() - t0 });
+      }
+    }
+    if (Object.keys(ctx.figures).length) log("figures:", JSON.stringify(ctx.figures));
+    writeFileSync(join(out, "figures.json"), JSON.stringify(ctx.figures, null, 2));
+  } catch (err) {
+    results.push({ name: "setup", result: "failed", reason: err.message });
+    log(`FAIL setup: ${err.message}`);
+  } finally {
+    if (context) await context.close().catch((e) => cleanupErrors.push(`closing Chromium: ${e.message}`));
+    if (server) {
+      try {
+        const exit = await server.stop();
+        log(`server stopped (${JSON.stringify(exit)})`);
+        if (exit.code !== 0 && exit.signal !== "SIGINT") cleanupErrors.push(`migsbyu serve exited with ${JSON.stringify(exit)} after SIGINT`);
+      } catch (err) {
+        cleanupErrors.push(err.message);
+      }
+    }
+    try {
+      psql(serverUrl, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '${dbName}'`);
+      psql(serverUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      log(`database ${dbName} dropped`);
+    } catch (err) {
+      cleanupErrors.push(err.message);
+    }
+    rmSync(lakeDir, { recursive: true, force: true });
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+  for (const e of cleanupErrors) {
+    log(`FAIL cleanup: ${e}`);
+    results.push({ name: "cleanup", result: "failed", reason: e });
+  }
+  writeFileSync(join(out, "results.json"), JSON.stringify(results, null, 2));
+  const count = (r) => results.filter((x) => x.result === r).length;
+  const passed = count("passed");
+  const failed = count("failed");
+  const skipped = count("skipped");
+  for (const r of results.filter((x) => x.result !== "passed")) log(`${r.result}: ${r.name}: ${r.reason}`);
+  log(`screenshots and server.log in ${out}`);
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exit(failed > 0 || passed === 0 ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err.stack || String(err));
+  console.log("0 passed, 1 failed, 0 skipped");
+  process.exit(1);
+});

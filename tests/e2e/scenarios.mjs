@@ -1,0 +1,372 @@
+// The browser scenarios run.mjs drives, in order. Each is {name, analytics?, after?, run(ctx)}:
+// `analytics` scenarios need the CDC → lake → analytics pipeline and are skipped when it is not
+// available; `after` names scenarios whose records this one builds on. Every wait polls for a
+// condition with a deadline (playwright's auto-waiting locators or ctx.until); none sleeps.
+//
+// ctx: {page, base, goto(path), shot(name), api(method, path, body), until(probe, opts), state,
+//       figures, log}
+
+const STUDENT = "E2E0000001";
+const COURSE = "E2E101";
+const GPA_BEFORE = "3.1";
+const GPA_AFTER = "3.85";
+const kPipelineMs = 30_000; // a change must reach the lake's views within this
+
+const gpaPattern = (gpa) => new RegExp(`(^|\\D)${gpa.replace(".", "\\.")}0*(\\D|$)`);
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function dialog(page) {
+  const d = page.getByRole("dialog");
+  await d.waitFor();
+  return d;
+}
+
+// Fills the student form in `d` with valid values and `gpa`.
+async function fillStudent(d, id, gpa) {
+  await d.getByLabel("ID", { exact: false }).first().fill(id);
+  await d.getByLabel(/^First name/).fill("Ada");
+  await d.getByLabel(/^Last name/).fill("Playwright");
+  await d.getByLabel(/^Gender/).fill("Female");
+  await d.getByLabel(/^Address/).fill("1 Browser Way, Testville");
+  await d.getByLabel(/^Date of birth/).fill("2004-05-06");
+  await d.getByLabel(/^Major/).fill("Physics");
+  await d.getByLabel(/^Year of study/).fill("2");
+  await d.getByLabel(/^GPA/).fill(gpa);
+  await d.getByLabel(/^Enrollment status/).selectOption("Full-time");
+}
+
+// Sets a range input as a drag would: the value, then the input event React listens to.
+async function setSlider(locator, value) {
+  await locator.evaluate((el, v) => {
+    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(el, String(v));
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  }, value);
+}
+
+const gridRows = (page, label) => page.locator(`table[aria-label="${label}"] tbody tr`);
+
+export const scenarios = [
+  {
+    name: "home page shows the architecture and both schemas",
+    async run({ page, goto, shot }) {
+      await goto("/");
+      await page.getByRole("heading", { name: "MigsbyU", level: 1 }).waitFor();
+      for (const name of ["Operational schema", "Analytics schema", /^Architecture/]) {
+        await page.getByRole("img", { name }).first().waitFor();
+      }
+      await shot("home");
+      await page.setViewportSize({ width: 390, height: 844 });
+      await shot("home-phone");
+      await page.setViewportSize({ width: 1280, height: 860 });
+    },
+  },
+  {
+    name: "a validation error is shown beside its field",
+    async run({ page, goto, shot }) {
+      await goto("/operational/students");
+      await page.getByRole("button", { name: "Add student", exact: true }).click();
+      const d = await dialog(page);
+      await fillStudent(d, "E2E0BAD001", "7.5");
+      await d.getByRole("button", { name: "Add student" }).click();
+      const gpa = d.getByLabel(/^GPA/);
+      const message = d.locator(".field", { has: gpa }).locator(".field-error");
+      await message.waitFor();
+      const text = (await message.textContent()).trim();
+      check(text.length > 0, "the GPA field's message is empty");
+      check((await gpa.getAttribute("aria-invalid")) === "true", "the GPA input is not marked invalid");
+      const others = await d.locator(".field-error").count();
+      check(others === 1, `expected one field message (GPA), found ${others}`);
+      await shot("validation-error");
+      await page.keyboard.press("Escape");
+      await d.waitFor({ state: "hidden" });
+    },
+  },
+  {
+    name: "add a student and edit the GPA",
+    async run({ page, goto, shot, state }) {
+      await goto("/operational/students");
+      await page.getByRole("button", { name: "Add student", exact: true }).click();
+      let d = await dialog(page);
+      await fillStudent(d, STUDENT, GPA_BEFORE);
+      await d.getByRole("button", { name: "Add student" }).click();
+      await d.waitFor({ state: "hidden" });
+      await page.getByText(`Added student ${STUDENT}.`).waitFor();
+      await page.getByLabel("Search students").fill(STUDENT);
+      const row = gridRows(page, "students").filter({ hasText: STUDENT });
+      await row.waitFor();
+      check(gpaPattern(GPA_BEFORE).test(await row.textContent()), "the new row does not show the GPA entered");
+
+      await page.getByRole("button", { name: `Edit ${STUDENT}` }).click();
+      d = await dialog(page);
+      const gpa = d.getByLabel(/^GPA/);
+      check(gpaPattern(GPA_BEFORE).test(await gpa.inputValue()), `the edit form is not prefilled (GPA "${await gpa.inputValue()}")`);
+      check((await d.getByLabel(/^Last name/).inputValue()) === "Playwright", "the edit form's last name is not prefilled");
+      await gpa.fill(GPA_AFTER);
+      await d.getByRole("button", { name: "Save changes" }).click();
+      await d.waitFor({ state: "hidden" });
+      await gridRows(page, "students").filter({ hasText: STUDENT }).filter({ hasText: gpaPattern(GPA_AFTER) }).waitFor();
+      state.edited = true;
+      await shot("student-edited");
+    },
+  },
+  {
+    name: "two versions of the student in the students dimension and the change in the timeline",
+    analytics: true,
+    after: ["add a student and edit the GPA"],
+    async run({ page, goto, shot }) {
+      await goto("/analytics/students");
+      await page.getByLabel("Filter by id or name").fill(STUDENT);
+      const rows = gridRows(page, "students dimension").filter({ hasText: STUDENT });
+      // The page refreshes by itself on each lake commit: no reload here.
+      await page.waitForFunction(
+        ([label, id]) => [...document.querySelectorAll(`table[aria-label="${label}"] tbody tr`)].filter((r) => r.textContent.includes(id)).length === 2,
+        ["students dimension", STUDENT],
+        { timeout: kPipelineMs },
+      );
+      const current = rows.filter({ has: page.locator(".badge.current") });
+      check((await current.count()) === 1, "exactly one version should be current");
+      check(gpaPattern(GPA_AFTER).test(await current.textContent()), "the current version does not carry the new GPA");
+      await shot("students-dimension");
+
+      await rows.first().getByRole("button", { name: "History" }).click();
+      const timeline = page.getByRole("list", { name: `History of students ${STUDENT}` });
+      await timeline.waitFor();
+      const versions = timeline.locator("> li");
+      check((await versions.count()) === 2, `the timeline shows ${await versions.count()} versions, expected 2`);
+      const change = versions.nth(1).locator(".changes li", { hasText: /gpa/i });
+      await change.waitFor();
+      const text = await change.textContent();
+      check(
+        new RegExp(`${GPA_BEFORE.replace(".", "\\.")}0*\\s*→\\s*${GPA_AFTER.replace(".", "\\.")}`).test(text),
+        `the timeline's change reads "${text}", expected ${GPA_BEFORE} → ${GPA_AFTER}`,
+      );
+      await shot("history-timeline");
+    },
+  },
+  {
+    name: "the as-of slider shows the earlier GPA",
+    analytics: true,
+    after: ["two versions of the student in the students dimension and the change in the timeline"],
+    async run({ page, goto, shot, api }) {
+      const history = await api("GET", `/analytics/history/students/${STUDENT}`);
+      check(history.status === 200, `history answered ${history.status}`);
+      const [v1, v2] = history.body.versions;
+      const t1 = Date.parse(v1.row_effective_start);
+      const t2 = Date.parse(v2.row_effective_start);
+      check(t1 < t2, `versions' starts are not ordered: ${v1.row_effective_start}, ${v2.row_effective_start}`);
+
+      await goto(`/analytics/as-of?table=students&q=${STUDENT}`);
+      const slider = page.getByRole("slider", { name: "As of" });
+      await page.waitForFunction(() => !document.querySelector("#asof-slider")?.disabled);
+      const start = Number(await slider.getAttribute("data-start-ms"));
+      const end = Number(await slider.getAttribute("data-end-ms"));
+      const max = Number(await slider.getAttribute("max"));
+      const at = (pos) => start + Math.round(((end - start) * pos) / max);
+      let pos = null;
+      for (let p = Math.floor(((t1 - start) / (end - start)) * max); p <= max && at(p) < t2; p++) {
+        if (at(p) >= t1) {
+          pos = p;
+          break;
+        }
+      }
+      check(pos !== null, `no slider position falls between the versions (${t2 - t1} ms apart, ${(end - start) / max} ms a step)`);
+      await setSlider(slider, pos);
+      const row = gridRows(page, `Students as of ${new Date(at(pos)).toISOString()}`).filter({ hasText: STUDENT });
+      await row.waitFor();
+      const text = await row.textContent();
+      check(gpaPattern(GPA_BEFORE).test(text) && !gpaPattern(GPA_AFTER).test(text), `as of the slider the row reads "${text}", expected GPA ${GPA_BEFORE}`);
+      await shot("as-of-earlier");
+
+      await page.getByRole("button", { name: "Now" }).click();
+      await page.locator("table.grid tbody tr", { hasText: STUDENT }).filter({ hasText: gpaPattern(GPA_AFTER) }).waitFor();
+    },
+  },
+  {
+    name: "a change on the operational side appears on an open analytics page without reloading",
+    analytics: true,
+    after: ["two versions of the student in the students dimension and the change in the timeline"],
+    async run({ page, goto, shot, api, figures }) {
+      await goto("/analytics/students");
+      await page.getByLabel("Filter by id or name").fill(STUDENT);
+      const rows = gridRows(page, "students dimension").filter({ hasText: STUDENT });
+      await page.waitForFunction(() => document.querySelector(".live-badge.open") !== null, null, { timeout: kPipelineMs });
+      await rows.nth(1).waitFor();
+      const before = await rows.count();
+      await page.evaluate(() => (window.__e2eMarker = "no reload"));
+      const t0 = Date.now();
+      const current = await api("GET", `/students/${STUDENT}`);
+      const put = await api("PUT", `/students/${STUDENT}`, { ...current.body, address: "2 Live Lane, Testville" });
+      check(put.status === 200, `PUT answered ${put.status}: ${JSON.stringify(put.body)}`);
+      await page.waitForFunction(
+        ([label, id, n]) => [...document.querySelectorAll(`table[aria-label="${label}"] tbody tr`)].filter((r) => r.textContent.includes(id)).length === n,
+        ["students dimension", STUDENT, before + 1],
+        { timeout: kPipelineMs },
+      );
+      figures.change_to_analytics_page_ms = Date.now() - t0;
+      check((await page.evaluate(() => window.__e2eMarker)) === "no reload", "the page was reloaded");
+      await shot("live-update");
+    },
+  },
+  {
+    name: "enroll the student in a course",
+    after: ["add a student and edit the GPA"],
+    async run({ page, goto, shot }) {
+      await goto("/operational/courses");
+      await page.getByRole("button", { name: "Add course", exact: true }).click();
+      const d = await dialog(page);
+      await d.getByLabel("ID", { exact: false }).first().fill(COURSE);
+      await d.getByLabel(/^Name/).fill("End to end testing");
+      await d.getByLabel(/^Units/).fill("3");
+      await d.getByLabel(/^Department/).fill("Computer Science");
+      await d.getByRole("button", { name: "Add course" }).click();
+      await d.waitFor({ state: "hidden" });
+
+      await goto("/operational/enrollments");
+      const student = page.getByRole("combobox", { name: "Student" });
+      await student.fill("Playwright");
+      await page.getByRole("option", { name: new RegExp(STUDENT) }).click();
+      const course = page.getByRole("combobox", { name: "Course" });
+      await course.fill(COURSE);
+      await page.getByRole("option", { name: new RegExp(COURSE) }).click();
+      await page.getByLabel("Semester term").selectOption("Fall");
+      await page.getByLabel("Semester year").fill("2026");
+      await page.getByRole("button", { name: "Enroll", exact: true }).click();
+      await page.getByText(`Enrolled ${STUDENT} in ${COURSE} for Fall 2026.`).waitFor();
+      await page.getByLabel("Search enrollments").fill(STUDENT);
+      await gridRows(page, "Enrollments").filter({ hasText: COURSE }).waitFor();
+      await shot("enrolled");
+    },
+  },
+  {
+    name: "the enrollment appears as a fact row",
+    analytics: true,
+    after: ["enroll the student in a course"],
+    async run({ page, goto, shot }) {
+      await goto("/analytics/fact");
+      await page.getByLabel("Semester").fill("Fall 2026");
+      await gridRows(page, "Enrollment fact").filter({ hasText: STUDENT }).filter({ hasText: COURSE }).waitFor({ timeout: kPipelineMs });
+      await shot("fact");
+    },
+  },
+  {
+    name: "generate 1,000 records and page through them",
+    async run({ page, goto, shot, figures }) {
+      await goto("/operational/students");
+      const status = page.locator(".pager-status");
+      await status.waitFor();
+      await page.getByLabel("Generate random students").fill("1000");
+      const t0 = Date.now();
+      await page.getByRole("button", { name: "Generate", exact: true }).click();
+      await page.getByText("Generated 1,000 students.").waitFor({ timeout: 60_000 });
+      figures.generate_1000_students_ms = Date.now() - t0;
+      await page.waitForFunction(() => /of 1,00[0-9]/.test(document.querySelector(".pager-status")?.textContent ?? ""));
+      const total = Number(/of ([\d,]+)/.exec(await status.textContent())[1].replace(/,/g, ""));
+      check(total >= 1000, `the pager reports ${total} students`);
+
+      const firstId = async () => (await gridRows(page, "students").first().locator("td").first().textContent()).trim();
+      const pages = [await firstId()];
+      const t1 = Date.now();
+      for (let i = 1; i <= 3; i++) {
+        await page.getByRole("button", { name: "Next page" }).click();
+        await page.waitForFunction((from) => (document.querySelector(".pager-status")?.textContent ?? "").startsWith(from), `${(i * 50 + 1).toLocaleString("en-US")}–`);
+        await page.waitForFunction(() => !document.querySelector(".grid-scroll.is-loading"));
+        pages.push(await firstId());
+      }
+      figures.next_page_ms = Math.round((Date.now() - t1) / 3);
+      check(new Set(pages).size === pages.length, `pages repeat their first row: ${pages.join(", ")}`);
+      await page.getByRole("button", { name: "Last page" }).click();
+      const lastFrom = Math.floor((total - 1) / 50) * 50 + 1;
+      await page.waitForFunction((from) => (document.querySelector(".pager-status")?.textContent ?? "").startsWith(from), `${lastFrom.toLocaleString("en-US")}–`);
+      check((await page.getByRole("button", { name: "Next page" }).isDisabled()), "Next is enabled on the last page");
+
+      await page.getByRole("button", { name: "Sort by GPA" }).click();
+      await page.getByRole("button", { name: "Sort by GPA" }).click();
+      await page.waitForFunction(() => document.querySelector('th[aria-sort="descending"]') !== null);
+      await page.waitForFunction(() => !document.querySelector(".grid-scroll.is-loading"));
+      const gpaIndex = await page.locator('table[aria-label="students"] thead th').evaluateAll((ths) => ths.findIndex((th) => /GPA/.test(th.textContent)));
+      const gpas = await gridRows(page, "students").evaluateAll((trs, i) => trs.slice(0, 10).map((tr) => Number(tr.children[i].textContent)), gpaIndex);
+      check(gpas.every((g, i) => i === 0 || gpas[i - 1] >= g), `GPAs are not descending: ${gpas.join(", ")}`);
+      await shot("students-generated-paged");
+    },
+  },
+  {
+    name: "the SQL console runs a query, downloads CSV, and refuses a write",
+    analytics: true,
+    after: ["two versions of the student in the students dimension and the change in the timeline"],
+    async run({ page, goto, shot }) {
+      await goto("/analytics/sql");
+      const sql = page.getByRole("textbox", { name: /^SQL/ });
+      await sql.fill(`SELECT id, gpa, current_row_indicator FROM students_dim WHERE id = '${STUDENT}' ORDER BY student_key`);
+      await page.getByRole("button", { name: "Run", exact: true }).click();
+      const rows = gridRows(page, "Query result");
+      await rows.filter({ hasText: STUDENT }).first().waitFor();
+      check((await rows.count()) >= 2, `the query returned ${await rows.count()} rows, expected every version`);
+      await shot("sql-result");
+
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
+      const stream = await download.createReadStream();
+      let csv = "";
+      for await (const chunk of stream) csv += chunk.toString();
+      check(csv.startsWith("id,gpa,current_row_indicator\r\n"), `the CSV starts "${csv.slice(0, 60)}"`);
+      check(csv.includes(STUDENT), "the CSV lacks the student");
+
+      await sql.fill("DROP TABLE students_dim");
+      await page.getByRole("button", { name: "Run", exact: true }).click();
+      const alert = page.locator(".sql-error");
+      await alert.waitFor();
+      check((await alert.textContent()).trim().length > 0, "the refusal has no message");
+      check((await page.locator('table[aria-label="Query result"]').count()) === 0, "a result grid is still shown after the refusal");
+      await shot("sql-refused");
+    },
+  },
+  {
+    name: "the pipeline page shows live status",
+    analytics: true,
+    async run({ page, goto, shot }) {
+      await goto("/pipeline");
+      await page.waitForFunction(() => document.querySelector(".live-badge.open") !== null, null, { timeout: kPipelineMs });
+      const lsn = page.locator(".stat", { hasText: "Last committed LSN" }).locator(".stat-value");
+      await page.waitForFunction(() => /[0-9A-F]+\/[0-9A-F]+/i.test(document.querySelectorAll(".stat .stat-value")[3]?.textContent ?? ""), null, { timeout: kPipelineMs });
+      check(/[0-9A-F]+\/[0-9A-F]+/i.test(await lsn.textContent()), "no LSN shown");
+      await page.locator('table[aria-label="Per-table counts"] tbody tr').first().waitFor();
+      await shot("pipeline");
+    },
+  },
+  {
+    name: "charts and the remaining analytics pages render",
+    analytics: true,
+    async run({ page, goto, shot }) {
+      await goto("/analytics/charts");
+      await page.waitForFunction(() => document.querySelectorAll(".chart canvas, .chart .muted").length >= 4, null, { timeout: kPipelineMs });
+      const errors = await page.locator(".chart .form-error").allTextContents();
+      check(errors.length === 0, `charts failed: ${errors.join(" | ")}`);
+      await shot("charts");
+      for (const tab of ["professors", "courses"]) {
+        await goto(`/analytics/${tab}`);
+        await page.locator(`table[aria-label="${tab} dimension"]`).waitFor();
+        check((await page.locator(".form-error").count()) === 0, `the ${tab} dimension shows an error`);
+        await shot(`${tab}-dimension`);
+      }
+    },
+  },
+  {
+    name: "the other operational pages render",
+    async run({ page, goto, shot }) {
+      for (const tab of ["professors", "courses", "enrollments", "assignments"]) {
+        await goto(`/operational/${tab}`);
+        await page.locator(".grid-scroll").waitFor();
+        await page.waitForFunction(() => !document.querySelector(".grid-scroll.is-loading"));
+        check((await page.locator(".form-error").count()) === 0, `the ${tab} tab shows an error: ${await page.locator(".form-error").first().textContent().catch(() => "")}`);
+        await shot(`operational-${tab}`);
+      }
+      await page.setViewportSize({ width: 390, height: 844 });
+      await goto("/operational/students");
+      await page.locator(".grid-scroll").waitFor();
+      await shot("operational-students-phone");
+      await page.setViewportSize({ width: 1280, height: 860 });
+    },
+  },
+];
