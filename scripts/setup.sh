@@ -62,3 +62,11 @@ if [ -f web/package.json ]; then
     (cd web && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
+
+# The lake tests' independent Parquet reader (hyparquet, pure JavaScript): tests/lake.
+if [ -f tests/lake/package.json ]; then
+  if [ ! -d tests/lake/node_modules ] || [ tests/lake/package-lock.json -nt tests/lake/node_modules/.package-lock.json ]; then
+    echo "setup: installing the lake tests' npm packages (npm ci)"
+    (cd tests/lake && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
