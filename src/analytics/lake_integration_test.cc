@@ -1,0 +1,260 @@
+// The analytics read side over the real lake: change events written by lake::LakeWriter, read
+// back through AccessLake by the Service and the SQL console. Proves the queries hold on the
+// lake's own views (temporary views over its Parquet files, closes folded into dimensions).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "analytics/console.h"
+#include "analytics/lake_access.h"
+#include "analytics/service.h"
+#include "lake/catalog.h"
+#include "lake/lake.h"
+#include "lake/writer.h"
+
+namespace migsbyu::analytics {
+namespace {
+namespace fs = std::filesystem;
+
+int64_t At(const std::string& iso) { return *ParseInstantMicros(iso, "test"); }
+
+std::shared_ptr<const events::TableSchema> SchemaOf(const std::string& table) {
+  auto schema = std::make_shared<events::TableSchema>();
+  schema->schema = "public";
+  schema->name = table;
+  const auto* known = lake::FindKnownTable(table);
+  for (const auto& c : known->columns) {
+    auto column = lake::ColumnFromDuckType(c.name, c.duck_type);
+    column.key = c.name == "id" || ((table == "takes" || table == "teaches") &&
+                                    c.name != "grade");
+    schema->columns.push_back(column);
+  }
+  return schema;
+}
+
+// A row of `schema` from named values; columns not named are NULL.
+events::Row RowOf(const events::TableSchema& schema,
+                  const std::map<std::string, events::Value>& values) {
+  events::Row row(schema.columns.size());
+  for (const auto& [name, value] : values) {
+    int index = schema.ColumnIndex(name);
+    EXPECT_GE(index, 0) << name;
+    if (index >= 0) row[index] = value;
+  }
+  return row;
+}
+
+using V = events::Value;
+
+class LakeIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::temp_directory_path() / ("analytics_lake_" + std::to_string(getpid()))).string();
+    fs::remove_all(dir_);
+    auto lake = lake::Lake::Open(dir_, 1);
+    ASSERT_TRUE(lake.ok()) << lake.error().ToString();
+    lake_ = *lake;
+    lake::WriterOptions options;
+    options.dir = dir_;
+    auto writer = lake::LakeWriter::Open(options, lake_);
+    ASSERT_TRUE(writer.ok()) << writer.error().ToString();
+    writer_ = std::move(*writer);
+    access_ = AccessLake(lake_);
+  }
+  void TearDown() override {
+    writer_.reset();
+    fs::remove_all(dir_);
+  }
+
+  struct Change {
+    events::Operation op;
+    std::string table;
+    std::map<std::string, V> before, after;
+  };
+
+  // One transaction at commit LSN `lsn`, committed at `iso`, then published.
+  void Transaction(uint64_t lsn, const std::string& iso, const std::vector<Change>& changes) {
+    events::TransactionInfo tx{static_cast<uint32_t>(lsn), Lsn(lsn), Lsn(lsn + 1), At(iso), false};
+    ASSERT_TRUE(writer_->Begin(tx).ok());
+    uint64_t position = 0;
+    for (const auto& c : changes) {
+      auto schema = schemas_.try_emplace(c.table, SchemaOf(c.table)).first->second;
+      events::ChangeEvent e;
+      e.op = c.op;
+      e.table = schema;
+      if (!c.before.empty()) e.before = RowOf(*schema, c.before);
+      if (!c.after.empty()) e.after = RowOf(*schema, c.after);
+      e.commit_lsn = tx.commit_lsn;
+      e.lsn = Lsn(lsn - 10 + position);
+      e.position = position++;
+      e.xid = tx.xid;
+      e.commit_time_us = tx.commit_time_us;
+      Status s = writer_->Apply(e);
+      ASSERT_TRUE(s.ok()) << s.error().ToString();
+    }
+    ASSERT_TRUE(writer_->Commit(tx).ok());
+    auto published = writer_->Publish();
+    ASSERT_TRUE(published.ok()) << published.error().ToString();
+  }
+
+  static std::map<std::string, V> Student(const std::string& id, const std::string& gpa,
+                                          const std::string& major) {
+    return {{"id", V::Text(id)},       {"first_name", V::Text("Ada")},
+            {"last_name", V::Text("Lovelace")}, {"gender", V::Text("Female")},
+            {"address", V::Text("1 Main St")},  {"date_of_birth", V::Integer(12000)},
+            {"major", V::Text(major)},          {"year_of_study", V::Integer(2)},
+            {"gpa", V::Text(gpa)},              {"enrollment_status", V::Text("Full-time")}};
+  }
+
+  // S1: inserted at T1, gpa changed at T2, enrolled in C1 at T3, deleted at T4 (with its
+  // enrollment), re-inserted at T5.
+  void WriteHistory() {
+    using Op = events::Operation;
+    Transaction(100, "2026-01-10T10:00:00Z",
+                {{Op::kInsert, "students", {}, Student("S1", "3.00", "Physics")},
+                 {Op::kInsert, "courses", {},
+                  {{"id", V::Text("C1")}, {"name", V::Text("Mechanics")},
+                   {"units", V::Integer(4)}, {"department", V::Text("Physics")}}},
+                 {Op::kInsert, "professors", {},
+                  {{"id", V::Text("P1")}, {"first_name", V::Text("Emmy")},
+                   {"last_name", V::Text("Noether")}, {"department", V::Text("Physics")},
+                   {"annual_salary", V::Integer(120000)}}}});
+    Transaction(200, "2026-02-10T10:00:00Z",
+                {{Op::kUpdate, "students", Student("S1", "3.00", "Physics"),
+                  Student("S1", "3.50", "Physics")}});
+    std::map<std::string, V> takes = {{"student_id", V::Text("S1")},
+                                      {"course_id", V::Text("C1")},
+                                      {"semester", V::Text("Fall 2026")}};
+    Transaction(300, "2026-03-10T10:00:00Z",
+                {{Op::kInsert, "teaches", {},
+                  {{"professor_id", V::Text("P1")}, {"course_id", V::Text("C1")},
+                   {"semester", V::Text("Fall 2026")}}},
+                 {Op::kInsert, "takes", {}, takes}});
+    Transaction(400, "2026-04-10T10:00:00Z",
+                {{Op::kDelete, "takes", takes, {}},
+                 {Op::kDelete, "students", {{"id", V::Text("S1")}}, {}}});
+    Transaction(500, "2026-05-10T10:00:00Z",
+                {{Op::kInsert, "students", {}, Student("S1", "2.10", "Mathematics")}});
+  }
+
+  std::string dir_;
+  std::shared_ptr<lake::Lake> lake_;
+  std::unique_ptr<lake::LakeWriter> writer_;
+  std::unique_ptr<LakeAccess> access_;
+  std::map<std::string, std::shared_ptr<const events::TableSchema>> schemas_;
+};
+
+TEST_F(LakeIntegrationTest, ServiceReadsTheLakesViews) {
+  WriteHistory();
+  Service service(*access_, nullptr);
+
+  auto all = service.Dimension({.entity = "students"});
+  ASSERT_TRUE(all.ok()) << all.error().ToString();
+  ASSERT_EQ(all->total, 3);  // the insert, the update (closed by the delete), the re-insert
+  auto current = service.Dimension({.entity = "students", .current = true});
+  ASSERT_TRUE(current.ok());
+  ASSERT_EQ(current->total, 1);
+  EXPECT_EQ(current->rows[0]["gpa"], 2.1);
+  EXPECT_EQ(current->rows[0]["row_effective_end"], "9999-12-31T00:00:00.000000Z");
+
+  auto history = service.History("students", "S1");
+  ASSERT_TRUE(history.ok()) << history.error().ToString();
+  const auto& versions = (*history)["versions"];
+  ASSERT_EQ(versions.size(), 3u) << versions.dump();
+  EXPECT_EQ(versions[0]["operation"], "insert");
+  EXPECT_EQ(versions[1]["changes"],
+            nlohmann::json::parse(R"([{"field":"gpa","old":3.0,"new":3.5}])"));
+  EXPECT_EQ(versions[1]["deleted_at"], "2026-04-10T10:00:00.000000Z");
+  EXPECT_EQ(versions[2]["operation"], "reinsert");
+  EXPECT_EQ(versions[2]["lsn"], "0/1F4");
+
+  auto gpa_at = [&](const std::string& iso) -> nlohmann::json {
+    auto page = service.AsOf("students_dim", At(iso), {});
+    EXPECT_TRUE(page.ok()) << page.error().ToString();
+    if (!page.ok() || page->rows.empty()) return nullptr;
+    return page->rows[0]["gpa"];
+  };
+  EXPECT_EQ(gpa_at("2026-01-10T10:00:00Z"), 3.0);
+  EXPECT_EQ(gpa_at("2026-02-10T10:00:00Z"), 3.5);
+  EXPECT_TRUE(gpa_at("2026-04-10T10:00:00Z").is_null());
+  EXPECT_EQ(gpa_at("2026-05-10T10:00:00Z"), 2.1);
+
+  auto takes_at = [&](const std::string& iso) {
+    auto page = service.AsOf("takes", At(iso), {});
+    EXPECT_TRUE(page.ok()) << page.error().ToString();
+    return page.ok() ? page->total : -1;
+  };
+  EXPECT_EQ(takes_at("2026-03-10T09:00:00Z"), 0);
+  EXPECT_EQ(takes_at("2026-03-10T10:00:00Z"), 1);
+  EXPECT_EQ(takes_at("2026-04-10T10:00:00Z"), 0);
+  auto students_then = service.AsOf("students", At("2026-02-11T00:00:00Z"), {});
+  ASSERT_TRUE(students_then.ok()) << students_then.error().ToString();
+  ASSERT_EQ(students_then->total, 1);
+  EXPECT_EQ(students_then->rows[0]["gpa"], 3.5);
+  EXPECT_EQ(students_then->rows[0]["major"], "Physics");
+
+  auto fact = service.Fact({});
+  ASSERT_TRUE(fact.ok()) << fact.error().ToString();
+  EXPECT_GE(fact->total, 1);
+  EXPECT_EQ(fact->rows[0]["student_id"], "S1");
+  EXPECT_EQ(fact->rows[0]["course_id"], "C1");
+  auto per_semester = service.EnrollmentsPerSemester();
+  ASSERT_TRUE(per_semester.ok()) << per_semester.error().ToString();
+  EXPECT_EQ(*per_semester, nlohmann::json::parse(R"([{"label":"Fall 2026","value":0}])"))
+      << "one enrollment and its drop";
+  auto gpa = service.GpaDistribution(std::nullopt);
+  ASSERT_TRUE(gpa.ok());
+  EXPECT_EQ((*gpa)[8]["value"], 1);
+  auto headcount = service.Headcount(HeadcountInterval::kMonth, At("2026-05-31T00:00:00Z"));
+  ASSERT_TRUE(headcount.ok()) << headcount.error().ToString();
+  ASSERT_EQ(headcount->size(), 5u);
+  EXPECT_EQ((*headcount)[3]["value"], 0);  // April: deleted
+  EXPECT_EQ((*headcount)[4]["value"], 1);
+
+  PipelineStatus status = service.CurrentStatus();
+  EXPECT_EQ(status.lake_version, lake_->Position().version);
+  EXPECT_EQ(status.last_committed_lsn, Lsn(501));
+  EXPECT_EQ(status.table_rows["students_changes"], 4);
+  EXPECT_EQ(status.table_rows["takes_changes"], 2);
+}
+
+TEST_F(LakeIntegrationTest, ConsoleReadsTheLakeAndNothingElse) {
+  WriteHistory();
+  auto console = SqlConsole::Open(*access_);
+  ASSERT_TRUE(console.ok()) << console.error().ToString();
+  auto count = (*console)->Run("SELECT count(*) FROM students_dim", std::nullopt);
+  ASSERT_TRUE(count.ok()) << count.error().ToString();
+  EXPECT_EQ(count->rows, nlohmann::json::parse("[[3]]"));
+  auto files = (*console)->Run(
+      "SELECT count(*) FROM read_parquet('" + dir_ + "/students_changes/*.parquet')",
+      std::nullopt);
+  ASSERT_TRUE(files.ok()) << files.error().ToString();
+  EXPECT_EQ(files->rows, nlohmann::json::parse("[[4]]"));
+  auto passwd = (*console)->Run("SELECT * FROM read_csv('/etc/passwd')", std::nullopt);
+  ASSERT_FALSE(passwd.ok());
+  EXPECT_NE(passwd.error().message().find("refused"), std::string::npos);
+
+  // The next commit shows in the console.
+  Transaction(600, "2026-06-10T10:00:00Z",
+              {{events::Operation::kInsert, "students", {}, Student("S2", "3.90", "Biology")}});
+  auto after = (*console)->Run("SELECT count(*) FROM students_dim WHERE id = 'S2'", std::nullopt);
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  EXPECT_EQ(after->rows, nlohmann::json::parse("[[1]]"));
+}
+
+TEST_F(LakeIntegrationTest, WaitForCommitReportsTheNextCommit) {
+  uint64_t before = access_->Latest().version;
+  EXPECT_FALSE(access_->WaitForCommit(before, std::chrono::milliseconds(1)).has_value());
+  Transaction(100, "2026-01-10T10:00:00Z",
+              {{events::Operation::kInsert, "students", {}, Student("S1", "3.00", "Physics")}});
+  auto commit = access_->WaitForCommit(before, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(commit.has_value());
+  EXPECT_GT(commit->version, before);
+  EXPECT_EQ(commit->end_lsn, Lsn(101));
+  ASSERT_TRUE(commit->commit_time.has_value());
+  EXPECT_EQ(MicrosSinceEpoch(*commit->commit_time), At("2026-01-10T10:00:00Z"));
+}
+
+}  // namespace
+}  // namespace migsbyu::analytics
