@@ -235,7 +235,8 @@ Result<Record> InsertOne(pg::Connection& conn, const TableSpec& table,
   return last;
 }
 
-// The first column of the rows `sql` selects. Callers order them, so picks are reproducible.
+// The first column of the rows `sql` selects. Callers order them by bytes (COLLATE "C"), so that
+// picks among them are the same whatever the database's collation.
 Result<std::vector<std::string>> ReadColumn(pg::Connection& conn, const std::string& sql) {
   MIGSBYU_ASSIGN(auto result, conn.Exec(sql));
   std::vector<std::string> values;
@@ -468,8 +469,10 @@ Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& want
     MIGSBYU_ASSIGN(done.courses,
                    Fill(conn, kCourses, wanted.courses, [&] { return ToRow(factory.Course()); }));
     if (wanted.enrollments > 0) {
-      MIGSBYU_ASSIGN(auto students, ReadColumn(conn, "SELECT id FROM students ORDER BY id"));
-      MIGSBYU_ASSIGN(auto courses, ReadColumn(conn, "SELECT id FROM courses ORDER BY id"));
+      MIGSBYU_ASSIGN(auto students,
+                     ReadColumn(conn, "SELECT id FROM students ORDER BY id COLLATE \"C\""));
+      MIGSBYU_ASSIGN(auto courses,
+                     ReadColumn(conn, "SELECT id FROM courses ORDER BY id COLLATE \"C\""));
       if (students.empty() || courses.empty()) {
         return Error::Validation({{"enrollments", "needs at least one student and one course"}});
       }
@@ -481,8 +484,9 @@ Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& want
     }
     if (wanted.assignments > 0) {
       MIGSBYU_ASSIGN(auto professors,
-                     conn.Exec("SELECT id, department FROM professors ORDER BY id"));
-      MIGSBYU_ASSIGN(auto courses, conn.Exec("SELECT id, department FROM courses ORDER BY id"));
+                     conn.Exec("SELECT id, department FROM professors ORDER BY id COLLATE \"C\""));
+      MIGSBYU_ASSIGN(auto courses,
+                     conn.Exec("SELECT id, department FROM courses ORDER BY id COLLATE \"C\""));
       if (professors.rows() == 0 || courses.rows() == 0) {
         return Error::Validation({{"assignments", "needs at least one professor and one course"}});
       }

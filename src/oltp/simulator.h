@@ -17,10 +17,11 @@
 //   new_course 2           a new course and a professor assigned to it, in one transaction
 //   new_professor 1        a new professor
 //   student_departure 2    a student is deleted with all their enrollments, in one transaction
-// Rows are picked at random among those in the database at the time, so the simulator works
-// alongside other writers; an event with nothing to act on (no students yet) becomes a
-// new_student (new_course, new_professor) event instead. New records come from the generator's
-// RecordFactory (oltp/generator.h), with its distributions.
+// Rows are picked at random among those in the database at the time (the first key at or after a
+// random probe, in the primary key's index order), so the simulator works alongside other writers;
+// an event with nothing to act on (no students yet) becomes a new_student (new_course,
+// new_professor) event instead. New records come from the generator's RecordFactory
+// (oltp/generator.h), with its distributions.
 //
 // Events are spread evenly: event k starts k / rate_per_second seconds after Start, or as soon
 // as the previous one ends when the database is slower than the rate. The run ends after
@@ -45,7 +46,7 @@ namespace migsbyu::oltp {
 struct SimulatorOptions {
   double rate_per_second = 10;   // events per second: > 0, at most kMaxSimulatorRate
   double duration_seconds = 60;  // > 0, at most kMaxSimulatorDuration
-  uint64_t seed = 0;             // the same seed on the same database state picks the same events
+  uint64_t seed = 0;             // the same seed on the same database state applies the same events
   int64_t max_events = 0;        // stop after this many events; 0: no limit but the duration
 };
 
