@@ -1,10 +1,104 @@
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
 #include "app/commands.h"
+#include "app/pipeline.h"
+#include "common/log.h"
+#include "oltp/migrations.h"
+#include "pg/pool.h"
+#include "portal/docs.h"
+#include "portal/rest_api.h"
+#include "portal/router.h"
+#include "portal/server.h"
 
 namespace migsbyu::app {
+namespace {
+
+struct ServeOptions {
+  std::string database_url = DefaultDatabaseUrl();
+  portal::ServerOptions server;
+  int pool_size = 16;
+  PipelineOptions pipeline;
+};
+
+// "127.0.0.1:8000" -> "http://127.0.0.1:8000".
+std::string Url(const std::string& address, int port) {
+  auto host = portal::ParseAddress(address);
+  std::string h = host.ok() ? host->first : "127.0.0.1";
+  if (h == "0.0.0.0" || h.empty()) h = "127.0.0.1";
+  return "http://" + h + ":" + std::to_string(port);
+}
+
+void Serve(const ServeOptions& options) {
+  // Every thread started from here on inherits the mask; this thread alone takes the signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  {
+    auto conn = pg::Connection::Open(options.database_url);
+    if (!conn.ok()) throw CLI::RuntimeError("serve: " + conn.error().ToString(), 1);
+    auto migrated = oltp::ApplyMigrations(*conn);
+    if (!migrated.ok()) throw CLI::RuntimeError("serve: " + migrated.error().ToString(), 1);
+  }
+  pg::Pool pool(options.database_url, static_cast<size_t>(options.pool_size));
+  portal::Router router;
+  portal::RegisterRestApi(router, pool);
+  portal::RegisterDocs(router, "MigsbyU API", "0.1.0");
+  auto pipeline = StartPipeline(options.database_url, options.pipeline, router);
+  if (!pipeline.ok()) throw CLI::RuntimeError("serve: " + pipeline.error().ToString(), 1);
+
+  portal::Server server(router, options.server);
+  if (auto started = server.Start(); !started.ok()) {
+    (*pipeline)->Stop();
+    throw CLI::RuntimeError("serve: " + started.error().ToString(), 1);
+  }
+  std::printf("MigsbyU is serving.\n  API: %s/docs\n", Url(options.server.api_address, server.api_port()).c_str());
+  if (server.web_port() != 0) {
+    std::printf("  UI:  %s\n", Url(options.server.web_address, server.web_port()).c_str());
+  }
+  std::printf("Press Ctrl-C to stop.\n");
+  std::fflush(stdout);
+
+  int received = 0;
+  sigwait(&signals, &received);
+  MIGSBYU_LOG_INFO("serve: {} received; finishing requests in flight", strsignal(received));
+  server.Stop();
+  (*pipeline)->Stop();
+  MIGSBYU_LOG_INFO("serve: stopped");
+}
+
+}  // namespace
 
 void AddServeCommand(CLI::App& app) {
-  auto* cmd = app.add_subcommand("serve", "(not built yet)");
-  cmd->callback([] { throw CLI::RuntimeError("migsbyu serve: not built yet", 1); });
+  auto* cmd = app.add_subcommand(
+      "serve", "Serve the REST API (and its docs) and the web UI, with change capture into the lake");
+  auto options = std::make_shared<ServeOptions>();
+  cmd->add_option("--database-url", options->database_url,
+                  "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
+      ->capture_default_str();
+  cmd->add_option("--api-address", options->server.api_address, "host:port of the REST API")
+      ->capture_default_str();
+  cmd->add_option("--web-address", options->server.web_address,
+                  "host:port of the web UI (the API under /api); empty to serve none")
+      ->capture_default_str();
+  cmd->add_option("--web-dir", options->server.web_dir, "Folder of the built web front-end")
+      ->capture_default_str();
+  cmd->add_option("--pool-size", options->pool_size, "PostgreSQL connections in the pool")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--threads", options->server.threads,
+                  "HTTP worker threads per address (each keep-alive client holds one)")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  AddPipelineOptions(cmd, &options->pipeline);
+  cmd->callback([options] { Serve(*options); });
 }
 
 }  // namespace migsbyu::app

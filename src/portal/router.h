@@ -96,6 +96,16 @@ class Router {
 
   const std::vector<Route>& routes() const { return routes_; }
 
+  // The route for `method` (HEAD finds GET routes) and `path`; when several patterns match, the
+  // one with more literal segments wins ("/enrollments/" over "/{x}/"). `path_matched` tells a
+  // 405 (some method has this path) from a 404.
+  struct Match {
+    const Route* route = nullptr;
+    std::map<std::string, std::string> params;
+    bool path_matched = false;
+  };
+  Match Find(const std::string& method, const std::string& path) const;
+
  private:
   std::vector<Route> routes_;
   nlohmann::json schemas_ = nlohmann::json::object();

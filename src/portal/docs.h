@@ -1,0 +1,23 @@
+// The portal's self-description: GET /openapi.json, GET /docs and GET / (a redirect to /docs).
+//
+// /openapi.json is generated from the Router at request time, so it lists every route registered
+// by any component, including those registered after these. /docs is one self-contained HTML
+// page (no CDN, no external files) that fetches openapi.json beside it and renders every
+// operation with its parameters, body schema and responses, and a form to try it.
+//
+// Threading: the handlers only read the Router, which is not modified while serving.
+#pragma once
+
+#include <string>
+
+#include "portal/router.h"
+
+namespace migsbyu::portal {
+
+// REQUIRES: `router` outlives its use by the server.
+void RegisterDocs(Router& router, std::string title, std::string version);
+
+// The HTML of the docs page.
+const std::string& DocsPageHtml();
+
+}  // namespace migsbyu::portal

@@ -1,0 +1,45 @@
+// The portal's REST API over the operational database, registered on a Router.
+//
+// Every route is generated from the entity descriptions (oltp/entity.h), so the five kinds of
+// record share one path through validation, the repository and the OpenAPI document. For each
+// entity E at /E/ (students, professors, courses):
+//   POST /E/            create (all fields)            200 record; 409 "<Title> already registered"
+//   GET  /E/            list: skip, limit (default 100), sort, order, q; X-Total-Count header
+//   GET  /E/{id}        one record                     404 if none
+//   PUT  /E/{id}        replace every field            404 if none
+//   PATCH /E/{id}       change the given fields        404 if none
+//   DELETE /E/{id}      {"ok": true}; 409 naming what refers to it unless ?cascade=true
+//   GET  /E/{id}/R      the relation rows R that refer to it (enrollments, assignments)
+// For each relation R at /R/ (enrollments = takes, assignments = teaches):
+//   POST /R/, GET /R/, DELETE /R/ with the JSON body, GET /R/{student_id|professor_id}
+//   (the prototype's route: 404 when there are none).
+// And GET /health: {"status": "ok", "database": "ok"}, or 503 when the database cannot answer.
+//
+// Status codes: 400 unparseable JSON, 404, 409, 422 validation (one entry per field, FastAPI's
+// shape), 503 when no pooled connection is free in time or the database is down.
+//
+// Threading: handlers run concurrently on the server's workers; each leases its own connection.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "oltp/entity.h"
+#include "oltp/validation.h"
+#include "pg/pool.h"
+#include "portal/router.h"
+
+namespace migsbyu::portal {
+
+// Registers the routes above and the entities' schemas. REQUIRES: `pool` outlives the router's
+// use; the database is migrated.
+void RegisterRestApi(Router& router, pg::Pool& pool);
+
+// The OpenAPI schema of an entity's body in `mode` (kCreate: all required; kReplace: values
+// required; kPatch: none required).
+nlohmann::json EntitySchema(const oltp::Entity& entity, oltp::BodyMode mode);
+
+// Parses a request body as JSON: kInvalidArgument ("Malformed JSON: ...") if it does not parse;
+// an empty body is kValidation ("body": "field required"), as FastAPI answers.
+Result<nlohmann::json> ParseJsonBody(const std::string& body);
+
+}  // namespace migsbyu::portal
