@@ -12,6 +12,16 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2020",
     chunkSizeWarningLimit: 400,
+    rollupOptions: {
+      output: {
+        // Long-lived vendor chunks: React, the grid, the charts.
+        manualChunks(id) {
+          if (/node_modules\/(react|react-dom|scheduler)\//.test(id)) return "react";
+          if (id.includes("node_modules/@tanstack/")) return "grid";
+          if (id.includes("node_modules/uplot/")) return "charts";
+        },
+      },
+    },
   },
   server: {
     proxy: { "/api": process.env.MIGSBYU_API ?? "http://127.0.0.1:8501" },

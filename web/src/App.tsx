@@ -3,13 +3,15 @@
 //   /operational/<tab>       students | professors | courses | enrollments | assignments
 //   /analytics/<tab>         students | professors | courses | history | as-of | fact | charts | sql
 //   /pipeline                live pipeline status
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { LiveProvider } from "./lib/live";
 import { Link, useLocation } from "./lib/router";
-import { AnalyticsPage } from "./pages/analytics";
 import { HomePage } from "./pages/home";
-import { OperationalPage } from "./pages/operational";
-import { PipelinePage } from "./pages/pipeline";
+
+// Pages load on first visit: the home page needs neither the grids nor the chart library.
+const OperationalPage = lazy(() => import("./pages/operational").then((m) => ({ default: m.OperationalPage })));
+const AnalyticsPage = lazy(() => import("./pages/analytics").then((m) => ({ default: m.AnalyticsPage })));
+const PipelinePage = lazy(() => import("./pages/pipeline").then((m) => ({ default: m.PipelinePage })));
 
 const NAV = [
   { href: "/", label: "Home", match: "" },
@@ -61,7 +63,9 @@ export function App() {
           ))}
         </nav>
       </header>
-      <main id="main">{page}</main>
+      <main id="main">
+        <Suspense fallback={<p className="muted">Loading…</p>}>{page}</Suspense>
+      </main>
     </LiveProvider>
   );
 }

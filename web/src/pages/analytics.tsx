@@ -7,6 +7,7 @@ import type { Row } from "../api/schema";
 import { Chart } from "../components/Chart";
 import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { Pager } from "../components/Pager";
+import { LiveBadge } from "../components/LiveBadge";
 import { Tabs } from "../components/Tabs";
 import { instantAt, parseInstant, positionOf, type TimeRange } from "../lib/asof";
 import { downloadText, toCsv } from "../lib/csv";
@@ -46,17 +47,6 @@ export function AnalyticsPage({ tab }: { tab: string }) {
         {active === "sql" && <SqlConsole />}
       </div>
     </section>
-  );
-}
-
-export function LiveBadge() {
-  const live = useLive();
-  const text = live.connection === "open" ? "live" : live.connection === "retrying" ? "reconnecting…" : "connecting…";
-  return (
-    <span className={`live-badge ${live.connection}`} role="status" title={`${live.commits} lake commits since this page opened`}>
-      <span className="dot" aria-hidden="true" /> {text}
-      {live.commits > 0 && <span className="muted"> · {live.commits} commits</span>}
-    </span>
   );
 }
 

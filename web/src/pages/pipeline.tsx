@@ -6,7 +6,7 @@ import { api } from "../api/client";
 import { Chart } from "../components/Chart";
 import { formatBytes, formatSeconds, formatValue, humanize } from "../lib/format";
 import { useLive, type PipelineStatus } from "../lib/live";
-import { LiveBadge } from "./analytics";
+import { LiveBadge } from "../components/LiveBadge";
 
 // Finds a value in a nested status object by trying key paths in order ("a.b" walks into a).
 export function pick(status: PipelineStatus | null, paths: string[]): unknown {
