@@ -1,5 +1,6 @@
 #include "analytics/console.h"
 
+#include <algorithm>
 #include <cctype>
 #include <condition_variable>
 #include <filesystem>
@@ -15,31 +16,56 @@ constexpr size_t kMaxSqlBytes = 100000;
 
 const char* StatementTypeName(duckdb_statement_type type) {
   switch (type) {
-    case DUCKDB_STATEMENT_TYPE_SELECT: return "SELECT";
-    case DUCKDB_STATEMENT_TYPE_INSERT: return "INSERT";
-    case DUCKDB_STATEMENT_TYPE_UPDATE: return "UPDATE";
-    case DUCKDB_STATEMENT_TYPE_EXPLAIN: return "EXPLAIN";
-    case DUCKDB_STATEMENT_TYPE_DELETE: return "DELETE";
-    case DUCKDB_STATEMENT_TYPE_PREPARE: return "PREPARE";
-    case DUCKDB_STATEMENT_TYPE_CREATE: return "CREATE";
-    case DUCKDB_STATEMENT_TYPE_EXECUTE: return "EXECUTE";
-    case DUCKDB_STATEMENT_TYPE_ALTER: return "ALTER";
-    case DUCKDB_STATEMENT_TYPE_TRANSACTION: return "transaction";
-    case DUCKDB_STATEMENT_TYPE_COPY: return "COPY";
-    case DUCKDB_STATEMENT_TYPE_ANALYZE: return "ANALYZE";
-    case DUCKDB_STATEMENT_TYPE_VARIABLE_SET: return "SET VARIABLE";
-    case DUCKDB_STATEMENT_TYPE_CREATE_FUNC: return "CREATE FUNCTION";
-    case DUCKDB_STATEMENT_TYPE_DROP: return "DROP";
-    case DUCKDB_STATEMENT_TYPE_EXPORT: return "EXPORT";
-    case DUCKDB_STATEMENT_TYPE_PRAGMA: return "PRAGMA";
-    case DUCKDB_STATEMENT_TYPE_VACUUM: return "VACUUM";
-    case DUCKDB_STATEMENT_TYPE_CALL: return "CALL";
-    case DUCKDB_STATEMENT_TYPE_SET: return "SET";
-    case DUCKDB_STATEMENT_TYPE_LOAD: return "LOAD/INSTALL";
-    case DUCKDB_STATEMENT_TYPE_ATTACH: return "ATTACH";
-    case DUCKDB_STATEMENT_TYPE_DETACH: return "DETACH";
-    case DUCKDB_STATEMENT_TYPE_MULTI: return "multi-statement";
-    default: return "unknown";
+    case DUCKDB_STATEMENT_TYPE_SELECT:
+      return "SELECT";
+    case DUCKDB_STATEMENT_TYPE_INSERT:
+      return "INSERT";
+    case DUCKDB_STATEMENT_TYPE_UPDATE:
+      return "UPDATE";
+    case DUCKDB_STATEMENT_TYPE_EXPLAIN:
+      return "EXPLAIN";
+    case DUCKDB_STATEMENT_TYPE_DELETE:
+      return "DELETE";
+    case DUCKDB_STATEMENT_TYPE_PREPARE:
+      return "PREPARE";
+    case DUCKDB_STATEMENT_TYPE_CREATE:
+      return "CREATE";
+    case DUCKDB_STATEMENT_TYPE_EXECUTE:
+      return "EXECUTE";
+    case DUCKDB_STATEMENT_TYPE_ALTER:
+      return "ALTER";
+    case DUCKDB_STATEMENT_TYPE_TRANSACTION:
+      return "transaction";
+    case DUCKDB_STATEMENT_TYPE_COPY:
+      return "COPY";
+    case DUCKDB_STATEMENT_TYPE_ANALYZE:
+      return "ANALYZE";
+    case DUCKDB_STATEMENT_TYPE_VARIABLE_SET:
+      return "SET VARIABLE";
+    case DUCKDB_STATEMENT_TYPE_CREATE_FUNC:
+      return "CREATE FUNCTION";
+    case DUCKDB_STATEMENT_TYPE_DROP:
+      return "DROP";
+    case DUCKDB_STATEMENT_TYPE_EXPORT:
+      return "EXPORT";
+    case DUCKDB_STATEMENT_TYPE_PRAGMA:
+      return "PRAGMA";
+    case DUCKDB_STATEMENT_TYPE_VACUUM:
+      return "VACUUM";
+    case DUCKDB_STATEMENT_TYPE_CALL:
+      return "CALL";
+    case DUCKDB_STATEMENT_TYPE_SET:
+      return "SET";
+    case DUCKDB_STATEMENT_TYPE_LOAD:
+      return "LOAD/INSTALL";
+    case DUCKDB_STATEMENT_TYPE_ATTACH:
+      return "ATTACH";
+    case DUCKDB_STATEMENT_TYPE_DETACH:
+      return "DETACH";
+    case DUCKDB_STATEMENT_TYPE_MULTI:
+      return "multi-statement";
+    default:
+      return "unknown";
   }
 }
 
@@ -67,7 +93,8 @@ size_t SkipSpaceAndComments(const std::string& sql, size_t pos) {
 // `sql` without trailing whitespace and semicolons, so that it can stand inside parentheses.
 std::string WithoutTrailingSemicolons(const std::string& sql) {
   size_t end = sql.size();
-  while (end > 0 && (std::isspace(static_cast<unsigned char>(sql[end - 1])) || sql[end - 1] == ';')) {
+  while (end > 0 &&
+         (std::isspace(static_cast<unsigned char>(sql[end - 1])) || sql[end - 1] == ';')) {
     --end;
   }
   return sql.substr(0, end);
@@ -120,8 +147,8 @@ std::optional<std::string> AsSharedView(const std::string& create_sql) {
 }  // namespace
 
 nlohmann::json ConsoleResult::ToJson() const {
-  return {{"columns", columns}, {"rows", rows}, {"truncated", truncated},
-          {"elapsed_ms", elapsed_ms}};
+  return {
+      {"columns", columns}, {"rows", rows}, {"truncated", truncated}, {"elapsed_ms", elapsed_ms}};
 }
 
 std::optional<std::string> RefuseByText(const std::string& sql) {
@@ -129,45 +156,64 @@ std::optional<std::string> RefuseByText(const std::string& sql) {
   if (start >= sql.size()) return "sql: the query is empty";
   if (sql[start] == '(') return std::nullopt;
   size_t end = start;
-  while (end < sql.size() && (std::isalpha(static_cast<unsigned char>(sql[end])) || sql[end] == '_')) {
+  while (end < sql.size() &&
+         (std::isalpha(static_cast<unsigned char>(sql[end])) || sql[end] == '_')) {
     ++end;
   }
   std::string word;
   for (size_t i = start; i < end; ++i) {
     word += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i])));
   }
-  static const char* kReadKeywords[] = {"SELECT", "WITH", "FROM",     "VALUES",
+  static const char* kReadKeywords[] = {"SELECT", "WITH",     "FROM", "VALUES",
                                         "TABLE",  "DESCRIBE", "SHOW", "SUMMARIZE"};
   for (const char* keyword : kReadKeywords) {
     if (word == keyword) return std::nullopt;
   }
-  return "sql: " + (word.empty() ? std::string("this") : word) + " statements are refused: " +
-         kOnlyReads;
+  return "sql: " + (word.empty() ? std::string("this") : word) +
+         " statements are refused: " + kOnlyReads;
 }
 
 Result<std::unique_ptr<SqlConsole>> SqlConsole::Open(LakeAccess& lake, ConsoleOptions options) {
   std::error_code ec;
   std::string given = lake.Directory();
-  auto absolute = std::filesystem::weakly_canonical(std::filesystem::absolute(given, ec), ec);
+  auto lexical = std::filesystem::absolute(given, ec).lexically_normal();
+  auto canonical = ec ? lexical : std::filesystem::weakly_canonical(lexical, ec);
   if (ec || given.empty()) {
     return Error::InvalidArgument("sql console: cannot resolve the lake folder '" + given +
                                   "': " + ec.message());
   }
-  std::string directory = absolute.string();
-  if (!directory.ends_with('/')) directory += '/';
+  // The lake names its files under its folder as given; a symbolic link in the path makes the
+  // resolved folder differ, so both are allowed.
+  std::vector<std::string> allowed;
+  for (const auto& path : {lexical, canonical}) {
+    std::string folder = path.string();
+    if (!folder.ends_with('/')) folder += '/';
+    if (std::find(allowed.begin(), allowed.end(), folder) == allowed.end()) {
+      allowed.push_back(folder);
+    }
+  }
+  std::string directory = allowed.front();
+  std::string allowed_list;
+  for (const auto& folder : allowed) {
+    allowed_list += (allowed_list.empty() ? "" : ", ") + duck::QuoteString(folder);
+  }
 
   MIGSBYU_ASSIGN(auto db, duck::Database::Open(":memory:"));
   MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db));
   // The folder is ours (the lake's configuration), not user input; SET takes no parameters.
-  const std::string settings =
-      "SET threads = " + std::to_string(options.threads) + ";"
-      "SET memory_limit = " + duck::QuoteString(options.memory_limit) + ";"
-      "SET temp_directory = '';"
-      "SET autoinstall_known_extensions = false;"
-      "SET autoload_known_extensions = false;"
-      "SET allowed_directories = [" + duck::QuoteString(directory) + "];"
-      "SET enable_external_access = false;"
-      "SET lock_configuration = true;";
+  const std::string settings = "SET threads = " + std::to_string(options.threads) +
+                               ";"
+                               "SET memory_limit = " +
+                               duck::QuoteString(options.memory_limit) +
+                               ";"
+                               "SET temp_directory = '';"
+                               "SET autoinstall_known_extensions = false;"
+                               "SET autoload_known_extensions = false;"
+                               "SET allowed_directories = [" +
+                               allowed_list +
+                               "];"
+                               "SET enable_external_access = false;"
+                               "SET lock_configuration = true;";
   if (auto status = conn.Execute(settings); !status.ok()) {
     return status.error().WithContext("sql console: cannot configure the sandbox");
   }
@@ -176,8 +222,8 @@ Result<std::unique_ptr<SqlConsole>> SqlConsole::Open(LakeAccess& lake, ConsoleOp
 }
 
 Status SqlConsole::MatchViews(duck::Connection& lake_conn) {
-  MIGSBYU_ASSIGN(auto views, lake_conn.Query(
-                                 "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal "
+  MIGSBYU_ASSIGN(auto views,
+                 lake_conn.Query("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal "
                                  "ORDER BY view_name"));
   std::string script;
   for (uint64_t r = 0; r < views.RowCount(); ++r) {
@@ -205,8 +251,8 @@ Result<ConsoleResult> SqlConsole::Run(const std::string& sql, std::optional<int6
                                   " is not between 1 and " + std::to_string(options_.max_limit));
   }
   if (sql.size() > kMaxSqlBytes) {
-    return Error::InvalidArgument("sql: the query is longer than " +
-                                  std::to_string(kMaxSqlBytes) + " bytes");
+    return Error::InvalidArgument("sql: the query is longer than " + std::to_string(kMaxSqlBytes) +
+                                  " bytes");
   }
   if (auto refusal = RefuseByText(sql)) return Error::InvalidArgument(*refusal);
   // The query runs inside a lake read so that the snapshot whose files the views name stays
@@ -229,8 +275,8 @@ Result<ConsoleResult> SqlConsole::RunInSandbox(const std::string& sql, int64_t r
   auto refuse_permission = [&](const Error& error) {
     const std::string& m = error.message();
     if (m.find("Permission Error") != std::string::npos) {
-      return Error::InvalidArgument("sql: refused: the console reads only the lake's files (under " +
-                                    directory_ + "): " + m);
+      return Error::InvalidArgument(
+          "sql: refused: the console reads only the lake's files (under " + directory_ + "): " + m);
     }
     if (m.find("multiple statements") != std::string::npos) {
       return Error::InvalidArgument(std::string("sql: several statements are refused: ") +
@@ -252,8 +298,8 @@ Result<ConsoleResult> SqlConsole::RunInSandbox(const std::string& sql, int64_t r
   }
   // The row limit: the accepted query as a subquery, one row more than wanted to learn whether
   // there were more.
-  const std::string limited = "SELECT * FROM (\n" + WithoutTrailingSemicolons(sql) +
-                              "\n) AS console_query LIMIT $1";
+  const std::string limited =
+      "SELECT * FROM (\n" + WithoutTrailingSemicolons(sql) + "\n) AS console_query LIMIT $1";
   auto started = std::chrono::steady_clock::now();
   Watchdog watchdog(conn, options_.time_limit);
   auto result = RunQuery(conn, limited, {Param(rows_wanted + 1)});

@@ -72,7 +72,9 @@ class SqlConsole {
 
  private:
   SqlConsole(LakeAccess& lake, ConsoleOptions options, std::string directory, duck::Database db)
-      : lake_(lake), options_(std::move(options)), directory_(std::move(directory)),
+      : lake_(lake),
+        options_(std::move(options)),
+        directory_(std::move(directory)),
         db_(std::move(db)) {}
 
   // Makes the sandbox's views those of `lake_conn` (a lake snapshot), copying them when they

@@ -45,9 +45,9 @@ class ConsoleTest : public ::testing::Test {
 };
 
 TEST_F(ConsoleTest, RunsAReadQueryOverTheLakeViews) {
-  ConsoleResult r = Ok(
-      "SELECT id, gpa, row_effective_start FROM students_dim "
-      "WHERE current_row_indicator = 'yes' ORDER BY id");
+  ConsoleResult r =
+      Ok("SELECT id, gpa, row_effective_start FROM students_dim "
+         "WHERE current_row_indicator = 'yes' ORDER BY id");
   EXPECT_EQ(r.columns, nlohmann::json::parse(R"j([{"name":"id","type":"VARCHAR"},
       {"name":"gpa","type":"DECIMAL(3,2)"},
       {"name":"row_effective_start","type":"TIMESTAMP WITH TIME ZONE"}])j"));
@@ -72,9 +72,42 @@ TEST_F(ConsoleTest, AcceptsCommentsSemicolonsAndOtherReadForms) {
 }
 
 TEST_F(ConsoleTest, MayReadTheLakesOwnFiles) {
-  ConsoleResult r = Ok("SELECT count(*) FROM read_parquet('" + LakeFile("students_dim-v1.parquet") +
-                       "')");
+  ConsoleResult r =
+      Ok("SELECT count(*) FROM read_parquet('" + LakeFile("students_dim-v1.parquet") + "')");
   EXPECT_EQ(r.rows, nlohmann::json::parse("[[7]]"));
+}
+
+// The same lake, named through a symbolic link to its folder.
+class LinkedLake : public LakeAccess {
+ public:
+  LinkedLake(LakeAccess& lake, std::string link) : lake_(lake), link_(std::move(link)) {}
+  Status Read(const std::function<Status(duck::Connection&)>& read) override {
+    return lake_.Read(read);
+  }
+  LakeCommit Latest() override { return lake_.Latest(); }
+  std::optional<LakeCommit> WaitForCommit(uint64_t v, std::chrono::milliseconds t) override {
+    return lake_.WaitForCommit(v, t);
+  }
+  std::string Directory() override { return link_; }
+
+ private:
+  LakeAccess& lake_;
+  std::string link_;
+};
+
+TEST_F(ConsoleTest, LakeFolderNamedThroughASymbolicLinkStillReads) {
+  std::string link = lake_.Directory() + "-link";
+  std::filesystem::create_directory_symlink(lake_.Directory(), link);
+  LinkedLake linked(lake_, link);
+  auto console = SqlConsole::Open(linked);
+  ASSERT_TRUE(console.ok()) << console.error().ToString();
+  auto views = (*console)->Run("SELECT count(*) FROM students_dim", std::nullopt);
+  EXPECT_TRUE(views.ok()) << views.error().ToString();
+  auto through_link = (*console)->Run(
+      "SELECT count(*) FROM read_parquet('" + link + "/students_dim-v1.parquet')", std::nullopt);
+  EXPECT_TRUE(through_link.ok()) << through_link.error().ToString();
+  EXPECT_FALSE((*console)->Run("SELECT * FROM read_text('/etc/passwd')", std::nullopt).ok());
+  std::filesystem::remove(link);
 }
 
 TEST_F(ConsoleTest, RefusesReadingFilesOutsideTheLake) {
@@ -123,9 +156,9 @@ TEST_F(ConsoleTest, RefusesWritesAndEverythingButOneQuery) {
 
 TEST_F(ConsoleTest, ConfigurationIsLockedEvenIfASetGotThrough) {
   // The sandbox's own settings say what the statement checks rely on.
-  ConsoleResult r = Ok(
-      "SELECT name, value FROM duckdb_settings() WHERE name IN "
-      "('enable_external_access', 'lock_configuration') ORDER BY name");
+  ConsoleResult r =
+      Ok("SELECT name, value FROM duckdb_settings() WHERE name IN "
+         "('enable_external_access', 'lock_configuration') ORDER BY name");
   EXPECT_EQ(r.rows, nlohmann::json::parse(
                         R"([["enable_external_access","false"],["lock_configuration","true"]])"));
 }
@@ -153,8 +186,9 @@ TEST_F(ConsoleTest, InterruptsAQueryOverTheTimeLimit) {
 
 TEST_F(ConsoleTest, SeesTheLakesNextCommit) {
   EXPECT_EQ(Ok("SELECT count(*) FROM course_enrollment_fact").rows, nlohmann::json::parse("[[6]]"));
-  ASSERT_TRUE(lake_.Execute("INSERT INTO course_enrollment_fact VALUES "
-                            "(7, 1, 1, 'Fall 2026', 1, '2026-05-11 10:00:00+00', 600)")
+  ASSERT_TRUE(lake_
+                  .Execute("INSERT INTO course_enrollment_fact VALUES "
+                           "(7, 1, 1, 'Fall 2026', 1, '2026-05-11 10:00:00+00', 600)")
                   .ok());
   ASSERT_TRUE(lake_.Publish(Lsn(600)).ok());
   EXPECT_EQ(Ok("SELECT count(*) FROM course_enrollment_fact").rows, nlohmann::json::parse("[[7]]"));

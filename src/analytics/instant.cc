@@ -69,8 +69,8 @@ int64_t MicrosSinceEpoch(Clock::time_point t) {
 }
 
 Clock::time_point FromMicros(int64_t micros) {
-  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::microseconds(micros)));
+  return Clock::time_point(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::microseconds(micros)));
 }
 
 std::string FormatInstant(Clock::time_point t) {

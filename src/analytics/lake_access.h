@@ -32,8 +32,8 @@ namespace migsbyu::analytics {
 
 // One commit of the lake: the transaction(s) it made visible.
 struct LakeCommit {
-  uint64_t version = 0;                         // 0 before the first commit; +1 per commit
-  Lsn end_lsn;                                  // end LSN of the last transaction it holds
+  uint64_t version = 0;                          // 0 before the first commit; +1 per commit
+  Lsn end_lsn;                                   // end LSN of the last transaction it holds
   std::optional<Clock::time_point> commit_time;  // PostgreSQL commit time of that transaction
 };
 

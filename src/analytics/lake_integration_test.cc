@@ -26,8 +26,7 @@ std::shared_ptr<const events::TableSchema> SchemaOf(const std::string& table) {
   const auto* known = lake::FindKnownTable(table);
   for (const auto& c : known->columns) {
     auto column = lake::ColumnFromDuckType(c.name, c.duck_type);
-    column.key = c.name == "id" || ((table == "takes" || table == "teaches") &&
-                                    c.name != "grade");
+    column.key = c.name == "id" || ((table == "takes" || table == "teaches") && c.name != "grade");
     schema->columns.push_back(column);
   }
   return schema;
@@ -100,11 +99,16 @@ class LakeIntegrationTest : public ::testing::Test {
 
   static std::map<std::string, V> Student(const std::string& id, const std::string& gpa,
                                           const std::string& major) {
-    return {{"id", V::Text(id)},       {"first_name", V::Text("Ada")},
-            {"last_name", V::Text("Lovelace")}, {"gender", V::Text("Female")},
-            {"address", V::Text("1 Main St")},  {"date_of_birth", V::Integer(12000)},
-            {"major", V::Text(major)},          {"year_of_study", V::Integer(2)},
-            {"gpa", V::Text(gpa)},              {"enrollment_status", V::Text("Full-time")}};
+    return {{"id", V::Text(id)},
+            {"first_name", V::Text("Ada")},
+            {"last_name", V::Text("Lovelace")},
+            {"gender", V::Text("Female")},
+            {"address", V::Text("1 Main St")},
+            {"date_of_birth", V::Integer(12000)},
+            {"major", V::Text(major)},
+            {"year_of_study", V::Integer(2)},
+            {"gpa", V::Text(gpa)},
+            {"enrollment_status", V::Text("Full-time")}};
   }
 
   // S1: inserted at T1, gpa changed at T2, enrolled in C1 at T3, deleted at T4 (with its
@@ -113,12 +117,20 @@ class LakeIntegrationTest : public ::testing::Test {
     using Op = events::Operation;
     Transaction(100, "2026-01-10T10:00:00Z",
                 {{Op::kInsert, "students", {}, Student("S1", "3.00", "Physics")},
-                 {Op::kInsert, "courses", {},
-                  {{"id", V::Text("C1")}, {"name", V::Text("Mechanics")},
-                   {"units", V::Integer(4)}, {"department", V::Text("Physics")}}},
-                 {Op::kInsert, "professors", {},
-                  {{"id", V::Text("P1")}, {"first_name", V::Text("Emmy")},
-                   {"last_name", V::Text("Noether")}, {"department", V::Text("Physics")},
+                 {Op::kInsert,
+                  "courses",
+                  {},
+                  {{"id", V::Text("C1")},
+                   {"name", V::Text("Mechanics")},
+                   {"units", V::Integer(4)},
+                   {"department", V::Text("Physics")}}},
+                 {Op::kInsert,
+                  "professors",
+                  {},
+                  {{"id", V::Text("P1")},
+                   {"first_name", V::Text("Emmy")},
+                   {"last_name", V::Text("Noether")},
+                   {"department", V::Text("Physics")},
                    {"annual_salary", V::Integer(120000)}}}});
     Transaction(200, "2026-02-10T10:00:00Z",
                 {{Op::kUpdate, "students", Student("S1", "3.00", "Physics"),
@@ -127,8 +139,11 @@ class LakeIntegrationTest : public ::testing::Test {
                                       {"course_id", V::Text("C1")},
                                       {"semester", V::Text("Fall 2026")}};
     Transaction(300, "2026-03-10T10:00:00Z",
-                {{Op::kInsert, "teaches", {},
-                  {{"professor_id", V::Text("P1")}, {"course_id", V::Text("C1")},
+                {{Op::kInsert,
+                  "teaches",
+                  {},
+                  {{"professor_id", V::Text("P1")},
+                   {"course_id", V::Text("C1")},
                    {"semester", V::Text("Fall 2026")}}},
                  {Op::kInsert, "takes", {}, takes}});
     Transaction(400, "2026-04-10T10:00:00Z",
@@ -227,8 +242,7 @@ TEST_F(LakeIntegrationTest, ConsoleReadsTheLakeAndNothingElse) {
   ASSERT_TRUE(count.ok()) << count.error().ToString();
   EXPECT_EQ(count->rows, nlohmann::json::parse("[[3]]"));
   auto files = (*console)->Run(
-      "SELECT count(*) FROM read_parquet('" + dir_ + "/students_changes/*.parquet')",
-      std::nullopt);
+      "SELECT count(*) FROM read_parquet('" + dir_ + "/students_changes/*.parquet')", std::nullopt);
   ASSERT_TRUE(files.ok()) << files.error().ToString();
   EXPECT_EQ(files->rows, nlohmann::json::parse("[[4]]"));
   auto passwd = (*console)->Run("SELECT * FROM read_csv('/etc/passwd')", std::nullopt);

@@ -25,10 +25,14 @@ Status BindParam(duck::PreparedStatement& stmt, uint64_t index, const Param& par
   return std::visit(
       [&](const auto& v) -> Status {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string>) return stmt.BindString(index, v);
-        else if constexpr (std::is_same_v<T, int64_t>) return stmt.BindInt64(index, v);
-        else if constexpr (std::is_same_v<T, bool>) return stmt.BindBool(index, v);
-        else return stmt.BindTimestampTz(index, v.value);
+        if constexpr (std::is_same_v<T, std::string>)
+          return stmt.BindString(index, v);
+        else if constexpr (std::is_same_v<T, int64_t>)
+          return stmt.BindInt64(index, v);
+        else if constexpr (std::is_same_v<T, bool>)
+          return stmt.BindBool(index, v);
+        else
+          return stmt.BindTimestampTz(index, v.value);
       },
       param);
 }

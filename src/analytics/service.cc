@@ -33,8 +33,8 @@ Result<T> OnSnapshot(LakeAccess& lake, const std::function<Result<T>(duck::Conne
 
 // The columns of a view, in order.
 Result<std::vector<std::string>> ViewColumns(duck::Connection& conn, const std::string& view) {
-  MIGSBYU_ASSIGN(auto result, conn.Query("SELECT * FROM " + duck::QuoteIdentifier(view) +
-                                         " LIMIT 0"));
+  MIGSBYU_ASSIGN(auto result,
+                 conn.Query("SELECT * FROM " + duck::QuoteIdentifier(view) + " LIMIT 0"));
   std::vector<std::string> names;
   for (uint64_t c = 0; c < result.ColumnCount(); ++c) names.push_back(result.ColumnName(c));
   return names;
@@ -61,9 +61,9 @@ Result<Page> PageOf(duck::Connection& conn, const std::string& select, const std
   std::string limit = paged.Bind(paging.limit);
   std::string offset = paged.Bind(paging.skip);
   MIGSBYU_ASSIGN(auto rows, RunQuery(conn,
-                                "SELECT " + select + " " + from + " ORDER BY " + order_by +
-                                    " LIMIT " + limit + " OFFSET " + offset,
-                                paged.params()));
+                                     "SELECT " + select + " " + from + " ORDER BY " + order_by +
+                                         " LIMIT " + limit + " OFFSET " + offset,
+                                     paged.params()));
   page.rows = RowsToObjects(rows);
   return page;
 }
@@ -100,8 +100,8 @@ Result<std::string> ReplaySql(duck::Connection& conn, const OperationalTable& ta
   auto q = [](const std::string& id) { return duck::QuoteIdentifier(id); };
   std::vector<std::string> presence, removal, keys, key_moved;
   for (const auto& c : columns) {
-    bool is_key = std::find(table.key_columns.begin(), table.key_columns.end(), c) !=
-                  table.key_columns.end();
+    bool is_key =
+        std::find(table.key_columns.begin(), table.key_columns.end(), c) != table.key_columns.end();
     presence.push_back(q(AfterColumn(c)) + " AS " + q(c));
     removal.push_back((is_key ? q(BeforeColumn(c)) : "NULL") + " AS " + q(c));
   }
@@ -125,14 +125,16 @@ Result<std::string> ReplaySql(duck::Connection& conn, const OperationalTable& ta
          "SELECT commit_lsn, position, 0 AS event_rank, false AS present, " +
          Join(removal, ", ") + " FROM " + changes + " WHERE commit_time <= " + at +
          " AND (op = 'd' OR (op = 'u' AND " + first_key_before + " IS NOT NULL AND (" +
-         Join(key_moved, " OR ") + ")))), "
+         Join(key_moved, " OR ") +
+         ")))), "
          "last_truncate AS (SELECT commit_lsn AS t_lsn, position AS t_position FROM " +
          changes + " WHERE op = 't' AND commit_time <= " + at +
          " ORDER BY commit_lsn DESC, position DESC LIMIT 1), "
          "latest AS (SELECT * FROM events QUALIFY row_number() OVER (PARTITION BY " +
          Join(keys, ", ") +
          " ORDER BY commit_lsn DESC, position DESC, event_rank DESC) = 1) "
-         "SELECT " + Join(selected, ", ") +
+         "SELECT " +
+         Join(selected, ", ") +
          " FROM latest WHERE present AND NOT EXISTS (SELECT 1 FROM last_truncate WHERE "
          "latest.commit_lsn < t_lsn OR (latest.commit_lsn = t_lsn AND latest.position < "
          "t_position))";
@@ -163,8 +165,9 @@ Result<Page> Service::Dimension(const DimensionQuery& query) {
       std::string needle = sql.Bind(*query.q);
       std::vector<std::string> names;
       for (const auto& c : dim->name_columns) names.push_back(duck::QuoteIdentifier(c));
-      where.push_back("(contains(lower(id), lower(" + needle + ")) OR contains(lower(concat_ws(' ', " +
-                      Join(names, ", ") + ")), lower(" + needle + ")))");
+      where.push_back("(contains(lower(id), lower(" + needle +
+                      ")) OR contains(lower(concat_ws(' ', " + Join(names, ", ") + ")), lower(" +
+                      needle + ")))");
     }
     if (query.current) {
       where.push_back(std::string("current_row_indicator ") + (*query.current ? "=" : "<>") +
@@ -199,12 +202,12 @@ Result<nlohmann::json> Service::History(const std::string& entity, const std::st
   return OnSnapshot<nlohmann::json>(lake_, [&](duck::Connection& conn) -> Result<nlohmann::json> {
     Sql sql;
     std::string where = "id = " + sql.Bind(id);
-    MIGSBYU_ASSIGN(auto result, RunQuery(conn,
-                                         "SELECT * FROM " + duck::QuoteIdentifier(dim->view) +
-                                             " WHERE " + where +
-                                             " ORDER BY source_lsn, source_position, " +
-                                             duck::QuoteIdentifier(dim->key_column),
-                                         sql.params()));
+    MIGSBYU_ASSIGN(auto result,
+                   RunQuery(conn,
+                            "SELECT * FROM " + duck::QuoteIdentifier(dim->view) + " WHERE " +
+                                where + " ORDER BY source_lsn, source_position, " +
+                                duck::QuoteIdentifier(dim->key_column),
+                            sql.params()));
     if (result.result.RowCount() == 0) {
       return Error::NotFound("analytics: " + entity + " '" + id + "' has no version in the lake");
     }
@@ -230,10 +233,10 @@ Result<nlohmann::json> Service::History(const std::string& entity, const std::st
       bool after_delete = previous && (*previous)["is_deleted"] == true;
       version["operation"] = !previous ? "insert" : after_delete ? "reinsert" : "update";
       version["commit_time"] = version["row_effective_start"];
-      version["lsn"] = version["source_lsn"].is_number_unsigned() ||
-                               version["source_lsn"].is_number_integer()
-                           ? nlohmann::json(Lsn(version["source_lsn"].get<uint64_t>()).ToString())
-                           : nlohmann::json(nullptr);
+      version["lsn"] =
+          version["source_lsn"].is_number_unsigned() || version["source_lsn"].is_number_integer()
+              ? nlohmann::json(Lsn(version["source_lsn"].get<uint64_t>()).ToString())
+              : nlohmann::json(nullptr);
       version["deleted_at"] =
           version["is_deleted"] == true ? version["row_effective_end"] : nlohmann::json(nullptr);
       version["changes"] = std::move(changes);
@@ -296,12 +299,13 @@ Result<nlohmann::json> Service::EnrollmentsPerSemester() {
   return OnSnapshot<nlohmann::json>(lake_, [&](duck::Connection& conn) -> Result<nlohmann::json> {
     MIGSBYU_ASSIGN(
         auto result,
-        RunQuery(conn, std::string(kEnrollmentEvents) +
-                   "SELECT semester AS label, sum(course_enrollment_count)::BIGINT AS value "
-                   "FROM enrollments GROUP BY semester "
-                   "ORDER BY try_cast(split_part(semester, ' ', 2) AS INTEGER) NULLS LAST, "
-                   "CASE split_part(semester, ' ', 1) WHEN 'Winter' THEN 0 WHEN 'Spring' THEN 1 "
-                   "WHEN 'Summer' THEN 2 WHEN 'Fall' THEN 3 ELSE 4 END, semester"));
+        RunQuery(conn,
+                 std::string(kEnrollmentEvents) +
+                     "SELECT semester AS label, sum(course_enrollment_count)::BIGINT AS value "
+                     "FROM enrollments GROUP BY semester "
+                     "ORDER BY try_cast(split_part(semester, ' ', 2) AS INTEGER) NULLS LAST, "
+                     "CASE split_part(semester, ' ', 1) WHEN 'Winter' THEN 0 WHEN 'Spring' THEN 1 "
+                     "WHEN 'Summer' THEN 2 WHEN 'Fall' THEN 3 ELSE 4 END, semester"));
     return RowsToObjects(result);
   });
 }
@@ -311,10 +315,10 @@ Result<nlohmann::json> Service::EnrollmentsPerDepartment() {
     MIGSBYU_ASSIGN(
         auto result,
         RunQuery(conn, std::string(kEnrollmentEvents) +
-                   "SELECT coalesce(c.department, '(none)') AS label, "
-                   "sum(e.course_enrollment_count)::BIGINT AS value FROM enrollments e "
-                   "LEFT JOIN courses_dim c ON c.course_key = e.course_key "
-                   "GROUP BY ALL ORDER BY value DESC, label"));
+                           "SELECT coalesce(c.department, '(none)') AS label, "
+                           "sum(e.course_enrollment_count)::BIGINT AS value FROM enrollments e "
+                           "LEFT JOIN courses_dim c ON c.course_key = e.course_key "
+                           "GROUP BY ALL ORDER BY value DESC, label"));
     return RowsToObjects(result);
   });
 }
@@ -322,19 +326,19 @@ Result<nlohmann::json> Service::EnrollmentsPerDepartment() {
 Result<nlohmann::json> Service::GpaDistribution(std::optional<int64_t> at_micros) {
   return OnSnapshot<nlohmann::json>(lake_, [&](duck::Connection& conn) -> Result<nlohmann::json> {
     Sql sql;
-    std::string in_force = at_micros ? InForceAt("", sql.Bind(Micros{*at_micros}))
-                                     : "current_row_indicator = 'yes'";
+    std::string in_force =
+        at_micros ? InForceAt("", sql.Bind(Micros{*at_micros})) : "current_row_indicator = 'yes'";
     MIGSBYU_ASSIGN(
         auto result,
         RunQuery(conn,
-            "WITH s AS (SELECT gpa FROM students_dim WHERE " + in_force +
-                " AND gpa IS NOT NULL), bins AS (SELECT range AS i FROM range(16)) "
-                "SELECT printf('%.2f–%.2f', i * 0.25, (i + 1) * 0.25) AS label, "
-                "(i * 0.25)::DOUBLE AS lower, ((i + 1) * 0.25)::DOUBLE AS upper, "
-                "count(s.gpa) AS value FROM bins "
-                "LEFT JOIN s ON least(greatest(floor(s.gpa * 4), 0), 15)::BIGINT = bins.i "
-                "GROUP BY i ORDER BY i",
-            sql.params()));
+                 "WITH s AS (SELECT gpa FROM students_dim WHERE " + in_force +
+                     " AND gpa IS NOT NULL), bins AS (SELECT range AS i FROM range(16)) "
+                     "SELECT printf('%.2f–%.2f', i * 0.25, (i + 1) * 0.25) AS label, "
+                     "(i * 0.25)::DOUBLE AS lower, ((i + 1) * 0.25)::DOUBLE AS upper, "
+                     "count(s.gpa) AS value FROM bins "
+                     "LEFT JOIN s ON least(greatest(floor(s.gpa * 4), 0), 15)::BIGINT = bins.i "
+                     "GROUP BY i ORDER BY i",
+                 sql.params()));
     return RowsToObjects(result);
   });
 }
@@ -349,21 +353,27 @@ Result<nlohmann::json> Service::Headcount(HeadcountInterval interval, int64_t no
     std::string now = sql.Bind(Micros{now_micros});
     std::string cap = sql.Bind(kMaxHeadcountBuckets);
     // Buckets are UTC calendar days or months; each is counted at its last microsecond, or now.
-    MIGSBYU_ASSIGN(
-        auto result,
-        RunQuery(conn,
-            "WITH bounds AS (SELECT date_trunc(" + unit +
-                ", timezone('UTC', min(row_effective_start))) AS lo, date_trunc(" + unit +
-                ", timezone('UTC', " + now + "::TIMESTAMPTZ)) AS hi FROM students_dim), "
-                "buckets AS (SELECT unnest(generate_series(lo, hi, " + step +
-                ")) AS b FROM bounds WHERE lo IS NOT NULL AND lo <= hi), "
-                "latest AS (SELECT b FROM buckets ORDER BY b DESC LIMIT " + cap + "), "
-                "points AS (SELECT b, least(timezone('UTC', b + " + step +
-                ") - INTERVAL 1 MICROSECOND, " + now + "::TIMESTAMPTZ) AS t FROM latest) "
-                "SELECT strftime(b, " + label + ") AS label, t AS at, count(DISTINCT s.id) AS value "
-                "FROM points LEFT JOIN students_dim s ON " + InForceAt("s.", "points.t") +
-                " GROUP BY b, t ORDER BY b",
-            sql.params()));
+    MIGSBYU_ASSIGN(auto result,
+                   RunQuery(conn,
+                            "WITH bounds AS (SELECT date_trunc(" + unit +
+                                ", timezone('UTC', min(row_effective_start))) AS lo, date_trunc(" +
+                                unit + ", timezone('UTC', " + now +
+                                "::TIMESTAMPTZ)) AS hi FROM students_dim), "
+                                "buckets AS (SELECT unnest(generate_series(lo, hi, " +
+                                step +
+                                ")) AS b FROM bounds WHERE lo IS NOT NULL AND lo <= hi), "
+                                "latest AS (SELECT b FROM buckets ORDER BY b DESC LIMIT " +
+                                cap +
+                                "), "
+                                "points AS (SELECT b, least(timezone('UTC', b + " +
+                                step + ") - INTERVAL 1 MICROSECOND, " + now +
+                                "::TIMESTAMPTZ) AS t FROM latest) "
+                                "SELECT strftime(b, " +
+                                label +
+                                ") AS label, t AS at, count(DISTINCT s.id) AS value "
+                                "FROM points LEFT JOIN students_dim s ON " +
+                                InForceAt("s.", "points.t") + " GROUP BY b, t ORDER BY b",
+                            sql.params()));
     return RowsToObjects(result);
   });
 }

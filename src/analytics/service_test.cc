@@ -53,8 +53,8 @@ class ServiceTest : public ::testing::Test {
     for (const auto& row : page->rows) {
       std::string text;
       for (const auto& c : columns) {
-        text += (text.empty() ? "" : "|") + (row[c].is_string() ? row[c].get<std::string>()
-                                                                : row[c].dump());
+        text += (text.empty() ? "" : "|") +
+                (row[c].is_string() ? row[c].get<std::string>() : row[c].dump());
       }
       rows.push_back(text);
     }
@@ -84,8 +84,7 @@ TEST_F(ServiceTest, DimensionFiltersByIdNameCurrentAndDeleted) {
   EXPECT_EQ(Keys(Students({.q = "ada love"}), "student_key"), (std::vector<int64_t>{1, 3, 4, 7}));
   EXPECT_EQ(Keys(Students({.q = "s2"}), "student_key"), (std::vector<int64_t>{2}));
   EXPECT_EQ(Keys(Students({.current = true}), "student_key"), (std::vector<int64_t>{2, 6, 7}));
-  EXPECT_EQ(Keys(Students({.current = false}), "student_key"),
-            (std::vector<int64_t>{1, 3, 4, 5}));
+  EXPECT_EQ(Keys(Students({.current = false}), "student_key"), (std::vector<int64_t>{1, 3, 4, 5}));
   EXPECT_EQ(Keys(Students({.deleted = true}), "student_key"), (std::vector<int64_t>{4}));
   EXPECT_EQ(Keys(Students({.id = "S1", .current = true}), "student_key"),
             (std::vector<int64_t>{7}));
@@ -157,8 +156,7 @@ TEST_F(ServiceTest, HistoryGivesVersionsWithChangedFields) {
   EXPECT_EQ(versions[1]["changes"],
             nlohmann::json::parse(R"([{"field":"gpa","old":3.0,"new":3.5}])"));
   EXPECT_EQ(versions[2]["changes"],
-            nlohmann::json::parse(
-                R"([{"field":"major","old":"Physics","new":"Mathematics"}])"));
+            nlohmann::json::parse(R"([{"field":"major","old":"Physics","new":"Mathematics"}])"));
   EXPECT_EQ(versions[2]["deleted_at"], "2026-04-10T10:00:00.000000Z");
   EXPECT_TRUE(versions[1]["deleted_at"].is_null());
 
@@ -308,8 +306,9 @@ TEST_F(ServiceTest, StatusAddsLakeCommitAndTableCounts) {
   EXPECT_EQ(status.table_rows.count("teaches_changes"), 0u);  // not in this lake
 
   // Counts follow the lake's next commit.
-  ASSERT_TRUE(lake_.Execute("INSERT INTO course_enrollment_fact VALUES "
-                            "(7, 1, 1, 'Fall 2026', 1, '2026-05-11 10:00:00+00', 600)")
+  ASSERT_TRUE(lake_
+                  .Execute("INSERT INTO course_enrollment_fact VALUES "
+                           "(7, 1, 1, 'Fall 2026', 1, '2026-05-11 10:00:00+00', 600)")
                   .ok());
   ASSERT_TRUE(lake_.Publish(Lsn(600)).ok());
   EXPECT_EQ(with_provider.CurrentStatus().table_rows["course_enrollment_fact"], 7);

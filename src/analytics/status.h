@@ -29,16 +29,16 @@ namespace migsbyu::analytics {
 struct PipelineStatus {
   // The CDC connector.
   bool capture_running = false;
-  std::optional<int64_t> slot_lag_bytes;    // pg_current_wal_lsn() − the slot's confirmed_flush_lsn
+  std::optional<int64_t> slot_lag_bytes;  // pg_current_wal_lsn() − the slot's confirmed_flush_lsn
   std::optional<double> slot_lag_seconds;   // now − commit time of the oldest unconfirmed change
   std::optional<double> events_per_second;  // changes applied per second, recent average
   std::optional<uint64_t> events_total;     // changes applied since the process started
 
   // The lake.
-  std::optional<uint64_t> lake_version;           // the lake's commit counter
-  std::optional<Lsn> last_committed_lsn;          // end LSN of the last transaction in the lake
+  std::optional<uint64_t> lake_version;               // the lake's commit counter
+  std::optional<Lsn> last_committed_lsn;              // end LSN of the last transaction in the lake
   std::optional<Clock::time_point> last_commit_time;  // its commit time in PostgreSQL
-  std::optional<double> commit_to_visible_ms;     // measured PostgreSQL commit → queryable delay
+  std::optional<double> commit_to_visible_ms;  // measured PostgreSQL commit → queryable delay
 
   // Rows per lake view ("students_dim", "course_enrollment_fact", "takes_changes", ...).
   std::map<std::string, int64_t> table_rows;

@@ -87,8 +87,7 @@ TEST(StatusTest, PrometheusTextIsValidExposition) {
   EXPECT_NE(text.find("\nmigsbyu_replication_slot_lag_bytes 1024\n"), std::string::npos);
   EXPECT_NE(text.find("\nmigsbyu_lake_freshness_seconds 2.5\n"), std::string::npos);
   EXPECT_NE(text.find("\nmigsbyu_lake_commit_to_visible_seconds 0.12\n"), std::string::npos);
-  EXPECT_NE(text.find("\nmigsbyu_lake_table_rows{table=\"students_dim\"} 10\n"),
-            std::string::npos);
+  EXPECT_NE(text.find("\nmigsbyu_lake_table_rows{table=\"students_dim\"} 10\n"), std::string::npos);
   EXPECT_NE(text.find("migsbyu_lake_table_rows{table=\"weird\\\"name\"} 1\n"), std::string::npos);
 }
 

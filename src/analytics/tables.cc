@@ -50,8 +50,9 @@ const OperationalTable* FindOperationalTable(std::string_view name) {
 
 const std::vector<std::string>& ScdColumns() {
   static const std::vector<std::string> kColumns = {
-      "row_effective_start", "row_effective_end", "current_row_indicator", "is_deleted",
-      "source_lsn",          "source_position",   "source_xid"};
+      "row_effective_start", "row_effective_end", "current_row_indicator",
+      "is_deleted",          "source_lsn",        "source_position",
+      "source_xid"};
   return kColumns;
 }
 

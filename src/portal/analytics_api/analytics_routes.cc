@@ -80,8 +80,8 @@ Response Guard(const std::function<Result<Response>()>& handler) {
 nlohmann::json CommitJson(const analytics::LakeCommit& commit) {
   return {{"version", commit.version},
           {"end_lsn", commit.end_lsn.ToString()},
-          {"commit_time",
-           commit.commit_time ? nlohmann::json(analytics::FormatInstant(*commit.commit_time))
+          {"commit_time", commit.commit_time
+                              ? nlohmann::json(analytics::FormatInstant(*commit.commit_time))
                               : nlohmann::json(nullptr)}};
 }
 
@@ -92,7 +92,10 @@ nlohmann::json QueryParam(const std::string& name, const std::string& type,
   nlohmann::json schema = {{"type", type}};
   if (type == "date-time") schema = {{"type", "string"}, {"format", "date-time"}};
   if (!enumeration.is_null()) schema["enum"] = std::move(enumeration);
-  return {{"name", name}, {"in", "query"}, {"required", false}, {"description", description},
+  return {{"name", name},
+          {"in", "query"},
+          {"required", false},
+          {"description", description},
           {"schema", schema}};
 }
 
@@ -100,7 +103,10 @@ nlohmann::json PathParam(const std::string& name, const std::string& description
                          nlohmann::json enumeration = nullptr) {
   nlohmann::json schema = {{"type", "string"}};
   if (!enumeration.is_null()) schema["enum"] = std::move(enumeration);
-  return {{"name", name}, {"in", "path"}, {"required", true}, {"description", description},
+  return {{"name", name},
+          {"in", "path"},
+          {"required", true},
+          {"description", description},
           {"schema", schema}};
 }
 
@@ -118,8 +124,9 @@ nlohmann::json JsonResponses(const std::string& description, bool paged = false)
   nlohmann::json ok = {{"description", description},
                        {"content", {{"application/json", nlohmann::json::object()}}}};
   if (paged) {
-    ok["headers"] = {{"X-Total-Count",
-                      {{"description", "Rows matching in all"}, {"schema", {{"type", "integer"}}}}}};
+    ok["headers"] = {
+        {"X-Total-Count",
+         {{"description", "Rows matching in all"}, {"schema", {{"type", "integer"}}}}}};
   }
   return {{"200", ok},
           {"400", {{"description", "A parameter is invalid; detail names it"}}},
@@ -213,28 +220,27 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
        .request_body = nullptr,
        .responses = JsonResponses("Rows; X-Total-Count gives the number in all", true)});
 
-  router.Add(
-      "GET", "/analytics/fact",
-      [&service](const Request& request) {
-        return Guard([&]() -> Result<Response> {
-          analytics::FactQuery query;
-          query.semester = Text(request, "semester");
-          query.student_id = Text(request, "student_id");
-          query.course_id = Text(request, "course_id");
-          query.professor_id = Text(request, "professor_id");
-          MIGSBYU_ASSIGN(query.paging, PagingOf(request));
-          return PageResponse(service.Fact(query));
-        });
-      },
-      {.summary = "The course enrollment fact, with the natural ids of its keys",
-       .tag = kTag,
-       .parameters = Append({QueryParam("semester", "string", "e.g. Fall 2026"),
-                             QueryParam("student_id", "string", "The student's id"),
-                             QueryParam("course_id", "string", "The course's id"),
-                             QueryParam("professor_id", "string", "The professor's id")},
-                            PagingDocs()),
-       .request_body = nullptr,
-       .responses = JsonResponses("Fact rows in commit order; X-Total-Count", true)});
+  router.Add("GET", "/analytics/fact",
+             [&service](const Request& request) {
+               return Guard([&]() -> Result<Response> {
+                 analytics::FactQuery query;
+                 query.semester = Text(request, "semester");
+                 query.student_id = Text(request, "student_id");
+                 query.course_id = Text(request, "course_id");
+                 query.professor_id = Text(request, "professor_id");
+                 MIGSBYU_ASSIGN(query.paging, PagingOf(request));
+                 return PageResponse(service.Fact(query));
+               });
+             },
+             {.summary = "The course enrollment fact, with the natural ids of its keys",
+              .tag = kTag,
+              .parameters = Append({QueryParam("semester", "string", "e.g. Fall 2026"),
+                                    QueryParam("student_id", "string", "The student's id"),
+                                    QueryParam("course_id", "string", "The course's id"),
+                                    QueryParam("professor_id", "string", "The professor's id")},
+                                   PagingDocs()),
+              .request_body = nullptr,
+              .responses = JsonResponses("Fact rows in commit order; X-Total-Count", true)});
 }
 
 void AddAggregateRoutes(Router& router, analytics::Service& service) {
@@ -253,20 +259,19 @@ void AddAggregateRoutes(Router& router, analytics::Service& service) {
        .tag = kTag,
        .request_body = nullptr,
        .responses = JsonResponses("[{label, value}], largest first")});
-  router.Add(
-      "GET", base + "gpa-distribution",
-      [&service](const Request& request) {
-        return Guard([&]() -> Result<Response> {
-          MIGSBYU_ASSIGN(auto at, Instant(request, "at"));
-          return JsonResponse(service.GpaDistribution(at));
-        });
-      },
-      {.summary = "GPA histogram: 16 bins of 0.25 [{label, lower, upper, value}]",
-       .tag = kTag,
-       .parameters = {QueryParam("at", "date-time",
-                                 "Students in force at this instant (default: current ones)")},
-       .request_body = nullptr,
-       .responses = JsonResponses("[{label, lower, upper, value}]")});
+  router.Add("GET", base + "gpa-distribution",
+             [&service](const Request& request) {
+               return Guard([&]() -> Result<Response> {
+                 MIGSBYU_ASSIGN(auto at, Instant(request, "at"));
+                 return JsonResponse(service.GpaDistribution(at));
+               });
+             },
+             {.summary = "GPA histogram: 16 bins of 0.25 [{label, lower, upper, value}]",
+              .tag = kTag,
+              .parameters = {QueryParam(
+                  "at", "date-time", "Students in force at this instant (default: current ones)")},
+              .request_body = nullptr,
+              .responses = JsonResponses("[{label, lower, upper, value}]")});
   router.Add(
       "GET", base + "headcount",
       [&service](const Request& request) {
@@ -301,20 +306,19 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
        .request_body = nullptr,
        .responses = JsonResponses("The status document")});
 
-  router.Add(
-      "GET", "/metrics",
-      [&service](const Request&) {
-        Response response;
-        response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        response.body = analytics::StatusToPrometheus(service.CurrentStatus(), Clock::now());
-        return response;
-      },
-      {.summary = "Pipeline metrics in Prometheus' text exposition format",
-       .tag = kTag,
-       .request_body = nullptr,
-       .responses = {{"200",
-                      {{"description", "migsbyu_* metrics"},
-                       {"content", {{"text/plain", nlohmann::json::object()}}}}}}});
+  router.Add("GET", "/metrics",
+             [&service](const Request&) {
+               Response response;
+               response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+               response.body = analytics::StatusToPrometheus(service.CurrentStatus(), Clock::now());
+               return response;
+             },
+             {.summary = "Pipeline metrics in Prometheus' text exposition format",
+              .tag = kTag,
+              .request_body = nullptr,
+              .responses = {{"200",
+                             {{"description", "migsbyu_* metrics"},
+                              {"content", {{"text/plain", nlohmann::json::object()}}}}}}});
 
   router.AddEventStream(
       "/analytics/events",
@@ -354,7 +358,8 @@ void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
           if (!console) return Error::Unavailable("the SQL console is not running");
           auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
           if (body.is_discarded() || !body.is_object()) {
-            return Error::InvalidArgument("body: expected a JSON object {\"sql\": ..., \"limit\": n}");
+            return Error::InvalidArgument(
+                "body: expected a JSON object {\"sql\": ..., \"limit\": n}");
           }
           if (!body.contains("sql") || !body["sql"].is_string()) {
             return Error::InvalidArgument("sql: a string is required");
@@ -372,18 +377,20 @@ void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
       },
       {.summary = "Read-only SQL over the lake's views, with row and time limits",
        .tag = kTag,
-       .request_body = {{"required", true},
-                        {"content",
-                         {{"application/json",
-                           {{"schema",
-                             {{"type", "object"},
-                              {"required", {"sql"}},
-                              {"properties",
-                               {{"sql", {{"type", "string"}}},
-                                {"limit", {{"type", "integer"}, {"minimum", 1},
-                                           {"maximum", 10000}}}}}}}}}}}},
-       .responses = {{"200", {{"description", "{columns: [{name, type}], rows, truncated, "
-                                              "elapsed_ms}"}}},
+       .request_body =
+           {{"required", true},
+            {"content",
+             {{"application/json",
+               {{"schema",
+                 {{"type", "object"},
+                  {"required", {"sql"}},
+                  {"properties",
+                   {{"sql", {{"type", "string"}}},
+                    {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10000}}}}}}}}}}}},
+       .responses = {{"200",
+                      {{"description",
+                        "{columns: [{name, type}], rows, truncated, "
+                        "elapsed_ms}"}}},
                      {"400", {{"description", "Refused or failed; detail says why"}}},
                      {"503", {{"description", "The console is not running"}}}}});
 }

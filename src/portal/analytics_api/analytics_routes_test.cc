@@ -16,9 +16,9 @@ namespace {
 class AnalyticsRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(lake_.Execute(analytics::testing::ReadFileOrDie(
-                                  analytics::testing::StandardFixtureSql()))
-                    .ok());
+    ASSERT_TRUE(
+        lake_.Execute(analytics::testing::ReadFileOrDie(analytics::testing::StandardFixtureSql()))
+            .ok());
     ASSERT_TRUE(lake_.Publish(Lsn(500)).ok());
     auto console = analytics::SqlConsole::Open(lake_);
     ASSERT_TRUE(console.ok()) << console.error().ToString();
@@ -27,9 +27,10 @@ class AnalyticsRoutesTest : public ::testing::Test {
     options.status_interval = std::chrono::milliseconds(200);
     options.stopping = [this] { return stopping_.load(); };
     RegisterAnalyticsRoutes(router_, service_, console_.get(), options);
-    server_ = std::make_unique<Server>(
-        router_, ServerOptions{.api_address = "127.0.0.1:0", .web_address = "127.0.0.1:0",
-                               .web_dir = "/nonexistent", .threads = 4});
+    server_ = std::make_unique<Server>(router_, ServerOptions{.api_address = "127.0.0.1:0",
+                                                              .web_address = "127.0.0.1:0",
+                                                              .web_dir = "/nonexistent",
+                                                              .threads = 4});
     auto started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.error().ToString();
   }
@@ -210,9 +211,8 @@ TEST_F(AnalyticsRoutesTest, EventStreamSendsStatusThenCommit) {
   auto at = received.find("event: commit\ndata: ");
   ASSERT_NE(at, std::string::npos) << received;
   auto line_end = received.find('\n', at + 20);
-  std::string data = received.substr(at + 20, line_end == std::string::npos
-                                                   ? std::string::npos
-                                                   : line_end - (at + 20));
+  std::string data = received.substr(
+      at + 20, line_end == std::string::npos ? std::string::npos : line_end - (at + 20));
   auto commit = nlohmann::json::parse(data);
   EXPECT_EQ(commit["version"], 2);
   EXPECT_EQ(commit["end_lsn"], "0/600");
@@ -242,9 +242,9 @@ TEST_F(AnalyticsRoutesTest, RoutesAreServedUnderApiOnTheWebAddressAndDocumented)
     EXPECT_TRUE(doc["paths"][path]["get"].contains("summary")) << path;
   }
   EXPECT_TRUE(doc["paths"]["/analytics/sql"]["post"].contains("requestBody"));
-  EXPECT_EQ(doc["paths"]["/analytics/dimensions/{entity}"]["get"]["parameters"][0]["schema"]
-               ["enum"],
-            nlohmann::json::parse(R"(["students","professors","courses"])"));
+  EXPECT_EQ(
+      doc["paths"]["/analytics/dimensions/{entity}"]["get"]["parameters"][0]["schema"]["enum"],
+      nlohmann::json::parse(R"(["students","professors","courses"])"));
 }
 
 }  // namespace
