@@ -91,6 +91,18 @@ int Producer::Flush(std::chrono::milliseconds timeout) {
 
 int Producer::OutstandingMessages() const { return rd_kafka_outq_len(rk_); }
 
+Result<bool> Producer::TopicExists(const std::string& topic, std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, static_cast<int>(timeout.count()));
+  if (err) return Error::Unavailable("kafka: metadata for topic " + topic + ": " + ErrName(err));
+  bool found = false;
+  for (int i = 0; i < md->topic_cnt && !found; ++i) {
+    found = topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  rd_kafka_metadata_destroy(md);
+  return found;
+}
+
 Status Producer::CreateTopics(const std::vector<std::string>& topics, int partitions,
                               int replication_factor, std::chrono::milliseconds timeout) {
   if (topics.empty()) return OkStatus();

@@ -69,6 +69,10 @@ class Producer {
   // Messages enqueued and not yet reported.
   int OutstandingMessages() const;
 
+  // Whether `topic` exists on the cluster (a metadata request for all topics, which never
+  // auto-creates one). Unavailable when the cluster does not answer within `timeout`.
+  Result<bool> TopicExists(const std::string& topic, std::chrono::milliseconds timeout);
+
   // Creates the topics that do not exist (Admin API). Existing topics are not an error.
   // Returns Unavailable/Internal errors naming the topic otherwise.
   Status CreateTopics(const std::vector<std::string>& topics, int partitions,

@@ -81,6 +81,12 @@ Status KafkaSink::TakeDeliveryError() {
 Status KafkaSink::EnsureTopic(const std::string& topic) {
   if (topics_ready_.contains(topic)) return OkStatus();
   if (options_.create_topics && !admin_unsupported_) {
+    auto exists = producer_->TopicExists(topic, options_.flush_timeout);
+    if (!exists.ok()) return exists.error();
+    if (*exists) {
+      topics_ready_.insert(topic);
+      return OkStatus();
+    }
     Status s = producer_->CreateTopics({topic}, options_.partitions, options_.replication_factor,
                                        options_.flush_timeout);
     if (!s.ok()) {

@@ -1,5 +1,7 @@
 #include "transport/kafka/kafka_source.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace migsbyu::kafka {
@@ -7,11 +9,16 @@ namespace migsbyu::kafka {
 KafkaSource::KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
 
 std::shared_ptr<const events::TableSchema> KafkaSource::Intern(
-    std::shared_ptr<events::TableSchema> table, const std::string& topic) {
+    std::shared_ptr<events::TableSchema> table, const std::string& topic, bool key_known) {
   auto& cached = schemas_[topic];
+  auto same_column = [&](const events::Column& a, const events::Column& b) {
+    return a.name == b.name && a.type == b.type && a.type_oid == b.type_oid &&
+           a.type_modifier == b.type_modifier && (!key_known || a.key == b.key);
+  };
   if (cached && cached->schema == table->schema && cached->name == table->name &&
-      cached->columns == table->columns) {
-    return cached;
+      std::equal(cached->columns.begin(), cached->columns.end(), table->columns.begin(),
+                 table->columns.end(), same_column)) {
+    return cached;  // a keyless message (a truncate) keeps the key columns known so far
   }
   cached = std::move(table);
   return cached;
@@ -56,7 +63,8 @@ Status KafkaSource::Handle(const Message& m, transport::Sink& sink) {
     return OkStatus();
   }
   high_water_[partition] = id;
-  d.change.table = Intern(std::const_pointer_cast<events::TableSchema>(d.change.table), m.topic);
+  d.change.table = Intern(std::const_pointer_cast<events::TableSchema>(d.change.table), m.topic,
+                          !m.key_null);
   if (open_tx_ && (open_tx_->partition != partition ||
                    open_tx_->info.commit_lsn != d.tx.commit_lsn || open_tx_->info.xid != d.tx.xid)) {
     MIGSBYU_TRY(CloseOpenTx(sink));
@@ -79,16 +87,21 @@ Status KafkaSource::Run(std::stop_token stop, transport::Sink& sink) {
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
       {"client.id", "migsbyu-lake"},
+      // One partition per table is the default: roundrobin spreads tables over the members,
+      // where range would give every topic's partition 0 to the same member.
+      {"partition.assignment.strategy", "roundrobin"},
   };
   for (const auto& [k, v] : options_.extra) config[k] = v;
   callback_error_.reset();
   auto on_rebalance = [this, &sink](bool assigned, const std::vector<Partition>& parts) {
     if (assigned) {
       for (const auto& p : parts) MIGSBYU_LOG_INFO("kafka source: assigned {}[{}]", p.first, p.second);
+      assigned_ += parts.size();
       return;
     }
+    assigned_ -= std::min(assigned_.load(), parts.size());
     // Hand over cleanly: everything consumed so far is flushed and its offsets committed.
-    if (!callback_error_) {
+    if (!closing_ && !callback_error_) {
       Status s = FlushAndCommit(sink);
       if (!s.ok()) callback_error_ = s.error();
     }
@@ -132,9 +145,11 @@ Status KafkaSource::Run(std::stop_token stop, transport::Sink& sink) {
     }
   }
   if (status.ok()) status = FlushAndCommit(sink);
-  // Leaving the group revokes our partitions; the callback must not flush a failed sink.
-  if (!status.ok()) callback_error_ = status.error();
+  // Leaving the group revokes our partitions: everything is already flushed (or failed).
+  closing_ = true;
   consumer_.reset();
+  closing_ = false;
+  assigned_ = 0;
   open_tx_.reset();
   high_water_.clear();
   pending_offsets_.clear();

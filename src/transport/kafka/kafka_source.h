@@ -24,6 +24,7 @@
 // KafkaSource at a time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -72,7 +73,11 @@ class KafkaSource {
   // new Run redelivers them.
   Status Run(std::stop_token stop, transport::Sink& sink);
 
+  // Counters so far. REQUIRES: called on Run's thread or after Run returned.
   KafkaSourceStats stats() const { return stats_; }
+
+  // Partitions currently assigned to this member; safe from any thread.
+  size_t AssignedPartitions() const { return assigned_.load(); }
 
  private:
   using Partition = std::pair<std::string, int32_t>;
@@ -89,8 +94,9 @@ class KafkaSource {
   Status Handle(const Message& message, transport::Sink& sink);
   Status CloseOpenTx(transport::Sink& sink);
   Status FlushAndCommit(transport::Sink& sink);
+  // The schema shared by consecutive changes of a topic (one pointer while it does not change).
   std::shared_ptr<const events::TableSchema> Intern(std::shared_ptr<events::TableSchema> table,
-                                                    const std::string& topic);
+                                                    const std::string& topic, bool key_known);
 
   KafkaSourceOptions options_;
   std::optional<Consumer> consumer_;
@@ -100,7 +106,9 @@ class KafkaSource {
   std::optional<OpenTx> open_tx_;
   size_t changes_since_flush_ = 0;
   std::optional<Error> callback_error_;
+  bool closing_ = false;
   KafkaSourceStats stats_;
+  std::atomic<size_t> assigned_{0};
 };
 
 }  // namespace migsbyu::kafka

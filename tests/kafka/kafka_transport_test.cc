@@ -1,0 +1,485 @@
+// KafkaSink and KafkaSource against librdkafka's mock cluster, which real clients reach over
+// loopback TCP: every operation and column type through the sink and back through a separate
+// consumer (and through kcat, an independent client), tombstones, de-duplication of a replayed
+// transaction, a broker outage, a consumer group of two, and Debezium's own events.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "transport/kafka/kafka_sink.h"
+#include "transport/kafka/kafka_source.h"
+#include "transport/kafka/testing.h"
+
+namespace migsbyu::kafka {
+namespace {
+
+using testing::json;
+using testing::RecordingSink;
+namespace fs = std::filesystem;
+
+const fs::path kTestData = MIGSBYU_KAFKA_TESTDATA;
+constexpr auto kDeadline = std::chrono::seconds(60);
+
+// Polls `done` until it holds or the deadline passes; returns whether it held.
+template <typename F>
+bool WaitFor(F done, std::chrono::seconds limit = kDeadline) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a poll interval, not a wait
+  }
+  return true;
+}
+
+// A transaction to push through a sink: its info and its changes.
+struct Tx {
+  events::TransactionInfo info;
+  std::vector<events::ChangeEvent> changes;
+};
+
+// Builds transactions with consecutive LSNs over the tables of table_students.json.
+class TxBuilder {
+ public:
+  TxBuilder() : students_(testing::TableFromJson(testing::ReadJson(kTestData / "table_students.json"))) {}
+
+  std::shared_ptr<const events::TableSchema> Table(const std::string& name) {
+    auto& t = tables_[name];
+    if (!t) {
+      auto copy = std::make_shared<events::TableSchema>(*students_);
+      copy->name = name;
+      t = copy;
+    }
+    return t;
+  }
+
+  // A row with every column set from `id` (text, numeric, date, timestamps, ints, float, bool).
+  events::Row RowFor(int64_t id, bool nulls = false) const {
+    using events::Value;
+    if (nulls) {
+      events::Row row(students_->columns.size(), Value::Null());
+      row[0] = Value::Integer(id);
+      return row;
+    }
+    return {Value::Integer(id),
+            Value::Text("student-" + std::to_string(id) + " \"quoted\" ünïcode"),
+            Value::Text(std::to_string(id % 4) + ".2" + std::to_string(id % 10)),
+            Value::Integer(19753 + id),
+            Value::Integer(1706659200123450 + id),
+            Value::Integer(-86400000000LL + id),
+            Value::Integer(id % 300),
+            Value::Integer(9007199254740993LL + id),
+            Value::Real(0.5 + id),
+            Value::Integer(id % 2),
+            Value::Text("-" + std::to_string(id) + ".000123")};
+  }
+
+  // One transaction of `ops` on `table` (op letter, id), each change getting the next LSN.
+  Tx Make(const std::vector<std::pair<std::string, std::pair<char, int64_t>>>& ops,
+          bool snapshot = false) {
+    Tx tx;
+    tx.info.xid = ++xid_;
+    tx.info.snapshot = snapshot;
+    uint64_t first = next_lsn_;
+    uint64_t position = 0;
+    for (const auto& [table, op] : ops) {
+      events::ChangeEvent e;
+      e.op = static_cast<events::Operation>(op.first);
+      e.table = Table(table);
+      e.lsn = Lsn(snapshot ? first : next_lsn_ += 0x40);
+      e.position = position++;
+      e.xid = tx.info.xid;
+      switch (e.op) {
+        case events::Operation::kRead:
+        case events::Operation::kInsert: e.after = RowFor(op.second, op.second % 5 == 4); break;
+        case events::Operation::kUpdate:
+          e.before = RowFor(op.second);
+          e.after = RowFor(op.second + 1000);
+          (*e.after)[0] = events::Value::Integer(op.second);
+          (*e.after)[1] = events::Value::UnchangedToast();
+          break;
+        case events::Operation::kDelete: e.before = RowFor(op.second); break;
+        case events::Operation::kTruncate: break;
+      }
+      tx.changes.push_back(std::move(e));
+    }
+    tx.info.commit_lsn = Lsn(snapshot ? first : next_lsn_ += 0x40);
+    tx.info.end_lsn = Lsn(snapshot ? first : tx.info.commit_lsn.value() + 0x30);
+    next_lsn_ = tx.info.end_lsn.value();
+    tx.info.commit_time_us = 1706695530000000 + static_cast<int64_t>(xid_) * 1001;
+    for (auto& e : tx.changes) {
+      e.commit_lsn = tx.info.commit_lsn;
+      e.commit_time_us = tx.info.commit_time_us;
+    }
+    return tx;
+  }
+
+ private:
+  std::shared_ptr<const events::TableSchema> students_;
+  std::map<std::string, std::shared_ptr<const events::TableSchema>> tables_;
+  uint32_t xid_ = 700;
+  uint64_t next_lsn_ = 0x1A000000;
+};
+
+void Push(transport::Sink& sink, const Tx& tx) {
+  ASSERT_TRUE(sink.Begin(tx.info).ok());
+  for (const auto& c : tx.changes) {
+    auto s = sink.Apply(c);
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+  }
+  ASSERT_TRUE(sink.Commit(tx.info).ok());
+}
+
+std::unique_ptr<KafkaSink> MakeSink(const testing::MockCluster& cluster,
+                                    std::chrono::milliseconds flush_timeout = std::chrono::seconds(30)) {
+  KafkaSinkOptions o;
+  o.brokers = cluster.bootstraps();
+  o.flush_timeout = flush_timeout;
+  o.extra["log_level"] = "3";
+  auto sink = KafkaSink::Create(o);
+  EXPECT_TRUE(sink.ok()) << sink.error().ToString();
+  return std::move(sink).value();
+}
+
+KafkaSourceOptions SourceOptions(const testing::MockCluster& cluster, const std::string& group) {
+  KafkaSourceOptions o;
+  o.brokers = cluster.bootstraps();
+  o.group_id = group;
+  o.flush_interval = std::chrono::milliseconds(100);
+  o.extra["log_level"] = "3";
+  o.extra["topic.metadata.refresh.interval.ms"] = "500";
+  // The mock coordinator holds a rejoin for up to the session timeout (45 s by default).
+  o.extra["session.timeout.ms"] = "6000";
+  o.extra["heartbeat.interval.ms"] = "300";
+  return o;
+}
+
+// Runs a KafkaSource on its own thread until destroyed; Run's status is kept.
+class RunningSource {
+ public:
+  RunningSource(KafkaSourceOptions options, transport::Sink& sink)
+      : source_(std::move(options)),
+        thread_([this, &sink](std::stop_token stop) { status_ = source_.Run(stop, sink); }) {}
+  ~RunningSource() { (void)Stop(); }
+  Status Stop() {
+    if (thread_.joinable()) {
+      thread_.request_stop();
+      thread_.join();
+    }
+    return status_;
+  }
+  KafkaSource& source() { return source_; }
+
+ private:
+  KafkaSource source_;
+  Status status_ = OkStatus();
+  std::jthread thread_;
+};
+
+// Identity of a change across the whole stream.
+std::string IdentityOf(const events::ChangeEvent& c) {
+  return c.table->name + "@" + c.commit_lsn.ToString() + "#" + std::to_string(c.position);
+}
+
+// The changes of `txs` a consumer must see, described for comparison.
+std::map<std::string, json> Expected(const std::vector<Tx>& txs) {
+  std::map<std::string, json> out;
+  for (const auto& tx : txs) {
+    for (const auto& c : tx.changes) out[IdentityOf(c)] = testing::DescribeChange(c);
+  }
+  return out;
+}
+
+std::map<std::string, json> Received(const std::vector<events::ChangeEvent>& changes) {
+  std::map<std::string, json> out;
+  for (const auto& c : changes) {
+    EXPECT_FALSE(out.contains(IdentityOf(c))) << "duplicate " << IdentityOf(c);
+    out[IdentityOf(c)] = testing::DescribeChange(c);
+  }
+  return out;
+}
+
+class KafkaTransportTest : public ::testing::Test {
+ protected:
+  void CreateTopics(const std::vector<std::string>& tables, int partitions = 1) {
+    for (const auto& t : tables) cluster_.CreateTopic("migsbyu.public." + t, partitions);
+  }
+  testing::MockCluster cluster_{3};
+  TxBuilder b_;
+};
+
+TEST_F(KafkaTransportTest, EveryOperationAndTypeRoundTripsThroughTheMockCluster) {
+  CreateTopics({"students", "courses"});
+  std::vector<Tx> txs = {
+      b_.Make({{"students", {'r', 1}}, {"students", {'r', 2}}, {"courses", {'r', 3}}}, true),
+      b_.Make({{"students", {'c', 4}}, {"courses", {'c', 5}}, {"students", {'c', 9}}}),
+      b_.Make({{"students", {'u', 4}}}),
+      b_.Make({{"students", {'d', 2}}, {"courses", {'d', 3}}}),
+      b_.Make({{"courses", {'t', 0}}}),
+  };
+  auto sink = MakeSink(cluster_);
+  for (const auto& tx : txs) Push(*sink, tx);
+  auto flushed = sink->Flush();
+  ASSERT_TRUE(flushed.ok()) << flushed.error().ToString();
+  EXPECT_EQ(*flushed, txs.back().info.end_lsn);
+
+  RecordingSink recorded;
+  RunningSource source(SourceOptions(cluster_, "roundtrip"), recorded);
+  const size_t total = Expected(txs).size();
+  ASSERT_TRUE(WaitFor([&] { return recorded.change_count() >= total; }))
+      << recorded.change_count() << " of " << total;
+  ASSERT_TRUE(source.Stop().ok());
+  EXPECT_EQ(Received(recorded.changes()), Expected(txs));
+  EXPECT_EQ(source.source().stats().tombstones, 2u);
+  EXPECT_EQ(source.source().stats().duplicates, 0u);
+  // Every transaction handed to the sink carries the original transaction's identity.
+  for (const auto& c : recorded.commits()) {
+    bool known = std::any_of(txs.begin(), txs.end(), [&](const Tx& tx) {
+      return tx.info.commit_lsn == c.commit_lsn && tx.info.end_lsn == c.end_lsn &&
+             tx.info.xid == c.xid && tx.info.snapshot == c.snapshot;
+    });
+    EXPECT_TRUE(known) << "unknown transaction " << c.commit_lsn.ToString();
+  }
+}
+
+TEST_F(KafkaTransportTest, KcatReadsEveryMessageIncludingTombstones) {
+  CreateTopics({"students"});
+  std::vector<Tx> txs = {b_.Make({{"students", {'c', 1}}, {"students", {'c', 2}}}),
+                         b_.Make({{"students", {'d', 1}}})};
+  auto sink = MakeSink(cluster_);
+  for (const auto& tx : txs) Push(*sink, tx);
+  ASSERT_TRUE(sink->Flush().ok());
+
+  std::string cmd = "kcat -C -b " + cluster_.bootstraps() +
+                    " -t migsbyu.public.students -e -q -Z -f '%k\\t%s\\n' 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  ASSERT_EQ(pclose(pipe), 0) << out;
+
+  std::vector<std::pair<std::string, std::string>> lines;
+  for (size_t start = 0, nl; (nl = out.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string line = out.substr(start, nl - start);
+    auto tab = line.find('\t');
+    ASSERT_NE(tab, std::string::npos) << line;
+    lines.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+  }
+  ASSERT_EQ(lines.size(), 4u) << out;  // two inserts, a delete and its tombstone
+  EXPECT_EQ(json::parse(lines[0].first)["payload"], json({{"id", 1}}));
+  EXPECT_EQ(json::parse(lines[1].second)["payload"]["op"], "c");
+  EXPECT_EQ(json::parse(lines[1].second)["payload"]["after"]["id"], 2);
+  EXPECT_EQ(json::parse(lines[2].second)["payload"]["op"], "d");
+  EXPECT_EQ(json::parse(lines[3].first)["payload"], json({{"id", 1}}));
+  EXPECT_EQ(lines[3].second, "NULL");  // kcat -Z prints a null value as NULL
+}
+
+TEST_F(KafkaTransportTest, TombstonesCanBeTurnedOff) {
+  CreateTopics({"students"});
+  KafkaSinkOptions o;
+  o.brokers = cluster_.bootstraps();
+  o.envelope.tombstones_on_delete = false;
+  o.extra["log_level"] = "3";
+  auto sink = KafkaSink::Create(o);
+  ASSERT_TRUE(sink.ok());
+  std::vector<Tx> txs = {b_.Make({{"students", {'c', 1}}}), b_.Make({{"students", {'d', 1}}})};
+  for (const auto& tx : txs) Push(**sink, tx);
+  ASSERT_TRUE((*sink)->Flush().ok());
+  RecordingSink recorded;
+  RunningSource source(SourceOptions(cluster_, "no-tombstones"), recorded);
+  ASSERT_TRUE(WaitFor([&] { return recorded.change_count() >= 2; }));
+  ASSERT_TRUE(source.Stop().ok());
+  EXPECT_EQ(source.source().stats().tombstones, 0u);
+  EXPECT_EQ(source.source().stats().messages, 2u);
+}
+
+TEST_F(KafkaTransportTest, ATransactionReplayedAfterAConnectorRestartIsStoredOnce) {
+  CreateTopics({"students", "courses"});
+  std::vector<Tx> txs = {b_.Make({{"students", {'c', 1}}, {"courses", {'c', 2}}}),
+                         b_.Make({{"students", {'u', 1}}, {"courses", {'c', 3}}}),
+                         b_.Make({{"students", {'c', 4}}})};
+  {
+    auto first = MakeSink(cluster_);
+    Push(*first, txs[0]);
+    Push(*first, txs[1]);
+    ASSERT_TRUE(first->Flush().ok());
+  }
+  {
+    // The connector restarted from an LSN before txs[1]: it sends txs[1] again.
+    auto second = MakeSink(cluster_);
+    Push(*second, txs[1]);
+    Push(*second, txs[2]);
+    ASSERT_TRUE(second->Flush().ok());
+  }
+  RecordingSink recorded;
+  RunningSource source(SourceOptions(cluster_, "replay"), recorded);
+  ASSERT_TRUE(WaitFor([&] { return source.source().AssignedPartitions() == 2; }));
+  const size_t messages = 2 + 2 + 2 + 1;
+  ASSERT_TRUE(WaitFor([&] { return recorded.change_count() >= 5 && recorded.flushes() > 0; }));
+  ASSERT_TRUE(source.Stop().ok());
+  EXPECT_EQ(source.source().stats().messages, messages);
+  EXPECT_EQ(source.source().stats().duplicates, 2u);
+  EXPECT_EQ(Received(recorded.changes()), Expected(txs));
+}
+
+TEST_F(KafkaTransportTest, FlushDoesNotAdvanceWhileBrokersAreDownAndNothingIsLostAfter) {
+  CreateTopics({"students"});
+  auto sink = MakeSink(cluster_, std::chrono::milliseconds(1500));
+  std::vector<Tx> txs = {b_.Make({{"students", {'c', 1}}}),
+                         b_.Make({{"students", {'c', 2}}, {"students", {'u', 1}}}),
+                         b_.Make({{"students", {'d', 2}}})};
+  Push(*sink, txs[0]);
+  auto first = sink->Flush();
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_EQ(*first, txs[0].info.end_lsn);
+
+  cluster_.SetAllBrokersDown();
+  Push(*sink, txs[1]);
+  Push(*sink, txs[2]);
+  auto during = sink->Flush();
+  ASSERT_FALSE(during.ok()) << "flush succeeded with every broker down";
+  EXPECT_EQ(during.error().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(sink->AcknowledgedLsn(), txs[0].info.end_lsn);
+
+  cluster_.SetAllBrokersUp();
+  Result<Lsn> after = Error::Unavailable("not flushed yet");
+  ASSERT_TRUE(WaitFor([&] {
+    after = sink->Flush();
+    return after.ok();
+  })) << after.error().ToString();
+  EXPECT_EQ(*after, txs[2].info.end_lsn);
+
+  RecordingSink recorded;
+  RunningSource source(SourceOptions(cluster_, "outage"), recorded);
+  ASSERT_TRUE(WaitFor([&] { return recorded.change_count() >= 4; }));
+  ASSERT_TRUE(source.Stop().ok());
+  EXPECT_EQ(Received(recorded.changes()), Expected(txs));
+  EXPECT_EQ(source.source().stats().duplicates, 0u) << "the idempotent producer wrote no duplicate";
+}
+
+TEST_F(KafkaTransportTest, AConsumerGroupOfTwoSplitsTheTablesAndHandsOverOnLeave) {
+  const std::vector<std::string> tables = {"students", "professors", "courses", "enrollments"};
+  CreateTopics(tables);
+  RecordingSink sink_a, sink_b;
+  auto options = SourceOptions(cluster_, "lake");
+  RunningSource a(options, sink_a);
+  auto b = std::make_unique<RunningSource>(options, sink_b);
+  ASSERT_TRUE(WaitFor([&] {
+    return a.source().AssignedPartitions() >= 1 && b->source().AssignedPartitions() >= 1 &&
+           a.source().AssignedPartitions() + b->source().AssignedPartitions() == tables.size();
+  })) << a.source().AssignedPartitions() << " + " << b->source().AssignedPartitions();
+
+  std::vector<Tx> round1;
+  for (int i = 0; i < 5; ++i) {
+    round1.push_back(b_.Make({{tables[i % 4], {'c', i}}, {tables[(i + 1) % 4], {'c', 100 + i}}}));
+  }
+  auto sink = MakeSink(cluster_);
+  for (const auto& tx : round1) Push(*sink, tx);
+  ASSERT_TRUE(sink->Flush().ok());
+  const size_t total1 = Expected(round1).size();
+  ASSERT_TRUE(WaitFor([&] { return sink_a.change_count() + sink_b.change_count() >= total1; }));
+
+  // Each table was written by exactly one member.
+  std::set<std::string> tables_a, tables_b;
+  for (const auto& c : sink_a.changes()) tables_a.insert(c.table->name);
+  for (const auto& c : sink_b.changes()) tables_b.insert(c.table->name);
+  EXPECT_FALSE(tables_a.empty());
+  EXPECT_FALSE(tables_b.empty());
+  for (const auto& t : tables_a) EXPECT_FALSE(tables_b.contains(t)) << t << " read by both";
+
+  // B leaves (flushing and committing first); A takes over B's tables from B's offsets.
+  ASSERT_TRUE(b->Stop().ok());
+  b.reset();
+  ASSERT_TRUE(WaitFor([&] { return a.source().AssignedPartitions() == tables.size(); }));
+  std::vector<Tx> round2;
+  for (int i = 0; i < 4; ++i) round2.push_back(b_.Make({{tables[i], {'u', 100 + i}}}));
+  for (const auto& tx : round2) Push(*sink, tx);
+  ASSERT_TRUE(sink->Flush().ok());
+  const size_t total2 = total1 + Expected(round2).size();
+  ASSERT_TRUE(WaitFor([&] { return sink_a.change_count() + sink_b.change_count() >= total2; }));
+  ASSERT_TRUE(a.Stop().ok());
+
+  std::vector<Tx> all = round1;
+  all.insert(all.end(), round2.begin(), round2.end());
+  std::vector<events::ChangeEvent> union_changes = sink_a.changes();
+  for (const auto& c : sink_b.changes()) union_changes.push_back(c);
+  EXPECT_EQ(Received(union_changes), Expected(all));
+}
+
+TEST_F(KafkaTransportTest, DebeziumEventsFromItsDocumentationAreConsumedIntoChangeEvents) {
+  // Each testdata/debezium file becomes one message on its table's topic.
+  std::map<std::string, std::vector<json>> by_topic;
+  for (const auto& e : fs::directory_iterator(kTestData / "debezium")) {
+    json c = testing::ReadJson(e.path());
+    const json& v = c["value"];
+    std::string topic;
+    const json& payload = v.is_object() && v.contains("payload") ? v["payload"] : v;
+    if (!payload.is_null()) {
+      topic = payload["source"]["name"].get<std::string>() + "." +
+              payload["source"]["schema"].get<std::string>() + "." +
+              payload["source"]["table"].get<std::string>();
+    } else {
+      topic = "PostgreSQL_server.inventory.customers";  // the tombstone follows its delete
+    }
+    by_topic[topic].push_back(c);
+  }
+  size_t expected_changes = 0;
+  for (auto& [topic, cases] : by_topic) {
+    // In the order Debezium wrote them: by (commit_lsn, position), tombstones last.
+    auto order = [](const json& c) {
+      if (c["expected"].is_null()) return std::make_tuple(1, Lsn(), uint64_t{0});
+      const json& e = c["expected"];
+      uint64_t position = e["position"].is_number() ? e["position"].get<uint64_t>() : 0;
+      return std::make_tuple(0, *Lsn::Parse(e["commit_lsn"].get<std::string>()), position);
+    };
+    std::stable_sort(cases.begin(), cases.end(),
+                     [&](const json& x, const json& y) { return order(x) < order(y); });
+    cluster_.CreateTopic(topic, 1);
+    std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>> messages;
+    for (const auto& c : cases) {
+      messages.emplace_back(c["key"].is_null() ? std::nullopt : std::optional(c["key"].dump()),
+                            c["value"].is_null() ? std::nullopt : std::optional(c["value"].dump()));
+      expected_changes += !c["expected"].is_null();
+    }
+    testing::ProduceRaw(cluster_.bootstraps(), topic, messages);
+  }
+  RecordingSink recorded;
+  auto options = SourceOptions(cluster_, "debezium");
+  options.topics = {"^PostgreSQL_server\\..*", "^dbserver1\\..*"};
+  RunningSource source(options, recorded);
+  ASSERT_TRUE(WaitFor([&] { return recorded.change_count() >= expected_changes; }));
+  ASSERT_TRUE(source.Stop().ok());
+  EXPECT_EQ(source.source().stats().tombstones, 1u);
+
+  // Match each received change to its file's expectation (the snapshot row's position is its
+  // Kafka offset).
+  std::vector<json> expected;
+  for (auto& [topic, cases] : by_topic) {
+    for (const auto& c : cases) {
+      if (c["expected"].is_null()) continue;
+      json e = c["expected"];
+      e.erase("snapshot");
+      e.erase("end_lsn");
+      expected.push_back(e);
+    }
+  }
+  std::vector<json> got;
+  for (const auto& c : recorded.changes()) got.push_back(testing::DescribeChange(c));
+  ASSERT_EQ(got.size(), expected.size());
+  for (const auto& e : expected) {
+    bool found = std::any_of(got.begin(), got.end(), [&](json g) {
+      if (e["position"] == "offset") g["position"] = "offset";
+      return g == e;
+    });
+    EXPECT_TRUE(found) << "not received: " << e.dump();
+  }
+}
+
+}  // namespace
+}  // namespace migsbyu::kafka
