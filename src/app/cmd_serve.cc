@@ -9,8 +9,10 @@
 #include "app/pipeline.h"
 #include "common/log.h"
 #include "oltp/migrations.h"
+#include "oltp/simulator.h"
 #include "pg/pool.h"
 #include "portal/docs.h"
+#include "portal/generate_api.h"
 #include "portal/rest_api.h"
 #include "portal/router.h"
 #include "portal/server.h"
@@ -49,7 +51,9 @@ void Serve(const ServeOptions& options) {
   }
   pg::Pool pool(options.database_url, static_cast<size_t>(options.pool_size));
   portal::Router router;
+  oltp::Simulator simulator(pool);
   portal::RegisterRestApi(router, pool);
+  portal::RegisterGenerateApi(router, pool, simulator);
   portal::RegisterDocs(router, "MigsbyU API", "0.1.0");
   auto pipeline = StartPipeline(options.database_url, options.pipeline, router);
   if (!pipeline.ok()) throw CLI::RuntimeError("serve: " + pipeline.error().ToString(), 1);
@@ -70,6 +74,7 @@ void Serve(const ServeOptions& options) {
   sigwait(&signals, &received);
   MIGSBYU_LOG_INFO("serve: {} received; finishing requests in flight", strsignal(received));
   server.Stop();
+  simulator.Stop();
   (*pipeline)->Stop();
   MIGSBYU_LOG_INFO("serve: stopped");
 }

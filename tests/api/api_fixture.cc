@@ -4,6 +4,7 @@
 
 #include "oltp/migrations.h"
 #include "portal/docs.h"
+#include "portal/generate_api.h"
 #include "portal/rest_api.h"
 
 namespace migsbyu::testing {
@@ -27,7 +28,9 @@ void ApiTest::SetUp() {
   }
   pool_ = std::make_unique<pg::Pool>(db_->url(), 8);
   router_ = std::make_unique<portal::Router>();
+  simulator_ = std::make_unique<oltp::Simulator>(*pool_);
   portal::RegisterRestApi(*router_, *pool_);
+  portal::RegisterGenerateApi(*router_, *pool_, *simulator_);
   portal::RegisterDocs(*router_, "MigsbyU API", "test");
   AddRoutes(*router_);
 
@@ -50,6 +53,7 @@ void ApiTest::TearDown() {
   if (server_) server_->Stop();
   server_.reset();
   router_.reset();
+  simulator_.reset();
   pool_.reset();
   std::error_code ec;
   std::filesystem::remove_all(web_dir_, ec);

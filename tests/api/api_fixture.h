@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "oltp/simulator.h"
 #include "pg/pool.h"
 #include "portal/router.h"
 #include "portal/server.h"
@@ -57,6 +58,7 @@ class ApiTest : public ::testing::Test {
 
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<oltp::Simulator> simulator_;
   std::unique_ptr<portal::Router> router_;
   std::unique_ptr<portal::Server> server_;
   std::filesystem::path web_dir_;
