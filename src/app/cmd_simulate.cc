@@ -8,6 +8,7 @@
 #include <string>
 
 #include "app/commands.h"
+#include "oltp/migrations.h"
 #include "oltp/simulator.h"
 #include "pg/pool.h"
 
@@ -89,6 +90,12 @@ void AddSimulateCommand(CLI::App& app) {
                 static_cast<unsigned long long>(options->simulator.seed));
     std::fflush(stdout);
     pg::Pool pool(options->url, 2);
+    {
+      auto conn = pool.Acquire();
+      if (!conn.ok()) Fail(conn.error());
+      auto migrated = oltp::ApplyMigrations(**conn);  // idempotent: a fresh cluster works too
+      if (!migrated.ok()) Fail(migrated.error());
+    }
     oltp::Simulator simulator(pool);
     RunInForeground(simulator, options->simulator);
     PrintSummary(simulator.GetStatus());

@@ -340,9 +340,13 @@ void Simulator::Run(SimulatorOptions options) {
       ++status_.events;
       ++status_.by_kind[*applied];
     } else {
-      ++status_.by_kind["failed"];
-      status_.last_error = applied.error().ToString();
-      MIGSBYU_LOG_WARN("simulate: event failed: {}", status_.last_error);
+      const int64_t failures = ++status_.by_kind["failed"];
+      std::string error = applied.error().ToString();
+      // A server that is down fails every event alike: log new errors, and repeats sparingly.
+      if (error != status_.last_error || failures % 100 == 0) {
+        MIGSBYU_LOG_WARN("simulate: event failed ({} failures so far): {}", failures, error);
+      }
+      status_.last_error = std::move(error);
     }
   }
   std::lock_guard lock(mu_);
