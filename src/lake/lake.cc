@@ -70,16 +70,19 @@ std::string DimRelation(const std::string& dir, const Manifest& m, const KnownTa
   const auto& closes = m.Files(ClosesDataset(t));
   if (closes.empty()) return "SELECT * FROM " + ReadFiles(dir, dims);
   std::string key = duck::QuoteIdentifier(t.KeyColumn());
-  // Versions closed by a later commit are fixed up from the closes dataset (one row per key).
-  return "SELECT d.* REPLACE ("
+  // A version written as closed ('no') is final. One written as current may have been closed by
+  // a later commit: the closes dataset (one row per closed key) fixes it up. Keeping the two
+  // apart lets a filter on current_row_indicator skip the join's other side entirely.
+  return "SELECT * FROM " + ReadFiles(dir, dims) +
+         " WHERE current_row_indicator = 'no' UNION ALL "
+         "SELECT d.* REPLACE ("
          "CASE WHEN c.k IS NULL THEN d.row_effective_end ELSE c.row_effective_end END "
          "AS row_effective_end, "
-         "CASE WHEN c.k IS NULL THEN d.current_row_indicator ELSE 'no' END "
-         "AS current_row_indicator, "
+         "CASE WHEN c.k IS NULL THEN 'yes' ELSE 'no' END AS current_row_indicator, "
          "CASE WHEN c.k IS NULL THEN d.is_deleted ELSE c.is_deleted END AS is_deleted) "
-         "FROM " + ReadFiles(dir, dims) + " d LEFT JOIN (SELECT " + key +
-         " AS k, row_effective_end, is_deleted FROM " + ReadFiles(dir, closes) +
-         ") c ON d." + key + " = c.k";
+         "FROM (SELECT * FROM " + ReadFiles(dir, dims) + " WHERE current_row_indicator = 'yes') d "
+         "LEFT JOIN (SELECT " + key + " AS k, row_effective_end, is_deleted FROM " +
+         ReadFiles(dir, closes) + ") c ON d." + key + " = c.k";
 }
 
 }  // namespace
@@ -125,6 +128,12 @@ Result<std::shared_ptr<Lake>> Lake::Open(const std::string& dir, int duckdb_thre
   std::string abs = fs::absolute(dir).lexically_normal().string();
   MIGSBYU_ASSIGN(auto db, duck::Database::Open(
                               ":memory:", {{"threads", std::to_string(duckdb_threads)}}));
+  {
+    // Data files never change once written, so their Parquet metadata can be cached. Parquet is
+    // built into libduckdb (loading it downloads nothing).
+    MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db));
+    MIGSBYU_TRY(conn.Execute("LOAD parquet; SET GLOBAL parquet_metadata_cache = true"));
+  }
   std::shared_ptr<Lake> lake(new Lake(abs, std::move(db)));
   MIGSBYU_ASSIGN(auto latest, LoadLatestManifest(abs));
   lake->latest_ = std::make_shared<const Manifest>(latest ? std::move(*latest) : Manifest{});

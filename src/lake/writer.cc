@@ -213,16 +213,16 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
       }
     }
   }
+  MIGSBYU_TRY(builder_->Apply(stored));
   if (!replaying_) {
     auto& buffer = changes_[table];
     if (buffer.schema && !SameColumns(*buffer.schema, *stored.table)) {
       MIGSBYU_TRY(SpillChanges(table));
     }
     if (!buffer.schema || buffer.rows.empty()) buffer.schema = stored.table;
-    buffer.rows.push_back(stored);
+    buffer.rows.push_back(std::move(stored));
     ++buffered_rows_;
   }
-  MIGSBYU_TRY(builder_->Apply(stored));
   if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
   return OkStatus();
 }
@@ -294,7 +294,7 @@ Result<DataFile> LakeWriter::CopyToFile(const std::string& dataset, const std::s
   DataFile file{NewFilePath(dataset), 0};
   std::string abs = (fs::path(options_.dir) / file.path).string();
   MIGSBYU_ASSIGN(auto copied, conn_.Query("COPY (" + select_sql + ") TO " + duck::QuoteString(abs) +
-                                              " (FORMAT parquet, COMPRESSION zstd)"));
+                                              " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
   file.rows = copied.RowsChanged();
   MIGSBYU_TRY(SyncPath(abs));
   return file;
@@ -508,8 +508,9 @@ Status LakeWriter::Compact(bool force) {
     size_t files = published_.Files(t.DimName()).size() + published_.Files(ClosesDataset(t)).size();
     if (closes > 0 && (force || files > max_files ||
                        (closes > options_.fold_closes_rows && closes * 8 > dims))) {
+      // Sorted by id: row-group statistics then let a lookup of one id read little.
       MIGSBYU_ASSIGN(DataFile f, CopyToFile(t.DimName(), "SELECT * FROM " + t.DimName() +
-                                                             " ORDER BY " + t.KeyColumn()));
+                                                             " ORDER BY id, " + t.KeyColumn()));
       next.datasets[t.DimName()] = {f};
       next.datasets.erase(ClosesDataset(t));
       changed = true;
@@ -526,7 +527,7 @@ Status LakeWriter::Compact(bool force) {
     std::string order = dataset.ends_with("_changes") ? "commit_lsn, position"
                         : dataset == kFactDataset   ? "source_lsn, source_position"
                         : dataset.ends_with("_closes") ? "source_lsn, source_position"
-                                                       : "1";
+                                                       : "id";
     std::string list = "[";
     for (size_t i = 0; i < small.size(); ++i) {
       list += (i ? ", " : "") + duck::QuoteString((fs::path(options_.dir) / small[i].path).string());
