@@ -795,6 +795,11 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
   MIGSBYU_ASSIGN(json whole, ParseJson(*value, "value"));
   if (whole.is_null()) return std::optional<DecodedChange>();
   auto [schema, payload] = SplitSchema(std::move(whole));
+  // Not row changes: Debezium's transaction metadata (BEGIN/END) and logical messages (op m).
+  if (payload.is_object() && !payload.contains("op") && payload.contains("status")) {
+    return std::optional<DecodedChange>();
+  }
+  if (payload.is_object() && payload.value("op", json()) == "m") return std::optional<DecodedChange>();
   if (!payload.is_object() || !payload.contains("source") || !payload["source"].is_object() ||
       !payload.contains("op") || !payload["op"].is_string()) {
     return Error::Corruption("kafka envelope: value has no source or op: " +

@@ -103,8 +103,9 @@ struct DecodedChange {
   bool position_from_offset = false;
 };
 
-// Decodes one message. `key` and `value` are null for Kafka null. A tombstone (null value)
-// gives nullopt. Errors (Corruption) name what is malformed: bad JSON, missing source, unknown
+// Decodes one message. `key` and `value` are null for Kafka null. A tombstone (null value) and
+// a record that is not a row change (Debezium's transaction BEGIN/END metadata, an op "m"
+// logical decoding message) give nullopt. Errors (Corruption) name what is malformed: bad JSON, missing source, unknown
 // op, a value that does not match its declared type.
 Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
                                                     const std::string* value);

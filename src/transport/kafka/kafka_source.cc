@@ -36,14 +36,14 @@ Status KafkaSource::FlushAndCommit(transport::Sink& sink) {
   changes_since_flush_ = 0;
   if (pending_offsets_.empty()) return OkStatus();
   MIGSBYU_TRY(sink.Flush());
-  ++stats_.flushes;
+  ++flushes_;
   MIGSBYU_TRY(consumer_->CommitOffsets(pending_offsets_));
   pending_offsets_.clear();
   return OkStatus();
 }
 
 Status KafkaSource::Handle(const Message& m, transport::Sink& sink) {
-  ++stats_.messages;
+  ++messages_;
   const Partition partition{m.topic, m.partition};
   pending_offsets_[partition] = m.offset + 1;
   auto where = [&] {
@@ -52,14 +52,14 @@ Status KafkaSource::Handle(const Message& m, transport::Sink& sink) {
   auto decoded = DecodeEnvelope(m.key_null ? nullptr : &m.key, m.value_null ? nullptr : &m.value);
   if (!decoded.ok()) return decoded.error().WithContext("kafka source " + where());
   if (!decoded->has_value()) {
-    ++stats_.tombstones;
+    ++(m.value_null ? tombstones_ : skipped_);
     return OkStatus();
   }
   DecodedChange& d = **decoded;
   if (d.position_from_offset) d.change.position = static_cast<uint64_t>(m.offset);
   Identity id{d.change.commit_lsn, d.change.position};
   if (auto hw = high_water_.find(partition); hw != high_water_.end() && id <= hw->second) {
-    ++stats_.duplicates;
+    ++duplicates_;
     return OkStatus();
   }
   high_water_[partition] = id;
@@ -74,7 +74,7 @@ Status KafkaSource::Handle(const Message& m, transport::Sink& sink) {
     MIGSBYU_TRY(sink.Begin(d.tx));
   }
   MIGSBYU_TRY(sink.Apply(d.change));
-  ++stats_.changes;
+  ++changes_;
   ++changes_since_flush_;
   return OkStatus();
 }

@@ -58,6 +58,7 @@ struct KafkaSourceStats {
   uint64_t changes = 0;     // handed to the sink
   uint64_t duplicates = 0;  // dropped by the (commit_lsn, position) identity
   uint64_t tombstones = 0;
+  uint64_t skipped = 0;     // not row changes (Debezium's transaction metadata, op "m")
   uint64_t flushes = 0;
 };
 
@@ -73,8 +74,11 @@ class KafkaSource {
   // new Run redelivers them.
   Status Run(std::stop_token stop, transport::Sink& sink);
 
-  // Counters so far. REQUIRES: called on Run's thread or after Run returned.
-  KafkaSourceStats stats() const { return stats_; }
+  // Counters so far; safe from any thread.
+  KafkaSourceStats stats() const {
+    return {messages_.load(), changes_.load(), duplicates_.load(), tombstones_.load(),
+            skipped_.load(), flushes_.load()};
+  }
 
   // Partitions currently assigned to this member; safe from any thread.
   size_t AssignedPartitions() const { return assigned_.load(); }
@@ -107,7 +111,8 @@ class KafkaSource {
   size_t changes_since_flush_ = 0;
   std::optional<Error> callback_error_;
   bool closing_ = false;
-  KafkaSourceStats stats_;
+  std::atomic<uint64_t> messages_{0}, changes_{0}, duplicates_{0}, tombstones_{0}, skipped_{0},
+      flushes_{0};
   std::atomic<size_t> assigned_{0};
 };
 
