@@ -401,6 +401,9 @@ TEST_F(ApiTest, UnknownPathsAndMethodsAnswerJson) {
   EXPECT_EQ(method.status, 405);
   EXPECT_EQ(method.Json(), json({{"detail", "Method Not Allowed"}}));
   EXPECT_EQ(Call("GET", "/students").status, 404);
+  auto long_uri = Call("GET", "/students/" + std::string(20000, 'x'));
+  EXPECT_EQ(long_uri.status, 414);
+  EXPECT_TRUE(long_uri.Json().contains("detail")) << long_uri.body;
 }
 
 TEST_F(ApiTest, WebAddressServesTheApiUnderApiAndTheFrontEnd) {

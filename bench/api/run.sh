@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The API benchmark: a throwaway PostgreSQL cluster on a free port, `migsbyu serve --no-pipeline`
+# on it, then api_bench (REST API beside pgbench on the same server). Everything is stopped and
+# removed however it ends.
+# Usage: bench/api/run.sh [BUILD_DIR] [api_bench options, e.g. --seconds 5]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build/release}; shift || true
+port=$(scripts/pg.sh free-port)
+data=$(mktemp -d /tmp/migsbyu-bench-pg.XXXXXX)
+serve_pid=
+cleanup() {
+  if [ -n "$serve_pid" ]; then kill -INT "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
+  scripts/pg.sh stop "$data"; rm -rf "$data"
+}
+trap cleanup EXIT
+scripts/pg.sh start "$data" "$port"
+url=$(scripts/pg.sh url "$port")
+api_port=$(scripts/pg.sh free-port)
+"$build/migsbyu" serve --no-pipeline --database-url "$url" --api-address "127.0.0.1:$api_port" \
+  --web-address "" --pool-size 32 --threads 64 >/dev/null &
+serve_pid=$!
+for _ in $(seq 1 300); do
+  if curl -fs "http://127.0.0.1:$api_port/health" >/dev/null 2>&1; then break; fi
+  kill -0 "$serve_pid" 2>/dev/null || { echo "bench/api: migsbyu serve exited" >&2; exit 1; }
+  sleep 0.1
+done
+echo "bench/api: PostgreSQL 15 on 127.0.0.1:$port, API on 127.0.0.1:$api_port, $(nproc) cores"
+"$build/bench/api/api_bench" --api "127.0.0.1:$api_port" --database-url "$url" "$@"
