@@ -17,3 +17,6 @@ if (!window.matchMedia) {
     dispatchEvent: () => false,
   })) as unknown as typeof window.matchMedia;
 }
+
+// jsdom does not scroll.
+window.scrollTo = () => {};

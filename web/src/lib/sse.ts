@@ -50,7 +50,8 @@ export class LiveStream {
       staleMs: 5_000,
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-      ...options,
+      // Options given as undefined keep their defaults.
+      ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as LiveStreamOptions),
     };
   }
 

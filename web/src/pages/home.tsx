@@ -95,15 +95,15 @@ const OPERATIONAL_REL: Relation[] = [
 
 const scd = ["row_effective_start", "row_effective_end", "current_row_indicator", "is_deleted", "source_lsn"];
 const ANALYTICS: Table[] = [
-  { name: "dim_students", x: 10, y: 10, tone: "dim", columns: ["student_key SK", "id", "…attributes", ...scd] },
-  { name: "dim_courses", x: 570, y: 10, tone: "dim", columns: ["course_key SK", "id", "name, units, department", ...scd] },
+  { name: "students_dim", x: 10, y: 10, tone: "dim", columns: ["student_key SK", "id", "…attributes", ...scd] },
+  { name: "courses_dim", x: 570, y: 10, tone: "dim", columns: ["course_key SK", "id", "name·units·department", ...scd] },
   { name: "course_enrollment_fact", x: 290, y: 110, tone: "fact", columns: ["student_key FK", "professor_key FK", "course_key FK", "semester", "course_enrollment_count ±1"] },
-  { name: "dim_professors", x: 10, y: 230, tone: "dim", columns: ["professor_key SK", "id", "…attributes", ...scd] },
+  { name: "professors_dim", x: 10, y: 230, tone: "dim", columns: ["professor_key SK", "id", "…attributes", ...scd] },
 ];
 const ANALYTICS_REL: Relation[] = [
-  { from: "course_enrollment_fact", to: "dim_students" },
-  { from: "course_enrollment_fact", to: "dim_courses" },
-  { from: "course_enrollment_fact", to: "dim_professors" },
+  { from: "course_enrollment_fact", to: "students_dim" },
+  { from: "course_enrollment_fact", to: "courses_dim" },
+  { from: "course_enrollment_fact", to: "professors_dim" },
 ];
 
 function Architecture() {
@@ -192,10 +192,10 @@ export function HomePage() {
       <figure className="card diagram-card">
         <Architecture />
       </figure>
-      <div className="two-col">
+      <div className="schemas">
         <figure className="card diagram-card">
           <figcaption>Operational schema (PostgreSQL)</figcaption>
-          <SchemaDiagram title="Operational schema" tables={OPERATIONAL} relations={OPERATIONAL_REL} width={780} heightPx={420} />
+          <SchemaDiagram title="Operational schema" tables={OPERATIONAL} relations={OPERATIONAL_REL} width={780} heightPx={440} />
         </figure>
         <figure className="card diagram-card">
           <figcaption>Analytics schema (lake: SCD Type 2 dimensions and the enrollment fact)</figcaption>
