@@ -275,23 +275,40 @@ Result<Page> Service::Fact(const FactQuery& query) {
   return OnSnapshot<Page>(lake_, [&](duck::Connection& conn) -> Result<Page> {
     Sql sql;
     std::vector<std::string> where;
-    if (query.semester) where.push_back("f.semester = " + sql.Bind(*query.semester));
-    if (query.student_id) where.push_back("s.id = " + sql.Bind(*query.student_id));
-    if (query.course_id) where.push_back("c.id = " + sql.Bind(*query.course_id));
-    if (query.professor_id) where.push_back("p.id = " + sql.Bind(*query.professor_id));
-    std::string from =
-        "FROM course_enrollment_fact f "
-        "LEFT JOIN students_dim s ON s.student_key = f.student_key "
-        "LEFT JOIN professors_dim p ON p.professor_key = f.professor_key "
-        "LEFT JOIN courses_dim c ON c.course_key = f.course_key" +
-        WhereClause(where);
-    return PageOf(conn,
-                  "f.*, s.id AS student_id, p.id AS professor_id, c.id AS course_id, "
-                  "c.name AS course_name",
-                  from, sql,
-                  "f.source_lsn, f.event_time, f.student_key NULLS FIRST, f.course_key, "
-                  "f.professor_key NULLS FIRST",
-                  query.paging);
+    if (query.semester) where.push_back("semester = " + sql.Bind(*query.semester));
+    // Natural ids select surrogate keys first, so the fact is filtered without joining it.
+    auto keys_of = [&](const std::string& key, const std::string& view, const std::string& id) {
+      where.push_back(key + " IN (SELECT " + key + " FROM " + view + " WHERE id = " + sql.Bind(id) +
+                      ")");
+    };
+    if (query.student_id) keys_of("student_key", "students_dim", *query.student_id);
+    if (query.course_id) keys_of("course_key", "courses_dim", *query.course_id);
+    if (query.professor_id) keys_of("professor_key", "professors_dim", *query.professor_id);
+    const std::string from = "FROM course_enrollment_fact" + WhereClause(where);
+    const std::string order =
+        "source_lsn, event_time, student_key NULLS FIRST, course_key, professor_key NULLS FIRST";
+    MIGSBYU_ASSIGN(auto count, RunRaw(conn, "SELECT count(*) " + from, sql.params()));
+    Page page;
+    page.total = count.GetInt64(0, 0);
+    Sql paged = sql;
+    std::string limit = paged.Bind(query.paging.limit);
+    std::string offset = paged.Bind(query.paging.skip);
+    // One page of the fact, then its keys' natural ids: the joins touch only that page.
+    MIGSBYU_ASSIGN(
+        auto rows,
+        RunQuery(conn,
+                 "SELECT f.*, s.id AS student_id, p.id AS professor_id, c.id AS course_id, "
+                 "c.name AS course_name FROM (SELECT * " +
+                     from + " ORDER BY " + order + " LIMIT " + limit + " OFFSET " + offset +
+                     ") f "
+                     "LEFT JOIN students_dim s ON s.student_key = f.student_key "
+                     "LEFT JOIN professors_dim p ON p.professor_key = f.professor_key "
+                     "LEFT JOIN courses_dim c ON c.course_key = f.course_key "
+                     "ORDER BY f.source_lsn, f.event_time, f.student_key NULLS FIRST, "
+                     "f.course_key, f.professor_key NULLS FIRST",
+                 paged.params()));
+    page.rows = RowsToObjects(rows);
+    return page;
   });
 }
 
@@ -348,32 +365,51 @@ Result<nlohmann::json> Service::Headcount(HeadcountInterval interval, int64_t no
   const std::string unit = daily ? "'day'" : "'month'";
   const std::string step = daily ? "INTERVAL 1 DAY" : "INTERVAL 1 MONTH";
   const std::string label = daily ? "'%Y-%m-%d'" : "'%Y-%m'";
+  auto bucket = [&](const std::string& instant) {
+    // UTC wall-clock time through integer microseconds: no time-zone lookup per row.
+    return "date_trunc(" + unit + ", make_timestamp(epoch_us(" + instant + ")))";
+  };
   return OnSnapshot<nlohmann::json>(lake_, [&](duck::Connection& conn) -> Result<nlohmann::json> {
     Sql sql;
     std::string now = sql.Bind(Micros{now_micros});
     std::string cap = sql.Bind(kMaxHeadcountBuckets);
-    // Buckets are UTC calendar days or months; each is counted at its last microsecond, or now.
-    MIGSBYU_ASSIGN(auto result,
-                   RunQuery(conn,
-                            "WITH bounds AS (SELECT date_trunc(" + unit +
-                                ", timezone('UTC', min(row_effective_start))) AS lo, date_trunc(" +
-                                unit + ", timezone('UTC', " + now +
-                                "::TIMESTAMPTZ)) AS hi FROM students_dim), "
-                                "buckets AS (SELECT unnest(generate_series(lo, hi, " +
-                                step +
-                                ")) AS b FROM bounds WHERE lo IS NOT NULL AND lo <= hi), "
-                                "latest AS (SELECT b FROM buckets ORDER BY b DESC LIMIT " +
-                                cap +
-                                "), "
-                                "points AS (SELECT b, least(timezone('UTC', b + " +
-                                step + ") - INTERVAL 1 MICROSECOND, " + now +
-                                "::TIMESTAMPTZ) AS t FROM latest) "
-                                "SELECT strftime(b, " +
-                                label +
-                                ") AS label, t AS at, count(DISTINCT s.id) AS value "
-                                "FROM points LEFT JOIN students_dim s ON " +
-                                InForceAt("s.", "points.t") + " GROUP BY b, t ORDER BY b",
-                            sql.params()));
+    // Versions of one id never overlap, so the students in force at t are the versions started
+    // at or before t minus those ended at or before t: a running sum of per-bucket deltas, one
+    // pass over the dimension instead of a join per bucket. Buckets are UTC calendar days or
+    // months; each is counted at its last microsecond, or at `now` for the current one.
+    MIGSBYU_ASSIGN(
+        auto result,
+        RunQuery(conn,
+                 "WITH deltas AS (SELECT b, sum(d) AS d FROM ("
+                 "SELECT " +
+                     bucket("row_effective_start") +
+                     " AS b, count(*) AS d "
+                     "FROM students_dim WHERE row_effective_start <= " +
+                     now +
+                     " GROUP BY ALL UNION ALL "
+                     "SELECT " +
+                     bucket("row_effective_end") +
+                     " AS b, -count(*) AS d "
+                     "FROM students_dim WHERE row_effective_end <= " +
+                     now +
+                     " GROUP BY ALL) GROUP BY b), "
+                     "bounds AS (SELECT min(b) AS lo, " +
+                     bucket(now + "::TIMESTAMPTZ") +
+                     " AS hi FROM deltas), "
+                     "buckets AS (SELECT unnest(generate_series(lo, hi, " +
+                     step +
+                     ")) AS b FROM bounds WHERE lo IS NOT NULL AND lo <= hi), "
+                     "series AS (SELECT buckets.b, sum(coalesce(deltas.d, 0)) OVER (ORDER BY "
+                     "buckets.b ROWS UNBOUNDED PRECEDING) AS value FROM buckets "
+                     "LEFT JOIN deltas ON deltas.b = buckets.b), "
+                     "latest AS (SELECT * FROM series ORDER BY b DESC LIMIT " +
+                     cap +
+                     ") "
+                     "SELECT strftime(b, " +
+                     label + ") AS label, least(timezone('UTC', b + " + step +
+                     ") - INTERVAL 1 MICROSECOND, " + now +
+                     "::TIMESTAMPTZ) AS at, value::BIGINT AS value FROM latest ORDER BY b",
+                 sql.params()));
     return RowsToObjects(result);
   });
 }
