@@ -4,10 +4,12 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <unordered_set>
 
 #include "oltp/data/embedded.h"
+#include "oltp/entity.h"
 
 namespace migsbyu::oltp {
 
@@ -88,83 +90,63 @@ std::string FormatDate(std::chrono::year_month_day date) {
 
 // ---- bulk insert -------------------------------------------------------------------------------
 
-using Row = std::vector<std::string>;  // one value per column of a TableSpec, in text form
+// One text value per column, named. The generator says which value goes in which column; the
+// entity description (oltp/entity.h) says the table, its columns' order and types, and its key.
+using NamedRow = std::vector<std::pair<std::string_view, std::string>>;
 
-struct ColumnSpec {
-  const char* name;
-  const char* type;  // the SQL type of the unnest array's elements
-};
-
-// A table the generator fills; its first `key_columns` columns are the primary key.
-struct TableSpec {
-  const char* name;
-  std::vector<ColumnSpec> columns;
-  size_t key_columns;
-};
-
-const TableSpec kStudents{"students",
-                          {{"id", "text"},
-                           {"first_name", "text"},
-                           {"last_name", "text"},
-                           {"gender", "text"},
-                           {"address", "text"},
-                           {"date_of_birth", "date"},
-                           {"major", "text"},
-                           {"year_of_study", "integer"},
-                           {"gpa", "numeric"},
-                           {"enrollment_status", "text"}},
-                          1};
-const TableSpec kProfessors{"professors",
-                            {{"id", "text"},
-                             {"title", "text"},
-                             {"first_name", "text"},
-                             {"last_name", "text"},
-                             {"gender", "text"},
-                             {"address", "text"},
-                             {"department", "text"},
-                             {"date_of_birth", "date"},
-                             {"annual_salary", "integer"}},
-                            1};
-const TableSpec kCourses{
-    "courses", {{"id", "text"}, {"name", "text"}, {"units", "integer"}, {"department", "text"}}, 1};
-const TableSpec kTakes{
-    "takes", {{"student_id", "text"}, {"course_id", "text"}, {"semester", "text"}}, 3};
-const TableSpec kTeaches{
-    "teaches", {{"professor_id", "text"}, {"course_id", "text"}, {"semester", "text"}}, 3};
-
-Row ToRow(const StudentRecord& s) {
-  return {s.id,
-          s.first_name,
-          s.last_name,
-          s.gender,
-          s.address,
-          s.date_of_birth,
-          s.major,
-          std::to_string(s.year_of_study),
-          FormatGpa(s.gpa_hundredths),
-          s.enrollment_status};
+NamedRow ToRow(const StudentRecord& s) {
+  return {{"id", s.id},
+          {"first_name", s.first_name},
+          {"last_name", s.last_name},
+          {"gender", s.gender},
+          {"address", s.address},
+          {"date_of_birth", s.date_of_birth},
+          {"major", s.major},
+          {"year_of_study", std::to_string(s.year_of_study)},
+          {"gpa", FormatGpa(s.gpa_hundredths)},
+          {"enrollment_status", s.enrollment_status}};
 }
-Row ToRow(const ProfessorRecord& p) {
-  return {p.id,         p.title,         p.first_name,
-          p.last_name,  p.gender,        p.address,
-          p.department, p.date_of_birth, std::to_string(p.annual_salary)};
+NamedRow ToRow(const ProfessorRecord& p) {
+  return {{"id", p.id},
+          {"title", p.title},
+          {"first_name", p.first_name},
+          {"last_name", p.last_name},
+          {"gender", p.gender},
+          {"address", p.address},
+          {"department", p.department},
+          {"date_of_birth", p.date_of_birth},
+          {"annual_salary", std::to_string(p.annual_salary)}};
 }
-Row ToRow(const CourseRecord& c) { return {c.id, c.name, std::to_string(c.units), c.department}; }
+NamedRow ToRow(const CourseRecord& c) {
+  return {{"id", c.id},
+          {"name", c.name},
+          {"units", std::to_string(c.units)},
+          {"department", c.department}};
+}
+// An enrollment or an assignment: `person` is student_id or professor_id.
+NamedRow LinkRow(std::string_view person, std::string person_id, std::string course_id,
+                 std::string semester) {
+  return {{person, std::move(person_id)},
+          {"course_id", std::move(course_id)},
+          {"semester", std::move(semester)}};
+}
+
+const char* SqlType(FieldType type) {
+  switch (type) {
+    case FieldType::kText:
+      return "text";
+    case FieldType::kInteger:
+      return "integer";
+    case FieldType::kDecimal2:
+      return "numeric";
+    case FieldType::kDate:
+      return "date";
+  }
+  return "text";
+}
 
 // Rows per statement: large enough to amortize the round trip, small enough to bound memory.
 constexpr size_t kBatchRows = 10'000;
-
-// INSERT INTO t (c1, c2) SELECT * FROM unnest($1::text[], $2::date[]) ON CONFLICT DO NOTHING
-std::string InsertSql(const TableSpec& table) {
-  std::string names, arrays;
-  for (size_t i = 0; i < table.columns.size(); ++i) {
-    const char* separator = i == 0 ? "" : ", ";
-    names += separator + std::string(table.columns[i].name);
-    arrays += separator + ("$" + std::to_string(i + 1)) + "::" + table.columns[i].type + "[]";
-  }
-  return "INSERT INTO " + std::string(table.name) + " (" + names + ") SELECT * FROM unnest(" +
-         arrays + ") ON CONFLICT DO NOTHING";
-}
 
 // A PostgreSQL array literal with every element quoted: {"a","b \"c\""}.
 void AppendArrayElement(std::string& array, const std::string& value) {
@@ -176,45 +158,93 @@ void AppendArrayElement(std::string& array, const std::string& value) {
   array += '"';
 }
 
-// Inserts `rows` in one statement; returns how many were new (the rest had existing keys).
-Result<int64_t> InsertRows(pg::Connection& conn, const TableSpec& table, const std::string& sql,
-                           const std::vector<Row>& rows) {
-  pg::Params params;
-  for (size_t column = 0; column < table.columns.size(); ++column) {
-    std::string array = "{";
-    for (const Row& row : rows) AppendArrayElement(array, row[column]);
-    array += '}';
-    params.emplace_back(std::move(array));
+// Writes rows of one shape into an entity's table, many per statement:
+//   INSERT INTO t (c1, c2) SELECT * FROM unnest($1::text[], $2::date[]) ON CONFLICT DO NOTHING
+class TableWriter {
+ public:
+  // Lays out rows shaped like `sample`. kInternal when the row and the entity do not have the
+  // same columns: the generator and the schema disagree.
+  static Result<TableWriter> For(const Entity& entity, const NamedRow& sample) {
+    TableWriter writer;
+    writer.entity_ = &entity;
+    std::string names, arrays;
+    for (const Field& field : entity.fields) {
+      size_t source = 0;
+      while (source < sample.size() && sample[source].first != field.name) ++source;
+      if (source == sample.size()) {
+        return Error::Internal("generate: no value for column " + field.name + " of " +
+                               entity.table);
+      }
+      writer.sources_.push_back(source);
+      if (field.key) writer.key_sources_.push_back(source);
+      const std::string separator = names.empty() ? "" : ", ";
+      names += separator + field.name;
+      arrays += separator + "$" + std::to_string(writer.sources_.size()) +
+                "::" + SqlType(field.type) + "[]";
+    }
+    if (sample.size() != entity.fields.size()) {
+      return Error::Internal("generate: " + std::to_string(sample.size()) + " values for the " +
+                             std::to_string(entity.fields.size()) + " columns of " + entity.table);
+    }
+    writer.sql_ = "INSERT INTO " + entity.table + " (" + names + ") SELECT * FROM unnest(" +
+                  arrays + ") ON CONFLICT DO NOTHING";
+    return writer;
   }
-  auto inserted = conn.ExecParams(sql, params);
-  if (!inserted.ok()) {
-    return inserted.error().WithContext("generate: inserting " + std::to_string(rows.size()) +
-                                        " rows into " + table.name);
-  }
-  return inserted->AffectedRows();
-}
 
-// Inserts up to `wanted` rows drawn by `draw`, skipping keys drawn before in this call and keys
-// the table holds already. Gives up after a bounded number of draws (when the key space is nearly
-// full). Returns how many rows it inserted.
-Result<int64_t> Fill(pg::Connection& conn, const TableSpec& table, int64_t wanted,
-                     const std::function<Row()>& draw) {
-  const std::string sql = InsertSql(table);
+  // The row's primary key, as one string.
+  std::string Key(const NamedRow& row) const {
+    std::string key;
+    for (size_t source : key_sources_) key += row[source].second + '\t';
+    return key;
+  }
+
+  // Inserts `rows` in one statement; returns how many were new (the rest had existing keys).
+  Result<int64_t> Insert(pg::Connection& conn, const std::vector<NamedRow>& rows) const {
+    pg::Params params;
+    for (size_t source : sources_) {
+      std::string array = "{";
+      for (const NamedRow& row : rows) AppendArrayElement(array, row[source].second);
+      array += '}';
+      params.emplace_back(std::move(array));
+    }
+    auto inserted = conn.ExecParams(sql_, params);
+    if (!inserted.ok()) {
+      return inserted.error().WithContext("generate: inserting " + std::to_string(rows.size()) +
+                                          " rows into " + entity_->table);
+    }
+    return inserted->AffectedRows();
+  }
+
+ private:
+  const Entity* entity_ = nullptr;
+  std::string sql_;
+  std::vector<size_t> sources_;      // per column of the entity: its index in a NamedRow
+  std::vector<size_t> key_sources_;  // the same for the key columns
+};
+
+// Inserts up to `wanted` rows drawn by `draw` into `entity`'s table, skipping keys drawn before in
+// this call and keys the table holds already. Gives up after a bounded number of draws (when the
+// key space is nearly full). Returns how many rows it inserted.
+Result<int64_t> Fill(pg::Connection& conn, const Entity& entity, int64_t wanted,
+                     const std::function<NamedRow()>& draw) {
+  std::optional<TableWriter> writer;
   std::unordered_set<std::string> drawn_keys;
   int64_t draws_left = wanted * 8 + 1024;
   int64_t inserted = 0;
-  std::vector<Row> batch;
+  std::vector<NamedRow> batch;
   while (inserted < wanted && draws_left > 0) {
     const auto batch_size = static_cast<size_t>(std::min<int64_t>(wanted - inserted, kBatchRows));
     batch.clear();
     while (batch.size() < batch_size && draws_left-- > 0) {
-      Row row = draw();
-      std::string key = row[0];
-      for (size_t i = 1; i < table.key_columns; ++i) key += '\t' + row[i];
-      if (drawn_keys.insert(std::move(key)).second) batch.push_back(std::move(row));
+      NamedRow row = draw();
+      if (!writer) {
+        MIGSBYU_ASSIGN(auto laid_out, TableWriter::For(entity, row));
+        writer.emplace(std::move(laid_out));
+      }
+      if (drawn_keys.insert(writer->Key(row)).second) batch.push_back(std::move(row));
     }
     if (batch.empty()) break;
-    MIGSBYU_ASSIGN(int64_t n, InsertRows(conn, table, sql, batch));
+    MIGSBYU_ASSIGN(int64_t n, writer->Insert(conn, batch));
     inserted += n;
   }
   return inserted;
@@ -222,16 +252,15 @@ Result<int64_t> Fill(pg::Connection& conn, const TableSpec& table, int64_t wante
 
 // Inserts one record drawn by `draw_record`, redrawing on a key collision.
 template <typename Record>
-Result<Record> InsertOne(pg::Connection& conn, const TableSpec& table,
+Result<Record> InsertOne(pg::Connection& conn, const Entity& entity,
                          const std::function<Record()>& draw_record) {
   Record last;
-  MIGSBYU_ASSIGN(int64_t n, Fill(conn, table, 1, [&] {
+  MIGSBYU_ASSIGN(int64_t n, Fill(conn, entity, 1, [&] {
                    last = draw_record();
                    return ToRow(last);
                  }));
   // With one row wanted, Fill stops right after the batch (of one) that got in: the last draw.
-  if (n != 1)
-    return Error::Conflict(std::string("generate: no free id for a new row of ") + table.name);
+  if (n != 1) return Error::Conflict("generate: no free id for a new row of " + entity.table);
   return last;
 }
 
@@ -440,13 +469,13 @@ Status RunInTransaction(pg::Connection& conn, const std::function<Status()>& bod
 }
 
 Result<StudentRecord> InsertStudent(pg::Connection& conn, RecordFactory& factory) {
-  return InsertOne<StudentRecord>(conn, kStudents, [&] { return factory.Student(); });
+  return InsertOne<StudentRecord>(conn, Students(), [&] { return factory.Student(); });
 }
 Result<ProfessorRecord> InsertProfessor(pg::Connection& conn, RecordFactory& factory) {
-  return InsertOne<ProfessorRecord>(conn, kProfessors, [&] { return factory.Professor(); });
+  return InsertOne<ProfessorRecord>(conn, Professors(), [&] { return factory.Professor(); });
 }
 Result<CourseRecord> InsertCourse(pg::Connection& conn, RecordFactory& factory) {
-  return InsertOne<CourseRecord>(conn, kCourses, [&] { return factory.Course(); });
+  return InsertOne<CourseRecord>(conn, Courses(), [&] { return factory.Course(); });
 }
 
 Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& wanted, uint64_t seed) {
@@ -462,12 +491,12 @@ Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& want
   RecordFactory factory(rng);
   GenerateCounts done;
   Status status = RunInTransaction(conn, [&]() -> Status {
-    MIGSBYU_ASSIGN(done.students, Fill(conn, kStudents, wanted.students,
+    MIGSBYU_ASSIGN(done.students, Fill(conn, Students(), wanted.students,
                                        [&] { return ToRow(factory.Student()); }));
-    MIGSBYU_ASSIGN(done.professors, Fill(conn, kProfessors, wanted.professors,
+    MIGSBYU_ASSIGN(done.professors, Fill(conn, Professors(), wanted.professors,
                                          [&] { return ToRow(factory.Professor()); }));
     MIGSBYU_ASSIGN(done.courses,
-                   Fill(conn, kCourses, wanted.courses, [&] { return ToRow(factory.Course()); }));
+                   Fill(conn, Courses(), wanted.courses, [&] { return ToRow(factory.Course()); }));
     if (wanted.enrollments > 0) {
       MIGSBYU_ASSIGN(auto students,
                      ReadColumn(conn, "SELECT id FROM students ORDER BY id COLLATE \"C\""));
@@ -476,10 +505,13 @@ Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& want
       if (students.empty() || courses.empty()) {
         return Error::Validation({{"enrollments", "needs at least one student and one course"}});
       }
-      MIGSBYU_ASSIGN(done.enrollments, Fill(conn, kTakes, wanted.enrollments, [&]() -> Row {
+      MIGSBYU_ASSIGN(done.enrollments, Fill(conn, Enrollments(), wanted.enrollments, [&] {
+                       // One draw a statement: argument evaluation order is unspecified.
                        auto student = rng.Pick(students);
                        auto course = rng.Pick(courses);
-                       return {std::move(student), std::move(course), factory.Semester()};
+                       auto semester = factory.Semester();
+                       return LinkRow("student_id", std::move(student), std::move(course),
+                                      std::move(semester));
                      }));
     }
     if (wanted.assignments > 0) {
@@ -496,14 +528,16 @@ Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& want
         course_ids.emplace_back(courses.Get(row, 0));
         courses_by_department[std::string(courses.Get(row, 1))].emplace_back(courses.Get(row, 0));
       }
-      MIGSBYU_ASSIGN(
-          done.assignments, Fill(conn, kTeaches, wanted.assignments, [&]() -> Row {
-            const auto row = static_cast<int>(rng.Uniform(0, professors.rows() - 1));
-            auto own = courses_by_department.find(professors.Get(row, 1));
-            const bool in_department = own != courses_by_department.end() && rng.Chance(3, 4);
-            auto course = rng.Pick(in_department ? own->second : course_ids);
-            return {std::string(professors.Get(row, 0)), std::move(course), factory.Semester()};
-          }));
+      MIGSBYU_ASSIGN(done.assignments, Fill(conn, Assignments(), wanted.assignments, [&] {
+                       const auto row = static_cast<int>(rng.Uniform(0, professors.rows() - 1));
+                       auto own = courses_by_department.find(professors.Get(row, 1));
+                       const bool in_department =
+                           own != courses_by_department.end() && rng.Chance(3, 4);
+                       auto course = rng.Pick(in_department ? own->second : course_ids);
+                       auto semester = factory.Semester();
+                       return LinkRow("professor_id", std::string(professors.Get(row, 0)),
+                                      std::move(course), std::move(semester));
+                     }));
     }
     return OkStatus();
   });

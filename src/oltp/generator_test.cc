@@ -11,6 +11,7 @@
 
 #include "oltp/data/embedded.h"
 #include "oltp/generator_test_util.h"
+#include "oltp/validation.h"
 
 namespace migsbyu::oltp {
 namespace {
@@ -134,6 +135,22 @@ TEST(GenerateTest, InsertsTheCountsAsked) {
   EXPECT_EQ(db.Count("SELECT count(*) FROM courses"), kSmall.courses);
   EXPECT_EQ(db.Count("SELECT count(*) FROM takes"), kSmall.enrollments);
   EXPECT_EQ(db.Count("SELECT count(*) FROM teaches"), kSmall.assignments);
+}
+
+TEST(GenerateTest, EveryRowPassesThePortalsValidation) {
+  SchemaDatabase db;
+  db.MustGenerate(kSmall, 12);
+  for (const Entity* entity : AllEntities()) {
+    auto rows = db.conn().Exec("SELECT row_to_json(t)::text FROM " + entity->table + " t");
+    ASSERT_TRUE(rows.ok()) << rows.error().ToString();
+    ASSERT_GT(rows->rows(), 0) << entity->table;
+    for (int row = 0; row < rows->rows(); ++row) {
+      const auto json = nlohmann::json::parse(rows->Get(row, 0));
+      auto valid = ValidateBody(*entity, json, BodyMode::kCreate);
+      EXPECT_TRUE(valid.ok()) << entity->table << " " << json.dump() << ": "
+                              << valid.error().ToString();
+    }
+  }
 }
 
 TEST(GenerateTest, SameSeedGivesIdenticalRowsAndAnotherSeedDifferentOnes) {
