@@ -49,6 +49,15 @@ Result<std::optional<std::string>> PickCourse(EventContext& ctx) {
   return PickKey(ctx, "courses", ctx.factory.Course().id);
 }
 
+// An enrollment / assignment ($1 student / professor, $2 course, $3 semester); one that exists
+// already is left as it is.
+constexpr const char* kEnroll =
+    "INSERT INTO takes (student_id, course_id, semester) VALUES ($1, $2, $3) "
+    "ON CONFLICT DO NOTHING";
+constexpr const char* kAssign =
+    "INSERT INTO teaches (professor_id, course_id, semester) VALUES ($1, $2, $3) "
+    "ON CONFLICT DO NOTHING";
+
 // Runs `sql` with `params` and discards the rows.
 Status Run(EventContext& ctx, const std::string& sql, const pg::Params& params) {
   MIGSBYU_TRY(ctx.conn.ExecParams(sql, params));
@@ -62,10 +71,7 @@ Status Enroll(EventContext& ctx, const std::string& student, int count,
   for (int i = 0; i < count; ++i) {
     MIGSBYU_ASSIGN(auto course, PickCourse(ctx));
     if (!course) return OkStatus();
-    MIGSBYU_TRY(Run(ctx,
-                    "INSERT INTO takes (student_id, course_id, semester) VALUES ($1, $2, $3) "
-                    "ON CONFLICT DO NOTHING",
-                    {student, *course, semester}));
+    MIGSBYU_TRY(Run(ctx, kEnroll, {student, *course, semester}));
   }
   return OkStatus();
 }
@@ -93,10 +99,7 @@ Result<std::string> NewCourse(EventContext& ctx) {
   MIGSBYU_ASSIGN(auto course, InsertCourse(ctx.conn, ctx.factory));
   MIGSBYU_ASSIGN(auto professor, PickProfessor(ctx));
   if (professor) {
-    MIGSBYU_TRY(Run(ctx,
-                    "INSERT INTO teaches (professor_id, course_id, semester) "
-                    "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    {*professor, course.id, ctx.factory.Semester()}));
+    MIGSBYU_TRY(Run(ctx, kAssign, {*professor, course.id, ctx.factory.Semester()}));
   }
   return std::string("new_course");
 }
@@ -180,10 +183,7 @@ Result<std::string> NewEnrollment(EventContext& ctx) {
   if (!student) return NewStudent(ctx);
   MIGSBYU_ASSIGN(auto course, PickCourse(ctx));
   if (!course) return NewCourse(ctx);
-  MIGSBYU_TRY(Run(ctx,
-                  "INSERT INTO takes (student_id, course_id, semester) VALUES ($1, $2, $3) "
-                  "ON CONFLICT DO NOTHING",
-                  {*student, *course, ctx.factory.Semester()}));
+  MIGSBYU_TRY(Run(ctx, kEnroll, {*student, *course, ctx.factory.Semester()}));
   return std::string("new_enrollment");
 }
 
@@ -201,10 +201,7 @@ Result<std::string> NewAssignment(EventContext& ctx) {
   if (!professor) return NewProfessor(ctx);
   MIGSBYU_ASSIGN(auto course, PickCourse(ctx));
   if (!course) return NewCourse(ctx);
-  MIGSBYU_TRY(Run(ctx,
-                  "INSERT INTO teaches (professor_id, course_id, semester) "
-                  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                  {*professor, *course, ctx.factory.Semester()}));
+  MIGSBYU_TRY(Run(ctx, kAssign, {*professor, *course, ctx.factory.Semester()}));
   return std::string("new_assignment");
 }
 
