@@ -335,8 +335,17 @@ TEST(GenerateTest, RowsFollowThePrototypeDistributions) {
             0.5);
 }
 
-TEST(GenerateTest, BulkInsertsTenThousandStudentsInOneGo) {
+TEST(GenerateTest, BulkInsertsTenThousandStudentsInOneStatement) {
   SchemaDatabase db;
+  // Counts the INSERT statements that reach the students table.
+  ASSERT_TRUE(db.conn()
+                  .Exec("CREATE TABLE insert_statements (n int NOT NULL); "
+                        "INSERT INTO insert_statements VALUES (0); "
+                        "CREATE FUNCTION count_statement() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                        "BEGIN UPDATE insert_statements SET n = n + 1; RETURN NULL; END $$; "
+                        "CREATE TRIGGER count_statement AFTER INSERT ON students "
+                        "FOR EACH STATEMENT EXECUTE FUNCTION count_statement()")
+                  .ok());
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(db.MustGenerate({.students = 10000}, 77).students, 10000);
   const auto elapsed =
@@ -345,6 +354,11 @@ TEST(GenerateTest, BulkInsertsTenThousandStudentsInOneGo) {
   std::cout << "generate: 10000 students in " << elapsed.count() << " ms\n";
   ::testing::Test::RecordProperty("students_10000_ms", static_cast<int>(elapsed.count()));
   EXPECT_EQ(db.Count("SELECT count(*) FROM students"), 10000);
+  EXPECT_EQ(db.Count("SELECT n FROM insert_statements"), 1);
+
+  // Larger counts go in statements of 10,000 rows.
+  EXPECT_EQ(db.MustGenerate({.students = 25000}, 78).students, 25000);
+  EXPECT_EQ(db.Count("SELECT n FROM insert_statements"), 1 + 3);
 }
 
 }  // namespace
