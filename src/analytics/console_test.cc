@@ -62,6 +62,21 @@ TEST_F(ConsoleTest, RunsAReadQueryOverTheLakeViews) {
               json.contains("elapsed_ms"));
 }
 
+TEST_F(ConsoleTest, NestedAndOtherTypesComeWithTheirNamesAsText) {
+  ConsoleResult r =
+      Ok("SELECT [1, 2] AS l, {'x': 1} AS s, INTERVAL 1 DAY AS i, "
+         "170141183460469231731687303715884105727::HUGEINT AS h, "
+         "TIMESTAMP '2026-01-02 03:04:05' AS ts, NULL::INTEGER AS n, 'NaN'::DOUBLE AS nan, 1 AS l");
+  std::vector<std::string> types;
+  for (const auto& c : r.columns) types.push_back(c["type"]);
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"INTEGER[]", "STRUCT(x INTEGER)", "INTERVAL", "HUGEINT",
+                                      "TIMESTAMP", "INTEGER", "DOUBLE", "INTEGER"}));
+  EXPECT_EQ(r.columns[7]["name"], "l_1");  // duplicate names are told apart
+  EXPECT_EQ(r.rows, nlohmann::json::parse(R"j([["[1, 2]", "{'x': 1}", "1 day",
+      "170141183460469231731687303715884105727", "2026-01-02 03:04:05", null, "nan", 1]])j"));
+}
+
 // The same lake, named through a symbolic link to its folder.
 class LinkedLake : public LakeAccess {
  public:

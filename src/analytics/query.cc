@@ -74,12 +74,13 @@ Result<Rows> RunQuery(duck::Connection& conn, const std::string& sql,
                       const std::vector<Param>& params) {
   // The newlines keep a trailing -- comment in `sql` from swallowing the parenthesis.
   const std::string inner = "(\n" + sql + "\n) AS analytics_query";
-  MIGSBYU_ASSIGN(auto shape, RunRaw(conn, "SELECT * FROM " + inner + " LIMIT 0", params));
+  // DESCRIBE plans the query without running it and names each column's exact type.
+  MIGSBYU_ASSIGN(auto shape, RunRaw(conn, "DESCRIBE SELECT * FROM " + inner, params));
   std::vector<ResultColumn> columns;
   std::string projection;
   bool all_readable = true;
-  for (uint64_t c = 0; c < shape.ColumnCount(); ++c) {
-    ResultColumn column{shape.ColumnName(c), shape.ColumnTypeName(c)};
+  for (uint64_t c = 0; c < shape.RowCount(); ++c) {
+    ResultColumn column{shape.GetString(0, c), shape.GetString(1, c)};
     std::string ref = "#" + std::to_string(c + 1);
     std::string expr = ref;
     if (column.type == "TIMESTAMP WITH TIME ZONE") {

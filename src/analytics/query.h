@@ -3,8 +3,8 @@
 // Values reach SQL only as parameters (Param, bound through Sql::Bind placeholders). RunQuery
 // returns the rows with their JSON-ready forms: DuckDB's C value API cannot read every type
 // (TIMESTAMP WITH TIME ZONE, lists, structs, UUIDs, ...), so RunQuery first learns the column
-// types (the query with LIMIT 0), then reads the query through a projection that turns those
-// columns into text in SQL.
+// types (DESCRIBE of the query: planned, not run), then reads the query through a projection
+// that turns those columns into text in SQL.
 //
 // JSON forms: NULL → null; BOOLEAN → bool; integers → numbers (UBIGINT LSNs exact, unsigned);
 // DECIMAL, FLOAT, DOUBLE → numbers (NaN and infinities as text); DATE → "YYYY-MM-DD";
@@ -44,7 +44,7 @@ class Sql {
 
 struct ResultColumn {
   std::string name;
-  std::string type;  // DuckDB's type name as duck::QueryResult::ColumnTypeName gives it
+  std::string type;  // DuckDB's type name: "BIGINT", "DECIMAL(3,2)", "INTEGER[]", ...
 };
 
 struct Rows {
