@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <numeric>
+#include <thread>
+#include <vector>
 
 #include "oltp/generator_test_util.h"
 
@@ -162,6 +165,31 @@ TEST(SimulatorTest, StartWhileRunningIsAConflictAndStopEndsTheRun) {
           .ok());
   ASSERT_TRUE(simulator.WaitUntilStopped(kRunBound));
   EXPECT_EQ(simulator.GetStatus().events, 10);
+}
+
+TEST(SimulatorTest, ConcurrentStartsRunOnceAndTheOthersConflict) {
+  SchemaDatabase db;
+  db.MustGenerate(kCampus, 11);
+  pg::Pool pool(db.url(), 4);
+  Simulator simulator(pool);
+  std::atomic<int> started{0}, conflicts{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&, i] {
+      auto status = simulator.Start(
+          {.rate_per_second = 100, .duration_seconds = 3600, .seed = static_cast<uint64_t>(i)});
+      if (status.ok()) ++started;
+      if (!status.ok() && status.error().code() == ErrorCode::kConflict) ++conflicts;
+      for (int j = 0; j < 20; ++j) (void)simulator.GetStatus();
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(started.load(), 1);
+  EXPECT_EQ(conflicts.load(), 3);
+  std::thread stopper([&] { simulator.Stop(); });
+  simulator.Stop();
+  stopper.join();
+  EXPECT_FALSE(simulator.GetStatus().running);
 }
 
 TEST(SimulatorTest, RejectsOptionsOutOfRange) {
