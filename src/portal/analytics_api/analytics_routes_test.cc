@@ -6,6 +6,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <future>
+#include <thread>
 
 #include "analytics/fixture_lake.h"
 #include "portal/server.h"
@@ -222,6 +224,28 @@ TEST_F(AnalyticsRoutesTest, EventStreamSendsStatusThenCommit) {
   auto status_end = received.find('\n', status_at + 20);
   auto status = nlohmann::json::parse(received.substr(status_at + 20, status_end - status_at - 20));
   EXPECT_EQ(status["slot_lag_bytes"], 2048);
+}
+
+TEST_F(AnalyticsRoutesTest, EventStreamEndsWhenTheServerStops) {
+  std::promise<void> first_status;
+  std::thread listener([&] {
+    httplib::Client client("127.0.0.1", server_->api_port());
+    client.set_read_timeout(30, 0);
+    bool seen = false;
+    client.Get("/analytics/events", [&](const char* data, size_t length) {
+      if (!seen && std::string(data, length).find("event: status") != std::string::npos) {
+        seen = true;
+        first_status.set_value();
+      }
+      return true;  // listens until the server ends the stream
+    });
+    if (!seen) first_status.set_value();
+  });
+  EXPECT_EQ(first_status.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  stopping_ = true;
+  server_->Stop();  // returns only once the stream's handler has returned
+  listener.join();
 }
 
 TEST_F(AnalyticsRoutesTest, RoutesAreServedUnderApiOnTheWebAddressAndDocumented) {
