@@ -164,8 +164,8 @@ std::optional<std::string> RefuseByText(const std::string& sql) {
   for (size_t i = start; i < end; ++i) {
     word += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i])));
   }
-  static const char* kReadKeywords[] = {"SELECT", "WITH",     "FROM", "VALUES",
-                                        "TABLE",  "DESCRIBE", "SHOW", "SUMMARIZE"};
+  static const char* kReadKeywords[] = {"SELECT",   "WITH", "FROM",      "VALUES", "TABLE",
+                                        "DESCRIBE", "SHOW", "SUMMARIZE", "PIVOT",  "UNPIVOT"};
   for (const char* keyword : kReadKeywords) {
     if (word == keyword) return std::nullopt;
   }
