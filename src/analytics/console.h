@@ -10,9 +10,9 @@
 //
 // A query is accepted only if it is one statement, of DuckDB's SELECT type, starting with a
 // read keyword (SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, PIVOT, UNPIVOT or
-// a parenthesis), with no parameters: COPY, ATTACH, DETACH, INSTALL, LOAD, SET, RESET, PRAGMA, EXPORT, IMPORT,
-// CREATE, INSERT, UPDATE, DELETE, DROP, ALTER, CALL, EXPLAIN, transactions, ... are refused
-// before anything runs. It returns at most `limit` rows (default 1,000, at most 10,000; the
+// a parenthesis), with no parameters: COPY, ATTACH, DETACH, INSTALL, LOAD, SET, RESET, PRAGMA,
+// EXPORT, IMPORT, CREATE, INSERT, UPDATE, DELETE, DROP, ALTER, CALL, EXPLAIN, transactions, ...
+// are refused before anything runs. It returns at most `limit` rows (default 1,000, at most 10,000; the
 // answer says whether more existed) and is interrupted after the time limit (default 5 s).
 // Every refusal is a kInvalidArgument error whose message says why ("sql: ...").
 //
