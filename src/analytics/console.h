@@ -12,8 +12,9 @@
 // read keyword (SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, PIVOT, UNPIVOT or
 // a parenthesis), with no parameters: COPY, ATTACH, DETACH, INSTALL, LOAD, SET, RESET, PRAGMA,
 // EXPORT, IMPORT, CREATE, INSERT, UPDATE, DELETE, DROP, ALTER, CALL, EXPLAIN, transactions, ...
-// are refused before anything runs. It returns at most `limit` rows (default 1,000, at most 10,000; the
-// answer says whether more existed) and is interrupted after the time limit (default 5 s).
+// are refused before anything runs. It returns at most `limit` rows (default 1,000, at most
+// 10,000; the answer says whether more existed) and is interrupted after the time limit
+// (default 5 s).
 // Every refusal is a kInvalidArgument error whose message says why ("sql: ...").
 //
 // Threading: Run is thread-safe; each call gets its own connection and watchdog thread, so
