@@ -126,6 +126,12 @@ class TxBuilder {
   uint64_t next_lsn_ = 0x1A000000;
 };
 
+Status TryPush(transport::Sink& sink, const Tx& tx) {
+  MIGSBYU_TRY(sink.Begin(tx.info));
+  for (const auto& c : tx.changes) MIGSBYU_TRY(sink.Apply(c));
+  return sink.Commit(tx.info);
+}
+
 void Push(transport::Sink& sink, const Tx& tx) {
   ASSERT_TRUE(sink.Begin(tx.info).ok());
   for (const auto& c : tx.changes) {
@@ -364,6 +370,36 @@ TEST_F(KafkaTransportTest, FlushDoesNotAdvanceWhileBrokersAreDownAndNothingIsLos
   ASSERT_TRUE(source.Stop().ok());
   EXPECT_EQ(Received(recorded.changes()), Expected(txs));
   EXPECT_EQ(source.source().stats().duplicates, 0u) << "the idempotent producer wrote no duplicate";
+}
+
+TEST_F(KafkaTransportTest, AFailedDeliveryIsAnErrorAndTheReplayedTransactionArrivesOnce) {
+  CreateTopics({"students"});
+  auto sink = MakeSink(cluster_, std::chrono::milliseconds(5000));
+  std::vector<Tx> txs = {b_.Make({{"students", {'c', 1}}}), b_.Make({{"students", {'c', 2}}})};
+  Push(*sink, txs[0]);
+  ASSERT_TRUE(sink->Flush().ok());
+
+  cluster_.FailNextProduceRequests(1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  Push(*sink, txs[1]);
+  auto failed = sink->Flush();
+  ASSERT_FALSE(failed.ok()) << "a permanently failed delivery was acknowledged";
+  EXPECT_EQ(sink->AcknowledgedLsn(), txs[0].info.end_lsn);
+
+  // The connector replays from its last confirmed LSN after every error, as often as it takes
+  // (here the idempotent producer may report the failure once more before it is replaced).
+  Result<Lsn> replayed = Error::Unavailable("not replayed");
+  for (int attempt = 0; attempt < 3 && !replayed.ok(); ++attempt) {
+    Status pushed = TryPush(*sink, txs[1]);
+    replayed = pushed.ok() ? sink->Flush() : Result<Lsn>(pushed.error());
+  }
+  ASSERT_TRUE(replayed.ok()) << replayed.error().ToString();
+  EXPECT_EQ(*replayed, txs[1].info.end_lsn);
+
+  RecordingSink recorded;
+  RunningSource source(SourceOptions(cluster_, "failed-delivery"), recorded);
+  ASSERT_TRUE(WaitFor([&] { return recorded.change_count() >= 2; }));
+  ASSERT_TRUE(source.Stop().ok());
+  EXPECT_EQ(Received(recorded.changes()), Expected(txs));
 }
 
 TEST_F(KafkaTransportTest, AConsumerGroupOfTwoSplitsTheTablesAndHandsOverOnLeave) {

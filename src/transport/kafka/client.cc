@@ -91,6 +91,12 @@ int Producer::Flush(std::chrono::milliseconds timeout) {
 
 int Producer::OutstandingMessages() const { return rd_kafka_outq_len(rk_); }
 
+std::optional<std::string> Producer::FatalError() const {
+  char err[512];
+  if (rd_kafka_fatal_error(rk_, err, sizeof err) == RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  return std::string(err);
+}
+
 Result<bool> Producer::TopicExists(const std::string& topic, std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, static_cast<int>(timeout.count()));

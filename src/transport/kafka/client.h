@@ -69,6 +69,10 @@ class Producer {
   // Messages enqueued and not yet reported.
   int OutstandingMessages() const;
 
+  // The fatal error that made this producer unusable (e.g. the idempotent producer after a
+  // permanent delivery failure), if any. A fatal producer must be replaced.
+  std::optional<std::string> FatalError() const;
+
   // Whether `topic` exists on the cluster (a metadata request for all topics, which never
   // auto-creates one). Unavailable when the cluster does not answer within `timeout`.
   Result<bool> TopicExists(const std::string& topic, std::chrono::milliseconds timeout);

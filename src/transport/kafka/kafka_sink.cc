@@ -40,16 +40,30 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(KafkaSinkOptions options) {
   };
   for (const auto& [k, v] : options.extra) config[k] = v;
   std::unique_ptr<KafkaSink> sink(new KafkaSink(std::move(options)));
-  KafkaSink* raw = sink.get();
-  MIGSBYU_ASSIGN(Producer producer,
-                 Producer::Create(config, [raw](void* opaque, rd_kafka_resp_err_t err) {
-                   raw->OnDelivery(opaque, err);
-                 }));
-  sink->producer_.emplace(std::move(producer));
+  sink->config_ = std::move(config);
+  MIGSBYU_TRY(sink->ReplaceIfFatal());
   return sink;
 }
 
+Status KafkaSink::ReplaceIfFatal() {
+  if (producer_) {
+    auto fatal = producer_->FatalError();
+    if (!fatal) return OkStatus();
+    MIGSBYU_LOG_WARN("kafka sink: producer failed fatally ({}); replacing it", *fatal);
+    replacing_ = true;
+    producer_.reset();
+    replacing_ = false;
+  }
+  MIGSBYU_ASSIGN(Producer producer,
+                 Producer::Create(config_, [this](void* opaque, rd_kafka_resp_err_t err) {
+                   OnDelivery(opaque, err);
+                 }));
+  producer_.emplace(std::move(producer));
+  return OkStatus();
+}
+
 void KafkaSink::OnDelivery(void* opaque, rd_kafka_resp_err_t error) {
+  if (replacing_) return;
   auto it = pending_.find(reinterpret_cast<TxId>(opaque));
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR && !delivery_error_) {
     delivery_error_ = Error::Unavailable(std::string("kafka sink: delivery failed: ") +
@@ -75,6 +89,7 @@ Status KafkaSink::TakeDeliveryError() {
   // The connector replays from its last confirmed LSN: forget what is in flight.
   pending_.clear();
   current_.reset();
+  if (Status s = ReplaceIfFatal(); !s.ok()) return s.error().WithContext(e.message());
   return e;
 }
 
@@ -109,6 +124,10 @@ Status KafkaSink::Produce(const std::string& topic, const std::optional<std::str
     if (s.ok()) break;
     if (s.error().code() != ErrorCode::kUnavailable ||
         std::chrono::steady_clock::now() >= deadline) {
+      if (producer_->FatalError()) {
+        delivery_error_ = s.error();
+        return TakeDeliveryError();  // replaces the producer for the replay
+      }
       return s;
     }
     producer_->Poll(kPollSlice);  // backpressure: wait for the queue to drain

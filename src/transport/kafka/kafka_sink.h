@@ -76,10 +76,15 @@ class KafkaSink : public transport::Sink {
   Status Produce(const std::string& topic, const std::optional<std::string>& key,
                  const std::string* value);
   Status TakeDeliveryError();
+  // Replaces a producer that librdkafka declared fatally failed; its queue is abandoned (the
+  // connector replays it).
+  Status ReplaceIfFatal();
   void AdvanceAcknowledged();
 
   KafkaSinkOptions options_;
+  Config config_;
   std::optional<Producer> producer_;
+  bool replacing_ = false;  // delivery reports of an abandoned producer are ignored
   std::set<std::string> topics_ready_;
   bool admin_unsupported_ = false;
 

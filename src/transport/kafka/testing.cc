@@ -223,6 +223,11 @@ void MockCluster::CreateTopic(const std::string& topic, int partitions) {
 void MockCluster::SetAllBrokersDown() { rd_kafka_mock_broker_set_down(cluster_, -1); }
 void MockCluster::SetAllBrokersUp() { rd_kafka_mock_broker_set_up(cluster_, -1); }
 
+void MockCluster::FailNextProduceRequests(size_t count, rd_kafka_resp_err_t error) {
+  std::vector<rd_kafka_resp_err_t> errors(count, error);
+  rd_kafka_mock_push_request_errors_array(cluster_, /*ApiKey Produce*/ 0, count, errors.data());
+}
+
 void ProduceRaw(const std::string& brokers, const std::string& topic,
                 const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>>&
                     messages) {

@@ -78,6 +78,8 @@ class MockCluster {
   void CreateTopic(const std::string& topic, int partitions);
   void SetAllBrokersDown();
   void SetAllBrokersUp();
+  // The next `count` Produce requests fail with `error`.
+  void FailNextProduceRequests(size_t count, rd_kafka_resp_err_t error);
 
  private:
   rd_kafka_t* rk_ = nullptr;  // the handle the mock cluster lives on
