@@ -139,18 +139,33 @@ async function startServer(args, databaseUrl, lakeDir, out) {
   return { base, stop, exited: () => exited };
 }
 
-// Whether the analytics pipeline answers; the reason when it does not.
-async function probeAnalytics(base) {
+// Whether the analytics pipeline answers and captures; the reason when it does not. Capture
+// starts beside the server, so a "not running" answer is asked again until `ms` pass.
+async function probeAnalytics(base, ms = 30_000) {
+  let reason = null;
   try {
-    const res = await fetch(`${base}/api/analytics/status`);
-    const text = await res.text();
-    if (!res.ok) return `GET /api/analytics/status answered ${res.status}: ${text.slice(0, 200)}`;
-    const status = JSON.parse(text);
-    if (status.capture_running === false) return `GET /api/analytics/status says capture is not running: ${text.slice(0, 200)}`;
-    return null;
+    await until(
+      async () => {
+        const res = await fetch(`${base}/api/analytics/status`);
+        const text = await res.text();
+        if (!res.ok) {
+          reason = `GET /api/analytics/status answered ${res.status}: ${text.slice(0, 160)}`;
+          return res.status === 404 ? "final" : false;
+        }
+        const status = JSON.parse(text);
+        if (status.capture_running === true) {
+          reason = null;
+          return true;
+        }
+        reason = `GET /api/analytics/status says capture_running is ${status.capture_running}`;
+        return false;
+      },
+      { ms, every: 250, what: "capture to run" },
+    );
   } catch (err) {
-    return `GET /api/analytics/status failed: ${err.message}`;
+    reason ??= `GET /api/analytics/status failed: ${err.message}`;
   }
+  return reason;
 }
 
 async function main() {
@@ -196,7 +211,9 @@ async function main() {
     page.setDefaultTimeout(20_000);
     const pageErrors = [];
     page.on("pageerror", (err) => pageErrors.push(err.message));
-    page.on("console", (msg) => msg.type() === "error" && pageErrors.push(`console: ${msg.text()}`));
+    // Uncaught exceptions fail the scenario; failed requests are the scenarios' own business
+    // (the UI shows the server's answer), so console messages about them are only logged.
+    page.on("console", (msg) => msg.type() === "error" && !/Failed to load resource/.test(msg.text()) && pageErrors.push(`console: ${msg.text()}`));
 
     let shotIndex = 0;
     const ctx = {

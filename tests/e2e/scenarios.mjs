@@ -12,7 +12,10 @@ const GPA_BEFORE = "3.1";
 const GPA_AFTER = "3.85";
 const kPipelineMs = 30_000; // a change must reach the lake's views within this
 
-const gpaPattern = (gpa) => new RegExp(`(^|\\D)${gpa.replace(".", "\\.")}0*(\\D|$)`);
+// The texts of a grid row's cells.
+const cells = (row) => row.locator("td").allTextContents().then((t) => t.map((c) => c.trim()));
+// Whether `texts` holds the number `value` ("3.1" matches "3.10").
+const holdsNumber = (texts, value) => texts.some((t) => t !== "" && Number(t) === Number(value));
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -51,7 +54,7 @@ const gridRows = (page, label) => page.locator(`table[aria-label="${label}"] tbo
 export const scenarios = [
   {
     name: "home page shows the architecture and both schemas",
-    async run({ page, goto, shot }) {
+    async run({ page, goto, shot, until }) {
       await goto("/");
       await page.getByRole("heading", { name: "MigsbyU", level: 1 }).waitFor();
       for (const name of ["Operational schema", "Analytics schema", /^Architecture/]) {
@@ -65,14 +68,14 @@ export const scenarios = [
   },
   {
     name: "a validation error is shown beside its field",
-    async run({ page, goto, shot }) {
+    async run({ page, goto, shot, until }) {
       await goto("/operational/students");
       await page.getByRole("button", { name: "Add student", exact: true }).click();
       const d = await dialog(page);
       await fillStudent(d, "E2E0BAD001", "7.5");
       await d.getByRole("button", { name: "Add student" }).click();
       const gpa = d.getByLabel(/^GPA/);
-      const message = d.locator(".field", { has: gpa }).locator(".field-error");
+      const message = d.locator(".field:has(#students-add-gpa) .field-error");
       await message.waitFor();
       const text = (await message.textContent()).trim();
       check(text.length > 0, "the GPA field's message is empty");
@@ -86,7 +89,7 @@ export const scenarios = [
   },
   {
     name: "add a student and edit the GPA",
-    async run({ page, goto, shot, state }) {
+    async run({ page, goto, shot, state, until }) {
       await goto("/operational/students");
       await page.getByRole("button", { name: "Add student", exact: true }).click();
       let d = await dialog(page);
@@ -97,17 +100,20 @@ export const scenarios = [
       await page.getByLabel("Search students").fill(STUDENT);
       const row = gridRows(page, "students").filter({ hasText: STUDENT });
       await row.waitFor();
-      check(gpaPattern(GPA_BEFORE).test(await row.textContent()), "the new row does not show the GPA entered");
+      check(holdsNumber(await cells(row), GPA_BEFORE), `the new row reads ${await cells(row)}, without the GPA entered`);
 
       await page.getByRole("button", { name: `Edit ${STUDENT}` }).click();
       d = await dialog(page);
       const gpa = d.getByLabel(/^GPA/);
-      check(gpaPattern(GPA_BEFORE).test(await gpa.inputValue()), `the edit form is not prefilled (GPA "${await gpa.inputValue()}")`);
+      check(holdsNumber([await gpa.inputValue()], GPA_BEFORE), `the edit form is not prefilled (GPA "${await gpa.inputValue()}")`);
       check((await d.getByLabel(/^Last name/).inputValue()) === "Playwright", "the edit form's last name is not prefilled");
       await gpa.fill(GPA_AFTER);
       await d.getByRole("button", { name: "Save changes" }).click();
       await d.waitFor({ state: "hidden" });
-      await gridRows(page, "students").filter({ hasText: STUDENT }).filter({ hasText: gpaPattern(GPA_AFTER) }).waitFor();
+      await until(async () => holdsNumber(await cells(gridRows(page, "students").filter({ hasText: STUDENT })), GPA_AFTER), {
+        ms: 20_000,
+        what: `the grid to show GPA ${GPA_AFTER}`,
+      });
       state.edited = true;
       await shot("student-edited");
     },
@@ -116,7 +122,7 @@ export const scenarios = [
     name: "two versions of the student in the students dimension and the change in the timeline",
     analytics: true,
     after: ["add a student and edit the GPA"],
-    async run({ page, goto, shot }) {
+    async run({ page, goto, shot, until }) {
       await goto("/analytics/students");
       await page.getByLabel("Filter by id or name").fill(STUDENT);
       const rows = gridRows(page, "students dimension").filter({ hasText: STUDENT });
@@ -128,7 +134,7 @@ export const scenarios = [
       );
       const current = rows.filter({ has: page.locator(".badge.current") });
       check((await current.count()) === 1, "exactly one version should be current");
-      check(gpaPattern(GPA_AFTER).test(await current.textContent()), "the current version does not carry the new GPA");
+      check(holdsNumber(await cells(current), GPA_AFTER), `the current version reads ${await cells(current)}, without the new GPA`);
       await shot("students-dimension");
 
       await rows.first().getByRole("button", { name: "History" }).click();
@@ -150,17 +156,22 @@ export const scenarios = [
     name: "the as-of slider shows the earlier GPA",
     analytics: true,
     after: ["two versions of the student in the students dimension and the change in the timeline"],
-    async run({ page, goto, shot, api }) {
+    async run({ page, goto, shot, api, until }) {
       const history = await api("GET", `/analytics/history/students/${STUDENT}`);
       check(history.status === 200, `history answered ${history.status}`);
       const [v1, v2] = history.body.versions;
-      const t1 = Date.parse(v1.row_effective_start);
+      // Starts carry microseconds; Date keeps milliseconds, so the first instant surely inside
+      // version 1 is its start's millisecond plus one.
+      const t1 = Date.parse(v1.row_effective_start) + 1;
       const t2 = Date.parse(v2.row_effective_start);
       check(t1 < t2, `versions' starts are not ordered: ${v1.row_effective_start}, ${v2.row_effective_start}`);
 
       await goto(`/analytics/as-of?table=students&q=${STUDENT}`);
       const slider = page.getByRole("slider", { name: "As of" });
-      await page.waitForFunction(() => !document.querySelector("#asof-slider")?.disabled);
+      await page.waitForFunction(() => {
+        const el = document.querySelector("#asof-slider");
+        return el !== null && !el.disabled && el.dataset.startMs !== undefined;
+      });
       const start = Number(await slider.getAttribute("data-start-ms"));
       const end = Number(await slider.getAttribute("data-end-ms"));
       const max = Number(await slider.getAttribute("max"));
@@ -174,14 +185,18 @@ export const scenarios = [
       }
       check(pos !== null, `no slider position falls between the versions (${t2 - t1} ms apart, ${(end - start) / max} ms a step)`);
       await setSlider(slider, pos);
-      const row = gridRows(page, `Students as of ${new Date(at(pos)).toISOString()}`).filter({ hasText: STUDENT });
+      const instant = new Date(at(pos)).toISOString();
+      const row = gridRows(page, `Students as of ${instant}`).filter({ hasText: STUDENT });
       await row.waitFor();
-      const text = await row.textContent();
-      check(gpaPattern(GPA_BEFORE).test(text) && !gpaPattern(GPA_AFTER).test(text), `as of the slider the row reads "${text}", expected GPA ${GPA_BEFORE}`);
+      const texts = await cells(row);
+      check(holdsNumber(texts, GPA_BEFORE) && !holdsNumber(texts, GPA_AFTER), `as of ${instant} the row reads ${texts}, expected GPA ${GPA_BEFORE}`);
       await shot("as-of-earlier");
 
       await page.getByRole("button", { name: "Now" }).click();
-      await page.locator("table.grid tbody tr", { hasText: STUDENT }).filter({ hasText: gpaPattern(GPA_AFTER) }).waitFor();
+      await until(async () => holdsNumber(await cells(page.locator("table.grid tbody tr", { hasText: STUDENT })), GPA_AFTER), {
+        ms: 20_000,
+        what: `the as-of grid to show GPA ${GPA_AFTER} at now`,
+      });
     },
   },
   {
@@ -213,7 +228,7 @@ export const scenarios = [
   {
     name: "enroll the student in a course",
     after: ["add a student and edit the GPA"],
-    async run({ page, goto, shot }) {
+    async run({ page, goto, shot, until }) {
       await goto("/operational/courses");
       await page.getByRole("button", { name: "Add course", exact: true }).click();
       const d = await dialog(page);
@@ -244,7 +259,7 @@ export const scenarios = [
     name: "the enrollment appears as a fact row",
     analytics: true,
     after: ["enroll the student in a course"],
-    async run({ page, goto, shot }) {
+    async run({ page, goto, shot, until }) {
       await goto("/analytics/fact");
       await page.getByLabel("Semester").fill("Fall 2026");
       await gridRows(page, "Enrollment fact").filter({ hasText: STUDENT }).filter({ hasText: COURSE }).waitFor({ timeout: kPipelineMs });
@@ -260,7 +275,9 @@ export const scenarios = [
       await page.getByLabel("Generate random students").fill("1000");
       const t0 = Date.now();
       await page.getByRole("button", { name: "Generate", exact: true }).click();
-      await page.getByText("Generated 1,000 students.").waitFor({ timeout: 60_000 });
+      const note = page.locator('form[aria-label="Generate students"] .note');
+      await note.waitFor({ timeout: 60_000 });
+      check((await note.textContent()) === "Generated 1,000 students.", `generating answered "${await note.textContent()}"`);
       figures.generate_1000_students_ms = Date.now() - t0;
       await page.waitForFunction(() => /of 1,00[0-9]/.test(document.querySelector(".pager-status")?.textContent ?? ""));
       const total = Number(/of ([\d,]+)/.exec(await status.textContent())[1].replace(/,/g, ""));
@@ -296,7 +313,7 @@ export const scenarios = [
     name: "the SQL console runs a query, downloads CSV, and refuses a write",
     analytics: true,
     after: ["two versions of the student in the students dimension and the change in the timeline"],
-    async run({ page, goto, shot }) {
+    async run({ page, goto, shot, until }) {
       await goto("/analytics/sql");
       const sql = page.getByRole("textbox", { name: /^SQL/ });
       await sql.fill(`SELECT id, gpa, current_row_indicator FROM students_dim WHERE id = '${STUDENT}' ORDER BY student_key`);
@@ -325,7 +342,7 @@ export const scenarios = [
   {
     name: "the pipeline page shows live status",
     analytics: true,
-    async run({ page, goto, shot }) {
+    async run({ page, goto, shot, until }) {
       await goto("/pipeline");
       await page.waitForFunction(() => document.querySelector(".live-badge.open") !== null, null, { timeout: kPipelineMs });
       const lsn = page.locator(".stat", { hasText: "Last committed LSN" }).locator(".stat-value");
@@ -338,7 +355,7 @@ export const scenarios = [
   {
     name: "charts and the remaining analytics pages render",
     analytics: true,
-    async run({ page, goto, shot }) {
+    async run({ page, goto, shot, until }) {
       await goto("/analytics/charts");
       await page.waitForFunction(() => document.querySelectorAll(".chart canvas, .chart .muted").length >= 4, null, { timeout: kPipelineMs });
       const errors = await page.locator(".chart .form-error").allTextContents();
@@ -359,7 +376,8 @@ export const scenarios = [
         await goto(`/operational/${tab}`);
         await page.locator(".grid-scroll").waitFor();
         await page.waitForFunction(() => !document.querySelector(".grid-scroll.is-loading"));
-        check((await page.locator(".form-error").count()) === 0, `the ${tab} tab shows an error: ${await page.locator(".form-error").first().textContent().catch(() => "")}`);
+        const errors = await page.locator(".form-error").allTextContents();
+        check(errors.length === 0, `the ${tab} tab shows an error: ${errors.join(" | ")}`);
         await shot(`operational-${tab}`);
       }
       await page.setViewportSize({ width: 390, height: 844 });

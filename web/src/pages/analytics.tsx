@@ -295,6 +295,7 @@ function AsOfTab({ commits }: { commits: number }) {
   const [atText, setAtText] = useState(at);
   const [page, setPage] = useState({ skip: 0, limit: 50 });
   const [rows, setRows] = useState<Row[]>([]);
+  const [rowsAt, setRowsAt] = useState<string | null>(null); // the instant `rows` show
   const [total, setTotal] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const settledAt = useDebounced(at, 150);
@@ -325,6 +326,7 @@ function AsOfTab({ commits }: { commits: number }) {
     request
       .then((p) => {
         setRows(p.rows);
+        setRowsAt(settledAt);
         setTotal(p.total);
         setError(null);
       })
@@ -394,7 +396,7 @@ function AsOfTab({ commits }: { commits: number }) {
           {error}
         </p>
       )}
-      <DataGrid label={`${spec.label} as of ${at}`} columns={columns} rows={shown} rowKey={(_r, i) => String(i)} empty="Nothing existed at that instant." />
+      <DataGrid label={`${spec.label} as of ${rowsAt ?? "now"}`} loading={rowsAt !== at} columns={columns} rows={shown} rowKey={(_r, i) => String(i)} empty="Nothing existed at that instant." />
       <Pager label="As of" skip={page.skip} limit={page.limit} total={total} shown={rows.length} onChange={(skip, limit) => setPage({ skip, limit })} />
     </div>
   );

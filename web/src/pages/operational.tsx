@@ -58,7 +58,7 @@ function SearchBox({ label, onSearch }: { label: string; onSearch: (q: string) =
 // "Generate N random" for one kind of record: POST /generate with that count only.
 export function GenerateForm({ kind, label, onDone }: { kind: string; label: string; onDone: () => void }) {
   const [count, setCount] = useState("100");
-  const [message, setMessage] = useState<string | null>(null);
+  const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -67,10 +67,10 @@ export function GenerateForm({ kind, label, onDone }: { kind: string; label: str
     try {
       const result = await api.post<Record<string, number>>("/generate", { [kind]: Number(count) });
       const made = result && typeof result === "object" ? (result[kind] ?? Number(count)) : Number(count);
-      setMessage(`Generated ${Number(made).toLocaleString()} ${label}.`);
+      setMessage({ text: `Generated ${Number(made).toLocaleString()} ${label}.` });
       onDone();
     } catch (err) {
-      setMessage((err as Error).message);
+      setMessage({ text: `Could not generate ${label}: ${(err as Error).message}`, error: true });
     } finally {
       setBusy(false);
     }
@@ -83,8 +83,8 @@ export function GenerateForm({ kind, label, onDone }: { kind: string; label: str
         {busy ? "Generating…" : "Generate"}
       </button>
       {message && (
-        <span className="note" role="status">
-          {message}
+        <span className={message.error ? "note field-error" : "note"} role={message.error ? "alert" : "status"}>
+          {message.text}
         </span>
       )}
     </form>
@@ -422,7 +422,7 @@ function SimulationPanel() {
         {state ? (state.running ? `running · ${state.events ?? 0} events` : `idle${state.events ? ` · ${state.events} events` : ""}`) : ""}
         {state?.last_error ? ` · ${state.last_error}` : ""}
       </span>
-      {error && <span className="field-error">{error}</span>}
+      {error && <span className="field-error">Simulation unavailable: {error}</span>}
     </form>
   );
 }
