@@ -23,7 +23,8 @@ namespace {
 }
 
 void PrintSummary(const oltp::SimulatorStatus& status) {
-  std::printf("simulate: %lld events\n", static_cast<long long>(status.events));
+  std::printf("simulate: %lld events in %.1f s\n", static_cast<long long>(status.events),
+              status.elapsed_seconds);
   for (const auto& [kind, count] : status.by_kind) {
     std::printf("  %-18s %lld\n", kind.c_str(), static_cast<long long>(count));
   }

@@ -283,6 +283,8 @@ Status Simulator::Start(const SimulatorOptions& options) {
   if (thread_.joinable()) thread_.join();
   status_ = SimulatorStatus{};
   status_.running = true;
+  status_.options = options;
+  started_at_ = std::chrono::steady_clock::now();
   stop_requested_ = false;
   thread_ = std::thread(&Simulator::Run, this, options);
   return OkStatus();
@@ -306,7 +308,10 @@ void Simulator::Stop() {
 
 SimulatorStatus Simulator::GetStatus() const {
   std::lock_guard lock(mu_);
-  return status_;
+  SimulatorStatus status = status_;
+  const auto until = status.running ? std::chrono::steady_clock::now() : ended_at_;
+  status.elapsed_seconds = std::chrono::duration<double>(until - started_at_).count();
+  return status;
 }
 
 bool Simulator::WaitUntilStopped(std::chrono::milliseconds timeout) const {
@@ -348,6 +353,7 @@ void Simulator::Run(SimulatorOptions options) {
   }
   std::lock_guard lock(mu_);
   status_.running = false;
+  ended_at_ = std::chrono::steady_clock::now();
   MIGSBYU_LOG_INFO("simulate: done, {} events", status_.events);
   cv_.notify_all();
 }

@@ -58,6 +58,8 @@ struct SimulatorStatus {
   int64_t events = 0;                      // events applied (committed) in the current/last run
   std::map<std::string, int64_t> by_kind;  // committed events per kind; "failed" for failures
   std::string last_error;                  // the last failed event's error, empty if none
+  SimulatorOptions options;                // the current/last run's
+  double elapsed_seconds = 0;              // since the current/last run started, to its end
 };
 
 class Simulator {
@@ -91,6 +93,7 @@ class Simulator {
   mutable std::condition_variable cv_;  // signals stop_requested_ and the end of a run
   bool stop_requested_ = false;
   SimulatorStatus status_;
+  std::chrono::steady_clock::time_point started_at_, ended_at_;
   std::thread thread_;
 };
 

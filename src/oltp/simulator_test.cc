@@ -115,6 +115,10 @@ TEST(SimulatorTest, RunsRateTimesDurationEventsThenStopsByItself) {
   EXPECT_FALSE(status.running);
   EXPECT_EQ(status.events + Kind(status, "failed"), 20);
   EXPECT_EQ(status.events, 20) << status.last_error;
+  EXPECT_EQ(status.options.rate_per_second, 40);
+  EXPECT_EQ(status.options.seed, 4u);
+  // Event 19 was due 0.475 s after the start, so the run lasted at least that long.
+  EXPECT_GE(status.elapsed_seconds, 0.475);
 }
 
 TEST(SimulatorTest, SameSeedOnTheSameDataAppliesTheSameEvents) {
