@@ -112,8 +112,9 @@ Result<int64_t> ParseInstantMicros(std::string_view text, std::string_view what)
     }
     if (hour > 23 || minute > 59 || second > 59) return invalid();
     if (s.Take('Z') || s.Take('z')) {
-    } else if (s.Peek('+') || s.Peek('-')) {
-      int sign = s.Take('+') ? 1 : (s.Take('-'), -1);
+    } else if (s.Peek('+') || s.Peek('-') || s.Peek(' ')) {
+      // A '+' left unescaped in a query string arrives as a space.
+      int sign = s.Take('+') || s.Take(' ') ? 1 : (s.Take('-'), -1);
       int64_t oh, om = 0;
       if (!s.Number(2, &oh)) return invalid();
       if (s.Take(':')) {

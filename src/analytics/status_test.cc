@@ -105,6 +105,7 @@ TEST(InstantTest, ParsesIsoForms) {
   EXPECT_EQ(*ParseInstantMicros("1970-01-01 00:00:01.5", "at"), 1500000);
   EXPECT_EQ(*ParseInstantMicros("1970-01-01T01:00:00+01:00", "at"), 0);
   EXPECT_EQ(*ParseInstantMicros("1970-01-01T00:00:00-0130", "at"), 5400000000);
+  EXPECT_EQ(*ParseInstantMicros("1970-01-01T01:00:00 01:00", "at"), 0);
   EXPECT_EQ(*ParseInstantMicros("2026-11-25T16:15:00.1234567Z", "at"),
             *ParseInstantMicros("2026-11-25T16:15:00.123456Z", "at"));
   EXPECT_EQ(FormatInstant(FromMicros(*ParseInstantMicros("2024-02-29T23:59:59.000001Z", "at"))),
