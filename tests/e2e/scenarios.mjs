@@ -252,6 +252,7 @@ export const scenarios = [
       await page.getByText(`Enrolled ${STUDENT} in ${COURSE} for Fall 2026.`).waitFor();
       await page.getByLabel("Search enrollments").fill(STUDENT);
       await gridRows(page, "Enrollments").filter({ hasText: COURSE }).waitFor();
+      state.enrolled = true;
       await shot("enrolled");
     },
   },
@@ -357,9 +358,15 @@ export const scenarios = [
     analytics: true,
     async run({ page, goto, shot, until }) {
       await goto("/analytics/charts");
-      await page.waitForFunction(() => document.querySelectorAll(".chart canvas, .chart .muted").length >= 4, null, { timeout: kPipelineMs });
+      await page.waitForFunction(() => document.querySelectorAll(".chart").length === 4 && !document.querySelector(".chart .loading"), null, { timeout: kPipelineMs });
       const errors = await page.locator(".chart .form-error").allTextContents();
       check(errors.length === 0, `charts failed: ${errors.join(" | ")}`);
+      // The GPA histogram always has its bins; the enrollment charts have data once a student is
+      // enrolled.
+      const drawn = state.enrolled ? ["GPA distribution", "Enrollments per semester", "Enrollments per department"] : ["GPA distribution"];
+      for (const title of drawn) {
+        await page.locator(".chart", { hasText: title }).locator("canvas").waitFor({ timeout: kPipelineMs });
+      }
       await shot("charts");
       for (const tab of ["professors", "courses"]) {
         await goto(`/analytics/${tab}`);

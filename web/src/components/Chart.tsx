@@ -72,14 +72,20 @@ export function chartData(rows: Record<string, unknown>[], xKey?: string): Chart
   };
 }
 
+const longest = (labels: string[]) => labels.reduce((m, l) => Math.max(m, l.length), 0);
+
 export function Chart({
   title,
   rows,
   kind = "line",
   height = 260,
   children,
+  xLabel,
+  valueLabel,
 }: {
   title: string;
+  xLabel?: string; // legend name of the x value
+  valueLabel?: string; // legend name of a `value` series
   rows: Record<string, unknown>[];
   kind?: "line" | "bars";
   height?: number;
@@ -98,17 +104,31 @@ export function Chart({
       width,
       height,
       title: undefined,
-      scales: { x: { time: data.time, range: data.time ? undefined : [-0.6, data.x.length - 0.4] } },
+      scales: {
+        x: {
+          time: data.time,
+          // One instant alone would be stretched over years: show the day around it.
+          range: data.time
+            ? data.x.length === 1
+              ? [data.x[0] - 43_200, data.x[0] + 43_200]
+              : undefined
+            : [-0.6, data.x.length - 0.4],
+        },
+      },
       axes: [
         data.labels
-          ? { values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? (data.labels![s] ?? "") : "")), space: 30, rotate: 0 } as uPlot.Axis
+          ? ({
+              values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? (data.labels![s] ?? "") : "")),
+              incrs: [1, 2, 3, 4, 5, 10, 20, 50],
+              space: Math.min(120, Math.max(40, longest(data.labels) * 7)),
+            } as uPlot.Axis)
           : {},
         {},
       ],
       series: [
-        {},
+        { label: xLabel ?? (data.time ? "Time" : "") },
         ...data.series.map((s, i) => ({
-          label: s.name,
+          label: s.name === "value" ? (valueLabel ?? "Value") : s.name,
           stroke: kPalette[i % kPalette.length],
           fill: bars ? kPalette[i % kPalette.length] + "cc" : undefined,
           width: bars ? 0 : 2,
@@ -127,7 +147,7 @@ export function Chart({
       plot.destroy();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, kind, height]);
+  }, [key, kind, height, xLabel, valueLabel]);
 
   return (
     <figure className="chart card">

@@ -441,7 +441,19 @@ function useAggregate(name: string, query: Query, commits: number): Row[] | stri
   return data;
 }
 
-function AggregateChart({ title, data, children }: { title: string; data: Row[] | string | undefined; children?: ReactNode }) {
+function AggregateChart({
+  title,
+  data,
+  children,
+  xLabel,
+  valueLabel,
+}: {
+  title: string;
+  data: Row[] | string | undefined;
+  children?: ReactNode;
+  xLabel?: string;
+  valueLabel?: string;
+}) {
   if (typeof data === "string")
     return (
       <figure className="chart card">
@@ -450,8 +462,16 @@ function AggregateChart({ title, data, children }: { title: string; data: Row[] 
         <p className="form-error">{data}</p>
       </figure>
     );
+  if (data === undefined)
+    return (
+      <figure className="chart card" aria-busy="true">
+        <figcaption>{title}</figcaption>
+        {children}
+        <p className="muted loading">Loading…</p>
+      </figure>
+    );
   return (
-    <Chart title={title} rows={data ?? []}>
+    <Chart title={title} rows={data} xLabel={xLabel} valueLabel={valueLabel}>
       {children}
     </Chart>
   );
@@ -475,9 +495,9 @@ function ChartsTab({ commits }: { commits: number }) {
     typeof gpaNow === "string" ? gpaNow : typeof gpaThen === "string" ? gpaThen : gpaNow && gpaThen ? mergeDistributions(gpaNow, gpaThen, "earlier") : undefined;
   return (
     <div className="charts">
-      <AggregateChart title="Enrollments per semester (net)" data={perSemester} />
-      <AggregateChart title="Enrollments per department (net)" data={perDepartment} />
-      <AggregateChart title="GPA distribution: now and earlier" data={gpa}>
+      <AggregateChart title="Enrollments per semester (net)" data={perSemester} xLabel="Semester" valueLabel="Enrollments" />
+      <AggregateChart title="Enrollments per department (net)" data={perDepartment} xLabel="Department" valueLabel="Enrollments" />
+      <AggregateChart title="GPA distribution: now and earlier" data={gpa} xLabel="GPA">
         <div className="chart-controls">
           <label htmlFor="gpa-compare">Earlier instant (UTC)</label>
           <input
@@ -492,7 +512,7 @@ function ChartsTab({ commits }: { commits: number }) {
           />
         </div>
       </AggregateChart>
-      <AggregateChart title="Student headcount over time" data={headcount}>
+      <AggregateChart title="Student headcount over time" data={headcount} valueLabel="Students">
         <div className="chart-controls">
           <label htmlFor="headcount-interval">Interval</label>
           <select id="headcount-interval" value={interval} onChange={(e) => setHeadcountInterval(e.target.value)}>
