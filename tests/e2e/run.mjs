@@ -199,6 +199,11 @@ async function main() {
     log(`server up at ${server.base}`);
     const analyticsUnavailable = await probeAnalytics(server.base);
     if (analyticsUnavailable) log(`analytics pipeline not available: ${analyticsUnavailable}`);
+    // The routes the server documents: a scenario whose route is not served is skipped, saying so.
+    const served = await fetch(`${server.base}/api/openapi.json`)
+      .then((r) => r.json())
+      .then((doc) => new Set(Object.keys(doc.paths ?? {})))
+      .catch(() => null);
 
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: args.chromium,
@@ -255,6 +260,13 @@ async function main() {
       if (scenario.analytics && analyticsUnavailable) {
         log(`SKIP ${scenario.name}: skipped: analytics pipeline not available: ${analyticsUnavailable}`);
         results.push({ name: scenario.name, result: "skipped", reason: `analytics pipeline not available: ${analyticsUnavailable}` });
+        continue;
+      }
+      const unserved = served ? (scenario.routes ?? []).filter((r) => !served.has(r)) : [];
+      if (unserved.length) {
+        const reason = `the server does not serve ${unserved.map((r) => `/api${r}`).join(", ")} (not in /api/openapi.json)`;
+        log(`SKIP ${scenario.name}: skipped: ${reason}`);
+        results.push({ name: scenario.name, result: "skipped", reason });
         continue;
       }
       const missing = (scenario.after ?? []).filter((dep) => results.find((r) => r.name === dep)?.result !== "passed");

@@ -1,6 +1,7 @@
-// The browser scenarios run.mjs drives, in order. Each is {name, analytics?, after?, run(ctx)}:
-// `analytics` scenarios need the CDC → lake → analytics pipeline and are skipped when it is not
-// available; `after` names scenarios whose records this one builds on. Every wait polls for a
+// The browser scenarios run.mjs drives, in order. Each is {name, analytics?, routes?, after?,
+// run(ctx)}: `analytics` scenarios need the CDC → lake → analytics pipeline and are skipped when
+// it is not available; `routes` are API paths the scenario needs, skipped when the server's
+// OpenAPI document lacks one; `after` names scenarios whose records this one builds on. Every wait polls for a
 // condition with a deadline (playwright's auto-waiting locators or ctx.until); none sleeps.
 //
 // ctx: {page, base, goto(path), shot(name), api(method, path, body), until(probe, opts), state,
@@ -54,7 +55,7 @@ const gridRows = (page, label) => page.locator(`table[aria-label="${label}"] tbo
 export const scenarios = [
   {
     name: "home page shows the architecture and both schemas",
-    async run({ page, goto, shot, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/");
       await page.getByRole("heading", { name: "MigsbyU", level: 1 }).waitFor();
       for (const name of ["Operational schema", "Analytics schema", /^Architecture/]) {
@@ -68,7 +69,7 @@ export const scenarios = [
   },
   {
     name: "a validation error is shown beside its field",
-    async run({ page, goto, shot, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/operational/students");
       await page.getByRole("button", { name: "Add student", exact: true }).click();
       const d = await dialog(page);
@@ -89,7 +90,7 @@ export const scenarios = [
   },
   {
     name: "add a student and edit the GPA",
-    async run({ page, goto, shot, state, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/operational/students");
       await page.getByRole("button", { name: "Add student", exact: true }).click();
       let d = await dialog(page);
@@ -122,7 +123,7 @@ export const scenarios = [
     name: "two versions of the student in the students dimension and the change in the timeline",
     analytics: true,
     after: ["add a student and edit the GPA"],
-    async run({ page, goto, shot, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/analytics/students");
       await page.getByLabel("Filter by id or name").fill(STUDENT);
       const rows = gridRows(page, "students dimension").filter({ hasText: STUDENT });
@@ -156,7 +157,7 @@ export const scenarios = [
     name: "the as-of slider shows the earlier GPA",
     analytics: true,
     after: ["two versions of the student in the students dimension and the change in the timeline"],
-    async run({ page, goto, shot, api, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       const history = await api("GET", `/analytics/history/students/${STUDENT}`);
       check(history.status === 200, `history answered ${history.status}`);
       const [v1, v2] = history.body.versions;
@@ -203,7 +204,7 @@ export const scenarios = [
     name: "a change on the operational side appears on an open analytics page without reloading",
     analytics: true,
     after: ["two versions of the student in the students dimension and the change in the timeline"],
-    async run({ page, goto, shot, api, figures }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/analytics/students");
       await page.getByLabel("Filter by id or name").fill(STUDENT);
       const rows = gridRows(page, "students dimension").filter({ hasText: STUDENT });
@@ -228,7 +229,7 @@ export const scenarios = [
   {
     name: "enroll the student in a course",
     after: ["add a student and edit the GPA"],
-    async run({ page, goto, shot, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/operational/courses");
       await page.getByRole("button", { name: "Add course", exact: true }).click();
       const d = await dialog(page);
@@ -260,7 +261,7 @@ export const scenarios = [
     name: "the enrollment appears as a fact row",
     analytics: true,
     after: ["enroll the student in a course"],
-    async run({ page, goto, shot, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/analytics/fact");
       await page.getByLabel("Semester").fill("Fall 2026");
       await gridRows(page, "Enrollment fact").filter({ hasText: STUDENT }).filter({ hasText: COURSE }).waitFor({ timeout: kPipelineMs });
@@ -269,7 +270,8 @@ export const scenarios = [
   },
   {
     name: "generate 1,000 records and page through them",
-    async run({ page, goto, shot, figures }) {
+    routes: ["/generate"],
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/operational/students");
       const status = page.locator(".pager-status");
       await status.waitFor();
@@ -314,7 +316,7 @@ export const scenarios = [
     name: "the SQL console runs a query, downloads CSV, and refuses a write",
     analytics: true,
     after: ["two versions of the student in the students dimension and the change in the timeline"],
-    async run({ page, goto, shot, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/analytics/sql");
       const sql = page.getByRole("textbox", { name: /^SQL/ });
       await sql.fill(`SELECT id, gpa, current_row_indicator FROM students_dim WHERE id = '${STUDENT}' ORDER BY student_key`);
@@ -343,7 +345,7 @@ export const scenarios = [
   {
     name: "the pipeline page shows live status",
     analytics: true,
-    async run({ page, goto, shot, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/pipeline");
       await page.waitForFunction(() => document.querySelector(".live-badge.open") !== null, null, { timeout: kPipelineMs });
       const lsn = page.locator(".stat", { hasText: "Last committed LSN" }).locator(".stat-value");
@@ -356,7 +358,7 @@ export const scenarios = [
   {
     name: "charts and the remaining analytics pages render",
     analytics: true,
-    async run({ page, goto, shot, until }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       await goto("/analytics/charts");
       await page.waitForFunction(() => document.querySelectorAll(".chart").length === 4 && !document.querySelector(".chart .loading"), null, { timeout: kPipelineMs });
       const errors = await page.locator(".chart .form-error").allTextContents();
@@ -378,7 +380,7 @@ export const scenarios = [
   },
   {
     name: "the other operational pages render",
-    async run({ page, goto, shot }) {
+    async run({ page, goto, shot, api, until, state, figures }) {
       for (const tab of ["professors", "courses", "enrollments", "assignments"]) {
         await goto(`/operational/${tab}`);
         await page.locator(".grid-scroll").waitFor();
