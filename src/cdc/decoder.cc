@@ -49,8 +49,8 @@ class Reader {
   bool Time(int64_t* v) {
     uint64_t x;
     if (!U64(&x)) return false;
-    *v = static_cast<int64_t>(x) + kPostgresEpochOffsetUs;
-    return true;
+    // Out of range (past year 294,000) is as malformed as a short read.
+    return !__builtin_add_overflow(static_cast<int64_t>(x), kPostgresEpochOffsetUs, v);
   }
   // NUL-terminated string.
   bool CString(std::string* v) {
@@ -127,7 +127,7 @@ class MessageParser {
       case 'B': {
         BeginMessage m;
         if (!r_.LsnField(&m.final_lsn) || !r_.Time(&m.commit_time_us) || !r_.U32(&m.xid)) {
-          return Corrupt("truncated Begin");
+          return Corrupt("truncated Begin or time out of range");
         }
         return PgOutputMessage(m);
       }
@@ -135,7 +135,7 @@ class MessageParser {
         CommitMessage m;
         if (!r_.U8(&m.flags) || !r_.LsnField(&m.commit_lsn) || !r_.LsnField(&m.end_lsn) ||
             !r_.Time(&m.commit_time_us)) {
-          return Corrupt("truncated Commit");
+          return Corrupt("truncated Commit or time out of range");
         }
         if (m.end_lsn < m.commit_lsn) return Corrupt("Commit end LSN before commit LSN");
         return PgOutputMessage(m);
@@ -182,7 +182,7 @@ class MessageParser {
         StreamCommitMessage m;
         if (!r_.U32(&m.xid) || !r_.U8(&m.flags) || !r_.LsnField(&m.commit_lsn) ||
             !r_.LsnField(&m.end_lsn) || !r_.Time(&m.commit_time_us)) {
-          return Corrupt("truncated Stream Commit");
+          return Corrupt("truncated Stream Commit or time out of range");
         }
         if (m.end_lsn < m.commit_lsn) return Corrupt("Stream Commit end LSN before commit LSN");
         return PgOutputMessage(m);

@@ -41,7 +41,7 @@ bool ParseDatePart(std::string_view s, size_t* p, bool bc, int64_t* days) {
   size_t start = *p;
   while (*p < s.size() && s[*p] >= '0' && s[*p] <= '9') ++*p;
   size_t year_digits = *p - start;
-  if (year_digits < 4 || year_digits > 7) return false;
+  if (year_digits < 4 || year_digits > 6) return false;
   int64_t year = 0, month = 0, day = 0;
   size_t q = start;
   if (!Digits(s, &q, year_digits, &year)) return false;
@@ -125,7 +125,13 @@ Result<Value> ParseTimestamp(std::string_view text, bool with_zone) {
     offset_s = sign * (oh * 3600 + om * 60 + os);
   }
   if (p != s.size()) return Bad(ValueType::kTimestamp, text, what);
-  int64_t us = ((days * 86400 + h * 3600 + mi * 60 + sec - offset_s) * 1000000) + frac;
+  int64_t seconds, us;
+  if (__builtin_mul_overflow(days, int64_t{86400}, &seconds) ||
+      __builtin_add_overflow(seconds, h * 3600 + mi * 60 + sec - offset_s, &seconds) ||
+      __builtin_mul_overflow(seconds, int64_t{1000000}, &us) ||
+      __builtin_add_overflow(us, frac, &us)) {
+    return Bad(ValueType::kTimestamp, text, what);
+  }
   return Value::Integer(us);
 }
 
