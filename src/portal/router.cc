@@ -22,16 +22,12 @@ bool IsParam(std::string_view segment) {
 }
 
 // Literal segments matched, or -1 if the pattern does not match the path.
-int MatchPattern(std::string_view pattern, std::string_view path,
-                 std::map<std::string, std::string>* params) {
-  auto want = Segments(pattern);
-  auto got = Segments(path);
+int MatchSegments(const std::vector<std::string>& want, const std::vector<std::string_view>& got) {
   if (want.size() != got.size()) return -1;
   int literals = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     if (IsParam(want[i])) {
       if (got[i].empty()) return -1;
-      if (params) (*params)[std::string(want[i].substr(1, want[i].size() - 2))] = got[i];
     } else if (want[i] == got[i]) {
       ++literals;
     } else {
@@ -39,6 +35,12 @@ int MatchPattern(std::string_view pattern, std::string_view path,
     }
   }
   return literals;
+}
+
+std::vector<std::string> PatternSegments(std::string_view pattern) {
+  std::vector<std::string> out;
+  for (auto s : Segments(pattern)) out.emplace_back(s);
+  return out;
 }
 
 int StatusFor(ErrorCode code) {
@@ -136,12 +138,15 @@ Response Response::FromError(const Error& error) {
 }
 
 void Router::Add(std::string method, std::string pattern, Handler handler, RouteDoc doc) {
+  auto segments = PatternSegments(pattern);
   routes_.push_back({std::move(method), std::move(pattern), std::move(handler), nullptr,
-                     std::move(doc)});
+                     std::move(doc), std::move(segments)});
 }
 
 void Router::AddEventStream(std::string pattern, StreamHandler handler, RouteDoc doc) {
-  routes_.push_back({"GET", std::move(pattern), nullptr, std::move(handler), std::move(doc)});
+  auto segments = PatternSegments(pattern);
+  routes_.push_back(
+      {"GET", std::move(pattern), nullptr, std::move(handler), std::move(doc), std::move(segments)});
 }
 
 void Router::AddSchema(const std::string& name, nlohmann::json schema) {
@@ -151,16 +156,21 @@ void Router::AddSchema(const std::string& name, nlohmann::json schema) {
 Router::Match Router::Find(const std::string& method, const std::string& path) const {
   Match best;
   int best_literals = -1;
-  const std::string& wanted = method == "HEAD" ? std::string("GET") : method;
+  const std::string_view wanted = method == "HEAD" ? std::string_view("GET") : method;
+  const auto got = Segments(path);
   for (const auto& route : routes_) {
-    std::map<std::string, std::string> params;
-    int literals = MatchPattern(route.pattern, path, &params);
+    int literals = MatchSegments(route.segments, got);
     if (literals < 0) continue;
     best.path_matched = true;
     if (route.method != wanted || literals <= best_literals) continue;
     best_literals = literals;
     best.route = &route;
-    best.params = std::move(params);
+  }
+  if (best.route != nullptr) {
+    for (size_t i = 0; i < got.size(); ++i) {
+      const std::string& want = best.route->segments[i];
+      if (IsParam(want)) best.params[want.substr(1, want.size() - 2)] = got[i];
+    }
   }
   return best;
 }

@@ -83,6 +83,7 @@ class Router {
     Handler handler;         // set for ordinary routes
     StreamHandler stream;    // set for event streams (method GET)
     RouteDoc doc;
+    std::vector<std::string> segments;  // the pattern split at '/', for matching
   };
 
   void Add(std::string method, std::string pattern, Handler handler, RouteDoc doc = {});
