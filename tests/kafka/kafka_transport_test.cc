@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -162,6 +163,10 @@ KafkaSourceOptions SourceOptions(const testing::MockCluster& cluster, const std:
   // The mock coordinator holds a rejoin for up to the session timeout (45 s by default).
   o.extra["session.timeout.ms"] = "6000";
   o.extra["heartbeat.interval.ms"] = "300";
+  if (const char* debug = std::getenv("MIGSBYU_KAFKA_DEBUG")) {  // e.g. "cgrp": librdkafka's log
+    o.extra["debug"] = debug;
+    o.extra["log_level"] = "7";
+  }
   return o;
 }
 

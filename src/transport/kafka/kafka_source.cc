@@ -37,7 +37,12 @@ Status KafkaSource::FlushAndCommit(transport::Sink& sink) {
   if (pending_offsets_.empty()) return OkStatus();
   MIGSBYU_TRY(sink.Flush());
   ++flushes_;
-  MIGSBYU_TRY(consumer_->CommitOffsets(pending_offsets_));
+  if (Status committed = consumer_->CommitOffsets(pending_offsets_); !committed.ok()) {
+    // Not fatal (e.g. a rebalance in progress): the offsets are retried at the next flush, and
+    // whatever a new owner redelivers meanwhile carries identities the lake already stored.
+    MIGSBYU_LOG_WARN("kafka source: {}; retrying at the next flush", committed.error().message());
+    return OkStatus();
+  }
   pending_offsets_.clear();
   return OkStatus();
 }
@@ -105,10 +110,9 @@ Status KafkaSource::Run(std::stop_token stop, transport::Sink& sink) {
       Status s = FlushAndCommit(sink);
       if (!s.ok()) callback_error_ = s.error();
     }
-    for (const auto& p : parts) {
-      high_water_.erase(p);
-      pending_offsets_.erase(p);
-    }
+    // The high-water marks stay: they only ever drop what this process already handed on,
+    // which is what a partition that comes back to us redelivers from an older offset.
+    for (const auto& p : parts) pending_offsets_.erase(p);
   };
   MIGSBYU_ASSIGN(Consumer consumer, Consumer::Create(config, on_rebalance));
   consumer_.emplace(std::move(consumer));

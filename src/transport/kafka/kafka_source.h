@@ -18,7 +18,9 @@
 // Consumer group: several processes with the same group id share the topics, each partition
 // owned by one of them at a time. When partitions are revoked (a member joins or leaves) the
 // source first commits the open transaction, flushes the sink and commits offsets, so the next
-// owner starts exactly where this one stopped.
+// owner starts where this one stopped. If that commit is refused (a broker may refuse commits
+// while the group rebalances), the next owner redelivers from the previous commit and the
+// lake's own (commit_lsn, position) record drops what was already stored.
 //
 // Threading: Run() blocks the calling thread; rebalance callbacks run inside it. One Run per
 // KafkaSource at a time.
@@ -69,9 +71,9 @@ class KafkaSource {
   KafkaSource& operator=(const KafkaSource&) = delete;
 
   // Consumes until `stop` is requested (returns OK after a final flush and offset commit) or an
-  // error: a malformed message (Corruption, naming topic, partition and offset), a sink error,
-  // or an offset commit failure. Offsets past the last successful flush are not committed, so a
-  // new Run redelivers them.
+  // error: a malformed message (Corruption, naming topic, partition and offset) or a sink error.
+  // A failed offset commit (e.g. during a rebalance) is logged and retried at the next flush.
+  // Offsets past the last successful flush are never committed, so a new Run redelivers them.
   Status Run(std::stop_token stop, transport::Sink& sink);
 
   // Counters so far; safe from any thread.
