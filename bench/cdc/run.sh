@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# bench/cdc: our connector against the server's own decoding rate, on a throwaway cluster.
+#
+# Three slots are created at the same LSN before the workload, so every consumer decodes exactly
+# the same WAL: a transaction of BIG_ROWS rows, then SINGLE_TXNS single-row transactions through
+# pgbench. Then, one after the other:
+#   pg_recvlogical -f /dev/null --endpos END (pgoutput, proto_version 1): the limit;
+#   migsbyu cdc --sink file:... --stop-at END, protocol 1, and protocol 2 with streaming.
+# Printed: events/s of each, the ratio ours ÷ pg_recvlogical, peak RSS (GNU time's max RSS).
+# Finally the peak RSS of our connector while it streams one HUGE_ROWS-row transaction.
+#
+# Usage: bench/cdc/run.sh BUILD_DIR   (env: BIG_ROWS=500000 SINGLE_TXNS=200000 HUGE_ROWS=5000000;
+#        quick run: BIG_ROWS=50000 SINGLE_TXNS=20000 HUGE_ROWS=500000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build/release}
+bin=$build/migsbyu
+BIG_ROWS=${BIG_ROWS:-500000}
+SINGLE_TXNS=${SINGLE_TXNS:-200000}
+HUGE_ROWS=${HUGE_ROWS:-5000000}
+[ -x "$bin" ] || { echo "bench/cdc: $bin not built" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/migsbyu-bench-cdc.XXXXXX)
+chmod 755 "$work"
+port=$(scripts/pg.sh free-port)
+cleanup() { scripts/pg.sh stop "$work/pg" || true; rm -rf "$work"; }
+trap cleanup EXIT
+MIGSBYU_PG_FAST=1 scripts/pg.sh start "$work/pg" "$port" >/dev/null
+url="postgresql://migsbyu@127.0.0.1:$port/migsbyu"
+psql=(psql -X -q -v ON_ERROR_STOP=1 "$url")
+
+"${psql[@]}" <<SQL
+\o /dev/null
+CREATE TABLE bench (id bigint PRIMARY KEY, name text, amount numeric(12,2), at timestamptz,
+                    flag boolean);
+ALTER TABLE bench REPLICA IDENTITY FULL;
+CREATE PUBLICATION bench FOR TABLE bench;
+SELECT 1 FROM pg_create_logical_replication_slot('limit_slot', 'pgoutput');
+SELECT 1 FROM pg_create_logical_replication_slot('ours_v1', 'pgoutput');
+SELECT 1 FROM pg_create_logical_replication_slot('ours_v2', 'pgoutput');
+SQL
+
+echo "workload: 1 transaction of $BIG_ROWS rows, then $SINGLE_TXNS single-row transactions"
+"${psql[@]}" -c "INSERT INTO bench SELECT i, 'name ' || i, i * 1.25, now(), i % 2 = 0
+                 FROM generate_series(1, $BIG_ROWS) i"
+cat >"$work/single.sql" <<'SQL'
+\set id random(1000000000, 9000000000000)
+INSERT INTO bench VALUES (:id, 'single', 1.00, now(), true) ON CONFLICT DO NOTHING;
+SQL
+clients=4
+pgbench -n -h 127.0.0.1 -p "$port" -U migsbyu -c $clients -j 2 -t $((SINGLE_TXNS / clients)) \
+  -f "$work/single.sql" migsbyu >/dev/null
+end=$("${psql[@]}" -tAc "SELECT pg_current_wal_lsn()")
+events=$("${psql[@]}" -tAc "SELECT count(*) FROM bench")
+echo "end LSN $end, $events events"
+
+# run NAME COMMAND...: prints "seconds max_rss_kb".
+run() {
+  local name=$1; shift
+  /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" >"$work/$name.log" 2>&1 || {
+    echo "bench/cdc: $name failed:" >&2; cat "$work/$name.log" >&2; exit 1; }
+  cat "$work/$name.time" | tail -1
+}
+
+read -r t_limit rss_limit < <(run limit pg_recvlogical -d "$url" -S limit_slot --start -f /dev/null \
+  -o proto_version=1 -o publication_names=bench --endpos="$end" --no-loop -s 1)
+read -r t_v1 rss_v1 < <(run ours_v1 "$bin" --log-level warn cdc --database-url "$url" \
+  --slot ours_v1 --publication bench --no-snapshot --protocol 1 --status-interval-ms 100 \
+  --stop-at "$end" --sink "file:$work/v1.jsonl")
+read -r t_v2 rss_v2 < <(run ours_v2 "$bin" --log-level warn cdc --database-url "$url" \
+  --slot ours_v2 --publication bench --no-snapshot --protocol 2 --status-interval-ms 100 \
+  --stop-at "$end" --spool-dir "$work" --sink "file:$work/v2.jsonl")
+lines_v1=$(grep -c '"type":"change"' "$work/v1.jsonl")
+lines_v2=$(grep -c '"type":"change"' "$work/v2.jsonl")
+[ "$lines_v1" = "$events" ] && [ "$lines_v2" = "$events" ] || {
+  echo "bench/cdc: expected $events events, file sink holds $lines_v1 (v1) and $lines_v2 (v2)" >&2
+  exit 1; }
+
+rate() { awk -v n="$events" -v t="$1" 'BEGIN { printf "%.0f", n / (t > 0 ? t : 0.01) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / (a > 0 ? a : 0.01) }'; }
+printf "\n%-46s %10s %12s %8s %14s\n" "consumer ($events events)" "seconds" "events/s" "ratio" "peak RSS (MB)"
+printf "%-46s %10s %12s %8s %14d\n" "pg_recvlogical -f /dev/null (limit)" "$t_limit" "$(rate "$t_limit")" "1.00" $((rss_limit / 1024))
+printf "%-46s %10s %12s %8s %14d\n" "migsbyu cdc → file sink, protocol 1" "$t_v1" "$(rate "$t_v1")" "$(ratio "$t_v1" "$t_limit")" $((rss_v1 / 1024))
+printf "%-46s %10s %12s %8s %14d\n" "migsbyu cdc → file sink, protocol 2 streaming" "$t_v2" "$(rate "$t_v2")" "$(ratio "$t_v2" "$t_limit")" $((rss_v2 / 1024))
+echo "(ratio = ours ÷ pg_recvlogical in events/s; target ≥ 0.9 into the file sink)"
+rm -f "$work/v1.jsonl" "$work/v2.jsonl"
+
+# Peak memory while streaming one huge transaction (protocol 2, spooled).
+"${psql[@]}" -c "SELECT 1 FROM pg_create_logical_replication_slot('huge', 'pgoutput')" >/dev/null
+"${psql[@]}" -c "INSERT INTO bench SELECT i, 'huge ' || i, i * 0.5, now(), false
+                 FROM generate_series(10000000001, 10000000000 + $HUGE_ROWS) i"
+end=$("${psql[@]}" -tAc "SELECT pg_current_wal_lsn()")
+read -r t_huge rss_huge < <(run huge "$bin" --log-level warn cdc --database-url "$url" \
+  --slot huge --publication bench --no-snapshot --status-interval-ms 100 --stop-at "$end" \
+  --spool-dir "$work" --sink "file:$work/huge.jsonl")
+lines=$(grep -c '"type":"change"' "$work/huge.jsonl")
+printf "\n%-46s %10s %12s %14s\n" "one transaction of $HUGE_ROWS rows" "seconds" "events/s" "peak RSS (MB)"
+printf "%-46s %10s %12s %14d\n" "migsbyu cdc → file sink ($lines events)" "$t_huge" \
+  "$(awk -v n="$lines" -v t="$t_huge" 'BEGIN { printf "%.0f", n / (t > 0 ? t : 0.01) }')" $((rss_huge / 1024))
+echo "(limit: peak RSS ≤ 256 MB)"
