@@ -50,23 +50,23 @@ struct Page {
 };
 
 struct DimensionQuery {
-  std::string entity;                   // students | professors | courses
-  std::optional<std::string> id;        // exact id
-  std::optional<std::string> q;         // case-insensitive substring of the id or the name
-  std::optional<bool> current;          // true: current versions only; false: past ones only
-  std::optional<bool> deleted;          // is_deleted equals this
-  std::optional<int64_t> as_of_micros;  // versions in force at this instant
-  std::optional<std::string> sort;      // a column of the dimension; default the surrogate key
+  std::string entity{};                   // students | professors | courses
+  std::optional<std::string> id{};        // exact id
+  std::optional<std::string> q{};         // case-insensitive substring of the id or the name
+  std::optional<bool> current{};          // true: current versions only; false: past ones only
+  std::optional<bool> deleted{};          // is_deleted equals this
+  std::optional<int64_t> as_of_micros{};  // versions in force at this instant
+  std::optional<std::string> sort{};      // a column of the dimension; default the surrogate key
   bool descending = false;
-  Paging paging;
+  Paging paging{};
 };
 
 struct FactQuery {
-  std::optional<std::string> semester;
-  std::optional<std::string> student_id;
-  std::optional<std::string> course_id;
-  std::optional<std::string> professor_id;
-  Paging paging;
+  std::optional<std::string> semester{};
+  std::optional<std::string> student_id{};
+  std::optional<std::string> course_id{};
+  std::optional<std::string> professor_id{};
+  Paging paging{};
 };
 
 enum class HeadcountInterval { kDay, kMonth };
