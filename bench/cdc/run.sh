@@ -54,20 +54,20 @@ end=$("${psql[@]}" -tAc "SELECT pg_current_wal_lsn()")
 events=$("${psql[@]}" -tAc "SELECT count(*) FROM bench")
 echo "end LSN $end, $events events"
 
-# run NAME COMMAND...: prints "seconds max_rss_kb".
+# run NAME COMMAND...: prints "seconds max_rss_kb cpu_seconds" (cpu: user + system).
 run() {
   local name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" >"$work/$name.log" 2>&1 || {
+  /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@" >"$work/$name.log" 2>&1 || {
     echo "bench/cdc: $name failed:" >&2; cat "$work/$name.log" >&2; exit 1; }
-  cat "$work/$name.time" | tail -1
+  tail -1 "$work/$name.time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
 }
 
-read -r t_limit rss_limit < <(run limit pg_recvlogical -d "$url" -S limit_slot --start -f /dev/null \
+read -r t_limit rss_limit cpu_limit < <(run limit pg_recvlogical -d "$url" -S limit_slot --start -f /dev/null \
   -o proto_version=1 -o publication_names=bench --endpos="$end" --no-loop -s 1)
-read -r t_v1 rss_v1 < <(run ours_v1 "$bin" --log-level warn cdc --database-url "$url" \
+read -r t_v1 rss_v1 cpu_v1 < <(run ours_v1 "$bin" --log-level warn cdc --database-url "$url" \
   --slot ours_v1 --publication bench --no-snapshot --protocol 1 --status-interval-ms 100 \
   --stop-at "$end" --sink "file:$work/v1.jsonl")
-read -r t_v2 rss_v2 < <(run ours_v2 "$bin" --log-level warn cdc --database-url "$url" \
+read -r t_v2 rss_v2 cpu_v2 < <(run ours_v2 "$bin" --log-level warn cdc --database-url "$url" \
   --slot ours_v2 --publication bench --no-snapshot --protocol 2 --status-interval-ms 100 \
   --stop-at "$end" --spool-dir "$work" --sink "file:$work/v2.jsonl")
 lines_v1=$(grep -c '"type":"change"' "$work/v1.jsonl")
@@ -78,10 +78,10 @@ lines_v2=$(grep -c '"type":"change"' "$work/v2.jsonl")
 
 rate() { awk -v n="$events" -v t="$1" 'BEGIN { printf "%.0f", n / (t > 0 ? t : 0.01) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / (a > 0 ? a : 0.01) }'; }
-printf "\n%-46s %10s %12s %8s %14s\n" "consumer ($events events)" "seconds" "events/s" "ratio" "peak RSS (MB)"
-printf "%-46s %10s %12s %8s %14d\n" "pg_recvlogical -f /dev/null (limit)" "$t_limit" "$(rate "$t_limit")" "1.00" $((rss_limit / 1024))
-printf "%-46s %10s %12s %8s %14d\n" "migsbyu cdc → file sink, protocol 1" "$t_v1" "$(rate "$t_v1")" "$(ratio "$t_v1" "$t_limit")" $((rss_v1 / 1024))
-printf "%-46s %10s %12s %8s %14d\n" "migsbyu cdc → file sink, protocol 2 streaming" "$t_v2" "$(rate "$t_v2")" "$(ratio "$t_v2" "$t_limit")" $((rss_v2 / 1024))
+printf "\n%-46s %10s %12s %8s %14s %12s\n" "consumer ($events events)" "seconds" "events/s" "ratio" "peak RSS (MB)" "client CPU s"
+printf "%-46s %10s %12s %8s %14d %12s\n" "pg_recvlogical -f /dev/null (limit)" "$t_limit" "$(rate "$t_limit")" "1.00" $((rss_limit / 1024)) "$cpu_limit"
+printf "%-46s %10s %12s %8s %14d %12s\n" "migsbyu cdc → file sink, protocol 1" "$t_v1" "$(rate "$t_v1")" "$(ratio "$t_v1" "$t_limit")" $((rss_v1 / 1024)) "$cpu_v1"
+printf "%-46s %10s %12s %8s %14d %12s\n" "migsbyu cdc → file sink, protocol 2 streaming" "$t_v2" "$(rate "$t_v2")" "$(ratio "$t_v2" "$t_limit")" $((rss_v2 / 1024)) "$cpu_v2"
 echo "(ratio = ours ÷ pg_recvlogical in events/s; target ≥ 0.9 into the file sink)"
 rm -f "$work/v1.jsonl" "$work/v2.jsonl"
 
@@ -90,7 +90,7 @@ rm -f "$work/v1.jsonl" "$work/v2.jsonl"
 "${psql[@]}" -c "INSERT INTO bench SELECT i, 'huge ' || i, i * 0.5, now(), false
                  FROM generate_series(10000000001, 10000000000 + $HUGE_ROWS) i"
 end=$("${psql[@]}" -tAc "SELECT pg_current_wal_lsn()")
-read -r t_huge rss_huge < <(run huge "$bin" --log-level warn cdc --database-url "$url" \
+read -r t_huge rss_huge cpu_huge < <(run huge "$bin" --log-level warn cdc --database-url "$url" \
   --slot huge --publication bench --no-snapshot --status-interval-ms 100 --stop-at "$end" \
   --spool-dir "$work" --sink "file:$work/huge.jsonl")
 lines=$(grep -c '"type":"change"' "$work/huge.jsonl")
