@@ -191,6 +191,7 @@ Status LakeWriter::Begin(const events::TransactionInfo& tx) {
     MIGSBYU_TRY(Reset());
   }
   in_transaction_ = true;
+  applied_in_transaction_ = 0;
   return OkStatus();
 }
 
@@ -203,6 +204,7 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
   auto mark = watermarks_.find(table);
   if (mark != watermarks_.end() && MarkOf(change) <= mark->second) return OkStatus();
   watermarks_[table] = MarkOf(change);
+  ++applied_in_transaction_;
 
   events::ChangeEvent stored = change;
   // An unchanged TOAST value in the after image is the before image's value.
@@ -233,10 +235,17 @@ Status LakeWriter::Commit(const events::TransactionInfo& tx) {
                                   " without Begin");
   }
   in_transaction_ = false;
+  // A transaction that stored changes must be published even when its end LSN is not the
+  // highest seen (the Kafka source hands over each topic's part of a transaction separately).
+  bool stored = applied_in_transaction_ > 0;
+  applied_in_transaction_ = 0;
   if (tx.end_lsn > end_lsn_) {
     end_lsn_ = tx.end_lsn;
     commit_lsn_ = tx.commit_lsn;
     commit_time_us_ = tx.commit_time_us;
+    stored = true;
+  }
+  if (stored) {
     dirty_ = true;
     if (!oldest_unpublished_) oldest_unpublished_ = std::chrono::steady_clock::now();
   }

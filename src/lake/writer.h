@@ -120,6 +120,7 @@ class LakeWriter : public ScdOutput {
   // Committed, not yet published.
   bool dirty_ = false;
   bool in_transaction_ = false;
+  uint64_t applied_in_transaction_ = 0;  // changes stored (not skipped) by the open transaction
   std::optional<std::chrono::steady_clock::time_point> oldest_unpublished_;
   Lsn end_lsn_, commit_lsn_;
   int64_t commit_time_us_ = 0;

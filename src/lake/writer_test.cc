@@ -47,15 +47,17 @@ class WriterTest : public ::testing::Test {
   }
 
   // Transaction `n` (1-based) inserts `rows` students; commit_lsn = 10n, end_lsn = 10n + 1.
-  void InsertTransaction(LakeWriter& w, uint64_t n, int rows = 1, bool commit = true) {
+  void InsertTransaction(LakeWriter& w, uint64_t n, int rows = 1, bool commit = true,
+                         std::shared_ptr<const events::TableSchema> table = nullptr) {
+    if (!table) table = schema_;
     events::TransactionInfo tx{static_cast<uint32_t>(n), Lsn(10 * n), Lsn(10 * n + 1),
                                static_cast<int64_t>(n) * 1000, false};
     ASSERT_TRUE(w.Begin(tx).ok());
     for (int i = 0; i < rows; ++i) {
       events::ChangeEvent e;
       e.op = events::Operation::kInsert;
-      e.table = schema_;
-      e.after = events::Row(schema_->columns.size());
+      e.table = table;
+      e.after = events::Row(table->columns.size());
       (*e.after)[0] = events::Value::Text("S" + std::to_string(n) + "_" + std::to_string(i));
       e.commit_lsn = tx.commit_lsn;
       e.lsn = tx.commit_lsn;
@@ -163,6 +165,27 @@ TEST_F(WriterTest, FailedTransactionIsDroppedAndAcceptedAgain) {
   ASSERT_TRUE(w->Publish().ok());
   EXPECT_EQ(Count("SELECT count(*) FROM students_changes"), 4u);
   EXPECT_EQ(Count("SELECT max(student_key) FROM students_dim"), 4u);
+}
+
+TEST_F(WriterTest, PartOfATransactionArrivingLateIsPublished) {
+  // As from Kafka: transaction 2's students part, then transaction 1's part of another table
+  // (a lower end LSN), then that part again (a redelivery).
+  auto other = std::make_shared<events::TableSchema>(*schema_);
+  other->name = "applicants";
+  auto w = OpenWriter();
+  InsertTransaction(*w, 2, 1);
+  ASSERT_TRUE(w->Publish().ok());
+  InsertTransaction(*w, 1, 2, true, other);
+  auto published = w->Publish();
+  ASSERT_TRUE(published.ok());
+  EXPECT_TRUE(*published);
+  EXPECT_EQ(Count("SELECT count(*) FROM applicants_changes"), 2u);
+  EXPECT_EQ(w->published().end_lsn, Lsn(21));
+  InsertTransaction(*w, 1, 2, true, other);
+  published = w->Publish();
+  ASSERT_TRUE(published.ok());
+  EXPECT_FALSE(*published);
+  EXPECT_EQ(Count("SELECT count(*) FROM applicants_changes"), 2u);
 }
 
 TEST_F(WriterTest, CompactionKeepsEveryRowExactlyOnceWhileReadersQuery) {
