@@ -171,6 +171,21 @@ int main(int argc, char** argv) {
   const fs::path work = fs::temp_directory_path() / ("migsbyu-api-bench-" + std::to_string(getpid()));
   fs::create_directories(work);
 
+  // Wait (bounded) for the server to answer.
+  {
+    httplib::Client client(host, port);
+    bool up = false;
+    for (int i = 0; i < 300 && !up; ++i) {
+      auto r = client.Get("/health");
+      up = r && r->status == 200;
+      if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!up) {
+      std::fprintf(stderr, "api_bench: %s/health does not answer 200\n", api.c_str());
+      return 1;
+    }
+  }
+
   // The rows both GET and SELECT read: seed-0 .. seed-(n-1).
   {
     httplib::Client client(host, port);

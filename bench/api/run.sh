@@ -20,10 +20,6 @@ api_port=$(scripts/pg.sh free-port)
 "$build/migsbyu" serve --no-pipeline --database-url "$url" --api-address "127.0.0.1:$api_port" \
   --web-address "" --pool-size 32 --threads 64 >/dev/null &
 serve_pid=$!
-for _ in $(seq 1 300); do
-  if curl -fs "http://127.0.0.1:$api_port/health" >/dev/null 2>&1; then break; fi
-  kill -0 "$serve_pid" 2>/dev/null || { echo "bench/api: migsbyu serve exited" >&2; exit 1; }
-  sleep 0.1
-done
+# api_bench waits for /health before it starts.
 echo "bench/api: PostgreSQL 15 on 127.0.0.1:$port, API on 127.0.0.1:$api_port, $(nproc) cores"
 "$build/bench/api/api_bench" --api "127.0.0.1:$api_port" --database-url "$url" "$@"
