@@ -16,6 +16,8 @@ import { Tabs } from "../components/Tabs";
 import { currentSemester } from "../lib/semester";
 import { useDebounced, useListing } from "../lib/useListing";
 
+const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 const TABS = [
   { key: "students", label: "Students" },
   { key: "professors", label: "Professors" },
@@ -245,8 +247,8 @@ function LinkTab({ spec }: { spec: LinkSpec }) {
 
   const columns = useMemo<GridColumn<Row>[]>(
     () => [
-      { key: spec.left.field, label: `${spec.left.entity.singular} id`, sortable: true },
-      { key: spec.right.field, label: `${spec.right.entity.singular} id`, sortable: true },
+      { key: spec.left.field, label: `${capital(spec.left.entity.singular)} id`, sortable: true },
+      { key: spec.right.field, label: `${capital(spec.right.entity.singular)} id`, sortable: true },
       { key: "semester", label: "Semester", sortable: true },
     ],
     [spec],
@@ -349,8 +351,6 @@ function LinkTab({ spec }: { spec: LinkSpec }) {
     </div>
   );
 }
-
-const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 interface SimulationState {
   running: boolean;
