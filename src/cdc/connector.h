@@ -23,7 +23,9 @@
 // that were not streamed). The sink is called only from the thread running Run().
 //
 // Threading: Run() blocks its calling thread until the stop token is triggered (then it returns
-// OkStatus after the transaction in hand) or a non-retryable error occurs (bad options).
+// OkStatus at the next message boundary, after a last flush and status update when no
+// transaction is open; a transaction left half-delivered is not flushed, and the sink receives
+// it whole on the next start) or a non-retryable error occurs (bad options).
 // GetMetrics() is thread-safe and may be called from any thread at any time. Backpressure: the
 // connector reads the next message only after the sink accepted the previous one; memory is
 // bounded by one decoded change plus the socket buffers, whatever the transaction size.
@@ -107,9 +109,10 @@ class Connector {
   Connector(const Connector&) = delete;
   Connector& operator=(const Connector&) = delete;
 
-  // Captures until `stop` is requested; returns OkStatus then. Retryable failures (lost
-  // connection, server restart, sink error) are logged, counted and retried with backoff;
-  // an invalid option or a publication that cannot be created returns its error.
+  // Captures until `stop` is requested; returns OkStatus then. Call it once per Connector.
+  // Retryable failures (lost connection, server restart, sink error, a corrupt message) are
+  // logged, counted and retried with backoff; an invalid option or a publication that cannot
+  // be created returns its error.
   Status Run(std::stop_token stop);
 
   // A consistent copy of the current figures. Thread-safe.
