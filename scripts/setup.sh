@@ -16,7 +16,7 @@ packages=(
   librdkafka-dev kcat
   clang libclang-rt-14-dev
   chromium chromium-driver
-  procps
+  procps time
 )
 
 missing=()
