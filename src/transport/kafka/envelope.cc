@@ -579,7 +579,7 @@ Result<std::string> EncodeValue(const ChangeEvent& change, const EnvelopeContext
       {"lsn", change.lsn.value()},
       {"xmin", nullptr},
       {"commit_lsn", change.commit_lsn.value()},
-      {"end_lsn", context.end_lsn.value()},
+      {"end_lsn", context.end_lsn.IsZero() ? json(nullptr) : json(context.end_lsn.value())},
   };
   payload["transaction"] = {
       {"id", std::to_string(change.xid) + ":" + std::to_string(change.commit_lsn.value())},

@@ -13,7 +13,9 @@
 //                   table, txId, lsn, xmin} as Debezium documents it, where sequence is the
 //                   JSON string ["<last committed LSN>", "<lsn>"] (decimal LSNs; the first is
 //                   the commit LSN of the transaction before this one, null when unknown), plus
-//                   two MigsbyU fields: commit_lsn and end_lsn (decimal) of this transaction;
+//                   two MigsbyU fields: commit_lsn and end_lsn (decimal) of this transaction
+//                   (end_lsn null when the sink did not know it yet: the connector learns it
+//                   only at the commit; a decoder then takes commit_lsn);
 //     transaction   {id: "<txId>:<commit_lsn>", total_order: position + 1,
 //                   data_collection_order: 1-based index among this table's changes in the tx};
 //     op            "r" | "c" | "u" | "d" | "t"; ts_ms/ts_us/ts_ns: when the sink encoded it.
@@ -75,7 +77,7 @@ std::string TopicName(const EnvelopeOptions& options, const events::TableSchema&
 
 // What an envelope carries beyond the change itself; the sink knows it.
 struct EnvelopeContext {
-  Lsn end_lsn;                          // of the transaction
+  Lsn end_lsn;                          // of the transaction; zero when not known yet
   std::optional<Lsn> last_commit_lsn;   // commit LSN of the previous transaction, if known
   bool snapshot = false;                // part of the initial snapshot
   bool last_snapshot_record = false;    // source.snapshot = "last"

@@ -175,6 +175,8 @@ Status KafkaSink::Commit(const events::TransactionInfo& tx) {
     return Error::Internal("kafka sink: Commit without Begin (commit lsn " +
                            tx.commit_lsn.ToString() + ")");
   }
+  // The connector knows end_lsn only at the commit (Begin may carry zero).
+  pending_[*current_].end_lsn = tx.end_lsn;
   pending_[*current_].committed = true;
   current_.reset();
   last_commit_lsn_ = tx.commit_lsn;
