@@ -59,6 +59,13 @@ json Ok(json schema, const std::string& description = "Success") {
   return {{"description", description}, {"content", {{"application/json", {{"schema", schema}}}}}};
 }
 
+// The responses of an operation: `ok` for 200 and the listed errors.
+json WithErrors(json ok, std::initializer_list<int> statuses) {
+  json out = ErrorResponses(statuses);
+  out["200"] = std::move(ok);
+  return out;
+}
+
 json QueryParam(const std::string& name, json schema, const std::string& description) {
   return {{"name", name}, {"in", "query"}, {"required", false}, {"schema", schema},
           {"description", description}};
@@ -220,34 +227,29 @@ void RegisterEntity(Router& router, std::shared_ptr<const Collection> c) {
   for (auto mode : {BodyMode::kCreate, BodyMode::kReplace, BodyMode::kPatch}) {
     router.AddSchema(SchemaName(e, mode), EntitySchema(e, mode));
   }
-  auto with_errors = [](json ok, std::initializer_list<int> statuses) {
-    json out = ErrorResponses(statuses);
-    out["200"] = std::move(ok);
-    return out;
-  };
   router.Add("POST", base, [c](const Request& r) { return c->Create(r); },
              {"Register a " + e.noun, tag, json::array(), JsonBody(e.title),
-              with_errors(Ok(Ref(e.title)), {400, 409, 413, 422, 503})});
+              WithErrors(Ok(Ref(e.title)), {400, 409, 413, 422, 503})});
   router.Add("GET", base, [c](const Request& r) { return c->List(r); },
              {"List " + e.plural, tag, ListParameters(e), nullptr, ListResponses(e)});
   router.Add("GET", item, [c](const Request& r) { return c->Get(r); },
              {"Get a " + e.noun, tag, json::array(), nullptr,
-              with_errors(Ok(Ref(e.title)), {404, 503})});
+              WithErrors(Ok(Ref(e.title)), {404, 503})});
   router.Add("PUT", item, [c](const Request& r) { return c->Update(r, BodyMode::kReplace); },
              {"Replace a " + e.noun + "'s fields", tag, json::array(),
               JsonBody(SchemaName(e, BodyMode::kReplace)),
-              with_errors(Ok(Ref(e.title)), {400, 404, 413, 422, 503})});
+              WithErrors(Ok(Ref(e.title)), {400, 404, 413, 422, 503})});
   router.Add("PATCH", item, [c](const Request& r) { return c->Update(r, BodyMode::kPatch); },
              {"Change some of a " + e.noun + "'s fields", tag, json::array(),
               JsonBody(SchemaName(e, BodyMode::kPatch)),
-              with_errors(Ok(Ref(e.title)), {400, 404, 413, 422, 503})});
+              WithErrors(Ok(Ref(e.title)), {400, 404, 413, 422, 503})});
   router.Add(
       "DELETE", item, [c](const Request& r) { return c->Delete(r); },
       {"Delete a " + e.noun, tag,
        json::array({QueryParam("cascade", {{"type", "boolean"}, {"default", false}},
                                "Also delete the enrollments/assignments that refer to it")}),
        nullptr,
-       with_errors(Ok({{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}}),
+       WithErrors(Ok({{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}}),
                    {404, 409, 422, 503})});
 }
 
@@ -258,19 +260,14 @@ void RegisterRelation(Router& router, std::shared_ptr<const Collection> c,
   const std::string tag = Capitalized(r.plural);
   router.AddSchema(r.title, EntitySchema(r, BodyMode::kCreate));
   json ok_true = Ok({{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}});
-  auto with_errors = [](json ok, std::initializer_list<int> statuses) {
-    json out = ErrorResponses(statuses);
-    out["200"] = std::move(ok);
-    return out;
-  };
   router.Add("POST", base, [c](const Request& q) { return c->Create(q); },
              {"Register an " + r.noun, tag, json::array(), JsonBody(r.title),
-              with_errors(Ok(Ref(r.title)), {400, 409, 413, 422, 503})});
+              WithErrors(Ok(Ref(r.title)), {400, 409, 413, 422, 503})});
   router.Add("GET", base, [c](const Request& q) { return c->List(q); },
              {"List " + r.plural, tag, ListParameters(r), nullptr, ListResponses(r)});
   router.Add("DELETE", base, [c](const Request& q) { return c->DeleteByBody(q); },
              {"Delete an " + r.noun + " given as the JSON body", tag, json::array(),
-              JsonBody(r.title), with_errors(ok_true, {400, 404, 413, 422, 503})});
+              JsonBody(r.title), WithErrors(ok_true, {400, 404, 413, 422, 503})});
   // The prototype's GET /enrollments/{student_id}: the first foreign key.
   const Field* first = r.Find(r.foreign_keys.front().column);
   json by_first = ListResponses(r);

@@ -170,6 +170,15 @@ void Server::Configure(httplib::Server& http, bool with_web) {
     auto match = router_.Find(req.method, path);
     if (match.route == nullptr) {
       if (match.path_matched) return SendError(res, 405, "Method Not Allowed");
+      // As FastAPI does: /students redirects to /students/ (and the reverse), query kept.
+      std::string other = path.ends_with("/") ? path.substr(0, path.size() - 1) : path + "/";
+      if (!other.empty() && router_.Find(req.method, other).route != nullptr) {
+        auto query = req.target.find('?');
+        res.status = 307;
+        res.set_header("Location", std::string(prefix) + other +
+                                       (query == std::string::npos ? "" : req.target.substr(query)));
+        return SendError(res, 307, "Moved to " + std::string(prefix) + other);
+      }
       return SendError(res, 404, "Not Found");
     }
     Request request = ToRequest(req, path);

@@ -393,14 +393,18 @@ TEST_F(ApiTest, DocsPageIsServedLocallyAndRootRedirectsToIt) {
   EXPECT_EQ(CallWeb("GET", "/api/openapi.json").status, 200);
 }
 
-TEST_F(ApiTest, UnknownPathsAndMethodsAnswerJson) {
+TEST_F(ApiTest, UnknownPathsAndMethodsAnswerJsonAndSlashesRedirect) {
   auto missing = Call("GET", "/nothing/here");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.Json(), json({{"detail", "Not Found"}}));
   auto method = Call("PATCH", "/students/");
   EXPECT_EQ(method.status, 405);
   EXPECT_EQ(method.Json(), json({{"detail", "Method Not Allowed"}}));
-  EXPECT_EQ(Call("GET", "/students").status, 404);
+  auto redirect = Call("GET", "/students?limit=5");
+  EXPECT_EQ(redirect.status, 307);
+  EXPECT_EQ(redirect.Header("Location"), "/students/?limit=5");
+  EXPECT_EQ(CallWeb("GET", "/api/courses").Header("Location"), "/api/courses/");
+  EXPECT_EQ(Call("GET", "/students/S1/").status, 307);
   auto long_uri = Call("GET", "/students/" + std::string(20000, 'x'));
   EXPECT_EQ(long_uri.status, 414);
   EXPECT_TRUE(long_uri.Json().contains("detail")) << long_uri.body;
