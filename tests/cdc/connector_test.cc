@@ -244,6 +244,31 @@ TEST_F(ConnectorTest, StreamedTransactionsReplayOnCommitAndVanishOnAbort) {
   EXPECT_EQ(changes[40000]["after"]["tag"], "after");
 }
 
+TEST_F(ConnectorTest, ProtocolOneDeliversLargeTransactionsWholeAndSkipsAbortedOnes) {
+  auto conn = Connect(db_.url());
+  Exec(conn, "ALTER DATABASE " + pg::QuoteIdentifier(db_.name()) +
+                 " SET logical_decoding_work_mem = '64kB'");  // the server spills to its disk
+  Exec(conn, "CREATE TABLE v1 (id int PRIMARY KEY, tag text);"
+             "ALTER TABLE v1 REPLICA IDENTITY FULL");
+  ConnectorOptions o = Options({"v1"});
+  o.protocol_version = 1;
+  InProcessConnector connector(o, File());
+  ASSERT_TRUE(PollUntil([&] {
+    return connector.GetMetrics().state == ConnectorState::kStreaming;
+  }, 60s));
+  Exec(conn, "BEGIN; INSERT INTO v1 SELECT i, 'kept' FROM generate_series(1, 10000) i;"
+             "SAVEPOINT s; INSERT INTO v1 SELECT i, 'gone' FROM generate_series(10001, 20000) i;"
+             "ROLLBACK TO SAVEPOINT s; COMMIT");
+  Exec(conn, "BEGIN; INSERT INTO v1 SELECT i, 'gone' FROM generate_series(20001, 30000) i;"
+             "ROLLBACK");
+  Exec(conn, "DELETE FROM v1 WHERE id <= 10");
+  auto changes = WaitForChanges(10010);
+  ASSERT_EQ(changes.size(), 10010u);
+  for (size_t i = 0; i < 10000; ++i) ASSERT_EQ(changes[i]["after"]["tag"], "kept");
+  for (size_t i = 10000; i < 10010; ++i) ASSERT_EQ(changes[i]["op"], "d");
+  EXPECT_EQ(ReadCommitted(File()).commits.size(), 3u);  // snapshot, insert, delete
+}
+
 #ifdef MIGSBYU_HAVE_OLTP
 TEST_F(ConnectorTest, CapturesThePortalTablesOfTheMigratedSchema) {
   auto conn = Connect(db_.url());
