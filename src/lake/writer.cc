@@ -37,6 +37,28 @@ Status AppendValue(duck::Appender& app, const events::Column& column, const even
   return app.AppendNull();
 }
 
+// The same, into a data chunk whose column has the type DuckTypeOf(column); `decimal` says
+// whether that type is DECIMAL (rather than VARCHAR) for a numeric column.
+Status SetChunkValue(duck::DataChunk& chunk, uint64_t col, uint64_t row,
+                     const events::Column& column, bool decimal, const events::Value& v) {
+  using events::ValueType;
+  if (v.state != events::Value::State::kPresent) {
+    chunk.SetNull(col, row);
+    return OkStatus();
+  }
+  switch (column.type) {
+    case ValueType::kBool: chunk.SetBool(col, row, v.integer != 0); break;
+    case ValueType::kFloat64: chunk.SetDouble(col, row, v.real); break;
+    case ValueType::kNumeric:
+      if (decimal) return chunk.SetDecimal(col, row, v.text);
+      chunk.SetString(col, row, v.text);
+      break;
+    case ValueType::kText: chunk.SetString(col, row, v.text); break;
+    default: chunk.SetInteger(col, row, v.integer); break;
+  }
+  return OkStatus();
+}
+
 Status AppendRow(duck::Appender& app, const events::TableSchema& schema,
                  const std::optional<events::Row>& row) {
   for (size_t i = 0; i < schema.columns.size(); ++i) {
@@ -309,9 +331,8 @@ Result<DataFile> LakeWriter::CopyToFile(const std::string& dataset, const std::s
   return file;
 }
 
-Status LakeWriter::WriteFile(const std::string& dataset, const Columns& columns, size_t rows,
-                             const std::function<Status(duck::Appender&, size_t)>& fill) {
-  if (rows == 0) return OkStatus();
+Status LakeWriter::StageAndCopy(const std::string& dataset, const Columns& columns,
+                                const std::function<Status(duck::Appender&)>& append) {
   std::string ddl = "CREATE OR REPLACE TEMP TABLE lake_stage (";
   for (size_t i = 0; i < columns.size(); ++i) {
     if (i) ddl += ", ";
@@ -320,16 +341,48 @@ Status LakeWriter::WriteFile(const std::string& dataset, const Columns& columns,
   MIGSBYU_TRY(conn_.Execute(ddl + ")"));
   {
     MIGSBYU_ASSIGN(auto app, conn_.MakeAppender("lake_stage"));
-    for (size_t r = 0; r < rows; ++r) {
-      MIGSBYU_TRY(fill(app, r));
-      MIGSBYU_TRY(app.EndRow());
-    }
+    MIGSBYU_TRY(append(app));
     MIGSBYU_TRY(app.Close());
   }
   MIGSBYU_ASSIGN(DataFile file, CopyToFile(dataset, "SELECT * FROM lake_stage"));
   MIGSBYU_TRY(conn_.Execute("DROP TABLE lake_stage"));
   pending_[dataset].push_back(std::move(file));
   return OkStatus();
+}
+
+Status LakeWriter::WriteFile(const std::string& dataset, const Columns& columns, size_t rows,
+                             const std::function<Status(duck::Appender&, size_t)>& fill) {
+  if (rows == 0) return OkStatus();
+  return StageAndCopy(dataset, columns, [&](duck::Appender& app) -> Status {
+    for (size_t r = 0; r < rows; ++r) {
+      MIGSBYU_TRY(fill(app, r));
+      MIGSBYU_TRY(app.EndRow());
+    }
+    return OkStatus();
+  });
+}
+
+Status LakeWriter::WriteFileByChunks(
+    const std::string& dataset, const Columns& columns, size_t rows,
+    const std::function<Status(duck::DataChunk&, uint64_t, size_t)>& fill) {
+  if (rows == 0) return OkStatus();
+  std::vector<std::string> types;
+  for (const auto& c : columns) types.push_back(c.second);
+  MIGSBYU_ASSIGN(auto chunk, duck::DataChunk::Create(types));
+  const uint64_t capacity = duck::DataChunk::Capacity();
+  return StageAndCopy(dataset, columns, [&](duck::Appender& app) -> Status {
+    uint64_t filled = 0;
+    for (size_t r = 0; r < rows; ++r) {
+      MIGSBYU_TRY(fill(chunk, filled++, r));
+      if (filled == capacity || r + 1 == rows) {
+        chunk.SetSize(filled);
+        MIGSBYU_TRY(app.AppendChunk(chunk));
+        chunk.Reset();
+        filled = 0;
+      }
+    }
+    return OkStatus();
+  });
 }
 
 Status LakeWriter::SpillChanges(const std::string& table) {
@@ -341,19 +394,34 @@ Status LakeWriter::SpillChanges(const std::string& table) {
   for (const char* side : {"before_", "after_"}) {
     for (const auto& c : schema.columns) cols.emplace_back(side + c.name, DuckTypeOf(c));
   }
-  MIGSBYU_TRY(WriteFile(ChangesDataset(table), cols, buffer.rows.size(),
-                        [&](duck::Appender& app, size_t r) -> Status {
-                          const auto& c = buffer.rows[r];
-                          char op = static_cast<char>(c.op);
-                          MIGSBYU_TRY(app.AppendString(std::string_view(&op, 1)));
-                          MIGSBYU_TRY(app.AppendUint64(c.commit_lsn.value()));
-                          MIGSBYU_TRY(app.AppendUint64(c.lsn.value()));
-                          MIGSBYU_TRY(app.AppendUint64(c.position));
-                          MIGSBYU_TRY(app.AppendUint64(c.xid));
-                          MIGSBYU_TRY(app.AppendTimestampTz(c.commit_time_us));
-                          MIGSBYU_TRY(AppendRow(app, schema, c.before));
-                          return AppendRow(app, schema, c.after);
-                        }));
+  const uint64_t n = schema.columns.size();
+  std::vector<bool> decimal;
+  for (const auto& c : schema.columns) decimal.push_back(DuckTypeOf(c).starts_with("DECIMAL"));
+  auto set_row = [&](duck::DataChunk& chunk, uint64_t row, uint64_t first,
+                     const std::optional<events::Row>& values) -> Status {
+    for (uint64_t i = 0; i < n; ++i) {
+      if (!values || i >= values->size()) {
+        chunk.SetNull(first + i, row);
+      } else {
+        MIGSBYU_TRY(
+            SetChunkValue(chunk, first + i, row, schema.columns[i], decimal[i], (*values)[i]));
+      }
+    }
+    return OkStatus();
+  };
+  MIGSBYU_TRY(WriteFileByChunks(ChangesDataset(table), cols, buffer.rows.size(),
+                                [&](duck::DataChunk& chunk, uint64_t row, size_t r) -> Status {
+                                  const auto& c = buffer.rows[r];
+                                  char op = static_cast<char>(c.op);
+                                  chunk.SetString(0, row, std::string_view(&op, 1));
+                                  chunk.SetInteger(1, row, static_cast<int64_t>(c.commit_lsn.value()));
+                                  chunk.SetInteger(2, row, static_cast<int64_t>(c.lsn.value()));
+                                  chunk.SetInteger(3, row, static_cast<int64_t>(c.position));
+                                  chunk.SetInteger(4, row, c.xid);
+                                  chunk.SetInteger(5, row, c.commit_time_us);
+                                  MIGSBYU_TRY(set_row(chunk, row, 6, c.before));
+                                  return set_row(chunk, row, 6 + n, c.after);
+                                }));
   buffered_rows_ -= buffer.rows.size();
   buffer.rows.clear();
   return OkStatus();

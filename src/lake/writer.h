@@ -103,6 +103,15 @@ class LakeWriter : public ScdOutput {
   Status WriteFile(const std::string& dataset,
                    const std::vector<std::pair<std::string, std::string>>& columns, size_t rows,
                    const std::function<Status(duck::Appender&, size_t)>& fill);
+  // The same, filling DuckDB data chunks (cheaper per value): `fill(chunk, chunk_row, row)`.
+  Status WriteFileByChunks(const std::string& dataset,
+                           const std::vector<std::pair<std::string, std::string>>& columns,
+                           size_t rows,
+                           const std::function<Status(duck::DataChunk&, uint64_t, size_t)>& fill);
+  // Creates the staging table of `columns`, lets `append` fill it, copies it to a new file.
+  Status StageAndCopy(const std::string& dataset,
+                      const std::vector<std::pair<std::string, std::string>>& columns,
+                      const std::function<Status(duck::Appender&)>& append);
   // Writes the result of `select_sql` to a new file of `dataset`; returns it (rows counted).
   Result<DataFile> CopyToFile(const std::string& dataset, const std::string& select_sql);
   std::string NewFilePath(const std::string& dataset);
