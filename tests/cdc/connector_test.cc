@@ -269,6 +269,31 @@ TEST_F(ConnectorTest, ProtocolOneDeliversLargeTransactionsWholeAndSkipsAbortedOn
   EXPECT_EQ(ReadCommitted(File()).commits.size(), 3u);  // snapshot, insert, delete
 }
 
+TEST_F(ConnectorTest, SlotAdvancesWhileTheCapturedTablesAreIdle) {
+  auto conn = Connect(db_.url());
+  Exec(conn, "CREATE TABLE captured (id int PRIMARY KEY); CREATE TABLE elsewhere (id int);"
+             "ALTER TABLE captured REPLICA IDENTITY FULL");
+  InProcessConnector connector(Options({"captured"}), File());
+  ASSERT_TRUE(PollUntil([&] {
+    return connector.GetMetrics().state == ConnectorState::kStreaming;
+  }, 60s));
+  // WAL that no captured table is in.
+  Exec(conn, "INSERT INTO elsewhere SELECT generate_series(1, 50000)");
+  auto end = conn.Exec("SELECT pg_current_wal_lsn()");
+  ASSERT_TRUE(end.ok());
+  Lsn target = *Lsn::Parse(end->Get(0, 0));
+  Lsn confirmed;
+  EXPECT_TRUE(PollUntil([&] {
+    auto r = conn.ExecParams(
+        "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", {db_.name()});
+    if (!r.ok() || r->rows() != 1 || r->IsNull(0, 0)) return false;
+    confirmed = *Lsn::Parse(r->Get(0, 0));
+    return confirmed >= target;
+  }, 60s)) << "confirmed " << confirmed.ToString() << ", WAL at " << target.ToString();
+  EXPECT_EQ(ReadCommitted(File()).changes.size(), 0u);
+  EXPECT_GE(connector.GetMetrics().last_flushed_lsn, target);
+}
+
 #ifdef MIGSBYU_HAVE_OLTP
 TEST_F(ConnectorTest, CapturesThePortalTablesOfTheMigratedSchema) {
   auto conn = Connect(db_.url());
