@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
   auto colon = api.rfind(':');
   const std::string host = api.substr(0, colon);
   const int port = std::stoi(api.substr(colon + 1));
-  const fs::path work = fs::temp_directory_path() / ("migsbyu-api-bench-" + std::to_string(getpid()));
+  const fs::path work =
+      fs::temp_directory_path() / ("migsbyu-api-bench-" + std::to_string(getpid()));
   fs::create_directories(work);
 
   // Wait (bounded) for the server to answer.
@@ -201,8 +202,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("%-22s %5s | %10s %8s %8s | %10s %8s %8s | %6s\n", "operation", "conc",
-              "API req/s", "p50 ms", "p99 ms", "pgbench/s", "p50 ms", "p99 ms", "ratio");
+  std::printf("%-22s %5s | %10s %8s %8s | %10s %8s %8s | %6s\n", "operation", "conc", "API req/s",
+              "p50 ms", "p99 ms", "pgbench/s", "p50 ms", "p99 ms", "ratio");
   std::printf("%s\n", std::string(104, '-').c_str());
   int64_t total_errors = 0;
   auto row = [&](const char* name, int c, const Figures& a, const Figures& p) {
@@ -236,7 +237,8 @@ int main(int argc, char** argv) {
   }
   fs::remove_all(work);
   if (total_errors > 0) {
-    std::printf("errors: %lld failed requests or transactions\n", static_cast<long long>(total_errors));
+    std::printf("errors: %lld failed requests or transactions\n",
+                static_cast<long long>(total_errors));
     return 1;
   }
   return 0;

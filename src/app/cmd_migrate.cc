@@ -10,7 +10,8 @@ namespace migsbyu::app {
 void AddMigrateCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("migrate", "Apply the operational schema's pending migrations");
   auto url = std::make_shared<std::string>(DefaultDatabaseUrl());
-  cmd->add_option("--database-url", *url, "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
+  cmd->add_option("--database-url", *url,
+                  "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
       ->capture_default_str();
   cmd->callback([url] {
     auto conn = pg::Connection::Open(*url);

@@ -63,7 +63,8 @@ void Serve(const ServeOptions& options) {
     (*pipeline)->Stop();
     throw CLI::RuntimeError("serve: " + started.error().ToString(), 1);
   }
-  std::printf("MigsbyU is serving.\n  API: %s/docs\n", Url(options.server.api_address, server.api_port()).c_str());
+  std::printf("MigsbyU is serving.\n  API: %s/docs\n",
+              Url(options.server.api_address, server.api_port()).c_str());
   if (server.web_port() != 0) {
     std::printf("  UI:  %s\n", Url(options.server.web_address, server.web_port()).c_str());
   }
@@ -83,7 +84,8 @@ void Serve(const ServeOptions& options) {
 
 void AddServeCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "serve", "Serve the REST API (and its docs) and the web UI, with change capture into the lake");
+      "serve",
+      "Serve the REST API (and its docs) and the web UI, with change capture into the lake");
   auto options = std::make_shared<ServeOptions>();
   cmd->add_option("--database-url", options->database_url,
                   "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")

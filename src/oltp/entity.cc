@@ -85,11 +85,14 @@ std::vector<const Field*> Entity::ValueFields() const {
 
 const Entity& Students() {
   static const Entity e{
-      "students", "students", "student", "students", "Student",
+      "students",
+      "students",
+      "student",
+      "students",
+      "Student",
       {Key("id", "Student number", "1A2B3C4D5E"),
        Searchable(Text("first_name", "Given name", "Ada")),
-       Searchable(Text("last_name", "Family name", "Lovelace")),
-       Text("gender", "Gender", "Female"),
+       Searchable(Text("last_name", "Family name", "Lovelace")), Text("gender", "Gender", "Female"),
        Searchable(Long(Text("address", "Postal address", "12 St James's Square, London"), 500)),
        Date("date_of_birth", "Date of birth, YYYY-MM-DD", "2004-12-10"),
        Searchable(Text("major", "Major subject", "Mathematics")),
@@ -103,12 +106,14 @@ const Entity& Students() {
 
 const Entity& Professors() {
   static const Entity e{
-      "professors", "professors", "professor", "professors", "Professor",
-      {Key("id", "Staff number", "P00042"),
-       Text("title", "Title", "Dr."),
+      "professors",
+      "professors",
+      "professor",
+      "professors",
+      "Professor",
+      {Key("id", "Staff number", "P00042"), Text("title", "Title", "Dr."),
        Searchable(Text("first_name", "Given name", "Grace")),
-       Searchable(Text("last_name", "Family name", "Hopper")),
-       Text("gender", "Gender", "Female"),
+       Searchable(Text("last_name", "Family name", "Hopper")), Text("gender", "Gender", "Female"),
        Searchable(Long(Text("address", "Postal address", "1 Navy Way, Arlington"), 500)),
        Searchable(Text("department", "Department name", "Computer Science")),
        Date("date_of_birth", "Date of birth, YYYY-MM-DD", "1966-12-09"),
@@ -120,7 +125,11 @@ const Entity& Professors() {
 
 const Entity& Courses() {
   static const Entity e{
-      "courses", "courses", "course", "courses", "Course",
+      "courses",
+      "courses",
+      "course",
+      "courses",
+      "Course",
       {Key("id", "Course code", "CS101"),
        Searchable(Long(Text("name", "Course name", "Introduction to Programming"), 300)),
        Number("units", FieldType::kInteger, "Units, 1 to 4", 1, 4, 4),
@@ -130,7 +139,11 @@ const Entity& Courses() {
 }
 
 const Entity& Enrollments() {
-  static const Entity e{"takes", "enrollments", "enrollment", "enrollments", "Enrollment",
+  static const Entity e{"takes",
+                        "enrollments",
+                        "enrollment",
+                        "enrollments",
+                        "Enrollment",
                         {Key("student_id", "The enrolled student", "1A2B3C4D5E"),
                          Key("course_id", "The course taken", "CS101"), Semester()},
                         {{"student_id", "students"}, {"course_id", "courses"}}};
@@ -138,7 +151,11 @@ const Entity& Enrollments() {
 }
 
 const Entity& Assignments() {
-  static const Entity e{"teaches", "assignments", "assignment", "assignments", "Assignment",
+  static const Entity e{"teaches",
+                        "assignments",
+                        "assignment",
+                        "assignments",
+                        "Assignment",
                         {Key("professor_id", "The teaching professor", "P00042"),
                          Key("course_id", "The course taught", "CS101"), Semester()},
                         {{"professor_id", "professors"}, {"course_id", "courses"}}};

@@ -141,8 +141,8 @@ Result<nlohmann::json> Repository::Insert(pg::Connection& conn, const Record& re
         for (const auto& v : record) {
           if (v.field->name == fk.column) value = v.text;
         }
-        return Error::Validation({{"body." + fk.column, (target ? target->noun : fk.table) +
-                                                            " '" + value + "' does not exist"}});
+        return Error::Validation({{"body." + fk.column, (target ? target->noun : fk.table) + " '" +
+                                                            value + "' does not exist"}});
       }
     }
     return Translate(r.error(), conn);
@@ -160,7 +160,8 @@ Result<nlohmann::json> Repository::Get(pg::Connection& conn,
 
 Result<bool> Repository::Exists(pg::Connection& conn, const std::vector<std::string>& key) const {
   pg::Params params(key.begin(), key.end());
-  MIGSBYU_ASSIGN(auto r, conn.ExecParams("SELECT 1 FROM " + entity_.table + " WHERE " + key_where_, params));
+  MIGSBYU_ASSIGN(
+      auto r, conn.ExecParams("SELECT 1 FROM " + entity_.table + " WHERE " + key_where_, params));
   return r.rows() > 0;
 }
 
@@ -169,8 +170,8 @@ Result<Page> Repository::List(pg::Connection& conn, const ListQuery& query) cons
   std::string where;
   for (const auto& eq : query.equals) {
     params.push_back(eq.text);
-    where += (where.empty() ? " WHERE " : " AND ") + eq.field->name + " = " +
-             Placeholder(params.size());
+    where +=
+        (where.empty() ? " WHERE " : " AND ") + eq.field->name + " = " + Placeholder(params.size());
   }
   if (!query.search.empty()) {
     params.push_back(ContainsPattern(query.search));
@@ -187,12 +188,13 @@ Result<Page> Repository::List(pg::Connection& conn, const ListQuery& query) cons
   for (const auto* k : key_fields_) order += (order.empty() ? "" : ", ") + k->name + direction;
 
   Page page;
-  MIGSBYU_ASSIGN(auto count, conn.ExecParams("SELECT count(*) FROM " + entity_.table + where, params));
+  MIGSBYU_ASSIGN(auto count,
+                 conn.ExecParams("SELECT count(*) FROM " + entity_.table + where, params));
   page.total = std::strtoll(std::string(count.Get(0, 0)).c_str(), nullptr, 10);
   params.push_back(std::to_string(query.limit));
   params.push_back(std::to_string(query.skip));
-  std::string sql = "SELECT " + columns_ + " FROM " + entity_.table + where + " ORDER BY " +
-                    order + " LIMIT " + Placeholder(params.size() - 1) + " OFFSET " +
+  std::string sql = "SELECT " + columns_ + " FROM " + entity_.table + where + " ORDER BY " + order +
+                    " LIMIT " + Placeholder(params.size() - 1) + " OFFSET " +
                     Placeholder(params.size());
   MIGSBYU_ASSIGN(auto rows, conn.ExecParams(sql, params));
   for (int i = 0; i < rows.rows(); ++i) page.items.push_back(RowToJson(rows, i));
@@ -208,9 +210,9 @@ Result<nlohmann::json> Repository::Update(pg::Connection& conn, const std::vecto
     params.push_back(change.text);
     set += (set.empty() ? "" : ", ") + change.field->name + " = " + Placeholder(params.size());
   }
-  auto r = conn.ExecParams("UPDATE " + entity_.table + " SET " + set + " WHERE " + key_where_ +
-                               " RETURNING " + columns_,
-                           params);
+  auto r = conn.ExecParams(
+      "UPDATE " + entity_.table + " SET " + set + " WHERE " + key_where_ + " RETURNING " + columns_,
+      params);
   if (!r.ok()) return Translate(r.error(), conn);
   if (r->rows() == 0) return NotFound(key);
   return RowToJson(*r, 0);
@@ -232,7 +234,8 @@ Status Repository::Delete(pg::Connection& conn, const std::vector<std::string>& 
   if (locked.rows() == 0) return NotFound(key);
   std::string referrers;
   for (const auto& ref : referenced_by_) {
-    const std::string where = " FROM " + ref.relation->table + " WHERE " + ref.column->name + " = $1";
+    const std::string where =
+        " FROM " + ref.relation->table + " WHERE " + ref.column->name + " = $1";
     if (cascade) {
       MIGSBYU_TRY(conn.ExecParams("DELETE" + where, {key[0]}));
       continue;

@@ -68,8 +68,8 @@ class Repository {
   const Entity& entity_;
   std::vector<const Field*> key_fields_;
   std::vector<Reference> referenced_by_;
-  std::string columns_;      // "id, first_name, ..."
-  std::string key_where_;    // "id = $1" or "student_id = $1 AND ..."
+  std::string columns_;    // "id, first_name, ..."
+  std::string key_where_;  // "id = $1" or "student_id = $1 AND ..."
   std::string insert_sql_;
   std::string select_sql_;
   std::string delete_sql_;

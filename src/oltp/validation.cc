@@ -171,8 +171,9 @@ Result<Record> ValidateBody(const Entity& entity, const json& body, BodyMode mod
       errors.push_back({loc, text.error().message()});
     } else if (field.key && mode != BodyMode::kCreate) {
       if (key_index < path_key.size() && *text != path_key[key_index]) {
-        errors.push_back({loc, "does not match the " + field.name + " in the path; a key cannot "
-                               "be changed"});
+        errors.push_back({loc, "does not match the " + field.name +
+                                   " in the path; a key cannot "
+                                   "be changed"});
       }
     } else {
       record.push_back({&field, std::move(text).value()});
@@ -180,7 +181,8 @@ Result<Record> ValidateBody(const Entity& entity, const json& body, BodyMode mod
     if (field.key) ++key_index;
   }
   for (const auto& [name, value] : body.items()) {
-    if (entity.Find(name) == nullptr) errors.push_back({"body." + name, "extra fields not permitted"});
+    if (entity.Find(name) == nullptr)
+      errors.push_back({"body." + name, "extra fields not permitted"});
   }
   if (!errors.empty()) return Error::Validation(std::move(errors));
   return record;

@@ -49,8 +49,8 @@ struct ListQuery {
   int64_t limit = 100;
   const Field* sort = nullptr;  // nullptr: key order
   bool descending = false;
-  std::string search;           // empty: no text search
-  Record equals;                // column = value filters (keys of relations)
+  std::string search;  // empty: no text search
+  Record equals;       // column = value filters (keys of relations)
 };
 
 inline constexpr int64_t kMaxListLimit = 1000;

@@ -11,9 +11,15 @@ namespace {
 using nlohmann::json;
 
 json Student() {
-  return {{"id", "S1"},           {"first_name", "Ada"},     {"last_name", "Lovelace"},
-          {"gender", "Female"},   {"address", "London"},     {"date_of_birth", "2004-12-10"},
-          {"major", "Physics"},   {"year_of_study", 2},      {"gpa", 3.456},
+  return {{"id", "S1"},
+          {"first_name", "Ada"},
+          {"last_name", "Lovelace"},
+          {"gender", "Female"},
+          {"address", "London"},
+          {"date_of_birth", "2004-12-10"},
+          {"major", "Physics"},
+          {"year_of_study", 2},
+          {"gpa", 3.456},
           {"enrollment_status", "Full-time"}};
 }
 

@@ -4,12 +4,11 @@ namespace migsbyu::portal {
 
 void RegisterDocs(Router& router, std::string title, std::string version) {
   const Router* table = &router;
-  router.Add(
-      "GET", "/openapi.json",
-      [table, title, version](const Request&) {
-        return Response::Json(table->OpenApi(title, version));
-      },
-      {"This document: OpenAPI 3 of every route", "Documentation"});
+  router.Add("GET", "/openapi.json",
+             [table, title, version](const Request&) {
+               return Response::Json(table->OpenApi(title, version));
+             },
+             {"This document: OpenAPI 3 of every route", "Documentation"});
   router.Add(
       "GET", "/docs",
       [](const Request&) {
@@ -18,20 +17,26 @@ void RegisterDocs(Router& router, std::string title, std::string version) {
         r.body = DocsPageHtml();
         return r;
       },
-      {"The API's documentation page (HTML)", "Documentation", nlohmann::json::array(), nullptr,
-       {{"200", {{"description", "HTML"}, {"content", {{"text/html", nlohmann::json::object()}}}}}}});
-  router.Add(
-      "GET", "/",
-      [](const Request&) {
-        Response r;
-        r.status = 307;
-        r.content_type = "text/plain";
-        r.body = "See /docs";
-        r.headers.emplace_back("Location", "/docs");
-        return r;
-      },
-      {"Redirects to /docs", "Documentation", nlohmann::json::array(), nullptr,
-       {{"307", {{"description", "Redirect to /docs"}}}}});
+      {"The API's documentation page (HTML)",
+       "Documentation",
+       nlohmann::json::array(),
+       nullptr,
+       {{"200",
+         {{"description", "HTML"}, {"content", {{"text/html", nlohmann::json::object()}}}}}}});
+  router.Add("GET", "/",
+             [](const Request&) {
+               Response r;
+               r.status = 307;
+               r.content_type = "text/plain";
+               r.body = "See /docs";
+               r.headers.emplace_back("Location", "/docs");
+               return r;
+             },
+             {"Redirects to /docs",
+              "Documentation",
+              nlohmann::json::array(),
+              nullptr,
+              {{"307", {{"description", "Redirect to /docs"}}}}});
 }
 
 const std::string& DocsPageHtml() {

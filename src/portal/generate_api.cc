@@ -28,22 +28,24 @@ Result<std::map<std::string, json>> ReadNumbers(const std::string& text,
   std::vector<FieldError> errors;
   std::map<std::string, json> out;
   for (const auto& [name, value] : body.items()) {
-    auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.name == name; });
+    auto it =
+        std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.name == name; });
     const std::string loc = "body." + name;
     if (it == fields.end()) {
       errors.push_back({loc, "extra fields not permitted"});
       continue;
     }
     if (!value.is_number() || (it->integer && !value.is_number_integer())) {
-      errors.push_back({loc, it->integer ? "value is not a valid integer" : "value is not a valid float"});
+      errors.push_back(
+          {loc, it->integer ? "value is not a valid integer" : "value is not a valid float"});
       continue;
     }
     double v = value.get<double>();
     if ((it->exclusive_minimum && v <= it->minimum) || v < it->minimum || v > it->maximum) {
-      errors.push_back({loc, "ensure this value is " +
-                                 std::string(it->exclusive_minimum ? "greater than " : "at least ") +
-                                 json(it->minimum).dump() + " and at most " +
-                                 json(it->maximum).dump()});
+      errors.push_back(
+          {loc, "ensure this value is " +
+                    std::string(it->exclusive_minimum ? "greater than " : "at least ") +
+                    json(it->minimum).dump() + " and at most " + json(it->maximum).dump()});
       continue;
     }
     out[name] = value;
@@ -94,13 +96,17 @@ uint64_t RandomSeed() {
 }
 
 json StatusJson(const oltp::SimulatorStatus& s) {
-  return {{"running", s.running}, {"events", s.events}, {"by_kind", s.by_kind},
+  return {{"running", s.running},
+          {"events", s.events},
+          {"by_kind", s.by_kind},
           {"last_error", s.last_error}};
 }
 
 json CountsJson(const oltp::GenerateCounts& c) {
-  return {{"students", c.students},     {"professors", c.professors},
-          {"courses", c.courses},       {"enrollments", c.enrollments},
+  return {{"students", c.students},
+          {"professors", c.professors},
+          {"courses", c.courses},
+          {"enrollments", c.enrollments},
           {"assignments", c.assignments}};
 }
 
@@ -122,10 +128,10 @@ void RegisterGenerateApi(Router& router, pg::Pool& pool, oltp::Simulator& simula
   router.AddSchema("GenerateRequest", Schema(GenerateFields()));
   router.AddSchema("SimulationRequest", Schema(SimulationFields()));
   auto body_of = [](const std::string& schema) {
-    return json{{"required", true},
-                {"content",
-                 {{"application/json",
-                   {{"schema", {{"$ref", "#/components/schemas/" + schema}}}}}}}};
+    return json{
+        {"required", true},
+        {"content",
+         {{"application/json", {{"schema", {{"$ref", "#/components/schemas/" + schema}}}}}}}};
   };
   router.Add(
       "POST", "/generate",
@@ -153,39 +159,46 @@ void RegisterGenerateApi(Router& router, pg::Pool& pool, oltp::Simulator& simula
         out["seed"] = seed;
         return Response::Json(out);
       },
-      {"Insert random students, professors, courses, enrollments and assignments", "Data tools",
-       json::array(), body_of("GenerateRequest"),
+      {"Insert random students, professors, courses, enrollments and assignments",
+       "Data tools",
+       json::array(),
+       body_of("GenerateRequest"),
        {{"200", {{"description", "The counts inserted and the seed used"}}},
         {"422", {{"description", "A bad count, or enrollments without students or courses"}}}}});
-  router.Add(
-      "POST", "/simulation/start",
-      [&simulator](const Request& req) {
-        auto numbers = ReadNumbers(req.body, SimulationFields());
-        if (!numbers.ok()) return Response::FromError(numbers.error());
-        oltp::SimulatorOptions options;
-        if (numbers->count("rate")) options.rate_per_second = numbers->at("rate").get<double>();
-        if (numbers->count("duration_s")) {
-          options.duration_seconds = numbers->at("duration_s").get<double>();
-        }
-        options.seed = numbers->count("seed") ? numbers->at("seed").get<uint64_t>() : RandomSeed();
-        if (numbers->count("max_events")) options.max_events = numbers->at("max_events").get<int64_t>();
-        auto started = simulator.Start(options);
-        if (!started.ok()) return Response::FromError(RenameSimulatorFields(started.error()));
-        json out = StatusJson(simulator.GetStatus());
-        out["seed"] = options.seed;
-        return Response::Json(out);
-      },
-      {"Start the activity simulator", "Data tools", json::array(), body_of("SimulationRequest"),
-       {{"200", {{"description", "The simulator's status"}}},
-        {"409", {{"description", "A simulation is already running"}}},
-        {"422", {{"description", "A bad option"}}}}});
-  router.Add(
-      "POST", "/simulation/stop",
-      [&simulator](const Request&) {
-        simulator.Stop();
-        return Response::Json(StatusJson(simulator.GetStatus()));
-      },
-      {"Stop the activity simulator (after the event in flight)", "Data tools"});
+  router.Add("POST", "/simulation/start",
+             [&simulator](const Request& req) {
+               auto numbers = ReadNumbers(req.body, SimulationFields());
+               if (!numbers.ok()) return Response::FromError(numbers.error());
+               oltp::SimulatorOptions options;
+               if (numbers->count("rate"))
+                 options.rate_per_second = numbers->at("rate").get<double>();
+               if (numbers->count("duration_s")) {
+                 options.duration_seconds = numbers->at("duration_s").get<double>();
+               }
+               options.seed =
+                   numbers->count("seed") ? numbers->at("seed").get<uint64_t>() : RandomSeed();
+               if (numbers->count("max_events"))
+                 options.max_events = numbers->at("max_events").get<int64_t>();
+               auto started = simulator.Start(options);
+               if (!started.ok())
+                 return Response::FromError(RenameSimulatorFields(started.error()));
+               json out = StatusJson(simulator.GetStatus());
+               out["seed"] = options.seed;
+               return Response::Json(out);
+             },
+             {"Start the activity simulator",
+              "Data tools",
+              json::array(),
+              body_of("SimulationRequest"),
+              {{"200", {{"description", "The simulator's status"}}},
+               {"409", {{"description", "A simulation is already running"}}},
+               {"422", {{"description", "A bad option"}}}}});
+  router.Add("POST", "/simulation/stop",
+             [&simulator](const Request&) {
+               simulator.Stop();
+               return Response::Json(StatusJson(simulator.GetStatus()));
+             },
+             {"Stop the activity simulator (after the event in flight)", "Data tools"});
   router.Add(
       "GET", "/simulation",
       [&simulator](const Request&) { return Response::Json(StatusJson(simulator.GetStatus())); },

@@ -67,7 +67,10 @@ json WithErrors(json ok, std::initializer_list<int> statuses) {
 }
 
 json QueryParam(const std::string& name, json schema, const std::string& description) {
-  return {{"name", name}, {"in", "query"}, {"required", false}, {"schema", schema},
+  return {{"name", name},
+          {"in", "query"},
+          {"required", false},
+          {"schema", schema},
           {"description", description}};
 }
 
@@ -77,7 +80,9 @@ json ListParameters(const Entity& e) {
   return json::array(
       {QueryParam("skip", {{"type", "integer"}, {"minimum", 0}, {"default", 0}}, "Rows to skip"),
        QueryParam("limit",
-                  {{"type", "integer"}, {"minimum", 0}, {"maximum", oltp::kMaxListLimit},
+                  {{"type", "integer"},
+                   {"minimum", 0},
+                   {"maximum", oltp::kMaxListLimit},
                    {"default", 100}},
                   "Most rows to return"),
        QueryParam("sort", {{"type", "string"}, {"enum", sortable}}, "Column to sort by"),
@@ -195,8 +200,8 @@ class Collection {
     Response r = List(req, column, req.PathParam(column->name));
     if (r.status == 200 && r.body == "[]") {
       return Response::FromError(Error::NotFound("No " + entity().plural + " found for " +
-                                                 column->name + " '" +
-                                                 req.PathParam(column->name) + "'"));
+                                                 column->name + " '" + req.PathParam(column->name) +
+                                                 "'"));
     }
     return r;
   }
@@ -232,9 +237,9 @@ void RegisterEntity(Router& router, std::shared_ptr<const Collection> c) {
               WithErrors(Ok(Ref(e.title)), {400, 409, 413, 422, 503})});
   router.Add("GET", base, [c](const Request& r) { return c->List(r); },
              {"List " + e.plural, tag, ListParameters(e), nullptr, ListResponses(e)});
-  router.Add("GET", item, [c](const Request& r) { return c->Get(r); },
-             {"Get a " + e.noun, tag, json::array(), nullptr,
-              WithErrors(Ok(Ref(e.title)), {404, 503})});
+  router.Add(
+      "GET", item, [c](const Request& r) { return c->Get(r); },
+      {"Get a " + e.noun, tag, json::array(), nullptr, WithErrors(Ok(Ref(e.title)), {404, 503})});
   router.Add("PUT", item, [c](const Request& r) { return c->Update(r, BodyMode::kReplace); },
              {"Replace a " + e.noun + "'s fields", tag, json::array(),
               JsonBody(SchemaName(e, BodyMode::kReplace)),
@@ -243,14 +248,13 @@ void RegisterEntity(Router& router, std::shared_ptr<const Collection> c) {
              {"Change some of a " + e.noun + "'s fields", tag, json::array(),
               JsonBody(SchemaName(e, BodyMode::kPatch)),
               WithErrors(Ok(Ref(e.title)), {400, 404, 413, 422, 503})});
-  router.Add(
-      "DELETE", item, [c](const Request& r) { return c->Delete(r); },
-      {"Delete a " + e.noun, tag,
-       json::array({QueryParam("cascade", {{"type", "boolean"}, {"default", false}},
-                               "Also delete the enrollments/assignments that refer to it")}),
-       nullptr,
-       WithErrors(Ok({{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}}),
-                   {404, 409, 422, 503})});
+  router.Add("DELETE", item, [c](const Request& r) { return c->Delete(r); },
+             {"Delete a " + e.noun, tag,
+              json::array({QueryParam("cascade", {{"type", "boolean"}, {"default", false}},
+                                      "Also delete the enrollments/assignments that refer to it")}),
+              nullptr,
+              WithErrors(Ok({{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}}),
+                         {404, 409, 422, 503})});
 }
 
 void RegisterRelation(Router& router, std::shared_ptr<const Collection> c,
@@ -337,9 +341,12 @@ json EntitySchema(const Entity& e, BodyMode mode) {
     if (f.maximum) p["maximum"] = *f.maximum;
     if (!f.example.is_null()) p["example"] = f.example;
     properties[f.name] = p;
-    if (mode == BodyMode::kCreate || (mode == BodyMode::kReplace && !f.key)) required.push_back(f.name);
+    if (mode == BodyMode::kCreate || (mode == BodyMode::kReplace && !f.key))
+      required.push_back(f.name);
   }
-  json schema = {{"type", "object"}, {"title", SchemaName(e, mode)}, {"properties", properties},
+  json schema = {{"type", "object"},
+                 {"title", SchemaName(e, mode)},
+                 {"properties", properties},
                  {"additionalProperties", false}};
   if (!required.empty()) schema["required"] = required;
   return schema;
@@ -356,22 +363,25 @@ void RegisterRestApi(Router& router, pg::Pool& pool) {
       RegisterEntity(router, c);
     }
   }
-  router.Add(
-      "GET", "/health",
-      [&pool](const Request&) {
-        auto lease = pool.Acquire(kLeaseTimeout);
-        Result<pg::PgResult> ping = lease.ok() ? (*lease)->Exec("SELECT 1")
-                                               : Result<pg::PgResult>(lease.error());
-        if (!ping.ok()) {
-          return Response::Json({{"status", "unavailable"},
-                                 {"database", "unavailable"},
-                                 {"detail", ping.error().message()}},
-                                503);
-        }
-        return Response::Json({{"status", "ok"}, {"database", "ok"}});
-      },
-      {"Liveness and database reachability", "Health", json::array(), nullptr,
-       {{"200", Ok({{"type", "object"}})}, {"503", {{"description", "The database is unavailable"}}}}});
+  router.Add("GET", "/health",
+             [&pool](const Request&) {
+               auto lease = pool.Acquire(kLeaseTimeout);
+               Result<pg::PgResult> ping =
+                   lease.ok() ? (*lease)->Exec("SELECT 1") : Result<pg::PgResult>(lease.error());
+               if (!ping.ok()) {
+                 return Response::Json({{"status", "unavailable"},
+                                        {"database", "unavailable"},
+                                        {"detail", ping.error().message()}},
+                                       503);
+               }
+               return Response::Json({{"status", "ok"}, {"database", "ok"}});
+             },
+             {"Liveness and database reachability",
+              "Health",
+              json::array(),
+              nullptr,
+              {{"200", Ok({{"type", "object"}})},
+               {"503", {{"description", "The database is unavailable"}}}}});
 }
 
 }  // namespace migsbyu::portal

@@ -122,7 +122,8 @@ Response Response::FromError(const Error& error) {
   if (error.code() == ErrorCode::kValidation) {
     nlohmann::json detail = nlohmann::json::array();
     for (const auto& f : error.fields()) {
-      detail.push_back({{"loc", Location(f.field)}, {"msg", f.message}, {"type", ErrorType(f.message)}});
+      detail.push_back(
+          {{"loc", Location(f.field)}, {"msg", f.message}, {"type", ErrorType(f.message)}});
     }
     if (detail.empty()) {
       detail.push_back({{"loc", {"body"}}, {"msg", error.message()}, {"type", "value_error"}});
@@ -145,8 +146,8 @@ void Router::Add(std::string method, std::string pattern, Handler handler, Route
 
 void Router::AddEventStream(std::string pattern, StreamHandler handler, RouteDoc doc) {
   auto segments = PatternSegments(pattern);
-  routes_.push_back(
-      {"GET", std::move(pattern), nullptr, std::move(handler), std::move(doc), std::move(segments)});
+  routes_.push_back({"GET", std::move(pattern), nullptr, std::move(handler), std::move(doc),
+                     std::move(segments)});
 }
 
 void Router::AddSchema(const std::string& name, nlohmann::json schema) {
@@ -182,17 +183,18 @@ nlohmann::json Router::OpenApi(const std::string& title, const std::string& vers
     op["operationId"] = route.method + " " + route.pattern;
     if (!route.doc.summary.empty()) op["summary"] = route.doc.summary;
     if (!route.doc.tag.empty()) op["tags"] = {route.doc.tag};
-    nlohmann::json parameters = route.doc.parameters.is_array() ? route.doc.parameters
-                                                                : nlohmann::json::array();
+    nlohmann::json parameters =
+        route.doc.parameters.is_array() ? route.doc.parameters : nlohmann::json::array();
     // Every {name} of the pattern is a path parameter, documented or not.
     for (auto segment : Segments(route.pattern)) {
       if (!IsParam(segment)) continue;
       std::string name(segment.substr(1, segment.size() - 2));
       bool documented = false;
-      for (const auto& p : parameters) documented = documented || (p.value("in", "") == "path" && p.value("name", "") == name);
+      for (const auto& p : parameters)
+        documented = documented || (p.value("in", "") == "path" && p.value("name", "") == name);
       if (!documented) {
-        parameters.push_back({{"name", name}, {"in", "path"}, {"required", true},
-                              {"schema", {{"type", "string"}}}});
+        parameters.push_back(
+            {{"name", name}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
       }
     }
     if (!parameters.empty()) op["parameters"] = parameters;
@@ -200,8 +202,9 @@ nlohmann::json Router::OpenApi(const std::string& title, const std::string& vers
     if (!route.doc.responses.is_null() && !route.doc.responses.empty()) {
       op["responses"] = route.doc.responses;
     } else if (route.stream) {
-      op["responses"] = {{"200", {{"description", "A stream of server-sent events"},
-                                  {"content", {{"text/event-stream", nlohmann::json::object()}}}}}};
+      op["responses"] = {{"200",
+                          {{"description", "A stream of server-sent events"},
+                           {"content", {{"text/event-stream", nlohmann::json::object()}}}}}};
     } else {
       op["responses"] = {{"200", {{"description", "Success"}}}};
     }
@@ -209,9 +212,8 @@ nlohmann::json Router::OpenApi(const std::string& title, const std::string& vers
     for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     paths[route.pattern][method] = op;
   }
-  nlohmann::json doc = {{"openapi", "3.0.3"},
-                        {"info", {{"title", title}, {"version", version}}},
-                        {"paths", paths}};
+  nlohmann::json doc = {
+      {"openapi", "3.0.3"}, {"info", {{"title", title}, {"version", version}}}, {"paths", paths}};
   doc["components"]["schemas"] = schemas_;
   doc["components"]["schemas"]["HTTPError"] = {
       {"type", "object"},

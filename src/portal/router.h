@@ -80,8 +80,8 @@ class Router {
   struct Route {
     std::string method;
     std::string pattern;
-    Handler handler;         // set for ordinary routes
-    StreamHandler stream;    // set for event streams (method GET)
+    Handler handler;       // set for ordinary routes
+    StreamHandler stream;  // set for event streams (method GET)
     RouteDoc doc;
     std::vector<std::string> segments;  // the pattern split at '/', for matching
   };

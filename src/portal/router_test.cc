@@ -52,8 +52,8 @@ TEST(RouterTest, ErrorsMapToStatusesAndDetail) {
   auto internal = Response::FromError(Error::Internal("SELECT secret FROM t"));
   EXPECT_EQ(internal.status, 500);
   EXPECT_EQ(internal.body.find("SELECT"), std::string::npos);
-  auto v = Response::FromError(Error::Validation({{"body.gpa", "field required"},
-                                                  {"query.limit", "value is not a valid integer"}}));
+  auto v = Response::FromError(Error::Validation(
+      {{"body.gpa", "field required"}, {"query.limit", "value is not a valid integer"}}));
   EXPECT_EQ(v.status, 422);
   auto body = nlohmann::json::parse(v.body);
   ASSERT_EQ(body["detail"].size(), 2u);

@@ -28,15 +28,24 @@ void SendError(httplib::Response& res, int status, const std::string& detail) {
 
 std::string ReasonPhrase(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return "HTTP error " + std::to_string(status);
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 416:
+      return "Range Not Satisfiable";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "HTTP error " + std::to_string(status);
   }
 }
 
@@ -148,7 +157,8 @@ Result<std::pair<std::string, int>> ParseAddress(const std::string& address) {
     return Error::InvalidArgument("address '" + address + "' has a port out of range");
   }
   std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return std::make_pair(host, port);
 }
 
@@ -175,8 +185,9 @@ void Server::Configure(httplib::Server& http, bool with_web) {
       if (!other.empty() && router_.Find(req.method, other).route != nullptr) {
         auto query = req.target.find('?');
         res.status = 307;
-        res.set_header("Location", std::string(prefix) + other +
-                                       (query == std::string::npos ? "" : req.target.substr(query)));
+        res.set_header("Location",
+                       std::string(prefix) + other +
+                           (query == std::string::npos ? "" : req.target.substr(query)));
         return SendError(res, 307, "Moved to " + std::string(prefix) + other);
       }
       return SendError(res, 404, "Not Found");
@@ -226,11 +237,10 @@ void Server::Configure(httplib::Server& http, bool with_web) {
     }
     std::string content;
     if (!ReadFile(file, &content)) {
-      return SendError(res, 404, "The web front-end is not built: no " + file.string() +
-                                     " (run `make web`)");
+      return SendError(res, 404,
+                       "The web front-end is not built: no " + file.string() + " (run `make web`)");
     }
-    res.set_header("Cache-Control",
-                   asset ? "public, max-age=31536000, immutable" : "no-cache");
+    res.set_header("Cache-Control", asset ? "public, max-age=31536000, immutable" : "no-cache");
     res.set_content(std::move(content), MimeType(file));
   };
 
@@ -252,32 +262,32 @@ void Server::Configure(httplib::Server& http, bool with_web) {
   http.Options(".*", handle);
 
   // Errors raised by the HTTP layer itself (413, 400, 414...) come with an empty body.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string detail = ReasonPhrase(res.status);
-    if (res.status == 413) {
-      detail = "Request body larger than " + std::to_string(options_.max_body_bytes) + " bytes";
-    }
-    SendError(res, res.status, detail);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                                std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    Send(res, Response::FromError(Error::Internal(req.method + " " + req.path + ": " + what)));
-  });
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string detail = ReasonPhrase(res.status);
+        if (res.status == 413) {
+          detail = "Request body larger than " + std::to_string(options_.max_body_bytes) + " bytes";
+        }
+        SendError(res, res.status, detail);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        Send(res, Response::FromError(Error::Internal(req.method + " " + req.path + ": " + what)));
+      });
 }
 
 Status Server::Start() {
-  auto bind = [this](const std::string& address, bool with_web, std::unique_ptr<httplib::Server>* server,
-                     int* bound_port) -> Status {
+  auto bind = [this](const std::string& address, bool with_web,
+                     std::unique_ptr<httplib::Server>* server, int* bound_port) -> Status {
     MIGSBYU_ASSIGN(auto host_port, ParseAddress(address));
     auto http = std::make_unique<httplib::Server>();
     Configure(*http, with_web);

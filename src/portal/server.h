@@ -36,9 +36,9 @@ struct ServerOptions {
   std::string api_address = "127.0.0.1:8000";  // host:port; port 0 picks a free one
   std::string web_address = "127.0.0.1:8501";  // empty: no web listener
   std::string web_dir = "web/dist";
-  int threads = 64;                    // workers per listener
-  size_t max_body_bytes = 1 << 20;     // larger bodies get 413
-  int keep_alive_seconds = 5;          // an idle keep-alive connection is closed after this
+  int threads = 64;                 // workers per listener
+  size_t max_body_bytes = 1 << 20;  // larger bodies get 413
+  int keep_alive_seconds = 5;       // an idle keep-alive connection is closed after this
 };
 
 // Splits "host:port". kInvalidArgument naming the address if it is not of that form.

@@ -104,9 +104,10 @@ std::string ApiTest::Checksum() {
   std::string out;
   for (const char* table : {"students", "professors", "courses", "takes", "teaches"}) {
     out += table;
-    out += ":" + Sql(std::string("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' "
-                                 "ORDER BY t::text)), '') FROM ") +
-                     table + " t") +
+    out += ":" +
+           Sql(std::string("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' "
+                           "ORDER BY t::text)), '') FROM ") +
+               table + " t") +
            " ";
   }
   return out;
@@ -138,7 +139,9 @@ nlohmann::json ApiTest::ProfessorBody(const std::string& id) {
 }
 
 nlohmann::json ApiTest::CourseBody(const std::string& id) {
-  return {{"id", id}, {"name", "Introduction to Programming"}, {"units", 4},
+  return {{"id", id},
+          {"name", "Introduction to Programming"},
+          {"units", 4},
           {"department", "Computer Science"}};
 }
 
@@ -146,14 +149,16 @@ void ApiTest::Seed() {
   ASSERT_EQ(Call("POST", "/students/", StudentBody("S1")).status, 200);
   ASSERT_EQ(Call("POST", "/professors/", ProfessorBody("P1")).status, 200);
   ASSERT_EQ(Call("POST", "/courses/", CourseBody("C1")).status, 200);
-  ASSERT_EQ(Call("POST", "/enrollments/",
-                 nlohmann::json{{"student_id", "S1"}, {"course_id", "C1"}, {"semester", "Fall 2024"}})
-                .status,
-            200);
-  ASSERT_EQ(Call("POST", "/assignments/",
-                 nlohmann::json{{"professor_id", "P1"}, {"course_id", "C1"}, {"semester", "Fall 2024"}})
-                .status,
-            200);
+  ASSERT_EQ(
+      Call("POST", "/enrollments/",
+           nlohmann::json{{"student_id", "S1"}, {"course_id", "C1"}, {"semester", "Fall 2024"}})
+          .status,
+      200);
+  ASSERT_EQ(
+      Call("POST", "/assignments/",
+           nlohmann::json{{"professor_id", "P1"}, {"course_id", "C1"}, {"semester", "Fall 2024"}})
+          .status,
+      200);
 }
 
 }  // namespace migsbyu::testing

@@ -232,7 +232,8 @@ TEST_F(ContractTest, DeletingAReferencedRowIs409UnlessCascading) {
             200);
   auto student = Call("DELETE", "/students/S1");
   EXPECT_EQ(student.status, 409);
-  EXPECT_TRUE(student.Json()["detail"].get<std::string>().starts_with("student 'S1' has 2 enrollments"))
+  EXPECT_TRUE(
+      student.Json()["detail"].get<std::string>().starts_with("student 'S1' has 2 enrollments"))
       << student.body;
   auto course = Call("DELETE", "/courses/C1");
   EXPECT_EQ(course.status, 409);
@@ -273,8 +274,7 @@ TEST_F(ContractTest, EveryValidationRuleIs422NamingTheField) {
   json enrollment = {{"student_id", "S1"}, {"course_id", "C1"}, {"semester", "Fall 2030"}};
   json assignment = {{"professor_id", "P1"}, {"course_id", "C1"}, {"semester", "Fall 2030"}};
   std::vector<Rule> rules;
-  for (const auto& [path, make] :
-       std::vector<std::pair<std::string, json (*)(const std::string&)>>{
+  for (const auto& [path, make] : std::vector<std::pair<std::string, json (*)(const std::string&)>>{
            {"/students/", &ApiTest::StudentBody},
            {"/professors/", &ApiTest::ProfessorBody},
            {"/courses/", &ApiTest::CourseBody}}) {
@@ -294,12 +294,15 @@ TEST_F(ContractTest, EveryValidationRuleIs422NamingTheField) {
   rules.push_back({"/students/", with(student, "gpa", -0.01), "gpa"});
   rules.push_back({"/students/", with(student, "year_of_study", 0), "year_of_study"});
   rules.push_back({"/students/", with(student, "year_of_study", 1.5), "year_of_study"});
-  rules.push_back({"/students/", with(student, "enrollment_status", "Full time"), "enrollment_status"});
+  rules.push_back(
+      {"/students/", with(student, "enrollment_status", "Full time"), "enrollment_status"});
   rules.push_back({"/students/", with(student, "date_of_birth", "2004-13-01"), "date_of_birth"});
   rules.push_back({"/students/", with(student, "date_of_birth", "2023-02-29"), "date_of_birth"});
   rules.push_back({"/students/", with(student, "unknown", 1), "unknown"});
-  rules.push_back({"/professors/", with(ProfessorBody("NEW"), "annual_salary", -1), "annual_salary"});
-  rules.push_back({"/professors/", with(ProfessorBody("NEW"), "annual_salary", 3000000000LL), "annual_salary"});
+  rules.push_back(
+      {"/professors/", with(ProfessorBody("NEW"), "annual_salary", -1), "annual_salary"});
+  rules.push_back(
+      {"/professors/", with(ProfessorBody("NEW"), "annual_salary", 3000000000LL), "annual_salary"});
   rules.push_back({"/courses/", with(CourseBody("NEW"), "units", 0), "units"});
   rules.push_back({"/courses/", with(CourseBody("NEW"), "units", 5), "units"});
   for (const auto& [path, row] : std::vector<std::pair<std::string, json>>{
@@ -359,18 +362,19 @@ TEST_F(ApiTest, OpenApiListsEveryRegisteredRoute) {
   for (const auto& route : router_->routes()) {
     std::string method = route.method;
     for (auto& ch : method) ch = static_cast<char>(std::tolower(ch));
-    EXPECT_TRUE(spec["paths"][route.pattern].contains(method)) << route.method << " " << route.pattern;
+    EXPECT_TRUE(spec["paths"][route.pattern].contains(method))
+        << route.method << " " << route.pattern;
     ++operations;
   }
   size_t documented = 0;
   for (const auto& [path, methods] : spec["paths"].items()) documented += methods.size();
   EXPECT_EQ(documented, operations);
   // Every prototype path is there, with its trailing slash.
-  for (const char* p : {"/students/", "/students/{id}", "/professors/", "/professors/{id}",
-                        "/courses/", "/courses/{id}", "/enrollments/", "/enrollments/{student_id}",
-                        "/assignments/", "/assignments/{professor_id}", "/health",
-                        "/students/{id}/enrollments", "/courses/{id}/enrollments",
-                        "/professors/{id}/assignments", "/courses/{id}/assignments"}) {
+  for (const char* p :
+       {"/students/", "/students/{id}", "/professors/", "/professors/{id}", "/courses/",
+        "/courses/{id}", "/enrollments/", "/enrollments/{student_id}", "/assignments/",
+        "/assignments/{professor_id}", "/health", "/students/{id}/enrollments",
+        "/courses/{id}/enrollments", "/professors/{id}/assignments", "/courses/{id}/assignments"}) {
     EXPECT_TRUE(spec["paths"].contains(p)) << p;
   }
   EXPECT_EQ(spec["components"]["schemas"]["Student"]["required"].size(), 10u);

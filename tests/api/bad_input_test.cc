@@ -111,7 +111,8 @@ TEST_F(ApiTest, BadInputCorpusGetsItsStatusAndChangesNothing) {
     if (!c.loc.empty()) {
       ASSERT_TRUE(body["detail"].is_array()) << r.body;
       std::string loc;
-      for (const auto& part : body["detail"][0]["loc"]) loc += (loc.empty() ? "" : ".") + part.get<std::string>();
+      for (const auto& part : body["detail"][0]["loc"])
+        loc += (loc.empty() ? "" : ".") + part.get<std::string>();
       EXPECT_EQ(loc, c.loc) << r.body;
     }
     ASSERT_EQ(Checksum(), before) << "the tables changed";

@@ -9,8 +9,8 @@ namespace {
 using nlohmann::json;
 
 TEST_F(ApiTest, GenerateInsertsTheCountsAsked) {
-  json wanted = {{"students", 50}, {"professors", 5}, {"courses", 10}, {"enrollments", 80},
-                 {"assignments", 12}, {"seed", 7}};
+  json wanted = {{"students", 50},    {"professors", 5},   {"courses", 10},
+                 {"enrollments", 80}, {"assignments", 12}, {"seed", 7}};
   auto r = Call("POST", "/generate", wanted);
   ASSERT_EQ(r.status, 200) << r.body;
   json expected = wanted;
@@ -53,8 +53,13 @@ TEST_F(ApiTest, GenerateRejectsBadBodiesAndWritesNothing) {
 }
 
 TEST_F(ApiTest, SimulationRunsStopsAndReportsItsStatus) {
-  ASSERT_EQ(Call("POST", "/generate", json{{"students", 20}, {"professors", 3}, {"courses", 5},
-                                           {"enrollments", 30}, {"assignments", 5}, {"seed", 1}})
+  ASSERT_EQ(Call("POST", "/generate",
+                 json{{"students", 20},
+                      {"professors", 3},
+                      {"courses", 5},
+                      {"enrollments", 30},
+                      {"assignments", 5},
+                      {"seed", 1}})
                 .status,
             200);
   auto idle = Call("GET", "/simulation");
