@@ -3,6 +3,7 @@
 // each transaction, the time from its COMMIT returning to the lake publishing a manifest that
 // holds it (what a query opened then sees). Prints p50 and p99 beside the targets (200 ms, 1 s).
 // Usage: lake_freshness_bench --database-url URL [--rate 1000] [--seconds 10]
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -11,8 +12,6 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "cdc/connector.h"
 #include "lake/lake.h"
@@ -85,7 +84,8 @@ int main(int argc, char** argv) {
       version = pos.version;
       std::lock_guard lock(mu);
       while (!pending.empty() && pending.front().lsn_before_commit < pos.end_lsn.value()) {
-        latencies.push_back(std::chrono::duration<double, std::milli>(now - pending.front().committed).count());
+        latencies.push_back(
+            std::chrono::duration<double, std::milli>(now - pending.front().committed).count());
         pending.pop_front();
       }
     }
@@ -97,11 +97,12 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(start + std::chrono::microseconds(1000000LL * i / rate));
     // One round trip: the update commits on its own; the LSN is read before its commit record,
     // so the transaction is in the lake once the lake's end_lsn passes it.
-    auto lsn = Must(conn.ExecParams("WITH u AS (UPDATE students SET gpa = $2::numeric WHERE id = $1 "
-                                    "RETURNING 1) SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn "
-                                    "FROM u",
-                                    {"F" + std::to_string(i % 1000), std::to_string(i % 400 / 100.0)}),
-                    "update");
+    auto lsn =
+        Must(conn.ExecParams("WITH u AS (UPDATE students SET gpa = $2::numeric WHERE id = $1 "
+                             "RETURNING 1) SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn "
+                             "FROM u",
+                             {"F" + std::to_string(i % 1000), std::to_string(i % 400 / 100.0)}),
+             "update");
     uint64_t before = std::stoull(std::string(lsn.Get(0, 0)));
     std::lock_guard lock(mu);
     pending.push_back({before, Clock::now()});
@@ -122,7 +123,11 @@ int main(int argc, char** argv) {
   (void)conn.Exec("SELECT pg_drop_replication_slot('bench_freshness')");
 
   std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double p) { return latencies.empty() ? -1 : latencies[std::min(latencies.size() - 1, size_t(p * latencies.size()))]; };
+  auto pct = [&](double p) {
+    return latencies.empty()
+               ? -1
+               : latencies[std::min(latencies.size() - 1, size_t(p * latencies.size()))];
+  };
   std::printf("\n(a) freshness: %d transactions at %.0f/s (target %d/s), %zu measured\n", total,
               achieved, rate, latencies.size());
   std::printf("%-10s %12s %12s %8s\n", "", "lake ms", "target ms", "ratio");

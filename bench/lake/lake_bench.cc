@@ -8,6 +8,7 @@
 // The change log, the folded dimension and the fact are generated with DuckDB straight into the
 // lake's documented layout (docs/LAKE.md), then a few hundred live updates go through the
 // LakeWriter so that the dimension view has delta files and closes to fix up, as between folds.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,8 +17,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "lake/catalog.h"
 #include "lake/lake.h"
@@ -62,9 +61,13 @@ std::string StudentValues(const std::string& v) {
   return "printf('S%07d', s) AS id, 'First' || s AS first_name, 'Last' || (s % 9973) AS last_name, "
          "CASE WHEN s % 2 = 0 THEN 'Female' ELSE 'Male' END AS gender, "
          "(s % 500) || ' Main Street' AS address, DATE '1999-01-01' + (s % 3000)::INTEGER AS "
-         "date_of_birth, (['Mathematics','Physics','Biology','Economics','Art History'])[1 + ((s + " +
-         v + ") % 5)::INTEGER] AS major, (1 + (" + v + ") % 4)::INTEGER AS year_of_study, "
-         "(((s * 7 + " + v + " * 13) % 401) / 100.0)::DECIMAL(3,2) AS gpa, "
+         "date_of_birth, (['Mathematics','Physics','Biology','Economics','Art History'])[1 + ((s "
+         "+ " +
+         v + ") % 5)::INTEGER] AS major, (1 + (" + v +
+         ") % 4)::INTEGER AS year_of_study, "
+         "(((s * 7 + " +
+         v +
+         " * 13) % 401) / 100.0)::DECIMAL(3,2) AS gpa, "
          "CASE WHEN s % 41 = 0 THEN 'Part-time' ELSE 'Full-time' END AS enrollment_status";
 }
 
@@ -92,13 +95,14 @@ void GenerateLake(const std::string& dir, int64_t n, int64_t versions, duck::Con
       after_cols += ", a." + c.name + " AS after_" + c.name;
     }
     Must(conn.Execute(
-        "COPY (SELECT CASE WHEN v = 0 THEN 'c' ELSE 'u' END AS op, " + lsn + "::UBIGINT AS commit_lsn, " +
-        lsn + "::UBIGINT AS lsn, 0::UBIGINT AS position, (1000 + v * " + n_s + " + s)::UBIGINT AS xid, " +
-        time + " AS commit_time" + before_cols + after_cols +
-        " FROM (SELECT s, " + std::to_string(v) + " AS v, " + StudentValues(std::to_string(v)) +
-        " FROM range(" + n_s + ") r(s)) a JOIN (SELECT s, " + StudentValues(std::to_string(v - 1)) +
-        " FROM range(" + n_s + ") r(s)) b USING (s) ORDER BY s) TO " +
-        duck::QuoteString(dir + "/" + file) + " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
+        "COPY (SELECT CASE WHEN v = 0 THEN 'c' ELSE 'u' END AS op, " + lsn +
+        "::UBIGINT AS commit_lsn, " + lsn +
+        "::UBIGINT AS lsn, 0::UBIGINT AS position, (1000 + v * " + n_s + " + s)::UBIGINT AS xid, " +
+        time + " AS commit_time" + before_cols + after_cols + " FROM (SELECT s, " +
+        std::to_string(v) + " AS v, " + StudentValues(std::to_string(v)) + " FROM range(" + n_s +
+        ") r(s)) a JOIN (SELECT s, " + StudentValues(std::to_string(v - 1)) + " FROM range(" + n_s +
+        ") r(s)) b USING (s) ORDER BY s) TO " + duck::QuoteString(dir + "/" + file) +
+        " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
     m.datasets["students_changes"].push_back({file, static_cast<uint64_t>(n)});
   }
   // The dimension as a fold writes it: one file sorted by key, ends computed.
@@ -108,59 +112,72 @@ void GenerateLake(const std::string& dir, int64_t n, int64_t versions, duck::Con
       " AS row_effective_start, CASE WHEN v = " + std::to_string(versions - 1) +
       " THEN TIMESTAMPTZ '9999-12-31 00:00:00+00' ELSE make_timestamp(" + t0_s + " + ((v + 1) * " +
       n_s + " + s + 1) * 1000)::TIMESTAMPTZ END AS row_effective_end, CASE WHEN v = " +
-      std::to_string(versions - 1) + " THEN 'yes' ELSE 'no' END AS current_row_indicator, "
-      "false AS is_deleted, " + lsn + "::UBIGINT AS source_lsn, 0::UBIGINT AS source_position, "
-      "(1000 + v * " + n_s + " + s)::UBIGINT AS source_xid FROM range(" + std::to_string(versions) +
+      std::to_string(versions - 1) +
+      " THEN 'yes' ELSE 'no' END AS current_row_indicator, "
+      "false AS is_deleted, " +
+      lsn +
+      "::UBIGINT AS source_lsn, 0::UBIGINT AS source_position, "
+      "(1000 + v * " +
+      n_s + " + s)::UBIGINT AS source_xid FROM range(" + std::to_string(versions) +
       ") rv(v), range(" + n_s + ") r(s) ORDER BY id, student_key) TO " +
       duck::QuoteString(dir + "/students_dim/part-00000001-0.parquet") +
       " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
-  m.datasets["students_dim"].push_back({"students_dim/part-00000001-0.parquet",
-                                        static_cast<uint64_t>(n * versions)});
+  m.datasets["students_dim"].push_back(
+      {"students_dim/part-00000001-0.parquet", static_cast<uint64_t>(n * versions)});
   // Courses (one version each) and two enrollments per student after its first version.
-  std::string course_cols = "printf('C%04d', c) AS id, 'Course ' || c AS name, (1 + c % 4)::INTEGER AS units, "
-                            "(['Mathematics','Physics','Biology'])[1 + (c % 3)::INTEGER] AS department";
-  Must(conn.Execute("COPY (SELECT 'c' AS op, (c + 1)::UBIGINT AS commit_lsn, (c + 1)::UBIGINT AS lsn, "
-                    "0::UBIGINT AS position, (c + 1)::UBIGINT AS xid, make_timestamp(" + t0_s +
-                    " - 1000000 + c)::TIMESTAMPTZ AS commit_time, NULL::VARCHAR AS before_id, "
-                    "NULL::VARCHAR AS before_name, NULL::INTEGER AS before_units, NULL::VARCHAR AS "
-                    "before_department, id AS after_id, name AS after_name, units AS after_units, "
-                    "department AS after_department FROM (SELECT c, " + course_cols +
-                    " FROM range(" + k_s + ") r(c))) TO " +
-                    duck::QuoteString(dir + "/courses_changes/part-00000001-0.parquet") +
-                    " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
+  std::string course_cols =
+      "printf('C%04d', c) AS id, 'Course ' || c AS name, (1 + c % 4)::INTEGER AS units, "
+      "(['Mathematics','Physics','Biology'])[1 + (c % 3)::INTEGER] AS department";
+  Must(conn.Execute(
+      "COPY (SELECT 'c' AS op, (c + 1)::UBIGINT AS commit_lsn, (c + 1)::UBIGINT AS lsn, "
+      "0::UBIGINT AS position, (c + 1)::UBIGINT AS xid, make_timestamp(" +
+      t0_s +
+      " - 1000000 + c)::TIMESTAMPTZ AS commit_time, NULL::VARCHAR AS before_id, "
+      "NULL::VARCHAR AS before_name, NULL::INTEGER AS before_units, NULL::VARCHAR AS "
+      "before_department, id AS after_id, name AS after_name, units AS after_units, "
+      "department AS after_department FROM (SELECT c, " +
+      course_cols + " FROM range(" + k_s + ") r(c))) TO " +
+      duck::QuoteString(dir + "/courses_changes/part-00000001-0.parquet") +
+      " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
   m.datasets["courses_changes"].push_back({"courses_changes/part-00000001-0.parquet", kCourses});
-  Must(conn.Execute("COPY (SELECT (c + 1)::BIGINT AS course_key, " + course_cols +
-                    ", make_timestamp(" + t0_s + " - 1000000 + c)::TIMESTAMPTZ AS row_effective_start, "
-                    "TIMESTAMPTZ '9999-12-31 00:00:00+00' AS row_effective_end, 'yes' AS "
-                    "current_row_indicator, false AS is_deleted, (c + 1)::UBIGINT AS source_lsn, "
-                    "0::UBIGINT AS source_position, (c + 1)::UBIGINT AS source_xid FROM range(" + k_s +
-                    ") r(c)) TO " + duck::QuoteString(dir + "/courses_dim/part-00000001-0.parquet") +
-                    " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
+  Must(conn.Execute(
+      "COPY (SELECT (c + 1)::BIGINT AS course_key, " + course_cols + ", make_timestamp(" + t0_s +
+      " - 1000000 + c)::TIMESTAMPTZ AS row_effective_start, "
+      "TIMESTAMPTZ '9999-12-31 00:00:00+00' AS row_effective_end, 'yes' AS "
+      "current_row_indicator, false AS is_deleted, (c + 1)::UBIGINT AS source_lsn, "
+      "0::UBIGINT AS source_position, (c + 1)::UBIGINT AS source_xid FROM range(" +
+      k_s + ") r(c)) TO " + duck::QuoteString(dir + "/courses_dim/part-00000001-0.parquet") +
+      " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
   m.datasets["courses_dim"].push_back({"courses_dim/part-00000001-0.parquet", kCourses});
   std::string enroll = "FROM range(" + n_s + ") r(s), range(2) e(k)";
   std::string course = "printf('C%04d', (s * 31 + k * 17) % " + k_s + ")";
-  std::string semester = "(['Fall 2024','Spring 2025','Fall 2025','Spring 2026'])[1 + ((s + k) % 4)::INTEGER]";
+  std::string semester =
+      "(['Fall 2024','Spring 2025','Fall 2025','Spring 2026'])[1 + ((s + k) % 4)::INTEGER]";
   std::string e_lsn = "(" + k_s + " + (s + 1) * 10 + 5)";
   std::string e_time = "make_timestamp(" + t0_s + " + (s + 1) * 1000 + 500)::TIMESTAMPTZ";
   Must(conn.Execute("COPY (SELECT 'c' AS op, " + e_lsn + "::UBIGINT AS commit_lsn, " + e_lsn +
                     "::UBIGINT AS lsn, k::UBIGINT AS position, s::UBIGINT AS xid, " + e_time +
                     " AS commit_time, NULL::VARCHAR AS before_student_id, NULL::VARCHAR AS "
                     "before_course_id, NULL::VARCHAR AS before_semester, printf('S%07d', s) AS "
-                    "after_student_id, " + course + " AS after_course_id, " + semester +
-                    " AS after_semester " + enroll + " ORDER BY s, k) TO " +
+                    "after_student_id, " +
+                    course + " AS after_course_id, " + semester + " AS after_semester " + enroll +
+                    " ORDER BY s, k) TO " +
                     duck::QuoteString(dir + "/takes_changes/part-00000001-0.parquet") +
                     " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
-  m.datasets["takes_changes"].push_back({"takes_changes/part-00000001-0.parquet", static_cast<uint64_t>(2 * n)});
-  Must(conn.Execute("COPY (SELECT (s + 1)::BIGINT AS student_key, NULL::BIGINT AS professor_key, "
-                    "((s * 31 + k * 17) % " + k_s + " + 1)::BIGINT AS course_key, " + semester +
-                    " AS semester, 1 AS course_enrollment_count, " + e_time + " AS event_time, " +
-                    e_lsn + "::UBIGINT AS source_lsn, k::UBIGINT AS source_position, printf('S%07d', s) "
-                    "AS student_id, NULL::VARCHAR AS professor_id, " + course + " AS course_id " +
-                    enroll + " ORDER BY s, k) TO " +
-                    duck::QuoteString(dir + "/course_enrollment_fact/part-00000001-0.parquet") +
-                    " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
-  m.datasets["course_enrollment_fact"].push_back({"course_enrollment_fact/part-00000001-0.parquet",
-                                                  static_cast<uint64_t>(2 * n)});
+  m.datasets["takes_changes"].push_back(
+      {"takes_changes/part-00000001-0.parquet", static_cast<uint64_t>(2 * n)});
+  Must(conn.Execute(
+      "COPY (SELECT (s + 1)::BIGINT AS student_key, NULL::BIGINT AS professor_key, "
+      "((s * 31 + k * 17) % " +
+      k_s + " + 1)::BIGINT AS course_key, " + semester +
+      " AS semester, 1 AS course_enrollment_count, " + e_time + " AS event_time, " + e_lsn +
+      "::UBIGINT AS source_lsn, k::UBIGINT AS source_position, printf('S%07d', s) "
+      "AS student_id, NULL::VARCHAR AS professor_id, " +
+      course + " AS course_id " + enroll + " ORDER BY s, k) TO " +
+      duck::QuoteString(dir + "/course_enrollment_fact/part-00000001-0.parquet") +
+      " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
+  m.datasets["course_enrollment_fact"].push_back(
+      {"course_enrollment_fact/part-00000001-0.parquet", static_cast<uint64_t>(2 * n)});
   uint64_t last = 1000 + (versions * n) * 10;
   m.end_lsn = Lsn(last + 1);
   m.commit_lsn = Lsn(last);
@@ -174,7 +191,8 @@ void GenerateLake(const std::string& dir, int64_t n, int64_t versions, duck::Con
 
 // A few live transactions through the writer: updates of random students, so the dimension view
 // joins delta files and closes as it does between folds.
-void LiveUpdates(const std::string& dir, int64_t n, int64_t versions, int transactions, int per_tx) {
+void LiveUpdates(const std::string& dir, int64_t n, int64_t versions, int transactions,
+                 int per_tx) {
   WriterOptions options;
   options.dir = dir;
   options.duckdb_threads = 2;
@@ -226,7 +244,8 @@ std::string PrototypeDim(const Manifest& m, const std::string& dir) {
   }
   files += "]";
   std::string cols;
-  for (const auto& c : FindKnownTable("students")->columns) cols += "after_" + c.name + " AS " + c.name + ", ";
+  for (const auto& c : FindKnownTable("students")->columns)
+    cols += "after_" + c.name + " AS " + c.name + ", ";
   return "(WITH log AS (SELECT " + cols +
          "date_trunc('second', commit_time) AS source_datetime FROM read_parquet(" + files +
          ", union_by_name = true)) SELECT row_number() OVER () AS student_key, *, CASE WHEN "
@@ -252,8 +271,10 @@ void RunQueries(const std::string& dir, int64_t n, int64_t versions, int threads
   };
   std::vector<Row> rows = {
       {"page of the current dimension",
-       "SELECT * FROM students_dim WHERE current_row_indicator = 'yes' ORDER BY id LIMIT 50 OFFSET 5000",
-       "SELECT * FROM " + proto + " WHERE current_row_indicator = 'yes' ORDER BY id LIMIT 50 OFFSET 5000"},
+       "SELECT * FROM students_dim WHERE current_row_indicator = 'yes' ORDER BY id LIMIT 50 OFFSET "
+       "5000",
+       "SELECT * FROM " + proto +
+           " WHERE current_row_indicator = 'yes' ORDER BY id LIMIT 50 OFFSET 5000"},
       {"as-of instant (count, avg gpa)",
        "SELECT count(*), avg(gpa) FROM students_dim WHERE row_effective_start <= " + instant +
            " AND " + instant + " < row_effective_end",
@@ -263,23 +284,27 @@ void RunQueries(const std::string& dir, int64_t n, int64_t versions, int threads
        std::string("SELECT * FROM students_dim WHERE id = '") + id + "' ORDER BY student_key",
        "SELECT * FROM " + proto + " WHERE id = '" + id + "' ORDER BY student_key"},
       {"fact: enrollments per semester",
-       "SELECT semester, sum(course_enrollment_count) FROM course_enrollment_fact GROUP BY semester "
+       "SELECT semester, sum(course_enrollment_count) FROM course_enrollment_fact GROUP BY "
+       "semester "
        "ORDER BY semester",
        // The prototype joined each enrollment change to the student version whose interval
        // held its whole-second time.
        "SELECT t.after_semester AS semester, count(*) FROM read_parquet(" +
            [&] {
              std::string f = "[";
-             for (const auto& x : m.Files("takes_changes")) f += duck::QuoteString(dir + "/" + x.path);
+             for (const auto& x : m.Files("takes_changes"))
+               f += duck::QuoteString(dir + "/" + x.path);
              return f + "]";
            }() +
-           ") t JOIN " + proto + " d ON d.id = t.after_student_id AND date_trunc('second', "
+           ") t JOIN " + proto +
+           " d ON d.id = t.after_student_id AND date_trunc('second', "
            "t.commit_time) BETWEEN d.effective_date_start AND d.effective_date_end "
            "GROUP BY 1 ORDER BY 1"},
   };
-  std::printf("\n(b) queries over %lld students × %lld versions = %lld versions (%d DuckDB threads)\n",
-              static_cast<long long>(n), static_cast<long long>(versions),
-              static_cast<long long>(n * versions), threads);
+  std::printf(
+      "\n(b) queries over %lld students × %lld versions = %lld versions (%d DuckDB threads)\n",
+      static_cast<long long>(n), static_cast<long long>(versions),
+      static_cast<long long>(n * versions), threads);
   std::printf("%-34s %12s %16s %8s\n", "query", "lake ms", "prototype ms", "ratio");
   for (auto& r : rows) {
     double ours = TimeQuery(c, r.ours);
@@ -332,8 +357,9 @@ void RunWrite(const std::string& dir, int64_t rows, int threads) {
   auto writer = Must(LakeWriter::Open(options, nullptr));
   auto start = Clock::now();
   for (int64_t i = 0; i < rows; i += per_tx) {
-    events::TransactionInfo tx{events[i].xid, events[i].commit_lsn, Lsn(events[i].commit_lsn.value() + 1),
-                               events[i].commit_time_us, false};
+    events::TransactionInfo tx{events[i].xid, events[i].commit_lsn,
+                               Lsn(events[i].commit_lsn.value() + 1), events[i].commit_time_us,
+                               false};
     Must(writer->Begin(tx));
     for (int64_t j = i; j < std::min(rows, i + per_tx); ++j) Must(writer->Apply(events[j]));
     Must(writer->Commit(tx));
@@ -383,13 +409,14 @@ int main(int argc, char** argv) {
   using namespace migsbyu::lake;
   for (const auto& part : parts) {
     if (part == "queries") {
-      auto db = Must(migsbyu::duck::Database::Open(":memory:", {{"threads", std::to_string(threads)}}));
+      auto db =
+          Must(migsbyu::duck::Database::Open(":memory:", {{"threads", std::to_string(threads)}}));
       auto conn = Must(migsbyu::duck::Connection::Open(db));
       auto start = Clock::now();
       GenerateLake(dir + "/queries", students, versions, conn);
       LiveUpdates(dir + "/queries", students, versions, 20, 50);
-      std::printf("generated %lld versions in %.1f s\n", static_cast<long long>(students * versions),
-                  Ms(Clock::now() - start) / 1000);
+      std::printf("generated %lld versions in %.1f s\n",
+                  static_cast<long long>(students * versions), Ms(Clock::now() - start) / 1000);
       RunQueries(dir + "/queries", students, versions, threads);
     } else if (part == "write") {
       RunWrite(dir + "/write", write_rows, threads);

@@ -43,7 +43,8 @@ std::unique_ptr<lake::LakeWriter> OpenWriter(const LakeFlags& flags) {
 }
 
 void Check(const Status& status, const char* what) {
-  if (!status.ok()) throw CLI::RuntimeError(std::string("lake ") + what + ": " + status.error().ToString(), 1);
+  if (!status.ok())
+    throw CLI::RuntimeError(std::string("lake ") + what + ": " + status.error().ToString(), 1);
 }
 
 void PrintStatus(const LakeFlags& flags) {
@@ -71,7 +72,8 @@ void RunQuery(const LakeFlags& flags) {
   std::printf("\n");
   for (uint64_t r = 0; r < rows->RowCount(); ++r) {
     for (uint64_t c = 0; c < rows->ColumnCount(); ++c) {
-      std::printf("%s%s", c ? "|" : "", rows->IsNull(c, r) ? "NULL" : rows->GetString(c, r).c_str());
+      std::printf("%s%s", c ? "|" : "",
+                  rows->IsNull(c, r) ? "NULL" : rows->GetString(c, r).c_str());
     }
     std::printf("\n");
   }
@@ -116,7 +118,8 @@ void RunConsume(const LakeFlags& flags) {
 }  // namespace
 
 void AddLakeCommand(CLI::App& app) {
-  auto* cmd = app.add_subcommand("lake", "The analytics lake: status, rebuild, compact, query, consume");
+  auto* cmd =
+      app.add_subcommand("lake", "The analytics lake: status, rebuild, compact, query, consume");
   cmd->require_subcommand(1);
   auto flags = std::make_shared<LakeFlags>();
   auto add_dir = [&](CLI::App* sub) {
@@ -153,7 +156,8 @@ void AddLakeCommand(CLI::App& app) {
   query->callback([flags] { RunQuery(*flags); });
 
 #ifdef MIGSBYU_HAVE_KAFKA_SOURCE
-  auto* consume = cmd->add_subcommand("consume", "Fill the lake from the Kafka topics (a consumer group member)");
+  auto* consume = cmd->add_subcommand(
+      "consume", "Fill the lake from the Kafka topics (a consumer group member)");
   add_dir(consume);
   consume->add_option("--brokers", flags->brokers, "Kafka bootstrap servers")->required();
   consume->add_option("--group", flags->group, "Consumer group id")->capture_default_str();

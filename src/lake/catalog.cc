@@ -55,11 +55,16 @@ const KnownTable* FindEntity(const std::string& entity) {
 std::string DuckTypeOf(const events::Column& column) {
   using events::ValueType;
   switch (column.type) {
-    case ValueType::kBool: return "BOOLEAN";
-    case ValueType::kInt16: return "SMALLINT";
-    case ValueType::kInt32: return "INTEGER";
-    case ValueType::kInt64: return "BIGINT";
-    case ValueType::kFloat64: return "DOUBLE";
+    case ValueType::kBool:
+      return "BOOLEAN";
+    case ValueType::kInt16:
+      return "SMALLINT";
+    case ValueType::kInt32:
+      return "INTEGER";
+    case ValueType::kInt64:
+      return "BIGINT";
+    case ValueType::kFloat64:
+      return "DOUBLE";
     case ValueType::kNumeric: {
       // atttypmod of numeric(p,s) is ((p << 16) | s) + 4; -1 when unconstrained.
       if (column.type_modifier < 4) return "VARCHAR";
@@ -68,10 +73,14 @@ std::string DuckTypeOf(const events::Column& column) {
       if (precision < 1 || precision > 38 || scale > precision) return "VARCHAR";
       return "DECIMAL(" + std::to_string(precision) + "," + std::to_string(scale) + ")";
     }
-    case ValueType::kText: return "VARCHAR";
-    case ValueType::kDate: return "DATE";
-    case ValueType::kTimestamp: return "TIMESTAMP";
-    case ValueType::kTimestampTz: return "TIMESTAMPTZ";
+    case ValueType::kText:
+      return "VARCHAR";
+    case ValueType::kDate:
+      return "DATE";
+    case ValueType::kTimestamp:
+      return "TIMESTAMP";
+    case ValueType::kTimestampTz:
+      return "TIMESTAMPTZ";
   }
   return "VARCHAR";
 }

@@ -84,15 +84,23 @@ std::string QueryResult::ColumnName(uint64_t column) {
 
 std::string QueryResult::ColumnTypeName(uint64_t column) {
   static const std::map<duckdb_type, const char*> kNames = {
-      {DUCKDB_TYPE_BOOLEAN, "BOOLEAN"},     {DUCKDB_TYPE_TINYINT, "TINYINT"},
-      {DUCKDB_TYPE_SMALLINT, "SMALLINT"},   {DUCKDB_TYPE_INTEGER, "INTEGER"},
-      {DUCKDB_TYPE_BIGINT, "BIGINT"},       {DUCKDB_TYPE_UTINYINT, "UTINYINT"},
-      {DUCKDB_TYPE_USMALLINT, "USMALLINT"}, {DUCKDB_TYPE_UINTEGER, "UINTEGER"},
-      {DUCKDB_TYPE_UBIGINT, "UBIGINT"},     {DUCKDB_TYPE_HUGEINT, "HUGEINT"},
-      {DUCKDB_TYPE_FLOAT, "FLOAT"},         {DUCKDB_TYPE_DOUBLE, "DOUBLE"},
-      {DUCKDB_TYPE_DATE, "DATE"},           {DUCKDB_TYPE_TIMESTAMP, "TIMESTAMP"},
+      {DUCKDB_TYPE_BOOLEAN, "BOOLEAN"},
+      {DUCKDB_TYPE_TINYINT, "TINYINT"},
+      {DUCKDB_TYPE_SMALLINT, "SMALLINT"},
+      {DUCKDB_TYPE_INTEGER, "INTEGER"},
+      {DUCKDB_TYPE_BIGINT, "BIGINT"},
+      {DUCKDB_TYPE_UTINYINT, "UTINYINT"},
+      {DUCKDB_TYPE_USMALLINT, "USMALLINT"},
+      {DUCKDB_TYPE_UINTEGER, "UINTEGER"},
+      {DUCKDB_TYPE_UBIGINT, "UBIGINT"},
+      {DUCKDB_TYPE_HUGEINT, "HUGEINT"},
+      {DUCKDB_TYPE_FLOAT, "FLOAT"},
+      {DUCKDB_TYPE_DOUBLE, "DOUBLE"},
+      {DUCKDB_TYPE_DATE, "DATE"},
+      {DUCKDB_TYPE_TIMESTAMP, "TIMESTAMP"},
       {DUCKDB_TYPE_TIMESTAMP_TZ, "TIMESTAMP WITH TIME ZONE"},
-      {DUCKDB_TYPE_VARCHAR, "VARCHAR"},     {DUCKDB_TYPE_BLOB, "BLOB"},
+      {DUCKDB_TYPE_VARCHAR, "VARCHAR"},
+      {DUCKDB_TYPE_BLOB, "BLOB"},
   };
   duckdb_logical_type type = duckdb_column_logical_type(&result_, column);
   if (!type) return "";
@@ -162,7 +170,9 @@ Status PreparedStatement::Check(duckdb_state state, uint64_t index, const char* 
                                 std::to_string(index) + " of: " + Shorten(sql_));
 }
 
-Status PreparedStatement::BindNull(uint64_t i) { return Check(duckdb_bind_null(stmt_, i), i, "NULL"); }
+Status PreparedStatement::BindNull(uint64_t i) {
+  return Check(duckdb_bind_null(stmt_, i), i, "NULL");
+}
 Status PreparedStatement::BindBool(uint64_t i, bool v) {
   return Check(duckdb_bind_boolean(stmt_, i, v), i, "a boolean");
 }
@@ -224,7 +234,9 @@ Status Appender::Check(duckdb_state state, const char* what) {
 }
 
 Status Appender::AppendNull() { return Check(duckdb_append_null(appender_), "append NULL"); }
-Status Appender::AppendBool(bool v) { return Check(duckdb_append_bool(appender_, v), "append bool"); }
+Status Appender::AppendBool(bool v) {
+  return Check(duckdb_append_bool(appender_, v), "append bool");
+}
 Status Appender::AppendInt16(int16_t v) {
   return Check(duckdb_append_int16(appender_, v), "append int16");
 }
@@ -276,12 +288,12 @@ Result<DataChunk> DataChunk::Create(const std::vector<std::string>& types) {
   };
   for (const auto& name : types) {
     int width = 0, scale = 0;
-    if (sscanf(name.c_str(), "DECIMAL(%d,%d)", &width, &scale) == 2 && width >= 1 &&
-        width <= 38 && scale >= 0 && scale <= width) {
-      logical.push_back(duckdb_create_decimal_type(static_cast<uint8_t>(width),
-                                                   static_cast<uint8_t>(scale)));
-      columns.push_back({DUCKDB_TYPE_DECIMAL, static_cast<uint8_t>(width),
-                         static_cast<uint8_t>(scale)});
+    if (sscanf(name.c_str(), "DECIMAL(%d,%d)", &width, &scale) == 2 && width >= 1 && width <= 38 &&
+        scale >= 0 && scale <= width) {
+      logical.push_back(
+          duckdb_create_decimal_type(static_cast<uint8_t>(width), static_cast<uint8_t>(scale)));
+      columns.push_back(
+          {DUCKDB_TYPE_DECIMAL, static_cast<uint8_t>(width), static_cast<uint8_t>(scale)});
       continue;
     }
     auto it = kTypes.find(name);
@@ -334,16 +346,22 @@ void DataChunk::SetNull(uint64_t col, uint64_t row) {
 
 void DataChunk::SetInteger(uint64_t col, uint64_t row, int64_t v) {
   switch (columns_[col].type) {
-    case DUCKDB_TYPE_SMALLINT: Data<int16_t>(col)[row] = static_cast<int16_t>(v); break;
+    case DUCKDB_TYPE_SMALLINT:
+      Data<int16_t>(col)[row] = static_cast<int16_t>(v);
+      break;
     case DUCKDB_TYPE_INTEGER:
-    case DUCKDB_TYPE_DATE: Data<int32_t>(col)[row] = static_cast<int32_t>(v); break;
-    default: Data<int64_t>(col)[row] = v; break;
+    case DUCKDB_TYPE_DATE:
+      Data<int32_t>(col)[row] = static_cast<int32_t>(v);
+      break;
+    default:
+      Data<int64_t>(col)[row] = v;
+      break;
   }
 }
 
 void DataChunk::SetString(uint64_t col, uint64_t row, std::string_view v) {
-  duckdb_vector_assign_string_element_len(duckdb_data_chunk_get_vector(chunk_, col), row,
-                                          v.data(), v.size());
+  duckdb_vector_assign_string_element_len(duckdb_data_chunk_get_vector(chunk_, col), row, v.data(),
+                                          v.size());
 }
 
 Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
@@ -369,7 +387,8 @@ Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) 
       ++fraction;
     }
     value = value * 10 + (c - '0');
-    if (++digits > 38) return Error::InvalidArgument("decimal too long: '" + std::string(text) + "'");
+    if (++digits > 38)
+      return Error::InvalidArgument("decimal too long: '" + std::string(text) + "'");
   }
   for (int f = std::max(fraction, 0); f < info.scale; ++f) value *= 10;
   if (negative) value = -value;
@@ -436,9 +455,9 @@ Result<PreparedStatement> Connection::Prepare(const std::string& sql) {
   PreparedStatement prepared(stmt, sql);
   if (state != DuckDBSuccess) {
     const char* error = duckdb_prepare_error(stmt);
-    return Error::InvalidArgument("duckdb: cannot prepare: " +
-                                  std::string(error ? error : "unknown error") +
-                                  " in: " + Shorten(sql));
+    return Error::InvalidArgument(
+        "duckdb: cannot prepare: " + std::string(error ? error : "unknown error") +
+        " in: " + Shorten(sql));
   }
   return prepared;
 }

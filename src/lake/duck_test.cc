@@ -72,9 +72,10 @@ TEST_F(DuckTest, BindOutOfRangeIsAnError) {
 }
 
 TEST_F(DuckTest, AppenderWritesTypedRowsAndCastsText) {
-  ASSERT_TRUE(conn_->Execute("CREATE TABLE t(a SMALLINT, b INTEGER, c BIGINT, d UBIGINT, "
-                             "e DOUBLE, f VARCHAR, g DATE, h TIMESTAMP, i TIMESTAMPTZ, "
-                             "j DECIMAL(3,2), k BOOLEAN)")
+  ASSERT_TRUE(conn_
+                  ->Execute("CREATE TABLE t(a SMALLINT, b INTEGER, c BIGINT, d UBIGINT, "
+                            "e DOUBLE, f VARCHAR, g DATE, h TIMESTAMP, i TIMESTAMPTZ, "
+                            "j DECIMAL(3,2), k BOOLEAN)")
                   .ok());
   {
     auto app = conn_->MakeAppender("t");
@@ -111,13 +112,14 @@ TEST_F(DuckTest, AppenderWritesTypedRowsAndCastsText) {
 }
 
 TEST_F(DuckTest, DataChunkAppendsEveryTypeAndNulls) {
-  ASSERT_TRUE(conn_->Execute("CREATE TABLE t(a BOOLEAN, b SMALLINT, c INTEGER, d BIGINT, "
-                             "e UBIGINT, f DOUBLE, g VARCHAR, h DATE, i TIMESTAMP, j TIMESTAMPTZ, "
-                             "k DECIMAL(3,2), l DECIMAL(20,3))")
+  ASSERT_TRUE(conn_
+                  ->Execute("CREATE TABLE t(a BOOLEAN, b SMALLINT, c INTEGER, d BIGINT, "
+                            "e UBIGINT, f DOUBLE, g VARCHAR, h DATE, i TIMESTAMP, j TIMESTAMPTZ, "
+                            "k DECIMAL(3,2), l DECIMAL(20,3))")
                   .ok());
-  auto chunk = DataChunk::Create({"BOOLEAN", "SMALLINT", "INTEGER", "BIGINT", "UBIGINT", "DOUBLE",
-                                  "VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", "DECIMAL(3,2)",
-                                  "DECIMAL(20,3)"});
+  auto chunk =
+      DataChunk::Create({"BOOLEAN", "SMALLINT", "INTEGER", "BIGINT", "UBIGINT", "DOUBLE", "VARCHAR",
+                         "DATE", "TIMESTAMP", "TIMESTAMPTZ", "DECIMAL(3,2)", "DECIMAL(20,3)"});
   ASSERT_TRUE(chunk.ok()) << chunk.error().ToString();
   EXPECT_GE(DataChunk::Capacity(), 2u);
   chunk->SetBool(0, 0, true);
@@ -138,9 +140,10 @@ TEST_F(DuckTest, DataChunkAppendsEveryTypeAndNulls) {
     ASSERT_TRUE(app->AppendChunk(*chunk).ok());
     ASSERT_TRUE(app->Close().ok());
   }
-  auto r = conn_->Query("SELECT a, b, c, d, e, f, g, h = DATE '1970-01-02', epoch_us(i), "
-                        "epoch_us(j), k::VARCHAR, l::VARCHAR, count(*) OVER () FROM t "
-                        "ORDER BY a NULLS LAST");
+  auto r = conn_->Query(
+      "SELECT a, b, c, d, e, f, g, h = DATE '1970-01-02', epoch_us(i), "
+      "epoch_us(j), k::VARCHAR, l::VARCHAR, count(*) OVER () FROM t "
+      "ORDER BY a NULLS LAST");
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   ASSERT_EQ(r->RowCount(), 2u);
   EXPECT_TRUE(r->GetBool(0, 0));
@@ -193,8 +196,9 @@ TEST_F(DuckTest, CopyToParquetRoundTrips) {
   auto dir = std::filesystem::temp_directory_path() / ("duck_test_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string file = (dir / "x.parquet").string();
-  ASSERT_TRUE(conn_->Execute("COPY (SELECT range AS n, 3.25::DECIMAL(3,2) AS g FROM range(10)) TO " +
-                             QuoteString(file) + " (FORMAT parquet)")
+  ASSERT_TRUE(conn_
+                  ->Execute("COPY (SELECT range AS n, 3.25::DECIMAL(3,2) AS g FROM range(10)) TO " +
+                            QuoteString(file) + " (FORMAT parquet)")
                   .ok());
   auto r = conn_->Query("SELECT sum(n), any_value(g)::VARCHAR FROM read_parquet(" +
                         QuoteString(file) + ")");

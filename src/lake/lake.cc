@@ -9,21 +9,27 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kChangeMeta[][2] = {
-    {"op", "VARCHAR"},     {"commit_lsn", "UBIGINT"}, {"lsn", "UBIGINT"},
-    {"position", "UBIGINT"}, {"xid", "UBIGINT"},       {"commit_time", "TIMESTAMPTZ"}};
-constexpr const char* kDimMeta[][2] = {
-    {"row_effective_start", "TIMESTAMPTZ"}, {"row_effective_end", "TIMESTAMPTZ"},
-    {"current_row_indicator", "VARCHAR"},   {"is_deleted", "BOOLEAN"},
-    {"source_lsn", "UBIGINT"},              {"source_position", "UBIGINT"},
-    {"source_xid", "UBIGINT"}};
-constexpr const char* kFactColumns[][2] = {
-    {"student_key", "BIGINT"},   {"professor_key", "BIGINT"},
-    {"course_key", "BIGINT"},    {"semester", "VARCHAR"},
-    {"course_enrollment_count", "INTEGER"}, {"event_time", "TIMESTAMPTZ"},
-    {"source_lsn", "UBIGINT"},   {"source_position", "UBIGINT"},
-    {"student_id", "VARCHAR"},   {"professor_id", "VARCHAR"},
-    {"course_id", "VARCHAR"}};
+constexpr const char* kChangeMeta[][2] = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
+                                          {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
+                                          {"xid", "UBIGINT"}, {"commit_time", "TIMESTAMPTZ"}};
+constexpr const char* kDimMeta[][2] = {{"row_effective_start", "TIMESTAMPTZ"},
+                                       {"row_effective_end", "TIMESTAMPTZ"},
+                                       {"current_row_indicator", "VARCHAR"},
+                                       {"is_deleted", "BOOLEAN"},
+                                       {"source_lsn", "UBIGINT"},
+                                       {"source_position", "UBIGINT"},
+                                       {"source_xid", "UBIGINT"}};
+constexpr const char* kFactColumns[][2] = {{"student_key", "BIGINT"},
+                                           {"professor_key", "BIGINT"},
+                                           {"course_key", "BIGINT"},
+                                           {"semester", "VARCHAR"},
+                                           {"course_enrollment_count", "INTEGER"},
+                                           {"event_time", "TIMESTAMPTZ"},
+                                           {"source_lsn", "UBIGINT"},
+                                           {"source_position", "UBIGINT"},
+                                           {"student_id", "VARCHAR"},
+                                           {"professor_id", "VARCHAR"},
+                                           {"course_id", "VARCHAR"}};
 
 // "SELECT NULL::T AS c, ... LIMIT 0": a typed empty relation.
 std::string EmptyRelation(const std::vector<std::pair<std::string, std::string>>& columns) {
@@ -80,9 +86,12 @@ std::string DimRelation(const std::string& dir, const Manifest& m, const KnownTa
          "AS row_effective_end, "
          "CASE WHEN c.k IS NULL THEN 'yes' ELSE 'no' END AS current_row_indicator, "
          "CASE WHEN c.k IS NULL THEN d.is_deleted ELSE c.is_deleted END AS is_deleted) "
-         "FROM (SELECT * FROM " + ReadFiles(dir, dims) + " WHERE current_row_indicator = 'yes') d "
-         "LEFT JOIN (SELECT " + key + " AS k, row_effective_end, is_deleted FROM " +
-         ReadFiles(dir, closes) + ") c ON d." + key + " = c.k";
+         "FROM (SELECT * FROM " +
+         ReadFiles(dir, dims) +
+         " WHERE current_row_indicator = 'yes') d "
+         "LEFT JOIN (SELECT " +
+         key + " AS k, row_effective_end, is_deleted FROM " + ReadFiles(dir, closes) + ") c ON d." +
+         key + " = c.k";
 }
 
 }  // namespace
@@ -97,10 +106,10 @@ std::string Lake::ViewsSql(const std::string& dir, const Manifest& m, bool tempo
     const auto& files = m.Files(changes);
     sql += create + duck::QuoteIdentifier(changes) + " AS " +
            (files.empty() ? EmptyRelation(ChangeColumns(t))
-                          : "SELECT * FROM " + ReadFiles(dir, files)) + ";\n";
+                          : "SELECT * FROM " + ReadFiles(dir, files)) +
+           ";\n";
     if (!t.entity.empty()) {
-      sql += create + duck::QuoteIdentifier(t.DimName()) + " AS " + DimRelation(dir, m, t) +
-             ";\n";
+      sql += create + duck::QuoteIdentifier(t.DimName()) + " AS " + DimRelation(dir, m, t) + ";\n";
     }
   }
   // Change logs of tables outside the contract.
@@ -109,8 +118,8 @@ std::string Lake::ViewsSql(const std::string& dir, const Manifest& m, bool tempo
         name.substr(name.size() - 8) != "_changes") {
       continue;
     }
-    sql += create + duck::QuoteIdentifier(name) + " AS SELECT * FROM " + ReadFiles(dir, files) +
-           ";\n";
+    sql +=
+        create + duck::QuoteIdentifier(name) + " AS SELECT * FROM " + ReadFiles(dir, files) + ";\n";
   }
   const auto& fact = m.Files(kFactDataset);
   std::vector<std::pair<std::string, std::string>> fact_cols;
@@ -126,8 +135,8 @@ Result<std::shared_ptr<Lake>> Lake::Open(const std::string& dir, int duckdb_thre
   fs::create_directories(dir, ec);
   if (ec) return Error::Internal("cannot create lake directory " + dir + ": " + ec.message());
   std::string abs = fs::absolute(dir).lexically_normal().string();
-  MIGSBYU_ASSIGN(auto db, duck::Database::Open(
-                              ":memory:", {{"threads", std::to_string(duckdb_threads)}}));
+  MIGSBYU_ASSIGN(auto db,
+                 duck::Database::Open(":memory:", {{"threads", std::to_string(duckdb_threads)}}));
   {
     // Data files never change once written, so their Parquet metadata can be cached. Parquet is
     // built into libduckdb (loading it downloads nothing).
@@ -164,12 +173,12 @@ CommitPosition Lake::WaitForCommit(uint64_t after_version, std::chrono::millisec
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      auto slice = std::min(deadline, std::chrono::steady_clock::now() +
-                                          std::chrono::milliseconds(50));
+      auto slice =
+          std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
       committed_.wait_until(lock, slice, [&] { return latest_->version > after_version; });
       if (latest_->version > after_version || std::chrono::steady_clock::now() >= deadline) {
-        return {latest_->version, latest_->end_lsn, latest_->commit_lsn,
-                latest_->commit_time_us, latest_->written_at_us};
+        return {latest_->version, latest_->end_lsn, latest_->commit_lsn, latest_->commit_time_us,
+                latest_->written_at_us};
       }
     }
     (void)Refresh();

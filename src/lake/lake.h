@@ -35,8 +35,8 @@ struct CommitPosition {
   uint64_t version = 0;
   Lsn end_lsn;
   Lsn commit_lsn;
-  int64_t commit_time_us = 0;   // commit time in PostgreSQL of the last stored transaction
-  int64_t written_at_us = 0;    // when the lake committed it
+  int64_t commit_time_us = 0;  // commit time in PostgreSQL of the last stored transaction
+  int64_t written_at_us = 0;   // when the lake committed it
 };
 
 // A DuckDB connection with the contract views installed (as temporary views) over `snapshot`.

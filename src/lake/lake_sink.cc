@@ -21,7 +21,8 @@ LakeSink::~LakeSink() {
   if (timer_.joinable()) timer_.join();
   std::lock_guard lock(mu_);
   auto published = writer_->Publish();
-  if (!published.ok()) spdlog::error("lake: final publish failed: {}", published.error().ToString());
+  if (!published.ok())
+    spdlog::error("lake: final publish failed: {}", published.error().ToString());
 }
 
 void LakeSink::TimerLoop(std::stop_token stop) {

@@ -72,16 +72,18 @@ Status ScdBuilder::ApplyDimension(const KnownTable& table, const events::ChangeE
     case Operation::kRead:
     case Operation::kInsert: {
       auto id = change.after ? TextOf(change, *change.after, "id") : std::nullopt;
-      if (!id) return Error::InvalidArgument(table.name + " change without an id at " +
-                                             change.commit_lsn.ToString());
+      if (!id)
+        return Error::InvalidArgument(table.name + " change without an id at " +
+                                      change.commit_lsn.ToString());
       if (CurrentKey(table.entity, *id)) MIGSBYU_TRY(CloseCurrent(table, change, *id, false));
       return OpenVersion(table, change, *id);
     }
     case Operation::kUpdate: {
       if (!change.after) return OkStatus();
       auto id = TextOf(change, *change.after, "id");
-      if (!id) return Error::InvalidArgument(table.name + " update without an id at " +
-                                             change.commit_lsn.ToString());
+      if (!id)
+        return Error::InvalidArgument(table.name + " update without an id at " +
+                                      change.commit_lsn.ToString());
       auto old_id = change.before ? TextOf(change, *change.before, "id") : std::nullopt;
       if (old_id && *old_id != *id) {
         if (CurrentKey(table.entity, *old_id)) {
@@ -128,8 +130,9 @@ Status ScdBuilder::CloseCurrent(const KnownTable& table, const events::ChangeEve
   auto& ids = current_[table.entity];
   auto it = ids.find(id);
   if (it == ids.end()) return OkStatus();
-  DimClose close{&table, it->second, change.commit_time_us, deleted, change.commit_lsn.value(),
-                 change.position};
+  DimClose close{
+      &table,         it->second, change.commit_time_us, deleted, change.commit_lsn.value(),
+      change.position};
   ids.erase(it);
   return output_->OnClose(close);
 }

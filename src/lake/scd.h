@@ -106,7 +106,7 @@ class ScdBuilder {
 
  private:
   using Offering = std::pair<std::string, std::string>;  // (course_id, semester)
-  struct Link {  // a takes or teaches row
+  struct Link {                                          // a takes or teaches row
     std::string person;
     std::string course;
     std::string semester;
@@ -126,10 +126,10 @@ class ScdBuilder {
 
   ScdOutput* output_;
   TrackedColumns tracked_;
-  std::map<std::string, int64_t> next_key_;                                   // per entity
+  std::map<std::string, int64_t> next_key_;                                  // per entity
   std::map<std::string, std::unordered_map<std::string, int64_t>> current_;  // entity → id → key
-  std::map<Offering, std::set<std::string>> enrolled_;                        // → students
-  std::map<Offering, std::set<std::string>> assigned_;                        // → professors
+  std::map<Offering, std::set<std::string>> enrolled_;                       // → students
+  std::map<Offering, std::set<std::string>> assigned_;                       // → professors
 };
 
 }  // namespace migsbyu::lake

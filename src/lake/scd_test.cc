@@ -147,8 +147,11 @@ class ScdCase {
       if (i < 0) continue;
       switch (schema.columns[i].type) {
         case events::ValueType::kInt32:
-        case events::ValueType::kDate: row[i] = events::Value::Integer(std::stoll(value)); break;
-        default: row[i] = events::Value::Text(value);
+        case events::ValueType::kDate:
+          row[i] = events::Value::Integer(std::stoll(value));
+          break;
+        default:
+          row[i] = events::Value::Text(value);
       }
     }
     return row;

@@ -23,16 +23,23 @@ Status AppendValue(duck::Appender& app, const events::Column& column, const even
   using events::ValueType;
   if (v.state != events::Value::State::kPresent) return app.AppendNull();
   switch (column.type) {
-    case ValueType::kBool: return app.AppendBool(v.integer != 0);
+    case ValueType::kBool:
+      return app.AppendBool(v.integer != 0);
     case ValueType::kInt16:
     case ValueType::kInt32:
-    case ValueType::kInt64: return app.AppendInt64(v.integer);
-    case ValueType::kFloat64: return app.AppendDouble(v.real);
+    case ValueType::kInt64:
+      return app.AppendInt64(v.integer);
+    case ValueType::kFloat64:
+      return app.AppendDouble(v.real);
     case ValueType::kNumeric:
-    case ValueType::kText: return app.AppendString(v.text);
-    case ValueType::kDate: return app.AppendDate(static_cast<int32_t>(v.integer));
-    case ValueType::kTimestamp: return app.AppendTimestamp(v.integer);
-    case ValueType::kTimestampTz: return app.AppendTimestampTz(v.integer);
+    case ValueType::kText:
+      return app.AppendString(v.text);
+    case ValueType::kDate:
+      return app.AppendDate(static_cast<int32_t>(v.integer));
+    case ValueType::kTimestamp:
+      return app.AppendTimestamp(v.integer);
+    case ValueType::kTimestampTz:
+      return app.AppendTimestampTz(v.integer);
   }
   return app.AppendNull();
 }
@@ -47,14 +54,22 @@ Status SetChunkValue(duck::DataChunk& chunk, uint64_t col, uint64_t row,
     return OkStatus();
   }
   switch (column.type) {
-    case ValueType::kBool: chunk.SetBool(col, row, v.integer != 0); break;
-    case ValueType::kFloat64: chunk.SetDouble(col, row, v.real); break;
+    case ValueType::kBool:
+      chunk.SetBool(col, row, v.integer != 0);
+      break;
+    case ValueType::kFloat64:
+      chunk.SetDouble(col, row, v.real);
+      break;
     case ValueType::kNumeric:
       if (decimal) return chunk.SetDecimal(col, row, v.text);
       chunk.SetString(col, row, v.text);
       break;
-    case ValueType::kText: chunk.SetString(col, row, v.text); break;
-    default: chunk.SetInteger(col, row, v.integer); break;
+    case ValueType::kText:
+      chunk.SetString(col, row, v.text);
+      break;
+    default:
+      chunk.SetInteger(col, row, v.integer);
+      break;
   }
   return OkStatus();
 }
@@ -78,7 +93,8 @@ Status AppendOptionalInt(duck::Appender& app, const std::optional<int64_t>& v) {
 bool SameColumns(const events::TableSchema& a, const events::TableSchema& b) {
   if (a.columns.size() != b.columns.size()) return false;
   for (size_t i = 0; i < a.columns.size(); ++i) {
-    if (a.columns[i].name != b.columns[i].name || DuckTypeOf(a.columns[i]) != DuckTypeOf(b.columns[i])) {
+    if (a.columns[i].name != b.columns[i].name ||
+        DuckTypeOf(a.columns[i]) != DuckTypeOf(b.columns[i])) {
       return false;
     }
   }
@@ -92,7 +108,9 @@ Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c
 
 LakeWriter::LakeWriter(WriterOptions options, std::shared_ptr<Lake> lake, duck::Database db,
                        duck::Connection conn)
-    : options_(std::move(options)), lake_(std::move(lake)), db_(std::move(db)),
+    : options_(std::move(options)),
+      lake_(std::move(lake)),
+      db_(std::move(db)),
       conn_(std::move(conn)) {}
 
 LakeWriter::~LakeWriter() = default;
@@ -101,7 +119,8 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
                                                      std::shared_ptr<Lake> lake) {
   std::error_code ec;
   fs::create_directories(fs::path(options.dir) / kManifestDir, ec);
-  if (ec) return Error::Internal("cannot create lake directory " + options.dir + ": " + ec.message());
+  if (ec)
+    return Error::Internal("cannot create lake directory " + options.dir + ": " + ec.message());
   options.dir = fs::absolute(options.dir).lexically_normal().string();
   MIGSBYU_ASSIGN(auto db, duck::Database::Open(
                               ":memory:", {{"threads", std::to_string(options.duckdb_threads)}}));
@@ -143,9 +162,8 @@ Status LakeWriter::Restore() {
   MIGSBYU_TRY(InstallViews(published_));
   for (const auto& t : KnownTables()) {
     if (!t.entity.empty()) {
-      MIGSBYU_ASSIGN(auto rows,
-                     conn_.Query("SELECT id, " + t.KeyColumn() + " FROM " + t.DimName() +
-                                 " WHERE current_row_indicator = 'yes'"));
+      MIGSBYU_ASSIGN(auto rows, conn_.Query("SELECT id, " + t.KeyColumn() + " FROM " + t.DimName() +
+                                            " WHERE current_row_indicator = 'yes'"));
       for (uint64_t r = 0; r < rows.RowCount(); ++r) {
         builder_->RestoreCurrent(t.entity, rows.GetString(0, r), rows.GetInt64(1, r));
       }
@@ -160,8 +178,9 @@ Status LakeWriter::Restore() {
     uint64_t t_lsn = trunc.RowCount() ? trunc.GetUint64(0, 0) : 0;
     uint64_t t_pos = trunc.RowCount() ? trunc.GetUint64(1, 0) : 0;
     bool has_trunc = trunc.RowCount() > 0;
-    std::string after_cut = has_trunc ? " AND (commit_lsn > $1 OR (commit_lsn = $1 AND position > $2))"
-                                      : " AND $1::UBIGINT IS NOT NULL AND $2::UBIGINT IS NOT NULL";
+    std::string after_cut = has_trunc
+                                ? " AND (commit_lsn > $1 OR (commit_lsn = $1 AND position > $2))"
+                                : " AND $1::UBIGINT IS NOT NULL AND $2::UBIGINT IS NOT NULL";
     MIGSBYU_ASSIGN(
         auto stmt,
         conn_.Prepare("SELECT p, c, s FROM (SELECT after_" + person +
@@ -253,8 +272,7 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
 
 Status LakeWriter::Commit(const events::TransactionInfo& tx) {
   if (!in_transaction_) {
-    return Error::InvalidArgument("lake: commit at " + tx.commit_lsn.ToString() +
-                                  " without Begin");
+    return Error::InvalidArgument("lake: commit at " + tx.commit_lsn.ToString() + " without Begin");
   }
   in_transaction_ = false;
   // A transaction that stored changes must be published even when its end LSN is not the
@@ -324,8 +342,9 @@ Result<DataFile> LakeWriter::CopyToFile(const std::string& dataset, const std::s
   fs::create_directories(fs::path(options_.dir) / dataset, ec);
   DataFile file{NewFilePath(dataset), 0};
   std::string abs = (fs::path(options_.dir) / file.path).string();
-  MIGSBYU_ASSIGN(auto copied, conn_.Query("COPY (" + select_sql + ") TO " + duck::QuoteString(abs) +
-                                              " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
+  MIGSBYU_ASSIGN(auto copied,
+                 conn_.Query("COPY (" + select_sql + ") TO " + duck::QuoteString(abs) +
+                             " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
   file.rows = copied.RowsChanged();
   MIGSBYU_TRY(SyncPath(abs));
   return file;
@@ -389,8 +408,9 @@ Status LakeWriter::SpillChanges(const std::string& table) {
   auto& buffer = changes_[table];
   if (buffer.rows.empty()) return OkStatus();
   const auto& schema = *buffer.schema;
-  Columns cols = {{"op", "VARCHAR"},   {"commit_lsn", "UBIGINT"}, {"lsn", "UBIGINT"},
-                  {"position", "UBIGINT"}, {"xid", "UBIGINT"},   {"commit_time", "TIMESTAMPTZ"}};
+  Columns cols = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
+                  {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
+                  {"xid", "UBIGINT"}, {"commit_time", "TIMESTAMPTZ"}};
   for (const char* side : {"before_", "after_"}) {
     for (const auto& c : schema.columns) cols.emplace_back(side + c.name, DuckTypeOf(c));
   }
@@ -414,7 +434,8 @@ Status LakeWriter::SpillChanges(const std::string& table) {
                                   const auto& c = buffer.rows[r];
                                   char op = static_cast<char>(c.op);
                                   chunk.SetString(0, row, std::string_view(&op, 1));
-                                  chunk.SetInteger(1, row, static_cast<int64_t>(c.commit_lsn.value()));
+                                  chunk.SetInteger(1, row,
+                                                   static_cast<int64_t>(c.commit_lsn.value()));
                                   chunk.SetInteger(2, row, static_cast<int64_t>(c.lsn.value()));
                                   chunk.SetInteger(3, row, static_cast<int64_t>(c.position));
                                   chunk.SetInteger(4, row, c.xid);
@@ -446,19 +467,19 @@ Status LakeWriter::SpillDims() {
                                  {"source_xid", "UBIGINT"}}) {
         cols.emplace_back(n, t);
       }
-      MIGSBYU_TRY(WriteFile(table->DimName(), cols, end - begin,
-                            [&](duck::Appender& app, size_t r) -> Status {
-                              const auto& v = list[begin + r];
-                              MIGSBYU_TRY(app.AppendInt64(v.key));
-                              MIGSBYU_TRY(AppendRow(app, *v.schema, v.values));
-                              MIGSBYU_TRY(app.AppendTimestampTz(v.start_us));
-                              MIGSBYU_TRY(app.AppendTimestampTz(v.end_us));
-                              MIGSBYU_TRY(app.AppendString(v.end_us == kEndOfTimeUs ? "yes" : "no"));
-                              MIGSBYU_TRY(app.AppendBool(v.is_deleted));
-                              MIGSBYU_TRY(app.AppendUint64(v.source_lsn));
-                              MIGSBYU_TRY(app.AppendUint64(v.source_position));
-                              return app.AppendUint64(v.source_xid);
-                            }));
+      MIGSBYU_TRY(WriteFile(
+          table->DimName(), cols, end - begin, [&](duck::Appender& app, size_t r) -> Status {
+            const auto& v = list[begin + r];
+            MIGSBYU_TRY(app.AppendInt64(v.key));
+            MIGSBYU_TRY(AppendRow(app, *v.schema, v.values));
+            MIGSBYU_TRY(app.AppendTimestampTz(v.start_us));
+            MIGSBYU_TRY(app.AppendTimestampTz(v.end_us));
+            MIGSBYU_TRY(app.AppendString(v.end_us == kEndOfTimeUs ? "yes" : "no"));
+            MIGSBYU_TRY(app.AppendBool(v.is_deleted));
+            MIGSBYU_TRY(app.AppendUint64(v.source_lsn));
+            MIGSBYU_TRY(app.AppendUint64(v.source_position));
+            return app.AppendUint64(v.source_xid);
+          }));
       begin = end;
     }
     buffered_rows_ -= list.size();
@@ -599,15 +620,17 @@ Status LakeWriter::Compact(bool force) {
       continue;
     }
     std::vector<DataFile> small, keep;
-    for (const auto& f : files) (f.rows < options_.big_file_rows || force ? small : keep).push_back(f);
+    for (const auto& f : files)
+      (f.rows < options_.big_file_rows || force ? small : keep).push_back(f);
     if (small.size() < 2) continue;
-    std::string order = dataset.ends_with("_changes") ? "commit_lsn, position"
-                        : dataset == kFactDataset   ? "source_lsn, source_position"
+    std::string order = dataset.ends_with("_changes")  ? "commit_lsn, position"
+                        : dataset == kFactDataset      ? "source_lsn, source_position"
                         : dataset.ends_with("_closes") ? "source_lsn, source_position"
                                                        : "id";
     std::string list = "[";
     for (size_t i = 0; i < small.size(); ++i) {
-      list += (i ? ", " : "") + duck::QuoteString((fs::path(options_.dir) / small[i].path).string());
+      list +=
+          (i ? ", " : "") + duck::QuoteString((fs::path(options_.dir) / small[i].path).string());
     }
     MIGSBYU_ASSIGN(DataFile merged,
                    CopyToFile(dataset, "SELECT * FROM read_parquet(" + list +
@@ -629,8 +652,8 @@ Status LakeWriter::CollectGarbage() {
   std::error_code ec;
   for (uint64_t v : ListManifestVersions(options_.dir)) {
     auto m = LoadManifest(options_.dir, v);
-    bool keep = m.ok() && (v == published_.version || pinned.count(v) ||
-                           m->written_at_us >= horizon);
+    bool keep =
+        m.ok() && (v == published_.version || pinned.count(v) || m->written_at_us >= horizon);
     if (!keep) {
       if (v < published_.version) fs::remove(ManifestPath(options_.dir, v), ec);
       continue;
@@ -683,10 +706,13 @@ Status LakeWriter::ReplayChangeLogs() {
       auto conv = [&](const std::string& side) {
         std::string q = duck::QuoteIdentifier(side + col.name);
         switch (col.type) {
-          case events::ValueType::kDate: return "(" + q + " - DATE '1970-01-01')";
+          case events::ValueType::kDate:
+            return "(" + q + " - DATE '1970-01-01')";
           case events::ValueType::kTimestamp:
-          case events::ValueType::kTimestampTz: return "epoch_us(" + q + ")";
-          default: return q;
+          case events::ValueType::kTimestampTz:
+            return "epoch_us(" + q + ")";
+          default:
+            return q;
         }
       };
       before_sel += ", " + conv("before_");
@@ -696,7 +722,8 @@ Status LakeWriter::ReplayChangeLogs() {
     cur.select = "SELECT op, commit_lsn, lsn, position, xid, epoch_us(commit_time)" + before_sel +
                  after_sel + " FROM " + ChangesDataset(t.name) +
                  " WHERE commit_lsn > $1 OR (commit_lsn = $1 AND position > $2) OR $3"
-                 " ORDER BY commit_lsn, position LIMIT " + std::to_string(kBatch);
+                 " ORDER BY commit_lsn, position LIMIT " +
+                 std::to_string(kBatch);
     cursors.push_back(std::move(cur));
   }
   auto refill = [&](Cursor& cur) -> Status {
@@ -716,11 +743,19 @@ Status LakeWriter::ReplayChangeLogs() {
         if (rows.IsNull(c, r)) continue;
         using events::ValueType;
         switch (cur.schema->columns[i].type) {
-          case ValueType::kBool: row[i] = events::Value::Integer(rows.GetBool(c, r)); break;
-          case ValueType::kFloat64: row[i] = events::Value::Real(rows.GetDouble(c, r)); break;
+          case ValueType::kBool:
+            row[i] = events::Value::Integer(rows.GetBool(c, r));
+            break;
+          case ValueType::kFloat64:
+            row[i] = events::Value::Real(rows.GetDouble(c, r));
+            break;
           case ValueType::kNumeric:
-          case ValueType::kText: row[i] = events::Value::Text(rows.GetString(c, r)); break;
-          default: row[i] = events::Value::Integer(rows.GetInt64(c, r)); break;
+          case ValueType::kText:
+            row[i] = events::Value::Text(rows.GetString(c, r));
+            break;
+          default:
+            row[i] = events::Value::Integer(rows.GetInt64(c, r));
+            break;
         }
       }
       return row;

@@ -42,7 +42,7 @@ struct WriterOptions {
   TrackedColumns tracked;
   uint64_t spill_rows = 100000;
   size_t max_files_per_dataset = 16;
-  uint64_t big_file_rows = 1000000;  // files this large are left alone by compaction merges
+  uint64_t big_file_rows = 1000000;   // files this large are left alone by compaction merges
   uint64_t fold_closes_rows = 10000;  // closes beyond this (and 1/8 of the dimension) are folded
   std::chrono::milliseconds retain{30000};
   int duckdb_threads = 1;

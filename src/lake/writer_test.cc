@@ -29,8 +29,9 @@ class WriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = (fs::temp_directory_path() /
-            (std::string("lake_writer_") + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-             "_" + std::to_string(getpid())))
+            (std::string("lake_writer_") +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+             std::to_string(getpid())))
                .string();
     fs::remove_all(dir_);
     options_.dir = dir_;
@@ -198,17 +199,22 @@ TEST_F(WriterTest, CompactionKeepsEveryRowExactlyOnceWhileReadersQuery) {
   std::thread reader([&] {
     while (!stop) {
       auto conn = lake_->Connect();
-      if (!conn.ok()) { ++failures; continue; }
+      if (!conn.ok()) {
+        ++failures;
+        continue;
+      }
       uint64_t committed = conn->snapshot->end_lsn.value() / 10;  // transactions in the snapshot
       auto r = conn->connection.Query(
           "SELECT (SELECT count(*) FROM students_changes), "
-          "(SELECT count(DISTINCT student_key) FROM students_dim WHERE current_row_indicator = 'yes'), "
+          "(SELECT count(DISTINCT student_key) FROM students_dim WHERE current_row_indicator = "
+          "'yes'), "
           "(SELECT count(*) FROM students_dim)");
       if (!r.ok() || r->GetUint64(0, 0) != 2 * committed || r->GetUint64(1, 0) != 2 * committed ||
           r->GetUint64(2, 0) != 2 * committed) {
         ++failures;
-        ADD_FAILURE() << (r.ok() ? "wrong counts at version " + std::to_string(conn->snapshot->version)
-                                 : r.error().ToString());
+        ADD_FAILURE() << (r.ok()
+                              ? "wrong counts at version " + std::to_string(conn->snapshot->version)
+                              : r.error().ToString());
       }
       ++checks;
     }

@@ -108,8 +108,8 @@ class LakeOracleTest : public ::testing::Test {
   void StartCapture() {
     child_ = std::make_unique<Child>(
         std::vector<std::string>{MIGSBYU_BINARY, "cdc", "--database-url", db_.url(), "--sink",
-                                 "lake:" + dir_ + "/lake", "--slot", slot_, "--publication",
-                                 slot_, "--status-interval-ms", "200"},
+                                 "lake:" + dir_ + "/lake", "--slot", slot_, "--publication", slot_,
+                                 "--status-interval-ms", "200"},
         dir_ + "/capture.log");
   }
 
@@ -174,7 +174,8 @@ class LakeOracleTest : public ::testing::Test {
           Sql("UPDATE courses SET units = $2::int WHERE id = $1", {c, std::to_string(1 + pick(4))});
           break;
         case 10:
-          Sql("INSERT INTO takes SELECT $1, $2, $3 WHERE EXISTS (SELECT FROM students WHERE id = $1) "
+          Sql("INSERT INTO takes SELECT $1, $2, $3 WHERE EXISTS (SELECT FROM students WHERE id = "
+              "$1) "
               "AND EXISTS (SELECT FROM courses WHERE id = $2) ON CONFLICT DO NOTHING",
               {s, c, sem});
           break;
@@ -241,11 +242,12 @@ class LakeOracleTest : public ::testing::Test {
   std::vector<std::string> ExpectedDim(const lake::KnownTable& t) {
     std::string cols;
     for (const auto& c : t.columns) cols += ", new_row->>'" + c.name + "'";
-    auto r = Sql("SELECT op, old_row->>'id', new_row->>'id', old_row = new_row, "
-                 "(extract(epoch FROM pg_xact_commit_timestamp((txid % 4294967296)::text::xid))"
-                 " * 1000000)::bigint" + cols +
-                 " FROM oracle_log WHERE tbl = $1 ORDER BY txid, seq",
-                 {t.name});
+    auto r =
+        Sql("SELECT op, old_row->>'id', new_row->>'id', old_row = new_row, "
+            "(extract(epoch FROM pg_xact_commit_timestamp((txid % 4294967296)::text::xid))"
+            " * 1000000)::bigint" +
+                cols + " FROM oracle_log WHERE tbl = $1 ORDER BY txid, seq",
+            {t.name});
     struct Version {
       std::vector<std::string> values;
       int64_t start, end;
@@ -290,7 +292,8 @@ class LakeOracleTest : public ::testing::Test {
     for (const auto& c : t.columns) cols += ", " + c.name + "::VARCHAR";
     return LakeRows("SELECT " + t.KeyColumn() + cols +
                     ", epoch_us(row_effective_start), epoch_us(row_effective_end), "
-                    "current_row_indicator, is_deleted FROM " + t.DimName() + " ORDER BY 1");
+                    "current_row_indicator, is_deleted FROM " +
+                    t.DimName() + " ORDER BY 1");
   }
 
   void ExpectLakeMatchesOracle(const std::string& when) {
@@ -302,9 +305,10 @@ class LakeOracleTest : public ::testing::Test {
       EXPECT_EQ(ActualDim(t), expected) << t.DimName();
     }
     // The fact's net counts describe the current enrollments × assignments.
-    auto state = Sql("SELECT t.student_id || '|' || coalesce(te.professor_id, 'NULL') || '|' || "
-                     "t.course_id || '|' || t.semester || '|1' FROM takes t LEFT JOIN teaches te "
-                     "USING (course_id, semester) ORDER BY 1");
+    auto state =
+        Sql("SELECT t.student_id || '|' || coalesce(te.professor_id, 'NULL') || '|' || "
+            "t.course_id || '|' || t.semester || '|1' FROM takes t LEFT JOIN teaches te "
+            "USING (course_id, semester) ORDER BY 1");
     std::vector<std::string> expected;
     for (int i = 0; i < state.rows(); ++i) expected.emplace_back(state.Get(i, 0));
     EXPECT_EQ(LakeRows("SELECT student_id || '|' || coalesce(professor_id, 'NULL') || '|' || "
@@ -316,13 +320,13 @@ class LakeOracleTest : public ::testing::Test {
     for (auto [entity, id_col] : std::vector<std::pair<std::string, std::string>>{
              {"student", "student_id"}, {"professor", "professor_id"}, {"course", "course_id"}}) {
       const auto* t = lake::FindEntity(entity);
-      EXPECT_EQ(LakeRows("SELECT count(*) FROM course_enrollment_fact f WHERE f." + id_col +
-                         " IS NOT NULL AND f." + t->KeyColumn() +
-                         " IS DISTINCT FROM (SELECT max(d." + t->KeyColumn() + ") FROM " +
-                         t->DimName() + " d WHERE d.id = f." + id_col +
-                         " AND (d.source_lsn < f.source_lsn OR (d.source_lsn = f.source_lsn AND "
-                         "d.source_position <= f.source_position)))"),
-                std::vector<std::string>{"0"})
+      EXPECT_EQ(
+          LakeRows("SELECT count(*) FROM course_enrollment_fact f WHERE f." + id_col +
+                   " IS NOT NULL AND f." + t->KeyColumn() + " IS DISTINCT FROM (SELECT max(d." +
+                   t->KeyColumn() + ") FROM " + t->DimName() + " d WHERE d.id = f." + id_col +
+                   " AND (d.source_lsn < f.source_lsn OR (d.source_lsn = f.source_lsn AND "
+                   "d.source_position <= f.source_position)))"),
+          std::vector<std::string>{"0"})
           << entity << " keys";
     }
   }
@@ -347,9 +351,10 @@ TEST_F(LakeOracleTest, DimensionsAndFactEqualTheOracleAfterStreamingCrashesAndRe
   if (HasFatalFailure()) return;
   ExpectLakeMatchesOracle("after streaming");
   // The workload exercised what the dimensions must get right.
-  auto kinds = Sql("SELECT count(*) FILTER (WHERE op = 'UPDATE' AND old_row = new_row), "
-                   "count(*) FILTER (WHERE op = 'DELETE' AND tbl = 'students'), "
-                   "count(*) FILTER (WHERE tbl = 'takes') FROM oracle_log");
+  auto kinds =
+      Sql("SELECT count(*) FILTER (WHERE op = 'UPDATE' AND old_row = new_row), "
+          "count(*) FILTER (WHERE op = 'DELETE' AND tbl = 'students'), "
+          "count(*) FILTER (WHERE tbl = 'takes') FROM oracle_log");
   EXPECT_GT(std::stoi(std::string(kinds.Get(0, 0))), 0) << "no no-op updates";
   EXPECT_GT(std::stoi(std::string(kinds.Get(0, 1))), 0) << "no deletes";
   EXPECT_GT(std::stoi(std::string(kinds.Get(0, 2))), 0) << "no enrollments";

@@ -53,8 +53,8 @@ std::vector<std::vector<std::string>> ReadWithDuckDb(duck::Connection& conn,
     std::string col = duck::QuoteIdentifier(probe->ColumnName(c));
     std::string type = probe->ColumnTypeName(c);
     std::string expr = type.rfind("TIMESTAMP", 0) == 0 ? "epoch_us(" + col + ")::VARCHAR"
-                       : type == "DATE"                ? "(" + col + " - DATE '1970-01-01')::VARCHAR"
-                                                       : col + "::VARCHAR";
+                       : type == "DATE" ? "(" + col + " - DATE '1970-01-01')::VARCHAR"
+                                        : col + "::VARCHAR";
     select += (c ? ", " : "") + ("coalesce(" + expr + ", 'NULL')");
   }
   auto rows = conn.Query("SELECT " + select + " FROM " + source);
@@ -69,7 +69,8 @@ std::vector<std::vector<std::string>> ReadWithDuckDb(duck::Connection& conn,
 }
 
 TEST(ParquetReaderTest, AnIndependentReaderSeesTheSameRowsAsDuckDb) {
-  std::string dir = (fs::temp_directory_path() / ("lake_hyparquet_" + std::to_string(getpid()))).string();
+  std::string dir =
+      (fs::temp_directory_path() / ("lake_hyparquet_" + std::to_string(getpid()))).string();
   fs::remove_all(dir);
   auto lake = Lake::Open(dir, 1);
   ASSERT_TRUE(lake.ok());
@@ -124,13 +125,19 @@ TEST(ParquetReaderTest, AnIndependentReaderSeesTheSameRowsAsDuckDb) {
     position = 0;
     ASSERT_TRUE((*sink)->Begin(info).ok());
     if (tx == 100) {
-      change(events::Operation::kInsert, students, std::nullopt, student("S1", "3.75", "Zoë | \"Q\""), tx);
+      change(events::Operation::kInsert, students, std::nullopt,
+             student("S1", "3.75", "Zoë | \"Q\""), tx);
       change(events::Operation::kInsert, students, std::nullopt, student("S2", "0.05", "Bob"), tx);
-      events::Row m = {Value::Integer(1),          Value::Integer(-7),
-                       Value::Integer(2147483647), Value::Integer(-9007199254740993),
-                       Value::Real(2.5),           Value::Text("12345678901234567890.5"),
-                       Value::Text("ünïcode\nline"), Value::Integer(-1),
-                       Value::Integer(-1),         Value::Integer(1700000000999999)};
+      events::Row m = {Value::Integer(1),
+                       Value::Integer(-7),
+                       Value::Integer(2147483647),
+                       Value::Integer(-9007199254740993),
+                       Value::Real(2.5),
+                       Value::Text("12345678901234567890.5"),
+                       Value::Text("ünïcode\nline"),
+                       Value::Integer(-1),
+                       Value::Integer(-1),
+                       Value::Integer(1700000000999999)};
       change(events::Operation::kInsert, misc, std::nullopt, m, tx);
       change(events::Operation::kInsert, misc, std::nullopt, events::Row(10), tx);
     } else if (tx == 101) {
