@@ -18,6 +18,12 @@ namespace migsbyu::app {
 void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options) {
   cmd->add_option("--lake-dir", options->lake_dir, "Folder of the analytics lake")
       ->capture_default_str();
+  cmd->add_option("--slot", options->slot_name,
+                  "Replication slot (one per cluster and serve; created when absent)")
+      ->capture_default_str();
+  cmd->add_option("--publication", options->publication_name,
+                  "Publication of the captured tables (created when absent)")
+      ->capture_default_str();
   cmd->add_flag("!--no-pipeline", options->enabled, "Serve the portal without capture and lake");
 }
 
@@ -117,6 +123,8 @@ Result<std::unique_ptr<Pipeline>> StartPipeline(const std::string& database_url,
   MIGSBYU_ASSIGN(auto sink, lake::LakeSink::Open(sink_options, lake));
   cdc::ConnectorOptions connector;
   connector.database_url = database_url;
+  connector.slot_name = options.slot_name;
+  connector.publication_name = options.publication_name;
   auto pipeline = std::make_unique<CapturePipeline>(lake, std::move(sink), connector);
   MIGSBYU_TRY(pipeline->Start(router));
   MIGSBYU_LOG_INFO("pipeline: capturing into the lake at {}", options.lake_dir);
