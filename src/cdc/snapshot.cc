@@ -184,7 +184,9 @@ Status CopyTable(pg::Connection& conn, const events::TableSchema& table_schema,
       }
       auto v = ParseTextValue(table_schema.columns[i].type, *fields[i]);
       if (!v.ok()) {
-        failure = v.error().WithContext("snapshot of " + name + "." + table_schema.columns[i].name);
+        // A value the server printed that does not parse is corrupt input, not a bad option.
+        failure = Error::Corruption("snapshot of " + name + "." + table_schema.columns[i].name +
+                                    ": " + v.error().message());
         break;
       }
       row.push_back(std::move(v).value());
