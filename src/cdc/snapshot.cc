@@ -233,7 +233,10 @@ Status CopySnapshot(pg::Connection& conn, const std::string& snapshot_name,
   auto set = conn.Exec("SET TRANSACTION SNAPSHOT '" + snapshot_name + "'");
   if (!set.ok()) {
     (void)conn.Exec("ROLLBACK");
-    return set.error().WithContext("snapshot " + snapshot_name);
+    // The exported snapshot is gone (its replication connection moved on or died): retryable,
+    // and the retry makes a new slot and snapshot.
+    return Error::Unavailable("cannot import snapshot " + snapshot_name + ": " +
+                              set.error().message());
   }
   auto run = [&]() -> Status {
     std::vector<std::shared_ptr<const events::TableSchema>> schemas;
