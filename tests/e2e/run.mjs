@@ -92,6 +92,9 @@ async function startServer(args, databaseUrl, lakeDir, out) {
       "--web-address", "127.0.0.1:0",
       "--web-dir", resolve(args.webDir),
       "--lake-dir", lakeDir,
+      // Slot names are per cluster: the database's own name keeps runs apart.
+      "--slot", new URL(databaseUrl).pathname.slice(1),
+      "--publication", "e2e",
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
