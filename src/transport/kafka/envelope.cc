@@ -506,10 +506,40 @@ json ValueSchema(const TableSchema& t, const EnvelopeOptions& o) {
           {"name", prefix + ".Envelope"}, {"version", 1}};
 }
 
-std::string Dump(const json& schema, json payload, bool schemas_enable) {
-  if (!schemas_enable) return payload.dump();
-  json j = {{"schema", schema}, {"payload", std::move(payload)}};
-  return j.dump();
+// The schema parts depend only on the table and the options, so each thread keeps the dumped
+// text of the last few tables' schemas: building them costs ten times the payload.
+struct SchemaTexts {
+  TableSchema table;
+  std::string prefix;
+  DecimalHandling decimal;
+  TimePrecision time;
+  std::string key;    // the key schema, dumped
+  std::string value;  // the envelope schema, dumped
+};
+
+const SchemaTexts& CachedSchemas(const TableSchema& t, const EnvelopeOptions& o) {
+  constexpr size_t kMaxTables = 64;
+  thread_local std::vector<SchemaTexts> cache;
+  for (const auto& e : cache) {
+    if (e.decimal == o.decimal_handling && e.time == o.time_precision && e.prefix == o.topic_prefix &&
+        e.table.name == t.name && e.table.schema == t.schema && e.table.columns == t.columns) {
+      return e;
+    }
+  }
+  if (cache.size() >= kMaxTables) cache.erase(cache.begin());
+  cache.push_back({t, o.topic_prefix, o.decimal_handling, o.time_precision,
+                   RowSchema(t, o, true, Prefix(o, t) + ".Key", nullptr).dump(),
+                   ValueSchema(t, o).dump()});
+  return cache.back();
+}
+
+std::string WithSchema(const std::string& schema_text, const json& payload) {
+  std::string out = "{\"schema\":";
+  out += schema_text;
+  out += ",\"payload\":";
+  out += payload.dump();
+  out += '}';
+  return out;
 }
 
 }  // namespace
@@ -541,8 +571,8 @@ Result<std::optional<std::string>> EncodeKey(const ChangeEvent& change,
   bool has_key = std::any_of(t.columns.begin(), t.columns.end(), [](auto& c) { return c.key; });
   if (!row || !has_key || change.op == Operation::kTruncate) return std::optional<std::string>();
   MIGSBYU_ASSIGN(json payload, EncodeRow(t, *row, options, true));
-  json schema = RowSchema(t, options, true, Prefix(options, t) + ".Key", nullptr);
-  return std::optional<std::string>(Dump(schema, std::move(payload), options.schemas_enable));
+  if (!options.schemas_enable) return std::optional<std::string>(payload.dump());
+  return std::optional<std::string>(WithSchema(CachedSchemas(t, options).key, payload));
 }
 
 Result<std::string> EncodeValue(const ChangeEvent& change, const EnvelopeContext& context,
@@ -590,7 +620,7 @@ Result<std::string> EncodeValue(const ChangeEvent& change, const EnvelopeContext
   payload["ts_us"] = context.processed_at_us;
   payload["ts_ns"] = context.processed_at_us * 1000;
   if (!options.schemas_enable) return payload.dump();
-  return Dump(ValueSchema(t, options), std::move(payload), true);
+  return WithSchema(CachedSchemas(t, options).value, payload);
 }
 
 // ---------------------------------------------------------------------------------- decoding

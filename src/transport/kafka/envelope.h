@@ -32,7 +32,8 @@
 //                          else source.lsn) — Debezium's own ordering key;
 //   Debezium, snapshot:   (source.lsn, the Kafka offset) — see DecodedChange::position_from_offset.
 //
-// Threading: pure functions over values; safe from any thread.
+// Threading: pure functions over values; safe from any thread (each thread caches the schema
+// parts of the tables it encoded, so encoding costs little more than the payload).
 #pragma once
 
 #include <optional>
