@@ -344,6 +344,11 @@ void DataChunk::SetNull(uint64_t col, uint64_t row) {
   duckdb_validity_set_row_invalid(validity, row);
 }
 
+void DataChunk::SetValid(uint64_t col, uint64_t row) {
+  uint64_t* validity = duckdb_vector_get_validity(duckdb_data_chunk_get_vector(chunk_, col));
+  duckdb_validity_set_row_valid(validity, row);
+}
+
 void DataChunk::SetInteger(uint64_t col, uint64_t row, int64_t v) {
   switch (columns_[col].type) {
     case DUCKDB_TYPE_SMALLINT:
@@ -405,6 +410,82 @@ Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) 
     Data<duckdb_hugeint>(col)[row] = h;
   }
   return OkStatus();
+}
+
+// ---- ChunkScan ----
+
+struct ChunkScan::State {
+  std::vector<DataChunk>* chunks = nullptr;
+  std::vector<std::string> names;
+};
+
+namespace {
+
+void ChunkScanBind(duckdb_bind_info info) {
+  auto* state = static_cast<ChunkScan::State*>(duckdb_bind_get_extra_info(info));
+  if (!state->chunks || state->chunks->empty()) {
+    duckdb_bind_set_error(info, "no data chunks are set for this scan");
+    return;
+  }
+  duckdb_data_chunk first = state->chunks->front().handle();
+  for (size_t c = 0; c < state->names.size(); ++c) {
+    duckdb_logical_type type =
+        duckdb_vector_get_column_type(duckdb_data_chunk_get_vector(first, c));
+    duckdb_bind_add_result_column(info, state->names[c].c_str(), type);
+    duckdb_destroy_logical_type(&type);
+  }
+}
+
+void ChunkScanInit(duckdb_init_info info) {
+  duckdb_init_set_init_data(info, new size_t(0), [](void* p) { delete static_cast<size_t*>(p); });
+  duckdb_init_set_max_threads(info, 1);
+}
+
+void ChunkScanFunction(duckdb_function_info info, duckdb_data_chunk output) {
+  auto* state = static_cast<ChunkScan::State*>(duckdb_function_get_extra_info(info));
+  auto* next = static_cast<size_t*>(duckdb_function_get_init_data(info));
+  const auto& chunks = *state->chunks;
+  while (*next < chunks.size() && duckdb_data_chunk_get_size(chunks[*next].handle()) == 0) {
+    ++*next;
+  }
+  if (*next == chunks.size()) {
+    duckdb_data_chunk_set_size(output, 0);
+    return;
+  }
+  duckdb_data_chunk in = chunks[(*next)++].handle();
+  for (size_t c = 0; c < state->names.size(); ++c) {
+    duckdb_vector_reference_vector(duckdb_data_chunk_get_vector(output, c),
+                                   duckdb_data_chunk_get_vector(in, c));
+  }
+  duckdb_data_chunk_set_size(output, duckdb_data_chunk_get_size(in));
+}
+
+}  // namespace
+
+Result<ChunkScan> ChunkScan::Register(Connection& conn, const std::string& name) {
+  auto* state = new State;
+  duckdb_table_function fn = duckdb_create_table_function();
+  duckdb_table_function_set_name(fn, name.c_str());
+  duckdb_table_function_set_extra_info(fn, state, [](void* p) { delete static_cast<State*>(p); });
+  duckdb_table_function_set_bind(fn, ChunkScanBind);
+  duckdb_table_function_set_init(fn, ChunkScanInit);
+  duckdb_table_function_set_function(fn, ChunkScanFunction);
+  duckdb_state registered = duckdb_register_table_function(conn.handle(), fn);
+  duckdb_destroy_table_function(&fn);
+  if (registered != DuckDBSuccess) {
+    return Error::Internal("duckdb: cannot register the table function " + name);
+  }
+  return ChunkScan(state);
+}
+
+void ChunkScan::Set(std::vector<DataChunk>* chunks, std::vector<std::string> names) {
+  state_->chunks = chunks;
+  state_->names = std::move(names);
+}
+
+void ChunkScan::Clear() {
+  state_->chunks = nullptr;
+  state_->names.clear();
 }
 
 // ---- Connection ----

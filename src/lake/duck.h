@@ -135,6 +135,8 @@ class DataChunk {
   ~DataChunk();
 
   void SetNull(uint64_t col, uint64_t row);
+  // Undoes SetNull (e.g. for a row whose filling failed half-way and will be written again).
+  void SetValid(uint64_t col, uint64_t row);
   void SetBool(uint64_t col, uint64_t row, bool v) { Data<bool>(col)[row] = v; }
   // Any integer column (SMALLINT, INTEGER, BIGINT, UBIGINT, DATE days, TIMESTAMP[TZ] µs).
   void SetInteger(uint64_t col, uint64_t row, int64_t v);
@@ -145,6 +147,8 @@ class DataChunk {
   // Rows filled so far (the next Append sends rows [0, size)).
   void SetSize(uint64_t rows);
   void Reset();
+
+  duckdb_data_chunk handle() const { return chunk_; }
 
  private:
   friend class Appender;
@@ -160,6 +164,30 @@ class DataChunk {
   }
   duckdb_data_chunk chunk_ = nullptr;
   std::vector<ColumnInfo> columns_;
+};
+
+class Connection;
+
+// The table function `name()` on one database: it returns the rows of the data chunks set with
+// Set(), by reference (nothing is copied), so that a statement such as
+// `COPY (SELECT * FROM name()) TO 'f.parquet'` reads them as they are. Register once per
+// database; the registration lives as long as the database. Between Set() and Clear(), the
+// chunks (sizes set, all of the same column types) must stay unchanged and alive; outside,
+// `name()` fails with an error. Threading: like the Connection it was registered on.
+class ChunkScan {
+ public:
+  static Result<ChunkScan> Register(Connection& conn, const std::string& name);
+  ChunkScan() = default;
+
+  // `names`: the result's column names, one per chunk column. `chunks` must not be empty.
+  void Set(std::vector<DataChunk>* chunks, std::vector<std::string> names);
+  void Clear();
+
+  struct State;
+
+ private:
+  explicit ChunkScan(State* state) : state_(state) {}
+  State* state_ = nullptr;  // owned by the database (freed with the function's registration)
 };
 
 // Appends rows to a table, a column at a time, in the table's column order. Close() (or the

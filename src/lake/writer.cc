@@ -91,6 +91,7 @@ Status AppendOptionalInt(duck::Appender& app, const std::optional<int64_t>& v) {
 }
 
 bool SameColumns(const events::TableSchema& a, const events::TableSchema& b) {
+  if (&a == &b) return true;
   if (a.columns.size() != b.columns.size()) return false;
   for (size_t i = 0; i < a.columns.size(); ++i) {
     if (a.columns[i].name != b.columns[i].name ||
@@ -126,8 +127,10 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
                               ":memory:", {{"threads", std::to_string(options.duckdb_threads)}}));
   MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db));
   (void)conn.Execute("SET TimeZone = 'UTC'");
+  MIGSBYU_ASSIGN(auto chunk_scan, duck::ChunkScan::Register(conn, "lake_chunks"));
   std::unique_ptr<LakeWriter> w(
       new LakeWriter(std::move(options), std::move(lake), std::move(db), std::move(conn)));
+  w->chunk_scan_ = chunk_scan;
   MIGSBYU_ASSIGN(auto latest, LoadLatestManifest(w->options_.dir));
   if (latest) w->published_ = std::move(*latest);
   // Manifests above the latest parseable one are torn: remove them with the temporary files.
@@ -243,29 +246,33 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
   }
   const std::string& table = change.table->name;
   auto mark = watermarks_.find(table);
-  if (mark != watermarks_.end() && MarkOf(change) <= mark->second) return OkStatus();
-  watermarks_[table] = MarkOf(change);
+  if (mark == watermarks_.end()) {
+    watermarks_.emplace(table, MarkOf(change));
+  } else if (MarkOf(change) <= mark->second) {
+    return OkStatus();
+  } else {
+    mark->second = MarkOf(change);
+  }
   ++applied_in_transaction_;
 
-  events::ChangeEvent stored = change;
-  // An unchanged TOAST value in the after image is the before image's value.
-  if (stored.after && stored.before) {
-    for (size_t i = 0; i < stored.after->size() && i < stored.before->size(); ++i) {
-      if ((*stored.after)[i].state == events::Value::State::kUnchangedToast) {
-        (*stored.after)[i] = (*stored.before)[i];
+  // An unchanged TOAST value in the after image is the before image's value. Only then is the
+  // change copied; otherwise it is read in place.
+  const events::ChangeEvent* stored = &change;
+  std::optional<events::ChangeEvent> resolved;
+  if (change.after && change.before &&
+      std::any_of(change.after->begin(), change.after->end(), [](const events::Value& v) {
+        return v.state == events::Value::State::kUnchangedToast;
+      })) {
+    resolved = change;
+    for (size_t i = 0; i < resolved->after->size() && i < resolved->before->size(); ++i) {
+      if ((*resolved->after)[i].state == events::Value::State::kUnchangedToast) {
+        (*resolved->after)[i] = (*resolved->before)[i];
       }
     }
+    stored = &*resolved;
   }
-  MIGSBYU_TRY(builder_->Apply(stored));
-  if (!replaying_) {
-    auto& buffer = changes_[table];
-    if (buffer.schema && !SameColumns(*buffer.schema, *stored.table)) {
-      MIGSBYU_TRY(SpillChanges(table));
-    }
-    if (!buffer.schema || buffer.rows.empty()) buffer.schema = stored.table;
-    buffer.rows.push_back(std::move(stored));
-    ++buffered_rows_;
-  }
+  MIGSBYU_TRY(builder_->Apply(*stored));
+  if (!replaying_) MIGSBYU_TRY(BufferChange(*stored));
   if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
   return OkStatus();
 }
@@ -381,70 +388,91 @@ Status LakeWriter::WriteFile(const std::string& dataset, const Columns& columns,
   });
 }
 
-Status LakeWriter::WriteFileByChunks(
-    const std::string& dataset, const Columns& columns, size_t rows,
-    const std::function<Status(duck::DataChunk&, uint64_t, size_t)>& fill) {
-  if (rows == 0) return OkStatus();
-  std::vector<std::string> types;
-  for (const auto& c : columns) types.push_back(c.second);
-  MIGSBYU_ASSIGN(auto chunk, duck::DataChunk::Create(types));
-  const uint64_t capacity = duck::DataChunk::Capacity();
-  return StageAndCopy(dataset, columns, [&](duck::Appender& app) -> Status {
-    uint64_t filled = 0;
-    for (size_t r = 0; r < rows; ++r) {
-      MIGSBYU_TRY(fill(chunk, filled++, r));
-      if (filled == capacity || r + 1 == rows) {
-        chunk.SetSize(filled);
-        MIGSBYU_TRY(app.AppendChunk(chunk));
-        chunk.Reset();
-        filled = 0;
+Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
+  const std::string& table = change.table->name;
+  auto& buffer = changes_[table];
+  if (buffer.schema && !SameColumns(*buffer.schema, *change.table)) {
+    MIGSBYU_TRY(SpillChanges(table));
+  }
+  if (!buffer.schema || buffer.rows == 0) {
+    buffer.schema = change.table;
+    buffer.chunks.clear();  // at most a chunk holding a row that failed
+    buffer.filled = 0;
+    buffer.columns = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
+                      {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
+                      {"xid", "UBIGINT"}, {"commit_time", "TIMESTAMPTZ"}};
+    for (const char* side : {"before_", "after_"}) {
+      for (const auto& c : buffer.schema->columns) {
+        buffer.columns.emplace_back(side + c.name, DuckTypeOf(c));
       }
     }
-    return OkStatus();
-  });
-}
-
-Status LakeWriter::SpillChanges(const std::string& table) {
-  auto& buffer = changes_[table];
-  if (buffer.rows.empty()) return OkStatus();
-  const auto& schema = *buffer.schema;
-  Columns cols = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
-                  {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
-                  {"xid", "UBIGINT"}, {"commit_time", "TIMESTAMPTZ"}};
-  for (const char* side : {"before_", "after_"}) {
-    for (const auto& c : schema.columns) cols.emplace_back(side + c.name, DuckTypeOf(c));
+    buffer.decimal.clear();
+    for (const auto& c : buffer.schema->columns) {
+      buffer.decimal.push_back(DuckTypeOf(c).starts_with("DECIMAL"));
+    }
   }
+  if (buffer.chunks.empty() || buffer.filled == duck::DataChunk::Capacity()) {
+    std::vector<std::string> types;
+    for (const auto& c : buffer.columns) types.push_back(c.second);
+    MIGSBYU_ASSIGN(auto chunk, duck::DataChunk::Create(types));
+    buffer.chunks.push_back(std::move(chunk));
+    buffer.filled = 0;
+  }
+  duck::DataChunk& chunk = buffer.chunks.back();
+  const uint64_t row = buffer.filled;
+  const auto& schema = *buffer.schema;
   const uint64_t n = schema.columns.size();
-  std::vector<bool> decimal;
-  for (const auto& c : schema.columns) decimal.push_back(DuckTypeOf(c).starts_with("DECIMAL"));
-  auto set_row = [&](duck::DataChunk& chunk, uint64_t row, uint64_t first,
-                     const std::optional<events::Row>& values) -> Status {
+  auto set_image = [&](uint64_t first, const std::optional<events::Row>& values) -> Status {
     for (uint64_t i = 0; i < n; ++i) {
       if (!values || i >= values->size()) {
         chunk.SetNull(first + i, row);
       } else {
-        MIGSBYU_TRY(
-            SetChunkValue(chunk, first + i, row, schema.columns[i], decimal[i], (*values)[i]));
+        MIGSBYU_TRY(SetChunkValue(chunk, first + i, row, schema.columns[i], buffer.decimal[i],
+                                  (*values)[i]));
       }
     }
     return OkStatus();
   };
-  MIGSBYU_TRY(WriteFileByChunks(ChangesDataset(table), cols, buffer.rows.size(),
-                                [&](duck::DataChunk& chunk, uint64_t row, size_t r) -> Status {
-                                  const auto& c = buffer.rows[r];
-                                  char op = static_cast<char>(c.op);
-                                  chunk.SetString(0, row, std::string_view(&op, 1));
-                                  chunk.SetInteger(1, row,
-                                                   static_cast<int64_t>(c.commit_lsn.value()));
-                                  chunk.SetInteger(2, row, static_cast<int64_t>(c.lsn.value()));
-                                  chunk.SetInteger(3, row, static_cast<int64_t>(c.position));
-                                  chunk.SetInteger(4, row, c.xid);
-                                  chunk.SetInteger(5, row, c.commit_time_us);
-                                  MIGSBYU_TRY(set_row(chunk, row, 6, c.before));
-                                  return set_row(chunk, row, 6 + n, c.after);
-                                }));
-  buffered_rows_ -= buffer.rows.size();
-  buffer.rows.clear();
+  char op = static_cast<char>(change.op);
+  chunk.SetString(0, row, std::string_view(&op, 1));
+  chunk.SetInteger(1, row, static_cast<int64_t>(change.commit_lsn.value()));
+  chunk.SetInteger(2, row, static_cast<int64_t>(change.lsn.value()));
+  chunk.SetInteger(3, row, static_cast<int64_t>(change.position));
+  chunk.SetInteger(4, row, change.xid);
+  chunk.SetInteger(5, row, change.commit_time_us);
+  Status filled = set_image(6, change.before);
+  if (filled.ok()) filled = set_image(6 + n, change.after);
+  if (!filled.ok()) {
+    // The row is not counted, so the next change overwrites it; undo the NULLs it set.
+    for (uint64_t c = 0; c < buffer.columns.size(); ++c) chunk.SetValid(c, row);
+    return Error::InvalidArgument("lake: " + table + " change at " + change.lsn.ToString() + ": " +
+                                  filled.error().ToString());
+  }
+  ++buffer.filled;
+  ++buffer.rows;
+  ++buffered_rows_;
+  return OkStatus();
+}
+
+Status LakeWriter::SpillChanges(const std::string& table) {
+  auto& buffer = changes_[table];
+  if (buffer.rows == 0) return OkStatus();
+  const uint64_t capacity = duck::DataChunk::Capacity();
+  for (size_t i = 0; i < buffer.chunks.size(); ++i) {
+    buffer.chunks[i].SetSize(i + 1 == buffer.chunks.size() ? buffer.filled : capacity);
+  }
+  // Straight from the chunks into the COPY: no staging table, no second copy of the rows.
+  std::vector<std::string> names;
+  for (const auto& c : buffer.columns) names.push_back(c.first);
+  chunk_scan_.Set(&buffer.chunks, std::move(names));
+  Result<DataFile> file = CopyToFile(ChangesDataset(table), "SELECT * FROM lake_chunks()");
+  chunk_scan_.Clear();
+  if (!file.ok()) return file.error();
+  pending_[ChangesDataset(table)].push_back(std::move(*file));
+  buffered_rows_ -= buffer.rows;
+  buffer.chunks.clear();
+  buffer.filled = 0;
+  buffer.rows = 0;
   return OkStatus();
 }
 

@@ -81,9 +81,15 @@ class LakeWriter : public ScdOutput {
   Status CollectGarbage();
 
  private:
+  // A table's buffered changes, already in the change log's column layout: Apply writes each
+  // change straight into DuckDB data chunks, and a spill appends the chunks as they are.
   struct ChangeBuffer {
     std::shared_ptr<const events::TableSchema> schema;
-    std::vector<events::ChangeEvent> rows;
+    std::vector<std::pair<std::string, std::string>> columns;  // of the change log file
+    std::vector<bool> decimal;  // per schema column: DECIMAL (rather than VARCHAR) in the file
+    std::vector<duck::DataChunk> chunks;
+    uint64_t filled = 0;  // rows in chunks.back()
+    uint64_t rows = 0;
   };
 
   LakeWriter(WriterOptions options, std::shared_ptr<Lake> lake, duck::Database db,
@@ -96,6 +102,8 @@ class LakeWriter : public ScdOutput {
   Status Restore();
   Status Reset();
   Status SpillAll();
+  // Writes `change` (TOAST already resolved) as the next row of its table's buffer.
+  Status BufferChange(const events::ChangeEvent& change);
   Status SpillChanges(const std::string& table);
   Status SpillDims();
   Status SpillFact();
@@ -103,11 +111,6 @@ class LakeWriter : public ScdOutput {
   Status WriteFile(const std::string& dataset,
                    const std::vector<std::pair<std::string, std::string>>& columns, size_t rows,
                    const std::function<Status(duck::Appender&, size_t)>& fill);
-  // The same, filling DuckDB data chunks (cheaper per value): `fill(chunk, chunk_row, row)`.
-  Status WriteFileByChunks(const std::string& dataset,
-                           const std::vector<std::pair<std::string, std::string>>& columns,
-                           size_t rows,
-                           const std::function<Status(duck::DataChunk&, uint64_t, size_t)>& fill);
   // Creates the staging table of `columns`, lets `append` fill it, copies it to a new file.
   Status StageAndCopy(const std::string& dataset,
                       const std::vector<std::pair<std::string, std::string>>& columns,
@@ -123,6 +126,7 @@ class LakeWriter : public ScdOutput {
   std::shared_ptr<Lake> lake_;
   duck::Database db_;
   duck::Connection conn_;
+  duck::ChunkScan chunk_scan_;  // lake_chunks(): the buffered chunks being spilled
   std::unique_ptr<ScdBuilder> builder_;
 
   Manifest published_;
