@@ -25,7 +25,9 @@ using testing::RecordingSink;
 namespace fs = std::filesystem;
 
 const fs::path kTestData = MIGSBYU_KAFKA_TESTDATA;
-constexpr auto kDeadline = std::chrono::seconds(60);
+// Generous: the mock group coordinator can hold a (re)join for a session timeout, repeatedly
+// under load.
+constexpr auto kDeadline = std::chrono::seconds(120);
 
 // Polls `done` until it holds or the deadline passes; returns whether it held.
 template <typename F>
