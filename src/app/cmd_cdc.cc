@@ -81,7 +81,7 @@ void AddCdcCommand(CLI::App& app) {
   o.database_url = DefaultDatabaseUrl();
   cmd->add_option("--database-url", o.database_url, "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
       ->capture_default_str();
-  cmd->add_option("--sink", flags->sink, "Where changes go: file:PATH")->capture_default_str();
+  cmd->add_option("--sink", flags->sink, "Where changes go: file:PATH, lake:DIR or kafka:BROKERS")->capture_default_str();
   cmd->add_option("--slot", o.slot_name, "Replication slot")->capture_default_str();
   cmd->add_option("--publication", o.publication_name, "Publication (created when absent)")
       ->capture_default_str();

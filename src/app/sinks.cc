@@ -2,6 +2,7 @@
 
 #include "lake/lake_sink.h"
 #include "transport/file/file_sink.h"
+#include "transport/kafka/kafka_sink.h"
 
 namespace migsbyu::app {
 
@@ -19,7 +20,14 @@ Result<std::unique_ptr<transport::Sink>> MakeSink(const std::string& spec) {
     MIGSBYU_ASSIGN(auto sink, lake::LakeSink::Open(options, nullptr));
     return std::unique_ptr<transport::Sink>(std::move(sink));
   }
-  return Error::InvalidArgument("unknown sink '" + spec + "' (expected file:PATH or lake:DIR)");
+  if (kind == "kafka" && !arg.empty()) {
+    kafka::KafkaSinkOptions options;
+    options.brokers = arg;
+    MIGSBYU_ASSIGN(auto sink, kafka::KafkaSink::Create(std::move(options)));
+    return std::unique_ptr<transport::Sink>(std::move(sink));
+  }
+  return Error::InvalidArgument("unknown sink '" + spec +
+                                "' (expected file:PATH, lake:DIR or kafka:BROKERS)");
 }
 
 }  // namespace migsbyu::app

@@ -1,7 +1,7 @@
 // Picker: choose a record by typing part of its name or id (an ARIA combobox). It searches the
 // entity's listing with q=<text> and offers the first matches; arrows move, Enter picks, Escape
 // closes. The chosen record's id is the value.
-import { useEffect, useId, useState, type KeyboardEvent } from "react";
+import { useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
 import { api } from "../api/client";
 import type { EntitySpec, Row } from "../api/schema";
 import { useDebounced } from "../lib/useListing";
@@ -21,6 +21,10 @@ export function Picker({ spec, label, value, onChange, error }: PickerProps) {
   const [options, setOptions] = useState<Row[]>([]);
   const [active, setActive] = useState(0);
   const search = useDebounced(text, 200);
+  // The list closes a moment after the input loses focus; a picker unmounted before then must
+  // not set state afterwards.
+  const closeTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(closeTimer.current), []);
 
   useEffect(() => {
     if (value === "") setText("");
@@ -82,8 +86,13 @@ export function Picker({ spec, label, value, onChange, error }: PickerProps) {
           setOpen(true);
           if (value) onChange("");
         }}
-        onFocus={() => setOpen(true)}
-        onBlur={() => setTimeout(() => setOpen(false), 150)}
+        onFocus={() => {
+          clearTimeout(closeTimer.current);
+          setOpen(true);
+        }}
+        onBlur={() => {
+          closeTimer.current = setTimeout(() => setOpen(false), 150);
+        }}
         onKeyDown={onKey}
       />
       {open && (
