@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <cstdlib>
 
 #include "app/commands.h"
@@ -26,6 +27,14 @@ int main(int argc, char** argv) {
   migsbyu::app::AddSimulateCommand(app);
   migsbyu::app::AddCdcCommand(app);
   migsbyu::app::AddLakeCommand(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    // A subcommand's failure: CLI11 would exit with its code but print nothing.
+    if (*e.what() != '\0') std::fprintf(stderr, "migsbyu: %s\n", e.what());
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
   return 0;
 }
