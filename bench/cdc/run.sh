@@ -39,6 +39,7 @@ SELECT 1 FROM pg_create_logical_replication_slot('warmup', 'pgoutput');
 SELECT 1 FROM pg_create_logical_replication_slot('limit_slot', 'pgoutput');
 SELECT 1 FROM pg_create_logical_replication_slot('ours_v1', 'pgoutput');
 SELECT 1 FROM pg_create_logical_replication_slot('ours_v2', 'pgoutput');
+SELECT 1 FROM pg_create_logical_replication_slot('ours_kafka', 'pgoutput');
 SQL
 
 echo "workload: 1 transaction of $BIG_ROWS rows, then $SINGLE_TXNS single-row transactions"
@@ -74,6 +75,14 @@ read -r t_v1 rss_v1 cpu_v1 < <(run ours_v1 "$bin" --log-level warn cdc --databas
 read -r t_v2 rss_v2 cpu_v2 < <(run ours_v2 "$bin" --log-level warn cdc --database-url "$url" \
   --slot ours_v2 --publication bench --no-snapshot --protocol 2 --status-interval-ms 100 \
   --stop-at "$end" --spool-dir "$work" --sink "file:$work/v2.jsonl")
+# The Kafka sink, into librdkafka's mock cluster in a process of its own (acks=all, idempotent).
+cmake --build "$build" --target mock_kafka >/dev/null
+coproc MOCK { exec "$build/bench/cdc/mock_kafka" 1 2>"$work/mock_kafka.log"; }
+read -r bootstraps <&"${MOCK[0]}"
+read -r t_kafka rss_kafka cpu_kafka < <(run ours_kafka "$bin" --log-level warn cdc --database-url "$url" \
+  --slot ours_kafka --publication bench --no-snapshot --protocol 2 --status-interval-ms 100 \
+  --stop-at "$end" --spool-dir "$work" --sink "kafka:$bootstraps")
+kill "$MOCK_PID" 2>/dev/null || true
 lines_v1=$(grep -c '"type":"change"' "$work/v1.jsonl")
 lines_v2=$(grep -c '"type":"change"' "$work/v2.jsonl")
 [ "$lines_v1" = "$events" ] && [ "$lines_v2" = "$events" ] || {
@@ -86,6 +95,7 @@ printf "\n%-46s %10s %12s %8s %14s %12s\n" "consumer ($events events)" "seconds"
 printf "%-46s %10s %12s %8s %14d %12s\n" "pg_recvlogical -f /dev/null (limit)" "$t_limit" "$(rate "$t_limit")" "1.00" $((rss_limit / 1024)) "$cpu_limit"
 printf "%-46s %10s %12s %8s %14d %12s\n" "migsbyu cdc → file sink, protocol 1" "$t_v1" "$(rate "$t_v1")" "$(ratio "$t_v1" "$t_limit")" $((rss_v1 / 1024)) "$cpu_v1"
 printf "%-46s %10s %12s %8s %14d %12s\n" "migsbyu cdc → file sink, protocol 2 streaming" "$t_v2" "$(rate "$t_v2")" "$(ratio "$t_v2" "$t_limit")" $((rss_v2 / 1024)) "$cpu_v2"
+printf "%-46s %10s %12s %8s %14d %12s\n" "migsbyu cdc → Kafka sink (mock cluster)" "$t_kafka" "$(rate "$t_kafka")" "$(ratio "$t_kafka" "$t_limit")" $((rss_kafka / 1024)) "$cpu_kafka"
 echo "(ratio = ours ÷ pg_recvlogical in events/s; target ≥ 0.9 into the file sink)"
 rm -f "$work/v1.jsonl" "$work/v2.jsonl"
 

@@ -1,0 +1,40 @@
+// mock_kafka: librdkafka's mock cluster as a stand-alone process, for the benchmark's Kafka sink.
+// Prints the bootstrap servers (loopback TCP) on one line, then serves until it
+// receives SIGTERM or SIGINT. Usage: mock_kafka [BROKERS]
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+int main(int argc, char** argv) {
+  const std::string brokers = argc > 1 ? argv[1] : "1";
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_set(conf, "test.mock.num.brokers", brokers.c_str(), err, sizeof err) !=
+      RD_KAFKA_CONF_OK) {
+    std::fprintf(stderr, "mock_kafka: %s\n", err);
+    return 2;
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) {
+    std::fprintf(stderr, "mock_kafka: %s\n", err);
+    return 1;
+  }
+  rd_kafka_mock_cluster_t* cluster = rd_kafka_handle_mock_cluster(rk);
+  std::printf("%s\n", rd_kafka_mock_cluster_bootstraps(cluster));
+  std::fflush(stdout);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  int received = 0;
+  sigwait(&signals, &received);
+  rd_kafka_destroy(rk);
+  return 0;
+}
