@@ -1,6 +1,8 @@
 // mock_kafka: librdkafka's mock cluster as a stand-alone process, for the benchmark's Kafka sink.
 // Prints the bootstrap servers (loopback TCP) on one line, then serves until it
-// receives SIGTERM or SIGINT. Usage: mock_kafka [BROKERS]
+// receives SIGTERM or SIGINT. Usage: mock_kafka [BROKERS [TOPIC...]]
+// The topics named are created up front (one partition each): librdkafka 2.0's mock cluster does
+// not implement the admin API's CreateTopics.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
@@ -25,6 +27,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   rd_kafka_mock_cluster_t* cluster = rd_kafka_handle_mock_cluster(rk);
+  for (int i = 2; i < argc; ++i) {
+    if (rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(cluster, argv[i], 1, 1); e) {
+      std::fprintf(stderr, "mock_kafka: topic %s: %s\n", argv[i], rd_kafka_err2str(e));
+      return 1;
+    }
+  }
   std::printf("%s\n", rd_kafka_mock_cluster_bootstraps(cluster));
   std::fflush(stdout);
 

@@ -77,7 +77,7 @@ read -r t_v2 rss_v2 cpu_v2 < <(run ours_v2 "$bin" --log-level warn cdc --databas
   --stop-at "$end" --spool-dir "$work" --sink "file:$work/v2.jsonl")
 # The Kafka sink, into librdkafka's mock cluster in a process of its own (acks=all, idempotent).
 cmake --build "$build" --target mock_kafka >/dev/null
-coproc MOCK { exec "$build/bench/cdc/mock_kafka" 1 2>"$work/mock_kafka.log"; }
+coproc MOCK { exec "$build/bench/cdc/mock_kafka" 1 migsbyu.public.bench 2>"$work/mock_kafka.log"; }
 read -r bootstraps <&"${MOCK[0]}"
 read -r t_kafka rss_kafka cpu_kafka < <(run ours_kafka "$bin" --log-level warn cdc --database-url "$url" \
   --slot ours_kafka --publication bench --no-snapshot --protocol 2 --status-interval-ms 100 \
