@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/civil_date.h"
+
 namespace migsbyu::cdc {
 
 using events::Value;
@@ -160,14 +162,6 @@ Result<Value> ParseFloat(std::string_view text) {
 
 }  // namespace
 
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 ValueType ValueTypeForOid(uint32_t oid) {
   switch (oid) {

@@ -24,7 +24,4 @@ events::ValueType ValueTypeForOid(uint32_t type_oid);
 // Parses `text` as a value of `type`. kInvalidArgument naming the text when it does not parse.
 Result<events::Value> ParseTextValue(events::ValueType type, std::string_view text);
 
-// Days since 1970-01-01 of a proleptic Gregorian date (year may be ≤ 0).
-int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
-
 }  // namespace migsbyu::cdc

@@ -1,5 +1,7 @@
 #include "cdc/value_codec.h"
 
+#include "common/civil_date.h"
+
 #include <gtest/gtest.h>
 
 namespace migsbyu::cdc {

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/civil_date.h"
+
 namespace migsbyu::kafka {
 
 using events::ChangeEvent;
@@ -168,14 +170,6 @@ std::optional<std::pair<int, int>> NumericPrecisionScale(int32_t typmod) {
 
 // ------------------------------------------------------------------------------ time
 
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 bool ReadInt(std::string_view s, size_t& i, size_t n, int64_t* out) {
   if (i + n > s.size()) return false;
