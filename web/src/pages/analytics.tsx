@@ -3,7 +3,7 @@
 // lake. Every view refetches when the live stream reports a lake commit.
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
 import { api, listPage, type Query } from "../api/client";
-import type { Row } from "../api/schema";
+import { ENTITIES, type Row } from "../api/schema";
 import { Chart } from "../components/Chart";
 import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { Pager } from "../components/Pager";
@@ -52,12 +52,23 @@ export function AnalyticsPage({ tab }: { tab: string }) {
 
 const kTail = ["row_effective_start", "row_effective_end", "current_row_indicator", "is_deleted", "source_lsn"];
 
-// Grid columns for rows whose keys are known only at run time: keys first, SCD bookkeeping last.
+// Attributes in the order the operational forms show them (id, names, ...): JSON objects from
+// the server come with their keys sorted, which reads badly.
+const kFieldOrder = [...new Set(ENTITIES.flatMap((e) => e.fields.map((f) => f.name)))];
+const fieldRank = (k: string) => {
+  const i = kFieldOrder.indexOf(k);
+  return i < 0 ? kFieldOrder.length : i;
+};
+
+// Grid columns for rows whose keys are known only at run time: keys first, then the attributes
+// in the forms' order, SCD bookkeeping last.
 export function columnsFor(rows: Row[], sortable: boolean): GridColumn<Row>[] {
   const keys: string[] = [];
   for (const r of rows.slice(0, 50)) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
   const head = keys.filter((k) => k.endsWith("_key"));
-  const body = keys.filter((k) => !head.includes(k) && !kTail.includes(k));
+  const body = keys
+    .filter((k) => !head.includes(k) && !kTail.includes(k))
+    .sort((a, b) => fieldRank(a) - fieldRank(b));
   const tail = kTail.filter((k) => keys.includes(k));
   return [...head, ...body, ...tail].map((k) => ({
     key: k,
