@@ -120,4 +120,20 @@ events::Column ColumnFromDuckType(const std::string& name, const std::string& du
 std::string ChangesDataset(const std::string& table) { return table + "_changes"; }
 std::string ClosesDataset(const KnownTable& table) { return table.DimName() + "_closes"; }
 
+const std::vector<std::pair<std::string, std::string>>& FactColumns() {
+  static const std::vector<std::pair<std::string, std::string>> columns = {
+      {"student_key", "BIGINT"},
+      {"professor_key", "BIGINT"},
+      {"course_key", "BIGINT"},
+      {"semester", "VARCHAR"},
+      {"course_enrollment_count", "INTEGER"},
+      {"event_time", "TIMESTAMPTZ"},
+      {"source_lsn", "UBIGINT"},
+      {"source_position", "UBIGINT"},
+      {"student_id", "VARCHAR"},
+      {"professor_id", "VARCHAR"},
+      {"course_id", "VARCHAR"}};
+  return columns;
+}
+
 }  // namespace migsbyu::lake

@@ -49,4 +49,8 @@ std::string ChangesDataset(const std::string& table);  // "students_changes"
 std::string ClosesDataset(const KnownTable& table);    // "students_dim_closes"
 inline constexpr const char* kFactDataset = "course_enrollment_fact";
 
+// The fact's columns (name, DuckDB type), in file order: what the writer writes and what the
+// empty view of a lake with no fact file yet shows.
+const std::vector<std::pair<std::string, std::string>>& FactColumns();
+
 }  // namespace migsbyu::lake

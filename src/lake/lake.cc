@@ -19,17 +19,6 @@ constexpr const char* kDimMeta[][2] = {{"row_effective_start", "TIMESTAMPTZ"},
                                        {"source_lsn", "UBIGINT"},
                                        {"source_position", "UBIGINT"},
                                        {"source_xid", "UBIGINT"}};
-constexpr const char* kFactColumns[][2] = {{"student_key", "BIGINT"},
-                                           {"professor_key", "BIGINT"},
-                                           {"course_key", "BIGINT"},
-                                           {"semester", "VARCHAR"},
-                                           {"course_enrollment_count", "INTEGER"},
-                                           {"event_time", "TIMESTAMPTZ"},
-                                           {"source_lsn", "UBIGINT"},
-                                           {"source_position", "UBIGINT"},
-                                           {"student_id", "VARCHAR"},
-                                           {"professor_id", "VARCHAR"},
-                                           {"course_id", "VARCHAR"}};
 
 // "SELECT NULL::T AS c, ... LIMIT 0": a typed empty relation.
 std::string EmptyRelation(const std::vector<std::pair<std::string, std::string>>& columns) {
@@ -122,10 +111,8 @@ std::string Lake::ViewsSql(const std::string& dir, const Manifest& m, bool tempo
         create + duck::QuoteIdentifier(name) + " AS SELECT * FROM " + ReadFiles(dir, files) + ";\n";
   }
   const auto& fact = m.Files(kFactDataset);
-  std::vector<std::pair<std::string, std::string>> fact_cols;
-  for (const auto& c : kFactColumns) fact_cols.emplace_back(c[0], c[1]);
   sql += create + kFactDataset + " AS " +
-         (fact.empty() ? EmptyRelation(fact_cols) : "SELECT * FROM " + ReadFiles(dir, fact)) +
+         (fact.empty() ? EmptyRelation(FactColumns()) : "SELECT * FROM " + ReadFiles(dir, fact)) +
          ";\n";
   return sql;
 }

@@ -536,19 +536,8 @@ Status LakeWriter::SpillDims() {
 }
 
 Status LakeWriter::SpillFact() {
-  MIGSBYU_TRY(WriteFile(kFactDataset,
-                        {{"student_key", "BIGINT"},
-                         {"professor_key", "BIGINT"},
-                         {"course_key", "BIGINT"},
-                         {"semester", "VARCHAR"},
-                         {"course_enrollment_count", "INTEGER"},
-                         {"event_time", "TIMESTAMPTZ"},
-                         {"source_lsn", "UBIGINT"},
-                         {"source_position", "UBIGINT"},
-                         {"student_id", "VARCHAR"},
-                         {"professor_id", "VARCHAR"},
-                         {"course_id", "VARCHAR"}},
-                        fact_.size(), [&](duck::Appender& app, size_t r) -> Status {
+  // The appends below follow FactColumns()' order.
+  MIGSBYU_TRY(WriteFile(kFactDataset, FactColumns(), fact_.size(), [&](duck::Appender& app, size_t r) -> Status {
                           const auto& f = fact_[r];
                           MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
                           MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
