@@ -13,10 +13,15 @@ as_server_user() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Ports are picked below the kernel's ephemeral range (ip_local_port_range), from which outgoing
+# connections take their local ports: a port inside it can be taken by a client socket between
+# this check and the server's bind.
 free_port() {
-  local p
+  local p low=32768
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  [ "$low" -gt 12000 ] 2>/dev/null || low=32768
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   echo "pg.sh: no free port found" >&2; return 1
@@ -57,7 +62,11 @@ CONF
   if as_server_user "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     echo "pg.sh: cluster in $dir already running" >&2
   else
-    as_server_user "$bin/pg_ctl" -D "$dir" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null
+    if ! as_server_user "$bin/pg_ctl" -D "$dir" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null; then
+      echo "pg.sh: the server did not start on port $port; the end of $dir/server.log:" >&2
+      tail -n 5 "$dir/server.log" >&2 || true
+      exit 1
+    fi
   fi
   local psql=(psql -X -q -h 127.0.0.1 -p "$port" -U migsbyu)
   if [ "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'migsbyu'")" != 1 ]; then

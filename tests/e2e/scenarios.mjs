@@ -398,7 +398,9 @@ export const scenarios = [
       await d.getByRole("button", { name: "Delete with everything that refers to it" }).click();
       await d.waitFor({ state: "hidden" });
       await page.getByText(`Deleted student ${STUDENT}.`).waitFor();
-      check((await gridRows(page, "students").filter({ hasText: STUDENT }).count()) === 0, "the deleted student is still listed");
+      // The notice shows when the DELETE answers; the grid's refetch follows it.
+      await until(async () => (await gridRows(page, "students").filter({ hasText: STUDENT }).count()) === 0,
+                  { ms: 10_000, what: "the deleted student to leave the grid" });
       const gone = await api("GET", `/students/${STUDENT}`);
       check(gone.status === 404, `GET /students/${STUDENT} answered ${gone.status} after the delete`);
       const enrollments = await api("GET", `/students/${STUDENT}/enrollments`);
