@@ -98,11 +98,15 @@ Result<std::vector<int>> AppliedVersions(pg::Connection& conn) {
 Status ApplyMigrations(pg::Connection& conn) {
   MIGSBYU_TRY(conn.ExecParams("SELECT pg_advisory_lock($1::bigint)", {kMigrationLockKey}));
   auto run = [&]() -> Status {
-    MIGSBYU_TRY(
-        conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                  " version integer PRIMARY KEY,"
-                  " name text NOT NULL,"
-                  " applied_at timestamptz NOT NULL DEFAULT now())"));
+    // Checked first rather than CREATE TABLE IF NOT EXISTS, whose NOTICE would reach the user at
+    // every start; the advisory lock keeps the check and the creation together.
+    MIGSBYU_ASSIGN(auto exists, conn.Exec("SELECT to_regclass('schema_migrations') IS NOT NULL"));
+    if (exists.Get(0, 0) != "t") {
+      MIGSBYU_TRY(conn.Exec("CREATE TABLE schema_migrations ("
+                            " version integer PRIMARY KEY,"
+                            " name text NOT NULL,"
+                            " applied_at timestamptz NOT NULL DEFAULT now())"));
+    }
     MIGSBYU_ASSIGN(auto applied, AppliedVersions(conn));
     for (const auto& m : Migrations()) {
       if (std::find(applied.begin(), applied.end(), m.version) != applied.end()) continue;
