@@ -5,8 +5,9 @@
 // an epoll set (load_generator.h): N keep-alive connections, each sending the next request when
 // the last one is answered, so that the client takes as little of the machine's CPU as pgbench's
 // own client does.
-// pgbench runs N clients (-c N -j N) in extended-protocol mode (-M extended), which is what the
-// API's parameterized statements use (PQexecParams: parse, bind, execute per statement).
+// pgbench runs N clients (-c N -j N) in extended-protocol mode (-M extended: parse, bind, execute
+// per statement). The API keeps its fixed statements prepared per pooled connection; the
+// reference stays at -M extended unless --pgbench-protocol prepared asks for the stronger one.
 // Latencies of pgbench come from its per-transaction log (-l). The table shows requests per
 // second, p50 and p99, and the ratio API / pgbench of the throughputs.
 #include <httplib.h>
@@ -121,14 +122,14 @@ double ChildrenCpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-Figures RunPgbench(const std::string& pgbench, const std::string& url, const std::string& script,
-                   int clients, double seconds, const fs::path& work) {
+Figures RunPgbench(const std::string& pgbench, const std::string& protocol, const std::string& url,
+                   const std::string& script, int clients, double seconds, const fs::path& work) {
   fs::path dir = work / ("pgbench-" + std::to_string(clients) + "-" +
                          std::to_string(std::hash<std::string>{}(script) % 100000));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "script.sql") << script;
-  std::string cmd = "cd '" + dir.string() + "' && '" + pgbench + "' -n -M extended -c " +
+  std::string cmd = "cd '" + dir.string() + "' && '" + pgbench + "' -n -M " + protocol + " -c " +
                     std::to_string(clients) + " -j " + std::to_string(clients) + " -T " +
                     std::to_string(static_cast<int>(seconds)) + " -l -f script.sql '" + url +
                     "' > out.txt 2>&1";
@@ -172,6 +173,7 @@ int main(int argc, char** argv) {
   std::vector<int> concurrency = {1, 4, 16};
   int seed_rows = 1000;
   std::set<std::string> operations = {"post", "get"};
+  std::string pgbench_protocol = "extended";
   pid_t server_pid = 0;
   pid_t postgres_pid = 0;
   app.add_option("--api", api, "host:port of `migsbyu serve`")->capture_default_str();
@@ -184,6 +186,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--operations", operations, "Cells to run: post, get")
       ->check(CLI::IsMember({"post", "get"}))
+      ->capture_default_str();
+  app.add_option("--pgbench-protocol", pgbench_protocol,
+                 "pgbench -M: extended (the reference) or prepared (statements prepared once)")
+      ->check(CLI::IsMember({"extended", "prepared"}))
       ->capture_default_str();
   app.add_option("--server-pid", server_pid, "pid of `migsbyu serve`, for its CPU time");
   app.add_option("--postgres-pid", postgres_pid,
@@ -261,7 +267,7 @@ int main(int argc, char** argv) {
 
     postgres_before = ProcessCpuSeconds(postgres_pid, true);
     const double pgbench_before = ChildrenCpuSeconds();
-    Figures pg_figures = RunPgbench(pgbench, url, script, c, seconds, work);
+    Figures pg_figures = RunPgbench(pgbench, pgbench_protocol, url, script, c, seconds, work);
     const double pgbench_cpu = ChildrenCpuSeconds() - pgbench_before;
     const double pg_postgres_cpu = ProcessCpuSeconds(postgres_pid, true) - postgres_before;
 
