@@ -1,38 +1,45 @@
 // api_bench: POST /students/ and GET /students/{id} through the REST API, beside pgbench running
 // the equivalent single-row INSERT and SELECT on the same server, at the same concurrency.
 //
-// Each cell runs for --seconds. The API side is a closed-loop load generator: N threads, each
-// with its own keep-alive connection, sending the next request when the last one is answered.
-// pgbench runs N clients (-c N -j N) in extended-protocol mode (-M extended), which is what the
-// API's parameterized statements use (PQexecParams: parse, bind, execute per statement).
+// Each cell runs for --seconds. The API side is a closed-loop load generator on one thread and
+// an epoll set (load_generator.h): N keep-alive connections, each sending the next request when
+// the last one is answered, so that the client takes as little of the machine's CPU as pgbench's
+// own client does.
+// pgbench runs N clients (-c N -j N) in extended-protocol mode (-M extended: parse, bind, execute
+// per statement). The API keeps its fixed statements prepared per pooled connection; the
+// reference stays at -M extended unless --pgbench-protocol prepared asks for the stronger one.
 // Latencies of pgbench come from its per-transaction log (-l). The table shows requests per
 // second, p50 and p99, and the ratio API / pgbench of the throughputs.
 #include <httplib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "load_generator.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 struct Figures {
   double per_second = 0;
   double p50_ms = 0;
   double p99_ms = 0;
   int64_t errors = 0;
+  int64_t count = 0;
 };
 
 double Percentile(std::vector<double>& sorted_us, double p) {
@@ -44,7 +51,7 @@ double Percentile(std::vector<double>& sorted_us, double p) {
 Figures Summarize(std::vector<double> latencies_us, double seconds, int64_t errors) {
   std::sort(latencies_us.begin(), latencies_us.end());
   return {static_cast<double>(latencies_us.size()) / seconds, Percentile(latencies_us, 0.50),
-          Percentile(latencies_us, 0.99), errors};
+          Percentile(latencies_us, 0.99), errors, static_cast<int64_t>(latencies_us.size())};
 }
 
 nlohmann::json Student(const std::string& id) {
@@ -72,47 +79,57 @@ std::string SelectScript(int rows) {
          "year_of_study, gpa, enrollment_status FROM students WHERE id = 'seed-' || :i;\n";
 }
 
-// Runs `threads` clients for `seconds`, each calling `request(client, thread, i)` in a loop.
-template <typename Request>
-Figures RunApi(const std::string& host, int port, int threads, double seconds, Request request) {
-  std::vector<std::vector<double>> latencies(threads);
-  std::atomic<int64_t> errors{0};
-  std::vector<std::thread> workers;
-  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      httplib::Client client(host, port);
-      client.set_keep_alive(true);
-      // httplib writes headers and body separately: without TCP_NODELAY, Nagle's algorithm and
-      // the server's delayed ACK hold every POST body back for ~40 ms.
-      client.set_tcp_nodelay(true);
-      latencies[t].reserve(200000);
-      for (int64_t i = 0; Clock::now() < deadline; ++i) {
-        auto start = Clock::now();
-        bool ok = request(client, t, i);
-        auto us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
-        if (ok) {
-          latencies[t].push_back(us);
-        } else {
-          ++errors;
-        }
-      }
-    });
+// CPU seconds (user + system) of a process, and with `children` also of its live children and
+// of the children it has reaped: PostgreSQL's postmaster reaps every backend, so the total covers
+// backends that come and go (pgbench's) as well as those that stay (the API's pool). 0 when the
+// pid is 0 or gone.
+double ProcessCpuSeconds(pid_t pid, bool children) {
+  if (pid <= 0) return 0;
+  static const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  // Fields after the command's closing parenthesis, from field 3 (state) on.
+  auto fields = [](const fs::path& stat) {
+    std::ifstream in(stat);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    std::vector<std::string> out;
+    auto close = text.rfind(')');
+    if (close == std::string::npos) return out;
+    std::istringstream rest(text.substr(close + 1));
+    for (std::string f; rest >> f;) out.push_back(f);
+    return out;
+  };
+  auto own = fields("/proc/" + std::to_string(pid) + "/stat");
+  if (own.size() < 15) return 0;
+  // utime, stime, cutime, cstime are fields 14-17: indices 11-14 here; ppid is field 4.
+  double ticks = std::stod(own[11]) + std::stod(own[12]);
+  if (children) {
+    ticks += std::stod(own[13]) + std::stod(own[14]);
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      auto f = fields(entry.path() / "stat");
+      if (f.size() < 13 || f[1] != std::to_string(pid)) continue;
+      ticks += std::stod(f[11]) + std::stod(f[12]);
+    }
   }
-  for (auto& w : workers) w.join();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  return Summarize(std::move(all), seconds, errors.load());
+  return ticks / tick;
 }
 
-Figures RunPgbench(const std::string& pgbench, const std::string& url, const std::string& script,
-                   int clients, double seconds, const fs::path& work) {
+// CPU seconds of this process's reaped children (pgbench, through std::system).
+double ChildrenCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+Figures RunPgbench(const std::string& pgbench, const std::string& protocol, const std::string& url,
+                   const std::string& script, int clients, double seconds, const fs::path& work) {
   fs::path dir = work / ("pgbench-" + std::to_string(clients) + "-" +
                          std::to_string(std::hash<std::string>{}(script) % 100000));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "script.sql") << script;
-  std::string cmd = "cd '" + dir.string() + "' && '" + pgbench + "' -n -M extended -c " +
+  std::string cmd = "cd '" + dir.string() + "' && '" + pgbench + "' -n -M " + protocol + " -c " +
                     std::to_string(clients) + " -j " + std::to_string(clients) + " -T " +
                     std::to_string(static_cast<int>(seconds)) + " -l -f script.sql '" + url +
                     "' > out.txt 2>&1";
@@ -155,6 +172,10 @@ int main(int argc, char** argv) {
   double seconds = 3;
   std::vector<int> concurrency = {1, 4, 16};
   int seed_rows = 1000;
+  std::set<std::string> operations = {"post", "get"};
+  std::string pgbench_protocol = "extended";
+  pid_t server_pid = 0;
+  pid_t postgres_pid = 0;
   app.add_option("--api", api, "host:port of `migsbyu serve`")->capture_default_str();
   app.add_option("--database-url", url, "The PostgreSQL URL the server uses (for pgbench)")
       ->required();
@@ -163,6 +184,16 @@ int main(int argc, char** argv) {
   app.add_option("--concurrency", concurrency, "Client counts")->capture_default_str();
   app.add_option("--seed-rows", seed_rows, "Students inserted first, read by the GET cells")
       ->capture_default_str();
+  app.add_option("--operations", operations, "Cells to run: post, get")
+      ->check(CLI::IsMember({"post", "get"}))
+      ->capture_default_str();
+  app.add_option("--pgbench-protocol", pgbench_protocol,
+                 "pgbench -M: extended (the reference) or prepared (statements prepared once)")
+      ->check(CLI::IsMember({"extended", "prepared"}))
+      ->capture_default_str();
+  app.add_option("--server-pid", server_pid, "pid of `migsbyu serve`, for its CPU time");
+  app.add_option("--postgres-pid", postgres_pid,
+                 "pid of the postmaster, for the CPU time of PostgreSQL and its backends");
   CLI11_PARSE(app, argc, argv);
 
   auto colon = api.rfind(':');
@@ -206,34 +237,95 @@ int main(int argc, char** argv) {
               "p50 ms", "p99 ms", "pgbench/s", "p50 ms", "p99 ms", "ratio");
   std::printf("%s\n", std::string(104, '-').c_str());
   int64_t total_errors = 0;
-  auto row = [&](const char* name, int c, const Figures& a, const Figures& p) {
-    std::printf("%-22s %5d | %10.0f %8.2f %8.2f | %10.0f %8.2f %8.2f | %6.2f\n", name, c,
-                a.per_second, a.p50_ms, a.p99_ms, p.per_second, p.p50_ms, p.p99_ms,
-                p.per_second > 0 ? a.per_second / p.per_second : 0.0);
-    std::fflush(stdout);
-    total_errors += a.errors + p.errors;
+  // CPU microseconds per request of each party, for the second table.
+  struct CpuRow {
+    std::string name;
+    int concurrency;
+    double generator, server, api_postgres, pgbench, pgbench_postgres;
   };
+  std::vector<CpuRow> cpu_rows;
   const std::string run = std::to_string(getpid());
-  for (int c : concurrency) {
-    auto post = RunApi(host, port, c, seconds, [&](httplib::Client& client, int t, int64_t i) {
-      auto r = client.Post("/students/",
-                           Student("b" + run + "-" + std::to_string(c) + "-" + std::to_string(t) +
-                                   "-" + std::to_string(i))
-                               .dump(),
-                           "application/json");
-      return r && r->status == 200;
-    });
-    auto insert = RunPgbench(pgbench, url, kInsertScript, c, seconds, work);
-    row("POST /students/", c, post, insert);
+  const std::string host_header = host + ":" + std::to_string(port);
+  const migsbyu::bench::LoadGenerator generator(host, port);
 
-    auto get = RunApi(host, port, c, seconds, [&](httplib::Client& client, int t, int64_t i) {
-      thread_local std::mt19937 rng(static_cast<unsigned>(t * 7919 + 1));
+  // One cell: the API under `write_request`, then pgbench under `script`, and the table's row.
+  auto cell = [&](const char* name, int c,
+                  const migsbyu::bench::LoadGenerator::RequestWriter& write_request,
+                  const std::string& script) {
+    const double server_before = ProcessCpuSeconds(server_pid, false);
+    double postgres_before = ProcessCpuSeconds(postgres_pid, true);
+    auto load = generator.Run(c, std::chrono::duration<double>(seconds), write_request);
+    const double server_cpu = ProcessCpuSeconds(server_pid, false) - server_before;
+    const double api_postgres_cpu = ProcessCpuSeconds(postgres_pid, true) - postgres_before;
+    if (!load.first_error.empty()) {
+      std::fprintf(stderr, "api_bench: %lld errors, the first: %s\n",
+                   static_cast<long long>(load.errors), load.first_error.c_str());
+    }
+    const double generator_cpu = load.cpu_seconds;
+    Figures api_figures =
+        Summarize(std::move(load.latencies_us), std::max(load.seconds, 1e-9), load.errors);
+
+    postgres_before = ProcessCpuSeconds(postgres_pid, true);
+    const double pgbench_before = ChildrenCpuSeconds();
+    Figures pg_figures = RunPgbench(pgbench, pgbench_protocol, url, script, c, seconds, work);
+    const double pgbench_cpu = ChildrenCpuSeconds() - pgbench_before;
+    const double pg_postgres_cpu = ProcessCpuSeconds(postgres_pid, true) - postgres_before;
+
+    std::printf("%-22s %5d | %10.0f %8.2f %8.2f | %10.0f %8.2f %8.2f | %6.2f\n", name, c,
+                api_figures.per_second, api_figures.p50_ms, api_figures.p99_ms,
+                pg_figures.per_second, pg_figures.p50_ms, pg_figures.p99_ms,
+                pg_figures.per_second > 0 ? api_figures.per_second / pg_figures.per_second : 0.0);
+    std::fflush(stdout);
+    total_errors += api_figures.errors + pg_figures.errors;
+    auto per = [](double cpu, int64_t n) { return n > 0 ? cpu * 1e6 / static_cast<double>(n) : 0; };
+    cpu_rows.push_back(
+        {name, c, per(generator_cpu, api_figures.count), per(server_cpu, api_figures.count),
+         per(api_postgres_cpu, api_figures.count), per(pgbench_cpu, pg_figures.count),
+         per(pg_postgres_cpu, pg_figures.count)});
+  };
+
+  // The request body is the seed row's with another id: the id is spliced between two halves.
+  const std::string kIdMark = "@ID@";
+  const std::string body = Student(kIdMark).dump();
+  const std::string body_before = body.substr(0, body.find(kIdMark));
+  const std::string body_after = body.substr(body.find(kIdMark) + kIdMark.size());
+  for (int c : concurrency) {
+    if (operations.contains("post")) {
+      const std::string prefix = "b" + run + "-" + std::to_string(c) + "-";
+      cell(
+          "POST /students/", c,
+          [&](int t, int64_t i, std::string* out) {
+            std::string id = prefix + std::to_string(t) + "-" + std::to_string(i);
+            migsbyu::bench::WriteJsonRequest("POST", "/students/", host_header,
+                                             body_before + id + body_after, out);
+          },
+          kInsertScript);
+    }
+    if (operations.contains("get")) {
+      std::vector<std::mt19937> rngs;
+      for (int t = 0; t < c; ++t) rngs.emplace_back(static_cast<unsigned>(t * 7919 + 1));
       std::uniform_int_distribution<int> pick(0, seed_rows - 1);
-      auto r = client.Get("/students/seed-" + std::to_string(pick(rng)));
-      return r && r->status == 200;
-    });
-    auto select = RunPgbench(pgbench, url, SelectScript(seed_rows), c, seconds, work);
-    row("GET /students/{id}", c, get, select);
+      cell(
+          "GET /students/{id}", c,
+          [&](int t, int64_t, std::string* out) {
+            migsbyu::bench::WriteJsonRequest(
+                "GET", "/students/seed-" + std::to_string(pick(rngs[t])), host_header, "", out);
+          },
+          SelectScript(seed_rows));
+    }
+  }
+
+  std::printf("\nCPU per request, us (user + system, from /proc; %s)\n",
+              server_pid > 0 && postgres_pid > 0 ? "all processes of each side"
+                                                 : "no --server-pid/--postgres-pid: partial");
+  std::printf("%-22s %5s | %9s %9s %10s %9s | %9s %10s %9s\n", "operation", "conc", "generator",
+              "server", "PostgreSQL", "total", "pgbench", "PostgreSQL", "total");
+  std::printf("%s\n", std::string(104, '-').c_str());
+  for (const auto& r : cpu_rows) {
+    std::printf("%-22s %5d | %9.1f %9.1f %10.1f %9.1f | %9.1f %10.1f %9.1f\n", r.name.c_str(),
+                r.concurrency, r.generator, r.server, r.api_postgres,
+                r.generator + r.server + r.api_postgres, r.pgbench, r.pgbench_postgres,
+                r.pgbench + r.pgbench_postgres);
   }
   fs::remove_all(work);
   if (total_errors > 0) {

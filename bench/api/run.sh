@@ -22,4 +22,5 @@ api_port=$(scripts/pg.sh free-port)
 serve_pid=$!
 # api_bench waits for /health before it starts.
 echo "bench/api: PostgreSQL 15 on 127.0.0.1:$port, API on 127.0.0.1:$api_port, $(nproc) cores"
-"$build/bench/api/api_bench" --api "127.0.0.1:$api_port" --database-url "$url" "$@"
+"$build/bench/api/api_bench" --api "127.0.0.1:$api_port" --database-url "$url" \
+  --server-pid "$serve_pid" --postgres-pid "$(head -1 "$data/postmaster.pid")" "$@"

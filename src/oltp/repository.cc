@@ -62,6 +62,7 @@ Repository::Repository(const Entity& entity)
                 ") RETURNING " + columns_;
   select_sql_ = "SELECT " + columns_ + " FROM " + entity_.table + " WHERE " + key_where_;
   delete_sql_ = "DELETE FROM " + entity_.table + " WHERE " + key_where_;
+  exists_sql_ = "SELECT 1 FROM " + entity_.table + " WHERE " + key_where_;
 }
 
 nlohmann::json Repository::RowToJson(const pg::PgResult& r, int row) const {
@@ -130,7 +131,7 @@ Result<nlohmann::json> Repository::Insert(pg::Connection& conn, const Record& re
     }
     params.push_back(found->text);
   }
-  auto r = conn.ExecParams(insert_sql_, params);
+  auto r = conn.ExecPrepared(insert_sql_, params);
   if (!r.ok()) {
     const auto& server = conn.last_server_error();
     if (server.sqlstate == "23503") {
@@ -153,15 +154,14 @@ Result<nlohmann::json> Repository::Insert(pg::Connection& conn, const Record& re
 Result<nlohmann::json> Repository::Get(pg::Connection& conn,
                                        const std::vector<std::string>& key) const {
   pg::Params params(key.begin(), key.end());
-  MIGSBYU_ASSIGN(auto r, conn.ExecParams(select_sql_, params));
+  MIGSBYU_ASSIGN(auto r, conn.ExecPrepared(select_sql_, params));
   if (r.rows() == 0) return NotFound(key);
   return RowToJson(r, 0);
 }
 
 Result<bool> Repository::Exists(pg::Connection& conn, const std::vector<std::string>& key) const {
   pg::Params params(key.begin(), key.end());
-  MIGSBYU_ASSIGN(
-      auto r, conn.ExecParams("SELECT 1 FROM " + entity_.table + " WHERE " + key_where_, params));
+  MIGSBYU_ASSIGN(auto r, conn.ExecPrepared(exists_sql_, params));
   return r.rows() > 0;
 }
 
@@ -222,7 +222,7 @@ Status Repository::Delete(pg::Connection& conn, const std::vector<std::string>& 
                           bool cascade) const {
   pg::Params params(key.begin(), key.end());
   if (referenced_by_.empty()) {
-    MIGSBYU_ASSIGN(auto r, conn.ExecParams(delete_sql_, params));
+    MIGSBYU_ASSIGN(auto r, conn.ExecPrepared(delete_sql_, params));
     if (r.AffectedRows() == 0) return NotFound(key);
     return OkStatus();
   }
@@ -251,7 +251,7 @@ Status Repository::Delete(pg::Connection& conn, const std::vector<std::string>& 
     return Error::Conflict(KeyText(key) + " has " + referrers +
                            "; delete them first or ask to cascade (?cascade=true)");
   }
-  MIGSBYU_TRY(conn.ExecParams(delete_sql_, params));
+  MIGSBYU_TRY(conn.ExecPrepared(delete_sql_, params));
   return tx.Commit();
 }
 

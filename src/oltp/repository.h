@@ -10,6 +10,10 @@
 // the same transaction. The referenced row is locked while counting, so a concurrent insert of a
 // referring row either waits or is seen.
 //
+// The statements whose text never changes (insert, get by key, exists, delete) run prepared on
+// the caller's connection (pg::Connection::ExecPrepared); those built from a request's filters,
+// sort or changed fields run unprepared, so that no request can grow a connection's statements.
+//
 // Threading: a Repository is immutable and may be shared; each call uses the caller's
 // connection (REQUIRES: the connection has no transaction open).
 #pragma once
@@ -73,6 +77,7 @@ class Repository {
   std::string insert_sql_;
   std::string select_sql_;
   std::string delete_sql_;
+  std::string exists_sql_;
 };
 
 }  // namespace migsbyu::oltp

@@ -1,6 +1,35 @@
 #include "pg/connection.h"
 
 namespace migsbyu::pg {
+namespace {
+
+std::string Field(const PGresult* r, int code) {
+  const char* v = PQresultErrorField(r, code);
+  return v ? v : "";
+}
+
+// "migsbyu_" and 16 hex digits of the text's 64-bit FNV-1a hash: the same text gets the same name
+// on every connection, which makes the statements recognizable in pg_prepared_statements.
+std::string StatementName(std::string_view sql) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char ch : sql) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string name = "migsbyu_0000000000000000";
+  for (size_t i = name.size(); h != 0; h >>= 4) name[--i] = kHex[h & 0xf];
+  return name;
+}
+
+std::vector<const char*> Values(const Params& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return values;
+}
+
+}  // namespace
 
 PgResult& PgResult::operator=(PgResult&& o) noexcept {
   if (this != &o) {
@@ -43,6 +72,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
     c_ = o.c_;
     o.c_ = nullptr;
     last_error_ = std::move(o.last_error_);
+    prepared_ = std::move(o.prepared_);
   }
   return *this;
 }
@@ -64,20 +94,42 @@ Result<PgResult> Connection::Exec(const std::string& sql) {
 
 Result<PgResult> Connection::ExecParams(const std::string& sql, const Params& params) {
   if (c_ == nullptr) return Error::Unavailable("postgres: connection closed");
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  auto values = Values(params);
   return Check(PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                             values.data(), nullptr, nullptr, 0),
                sql);
 }
 
-namespace {
-std::string Field(const PGresult* r, int code) {
-  const char* v = PQresultErrorField(r, code);
-  return v ? v : "";
+Result<PgResult> Connection::RunPrepared(const std::string& name, const Params& params,
+                                         std::string_view sql) {
+  auto values = Values(params);
+  return Check(PQexecPrepared(c_, name.c_str(), static_cast<int>(values.size()), values.data(),
+                              nullptr, nullptr, 0),
+               sql);
 }
-}  // namespace
+
+Result<PgResult> Connection::ExecPrepared(const std::string& sql, const Params& params) {
+  if (c_ == nullptr) return Error::Unavailable("postgres: connection closed");
+  std::string name = StatementName(sql);
+  auto it = prepared_.find(name);
+  if (it != prepared_.end() && it->second != sql) return ExecParams(sql, params);  // collision
+  if (it == prepared_.end()) {
+    if (prepared_.size() >= kMaxPrepared) return ExecParams(sql, params);
+    MIGSBYU_TRY(Check(PQprepare(c_, name.c_str(), sql.c_str(), 0, nullptr), sql));
+    prepared_.emplace(name, sql);
+  }
+  const bool in_transaction = InTransaction();
+  auto r = RunPrepared(name, params, sql);
+  // 26000: the server no longer has the statement; 0A000 "cached plan must not change result
+  // type": a table's columns changed under it. Either way, prepare it afresh.
+  const std::string& state = last_error_.sqlstate;
+  if (r.ok() || in_transaction || IsBroken() || (state != "26000" && state != "0A000")) return r;
+  prepared_.erase(name);
+  (void)Check(PQexec(c_, ("DEALLOCATE " + name).c_str()), "DEALLOCATE");
+  MIGSBYU_TRY(Check(PQprepare(c_, name.c_str(), sql.c_str(), 0, nullptr), sql));
+  prepared_.emplace(name, sql);
+  return RunPrepared(name, params, sql);
+}
 
 Result<PgResult> Connection::Check(PGresult* raw, std::string_view sql) {
   PgResult r(raw);
@@ -95,7 +147,8 @@ Result<PgResult> Connection::Check(PGresult* raw, std::string_view sql) {
                  Field(raw, PG_DIAG_MESSAGE_DETAIL)};
   std::string msg = Field(raw, PG_DIAG_MESSAGE_PRIMARY);
   if (msg.empty()) msg = PQerrorMessage(c_);
-  ErrorCode code = IsBroken() ? ErrorCode::kUnavailable : ErrorCodeForSqlState(last_error_.sqlstate);
+  ErrorCode code =
+      IsBroken() ? ErrorCode::kUnavailable : ErrorCodeForSqlState(last_error_.sqlstate);
   return Error(code, "postgres: " + msg + " (SQLSTATE " + last_error_.sqlstate + ")");
 }
 

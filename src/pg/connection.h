@@ -1,8 +1,13 @@
 // RAII over libpq: pg::Connection owns a PGconn, pg::PgResult owns a PGresult.
 //
-// Every statement that carries a value is parameterized: ExecParams sends the SQL text and the
-// values separately (text format), so no value is ever spliced into SQL. Exec is for fixed SQL
-// (migrations, BEGIN/COMMIT) only.
+// Every statement that carries a value is parameterized: ExecParams and ExecPrepared send the SQL
+// text and the values separately (text format), so no value is ever spliced into SQL. Exec is for
+// fixed SQL (migrations, BEGIN/COMMIT) only.
+//
+// ExecPrepared keeps a statement prepared on this connection (a protocol-level named statement,
+// named "migsbyu_" + a hash of its text), so that PostgreSQL parses and plans it once per
+// connection instead of on every call. The cache belongs to the Connection: a connection that is
+// closed or replaced takes its statements with it.
 //
 // Errors come back as values. SQLSTATE classes map to ErrorCode: 23505 unique violation ->
 // kAlreadyExists; 23503 foreign key and 40001/40P01 serialization -> kConflict; 23514 check and
@@ -20,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -72,7 +78,10 @@ class Connection {
   // Connects with a libpq URL or key=value string. kUnavailable if the server cannot be reached.
   static Result<Connection> Open(const std::string& conninfo);
 
-  Connection(Connection&& o) noexcept : c_(o.c_), last_error_(std::move(o.last_error_)) { o.c_ = nullptr; }
+  Connection(Connection&& o) noexcept
+      : c_(o.c_), last_error_(std::move(o.last_error_)), prepared_(std::move(o.prepared_)) {
+    o.c_ = nullptr;
+  }
   Connection& operator=(Connection&& o) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -82,6 +91,15 @@ class Connection {
   Result<PgResult> Exec(const std::string& sql);
   // One statement with parameters.
   Result<PgResult> ExecParams(const std::string& sql, const Params& params);
+  // The same as ExecParams, with the statement prepared on this connection the first time its
+  // text is seen and executed by name afterwards. For statements whose text is fixed (built once,
+  // never from request values): each distinct text stays prepared for the life of the
+  // connection, up to kMaxPrepared texts, beyond which (or when two texts share a name) it runs
+  // like ExecParams. A statement PostgreSQL no longer holds (DEALLOCATE, DISCARD) or whose result
+  // columns changed since it was prepared (ALTER TABLE) is prepared again and retried once,
+  // unless a transaction is open (the failure has then aborted it, as any failed statement does).
+  Result<PgResult> ExecPrepared(const std::string& sql, const Params& params);
+  static constexpr size_t kMaxPrepared = 64;
 
   // True when the socket is gone; the pool drops such connections.
   bool IsBroken() const { return c_ == nullptr || PQstatus(c_) != CONNECTION_OK; }
@@ -97,9 +115,12 @@ class Connection {
  private:
   explicit Connection(PGconn* c) : c_(c) {}
   Result<PgResult> Check(PGresult* r, std::string_view sql);
+  Result<PgResult> RunPrepared(const std::string& name, const Params& params, std::string_view sql);
 
   PGconn* c_ = nullptr;
   ServerError last_error_;
+  // Statement name -> the text prepared under it on this connection.
+  std::unordered_map<std::string, std::string> prepared_;
 };
 
 // Maps a SQLSTATE to the ErrorCode described above.

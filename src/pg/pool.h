@@ -4,6 +4,8 @@
 // transaction is rolled back; a broken connection is dropped and replaced on demand. When all
 // `max_size` connections are lent, Acquire waits up to its timeout, then returns kUnavailable:
 // the backpressure that keeps a burst of requests from opening unbounded server sessions.
+// Statements prepared on a connection (Connection::ExecPrepared) stay with it from lease to lease;
+// a connection that replaces a broken one starts with none.
 //
 // Threading: every method is thread-safe. A Lease is used by one thread.
 #pragma once
