@@ -5,9 +5,10 @@
 // an epoll set (load_generator.h): N keep-alive connections, each sending the next request when
 // the last one is answered, so that the client takes as little of the machine's CPU as pgbench's
 // own client does.
-// pgbench runs N clients (-c N -j N) in extended-protocol mode (-M extended: parse, bind, execute
-// per statement). The API keeps its fixed statements prepared per pooled connection; the
-// reference stays at -M extended unless --pgbench-protocol prepared asks for the stronger one.
+// pgbench runs N clients (-c N -j N) twice per cell: -M extended (parse, bind, execute per
+// statement, what a client of parameterized statements does) and -M prepared (each statement
+// prepared once per connection, as the API now keeps its fixed statements). Each gives a row and
+// a ratio; -M prepared is the stronger reference, the like-for-like one since the API prepares.
 // Latencies of pgbench come from its per-transaction log (-l). The table shows requests per
 // second, p50 and p99, and the ratio API / pgbench of the throughputs.
 #include <httplib.h>
@@ -173,7 +174,7 @@ int main(int argc, char** argv) {
   std::vector<int> concurrency = {1, 4, 16};
   int seed_rows = 1000;
   std::set<std::string> operations = {"post", "get"};
-  std::string pgbench_protocol = "extended";
+  std::vector<std::string> pgbench_protocols = {"extended", "prepared"};
   pid_t server_pid = 0;
   pid_t postgres_pid = 0;
   app.add_option("--api", api, "host:port of `migsbyu serve`")->capture_default_str();
@@ -187,8 +188,8 @@ int main(int argc, char** argv) {
   app.add_option("--operations", operations, "Cells to run: post, get")
       ->check(CLI::IsMember({"post", "get"}))
       ->capture_default_str();
-  app.add_option("--pgbench-protocol", pgbench_protocol,
-                 "pgbench -M: extended (the reference) or prepared (statements prepared once)")
+  app.add_option("--pgbench-protocol", pgbench_protocols,
+                 "pgbench -M modes, each a reference row: extended, prepared")
       ->check(CLI::IsMember({"extended", "prepared"}))
       ->capture_default_str();
   app.add_option("--server-pid", server_pid, "pid of `migsbyu serve`, for its CPU time");
@@ -233,14 +234,15 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("%-22s %5s | %10s %8s %8s | %10s %8s %8s | %6s\n", "operation", "conc", "API req/s",
-              "p50 ms", "p99 ms", "pgbench/s", "p50 ms", "p99 ms", "ratio");
-  std::printf("%s\n", std::string(104, '-').c_str());
+  std::printf("%-22s %5s | %10s %8s %8s | %-8s %10s %8s %8s | %6s\n", "operation", "conc",
+              "API req/s", "p50 ms", "p99 ms", "pgbench", "/s", "p50 ms", "p99 ms", "ratio");
+  std::printf("%s\n", std::string(114, '-').c_str());
   int64_t total_errors = 0;
   // CPU microseconds per request of each party, for the second table.
   struct CpuRow {
     std::string name;
     int concurrency;
+    std::string protocol;
     double generator, server, api_postgres, pgbench, pgbench_postgres;
   };
   std::vector<CpuRow> cpu_rows;
@@ -265,23 +267,28 @@ int main(int argc, char** argv) {
     Figures api_figures =
         Summarize(std::move(load.latencies_us), std::max(load.seconds, 1e-9), load.errors);
 
-    postgres_before = ProcessCpuSeconds(postgres_pid, true);
-    const double pgbench_before = ChildrenCpuSeconds();
-    Figures pg_figures = RunPgbench(pgbench, pgbench_protocol, url, script, c, seconds, work);
-    const double pgbench_cpu = ChildrenCpuSeconds() - pgbench_before;
-    const double pg_postgres_cpu = ProcessCpuSeconds(postgres_pid, true) - postgres_before;
+    for (const auto& protocol : pgbench_protocols) {
+      postgres_before = ProcessCpuSeconds(postgres_pid, true);
+      const double pgbench_before = ChildrenCpuSeconds();
+      Figures pg_figures = RunPgbench(pgbench, protocol, url, script, c, seconds, work);
+      const double pgbench_cpu = ChildrenCpuSeconds() - pgbench_before;
+      const double pg_postgres_cpu = ProcessCpuSeconds(postgres_pid, true) - postgres_before;
 
-    std::printf("%-22s %5d | %10.0f %8.2f %8.2f | %10.0f %8.2f %8.2f | %6.2f\n", name, c,
-                api_figures.per_second, api_figures.p50_ms, api_figures.p99_ms,
-                pg_figures.per_second, pg_figures.p50_ms, pg_figures.p99_ms,
-                pg_figures.per_second > 0 ? api_figures.per_second / pg_figures.per_second : 0.0);
-    std::fflush(stdout);
-    total_errors += api_figures.errors + pg_figures.errors;
-    auto per = [](double cpu, int64_t n) { return n > 0 ? cpu * 1e6 / static_cast<double>(n) : 0; };
-    cpu_rows.push_back(
-        {name, c, per(generator_cpu, api_figures.count), per(server_cpu, api_figures.count),
-         per(api_postgres_cpu, api_figures.count), per(pgbench_cpu, pg_figures.count),
-         per(pg_postgres_cpu, pg_figures.count)});
+      std::printf("%-22s %5d | %10.0f %8.2f %8.2f | -M %-5.5s %10.0f %8.2f %8.2f | %6.2f\n", name,
+                  c, api_figures.per_second, api_figures.p50_ms, api_figures.p99_ms,
+                  protocol.c_str(), pg_figures.per_second, pg_figures.p50_ms, pg_figures.p99_ms,
+                  pg_figures.per_second > 0 ? api_figures.per_second / pg_figures.per_second : 0.0);
+      std::fflush(stdout);
+      total_errors += pg_figures.errors;
+      auto per = [](double cpu, int64_t n) {
+        return n > 0 ? cpu * 1e6 / static_cast<double>(n) : 0;
+      };
+      cpu_rows.push_back(
+          {name, c, protocol, per(generator_cpu, api_figures.count),
+           per(server_cpu, api_figures.count), per(api_postgres_cpu, api_figures.count),
+           per(pgbench_cpu, pg_figures.count), per(pg_postgres_cpu, pg_figures.count)});
+    }
+    total_errors += api_figures.errors;
   };
 
   // The request body is the seed row's with another id: the id is spliced between two halves.
@@ -318,14 +325,15 @@ int main(int argc, char** argv) {
   std::printf("\nCPU per request, us (user + system, from /proc; %s)\n",
               server_pid > 0 && postgres_pid > 0 ? "all processes of each side"
                                                  : "no --server-pid/--postgres-pid: partial");
-  std::printf("%-22s %5s | %9s %9s %10s %9s | %9s %10s %9s\n", "operation", "conc", "generator",
-              "server", "PostgreSQL", "total", "pgbench", "PostgreSQL", "total");
-  std::printf("%s\n", std::string(104, '-').c_str());
+  std::printf("%-22s %5s | %9s %9s %10s %9s | %-8s %9s %10s %9s\n", "operation", "conc",
+              "generator", "server", "PostgreSQL", "total", "pgbench", "client", "PostgreSQL",
+              "total");
+  std::printf("%s\n", std::string(114, '-').c_str());
   for (const auto& r : cpu_rows) {
-    std::printf("%-22s %5d | %9.1f %9.1f %10.1f %9.1f | %9.1f %10.1f %9.1f\n", r.name.c_str(),
-                r.concurrency, r.generator, r.server, r.api_postgres,
-                r.generator + r.server + r.api_postgres, r.pgbench, r.pgbench_postgres,
-                r.pgbench + r.pgbench_postgres);
+    std::printf("%-22s %5d | %9.1f %9.1f %10.1f %9.1f | -M %-5.5s %9.1f %10.1f %9.1f\n",
+                r.name.c_str(), r.concurrency, r.generator, r.server, r.api_postgres,
+                r.generator + r.server + r.api_postgres, r.protocol.c_str(), r.pgbench,
+                r.pgbench_postgres, r.pgbench + r.pgbench_postgres);
   }
   fs::remove_all(work);
   if (total_errors > 0) {
