@@ -169,6 +169,19 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
   if (w->lake_) w->lake_->Publish(w->published_);
   MIGSBYU_TRY(w->CollectGarbage());
   MIGSBYU_TRY(w->Restore());
+  if (exclusive && !w->published_.derived.empty()) {
+    // Written by several processes before, and the fact was not derived from every stored
+    // change (its deriver stopped behind): a single writer carries on from a complete fact.
+    for (const auto& [table, mark] : w->published_.watermarks) {
+      if (!FindKnownTable(table)) continue;
+      auto d = w->published_.derived.find(table);
+      if (d != w->published_.derived.end() && d->second == mark) continue;
+      spdlog::warn("lake: the fact of {} was derived only up to part of table {}; rebuilding it",
+                   w->options_.dir, table);
+      MIGSBYU_TRY(w->Rebuild());
+      break;
+    }
+  }
   return w;
 }
 
@@ -665,6 +678,14 @@ Result<bool> LakeWriter::Publish() {
   next.watermarks = watermarks_;
   next.next_keys = builder_->next_keys();
   next.caught_up = caught_up_;
+  if (options_.role == WriterRole::kExclusive) {
+    // A single writer derives the fact as it stores the changes: it is derived from every
+    // stored change, which a deriver taking over later must know.
+    derived_.clear();
+    for (const auto& t : KnownTables()) {
+      if (auto w = watermarks_.find(t.name); w != watermarks_.end()) derived_[t.name] = w->second;
+    }
+  }
   next.derived = derived_;
   MIGSBYU_TRY(CommitManifest(std::move(next)));
   pending_.clear();
@@ -923,6 +944,13 @@ Status LakeWriter::Rebuild() {
   next.datasets.erase(kFactDataset);
   for (auto& [dataset, files] : pending_) next.datasets[dataset] = files;
   next.next_keys = builder_->next_keys();
+  next.derived.clear();
+  for (const auto& t : KnownTables()) {
+    if (auto w = next.watermarks.find(t.name); w != next.watermarks.end()) {
+      next.derived[t.name] = w->second;
+    }
+  }
+  derived_ = next.derived;
   MIGSBYU_TRY(CommitManifest(std::move(next)));
   pending_.clear();
   MIGSBYU_TRY(Compact());
