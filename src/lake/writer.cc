@@ -216,6 +216,13 @@ Status LakeWriter::Restore() {
   if (options_.role == WriterRole::kDeriver) {
     // The builder's state at the published fact: replay what it was derived from, keeping
     // nothing of what that emits (those rows are in the lake already).
+    if (derived_.empty() && !published_.Files(kFactDataset).empty()) {
+      // A lake a single writer wrote before manifests had derived marks: that writer derived
+      // the fact from every change it stored.
+      for (const auto& t : KnownTables()) {
+        if (auto w = watermarks_.find(t.name); w != watermarks_.end()) derived_[t.name] = w->second;
+      }
+    }
     builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
     suppress_output_ = true;
     Status replayed = ReplayChangeLogs({}, derived_, Watermark{0, 0}, nullptr);

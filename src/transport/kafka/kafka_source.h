@@ -20,7 +20,10 @@
 // source first commits the open transaction, flushes the sink and commits offsets, so the next
 // owner starts where this one stopped. If that commit is refused (a broker may refuse commits
 // while the group rebalances), the next owner redelivers from the previous commit and the
-// lake's own (commit_lsn, position) record drops what was already stored.
+// lake's own (commit_lsn, position) record drops what was already stored. A PartitionListener
+// (optional) hears of each assignment before any of its messages is handed on and of each
+// revocation after its flush, so that a sink can own exactly the tables this member reads; it
+// also runs the caught-up check (see PartitionListener).
 //
 // Threading: Run() blocks the calling thread; rebalance callbacks run inside it. One Run per
 // KafkaSource at a time.
