@@ -763,17 +763,34 @@ Status LakeWriter::CollectGarbage() {
   int64_t horizon = NowMicros() - options_.retain.count() * 1000;
   std::set<std::string> live;
   std::error_code ec;
-  for (uint64_t v : ListManifestVersions(options_.dir)) {
-    auto m = LoadManifest(options_.dir, v);
-    bool keep =
-        m.ok() && (v == published_.version || pinned.count(v) || m->written_at_us >= horizon);
+  const std::vector<uint64_t> versions = ListManifestVersions(options_.dir);
+  // Manifests never change, so each is read once; with several writers there are many.
+  std::erase_if(manifest_files_, [&](const auto& entry) {
+    return !std::binary_search(versions.begin(), versions.end(), entry.first);
+  });
+  for (uint64_t v : versions) {
+    auto cached = manifest_files_.find(v);
+    if (cached == manifest_files_.end()) {
+      auto m = LoadManifest(options_.dir, v);
+      if (!m.ok()) {
+        if (v < published_.version) fs::remove(ManifestPath(options_.dir, v), ec);
+        continue;
+      }
+      ManifestFiles entry{m->written_at_us, {}};
+      for (const auto& [dataset, files] : m->datasets) {
+        for (const auto& f : files) entry.paths.push_back(f.path);
+      }
+      cached = manifest_files_.emplace(v, std::move(entry)).first;
+    }
+    // The latest manifest (maybe another writer's) always counts, as does this writer's own.
+    bool keep = v == versions.back() || v == published_.version || pinned.count(v) ||
+                cached->second.written_at_us >= horizon;
     if (!keep) {
       if (v < published_.version) fs::remove(ManifestPath(options_.dir, v), ec);
+      manifest_files_.erase(cached);
       continue;
     }
-    for (const auto& [dataset, files] : m->datasets) {
-      for (const auto& f : files) live.insert(f.path);
-    }
+    live.insert(cached->second.paths.begin(), cached->second.paths.end());
   }
   for (const auto& [dataset, files] : pending_) {
     for (const auto& f : files) live.insert(f.path);

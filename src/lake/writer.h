@@ -205,6 +205,11 @@ class LakeWriter : public ScdOutput {
   std::map<std::string, uint64_t> caught_up_;
   std::map<std::string, Watermark> derived_;
   bool suppress_output_ = false;  // the deriver catching up to its published state
+  struct ManifestFiles {
+    int64_t written_at_us = 0;
+    std::vector<std::string> paths;
+  };
+  std::map<uint64_t, ManifestFiles> manifest_files_;  // garbage collection's cache, per version
   uint64_t derived_from_version_ = 0;
 };
 
