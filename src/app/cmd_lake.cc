@@ -6,8 +6,10 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "lake/deriver.h"
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
+#include "lake/manifest.h"
 #include "lake/writer.h"
 #if __has_include("transport/kafka/kafka_source.h")
 #include "transport/kafka/kafka_source.h"
@@ -25,6 +27,7 @@ struct LakeFlags {
   std::string group = "migsbyu-lake";
   std::string topic_prefix = "migsbyu";
   std::vector<std::string> topics;
+  std::vector<std::string> kafka_properties;  // librdkafka "name=value"
 };
 
 std::shared_ptr<lake::Lake> OpenLake(const LakeFlags& flags) {
@@ -80,37 +83,91 @@ void RunQuery(const LakeFlags& flags) {
 }
 
 #ifdef MIGSBYU_HAVE_KAFKA_SOURCE
+// The consumer group's partitions are the lake's tables: a member writes a table only while it
+// holds the table's partition (topic <prefix>.<schema>.<table>).
+class TableOwnership : public kafka::PartitionListener {
+ public:
+  TableOwnership(lake::LakeSink& sink, std::string dir, std::stop_token stop)
+      : sink_(sink), dir_(std::move(dir)), stop_(std::move(stop)) {}
+
+  Status OnAssigned(const std::vector<std::string>& topics) override {
+    for (const auto& t : topics) MIGSBYU_TRY(sink_.AcquireTable(TableOf(t), stop_));
+    return OkStatus();
+  }
+  Status OnRevoked(const std::vector<std::string>& topics) override {
+    for (const auto& t : topics) MIGSBYU_TRY(sink_.ReleaseTable(TableOf(t)));
+    return OkStatus();
+  }
+  uint64_t CatchUpToken() override {
+    auto latest = lake::LoadLatestManifest(dir_);
+    return latest.ok() && *latest ? (*latest)->commit_lsn.value() : 0;
+  }
+  Status OnCaughtUp(const std::vector<std::string>& topics, uint64_t token) override {
+    for (const auto& t : topics) sink_.MarkCaughtUp(TableOf(t), token);
+    return OkStatus();
+  }
+
+ private:
+  static std::string TableOf(const std::string& topic) {
+    return topic.substr(topic.find_last_of('.') + 1);
+  }
+  lake::LakeSink& sink_;
+  const std::string dir_;
+  const std::stop_token stop_;
+};
+
 void RunConsume(const LakeFlags& flags) {
   if (flags.brokers.empty()) throw CLI::ValidationError("--brokers", "required");
-  lake::LakeSinkOptions options;
-  options.writer.dir = flags.dir;
-  auto sink = lake::LakeSink::Open(options, nullptr);
-  if (!sink.ok()) throw CLI::RuntimeError("lake consume: " + sink.error().ToString(), 1);
-  kafka::KafkaSourceOptions source_options;
-  source_options.brokers = flags.brokers;
-  source_options.group_id = flags.group;
-  source_options.topic_prefix = flags.topic_prefix;
-  source_options.topics = flags.topics;
-  kafka::KafkaSource source(source_options);
-  // SIGINT/SIGTERM stop the consumer after a final flush; a watcher thread takes them.
+  // SIGINT/SIGTERM stop the consumer after a final flush; a watcher thread takes them. Blocked
+  // before any thread starts, so that every thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Several processes may share the lake: each writes the tables whose partitions it holds,
+  // and one of them at a time (whoever holds the deriver lock) derives the fact.
+  lake::LakeSinkOptions options;
+  options.writer.dir = flags.dir;
+  options.writer.role = lake::WriterRole::kTableOwner;
+  auto sink = lake::LakeSink::Open(options, nullptr);
+  if (!sink.ok()) throw CLI::RuntimeError("lake consume: " + sink.error().ToString(), 1);
+  lake::DeriverOptions deriver_options;
+  deriver_options.writer.dir = flags.dir;
+  auto deriver = lake::FactDeriver::Start(deriver_options);
+  kafka::KafkaSourceOptions source_options;
+  source_options.brokers = flags.brokers;
+  source_options.group_id = flags.group;
+  source_options.topic_prefix = flags.topic_prefix;
+  source_options.topics = flags.topics;
+  // The caught-up check asks the brokers for the partitions' ends; a shorter fetch long-poll
+  // keeps that request from queueing behind an idle fetch for long.
+  source_options.extra["fetch.wait.max.ms"] = "100";
+  for (const auto& p : flags.kafka_properties) {
+    auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw CLI::ValidationError("--kafka-property", "expected name=value, got " + p);
+    }
+    source_options.extra[p.substr(0, eq)] = p.substr(eq + 1);
+  }
   std::stop_source stop;
+  TableOwnership ownership(**sink, flags.dir, stop.get_token());
+  source_options.listener = &ownership;
   std::jthread watcher([&](std::stop_token done) {
     while (!done.stop_requested()) {
       timespec wait{0, 100 * 1000 * 1000};
       if (sigtimedwait(&signals, nullptr, &wait) > 0) stop.request_stop();
     }
   });
+  kafka::KafkaSource source(source_options);
   Status st = source.Run(stop.get_token(), **sink);
   watcher.request_stop();
   auto stats = source.stats();
   std::printf("lake consume: %llu changes, %llu duplicates dropped\n",
               static_cast<unsigned long long>(stats.changes),
               static_cast<unsigned long long>(stats.duplicates));
+  // Stopped while waiting for a table another member still held: a clean stop all the same.
+  if (!st.ok() && st.error().code() == ErrorCode::kCancelled && stop.stop_requested()) return;
   Check(st, "consume");
 }
 #endif
@@ -157,12 +214,16 @@ void AddLakeCommand(CLI::App& app) {
 
 #ifdef MIGSBYU_HAVE_KAFKA_SOURCE
   auto* consume = cmd->add_subcommand(
-      "consume", "Fill the lake from the Kafka topics (a consumer group member)");
+      "consume",
+      "Fill the lake from the Kafka topics as one consumer group member; several members may "
+      "share one lake directory (each writes the tables whose partitions it holds)");
   add_dir(consume);
   consume->add_option("--brokers", flags->brokers, "Kafka bootstrap servers")->required();
   consume->add_option("--group", flags->group, "Consumer group id")->capture_default_str();
   consume->add_option("--topic-prefix", flags->topic_prefix, "Topic prefix")->capture_default_str();
   consume->add_option("--topic", flags->topics, "Topics (default: every topic of the prefix)");
+  consume->add_option("--kafka-property", flags->kafka_properties,
+                      "A librdkafka consumer property, name=value (repeatable)");
   consume->callback([flags] { RunConsume(*flags); });
 #endif
 }

@@ -84,4 +84,19 @@ std::optional<Lsn> LakeSink::ResumeLsn() {
   return writer_->published().end_lsn;
 }
 
+Status LakeSink::AcquireTable(const std::string& table, std::stop_token stop) {
+  std::lock_guard lock(mu_);
+  return writer_->AcquireTable(table, stop);
+}
+
+Status LakeSink::ReleaseTable(const std::string& table) {
+  std::lock_guard lock(mu_);
+  return writer_->ReleaseTable(table);
+}
+
+void LakeSink::MarkCaughtUp(const std::string& table, uint64_t lsn) {
+  std::lock_guard lock(mu_);
+  writer_->MarkCaughtUp(table, lsn);
+}
+
 }  // namespace migsbyu::lake

@@ -43,6 +43,12 @@ class LakeSink : public transport::Sink {
   // The end_lsn of the latest manifest, or nullopt for an empty lake.
   std::optional<Lsn> ResumeLsn() override;
 
+  // Ownership of tables, for a writer with role kTableOwner (LakeWriter::AcquireTable and
+  // friends); called from the same thread as the Sink methods, between transactions.
+  Status AcquireTable(const std::string& table, std::stop_token stop = {});
+  Status ReleaseTable(const std::string& table);
+  void MarkCaughtUp(const std::string& table, uint64_t lsn);
+
  private:
   LakeSink(LakeSinkOptions options, std::unique_ptr<LakeWriter> writer);
   // REQUIRES: mu_ held. Publishes when the oldest unpublished commit is due.

@@ -27,6 +27,30 @@ const std::vector<DataFile>& Manifest::Files(const std::string& dataset) const {
   return it == datasets.end() ? kNone : it->second;
 }
 
+Manifest MergeOwned(const Manifest& latest, const Manifest& mine, const Ownership& owned) {
+  Manifest merged = latest;
+  // Replaces merged's entry for `key` by mine's, or removes it when mine has none.
+  auto take = [](auto& to, const auto& from, const std::string& key) {
+    auto it = from.find(key);
+    if (it == from.end()) {
+      to.erase(key);
+    } else {
+      to[key] = it->second;
+    }
+  };
+  for (const auto& d : owned.datasets) take(merged.datasets, mine.datasets, d);
+  for (const auto& t : owned.tables) {
+    take(merged.watermarks, mine.watermarks, t);
+    take(merged.caught_up, mine.caught_up, t);
+  }
+  for (const auto& e : owned.entities) take(merged.next_keys, mine.next_keys, e);
+  if (owned.deriver) merged.derived = mine.derived;
+  merged.end_lsn = std::max(latest.end_lsn, mine.end_lsn);
+  merged.commit_lsn = std::max(latest.commit_lsn, mine.commit_lsn);
+  merged.commit_time_us = std::max(latest.commit_time_us, mine.commit_time_us);
+  return merged;
+}
+
 std::string ManifestToJson(const Manifest& m) {
   json j;
   j["format"] = kManifestFormat;
@@ -50,6 +74,14 @@ std::string ManifestToJson(const Manifest& m) {
   }
   j["watermarks"] = marks;
   j["next_keys"] = m.next_keys;
+  if (!m.caught_up.empty()) j["caught_up"] = m.caught_up;
+  if (!m.derived.empty()) {
+    json derived = json::object();
+    for (const auto& [table, w] : m.derived) {
+      derived[table] = {{"commit_lsn", w.commit_lsn}, {"position", w.position}};
+    }
+    j["derived"] = derived;
+  }
   return j.dump(1);
 }
 
@@ -75,6 +107,14 @@ Result<Manifest> ManifestFromJson(const std::string& text, const std::string& or
       m.watermarks[table] = {w.at("commit_lsn").get<uint64_t>(), w.at("position").get<uint64_t>()};
     }
     m.next_keys = j.at("next_keys").get<std::map<std::string, int64_t>>();
+    if (j.contains("caught_up")) {
+      m.caught_up = j.at("caught_up").get<std::map<std::string, uint64_t>>();
+    }
+    if (j.contains("derived")) {
+      for (const auto& [table, w] : j.at("derived").items()) {
+        m.derived[table] = {w.at("commit_lsn").get<uint64_t>(), w.at("position").get<uint64_t>()};
+      }
+    }
     return m;
   } catch (const std::exception& e) {
     return Error::Corruption("lake manifest " + origin + " does not parse: " + e.what());

@@ -14,7 +14,13 @@
 //    "datasets":{"students_changes":[{"path":"students_changes/part-00000007-0000.parquet",
 //                                     "rows":3}], ...},
 //    "watermarks":{"students":{"commit_lsn":120,"position":2}, ...},
-//    "next_keys":{"student":4, ...}}
+//    "next_keys":{"student":4, ...},
+//    "caught_up":{"professors":118}, "derived":{"takes":{"commit_lsn":120,"position":1}, ...}}
+// "caught_up" and "derived" exist only in a lake written by several processes (docs/LAKE.md
+// "Several writers"): caught_up[t] = L says the lake holds every change of table t whose commit
+// LSN is <= L (claimed by t's owner when it had read its topic to the end, for an idle table
+// whose watermark stays behind); derived[t] is the last change of t that the enrollment fact was
+// derived from.
 //
 // Commit protocol: data files are written (and fsynced) first, under names no manifest lists
 // yet; then the manifest is written to `_manifests/.tmp-<version>`, fsynced, renamed to its
@@ -22,12 +28,18 @@
 // highest-numbered one that parses; a torn or partial one (only possible as a .tmp file, or a
 // damaged file) is ignored. Files that no retained manifest lists are garbage.
 //
-// Threading: plain values and functions; callers serialize writers of one lake directory.
+// Several writers: each writer owns some datasets (a table's change log and dimension, or the
+// fact), and commits under <lake>/_locks/commit.lock by reading the latest manifest, replacing
+// only what it owns (MergeOwned) and writing version + 1. Readers need no lock.
+//
+// Threading: plain values and functions; callers serialize writers of one lake directory (the
+// commit lock, or a single writer).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,12 +74,28 @@ struct Manifest {
   std::map<std::string, std::vector<DataFile>> datasets;
   std::map<std::string, Watermark> watermarks;
   std::map<std::string, int64_t> next_keys;
+  std::map<std::string, uint64_t> caught_up;  // table -> commit LSN (several writers only)
+  std::map<std::string, Watermark> derived;   // table -> last change the fact was derived from
 
   // Rows of one dataset (0 when absent).
   uint64_t Rows(const std::string& dataset) const;
   // The files of one dataset (empty when absent).
   const std::vector<DataFile>& Files(const std::string& dataset) const;
 };
+
+// What one writer of a shared lake owns: it alone changes these datasets (their file lists are
+// replaced whole), these tables' watermarks and caught_up claims, these entities' next keys,
+// and, for the deriver, the derived marks.
+struct Ownership {
+  std::set<std::string> datasets;
+  std::set<std::string> tables;
+  std::set<std::string> entities;
+  bool deriver = false;
+};
+
+// `latest` with the parts `owned` names taken from `mine`; end_lsn, commit_lsn and
+// commit_time_us are the maxima of both. The version is left to the caller.
+Manifest MergeOwned(const Manifest& latest, const Manifest& mine, const Ownership& owned);
 
 std::string ManifestToJson(const Manifest& manifest);
 // Fails with kCorruption naming `origin` when the text is not a complete manifest.

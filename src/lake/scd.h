@@ -101,6 +101,8 @@ class ScdBuilder {
   void RestoreAssignment(const std::string& professor, const std::string& course,
                          const std::string& semester);
   void SetNextKey(const std::string& entity, int64_t next) { next_key_[entity] = next; }
+  // Drops the current keys of `entity` (before restoring them anew).
+  void ForgetEntity(const std::string& entity) { current_.erase(entity); }
   const std::map<std::string, int64_t>& next_keys() const { return next_key_; }
   std::optional<int64_t> CurrentKey(const std::string& entity, const std::string& id) const;
 

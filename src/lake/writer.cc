@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include "common/log.h"
@@ -131,6 +132,26 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
   std::unique_ptr<LakeWriter> w(
       new LakeWriter(std::move(options), std::move(lake), std::move(db), std::move(conn)));
   w->chunk_scan_ = chunk_scan;
+  const bool exclusive = w->options_.role == WriterRole::kExclusive;
+  MIGSBYU_ASSIGN(auto lake_lock, FileLock::TryAcquire(LakeLockPath(w->options_.dir, "lake"),
+                                                      exclusive ? FileLock::Mode::kExclusive
+                                                                : FileLock::Mode::kShared));
+  if (!lake_lock) {
+    return Error::Conflict("lake " + w->options_.dir + " is being written by " +
+                           (exclusive ? "other processes (`migsbyu lake consume`?)"
+                                      : "a single writer (`migsbyu serve`, `cdc --sink lake:`)") +
+                           "; see " + LakeLockPath(w->options_.dir, "lake"));
+  }
+  w->lake_lock_ = std::move(*lake_lock);
+  if (w->options_.role == WriterRole::kDeriver) {
+    w->owned_.datasets.insert(kFactDataset);
+    w->owned_.deriver = true;
+  }
+  // Other writers may be committing: look at (and tidy) the manifests under the commit lock.
+  std::optional<FileLock> commit;
+  if (!exclusive) {
+    MIGSBYU_ASSIGN(commit, w->LockCommit());
+  }
   MIGSBYU_ASSIGN(auto latest, LoadLatestManifest(w->options_.dir));
   if (latest) w->published_ = std::move(*latest);
   // Manifests above the latest parseable one are torn: remove them with the temporary files.
@@ -144,9 +165,23 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
       fs::remove(ManifestPath(w->options_.dir, v), ec);
     }
   }
+  commit.reset();
   if (w->lake_) w->lake_->Publish(w->published_);
   MIGSBYU_TRY(w->CollectGarbage());
   MIGSBYU_TRY(w->Restore());
+  if (exclusive && !w->published_.derived.empty()) {
+    // Written by several processes before, and the fact was not derived from every stored
+    // change (its deriver stopped behind): a single writer carries on from a complete fact.
+    for (const auto& [table, mark] : w->published_.watermarks) {
+      if (!FindKnownTable(table)) continue;
+      auto d = w->published_.derived.find(table);
+      if (d != w->published_.derived.end() && d->second == mark) continue;
+      spdlog::warn("lake: the fact of {} was derived only up to part of table {}; rebuilding it",
+                   w->options_.dir, table);
+      MIGSBYU_TRY(w->Rebuild());
+      break;
+    }
+  }
   return w;
 }
 
@@ -154,24 +189,55 @@ Status LakeWriter::InstallViews(const Manifest& m) {
   return conn_.Execute(Lake::ViewsSql(options_.dir, m, /*temporary=*/true));
 }
 
+Status LakeWriter::RestoreEntity(const KnownTable& t) {
+  builder_->ForgetEntity(t.entity);
+  auto next = published_.next_keys.find(t.entity);
+  builder_->SetNextKey(t.entity, next == published_.next_keys.end() ? 1 : next->second);
+  if (published_.version == 0) return OkStatus();
+  MIGSBYU_ASSIGN(auto rows, conn_.Query("SELECT id, " + t.KeyColumn() + " FROM " + t.DimName() +
+                                        " WHERE current_row_indicator = 'yes'"));
+  for (uint64_t r = 0; r < rows.RowCount(); ++r) {
+    builder_->RestoreCurrent(t.entity, rows.GetString(0, r), rows.GetInt64(1, r));
+  }
+  return OkStatus();
+}
+
 Status LakeWriter::Restore() {
   builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
   for (const auto& [entity, next] : published_.next_keys) builder_->SetNextKey(entity, next);
   watermarks_ = published_.watermarks;
+  caught_up_ = published_.caught_up;
+  derived_ = published_.derived;
   end_lsn_ = published_.end_lsn;
   commit_lsn_ = published_.commit_lsn;
   commit_time_us_ = published_.commit_time_us;
   if (published_.version == 0) return OkStatus();
   MIGSBYU_TRY(InstallViews(published_));
+  if (options_.role == WriterRole::kDeriver) {
+    // The builder's state at the published fact: replay what it was derived from, keeping
+    // nothing of what that emits (those rows are in the lake already).
+    if (derived_.empty() && !published_.Files(kFactDataset).empty()) {
+      // A lake a single writer wrote before manifests had derived marks: that writer derived
+      // the fact from every change it stored.
+      for (const auto& t : KnownTables()) {
+        if (auto w = watermarks_.find(t.name); w != watermarks_.end()) derived_[t.name] = w->second;
+      }
+    }
+    builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
+    suppress_output_ = true;
+    Status replayed = ReplayChangeLogs({}, derived_, Watermark{0, 0}, nullptr);
+    suppress_output_ = false;
+    derived_from_version_ = 0;
+    return replayed;
+  }
   for (const auto& t : KnownTables()) {
     if (!t.entity.empty()) {
-      MIGSBYU_ASSIGN(auto rows, conn_.Query("SELECT id, " + t.KeyColumn() + " FROM " + t.DimName() +
-                                            " WHERE current_row_indicator = 'yes'"));
-      for (uint64_t r = 0; r < rows.RowCount(); ++r) {
-        builder_->RestoreCurrent(t.entity, rows.GetString(0, r), rows.GetInt64(1, r));
+      if (options_.role == WriterRole::kExclusive || owned_.entities.count(t.entity)) {
+        MIGSBYU_TRY(RestoreEntity(t));
       }
       continue;
     }
+    if (options_.role != WriterRole::kExclusive) continue;  // the fact is the deriver's
     // takes / teaches: the rows present now = net of +after / −before since the last truncate.
     const std::string person = t.columns[0].name;
     const std::string changes = ChangesDataset(t.name);
@@ -245,6 +311,10 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
                                   " outside a transaction");
   }
   const std::string& table = change.table->name;
+  if (options_.role != WriterRole::kExclusive && !owned_.tables.count(table)) {
+    return Error::Conflict("lake: change of table " + table + " at " + change.lsn.ToString() +
+                           ", which this process does not own (another member writes it)");
+  }
   auto mark = watermarks_.find(table);
   if (mark == watermarks_.end()) {
     watermarks_.emplace(table, MarkOf(change));
@@ -271,7 +341,7 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
     }
     stored = &*resolved;
   }
-  MIGSBYU_TRY(builder_->Apply(*stored));
+  if (Builds(table)) MIGSBYU_TRY(builder_->Apply(*stored));
   if (!replaying_) MIGSBYU_TRY(BufferChange(*stored));
   if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
   return OkStatus();
@@ -306,6 +376,8 @@ std::optional<std::chrono::steady_clock::time_point> LakeWriter::OldestUnpublish
 // ---- builder output ----
 
 Status LakeWriter::OnVersion(DimVersion version) {
+  // The deriver's dimensions only give the fact its keys; the tables' owners write them.
+  if (options_.role == WriterRole::kDeriver) return OkStatus();
   auto& list = versions_[version.table];
   buffered_index_[version.table][version.key] = list.size();
   list.push_back(std::move(version));
@@ -314,6 +386,7 @@ Status LakeWriter::OnVersion(DimVersion version) {
 }
 
 Status LakeWriter::OnClose(const DimClose& close) {
+  if (options_.role == WriterRole::kDeriver) return OkStatus();
   auto& index = buffered_index_[close.table];
   auto it = index.find(close.key);
   if (it != index.end()) {
@@ -329,6 +402,7 @@ Status LakeWriter::OnClose(const DimClose& close) {
 }
 
 Status LakeWriter::OnFact(FactRow row) {
+  if (suppress_output_) return OkStatus();
   fact_.push_back(std::move(row));
   ++buffered_rows_;
   return OkStatus();
@@ -570,7 +644,7 @@ Status LakeWriter::CommitManifest(Manifest next) {
   next.written_at_us = NowMicros();
   std::set<std::string> dirs;
   for (const auto& [dataset, files] : next.datasets) {
-    if (!files.empty()) dirs.insert(dataset);
+    if (!files.empty() && Owns(dataset)) dirs.insert(dataset);
   }
   for (const auto& d : dirs) {
     std::error_code ec;
@@ -578,7 +652,19 @@ Status LakeWriter::CommitManifest(Manifest next) {
       MIGSBYU_TRY(SyncPath((fs::path(options_.dir) / d).string()));
     }
   }
+  std::optional<FileLock> commit;
+  if (options_.role != WriterRole::kExclusive) {
+    // Other writers commit too: merge what this one owns into the latest manifest.
+    MIGSBYU_ASSIGN(commit, LockCommit());
+    MIGSBYU_ASSIGN(auto latest, LoadLatestManifest(options_.dir));
+    Manifest base = latest ? std::move(*latest) : Manifest{};
+    Manifest merged = MergeOwned(base, next, owned_);
+    merged.version = base.version + 1;
+    merged.written_at_us = next.written_at_us;
+    next = std::move(merged);
+  }
   MIGSBYU_TRY(WriteManifest(options_.dir, next));
+  commit.reset();
   published_ = std::move(next);
   file_seq_ = 0;
   if (lake_) lake_->Publish(published_);
@@ -598,6 +684,16 @@ Result<bool> LakeWriter::Publish() {
   next.commit_time_us = commit_time_us_;
   next.watermarks = watermarks_;
   next.next_keys = builder_->next_keys();
+  next.caught_up = caught_up_;
+  if (options_.role == WriterRole::kExclusive) {
+    // A single writer derives the fact as it stores the changes: it is derived from every
+    // stored change, which a deriver taking over later must know.
+    derived_.clear();
+    for (const auto& t : KnownTables()) {
+      if (auto w = watermarks_.find(t.name); w != watermarks_.end()) derived_[t.name] = w->second;
+    }
+  }
+  next.derived = derived_;
   MIGSBYU_TRY(CommitManifest(std::move(next)));
   pending_.clear();
   dirty_ = false;
@@ -616,7 +712,7 @@ Status LakeWriter::Compact(bool force) {
   bool changed = false;
   MIGSBYU_TRY(InstallViews(published_));
   for (const auto& t : KnownTables()) {
-    if (t.entity.empty()) continue;
+    if (t.entity.empty() || !Owns(t.DimName())) continue;
     // Fold the closes into a rewritten dimension when they grow large.
     // (Too many files alone is handled by the merges below, which cost what the small files
     // weigh; a fold rewrites the whole dimension, so it waits for enough closes.)
@@ -632,7 +728,7 @@ Status LakeWriter::Compact(bool force) {
     }
   }
   for (const auto& [dataset, files] : published_.datasets) {
-    if (files.size() <= max_files || !next.datasets.count(dataset) ||
+    if (files.size() <= max_files || !Owns(dataset) || !next.datasets.count(dataset) ||
         next.datasets[dataset] != files) {
       continue;
     }
@@ -667,23 +763,42 @@ Status LakeWriter::CollectGarbage() {
   int64_t horizon = NowMicros() - options_.retain.count() * 1000;
   std::set<std::string> live;
   std::error_code ec;
-  for (uint64_t v : ListManifestVersions(options_.dir)) {
-    auto m = LoadManifest(options_.dir, v);
-    bool keep =
-        m.ok() && (v == published_.version || pinned.count(v) || m->written_at_us >= horizon);
+  const std::vector<uint64_t> versions = ListManifestVersions(options_.dir);
+  // Manifests never change, so each is read once; with several writers there are many.
+  std::erase_if(manifest_files_, [&](const auto& entry) {
+    return !std::binary_search(versions.begin(), versions.end(), entry.first);
+  });
+  for (uint64_t v : versions) {
+    auto cached = manifest_files_.find(v);
+    if (cached == manifest_files_.end()) {
+      auto m = LoadManifest(options_.dir, v);
+      if (!m.ok()) {
+        if (v < published_.version) fs::remove(ManifestPath(options_.dir, v), ec);
+        continue;
+      }
+      ManifestFiles entry{m->written_at_us, {}};
+      for (const auto& [dataset, files] : m->datasets) {
+        for (const auto& f : files) entry.paths.push_back(f.path);
+      }
+      cached = manifest_files_.emplace(v, std::move(entry)).first;
+    }
+    // The latest manifest (maybe another writer's) always counts, as does this writer's own.
+    bool keep = v == versions.back() || v == published_.version || pinned.count(v) ||
+                cached->second.written_at_us >= horizon;
     if (!keep) {
       if (v < published_.version) fs::remove(ManifestPath(options_.dir, v), ec);
+      manifest_files_.erase(cached);
       continue;
     }
-    for (const auto& [dataset, files] : m->datasets) {
-      for (const auto& f : files) live.insert(f.path);
-    }
+    live.insert(cached->second.paths.begin(), cached->second.paths.end());
   }
   for (const auto& [dataset, files] : pending_) {
     for (const auto& f : files) live.insert(f.path);
   }
   for (const auto& dir : fs::directory_iterator(options_.dir, ec)) {
     if (!dir.is_directory() || dir.path().filename() == kManifestDir) continue;
+    // Another writer's directory may hold its files of a commit not yet published.
+    if (!Owns(dir.path().filename().string())) continue;
     for (const auto& file : fs::directory_iterator(dir.path(), ec)) {
       std::string rel = dir.path().filename().string() + "/" + file.path().filename().string();
       if (file.path().extension() == ".parquet" && !live.count(rel)) fs::remove(file.path(), ec);
@@ -694,7 +809,10 @@ Status LakeWriter::CollectGarbage() {
 
 // ---- rebuild ----
 
-Status LakeWriter::ReplayChangeLogs() {
+Status LakeWriter::ReplayChangeLogs(const std::map<std::string, Watermark>& after,
+                                    const std::map<std::string, Watermark>& upto,
+                                    Watermark upto_default,
+                                    std::map<std::string, Watermark>* last) {
   struct Cursor {
     const KnownTable* table = nullptr;
     std::shared_ptr<events::TableSchema> schema;
@@ -702,6 +820,7 @@ Status LakeWriter::ReplayChangeLogs() {
     std::vector<events::ChangeEvent> batch;
     size_t next = 0;
     Watermark after{0, 0};
+    Watermark upto;
     bool first = true;
     bool done = false;
   };
@@ -710,6 +829,13 @@ Status LakeWriter::ReplayChangeLogs() {
   for (const auto& t : KnownTables()) {
     Cursor cur;
     cur.table = &t;
+    if (auto a = after.find(t.name); a != after.end()) {
+      cur.after = a->second;
+      cur.first = false;
+    }
+    auto u = upto.find(t.name);
+    cur.upto = u == upto.end() ? upto_default : u->second;
+    if (!cur.first && cur.upto <= cur.after) continue;
     cur.schema = std::make_shared<events::TableSchema>();
     cur.schema->name = t.name;
     cur.schema->schema = "public";
@@ -738,7 +864,8 @@ Status LakeWriter::ReplayChangeLogs() {
     }
     cur.select = "SELECT op, commit_lsn, lsn, position, xid, epoch_us(commit_time)" + before_sel +
                  after_sel + " FROM " + ChangesDataset(t.name) +
-                 " WHERE commit_lsn > $1 OR (commit_lsn = $1 AND position > $2) OR $3"
+                 " WHERE (commit_lsn > $1 OR (commit_lsn = $1 AND position > $2) OR $3)"
+                 " AND (commit_lsn < $4 OR (commit_lsn = $4 AND position <= $5))"
                  " ORDER BY commit_lsn, position LIMIT " +
                  std::to_string(kBatch);
     cursors.push_back(std::move(cur));
@@ -748,6 +875,8 @@ Status LakeWriter::ReplayChangeLogs() {
     MIGSBYU_TRY(stmt.BindUint64(1, cur.after.commit_lsn));
     MIGSBYU_TRY(stmt.BindUint64(2, cur.after.position));
     MIGSBYU_TRY(stmt.BindBool(3, cur.first));
+    MIGSBYU_TRY(stmt.BindUint64(4, cur.upto.commit_lsn));
+    MIGSBYU_TRY(stmt.BindUint64(5, cur.upto.position));
     MIGSBYU_ASSIGN(auto rows, stmt.Execute());
     cur.first = false;
     cur.batch.clear();
@@ -807,7 +936,9 @@ Status LakeWriter::ReplayChangeLogs() {
       if (!best || MarkOf(cur.batch[cur.next]) < MarkOf(best->batch[best->next])) best = &cur;
     }
     if (!best) break;
-    MIGSBYU_TRY(builder_->Apply(best->batch[best->next++]));
+    const auto& change = best->batch[best->next++];
+    if (last) (*last)[best->table->name] = MarkOf(change);
+    MIGSBYU_TRY(builder_->Apply(change));
     if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
   }
   return OkStatus();
@@ -820,7 +951,8 @@ Status LakeWriter::Rebuild() {
   MIGSBYU_TRY(InstallViews(published_));
   builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
   replaying_ = true;
-  Status replayed = ReplayChangeLogs();
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  Status replayed = ReplayChangeLogs({}, {}, Watermark{kMax, kMax}, nullptr);
   if (replayed.ok()) replayed = SpillAll();
   replaying_ = false;
   if (!replayed.ok()) {
@@ -836,10 +968,155 @@ Status LakeWriter::Rebuild() {
   next.datasets.erase(kFactDataset);
   for (auto& [dataset, files] : pending_) next.datasets[dataset] = files;
   next.next_keys = builder_->next_keys();
+  next.derived.clear();
+  for (const auto& t : KnownTables()) {
+    if (auto w = next.watermarks.find(t.name); w != next.watermarks.end()) {
+      next.derived[t.name] = w->second;
+    }
+  }
+  derived_ = next.derived;
   MIGSBYU_TRY(CommitManifest(std::move(next)));
   pending_.clear();
   MIGSBYU_TRY(Compact());
   return CollectGarbage();
+}
+
+// ---- several writers ----
+
+bool LakeWriter::Owns(const std::string& dataset) const {
+  return options_.role == WriterRole::kExclusive || owned_.datasets.count(dataset) > 0;
+}
+
+bool LakeWriter::Builds(const std::string& table) const {
+  if (options_.role == WriterRole::kExclusive) return true;
+  const KnownTable* known = FindKnownTable(table);
+  return known && !known->entity.empty();
+}
+
+Result<FileLock> LakeWriter::LockCommit() {
+  return FileLock::Acquire(LakeLockPath(options_.dir, "commit"), FileLock::Mode::kExclusive,
+                           "the commit lock of " + options_.dir);
+}
+
+Status LakeWriter::AcquireTable(const std::string& table, std::stop_token stop) {
+  if (options_.role != WriterRole::kTableOwner) {
+    return Error::InvalidArgument("lake: AcquireTable needs a table-owner writer");
+  }
+  if (owned_.tables.count(table)) return OkStatus();
+  MIGSBYU_ASSIGN(FileLock lock, FileLock::Acquire(LakeLockPath(options_.dir, "table-" + table),
+                                                  FileLock::Mode::kExclusive,
+                                                  "table " + table + " of " + options_.dir, stop));
+  {
+    // The previous owner published before it let go (or died, and its unpublished work is
+    // garbage): the latest manifest is where this table stands.
+    MIGSBYU_ASSIGN(FileLock commit, LockCommit());
+    MIGSBYU_ASSIGN(auto latest, LoadLatestManifest(options_.dir));
+    if (latest) published_ = std::move(*latest);
+  }
+  owned_.tables.insert(table);
+  owned_.datasets.insert(ChangesDataset(table));
+  const KnownTable* known = FindKnownTable(table);
+  if (known && !known->entity.empty()) {
+    owned_.datasets.insert(known->DimName());
+    owned_.datasets.insert(ClosesDataset(*known));
+    owned_.entities.insert(known->entity);
+  }
+  table_locks_[table] = std::move(lock);
+  if (auto w = published_.watermarks.find(table); w != published_.watermarks.end()) {
+    watermarks_[table] = w->second;
+  } else {
+    watermarks_.erase(table);
+  }
+  if (auto c = published_.caught_up.find(table); c != published_.caught_up.end()) {
+    caught_up_[table] = c->second;
+  } else {
+    caught_up_.erase(table);
+  }
+  if (known && !known->entity.empty()) {
+    MIGSBYU_TRY(InstallViews(published_));
+    MIGSBYU_TRY(RestoreEntity(*known));
+  }
+  spdlog::info("lake: writing table {} (owner of {})", table, options_.dir);
+  return CollectGarbage();
+}
+
+Status LakeWriter::ReleaseTable(const std::string& table) {
+  if (!owned_.tables.count(table)) return OkStatus();
+  if (in_transaction_) {
+    return Error::Conflict("lake: releasing table " + table + " inside a transaction");
+  }
+  MIGSBYU_ASSIGN(bool published, Publish());
+  (void)published;
+  owned_.tables.erase(table);
+  owned_.datasets.erase(ChangesDataset(table));
+  const KnownTable* known = FindKnownTable(table);
+  if (known && !known->entity.empty()) {
+    owned_.datasets.erase(known->DimName());
+    owned_.datasets.erase(ClosesDataset(*known));
+    owned_.entities.erase(known->entity);
+    builder_->ForgetEntity(known->entity);
+  }
+  watermarks_.erase(table);
+  caught_up_.erase(table);
+  changes_.erase(table);
+  table_locks_.erase(table);
+  spdlog::info("lake: released table {}", table);
+  return OkStatus();
+}
+
+void LakeWriter::MarkCaughtUp(const std::string& table, uint64_t lsn) {
+  if (!owned_.tables.count(table)) return;
+  auto it = caught_up_.find(table);
+  if (it != caught_up_.end() && it->second >= lsn) return;
+  caught_up_[table] = lsn;
+  dirty_ = true;
+  if (!oldest_unpublished_) oldest_unpublished_ = std::chrono::steady_clock::now();
+}
+
+Watermark LakeWriter::SafePoint(const Manifest& m) {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  Watermark safe{kMax, kMax};
+  for (const auto& t : KnownTables()) {
+    Watermark complete{0, 0};
+    if (auto w = m.watermarks.find(t.name); w != m.watermarks.end()) complete = w->second;
+    if (auto c = m.caught_up.find(t.name); c != m.caught_up.end()) {
+      complete = std::max(complete, Watermark{c->second, kMax});
+    }
+    safe = std::min(safe, complete);
+  }
+  return safe;
+}
+
+Result<bool> LakeWriter::Derive() {
+  if (options_.role != WriterRole::kDeriver) {
+    return Error::InvalidArgument("lake: Derive needs a deriver writer");
+  }
+  auto versions = ListManifestVersions(options_.dir);
+  if (versions.empty() || versions.back() == derived_from_version_) return false;
+  MIGSBYU_ASSIGN(auto latest, LoadLatestManifest(options_.dir));
+  if (!latest) return false;
+  derived_from_version_ = latest->version;
+  const Watermark safe = SafePoint(*latest);
+  bool behind = false;
+  for (const auto& t : KnownTables()) {
+    auto w = latest->watermarks.find(t.name);
+    if (w == latest->watermarks.end()) continue;
+    auto d = derived_.find(t.name);
+    Watermark from = d == derived_.end() ? Watermark{0, 0} : d->second;
+    if (from < w->second && (d == derived_.end() || from < safe)) behind = true;
+  }
+  if (!behind) return false;
+  MIGSBYU_TRY(InstallViews(*latest));
+  std::map<std::string, Watermark> last = derived_;
+  Status replayed = ReplayChangeLogs(derived_, {}, safe, &last);
+  if (!replayed.ok()) {
+    MIGSBYU_TRY(Reset());
+    return replayed.error();
+  }
+  if (last == derived_) return false;
+  derived_ = std::move(last);
+  dirty_ = true;
+  return Publish();
 }
 
 }  // namespace migsbyu::lake

@@ -17,6 +17,18 @@
 // that lists the same rows in fewer files. Old files are deleted once no manifest that a reader
 // may hold lists them (pinned in this process, or younger than `retain`).
 //
+// Roles (WriterOptions::role; docs/LAKE.md "Several writers"):
+//   kExclusive   the only writer of the lake (holds _locks/lake.lock exclusively): every table,
+//                dimension and the fact, as described above.
+//   kTableOwner  one of several `lake consume` processes: writes only the tables it acquired
+//                (AcquireTable, an exclusive lock per table) — their change logs and, for the
+//                three entity tables, their dimensions — and never the fact.
+//   kDeriver     derives the enrollment fact (Derive) from the change logs other writers
+//                published, in (commit_lsn, position) order up to the point every known table
+//                is complete; REQUIRES: the caller holds _locks/deriver.lock.
+// Shared roles commit under _locks/commit.lock, merging only what they own into the latest
+// manifest, and compact and collect garbage only in datasets they own.
+//
 // Threading: one thread at a time (REQUIRES: external synchronization); LakeSink serializes.
 #pragma once
 
@@ -24,6 +36,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,12 +45,16 @@
 #include "events/change_event.h"
 #include "lake/duck.h"
 #include "lake/lake.h"
+#include "lake/lock.h"
 #include "lake/manifest.h"
 #include "lake/scd.h"
 
 namespace migsbyu::lake {
 
+enum class WriterRole { kExclusive, kTableOwner, kDeriver };
+
 struct WriterOptions {
+  WriterRole role = WriterRole::kExclusive;
   std::string dir = "var/lake";
   TrackedColumns tracked;
   uint64_t spill_rows = 100000;
@@ -77,8 +94,29 @@ class LakeWriter : public ScdOutput {
   // Rebuilds the dimensions and the fact from the change logs (same surrogate keys) and
   // publishes them as one new manifest.
   Status Rebuild();
-  // Deletes manifests and files no retained manifest lists.
+  // Deletes manifests and files no retained manifest lists (in a shared role, only files of
+  // datasets this writer owns).
   Status CollectGarbage();
+
+  // kTableOwner only. Waits for `table`'s lock (the previous owner releases it after its last
+  // publish, or by exiting), then takes the table's state from the latest manifest: watermark,
+  // files, and for an entity table the next key and current key per id. kCancelled if `stop`
+  // is requested while waiting.
+  Status AcquireTable(const std::string& table, std::stop_token stop = {});
+  // Publishes what is committed, then releases `table`. REQUIRES: no open transaction.
+  Status ReleaseTable(const std::string& table);
+  bool OwnsTable(const std::string& table) const { return owned_.tables.count(table) > 0; }
+  // Records that the lake holds every change of owned `table` with commit LSN <= `lsn` (its
+  // topic was read to the end after `lsn` was the lake's commit LSN); published with the next
+  // manifest. Ignored for a table not owned or a claim that does not advance.
+  void MarkCaughtUp(const std::string& table, uint64_t lsn);
+
+  // kDeriver only. Derives the fact from the change logs of the latest manifest, up to its
+  // safe point (SafePoint), and publishes it; returns whether a manifest was written.
+  Result<bool> Derive();
+  // The point up to which every known table of `m` is complete: the least, over the five known
+  // tables, of max(watermark, caught_up claim). {0, 0} while a known table has neither.
+  static Watermark SafePoint(const Manifest& m);
 
  private:
   // A table's buffered changes, already in the change log's column layout: Apply writes each
@@ -100,6 +138,12 @@ class LakeWriter : public ScdOutput {
   Status OnFact(FactRow row) override;
 
   Status Restore();
+  // Current key per id of one entity table, from its dimension view over published_.
+  Status RestoreEntity(const KnownTable& table);
+  bool Owns(const std::string& dataset) const;
+  // Whether the builder sees changes of `table` (the fact is the deriver's in shared roles).
+  bool Builds(const std::string& table) const;
+  Result<FileLock> LockCommit();
   Status Reset();
   Status SpillAll();
   // Writes `change` (TOAST already resolved) as the next row of its table's buffer.
@@ -120,7 +164,12 @@ class LakeWriter : public ScdOutput {
   std::string NewFilePath(const std::string& dataset);
   Status CommitManifest(Manifest next);
   Status InstallViews(const Manifest& m);
-  Status ReplayChangeLogs();
+  // Feeds the builder, in (commit_lsn, position) order, every change of each known table after
+  // after[table] and up to upto[table] (`upto_default` for a table not in `upto`); `last` (may
+  // be null) receives, per table, the last change fed.
+  Status ReplayChangeLogs(const std::map<std::string, Watermark>& after,
+                          const std::map<std::string, Watermark>& upto, Watermark upto_default,
+                          std::map<std::string, Watermark>* last);
 
   WriterOptions options_;
   std::shared_ptr<Lake> lake_;
@@ -149,6 +198,19 @@ class LakeWriter : public ScdOutput {
   uint64_t file_seq_ = 0;
   bool replaying_ = false;
   std::chrono::steady_clock::time_point last_gc_;
+  // Shared roles.
+  FileLock lake_lock_;
+  std::map<std::string, FileLock> table_locks_;
+  Ownership owned_;  // kExclusive: unused (it owns everything)
+  std::map<std::string, uint64_t> caught_up_;
+  std::map<std::string, Watermark> derived_;
+  bool suppress_output_ = false;  // the deriver catching up to its published state
+  struct ManifestFiles {
+    int64_t written_at_us = 0;
+    std::vector<std::string> paths;
+  };
+  std::map<uint64_t, ManifestFiles> manifest_files_;  // garbage collection's cache, per version
+  uint64_t derived_from_version_ = 0;
 };
 
 }  // namespace migsbyu::lake

@@ -11,8 +11,7 @@ Result<rd_kafka_conf_t*> MakeConf(const Config& config) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   for (const auto& [name, value] : config) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) !=
-        RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       return Error::InvalidArgument("kafka property " + name + "=" + value + ": " + err);
     }
@@ -49,11 +48,10 @@ Result<Producer> Producer::Create(const Config& config, DeliveryCallback on_deli
   MIGSBYU_ASSIGN(rd_kafka_conf_t * conf, MakeConf(config));
   auto cb = std::make_unique<DeliveryCallback>(std::move(on_delivery));
   rd_kafka_conf_set_opaque(conf, cb.get());
-  rd_kafka_conf_set_dr_msg_cb(
-      conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-        auto* callback = static_cast<DeliveryCallback*>(opaque);
-        if (*callback) (*callback)(m->_private, m->err);
-      });
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* callback = static_cast<DeliveryCallback*>(opaque);
+    if (*callback) (*callback)(m->_private, m->err);
+  });
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {
@@ -63,8 +61,8 @@ Result<Producer> Producer::Create(const Config& config, DeliveryCallback on_deli
   return Producer(rk, std::move(cb));
 }
 
-Status Producer::Produce(const std::string& topic, const std::string* key,
-                         const std::string* value, void* opaque) {
+Status Producer::Produce(const std::string& topic, const std::string* key, const std::string* value,
+                         void* opaque) {
   rd_kafka_resp_err_t err = rd_kafka_producev(
       rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
       RD_KAFKA_V_KEY(key ? key->data() : nullptr, key ? key->size() : 0),
@@ -99,7 +97,8 @@ std::optional<std::string> Producer::FatalError() const {
 
 Result<bool> Producer::TopicExists(const std::string& topic, std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, static_cast<int>(timeout.count()));
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(rk_, 1, nullptr, &md, static_cast<int>(timeout.count()));
   if (err) return Error::Unavailable("kafka: metadata for topic " + topic + ": " + ErrName(err));
   bool found = false;
   for (int i = 0; i < md->topic_cnt && !found; ++i) {
@@ -191,25 +190,24 @@ Result<Consumer> Consumer::Create(const Config& config, RebalanceCallback on_reb
   MIGSBYU_ASSIGN(rd_kafka_conf_t * conf, MakeConf(config));
   auto cb = std::make_unique<RebalanceCallback>(std::move(on_rebalance));
   rd_kafka_conf_set_opaque(conf, cb.get());
-  rd_kafka_conf_set_rebalance_cb(
-      conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
-               rd_kafka_topic_partition_list_t* parts, void* opaque) {
-        auto* callback = static_cast<RebalanceCallback*>(opaque);
-        std::vector<std::pair<std::string, int32_t>> list;
-        for (int i = 0; i < parts->cnt; ++i) {
-          list.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
-        }
-        const bool assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
-        if (*callback) (*callback)(assigned, list);
-        const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
-        if (cooperative) {
-          rd_kafka_error_t* e = assigned ? rd_kafka_incremental_assign(rk, parts)
-                                         : rd_kafka_incremental_unassign(rk, parts);
-          if (e) rd_kafka_error_destroy(e);
-        } else {
-          rd_kafka_assign(rk, assigned ? parts : nullptr);
-        }
-      });
+  rd_kafka_conf_set_rebalance_cb(conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                          rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* callback = static_cast<RebalanceCallback*>(opaque);
+    std::vector<std::pair<std::string, int32_t>> list;
+    for (int i = 0; i < parts->cnt; ++i) {
+      list.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+    }
+    const bool assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+    if (*callback) (*callback)(assigned, list);
+    const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+    if (cooperative) {
+      rd_kafka_error_t* e = assigned ? rd_kafka_incremental_assign(rk, parts)
+                                     : rd_kafka_incremental_unassign(rk, parts);
+      if (e) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, assigned ? parts : nullptr);
+    }
+  });
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk) {
@@ -264,6 +262,42 @@ Result<std::optional<Message>> Consumer::Poll(std::chrono::milliseconds timeout)
     msg.value.assign(static_cast<const char*>(m->payload), m->len);
   }
   return std::optional<Message>(std::move(msg));
+}
+
+Result<std::pair<int64_t, int64_t>> Consumer::QueryWatermarks(const std::string& topic,
+                                                              int32_t partition,
+                                                              std::chrono::milliseconds timeout) {
+  int64_t low = 0, high = 0;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      rk_, topic.c_str(), partition, &low, &high, static_cast<int>(timeout.count()));
+  if (err) {
+    return Error::Unavailable("kafka: watermarks of " + topic + "[" + std::to_string(partition) +
+                              "]: " + ErrName(err));
+  }
+  return std::make_pair(low, high);
+}
+
+std::optional<int64_t> Consumer::CachedHighWatermark(const std::string& topic, int32_t partition) {
+  int64_t low = 0, high = 0;
+  if (rd_kafka_get_watermark_offsets(rk_, topic.c_str(), partition, &low, &high) || high < 0) {
+    return std::nullopt;
+  }
+  return high;
+}
+
+Result<int64_t> Consumer::CommittedOffset(const std::string& topic, int32_t partition,
+                                          std::chrono::milliseconds timeout) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk_, list, static_cast<int>(timeout.count()));
+  int64_t offset = list->elems[0].offset;
+  if (!err) err = list->elems[0].err;
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) {
+    return Error::Unavailable("kafka: committed offset of " + topic + "[" +
+                              std::to_string(partition) + "]: " + ErrName(err));
+  }
+  return offset < 0 ? int64_t{-1} : offset;
 }
 
 Status Consumer::CommitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& offsets) {

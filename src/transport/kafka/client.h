@@ -115,6 +115,17 @@ class Consumer {
   // callbacks run inside this call. Errors other than end-of-partition are returned.
   Result<std::optional<Message>> Poll(std::chrono::milliseconds timeout);
 
+  // The partition's low and high watermark offsets, asked of its leader (a round trip).
+  Result<std::pair<int64_t, int64_t>> QueryWatermarks(const std::string& topic, int32_t partition,
+                                                      std::chrono::milliseconds timeout);
+
+  // The high watermark the last fetch response reported (no round trip), if any yet.
+  std::optional<int64_t> CachedHighWatermark(const std::string& topic, int32_t partition);
+
+  // The group's committed offset of a partition (-1 when none), asked of the coordinator.
+  Result<int64_t> CommittedOffset(const std::string& topic, int32_t partition,
+                                  std::chrono::milliseconds timeout);
+
   // Commits, synchronously, `offset` (the next offset to read) for each partition.
   Status CommitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& offsets);
 

@@ -1,13 +1,13 @@
 #include "transport/kafka/envelope.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "common/civil_date.h"
 
@@ -811,14 +811,122 @@ const json* FieldOf(const json& struct_schema, const char* name) {
   return nullptr;
 }
 
+// The columns a value schema declares for its before/after rows, with their codecs.
+struct RowColumns {
+  bool present = false;  // the schema has a before or after struct
+  std::vector<Column> columns;
+  std::vector<FieldCodec> codecs;
+};
+
+RowColumns RowColumnsOf(const json& schema) {
+  RowColumns out;
+  const json* row_schema = FieldOf(schema, "after");
+  if (!row_schema) row_schema = FieldOf(schema, "before");
+  if (!row_schema || !row_schema->contains("fields")) return out;
+  out.present = true;
+  for (const json& f : (*row_schema)["fields"]) {
+    auto [c, codec] = ColumnFromFieldSchema(f);
+    out.columns.push_back(std::move(c));
+    out.codecs.push_back(codec);
+  }
+  return out;
+}
+
+size_t SkipSpace(std::string_view t, size_t i) {
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' || t[i] == '\t')) ++i;
+  return i;
+}
+
+// Where the JSON object or array that opens at t[begin] ends (one past its closing bracket),
+// honouring strings and escapes; npos when it does not close.
+size_t CompositeEnd(std::string_view t, size_t begin) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = begin; i < t.size(); ++i) {
+    char c = t[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// The texts of S and P in a value written as {"schema":S,"payload":P}, in that order, as Kafka
+// Connect's JSON converter and our sink write it; false for any other shape (the caller then
+// parses the whole value). Locating them costs a scan, not a parse.
+bool SplitSchemaText(std::string_view t, std::string_view* schema, std::string_view* payload) {
+  constexpr std::string_view kSchema = "\"schema\"", kPayload = "\"payload\"";
+  size_t i = SkipSpace(t, 0);
+  if (i >= t.size() || t[i] != '{') return false;
+  i = SkipSpace(t, i + 1);
+  if (t.substr(i, kSchema.size()) != kSchema) return false;
+  i = SkipSpace(t, i + kSchema.size());
+  if (i >= t.size() || t[i] != ':') return false;
+  i = SkipSpace(t, i + 1);
+  if (i >= t.size() || t[i] != '{') return false;
+  size_t end = CompositeEnd(t, i);
+  if (end == std::string_view::npos) return false;
+  *schema = t.substr(i, end - i);
+  i = SkipSpace(t, end);
+  if (i >= t.size() || t[i] != ',') return false;
+  i = SkipSpace(t, i + 1);
+  if (t.substr(i, kPayload.size()) != kPayload) return false;
+  i = SkipSpace(t, i + kPayload.size());
+  if (i >= t.size() || t[i] != ':') return false;
+  i = SkipSpace(t, i + 1);
+  size_t last = t.find_last_not_of(" \n\r\t");
+  if (last == std::string_view::npos || last <= i || t[last] != '}') return false;
+  *payload = t.substr(i, last - i);
+  return true;
+}
+
+// The row columns of a value schema text, parsed once per thread and schema: a topic's messages
+// repeat the same ~4 KB schema, which would otherwise be most of the decoding work. nullptr when
+// the text does not parse.
+const RowColumns* CachedRowColumns(std::string_view schema_text) {
+  constexpr size_t kMaxSchemas = 64;
+  thread_local std::unordered_map<std::string, RowColumns> cache;
+  if (auto it = cache.find(std::string(schema_text)); it != cache.end()) return &it->second;
+  json schema = json::parse(schema_text, nullptr, false);
+  if (schema.is_discarded() || !schema.is_object()) return nullptr;
+  if (cache.size() >= kMaxSchemas) cache.clear();
+  return &cache.emplace(std::string(schema_text), RowColumnsOf(schema)).first->second;
+}
+
 }  // namespace
 
 Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
                                                     const std::string* value) {
   if (!value) return std::optional<DecodedChange>();
-  MIGSBYU_ASSIGN(json whole, ParseJson(*value, "value"));
-  if (whole.is_null()) return std::optional<DecodedChange>();
-  auto [schema, payload] = SplitSchema(std::move(whole));
+  json payload;
+  const RowColumns* row_columns = nullptr;
+  RowColumns parsed_columns;
+  std::string_view schema_text, payload_text;
+  if (SplitSchemaText(*value, &schema_text, &payload_text)) {
+    row_columns = CachedRowColumns(schema_text);
+    if (row_columns) {
+      payload = json::parse(payload_text, nullptr, false);
+      if (payload.is_discarded()) row_columns = nullptr;
+    }
+  }
+  if (!row_columns) {
+    MIGSBYU_ASSIGN(json whole, ParseJson(*value, "value"));
+    if (whole.is_null()) return std::optional<DecodedChange>();
+    auto [schema, rest] = SplitSchema(std::move(whole));
+    payload = std::move(rest);
+    parsed_columns = RowColumnsOf(schema);
+    row_columns = &parsed_columns;
+  }
   // Not row changes: Debezium's transaction metadata (BEGIN/END) and logical messages (op m).
   if (payload.is_object() && !payload.contains("op") && payload.contains("status")) {
     return std::optional<DecodedChange>();
@@ -845,14 +953,9 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
 
   // Columns: from the row schema when present, else from the row objects themselves.
   std::vector<FieldCodec> codecs;
-  const json* row_schema = FieldOf(schema, "after");
-  if (!row_schema) row_schema = FieldOf(schema, "before");
-  if (row_schema) {
-    for (const json& f : (*row_schema)["fields"]) {
-      auto [c, codec] = ColumnFromFieldSchema(f);
-      table->columns.push_back(std::move(c));
-      codecs.push_back(codec);
-    }
+  if (row_columns->present) {
+    table->columns = row_columns->columns;
+    codecs = row_columns->codecs;
   } else {
     for (const char* part : {"after", "before"}) {
       if (!payload.contains(part) || !payload[part].is_object()) continue;

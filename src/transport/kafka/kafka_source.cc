@@ -47,10 +47,54 @@ Status KafkaSource::FlushAndCommit(transport::Sink& sink) {
   return OkStatus();
 }
 
+Status KafkaSource::CheckCaughtUp() {
+  // Only partitions that look read to the end by the consumer's cached high watermark (or
+  // where nothing was read yet) cost a round trip to the broker.
+  std::vector<Partition> candidates;
+  std::map<std::string, bool> topics;  // caught up: every partition of it that we hold is
+  for (const auto& p : assigned_set_) {
+    auto next = consumed_next_.find(p);
+    auto cached = consumer_->CachedHighWatermark(p.first, p.second);
+    bool candidate = next == consumed_next_.end() || !cached || next->second >= *cached;
+    if (candidate) candidates.push_back(p);
+    topics.emplace(p.first, true);
+    if (!candidate) topics[p.first] = false;
+  }
+  if (candidates.empty()) return OkStatus();
+  const uint64_t token = options_.listener->CatchUpToken();
+  for (const auto& p : candidates) {
+    bool at_end = false;
+    auto marks = consumer_->QueryWatermarks(p.first, p.second, std::chrono::seconds(2));
+    if (marks.ok()) {  // otherwise asked again at the next check
+      const auto [low, high] = *marks;
+      auto next = consumed_next_.find(p);
+      if (next == consumed_next_.end() && low < high) {
+        // Nothing read since the assignment: the group's committed offset (committed only
+        // after the sink flushed everything before it) is where this member stands.
+        auto committed = consumer_->CommittedOffset(p.first, p.second, std::chrono::seconds(2));
+        if (committed.ok() && *committed >= 0) {
+          next = consumed_next_.emplace(p, *committed).first;
+        }
+      }
+      at_end = low == high || (next != consumed_next_.end() && next->second >= high);
+    }
+    topics[p.first] = topics[p.first] && at_end;
+  }
+  std::vector<std::string> caught_up;
+  for (const auto& [topic, at_end] : topics) {
+    if (at_end) caught_up.push_back(topic);
+  }
+  if (caught_up.empty()) return OkStatus();
+  return options_.listener->OnCaughtUp(caught_up, token);
+}
+
 Status KafkaSource::Handle(const Message& m, transport::Sink& sink) {
-  ++messages_;
   const Partition partition{m.topic, m.partition};
+  // A message fetched before its partition was revoked is not ours to hand on any more.
+  if (options_.listener && !assigned_set_.count(partition)) return OkStatus();
+  ++messages_;
   pending_offsets_[partition] = m.offset + 1;
+  consumed_next_[partition] = m.offset + 1;
   auto where = [&] {
     return m.topic + "[" + std::to_string(m.partition) + "]@" + std::to_string(m.offset);
   };
@@ -68,10 +112,11 @@ Status KafkaSource::Handle(const Message& m, transport::Sink& sink) {
     return OkStatus();
   }
   high_water_[partition] = id;
-  d.change.table = Intern(std::const_pointer_cast<events::TableSchema>(d.change.table), m.topic,
-                          !m.key_null);
-  if (open_tx_ && (open_tx_->partition != partition ||
-                   open_tx_->info.commit_lsn != d.tx.commit_lsn || open_tx_->info.xid != d.tx.xid)) {
+  d.change.table =
+      Intern(std::const_pointer_cast<events::TableSchema>(d.change.table), m.topic, !m.key_null);
+  if (open_tx_ &&
+      (open_tx_->partition != partition || open_tx_->info.commit_lsn != d.tx.commit_lsn ||
+       open_tx_->info.xid != d.tx.xid)) {
     MIGSBYU_TRY(CloseOpenTx(sink));
   }
   if (!open_tx_) {
@@ -98,16 +143,39 @@ Status KafkaSource::Run(std::stop_token stop, transport::Sink& sink) {
   };
   for (const auto& [k, v] : options_.extra) config[k] = v;
   callback_error_.reset();
-  auto on_rebalance = [this, &sink](bool assigned, const std::vector<Partition>& parts) {
+  auto topics_of = [](const std::vector<Partition>& parts) {
+    std::vector<std::string> topics;
+    for (const auto& p : parts) {
+      if (std::find(topics.begin(), topics.end(), p.first) == topics.end()) {
+        topics.push_back(p.first);
+      }
+    }
+    return topics;
+  };
+  auto on_rebalance = [this, &sink, topics_of](bool assigned, const std::vector<Partition>& parts) {
     if (assigned) {
-      for (const auto& p : parts) MIGSBYU_LOG_INFO("kafka source: assigned {}[{}]", p.first, p.second);
+      for (const auto& p : parts)
+        MIGSBYU_LOG_INFO("kafka source: assigned {}[{}]", p.first, p.second);
+      if (options_.listener && !callback_error_) {
+        Status s = options_.listener->OnAssigned(topics_of(parts));
+        if (!s.ok()) callback_error_ = s.error();
+      }
+      assigned_set_.insert(parts.begin(), parts.end());
       assigned_ += parts.size();
       return;
+    }
+    for (const auto& p : parts) {
+      assigned_set_.erase(p);
+      consumed_next_.erase(p);
     }
     assigned_ -= std::min(assigned_.load(), parts.size());
     // Hand over cleanly: everything consumed so far is flushed and its offsets committed.
     if (!closing_ && !callback_error_) {
       Status s = FlushAndCommit(sink);
+      if (!s.ok()) callback_error_ = s.error();
+    }
+    if (options_.listener && !callback_error_ && !parts.empty()) {
+      Status s = options_.listener->OnRevoked(topics_of(parts));
       if (!s.ok()) callback_error_ = s.error();
     }
     // The high-water marks stay: they only ever drop what this process already handed on,
@@ -127,6 +195,7 @@ Status KafkaSource::Run(std::stop_token stop, transport::Sink& sink) {
   }
   Status status = consumer_->Subscribe(topics);
   auto last_flush = std::chrono::steady_clock::now();
+  auto last_check = last_flush;
   while (status.ok() && !stop.stop_requested()) {
     auto polled = consumer_->Poll(options_.poll_timeout);
     if (callback_error_) {
@@ -145,6 +214,10 @@ Status KafkaSource::Run(std::stop_token stop, transport::Sink& sink) {
     if (changes_since_flush_ >= options_.flush_every_changes ||
         (now - last_flush >= options_.flush_interval)) {
       status = FlushAndCommit(sink);
+      if (status.ok() && options_.listener && now - last_check >= options_.catch_up_interval) {
+        status = CheckCaughtUp();
+        last_check = now;
+      }
       last_flush = now;
     }
   }
@@ -154,6 +227,8 @@ Status KafkaSource::Run(std::stop_token stop, transport::Sink& sink) {
   consumer_.reset();
   closing_ = false;
   assigned_ = 0;
+  assigned_set_.clear();
+  consumed_next_.clear();
   open_tx_.reset();
   high_water_.clear();
   pending_offsets_.clear();

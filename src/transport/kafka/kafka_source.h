@@ -20,7 +20,10 @@
 // source first commits the open transaction, flushes the sink and commits offsets, so the next
 // owner starts where this one stopped. If that commit is refused (a broker may refuse commits
 // while the group rebalances), the next owner redelivers from the previous commit and the
-// lake's own (commit_lsn, position) record drops what was already stored.
+// lake's own (commit_lsn, position) record drops what was already stored. A PartitionListener
+// (optional) hears of each assignment before any of its messages is handed on and of each
+// revocation after its flush, so that a sink can own exactly the tables this member reads; it
+// also runs the caught-up check (see PartitionListener).
 //
 // Threading: Run() blocks the calling thread; rebalance callbacks run inside it. One Run per
 // KafkaSource at a time.
@@ -31,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -41,8 +45,25 @@
 
 namespace migsbyu::kafka {
 
+// Told which partitions this member owns, for a sink that must own what it writes (the lake's
+// tables, docs/LAKE.md "Several writers"). Called on Run's thread, between transactions.
+class PartitionListener {
+ public:
+  virtual ~PartitionListener() = default;
+  // Before any message of `topics` is handed on. An error stops Run.
+  virtual Status OnAssigned(const std::vector<std::string>& topics) = 0;
+  // After the revocation's flush succeeded: no message of `topics` follows. (When the flush
+  // failed, Run stops with that error and this is not called.)
+  virtual Status OnRevoked(const std::vector<std::string>& topics) = 0;
+  // The caught-up check, after each periodic flush: CatchUpToken() is called first, then the
+  // source asks the brokers for the end of each partition, then OnCaughtUp names the topics
+  // whose every message up to that end was handed on and flushed, with the token.
+  virtual uint64_t CatchUpToken() = 0;
+  virtual Status OnCaughtUp(const std::vector<std::string>& topics, uint64_t token) = 0;
+};
+
 struct KafkaSourceOptions {
-  std::string brokers;                 // bootstrap.servers
+  std::string brokers;  // bootstrap.servers
   std::string group_id = "migsbyu-lake";
   // Topic names, or regular expressions starting with '^'. Empty: every topic of the prefix.
   std::vector<std::string> topics;
@@ -52,6 +73,9 @@ struct KafkaSourceOptions {
   std::chrono::milliseconds flush_interval{200};
   std::chrono::milliseconds poll_timeout{100};
   Config extra;  // further librdkafka properties; they override the defaults
+  PartitionListener* listener = nullptr;  // optional; must outlive Run
+  // How often the listener's caught-up check runs (after a flush).
+  std::chrono::milliseconds catch_up_interval{500};
 };
 
 // Counters, for metrics and tests.
@@ -60,7 +84,7 @@ struct KafkaSourceStats {
   uint64_t changes = 0;     // handed to the sink
   uint64_t duplicates = 0;  // dropped by the (commit_lsn, position) identity
   uint64_t tombstones = 0;
-  uint64_t skipped = 0;     // not row changes (Debezium's transaction metadata, op "m")
+  uint64_t skipped = 0;  // not row changes (Debezium's transaction metadata, op "m")
   uint64_t flushes = 0;
 };
 
@@ -78,8 +102,8 @@ class KafkaSource {
 
   // Counters so far; safe from any thread.
   KafkaSourceStats stats() const {
-    return {messages_.load(), changes_.load(), duplicates_.load(), tombstones_.load(),
-            skipped_.load(), flushes_.load()};
+    return {messages_.load(),   changes_.load(), duplicates_.load(),
+            tombstones_.load(), skipped_.load(), flushes_.load()};
   }
 
   // Partitions currently assigned to this member; safe from any thread.
@@ -100,6 +124,8 @@ class KafkaSource {
   Status Handle(const Message& message, transport::Sink& sink);
   Status CloseOpenTx(transport::Sink& sink);
   Status FlushAndCommit(transport::Sink& sink);
+  // The caught-up check of PartitionListener.
+  Status CheckCaughtUp();
   // The schema shared by consecutive changes of a topic (one pointer while it does not change).
   std::shared_ptr<const events::TableSchema> Intern(std::shared_ptr<events::TableSchema> table,
                                                     const std::string& topic, bool key_known);
@@ -108,6 +134,8 @@ class KafkaSource {
   std::optional<Consumer> consumer_;
   std::map<Partition, Identity> high_water_;
   std::map<Partition, int64_t> pending_offsets_;  // next offset to commit, after a flush
+  std::set<Partition> assigned_set_;
+  std::map<Partition, int64_t> consumed_next_;  // per assigned partition: next offset to hand on
   std::map<std::string, std::shared_ptr<const events::TableSchema>> schemas_;
   std::optional<OpenTx> open_tx_;
   size_t changes_since_flush_ = 0;
