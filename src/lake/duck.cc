@@ -1,7 +1,10 @@
 #include "lake/duck.h"
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <cstdio>
+#include <mutex>
 #include <utility>
 
 namespace migsbyu::duck {
@@ -369,12 +372,13 @@ void DataChunk::SetString(uint64_t col, uint64_t row, std::string_view v) {
                                           v.size());
 }
 
-Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
-  const ColumnInfo& info = columns_[col];
-  // Scaled integer of the text: digits before the point, then exactly `scale` digits after it.
+namespace {
+
+// The scaled integer of a decimal's text: digits before the point, then exactly `scale` digits
+// after it (PostgreSQL already rounded to the scale, so further digits are dropped).
+Result<__int128> ParseDecimal(std::string_view text, int scale) {
   size_t i = 0;
-  bool negative = !text.empty() && (text[0] == '-' || text[0] == '+');
-  negative = negative && text[0] == '-';
+  bool negative = !text.empty() && text[0] == '-';
   if (!text.empty() && (text[0] == '-' || text[0] == '+')) ++i;
   __int128 value = 0;
   int fraction = -1, digits = 0;
@@ -388,15 +392,22 @@ Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) 
       return Error::InvalidArgument("not a decimal: '" + std::string(text) + "'");
     }
     if (fraction >= 0) {
-      if (fraction == info.scale) continue;  // PostgreSQL already rounded to the scale
+      if (fraction == scale) continue;
       ++fraction;
     }
     value = value * 10 + (c - '0');
     if (++digits > 38)
       return Error::InvalidArgument("decimal too long: '" + std::string(text) + "'");
   }
-  for (int f = std::max(fraction, 0); f < info.scale; ++f) value *= 10;
-  if (negative) value = -value;
+  for (int f = std::max(fraction, 0); f < scale; ++f) value *= 10;
+  return negative ? -value : value;
+}
+
+}  // namespace
+
+Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
+  const ColumnInfo& info = columns_[col];
+  MIGSBYU_ASSIGN(__int128 value, ParseDecimal(text, info.scale));
   if (info.width <= 4) {
     Data<int16_t>(col)[row] = static_cast<int16_t>(value);
   } else if (info.width <= 9) {
@@ -412,80 +423,288 @@ Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) 
   return OkStatus();
 }
 
-// ---- ChunkScan ----
+// ---- ArrowBatch and BatchScan ----
 
-struct ChunkScan::State {
-  std::vector<DataChunk>* chunks = nullptr;
+}  // namespace migsbyu::duck
+
+// The Arrow C data interface (https://arrow.apache.org/docs/format/CDataInterface.html), which
+// duckdb.h declares but leaves to the application to define.
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+#define ARROW_FLAG_NULLABLE 2
+struct ArrowSchema {
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+  void (*release)(struct ArrowSchema*);
+  void* private_data;
+};
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+  void (*release)(struct ArrowArray*);
+  void* private_data;
+};
+#endif
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
+  const char* (*get_last_error)(struct ArrowArrayStream*);
+  void (*release)(struct ArrowArrayStream*);
+  void* private_data;
+};
+#endif
+
+namespace migsbyu::duck {
+
+// The structures an export points to; rebuilt by each Export.
+struct ArrowBatch::Exported {
+  std::vector<ArrowArray> children;
+  std::vector<ArrowArray*> child_pointers;
+  std::vector<std::array<const void*, 3>> buffers;
+  const void* root_buffers[1] = {nullptr};
+};
+
+Result<ArrowBatch> ArrowBatch::Create(const std::vector<std::string>& types) {
+  static const std::map<std::string, std::pair<Kind, const char*>> kTypes = {
+      {"BOOLEAN", {Kind::kBool, "b"}},       {"SMALLINT", {Kind::kInt16, "s"}},
+      {"INTEGER", {Kind::kInt32, "i"}},      {"BIGINT", {Kind::kInt64, "l"}},
+      {"UBIGINT", {Kind::kInt64, "L"}},      {"DOUBLE", {Kind::kDouble, "g"}},
+      {"VARCHAR", {Kind::kString, "U"}},     {"DATE", {Kind::kInt32, "tdD"}},
+      {"TIMESTAMP", {Kind::kInt64, "tsu:"}}, {"TIMESTAMPTZ", {Kind::kInt64, "tsu:UTC"}}};
+  constexpr uint64_t kRows = Capacity();
+  ArrowBatch batch;
+  for (const auto& name : types) {
+    Column c;
+    int width = 0, scale = 0;
+    if (sscanf(name.c_str(), "DECIMAL(%d,%d)", &width, &scale) == 2 && width >= 1 && width <= 38 &&
+        scale >= 0 && scale <= width) {
+      c.kind = Kind::kDecimal;
+      c.scale = static_cast<uint8_t>(scale);
+      c.format = "d:" + std::to_string(width) + "," + std::to_string(scale);
+    } else {
+      auto it = kTypes.find(name);
+      if (it == kTypes.end()) {
+        return Error::InvalidArgument("duckdb: arrow batch column type " + name + " not supported");
+      }
+      c.kind = it->second.first;
+      c.format = it->second.second;
+    }
+    c.validity.assign(kRows / 64, ~uint64_t{0});
+    switch (c.kind) {
+      case Kind::kBool:
+        c.values.assign(kRows / 64, 0);
+        break;
+      case Kind::kInt16:
+        c.values.assign(kRows / 4, 0);
+        break;
+      case Kind::kInt32:
+        c.values.assign(kRows / 2, 0);
+        break;
+      case Kind::kInt64:
+      case Kind::kDouble:
+        c.values.assign(kRows, 0);
+        break;
+      case Kind::kDecimal:
+        c.values.assign(kRows * 2, 0);  // 128-bit little-endian integers
+        break;
+      case Kind::kString:
+        c.offsets.assign(kRows + 1, 0);
+        break;
+    }
+    batch.columns_.push_back(std::move(c));
+  }
+  return batch;
+}
+
+ArrowBatch::ArrowBatch(ArrowBatch&& other) noexcept = default;
+ArrowBatch& ArrowBatch::operator=(ArrowBatch&& other) noexcept = default;
+ArrowBatch::~ArrowBatch() = default;
+
+Status ArrowBatch::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
+  Column& c = columns_[col];
+  MIGSBYU_ASSIGN(__int128 value, ParseDecimal(text, c.scale));
+  MarkValid(c, row);
+  c.values[2 * row] = static_cast<uint64_t>(value);
+  c.values[2 * row + 1] = static_cast<uint64_t>(value >> 64);
+  return OkStatus();
+}
+
+void ArrowBatch::Export(ArrowArray* out) {
+  if (!exported_) exported_ = std::make_unique<Exported>();
+  Exported& e = *exported_;
+  const size_t n = columns_.size();
+  e.children.assign(n, ArrowArray{});
+  e.child_pointers.resize(n);
+  e.buffers.resize(n);
+  auto release = [](ArrowArray* a) {
+    for (int64_t i = 0; i < a->n_children; ++i) a->children[i]->release = nullptr;
+    a->release = nullptr;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    Column& c = columns_[i];
+    ArrowArray& a = e.children[i];
+    e.buffers[i] = {c.validity.data(), nullptr, nullptr};
+    if (c.kind == Kind::kString) {
+      e.buffers[i][1] = c.offsets.data();
+      e.buffers[i][2] = c.chars.data();
+      a.n_buffers = 3;
+    } else {
+      e.buffers[i][1] = c.values.data();
+      a.n_buffers = 2;
+    }
+    a.length = static_cast<int64_t>(size_);
+    a.null_count = -1;  // not counted: the validity bitmap says
+    a.buffers = e.buffers[i].data();
+    a.release = [](ArrowArray* child) { child->release = nullptr; };
+    e.child_pointers[i] = &a;
+  }
+  *out = ArrowArray{};
+  out->length = static_cast<int64_t>(size_);
+  out->n_buffers = 1;
+  out->buffers = e.root_buffers;
+  out->n_children = static_cast<int64_t>(n);
+  out->children = e.child_pointers.data();
+  out->release = release;
+}
+
+struct BatchScan::State {
+  Connection* conn = nullptr;
+  std::string name;
+  ArrowArrayStream stream{};
+  const std::vector<ArrowBatch>* batches = nullptr;
   std::vector<std::string> names;
+  size_t next = 0;
+  std::mutex mu;  // DuckDB calls the stream from its scan threads (one at a time, but still)
+  std::string error;
 };
 
 namespace {
 
-void ChunkScanBind(duckdb_bind_info info) {
-  auto* state = static_cast<ChunkScan::State*>(duckdb_bind_get_extra_info(info));
-  if (!state->chunks || state->chunks->empty()) {
-    duckdb_bind_set_error(info, "no data chunks are set for this scan");
-    return;
+struct SchemaStorage {
+  std::vector<ArrowSchema> children;
+  std::vector<ArrowSchema*> child_pointers;
+  std::vector<std::string> formats, names;
+};
+
+int StreamGetSchema(ArrowArrayStream* stream, ArrowSchema* out) {
+  auto* state = static_cast<BatchScan::State*>(stream->private_data);
+  std::lock_guard lock(state->mu);
+  state->next = 0;  // each query binds the view again, then reads the stream from the start
+  auto* storage = new SchemaStorage;
+  if (!state->batches || state->batches->empty()) {
+    // DuckDB ignores get_schema's result, so describe a column: reading it then fails (get_next)
+    // with this error, if binding the view to other columns has not failed already.
+    state->error = "no arrow batches are set for the view " + state->name;
+    storage->formats = {"U"};
+    storage->names = {"unset"};
+  } else {
+    const ArrowBatch& first = state->batches->front();
+    for (size_t i = 0; i < first.ColumnCount(); ++i) {
+      storage->formats.push_back(first.Format(i));
+      storage->names.push_back(i < state->names.size() ? state->names[i] : "c" + std::to_string(i));
+    }
   }
-  duckdb_data_chunk first = state->chunks->front().handle();
-  for (size_t c = 0; c < state->names.size(); ++c) {
-    duckdb_logical_type type =
-        duckdb_vector_get_column_type(duckdb_data_chunk_get_vector(first, c));
-    duckdb_bind_add_result_column(info, state->names[c].c_str(), type);
-    duckdb_destroy_logical_type(&type);
+  const size_t n = storage->formats.size();
+  storage->children.assign(n, ArrowSchema{});
+  storage->child_pointers.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    ArrowSchema& c = storage->children[i];
+    c.format = storage->formats[i].c_str();
+    c.name = storage->names[i].c_str();
+    c.flags = ARROW_FLAG_NULLABLE;
+    c.release = [](ArrowSchema* s) { s->release = nullptr; };
+    storage->child_pointers[i] = &c;
   }
+  *out = ArrowSchema{};
+  out->format = "+s";
+  out->name = "";
+  out->n_children = static_cast<int64_t>(n);
+  out->children = storage->child_pointers.data();
+  out->private_data = storage;
+  out->release = [](ArrowSchema* s) {
+    delete static_cast<SchemaStorage*>(s->private_data);
+    s->release = nullptr;
+  };
+  return 0;
 }
 
-void ChunkScanInit(duckdb_init_info info) {
-  duckdb_init_set_init_data(info, new size_t(0), [](void* p) { delete static_cast<size_t*>(p); });
-  duckdb_init_set_max_threads(info, 1);
+int StreamGetNext(ArrowArrayStream* stream, ArrowArray* out) {
+  auto* state = static_cast<BatchScan::State*>(stream->private_data);
+  std::lock_guard lock(state->mu);
+  if (!state->batches) {
+    state->error = "no arrow batches are set for the view " + state->name;
+    return EINVAL;
+  }
+  auto& batches = const_cast<std::vector<ArrowBatch>&>(*state->batches);
+  while (state->next < batches.size() && batches[state->next].size() == 0) ++state->next;
+  if (state->next == batches.size()) {
+    *out = ArrowArray{};  // release == nullptr: the end of the stream
+    return 0;
+  }
+  batches[state->next++].Export(out);
+  return 0;
 }
 
-void ChunkScanFunction(duckdb_function_info info, duckdb_data_chunk output) {
-  auto* state = static_cast<ChunkScan::State*>(duckdb_function_get_extra_info(info));
-  auto* next = static_cast<size_t*>(duckdb_function_get_init_data(info));
-  const auto& chunks = *state->chunks;
-  while (*next < chunks.size() && duckdb_data_chunk_get_size(chunks[*next].handle()) == 0) {
-    ++*next;
-  }
-  if (*next == chunks.size()) {
-    duckdb_data_chunk_set_size(output, 0);
-    return;
-  }
-  duckdb_data_chunk in = chunks[(*next)++].handle();
-  for (size_t c = 0; c < state->names.size(); ++c) {
-    duckdb_vector_reference_vector(duckdb_data_chunk_get_vector(output, c),
-                                   duckdb_data_chunk_get_vector(in, c));
-  }
-  duckdb_data_chunk_set_size(output, duckdb_data_chunk_get_size(in));
+const char* StreamLastError(ArrowArrayStream* stream) {
+  return static_cast<BatchScan::State*>(stream->private_data)->error.c_str();
 }
 
 }  // namespace
 
-Result<ChunkScan> ChunkScan::Register(Connection& conn, const std::string& name) {
-  auto* state = new State;
-  duckdb_table_function fn = duckdb_create_table_function();
-  duckdb_table_function_set_name(fn, name.c_str());
-  duckdb_table_function_set_extra_info(fn, state, [](void* p) { delete static_cast<State*>(p); });
-  duckdb_table_function_set_bind(fn, ChunkScanBind);
-  duckdb_table_function_set_init(fn, ChunkScanInit);
-  duckdb_table_function_set_function(fn, ChunkScanFunction);
-  duckdb_state registered = duckdb_register_table_function(conn.handle(), fn);
-  duckdb_destroy_table_function(&fn);
-  if (registered != DuckDBSuccess) {
-    return Error::Internal("duckdb: cannot register the table function " + name);
+BatchScan::BatchScan() = default;
+BatchScan::BatchScan(std::unique_ptr<State> state) : state_(std::move(state)) {}
+BatchScan::BatchScan(BatchScan&& other) noexcept = default;
+BatchScan& BatchScan::operator=(BatchScan&& other) noexcept = default;
+BatchScan::~BatchScan() = default;
+
+Result<BatchScan> BatchScan::Register(Connection& conn, const std::string& name) {
+  auto state = std::make_unique<State>();
+  state->conn = &conn;
+  state->name = name;
+  state->stream.get_schema = StreamGetSchema;
+  state->stream.get_next = StreamGetNext;
+  state->stream.get_last_error = StreamLastError;
+  state->stream.release = [](ArrowArrayStream* s) { s->release = nullptr; };
+  state->stream.private_data = state.get();
+  return BatchScan(std::move(state));
+}
+
+Status BatchScan::Set(const std::vector<ArrowBatch>* batches, std::vector<std::string> names) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->batches = batches;
+    state_->names = std::move(names);
+    state_->next = 0;
   }
-  return ChunkScan(state);
+  // The view is bound to the batches' columns when created, so it is made again for each set.
+  if (duckdb_arrow_scan(state_->conn->handle(), state_->name.c_str(),
+                        reinterpret_cast<duckdb_arrow_stream>(&state_->stream)) != DuckDBSuccess) {
+    Clear();
+    return Error::Internal("duckdb: cannot create the arrow view " + state_->name);
+  }
+  std::lock_guard lock(state_->mu);
+  state_->next = 0;  // the view's creation may have read the stream
+  return OkStatus();
 }
 
-void ChunkScan::Set(std::vector<DataChunk>* chunks, std::vector<std::string> names) {
-  state_->chunks = chunks;
-  state_->names = std::move(names);
-}
-
-void ChunkScan::Clear() {
-  state_->chunks = nullptr;
+void BatchScan::Clear() {
+  std::lock_guard lock(state_->mu);
+  state_->batches = nullptr;
   state_->names.clear();
+  state_->next = 0;
 }
 
 // ---- Connection ----

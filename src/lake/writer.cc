@@ -44,31 +44,31 @@ Status AppendValue(duck::Appender& app, const events::Column& column, const even
   return app.AppendNull();
 }
 
-// The same, into a data chunk whose column has the type DuckTypeOf(column); `decimal` says
+// The same, into an Arrow batch whose column has the type DuckTypeOf(column); `decimal` says
 // whether that type is DECIMAL (rather than VARCHAR) for a numeric column.
-Status SetChunkValue(duck::DataChunk& chunk, uint64_t col, uint64_t row,
+Status SetBatchValue(duck::ArrowBatch& batch, uint64_t col, uint64_t row,
                      const events::Column& column, bool decimal, const events::Value& v) {
   using events::ValueType;
   if (v.state != events::Value::State::kPresent) {
-    chunk.SetNull(col, row);
+    batch.SetNull(col, row);
     return OkStatus();
   }
   switch (column.type) {
     case ValueType::kBool:
-      chunk.SetBool(col, row, v.integer != 0);
+      batch.SetBool(col, row, v.integer != 0);
       break;
     case ValueType::kFloat64:
-      chunk.SetDouble(col, row, v.real);
+      batch.SetDouble(col, row, v.real);
       break;
     case ValueType::kNumeric:
-      if (decimal) return chunk.SetDecimal(col, row, v.text);
-      chunk.SetString(col, row, v.text);
+      if (decimal) return batch.SetDecimal(col, row, v.text);
+      batch.SetString(col, row, v.text);
       break;
     case ValueType::kText:
-      chunk.SetString(col, row, v.text);
+      batch.SetString(col, row, v.text);
       break;
     default:
-      chunk.SetInteger(col, row, v.integer);
+      batch.SetInteger(col, row, v.integer);
       break;
   }
   return OkStatus();
@@ -127,10 +127,9 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
                               ":memory:", {{"threads", std::to_string(options.duckdb_threads)}}));
   MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db));
   (void)conn.Execute("SET TimeZone = 'UTC'");
-  MIGSBYU_ASSIGN(auto chunk_scan, duck::ChunkScan::Register(conn, "lake_chunks"));
   std::unique_ptr<LakeWriter> w(
       new LakeWriter(std::move(options), std::move(lake), std::move(db), std::move(conn)));
-  w->chunk_scan_ = chunk_scan;
+  MIGSBYU_ASSIGN(w->batch_scan_, duck::BatchScan::Register(w->conn_, "lake_batches"));
   MIGSBYU_ASSIGN(auto latest, LoadLatestManifest(w->options_.dir));
   if (latest) w->published_ = std::move(*latest);
   // Manifests above the latest parseable one are torn: remove them with the temporary files.
@@ -396,7 +395,7 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
   }
   if (!buffer.schema || buffer.rows == 0) {
     buffer.schema = change.table;
-    buffer.chunks.clear();  // at most a chunk holding a row that failed
+    buffer.batches.clear();  // at most a batch holding a row that failed
     buffer.filled = 0;
     buffer.columns = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
                       {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
@@ -411,40 +410,39 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
       buffer.decimal.push_back(DuckTypeOf(c).starts_with("DECIMAL"));
     }
   }
-  if (buffer.chunks.empty() || buffer.filled == duck::DataChunk::Capacity()) {
+  if (buffer.batches.empty() || buffer.filled == duck::ArrowBatch::Capacity()) {
     std::vector<std::string> types;
     for (const auto& c : buffer.columns) types.push_back(c.second);
-    MIGSBYU_ASSIGN(auto chunk, duck::DataChunk::Create(types));
-    buffer.chunks.push_back(std::move(chunk));
+    MIGSBYU_ASSIGN(auto batch, duck::ArrowBatch::Create(types));
+    buffer.batches.push_back(std::move(batch));
     buffer.filled = 0;
   }
-  duck::DataChunk& chunk = buffer.chunks.back();
+  duck::ArrowBatch& batch = buffer.batches.back();
   const uint64_t row = buffer.filled;
   const auto& schema = *buffer.schema;
   const uint64_t n = schema.columns.size();
   auto set_image = [&](uint64_t first, const std::optional<events::Row>& values) -> Status {
     for (uint64_t i = 0; i < n; ++i) {
       if (!values || i >= values->size()) {
-        chunk.SetNull(first + i, row);
+        batch.SetNull(first + i, row);
       } else {
-        MIGSBYU_TRY(SetChunkValue(chunk, first + i, row, schema.columns[i], buffer.decimal[i],
+        MIGSBYU_TRY(SetBatchValue(batch, first + i, row, schema.columns[i], buffer.decimal[i],
                                   (*values)[i]));
       }
     }
     return OkStatus();
   };
   char op = static_cast<char>(change.op);
-  chunk.SetString(0, row, std::string_view(&op, 1));
-  chunk.SetInteger(1, row, static_cast<int64_t>(change.commit_lsn.value()));
-  chunk.SetInteger(2, row, static_cast<int64_t>(change.lsn.value()));
-  chunk.SetInteger(3, row, static_cast<int64_t>(change.position));
-  chunk.SetInteger(4, row, change.xid);
-  chunk.SetInteger(5, row, change.commit_time_us);
+  batch.SetString(0, row, std::string_view(&op, 1));
+  batch.SetInteger(1, row, static_cast<int64_t>(change.commit_lsn.value()));
+  batch.SetInteger(2, row, static_cast<int64_t>(change.lsn.value()));
+  batch.SetInteger(3, row, static_cast<int64_t>(change.position));
+  batch.SetInteger(4, row, change.xid);
+  batch.SetInteger(5, row, change.commit_time_us);
   Status filled = set_image(6, change.before);
   if (filled.ok()) filled = set_image(6 + n, change.after);
   if (!filled.ok()) {
-    // The row is not counted, so the next change overwrites it; undo the NULLs it set.
-    for (uint64_t c = 0; c < buffer.columns.size(); ++c) chunk.SetValid(c, row);
+    // The row is not counted, so the next change fills it again, every column.
     return Error::InvalidArgument("lake: " + table + " change at " + change.lsn.ToString() + ": " +
                                   filled.error().ToString());
   }
@@ -457,20 +455,23 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
 Status LakeWriter::SpillChanges(const std::string& table) {
   auto& buffer = changes_[table];
   if (buffer.rows == 0) return OkStatus();
-  const uint64_t capacity = duck::DataChunk::Capacity();
-  for (size_t i = 0; i < buffer.chunks.size(); ++i) {
-    buffer.chunks[i].SetSize(i + 1 == buffer.chunks.size() ? buffer.filled : capacity);
+  const uint64_t capacity = duck::ArrowBatch::Capacity();
+  for (size_t i = 0; i < buffer.batches.size(); ++i) {
+    buffer.batches[i].SetSize(i + 1 == buffer.batches.size() ? buffer.filled : capacity);
   }
-  // Straight from the chunks into the COPY: no staging table, no second copy of the rows.
+  // Straight from the batches into the COPY: no staging table, no second copy of the rows. The
+  // arrow scan numbers the batches, so DuckDB encodes row groups on all its threads and still
+  // writes them in commit order.
   std::vector<std::string> names;
   for (const auto& c : buffer.columns) names.push_back(c.first);
-  chunk_scan_.Set(&buffer.chunks, std::move(names));
-  Result<DataFile> file = CopyToFile(ChangesDataset(table), "SELECT * FROM lake_chunks()");
-  chunk_scan_.Clear();
+  Status set = batch_scan_.Set(&buffer.batches, std::move(names));
+  Result<DataFile> file =
+      set.ok() ? CopyToFile(ChangesDataset(table), "SELECT * FROM lake_batches") : set.error();
+  batch_scan_.Clear();
   if (!file.ok()) return file.error();
   pending_[ChangesDataset(table)].push_back(std::move(*file));
   buffered_rows_ -= buffer.rows;
-  buffer.chunks.clear();
+  buffer.batches.clear();
   buffer.filled = 0;
   buffer.rows = 0;
   return OkStatus();
@@ -537,21 +538,21 @@ Status LakeWriter::SpillDims() {
 
 Status LakeWriter::SpillFact() {
   // The appends below follow FactColumns()' order.
-  MIGSBYU_TRY(WriteFile(kFactDataset, FactColumns(), fact_.size(), [&](duck::Appender& app, size_t r) -> Status {
-                          const auto& f = fact_[r];
-                          MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
-                          MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
-                          MIGSBYU_TRY(AppendOptionalInt(app, f.course_key));
-                          MIGSBYU_TRY(app.AppendString(f.semester));
-                          MIGSBYU_TRY(app.AppendInt32(f.count));
-                          MIGSBYU_TRY(app.AppendTimestampTz(f.event_time_us));
-                          MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
-                          MIGSBYU_TRY(app.AppendUint64(f.source_position));
-                          MIGSBYU_TRY(app.AppendString(f.student_id));
-                          MIGSBYU_TRY(f.professor_id ? app.AppendString(*f.professor_id)
-                                                     : app.AppendNull());
-                          return app.AppendString(f.course_id);
-                        }));
+  MIGSBYU_TRY(WriteFile(
+      kFactDataset, FactColumns(), fact_.size(), [&](duck::Appender& app, size_t r) -> Status {
+        const auto& f = fact_[r];
+        MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
+        MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
+        MIGSBYU_TRY(AppendOptionalInt(app, f.course_key));
+        MIGSBYU_TRY(app.AppendString(f.semester));
+        MIGSBYU_TRY(app.AppendInt32(f.count));
+        MIGSBYU_TRY(app.AppendTimestampTz(f.event_time_us));
+        MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
+        MIGSBYU_TRY(app.AppendUint64(f.source_position));
+        MIGSBYU_TRY(app.AppendString(f.student_id));
+        MIGSBYU_TRY(f.professor_id ? app.AppendString(*f.professor_id) : app.AppendNull());
+        return app.AppendString(f.course_id);
+      }));
   buffered_rows_ -= fact_.size();
   fact_.clear();
   return OkStatus();

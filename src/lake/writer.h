@@ -82,13 +82,13 @@ class LakeWriter : public ScdOutput {
 
  private:
   // A table's buffered changes, already in the change log's column layout: Apply writes each
-  // change straight into DuckDB data chunks, and a spill appends the chunks as they are.
+  // change straight into Arrow batches, and a spill's COPY reads them as they are.
   struct ChangeBuffer {
     std::shared_ptr<const events::TableSchema> schema;
     std::vector<std::pair<std::string, std::string>> columns;  // of the change log file
     std::vector<bool> decimal;  // per schema column: DECIMAL (rather than VARCHAR) in the file
-    std::vector<duck::DataChunk> chunks;
-    uint64_t filled = 0;  // rows in chunks.back()
+    std::vector<duck::ArrowBatch> batches;
+    uint64_t filled = 0;  // rows in batches.back()
     uint64_t rows = 0;
   };
 
@@ -126,7 +126,7 @@ class LakeWriter : public ScdOutput {
   std::shared_ptr<Lake> lake_;
   duck::Database db_;
   duck::Connection conn_;
-  duck::ChunkScan chunk_scan_;  // lake_chunks(): the buffered chunks being spilled
+  duck::BatchScan batch_scan_;  // the view lake_batches: the buffered batches being spilled
   std::unique_ptr<ScdBuilder> builder_;
 
   Manifest published_;
