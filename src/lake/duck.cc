@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <utility>
@@ -584,10 +585,14 @@ struct BatchScan::State {
   Connection* conn = nullptr;
   std::string name;
   ArrowArrayStream stream{};
-  const std::vector<ArrowBatch>* batches = nullptr;
-  std::vector<std::string> names;
+  std::mutex mu;
+  std::condition_variable added;
+  bool set = false;
+  std::vector<std::string> formats, names;
+  std::vector<ArrowBatch*> batches;
   size_t next = 0;
-  std::mutex mu;  // DuckDB calls the stream from its scan threads (one at a time, but still)
+  bool finished = false;
+  std::optional<std::string> aborted;
   std::string error;
 };
 
@@ -604,18 +609,15 @@ int StreamGetSchema(ArrowArrayStream* stream, ArrowSchema* out) {
   std::lock_guard lock(state->mu);
   state->next = 0;  // each query binds the view again, then reads the stream from the start
   auto* storage = new SchemaStorage;
-  if (!state->batches || state->batches->empty()) {
+  if (!state->set) {
     // DuckDB ignores get_schema's result, so describe a column: reading it then fails (get_next)
     // with this error, if binding the view to other columns has not failed already.
     state->error = "no arrow batches are set for the view " + state->name;
     storage->formats = {"U"};
     storage->names = {"unset"};
   } else {
-    const ArrowBatch& first = state->batches->front();
-    for (size_t i = 0; i < first.ColumnCount(); ++i) {
-      storage->formats.push_back(first.Format(i));
-      storage->names.push_back(i < state->names.size() ? state->names[i] : "c" + std::to_string(i));
-    }
+    storage->formats = state->formats;
+    storage->names = state->names;
   }
   const size_t n = storage->formats.size();
   storage->children.assign(n, ArrowSchema{});
@@ -641,21 +643,31 @@ int StreamGetSchema(ArrowArrayStream* stream, ArrowSchema* out) {
   return 0;
 }
 
+// Called by one DuckDB scan thread at a time (the arrow scan holds its lock around it).
 int StreamGetNext(ArrowArrayStream* stream, ArrowArray* out) {
   auto* state = static_cast<BatchScan::State*>(stream->private_data);
-  std::lock_guard lock(state->mu);
-  if (!state->batches) {
-    state->error = "no arrow batches are set for the view " + state->name;
-    return EINVAL;
+  std::unique_lock lock(state->mu);
+  for (;;) {
+    if (!state->set) {
+      state->error = "no arrow batches are set for the view " + state->name;
+      return EINVAL;
+    }
+    if (state->aborted) {
+      state->error = *state->aborted;
+      return EIO;
+    }
+    if (state->next < state->batches.size()) {
+      ArrowBatch* batch = state->batches[state->next++];
+      if (batch->size() == 0) continue;
+      batch->Export(out);
+      return 0;
+    }
+    if (state->finished) {
+      *out = ArrowArray{};  // release == nullptr: the end of the stream
+      return 0;
+    }
+    state->added.wait(lock);
   }
-  auto& batches = const_cast<std::vector<ArrowBatch>&>(*state->batches);
-  while (state->next < batches.size() && batches[state->next].size() == 0) ++state->next;
-  if (state->next == batches.size()) {
-    *out = ArrowArray{};  // release == nullptr: the end of the stream
-    return 0;
-  }
-  batches[state->next++].Export(out);
-  return 0;
 }
 
 const char* StreamLastError(ArrowArrayStream* stream) {
@@ -682,12 +694,14 @@ Result<BatchScan> BatchScan::Register(Connection& conn, const std::string& name)
   return BatchScan(std::move(state));
 }
 
-Status BatchScan::Set(const std::vector<ArrowBatch>* batches, std::vector<std::string> names) {
+Status BatchScan::CreateView(const ArrowBatch& like, std::vector<std::string> names) {
   {
     std::lock_guard lock(state_->mu);
-    state_->batches = batches;
+    state_->set = true;
+    state_->formats.clear();
+    for (uint64_t c = 0; c < like.ColumnCount(); ++c) state_->formats.push_back(like.Format(c));
     state_->names = std::move(names);
-    state_->next = 0;
+    state_->names.resize(state_->formats.size());
   }
   // The view is bound to the batches' columns when created, so it is made again for each set.
   if (duckdb_arrow_scan(state_->conn->handle(), state_->name.c_str(),
@@ -695,16 +709,58 @@ Status BatchScan::Set(const std::vector<ArrowBatch>* batches, std::vector<std::s
     Clear();
     return Error::Internal("duckdb: cannot create the arrow view " + state_->name);
   }
-  std::lock_guard lock(state_->mu);
-  state_->next = 0;  // the view's creation may have read the stream
   return OkStatus();
+}
+
+Status BatchScan::Set(std::vector<ArrowBatch>& batches, std::vector<std::string> names) {
+  Clear();
+  if (batches.empty()) return Error::InvalidArgument("duckdb: no batches for " + state_->name);
+  {
+    std::lock_guard lock(state_->mu);
+    for (auto& b : batches) state_->batches.push_back(&b);
+    state_->finished = true;
+  }
+  return CreateView(batches.front(), std::move(names));
+}
+
+Status BatchScan::Start(const ArrowBatch& like, std::vector<std::string> names) {
+  Clear();
+  return CreateView(like, std::move(names));
+}
+
+void BatchScan::Add(ArrowBatch* batch) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->batches.push_back(batch);
+  }
+  state_->added.notify_all();
+}
+
+void BatchScan::Finish() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->finished = true;
+  }
+  state_->added.notify_all();
+}
+
+void BatchScan::Abort(const std::string& why) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->aborted = why;
+  }
+  state_->added.notify_all();
 }
 
 void BatchScan::Clear() {
   std::lock_guard lock(state_->mu);
-  state_->batches = nullptr;
+  state_->set = false;
+  state_->formats.clear();
   state_->names.clear();
+  state_->batches.clear();
   state_->next = 0;
+  state_->finished = false;
+  state_->aborted.reset();
 }
 
 // ---- Connection ----

@@ -261,14 +261,17 @@ class ArrowBatch {
   std::unique_ptr<Exported> exported_;
 };
 
-// The view `name` on one connection over the rows of the ArrowBatch set given to Set(), read by
-// DuckDB's arrow scan by reference (only booleans, decimals and validity are converted). Several
-// DuckDB threads read it at once and the scan numbers the batches, so an order-keeping statement
-// such as `COPY (SELECT * FROM name) TO 'f.parquet'` encodes row groups in parallel and writes
-// them in the batches' order. Between Set() and Clear() the batches must stay unchanged and
-// alive; outside, a query of the view fails with an error. Threading: Set/Clear on the
-// connection's thread, never during a query of the view; the BatchScan must outlive every query
-// of the view.
+// The view `name` on one connection over the rows of ArrowBatches, read by DuckDB's arrow scan by
+// reference (only booleans, decimals and validity are converted). Several DuckDB threads read it
+// at once and the scan numbers the batches, so an order-keeping statement such as
+// `COPY (SELECT * FROM name) TO 'f.parquet'` encodes row groups in parallel and writes them in
+// the batches' order. The batches are either all given at once (Set) or streamed (Start, then
+// Add as each is complete): a query of a streamed view waits for the next batch until Add(),
+// Finish() or Abort(), so it can run on another thread while the batches are being filled.
+// Outside Set/Start ... Clear, a query of the view fails with an error.
+// Threading: Set, Start and Clear on the thread that uses the connection, never while a query of
+// the view runs; Add, Finish and Abort from any thread. The BatchScan must outlive every query of
+// the view; a batch handed over must stay unchanged and alive until Clear().
 class BatchScan {
  public:
   static Result<BatchScan> Register(Connection& conn, const std::string& name);
@@ -279,13 +282,23 @@ class BatchScan {
 
   // (Re)creates the view over `batches` (not empty, all of the same types), whose columns are
   // named `names`, one per batch column.
-  Status Set(const std::vector<ArrowBatch>* batches, std::vector<std::string> names);
+  Status Set(std::vector<ArrowBatch>& batches, std::vector<std::string> names);
+  // (Re)creates the view over batches of the types of `like` (which is not read), handed over
+  // later with Add.
+  Status Start(const ArrowBatch& like, std::vector<std::string> names);
+  // Hands over the next complete batch (its size set) of a streamed view.
+  void Add(ArrowBatch* batch);
+  // The scan of a streamed view ends after the batches added.
+  void Finish();
+  // The scan of a streamed view fails with `why` (at once if it is waiting).
+  void Abort(const std::string& why);
   void Clear();
 
   struct State;
 
  private:
   explicit BatchScan(std::unique_ptr<State> state);
+  Status CreateView(const ArrowBatch& like, std::vector<std::string> names);
   std::unique_ptr<State> state_;
 };
 

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <filesystem>
+#include <thread>
 
 namespace migsbyu::duck {
 namespace {
@@ -197,7 +199,7 @@ TEST_F(DuckTest, BatchScanReadsEveryTypeAndNulls) {
   for (uint64_t c = 0; c < 12; ++c) b.SetNull(c, 1);
   b.SetSize(2);
   std::vector<std::string> names = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
-  ASSERT_TRUE(scan->Set(&batches, names).ok());
+  ASSERT_TRUE(scan->Set(batches, names).ok());
   auto r = conn_->Query(
       "SELECT a, b, c, d, e, f, g, h = DATE '1970-01-02', epoch_us(i), epoch_us(j), k::VARCHAR, "
       "l::VARCHAR, typeof(b), typeof(e), typeof(h), typeof(i), typeof(j), typeof(k) FROM batches");
@@ -232,7 +234,7 @@ TEST_F(DuckTest, BatchScanReadsEveryTypeAndNulls) {
   other.push_back(std::move(*text));
   other.back().SetString(0, 0, "x");
   other.back().SetSize(1);
-  ASSERT_TRUE(scan->Set(&other, {"word"}).ok());
+  ASSERT_TRUE(scan->Set(other, {"word"}).ok());
   auto x = conn_->Query("SELECT word FROM batches");
   ASSERT_TRUE(x.ok()) << x.error().ToString();
   EXPECT_EQ(x->GetString(0, 0), "x");
@@ -258,7 +260,7 @@ TEST(DuckBatchScanTest, ParallelCopyKeepsTheBatchesOrder) {
     batches.back().SetString(1, row, "row number " + std::to_string(i));
     batches.back().SetSize(row + 1);
   }
-  ASSERT_TRUE(scan->Set(&batches, {"n", "s"}).ok());
+  ASSERT_TRUE(scan->Set(batches, {"n", "s"}).ok());
   auto dir = std::filesystem::temp_directory_path() / "migsbyu_duck_batch_test";
   std::filesystem::create_directories(dir);
   std::string file = (dir / "ordered.parquet").string();
@@ -272,6 +274,65 @@ TEST(DuckBatchScanTest, ParallelCopyKeepsTheBatchesOrder) {
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->GetInt64(0, 0), kRows);
   EXPECT_EQ(r->GetInt64(1, 0), 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DuckBatchScanTest, StreamedViewIsReadWhileTheBatchesAreFilled) {
+  auto db = Database::Open(":memory:", {{"threads", "2"}});
+  ASSERT_TRUE(db.ok());
+  auto conn = Connection::Open(*db);
+  ASSERT_TRUE(conn.ok());
+  auto scan = BatchScan::Register(*conn, "stream");
+  ASSERT_TRUE(scan.ok());
+  auto dir = std::filesystem::temp_directory_path() / "migsbyu_duck_stream_test";
+  std::filesystem::create_directories(dir);
+  std::string file = (dir / "streamed.parquet").string();
+  std::deque<ArrowBatch> batches;
+  auto like = ArrowBatch::Create({"BIGINT"});
+  ASSERT_TRUE(like.ok());
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(scan->Start(*like, {"n"}).ok());
+    Result<QueryResult> copied = Error::Internal("not run");
+    std::thread copy([&] {
+      copied = conn->Query("COPY (SELECT * FROM stream) TO " + QuoteString(file) +
+                           " (FORMAT parquet, ROW_GROUP_SIZE 4096)");
+    });
+    constexpr int64_t kRows = 50000;
+    batches.clear();
+    for (int64_t i = 0; i < kRows; ++i) {
+      uint64_t row = i % ArrowBatch::Capacity();
+      if (row == 0) {
+        auto batch = ArrowBatch::Create({"BIGINT"});
+        ASSERT_TRUE(batch.ok());
+        batches.push_back(std::move(*batch));
+      }
+      batches.back().SetInteger(0, row, i);
+      if (row + 1 == ArrowBatch::Capacity() || i + 1 == kRows) {
+        batches.back().SetSize(row + 1);
+        scan->Add(&batches.back());
+      }
+    }
+    if (round == 0) {
+      scan->Finish();
+      copy.join();
+      ASSERT_TRUE(copied.ok()) << copied.error().ToString();
+      EXPECT_EQ(copied->RowsChanged(), static_cast<uint64_t>(kRows));
+      auto r = conn->Query(
+          "SELECT count(*), count(*) FILTER (WHERE n <> rn - 1) FROM (SELECT n, row_number() "
+          "OVER () AS rn FROM read_parquet(" +
+          QuoteString(file) + "))");
+      ASSERT_TRUE(r.ok()) << r.error().ToString();
+      EXPECT_EQ(r->GetInt64(0, 0), kRows);
+      EXPECT_EQ(r->GetInt64(1, 0), 0);
+    } else {
+      scan->Abort("the transaction failed");
+      copy.join();
+      ASSERT_FALSE(copied.ok());
+      EXPECT_NE(copied.error().ToString().find("the transaction failed"), std::string::npos)
+          << copied.error().ToString();
+    }
+    scan->Clear();
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -102,6 +102,8 @@ bool SameColumns(const events::TableSchema& a, const events::TableSchema& b) {
   return true;
 }
 
+constexpr const char* kParquetOptions = " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)";
+
 // (commit_lsn, position) of a change.
 Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }
 
@@ -114,7 +116,7 @@ LakeWriter::LakeWriter(WriterOptions options, std::shared_ptr<Lake> lake, duck::
       db_(std::move(db)),
       conn_(std::move(conn)) {}
 
-LakeWriter::~LakeWriter() = default;
+LakeWriter::~LakeWriter() { AbortStream(); }
 
 Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
                                                      std::shared_ptr<Lake> lake) {
@@ -130,6 +132,9 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
   std::unique_ptr<LakeWriter> w(
       new LakeWriter(std::move(options), std::move(lake), std::move(db), std::move(conn)));
   MIGSBYU_ASSIGN(w->batch_scan_, duck::BatchScan::Register(w->conn_, "lake_batches"));
+  MIGSBYU_ASSIGN(auto stream_conn, duck::Connection::Open(w->db_));
+  w->stream_conn_.emplace(std::move(stream_conn));
+  MIGSBYU_ASSIGN(w->stream_scan_, duck::BatchScan::Register(*w->stream_conn_, "lake_stream"));
   MIGSBYU_ASSIGN(auto latest, LoadLatestManifest(w->options_.dir));
   if (latest) w->published_ = std::move(*latest);
   // Manifests above the latest parseable one are torn: remove them with the temporary files.
@@ -208,6 +213,7 @@ Status LakeWriter::Restore() {
 }
 
 Status LakeWriter::Reset() {
+  AbortStream();
   std::error_code ec;
   for (const auto& [dataset, files] : pending_) {
     for (const auto& f : files) fs::remove(fs::path(options_.dir) / f.path, ec);
@@ -348,9 +354,8 @@ Result<DataFile> LakeWriter::CopyToFile(const std::string& dataset, const std::s
   fs::create_directories(fs::path(options_.dir) / dataset, ec);
   DataFile file{NewFilePath(dataset), 0};
   std::string abs = (fs::path(options_.dir) / file.path).string();
-  MIGSBYU_ASSIGN(auto copied,
-                 conn_.Query("COPY (" + select_sql + ") TO " + duck::QuoteString(abs) +
-                             " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
+  MIGSBYU_ASSIGN(auto copied, conn_.Query("COPY (" + select_sql + ") TO " + duck::QuoteString(abs) +
+                                          kParquetOptions));
   file.rows = copied.RowsChanged();
   MIGSBYU_TRY(SyncPath(abs));
   return file;
@@ -449,25 +454,95 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
   ++buffer.filled;
   ++buffer.rows;
   ++buffered_rows_;
+  if (buffer.streamed && buffer.filled == duck::ArrowBatch::Capacity()) {
+    batch.SetSize(buffer.filled);
+    stream_scan_.Add(&batch);
+  }
+  // The first table to buffer rows while no COPY streams gets the streaming COPY.
+  if (buffer.rows == 1 && !stream_) MIGSBYU_TRY(StartStream(table, buffer));
   return OkStatus();
+}
+
+Status LakeWriter::StartStream(const std::string& table, ChangeBuffer& buffer) {
+  std::vector<std::string> names;
+  for (const auto& c : buffer.columns) names.push_back(c.first);
+  MIGSBYU_TRY(stream_scan_.Start(buffer.batches.front(), std::move(names)));
+  std::error_code ec;
+  fs::create_directories(fs::path(options_.dir) / ChangesDataset(table), ec);
+  stream_.emplace();
+  stream_->table = table;
+  stream_->file = {NewFilePath(ChangesDataset(table)), 0};
+  std::string abs = (fs::path(options_.dir) / stream_->file.path).string();
+  buffer.streamed = true;
+  stream_->thread = std::thread([this, abs] {
+    auto copied = stream_conn_->Query("COPY (SELECT * FROM lake_stream) TO " +
+                                      duck::QuoteString(abs) + kParquetOptions);
+    if (!copied.ok()) {
+      stream_->status = copied.error();
+      return;
+    }
+    stream_->file.rows = copied->RowsChanged();
+    stream_->status = SyncPath(abs);
+  });
+  return OkStatus();
+}
+
+Result<DataFile> LakeWriter::FinishStream() {
+  stream_scan_.Finish();
+  stream_->thread.join();
+  stream_scan_.Clear();
+  StreamingCopy done = std::move(*stream_);
+  stream_.reset();
+  changes_[done.table].streamed = false;
+  if (!done.status.ok()) {
+    std::error_code ec;
+    fs::remove(fs::path(options_.dir) / done.file.path, ec);
+    return done.status.error();
+  }
+  return done.file;
+}
+
+void LakeWriter::AbortStream() {
+  if (!stream_) return;
+  stream_scan_.Abort("lake: the buffered changes of " + stream_->table + " were dropped");
+  stream_->thread.join();
+  stream_scan_.Clear();
+  std::error_code ec;
+  fs::remove(fs::path(options_.dir) / stream_->file.path, ec);
+  auto buffer = changes_.find(stream_->table);
+  if (buffer != changes_.end()) buffer->second.streamed = false;
+  stream_.reset();
 }
 
 Status LakeWriter::SpillChanges(const std::string& table) {
   auto& buffer = changes_[table];
   if (buffer.rows == 0) return OkStatus();
-  const uint64_t capacity = duck::ArrowBatch::Capacity();
-  for (size_t i = 0; i < buffer.batches.size(); ++i) {
-    buffer.batches[i].SetSize(i + 1 == buffer.batches.size() ? buffer.filled : capacity);
-  }
   // Straight from the batches into the COPY: no staging table, no second copy of the rows. The
   // arrow scan numbers the batches, so DuckDB encodes row groups on all its threads and still
   // writes them in commit order.
-  std::vector<std::string> names;
-  for (const auto& c : buffer.columns) names.push_back(c.first);
-  Status set = batch_scan_.Set(&buffer.batches, std::move(names));
-  Result<DataFile> file =
-      set.ok() ? CopyToFile(ChangesDataset(table), "SELECT * FROM lake_batches") : set.error();
-  batch_scan_.Clear();
+  const bool streamed = buffer.streamed;
+  duck::BatchScan& scan = streamed ? stream_scan_ : batch_scan_;
+  if (!streamed) {
+    std::vector<std::string> names;
+    for (const auto& c : buffer.columns) names.push_back(c.first);
+    MIGSBYU_TRY(scan.Start(buffer.batches.front(), std::move(names)));
+    for (size_t i = 0; i + 1 < buffer.batches.size(); ++i) {
+      buffer.batches[i].SetSize(duck::ArrowBatch::Capacity());
+      scan.Add(&buffer.batches[i]);
+    }
+  }
+  if (!streamed || buffer.filled < duck::ArrowBatch::Capacity()) {
+    buffer.batches.back().SetSize(buffer.filled);  // full ones were handed over as they filled
+    scan.Add(&buffer.batches.back());
+  }
+  Result<DataFile> file = Error::Internal("not written");
+  if (streamed) {
+    file = FinishStream();
+  } else {
+    scan.Finish();
+    file = CopyToFile(ChangesDataset(table), "SELECT * FROM lake_batches");
+    scan.Clear();
+  }
   if (!file.ok()) return file.error();
   pending_[ChangesDataset(table)].push_back(std::move(*file));
   buffered_rows_ -= buffer.rows;

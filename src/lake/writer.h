@@ -18,13 +18,18 @@
 // may hold lists them (pinned in this process, or younger than `retain`).
 //
 // Threading: one thread at a time (REQUIRES: external synchronization); LakeSink serializes.
+// Inside, the COPY of one table's buffered changes runs on a thread of its own from the table's
+// first buffered change to its spill, reading each batch of rows as soon as Apply has filled it;
+// the spill (or a publish) waits for that COPY and reports its error.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -87,9 +92,17 @@ class LakeWriter : public ScdOutput {
     std::shared_ptr<const events::TableSchema> schema;
     std::vector<std::pair<std::string, std::string>> columns;  // of the change log file
     std::vector<bool> decimal;  // per schema column: DECIMAL (rather than VARCHAR) in the file
-    std::vector<duck::ArrowBatch> batches;
-    uint64_t filled = 0;  // rows in batches.back()
+    std::deque<duck::ArrowBatch> batches;  // a deque: a streaming COPY holds the full ones
+    uint64_t filled = 0;                   // rows in batches.back()
     uint64_t rows = 0;
+    bool streamed = false;  // read by the streaming COPY as batches fill
+  };
+  // The COPY of one buffer to `file` on its own thread (at most one at a time).
+  struct StreamingCopy {
+    std::string table;
+    DataFile file;
+    std::thread thread;
+    Status status = OkStatus();  // written by `thread`
   };
 
   LakeWriter(WriterOptions options, std::shared_ptr<Lake> lake, duck::Database db,
@@ -105,6 +118,12 @@ class LakeWriter : public ScdOutput {
   // Writes `change` (TOAST already resolved) as the next row of its table's buffer.
   Status BufferChange(const events::ChangeEvent& change);
   Status SpillChanges(const std::string& table);
+  // Starts the streaming COPY of `table`'s buffer (which holds its first row).
+  Status StartStream(const std::string& table, ChangeBuffer& buffer);
+  // Ends the streaming COPY after the batches handed over and returns its file (written, fsynced).
+  Result<DataFile> FinishStream();
+  // Stops the streaming COPY, if any, and deletes its file.
+  void AbortStream();
   Status SpillDims();
   Status SpillFact();
   // Writes `rows` rows to a new file of `dataset` through a staging table of `columns`.
@@ -127,6 +146,9 @@ class LakeWriter : public ScdOutput {
   duck::Database db_;
   duck::Connection conn_;
   duck::BatchScan batch_scan_;  // the view lake_batches: the buffered batches being spilled
+  std::optional<duck::Connection> stream_conn_;  // used by stream_->thread while it runs
+  duck::BatchScan stream_scan_;                  // the view lake_stream on stream_conn_
+  std::optional<StreamingCopy> stream_;
   std::unique_ptr<ScdBuilder> builder_;
 
   Manifest published_;

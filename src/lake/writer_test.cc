@@ -168,6 +168,38 @@ TEST_F(WriterTest, FailedTransactionIsDroppedAndAcceptedAgain) {
   EXPECT_EQ(Count("SELECT max(student_key) FROM students_dim"), 4u);
 }
 
+TEST_F(WriterTest, StreamedSpillsKeepCommitOrderAndADroppedOneLeavesNothing) {
+  options_.spill_rows = 4500;  // change + version rows: a spill after 2,250 changes
+  options_.duckdb_threads = 2;
+  auto w = OpenWriter();
+  InsertTransaction(*w, 1, 3000);
+  ASSERT_TRUE(w->Publish().ok());
+  InsertTransaction(*w, 2, 3000, /*commit=*/false);  // its COPY holds full batches when it fails
+  InsertTransaction(*w, 2, 3000);                    // replayed
+  InsertTransaction(*w, 3, 5000);
+  ASSERT_TRUE(w->Publish().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM students_changes"), 11000u);
+  EXPECT_EQ(Count("SELECT count(DISTINCT (commit_lsn, position)) FROM students_changes"), 11000u);
+  auto conn = lake_->Connect();
+  ASSERT_TRUE(conn.ok());
+  const auto& files = conn->snapshot->Files("students_changes");
+  EXPECT_GE(files.size(), 4u);
+  for (const auto& f : files) {
+    auto r = conn->connection.Query(
+        "SELECT count(*) FILTER (WHERE l IS NOT NULL AND (commit_lsn, position) <= (l, p)) FROM "
+        "(SELECT commit_lsn, position, lag(commit_lsn) OVER () AS l, lag(position) OVER () AS p "
+        "FROM read_parquet(" +
+        duck::QuoteString(dir_ + "/" + f.path) + "))");
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_EQ(r->GetUint64(0, 0), 0u) << f.path << " is not in commit order";
+  }
+  size_t on_disk = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(dir_) / "students_changes")) {
+    on_disk += e.path().extension() == ".parquet";
+  }
+  EXPECT_EQ(on_disk, files.size());  // the dropped transaction's files are gone
+}
+
 TEST_F(WriterTest, PartOfATransactionArrivingLateIsPublished) {
   // As from Kafka: transaction 2's students part, then transaction 1's part of another table
   // (a lower end LSN), then that part again (a redelivery).
