@@ -534,6 +534,17 @@ ArrowBatch::ArrowBatch(ArrowBatch&& other) noexcept = default;
 ArrowBatch& ArrowBatch::operator=(ArrowBatch&& other) noexcept = default;
 ArrowBatch::~ArrowBatch() = default;
 
+void ArrowBatch::Reset() {
+  size_ = 0;
+  for (auto& c : columns_) {
+    std::fill(c.validity.begin(), c.validity.end(), ~uint64_t{0});
+    if (c.kind == Kind::kString) {
+      c.chars.clear();
+      c.offsets[0] = 0;  // the others are written as rows are filled
+    }
+  }
+}
+
 Status ArrowBatch::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
   Column& c = columns_[col];
   MIGSBYU_ASSIGN(__int128 value, ParseDecimal(text, c.scale));

@@ -399,8 +399,9 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
     MIGSBYU_TRY(SpillChanges(table));
   }
   if (!buffer.schema || buffer.rows == 0) {
+    if (!buffer.schema || !SameColumns(*buffer.schema, *change.table)) buffer.spare.clear();
     buffer.schema = change.table;
-    buffer.batches.clear();  // at most a batch holding a row that failed
+    RecycleBatches(buffer);  // at most a batch holding a row that failed
     buffer.filled = 0;
     buffer.columns = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
                       {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
@@ -416,10 +417,15 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
     }
   }
   if (buffer.batches.empty() || buffer.filled == duck::ArrowBatch::Capacity()) {
-    std::vector<std::string> types;
-    for (const auto& c : buffer.columns) types.push_back(c.second);
-    MIGSBYU_ASSIGN(auto batch, duck::ArrowBatch::Create(types));
-    buffer.batches.push_back(std::move(batch));
+    if (!buffer.spare.empty()) {
+      buffer.batches.push_back(std::move(buffer.spare.back()));
+      buffer.spare.pop_back();
+    } else {
+      std::vector<std::string> types;
+      for (const auto& c : buffer.columns) types.push_back(c.second);
+      MIGSBYU_ASSIGN(auto batch, duck::ArrowBatch::Create(types));
+      buffer.batches.push_back(std::move(batch));
+    }
     buffer.filled = 0;
   }
   duck::ArrowBatch& batch = buffer.batches.back();
@@ -461,6 +467,16 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
   // The first table to buffer rows while no COPY streams gets the streaming COPY.
   if (buffer.rows == 1 && !stream_) MIGSBYU_TRY(StartStream(table, buffer));
   return OkStatus();
+}
+
+void LakeWriter::RecycleBatches(ChangeBuffer& buffer) {
+  const size_t keep = options_.spill_rows / duck::ArrowBatch::Capacity() + 1;
+  for (auto& batch : buffer.batches) {
+    if (buffer.spare.size() >= keep) break;
+    batch.Reset();
+    buffer.spare.push_back(std::move(batch));
+  }
+  buffer.batches.clear();
 }
 
 Status LakeWriter::StartStream(const std::string& table, ChangeBuffer& buffer) {
@@ -546,7 +562,7 @@ Status LakeWriter::SpillChanges(const std::string& table) {
   if (!file.ok()) return file.error();
   pending_[ChangesDataset(table)].push_back(std::move(*file));
   buffered_rows_ -= buffer.rows;
-  buffer.batches.clear();
+  RecycleBatches(buffer);
   buffer.filled = 0;
   buffer.rows = 0;
   return OkStatus();

@@ -93,7 +93,9 @@ class LakeWriter : public ScdOutput {
     std::vector<std::pair<std::string, std::string>> columns;  // of the change log file
     std::vector<bool> decimal;  // per schema column: DECIMAL (rather than VARCHAR) in the file
     std::deque<duck::ArrowBatch> batches;  // a deque: a streaming COPY holds the full ones
-    uint64_t filled = 0;                   // rows in batches.back()
+    // Emptied batches of these columns, reused rather than allocated again (at most a spill's).
+    std::vector<duck::ArrowBatch> spare;
+    uint64_t filled = 0;  // rows in batches.back()
     uint64_t rows = 0;
     bool streamed = false;  // read by the streaming COPY as batches fill
   };
@@ -118,6 +120,8 @@ class LakeWriter : public ScdOutput {
   // Writes `change` (TOAST already resolved) as the next row of its table's buffer.
   Status BufferChange(const events::ChangeEvent& change);
   Status SpillChanges(const std::string& table);
+  // Empties `buffer.batches`, keeping them as spares.
+  void RecycleBatches(ChangeBuffer& buffer);
   // Starts the streaming COPY of `table`'s buffer (which holds its first row).
   Status StartStream(const std::string& table, ChangeBuffer& buffer);
   // Ends the streaming COPY after the batches handed over and returns its file (written, fsynced).
