@@ -4,7 +4,7 @@
 //     history and the fact aggregation, beside the prototype's method (its dimension rebuilt
 //     from the whole change log at query time, ../shared/seed/PROTOTYPE.md) on the same files.
 //   write: change-log write throughput of LakeWriter beside DuckDB's own COPY of the same rows
-//     to Parquet.
+//     to Parquet, alternating runs of each (--write-repeats); medians and the pairs' ratios.
 // The change log, the folded dimension and the fact are generated with DuckDB straight into the
 // lake's documented layout (docs/LAKE.md), then a few hundred live updates go through the
 // LakeWriter so that the dimension view has delta files and closes to fix up, as between folds.
