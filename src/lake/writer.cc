@@ -706,7 +706,7 @@ Status LakeWriter::Compact(bool force) {
   const size_t max_files = force ? 1 : options_.max_files_per_dataset;
   Manifest next = published_;
   bool changed = false;
-  MIGSBYU_TRY(InstallViews(published_));
+  bool views_installed = false;  // only a fold reads the views (merges read the files)
   for (const auto& t : KnownTables()) {
     if (t.entity.empty()) continue;
     // Fold the closes into a rewritten dimension when they grow large.
@@ -715,6 +715,8 @@ Status LakeWriter::Compact(bool force) {
     uint64_t closes = published_.Rows(ClosesDataset(t));
     uint64_t dims = published_.Rows(t.DimName());
     if (closes > 0 && (force || (closes > options_.fold_closes_rows && closes * 8 > dims))) {
+      if (!views_installed) MIGSBYU_TRY(InstallViews(published_));
+      views_installed = true;
       // Sorted by id: row-group statistics then let a lookup of one id read little.
       MIGSBYU_ASSIGN(DataFile f, CopyToFile(t.DimName(), "SELECT * FROM " + t.DimName() +
                                                              " ORDER BY id, " + t.KeyColumn()));
