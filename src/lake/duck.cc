@@ -600,6 +600,8 @@ struct BatchScan::State {
   std::condition_variable added;
   bool set = false;
   std::vector<std::string> formats, names;
+  // The columns the view was last created with (empty: no view, or its creation failed).
+  std::vector<std::string> view_formats, view_names;
   std::vector<ArrowBatch*> batches;
   size_t next = 0;
   bool finished = false;
@@ -714,12 +716,20 @@ Status BatchScan::CreateView(const ArrowBatch& like, std::vector<std::string> na
     state_->names = std::move(names);
     state_->names.resize(state_->formats.size());
   }
-  // The view is bound to the batches' columns when created, so it is made again for each set.
+  // The view is bound to the batches' columns when created, so it is made again when they change
+  // (making it takes a millisecond or more: it is a bound relation).
+  if (state_->formats == state_->view_formats && state_->names == state_->view_names) {
+    return OkStatus();
+  }
+  state_->view_formats.clear();
+  state_->view_names.clear();
   if (duckdb_arrow_scan(state_->conn->handle(), state_->name.c_str(),
                         reinterpret_cast<duckdb_arrow_stream>(&state_->stream)) != DuckDBSuccess) {
     Clear();
     return Error::Internal("duckdb: cannot create the arrow view " + state_->name);
   }
+  state_->view_formats = state_->formats;
+  state_->view_names = state_->names;
   return OkStatus();
 }
 
