@@ -478,15 +478,19 @@ struct ArrowBatch::Exported {
   const void* root_buffers[1] = {nullptr};
 };
 
-Result<ArrowBatch> ArrowBatch::Create(const std::vector<std::string>& types) {
+Result<ArrowBatch> ArrowBatch::Create(const std::vector<std::string>& types, uint64_t capacity) {
   static const std::map<std::string, std::pair<Kind, const char*>> kTypes = {
       {"BOOLEAN", {Kind::kBool, "b"}},       {"SMALLINT", {Kind::kInt16, "s"}},
       {"INTEGER", {Kind::kInt32, "i"}},      {"BIGINT", {Kind::kInt64, "l"}},
       {"UBIGINT", {Kind::kInt64, "L"}},      {"DOUBLE", {Kind::kDouble, "g"}},
       {"VARCHAR", {Kind::kString, "U"}},     {"DATE", {Kind::kInt32, "tdD"}},
       {"TIMESTAMP", {Kind::kInt64, "tsu:"}}, {"TIMESTAMPTZ", {Kind::kInt64, "tsu:UTC"}}};
-  constexpr uint64_t kRows = Capacity();
+  if (capacity == 0 || capacity % 64 != 0) {
+    return Error::InvalidArgument("duckdb: arrow batch capacity " + std::to_string(capacity) +
+                                  " is not a positive multiple of 64");
+  }
   ArrowBatch batch;
+  batch.capacity_ = capacity;
   for (const auto& name : types) {
     Column c;
     int width = 0, scale = 0;
@@ -503,26 +507,26 @@ Result<ArrowBatch> ArrowBatch::Create(const std::vector<std::string>& types) {
       c.kind = it->second.first;
       c.format = it->second.second;
     }
-    c.validity.assign(kRows / 64, ~uint64_t{0});
+    c.validity.assign(capacity / 64, 0);
     switch (c.kind) {
       case Kind::kBool:
-        c.values.assign(kRows / 64, 0);
+        c.values.assign(capacity / 64, 0);
         break;
       case Kind::kInt16:
-        c.values.assign(kRows / 4, 0);
+        c.values.assign(capacity / 4, 0);
         break;
       case Kind::kInt32:
-        c.values.assign(kRows / 2, 0);
+        c.values.assign(capacity / 2, 0);
         break;
       case Kind::kInt64:
       case Kind::kDouble:
-        c.values.assign(kRows, 0);
+        c.values.assign(capacity, 0);
         break;
       case Kind::kDecimal:
-        c.values.assign(kRows * 2, 0);  // 128-bit little-endian integers
+        c.values.assign(capacity * 2, 0);  // 128-bit little-endian integers
         break;
       case Kind::kString:
-        c.offsets.assign(kRows + 1, 0);
+        c.offsets.assign(capacity + 1, 0);
         break;
     }
     batch.columns_.push_back(std::move(c));
@@ -534,10 +538,39 @@ ArrowBatch::ArrowBatch(ArrowBatch&& other) noexcept = default;
 ArrowBatch& ArrowBatch::operator=(ArrowBatch&& other) noexcept = default;
 ArrowBatch::~ArrowBatch() = default;
 
+void ArrowBatch::Move(Column& c, uint64_t row) {
+  if (row > c.filled) {
+    // The validity bits of the skipped rows are 0 already; a NULL string is empty.
+    if (c.kind == Kind::kString) {
+      std::fill(c.offsets.begin() + static_cast<ptrdiff_t>(c.filled) + 1,
+                c.offsets.begin() + static_cast<ptrdiff_t>(row) + 1, c.offsets[c.filled]);
+    }
+  } else {
+    for (uint64_t r = row; r < c.filled; ++r) c.validity[r >> 6] &= ~(uint64_t{1} << (r & 63));
+    if (c.kind == Kind::kString) c.chars.resize(static_cast<size_t>(c.offsets[row]));
+  }
+  c.filled = row;
+}
+
+void ArrowBatch::Truncate(uint64_t rows) {
+  for (auto& c : columns_) {
+    if (c.filled > rows) Move(c, rows);
+  }
+  size_ = std::min(size_, rows);
+}
+
+void ArrowBatch::SetSize(uint64_t rows) {
+  for (auto& c : columns_) {
+    if (c.filled < rows) Move(c, rows);
+  }
+  size_ = rows;
+}
+
 void ArrowBatch::Reset() {
   size_ = 0;
   for (auto& c : columns_) {
-    std::fill(c.validity.begin(), c.validity.end(), ~uint64_t{0});
+    std::fill(c.validity.begin(), c.validity.end(), 0);
+    c.filled = 0;
     if (c.kind == Kind::kString) {
       c.chars.clear();
       c.offsets[0] = 0;  // the others are written as rows are filled
@@ -548,6 +581,7 @@ void ArrowBatch::Reset() {
 Status ArrowBatch::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
   Column& c = columns_[col];
   MIGSBYU_ASSIGN(__int128 value, ParseDecimal(text, c.scale));
+  Reach(c, row);
   MarkValid(c, row);
   c.values[2 * row] = static_cast<uint64_t>(value);
   c.values[2 * row + 1] = static_cast<uint64_t>(value >> 64);

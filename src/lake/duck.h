@@ -169,15 +169,18 @@ class DataChunk {
 
 class Connection;
 
-// A batch of up to Capacity() rows in Apache Arrow's columnar layout (the C data interface, built
-// here), for BatchScan. Rows are filled in order: every column of row r gets a value or SetNull
-// before any column of row r + 1 (a VARCHAR column packs its values in row order); filling row r
-// again (after a row failed half-way) replaces what it held. Set* take the types of DataChunk's.
+// A batch of up to capacity() rows in Apache Arrow's columnar layout (the C data interface, built
+// here), for BatchScan. Each column is filled in row order (a VARCHAR column packs its values in
+// row order); a row a column is not given a value for is NULL there, so only the values that are
+// present need a call. Setting row r of a column again (after a row failed half-way) replaces
+// what it held and drops the column's later rows; Truncate drops every column's rows from r on.
+// Set* take the types of DataChunk's.
 class ArrowBatch {
  public:
-  // `types` as DataChunk::Create's; fails for any other name.
-  static Result<ArrowBatch> Create(const std::vector<std::string>& types);
-  static constexpr uint64_t Capacity() { return 2048; }
+  // A batch of `capacity` rows (a multiple of 64) of `types`, named as DataChunk::Create's; fails
+  // for any other name.
+  static Result<ArrowBatch> Create(const std::vector<std::string>& types, uint64_t capacity = 2048);
+  uint64_t capacity() const { return capacity_; }
 
   ArrowBatch(ArrowBatch&& other) noexcept;
   ArrowBatch& operator=(ArrowBatch&& other) noexcept;
@@ -187,13 +190,12 @@ class ArrowBatch {
 
   void SetNull(uint64_t col, uint64_t row) {
     Column& c = columns_[col];
-    c.validity[row >> 6] &= ~(uint64_t{1} << (row & 63));
-    if (c.kind == Kind::kString) {
-      c.offsets[row + 1] = c.offsets[row];
-    }
+    Reach(c, row);
+    if (c.kind == Kind::kString) c.offsets[row + 1] = c.offsets[row];
   }
   void SetBool(uint64_t col, uint64_t row, bool v) {
     Column& c = columns_[col];
+    Reach(c, row);
     MarkValid(c, row);
     uint64_t bit = uint64_t{1} << (row & 63);
     c.values[row >> 6] = v ? (c.values[row >> 6] | bit) : (c.values[row >> 6] & ~bit);
@@ -201,6 +203,7 @@ class ArrowBatch {
   // Any integer column (SMALLINT, INTEGER, BIGINT, UBIGINT, DATE days, TIMESTAMP[TZ] µs).
   void SetInteger(uint64_t col, uint64_t row, int64_t v) {
     Column& c = columns_[col];
+    Reach(c, row);
     MarkValid(c, row);
     switch (c.kind) {
       case Kind::kInt16:
@@ -216,22 +219,26 @@ class ArrowBatch {
   }
   void SetDouble(uint64_t col, uint64_t row, double v) {
     Column& c = columns_[col];
+    Reach(c, row);
     MarkValid(c, row);
     reinterpret_cast<double*>(c.values.data())[row] = v;
   }
   void SetString(uint64_t col, uint64_t row, std::string_view v) {
     Column& c = columns_[col];
+    Reach(c, row);
     MarkValid(c, row);
-    c.chars.resize(static_cast<size_t>(c.offsets[row]));
     c.chars.append(v);
     c.offsets[row + 1] = static_cast<int64_t>(c.chars.size());
   }
   // A DECIMAL column from its text ("3.75", "-0.5"); kInvalidArgument naming the text otherwise.
   Status SetDecimal(uint64_t col, uint64_t row, std::string_view text);
+  // Drops the values of rows >= `rows` in every column.
+  void Truncate(uint64_t rows);
   // Empties the batch for new rows of the same types (cheaper than a new batch: no allocation).
   void Reset();
-  // Rows filled so far (the scan reads rows [0, size)).
-  void SetSize(uint64_t rows) { size_ = rows; }
+  // Ends the batch at `rows` rows (the scan reads rows [0, size)): columns not given a value in
+  // one of them are NULL there.
+  void SetSize(uint64_t rows);
   uint64_t size() const { return size_; }
 
   // Describes rows [0, size) in `out` without copying them (BatchScan hands this to DuckDB). The
@@ -250,15 +257,28 @@ class ArrowBatch {
     std::string format;
     std::vector<uint64_t> validity;  // one bit per row, least significant first
     std::vector<uint64_t> values;    // fixed-width values (booleans: bits), 8-byte aligned
-    std::vector<int64_t> offsets;    // VARCHAR: Capacity() + 1 offsets into `chars`
+    std::vector<int64_t> offsets;    // VARCHAR: capacity() + 1 offsets into `chars`
     std::string chars;
+    // Rows [0, filled) hold a value or NULL; the validity bits of the others are 0 and a VARCHAR
+    // column's `chars` ends at offsets[filled].
+    uint64_t filled = 0;
   };
   struct Exported;
   ArrowBatch() = default;
   static void MarkValid(Column& c, uint64_t row) {
     c.validity[row >> 6] |= uint64_t{1} << (row & 63);
   }
+  // Makes `row` the column's next row: rows skipped become NULL; a row set again drops the rows
+  // from it on.
+  static void Reach(Column& c, uint64_t row) {
+    if (row != c.filled) [[unlikely]]
+      Move(c, row);
+    c.filled = row + 1;
+  }
+  // Sets c.filled to `row`: NULLs after the rows filled, or the rows from `row` on dropped.
+  static void Move(Column& c, uint64_t row);
   std::vector<Column> columns_;
+  uint64_t capacity_ = 0;
   uint64_t size_ = 0;
   std::unique_ptr<Exported> exported_;
 };

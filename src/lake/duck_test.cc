@@ -181,6 +181,7 @@ TEST_F(DuckTest, BatchScanReadsEveryTypeAndNulls) {
                                    "DECIMAL(20,3)"});
   ASSERT_TRUE(batch.ok()) << batch.error().ToString();
   EXPECT_FALSE(ArrowBatch::Create({"INTERVAL"}).ok());
+  EXPECT_FALSE(ArrowBatch::Create({"BIGINT"}, 100).ok());
   batches.push_back(std::move(*batch));
   ArrowBatch& b = batches.back();
   // Row 0 first fails half-way, then is filled again with other values.
@@ -196,7 +197,12 @@ TEST_F(DuckTest, BatchScanReadsEveryTypeAndNulls) {
   b.SetInteger(9, 0, 3);
   ASSERT_TRUE(b.SetDecimal(10, 0, "3.7").ok());
   ASSERT_TRUE(b.SetDecimal(11, 0, "-12345678901234567.125").ok());
-  for (uint64_t c = 0; c < 12; ++c) b.SetNull(c, 1);
+  // Row 1 is NULL in every column: some are set NULL, the others are not given a value.
+  for (uint64_t c = 0; c < 6; ++c) b.SetNull(c, 1);
+  // Row 2 is filled in part, then dropped.
+  b.SetString(6, 2, "dropped with row 2");
+  b.SetInteger(3, 2, 7);
+  b.Truncate(2);
   b.SetSize(2);
   std::vector<std::string> names = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
   ASSERT_TRUE(scan->Set(batches, names).ok());
@@ -250,7 +256,7 @@ TEST(DuckBatchScanTest, ParallelCopyKeepsTheBatchesOrder) {
   std::vector<ArrowBatch> batches;
   constexpr int64_t kRows = 100000;
   for (int64_t i = 0; i < kRows; ++i) {
-    uint64_t row = i % ArrowBatch::Capacity();
+    uint64_t row = i % 2048;
     if (row == 0) {
       auto batch = ArrowBatch::Create({"BIGINT", "VARCHAR"});
       ASSERT_TRUE(batch.ok());
@@ -300,14 +306,14 @@ TEST(DuckBatchScanTest, StreamedViewIsReadWhileTheBatchesAreFilled) {
     constexpr int64_t kRows = 50000;
     batches.clear();
     for (int64_t i = 0; i < kRows; ++i) {
-      uint64_t row = i % ArrowBatch::Capacity();
+      uint64_t row = i % 2048;
       if (row == 0) {
         auto batch = ArrowBatch::Create({"BIGINT"});
         ASSERT_TRUE(batch.ok());
         batches.push_back(std::move(*batch));
       }
       batches.back().SetInteger(0, row, i);
-      if (row + 1 == ArrowBatch::Capacity() || i + 1 == kRows) {
+      if (row + 1 == 2048 || i + 1 == kRows) {
         batches.back().SetSize(row + 1);
         scan->Add(&batches.back());
       }

@@ -44,32 +44,49 @@ Status AppendValue(duck::Appender& app, const events::Column& column, const even
   return app.AppendNull();
 }
 
-// The same, into an Arrow batch whose column has the type DuckTypeOf(column); `decimal` says
-// whether that type is DECIMAL (rather than VARCHAR) for a numeric column.
-Status SetBatchValue(duck::ArrowBatch& batch, uint64_t col, uint64_t row,
-                     const events::Column& column, bool decimal, const events::Value& v) {
+ValueSlot SlotOf(const events::Column& column) {
   using events::ValueType;
-  if (v.state != events::Value::State::kPresent) {
-    batch.SetNull(col, row);
-    return OkStatus();
-  }
   switch (column.type) {
     case ValueType::kBool:
-      batch.SetBool(col, row, v.integer != 0);
-      break;
+      return ValueSlot::kBool;
     case ValueType::kFloat64:
-      batch.SetDouble(col, row, v.real);
-      break;
+      return ValueSlot::kDouble;
     case ValueType::kNumeric:
-      if (decimal) return batch.SetDecimal(col, row, v.text);
-      batch.SetString(col, row, v.text);
-      break;
+      return DuckTypeOf(column).starts_with("DECIMAL") ? ValueSlot::kDecimal : ValueSlot::kString;
     case ValueType::kText:
-      batch.SetString(col, row, v.text);
-      break;
+      return ValueSlot::kString;
     default:
-      batch.SetInteger(col, row, v.integer);
-      break;
+      return ValueSlot::kInteger;
+  }
+}
+
+// The values of `image` into columns [first, first + slots.size()) of row `row`, each as its slot
+// says; absent values (and a missing image) are left NULL.
+Status FillImage(duck::ArrowBatch& batch, uint64_t first, uint64_t row,
+                 const std::vector<ValueSlot>& slots, const std::optional<events::Row>& image) {
+  if (!image) return OkStatus();
+  const size_t n = std::min(slots.size(), image->size());
+  for (size_t i = 0; i < n; ++i) {
+    const events::Value& v = (*image)[i];
+    if (v.state != events::Value::State::kPresent) continue;
+    const uint64_t col = first + i;
+    switch (slots[i]) {
+      case ValueSlot::kBool:
+        batch.SetBool(col, row, v.integer != 0);
+        break;
+      case ValueSlot::kInteger:
+        batch.SetInteger(col, row, v.integer);
+        break;
+      case ValueSlot::kDouble:
+        batch.SetDouble(col, row, v.real);
+        break;
+      case ValueSlot::kDecimal:
+        MIGSBYU_TRY(batch.SetDecimal(col, row, v.text));
+        break;
+      case ValueSlot::kString:
+        batch.SetString(col, row, v.text);
+        break;
+    }
   }
   return OkStatus();
 }
@@ -103,6 +120,8 @@ bool SameColumns(const events::TableSchema& a, const events::TableSchema& b) {
 }
 
 constexpr const char* kParquetOptions = " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)";
+// Rows of a buffered change log's Arrow batch.
+constexpr uint64_t kBatchRows = 2048;
 
 // (commit_lsn, position) of a change.
 Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }
@@ -161,6 +180,7 @@ Status LakeWriter::InstallViews(const Manifest& m) {
 Status LakeWriter::Restore() {
   builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
   for (const auto& [entity, next] : published_.next_keys) builder_->SetNextKey(entity, next);
+  tables_.clear();  // it points into watermarks_ and changes_
   watermarks_ = published_.watermarks;
   end_lsn_ = published_.end_lsn;
   commit_lsn_ = published_.commit_lsn;
@@ -249,14 +269,17 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
     return Error::InvalidArgument("lake: change at " + change.lsn.ToString() +
                                   " outside a transaction");
   }
-  const std::string& table = change.table->name;
-  auto mark = watermarks_.find(table);
-  if (mark == watermarks_.end()) {
-    watermarks_.emplace(table, MarkOf(change));
-  } else if (MarkOf(change) <= mark->second) {
+  TableState& state = StateOf(change.table);
+  const Watermark mark = MarkOf(change);
+  if (!state.mark) {
+    auto [it, added] = watermarks_.try_emplace(change.table->name, mark);
+    state.mark = &it->second;
+    if (!added && mark <= it->second) return OkStatus();
+    it->second = mark;
+  } else if (mark <= *state.mark) {
     return OkStatus();
   } else {
-    mark->second = MarkOf(change);
+    *state.mark = mark;
   }
   ++applied_in_transaction_;
 
@@ -276,10 +299,26 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
     }
     stored = &*resolved;
   }
-  MIGSBYU_TRY(builder_->Apply(*stored));
-  if (!replaying_) MIGSBYU_TRY(BufferChange(*stored));
+  // The builder ignores the changes of tables outside the contract.
+  if (state.known) MIGSBYU_TRY(builder_->Apply(*stored));
+  if (!replaying_) MIGSBYU_TRY(BufferChange(*stored, *state.buffer));
   if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
   return OkStatus();
+}
+
+LakeWriter::TableState& LakeWriter::StateOf(
+    const std::shared_ptr<const events::TableSchema>& schema) {
+  auto it = tables_.find(schema.get());
+  if (it != tables_.end()) return it->second;
+  // Each schema change brings a new TableSchema: forget the old ones now and then.
+  if (tables_.size() >= 64) tables_.clear();
+  TableState& state = tables_[schema.get()];
+  state.schema = schema;
+  auto mark = watermarks_.find(schema->name);
+  state.mark = mark == watermarks_.end() ? nullptr : &mark->second;
+  state.buffer = &changes_[schema->name];
+  state.known = FindKnownTable(schema->name) != nullptr;
+  return state;
 }
 
 Status LakeWriter::Commit(const events::TransactionInfo& tx) {
@@ -392,57 +431,46 @@ Status LakeWriter::WriteFile(const std::string& dataset, const Columns& columns,
   });
 }
 
-Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
+Status LakeWriter::BufferChange(const events::ChangeEvent& change, ChangeBuffer& buffer) {
   const std::string& table = change.table->name;
-  auto& buffer = changes_[table];
-  if (buffer.schema && !SameColumns(*buffer.schema, *change.table)) {
-    MIGSBYU_TRY(SpillChanges(table));
-  }
-  if (!buffer.schema || buffer.rows == 0) {
-    if (!buffer.schema || !SameColumns(*buffer.schema, *change.table)) buffer.spare.clear();
-    buffer.schema = change.table;
-    RecycleBatches(buffer);  // at most a batch holding a row that failed
-    buffer.filled = 0;
-    buffer.columns = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
-                      {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
-                      {"xid", "UBIGINT"}, {"commit_time", "TIMESTAMPTZ"}};
-    for (const char* side : {"before_", "after_"}) {
-      for (const auto& c : buffer.schema->columns) {
-        buffer.columns.emplace_back(side + c.name, DuckTypeOf(c));
+  if (buffer.schema != change.table) {
+    if (buffer.schema && !SameColumns(*buffer.schema, *change.table)) {
+      MIGSBYU_TRY(SpillChanges(table));
+    }
+    if (buffer.rows > 0) {
+      buffer.schema = change.table;  // the same columns
+    } else {
+      if (!buffer.schema || !SameColumns(*buffer.schema, *change.table)) buffer.spare.clear();
+      buffer.schema = change.table;
+      RecycleBatches(buffer);  // at most a batch holding a row that failed
+      buffer.filled = 0;
+      buffer.columns = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
+                        {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
+                        {"xid", "UBIGINT"}, {"commit_time", "TIMESTAMPTZ"}};
+      for (const char* side : {"before_", "after_"}) {
+        for (const auto& c : buffer.schema->columns) {
+          buffer.columns.emplace_back(side + c.name, DuckTypeOf(c));
+        }
       }
-    }
-    buffer.decimal.clear();
-    for (const auto& c : buffer.schema->columns) {
-      buffer.decimal.push_back(DuckTypeOf(c).starts_with("DECIMAL"));
+      buffer.slots.clear();
+      for (const auto& c : buffer.schema->columns) buffer.slots.push_back(SlotOf(c));
     }
   }
-  if (buffer.batches.empty() || buffer.filled == duck::ArrowBatch::Capacity()) {
+  if (buffer.batches.empty() || buffer.filled == kBatchRows) {
     if (!buffer.spare.empty()) {
       buffer.batches.push_back(std::move(buffer.spare.back()));
       buffer.spare.pop_back();
     } else {
       std::vector<std::string> types;
       for (const auto& c : buffer.columns) types.push_back(c.second);
-      MIGSBYU_ASSIGN(auto batch, duck::ArrowBatch::Create(types));
+      MIGSBYU_ASSIGN(auto batch, duck::ArrowBatch::Create(types, kBatchRows));
       buffer.batches.push_back(std::move(batch));
     }
     buffer.filled = 0;
   }
   duck::ArrowBatch& batch = buffer.batches.back();
   const uint64_t row = buffer.filled;
-  const auto& schema = *buffer.schema;
-  const uint64_t n = schema.columns.size();
-  auto set_image = [&](uint64_t first, const std::optional<events::Row>& values) -> Status {
-    for (uint64_t i = 0; i < n; ++i) {
-      if (!values || i >= values->size()) {
-        batch.SetNull(first + i, row);
-      } else {
-        MIGSBYU_TRY(SetBatchValue(batch, first + i, row, schema.columns[i], buffer.decimal[i],
-                                  (*values)[i]));
-      }
-    }
-    return OkStatus();
-  };
+  const uint64_t n = buffer.slots.size();
   char op = static_cast<char>(change.op);
   batch.SetString(0, row, std::string_view(&op, 1));
   batch.SetInteger(1, row, static_cast<int64_t>(change.commit_lsn.value()));
@@ -450,17 +478,18 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
   batch.SetInteger(3, row, static_cast<int64_t>(change.position));
   batch.SetInteger(4, row, change.xid);
   batch.SetInteger(5, row, change.commit_time_us);
-  Status filled = set_image(6, change.before);
-  if (filled.ok()) filled = set_image(6 + n, change.after);
+  Status filled = FillImage(batch, 6, row, buffer.slots, change.before);
+  if (filled.ok()) filled = FillImage(batch, 6 + n, row, buffer.slots, change.after);
   if (!filled.ok()) {
-    // The row is not counted, so the next change fills it again, every column.
+    // The row is not counted, so the next change fills it again.
+    batch.Truncate(row);
     return Error::InvalidArgument("lake: " + table + " change at " + change.lsn.ToString() + ": " +
                                   filled.error().ToString());
   }
   ++buffer.filled;
   ++buffer.rows;
   ++buffered_rows_;
-  if (buffer.streamed && buffer.filled == duck::ArrowBatch::Capacity()) {
+  if (buffer.streamed && buffer.filled == kBatchRows) {
     batch.SetSize(buffer.filled);
     stream_scan_.Add(&batch);
   }
@@ -470,7 +499,7 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
 }
 
 void LakeWriter::RecycleBatches(ChangeBuffer& buffer) {
-  const size_t keep = options_.spill_rows / duck::ArrowBatch::Capacity() + 1;
+  const size_t keep = options_.spill_rows / kBatchRows + 1;
   for (auto& batch : buffer.batches) {
     if (buffer.spare.size() >= keep) break;
     batch.Reset();
@@ -543,11 +572,11 @@ Status LakeWriter::SpillChanges(const std::string& table) {
     for (const auto& c : buffer.columns) names.push_back(c.first);
     MIGSBYU_TRY(scan.Start(buffer.batches.front(), std::move(names)));
     for (size_t i = 0; i + 1 < buffer.batches.size(); ++i) {
-      buffer.batches[i].SetSize(duck::ArrowBatch::Capacity());
+      buffer.batches[i].SetSize(kBatchRows);
       scan.Add(&buffer.batches[i]);
     }
   }
-  if (!streamed || buffer.filled < duck::ArrowBatch::Capacity()) {
+  if (!streamed || buffer.filled < kBatchRows) {
     buffer.batches.back().SetSize(buffer.filled);  // full ones were handed over as they filled
     scan.Add(&buffer.batches.back());
   }

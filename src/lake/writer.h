@@ -53,6 +53,9 @@ struct WriterOptions {
   int duckdb_threads = 1;
 };
 
+// How Apply writes a column's values into an Arrow batch.
+enum class ValueSlot : uint8_t { kBool, kInteger, kDouble, kDecimal, kString };
+
 class LakeWriter : public ScdOutput {
  public:
   // Opens the lake directory for writing: loads the latest manifest, removes garbage a crash
@@ -91,13 +94,20 @@ class LakeWriter : public ScdOutput {
   struct ChangeBuffer {
     std::shared_ptr<const events::TableSchema> schema;
     std::vector<std::pair<std::string, std::string>> columns;  // of the change log file
-    std::vector<bool> decimal;  // per schema column: DECIMAL (rather than VARCHAR) in the file
+    std::vector<ValueSlot> slots;          // per schema column: how its values go into a batch
     std::deque<duck::ArrowBatch> batches;  // a deque: a streaming COPY holds the full ones
     // Emptied batches of these columns, reused rather than allocated again (at most a spill's).
     std::vector<duck::ArrowBatch> spare;
     uint64_t filled = 0;  // rows in batches.back()
     uint64_t rows = 0;
     bool streamed = false;  // read by the streaming COPY as batches fill
+  };
+  // What Apply needs of a table, looked up once per schema object rather than per change.
+  struct TableState {
+    std::shared_ptr<const events::TableSchema> schema;  // keeps the key's object alive
+    Watermark* mark = nullptr;                          // in watermarks_, once there
+    ChangeBuffer* buffer = nullptr;                     // in changes_
+    bool known = false;  // a table of the contract, whose changes the builder reads
   };
   // The COPY of one buffer to `file` on its own thread (at most one at a time).
   struct StreamingCopy {
@@ -117,8 +127,9 @@ class LakeWriter : public ScdOutput {
   Status Restore();
   Status Reset();
   Status SpillAll();
-  // Writes `change` (TOAST already resolved) as the next row of its table's buffer.
-  Status BufferChange(const events::ChangeEvent& change);
+  TableState& StateOf(const std::shared_ptr<const events::TableSchema>& schema);
+  // Writes `change` (TOAST already resolved) as the next row of `buffer`, its table's.
+  Status BufferChange(const events::ChangeEvent& change, ChangeBuffer& buffer);
   Status SpillChanges(const std::string& table);
   // Empties `buffer.batches`, keeping them as spares.
   void RecycleBatches(ChangeBuffer& buffer);
@@ -166,6 +177,8 @@ class LakeWriter : public ScdOutput {
   std::map<std::string, Watermark> watermarks_;
   // Buffers and written-but-unpublished files.
   std::map<std::string, ChangeBuffer> changes_;
+  // By schema object; cleared when watermarks_ or changes_ are replaced.
+  std::unordered_map<const events::TableSchema*, TableState> tables_;
   std::map<const KnownTable*, std::vector<DimVersion>> versions_;
   std::map<const KnownTable*, std::unordered_map<int64_t, size_t>> buffered_index_;
   std::map<const KnownTable*, std::vector<DimClose>> closes_;

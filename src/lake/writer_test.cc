@@ -200,6 +200,44 @@ TEST_F(WriterTest, StreamedSpillsKeepCommitOrderAndADroppedOneLeavesNothing) {
   EXPECT_EQ(on_disk, files.size());  // the dropped transaction's files are gone
 }
 
+TEST_F(WriterTest, ChangeFailingOnAValueLeavesNothingInItsRow) {
+  auto other = std::make_shared<events::TableSchema>(*schema_);
+  other->name = "applicants";  // outside the contract: its change log only
+  const int gpa = other->ColumnIndex("gpa"), first_name = other->ColumnIndex("first_name");
+  ASSERT_GT(gpa, first_name);  // the bad value comes after one the failed row has set
+  auto w = OpenWriter();
+  events::TransactionInfo tx{1, Lsn(10), Lsn(11), 1000, false};
+  ASSERT_TRUE(w->Begin(tx).ok());
+  auto change = [&](uint64_t position, const char* name, const char* grade) {
+    events::ChangeEvent e;
+    e.op = events::Operation::kInsert;
+    e.table = other;
+    e.after = events::Row(other->columns.size());
+    (*e.after)[0] = events::Value::Text("A" + std::to_string(position));
+    if (name) (*e.after)[first_name] = events::Value::Text(name);
+    if (grade) (*e.after)[gpa] = events::Value::Text(grade);
+    e.commit_lsn = tx.commit_lsn;
+    e.lsn = tx.commit_lsn;
+    e.position = position;
+    e.xid = tx.xid;
+    e.commit_time_us = tx.commit_time_us;
+    return e;
+  };
+  ASSERT_TRUE(w->Apply(change(0, "Ann", "3.50")).ok());
+  Status bad = w->Apply(change(1, "Bob", "not a number"));
+  EXPECT_FALSE(bad.ok());
+  ASSERT_TRUE(w->Apply(change(2, nullptr, nullptr)).ok());  // fills the failed change's row
+  ASSERT_TRUE(w->Commit(tx).ok());
+  ASSERT_TRUE(w->Publish().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM applicants_changes"), 2u);
+  EXPECT_EQ(Count("SELECT count(*) FROM applicants_changes WHERE after_id = 'A2' AND "
+                  "after_first_name IS NULL AND after_gpa IS NULL"),
+            1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM applicants_changes WHERE after_id = 'A0' AND "
+                  "after_first_name = 'Ann' AND after_gpa = 3.5"),
+            1u);
+}
+
 TEST_F(WriterTest, PartOfATransactionArrivingLateIsPublished) {
   // As from Kafka: transaction 2's students part, then transaction 1's part of another table
   // (a lower end LSN), then that part again (a redelivery).
