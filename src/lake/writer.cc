@@ -120,8 +120,10 @@ bool SameColumns(const events::TableSchema& a, const events::TableSchema& b) {
 }
 
 constexpr const char* kParquetOptions = " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)";
-// Rows of a buffered change log's Arrow batch.
-constexpr uint64_t kBatchRows = 2048;
+// Rows of a buffered change log's Arrow batch: one row group of its file (ROW_GROUP_SIZE above).
+// DuckDB's order-keeping COPY then encodes each batch as a row group as it is; smaller batches
+// are first copied together into row groups, a second copy of every value.
+constexpr uint64_t kBatchRows = 16384;
 
 // (commit_lsn, position) of a change.
 Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }

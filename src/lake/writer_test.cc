@@ -169,17 +169,18 @@ TEST_F(WriterTest, FailedTransactionIsDroppedAndAcceptedAgain) {
 }
 
 TEST_F(WriterTest, StreamedSpillsKeepCommitOrderAndADroppedOneLeavesNothing) {
-  options_.spill_rows = 4500;  // change + version rows: a spill after 2,250 changes
+  // Change + version rows: a spill after 20,000 changes; a batch holds 16,384 changes.
+  options_.spill_rows = 40000;
   options_.duckdb_threads = 2;
   auto w = OpenWriter();
-  InsertTransaction(*w, 1, 3000);
+  InsertTransaction(*w, 1, 18000);
   ASSERT_TRUE(w->Publish().ok());
-  InsertTransaction(*w, 2, 3000, /*commit=*/false);  // its COPY holds full batches when it fails
-  InsertTransaction(*w, 2, 3000);                    // replayed
-  InsertTransaction(*w, 3, 5000);
+  InsertTransaction(*w, 2, 18000, /*commit=*/false);  // its COPY holds a full batch when it fails
+  InsertTransaction(*w, 2, 18000);                    // replayed
+  InsertTransaction(*w, 3, 25000);
   ASSERT_TRUE(w->Publish().ok());
-  EXPECT_EQ(Count("SELECT count(*) FROM students_changes"), 11000u);
-  EXPECT_EQ(Count("SELECT count(DISTINCT (commit_lsn, position)) FROM students_changes"), 11000u);
+  EXPECT_EQ(Count("SELECT count(*) FROM students_changes"), 61000u);
+  EXPECT_EQ(Count("SELECT count(DISTINCT (commit_lsn, position)) FROM students_changes"), 61000u);
   auto conn = lake_->Connect();
   ASSERT_TRUE(conn.ok());
   const auto& files = conn->snapshot->Files("students_changes");
