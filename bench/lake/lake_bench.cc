@@ -4,10 +4,12 @@
 //     history and the fact aggregation, beside the prototype's method (its dimension rebuilt
 //     from the whole change log at query time, ../shared/seed/PROTOTYPE.md) on the same files.
 //   write: change-log write throughput of LakeWriter beside DuckDB's own COPY of the same rows
-//     to Parquet.
+//     to Parquet, alternating runs of each (--write-repeats); medians and the pairs' ratios.
 // The change log, the folded dimension and the fact are generated with DuckDB straight into the
 // lake's documented layout (docs/LAKE.md), then a few hundred live updates go through the
 // LakeWriter so that the dimension view has delta files and closes to fix up, as between folds.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -29,6 +31,14 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// CPU time of the whole process (every thread) so far, user and system.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
 
 [[noreturn]] void Die(const Error& e) {
   std::fprintf(stderr, "lake_bench: %s\n", e.ToString().c_str());
@@ -314,7 +324,7 @@ void RunQueries(const std::string& dir, int64_t n, int64_t versions, int threads
   }
 }
 
-void RunWrite(const std::string& dir, int64_t rows, int threads) {
+void RunWrite(const std::string& dir, int64_t rows, int threads, int repeats) {
   fs::remove_all(dir);
   auto schema = std::make_shared<events::TableSchema>();
   schema->schema = "public";
@@ -350,54 +360,82 @@ void RunWrite(const std::string& dir, int64_t rows, int threads) {
     e.commit_time_us = 1700000000000000 + i;
     events.push_back(std::move(e));
   }
-  WriterOptions options;
-  options.dir = dir + "/lake";
-  options.duckdb_threads = threads;
-  options.spill_rows = 200000;
-  auto writer = Must(LakeWriter::Open(options, nullptr));
-  auto start = Clock::now();
-  Clock::duration publishing{};
-  for (int64_t i = 0; i < rows; i += per_tx) {
-    events::TransactionInfo tx{events[i].xid, events[i].commit_lsn,
-                               Lsn(events[i].commit_lsn.value() + 1), events[i].commit_time_us,
-                               false};
-    Must(writer->Begin(tx));
-    for (int64_t j = i; j < std::min(rows, i + per_tx); ++j) Must(writer->Apply(events[j]));
-    Must(writer->Commit(tx));
-    if ((i / per_tx) % 100 == 99) {  // a commit every 100,000 rows
-      auto publish_start = Clock::now();
-      Must(writer->Publish());
-      publishing += Clock::now() - publish_start;
-    }
-  }
-  auto publish_start = Clock::now();
-  Must(writer->Publish());
-  publishing += Clock::now() - publish_start;
-  double ours = Ms(Clock::now() - start);
-  // The limit: the same rows, already in a DuckDB table, copied to Parquet by DuckDB itself.
+  // Writer and reference alternate, `repeats` times each, so that a change of the machine's load
+  // (it is shared) hits both alike; the figures are the medians and the range of the ratios.
   auto db = Must(duck::Database::Open(":memory:", {{"threads", std::to_string(threads)}}));
   auto conn = Must(duck::Connection::Open(db));
-  auto lake = Must(Lake::Open(options.dir, threads));
-  auto lc = Must(lake->Connect());
-  std::string files = "[";
-  for (const auto& f : lc.snapshot->Files("students_bench_changes")) {
-    files += (files.size() > 1 ? ", " : "") + duck::QuoteString(options.dir + "/" + f.path);
+  std::vector<double> ours_ms, limit_ms, ours_cpu, limit_cpu, publish_ms, ratios;
+  for (int rep = 0; rep < repeats; ++rep) {
+    WriterOptions options;
+    options.dir = dir + "/lake-" + std::to_string(rep);
+    options.duckdb_threads = threads;
+    options.spill_rows = 200000;
+    auto writer = Must(LakeWriter::Open(options, nullptr));
+    double cpu_start = CpuSeconds();
+    auto start = Clock::now();
+    Clock::duration publishing{};
+    for (int64_t i = 0; i < rows; i += per_tx) {
+      events::TransactionInfo tx{events[i].xid, events[i].commit_lsn,
+                                 Lsn(events[i].commit_lsn.value() + 1), events[i].commit_time_us,
+                                 false};
+      Must(writer->Begin(tx));
+      for (int64_t j = i; j < std::min(rows, i + per_tx); ++j) Must(writer->Apply(events[j]));
+      Must(writer->Commit(tx));
+      if ((i / per_tx) % 100 == 99) {  // a commit every 100,000 rows
+        auto publish_start = Clock::now();
+        Must(writer->Publish());
+        publishing += Clock::now() - publish_start;
+      }
+    }
+    auto publish_start = Clock::now();
+    Must(writer->Publish());
+    publishing += Clock::now() - publish_start;
+    ours_ms.push_back(Ms(Clock::now() - start));
+    ours_cpu.push_back(CpuSeconds() - cpu_start);
+    publish_ms.push_back(Ms(publishing));
+    writer.reset();
+    if (rep == 0) {
+      // The limit: the same rows, already in a DuckDB table, copied to Parquet by DuckDB itself.
+      auto lake = Must(Lake::Open(options.dir, threads));
+      auto lc = Must(lake->Connect());
+      std::string files = "[";
+      for (const auto& f : lc.snapshot->Files("students_bench_changes")) {
+        files += (files.size() > 1 ? ", " : "") + duck::QuoteString(options.dir + "/" + f.path);
+      }
+      files += "]";
+      Must(conn.Execute("CREATE TABLE same_rows AS SELECT * FROM read_parquet(" + files + ")"));
+    }
+    fs::remove_all(options.dir);
+    cpu_start = CpuSeconds();
+    auto copy_start = Clock::now();
+    Must(conn.Execute("COPY same_rows TO " + duck::QuoteString(dir + "/duckdb_copy.parquet") +
+                      " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
+    limit_ms.push_back(Ms(Clock::now() - copy_start));
+    limit_cpu.push_back(CpuSeconds() - cpu_start);
+    ratios.push_back(limit_ms.back() / ours_ms.back());
   }
-  files += "]";
-  Must(conn.Execute("CREATE TABLE same_rows AS SELECT * FROM read_parquet(" + files + ")"));
-  auto copy_start = Clock::now();
-  Must(conn.Execute("COPY same_rows TO " + duck::QuoteString(dir + "/duckdb_copy.parquet") +
-                    " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
-  double limit = Ms(Clock::now() - copy_start);
-  std::printf("\n(c) change-log write throughput, %lld rows in transactions of %d\n",
-              static_cast<long long>(rows), per_tx);
-  std::printf("%-44s %14s\n", "", "rows/s");
-  std::printf("%-44s %14.0f\n", "LakeWriter (Apply → Parquet, manifests)", rows / (ours / 1000));
-  std::printf("%-44s %14.0f\n", "DuckDB COPY of the same rows (the limit)", rows / (limit / 1000));
-  std::printf(
-      "LakeWriter time: %.0f ms, of which %.0f ms in Publish (spills included); COPY %.0f ms\n",
-      ours, Ms(publishing), limit);
-  std::printf("%-44s %13.2fx\n", "ratio (target >= 0.8)", limit / ours);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::printf("\n(c) change-log write throughput, %lld rows in transactions of %d, %d runs each\n",
+              static_cast<long long>(rows), per_tx, repeats);
+  std::printf("%-44s %14s %10s %10s\n", "", "rows/s", "ms", "CPU s");
+  for (int rep = 0; rep < repeats; ++rep) {
+    std::printf(
+        "run %d: LakeWriter %.0f ms (Publish %.0f ms, CPU %.2f s), COPY %.0f ms (CPU %.2f s), "
+        "ratio %.2f\n",
+        rep + 1, ours_ms[rep], publish_ms[rep], ours_cpu[rep], limit_ms[rep], limit_cpu[rep],
+        ratios[rep]);
+  }
+  double ours = median(ours_ms), limit = median(limit_ms);
+  std::printf("%-44s %14.0f %10.0f %10.2f\n", "LakeWriter (Apply → Parquet, manifests)",
+              rows / (ours / 1000), ours, median(ours_cpu));
+  std::printf("%-44s %14.0f %10.0f %10.2f\n", "DuckDB COPY of the same rows (the limit)",
+              rows / (limit / 1000), limit, median(limit_cpu));
+  std::printf("%-44s %13.2fx (runs: %.2f - %.2f)\n", "ratio of medians (target >= 0.8)",
+              limit / ours, *std::min_element(ratios.begin(), ratios.end()),
+              *std::max_element(ratios.begin(), ratios.end()));
 }
 
 }  // namespace
@@ -406,12 +444,15 @@ void RunWrite(const std::string& dir, int64_t rows, int threads) {
 int main(int argc, char** argv) {
   CLI::App app{"bench/lake: lake query latency and write throughput beside their limits"};
   int64_t students = 1000000, versions = 10, write_rows = 1000000;
-  int threads = 2;
+  int threads = 2, write_repeats = 5;
   std::string dir = "var/bench-lake";
   std::vector<std::string> parts = {"queries", "write"};
   app.add_option("--students", students, "Students (the dimension's ids)")->capture_default_str();
   app.add_option("--versions", versions, "Versions per student")->capture_default_str();
   app.add_option("--write-rows", write_rows, "Rows for the write benchmark")->capture_default_str();
+  app.add_option("--write-repeats", write_repeats,
+                 "Runs of the writer and of the reference, alternating (medians reported)")
+      ->capture_default_str();
   app.add_option("--threads", threads, "DuckDB threads")->capture_default_str();
   app.add_option("--dir", dir, "Scratch folder (deleted first)")->capture_default_str();
   app.add_option("--part", parts, "queries and/or write")->capture_default_str();
@@ -429,7 +470,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(students * versions), Ms(Clock::now() - start) / 1000);
       RunQueries(dir + "/queries", students, versions, threads);
     } else if (part == "write") {
-      RunWrite(dir + "/write", write_rows, threads);
+      RunWrite(dir + "/write", write_rows, threads, std::max(write_repeats, 1));
     }
   }
   return 0;

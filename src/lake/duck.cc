@@ -1,7 +1,11 @@
 #include "lake/duck.h"
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <utility>
 
 namespace migsbyu::duck {
@@ -369,12 +373,13 @@ void DataChunk::SetString(uint64_t col, uint64_t row, std::string_view v) {
                                           v.size());
 }
 
-Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
-  const ColumnInfo& info = columns_[col];
-  // Scaled integer of the text: digits before the point, then exactly `scale` digits after it.
+namespace {
+
+// The scaled integer of a decimal's text: digits before the point, then exactly `scale` digits
+// after it (PostgreSQL already rounded to the scale, so further digits are dropped).
+Result<__int128> ParseDecimal(std::string_view text, int scale) {
   size_t i = 0;
-  bool negative = !text.empty() && (text[0] == '-' || text[0] == '+');
-  negative = negative && text[0] == '-';
+  bool negative = !text.empty() && text[0] == '-';
   if (!text.empty() && (text[0] == '-' || text[0] == '+')) ++i;
   __int128 value = 0;
   int fraction = -1, digits = 0;
@@ -388,15 +393,22 @@ Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) 
       return Error::InvalidArgument("not a decimal: '" + std::string(text) + "'");
     }
     if (fraction >= 0) {
-      if (fraction == info.scale) continue;  // PostgreSQL already rounded to the scale
+      if (fraction == scale) continue;
       ++fraction;
     }
     value = value * 10 + (c - '0');
     if (++digits > 38)
       return Error::InvalidArgument("decimal too long: '" + std::string(text) + "'");
   }
-  for (int f = std::max(fraction, 0); f < info.scale; ++f) value *= 10;
-  if (negative) value = -value;
+  for (int f = std::max(fraction, 0); f < scale; ++f) value *= 10;
+  return negative ? -value : value;
+}
+
+}  // namespace
+
+Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
+  const ColumnInfo& info = columns_[col];
+  MIGSBYU_ASSIGN(__int128 value, ParseDecimal(text, info.scale));
   if (info.width <= 4) {
     Data<int16_t>(col)[row] = static_cast<int16_t>(value);
   } else if (info.width <= 9) {
@@ -412,80 +424,398 @@ Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) 
   return OkStatus();
 }
 
-// ---- ChunkScan ----
+// ---- ArrowBatch and BatchScan ----
 
-struct ChunkScan::State {
-  std::vector<DataChunk>* chunks = nullptr;
-  std::vector<std::string> names;
+}  // namespace migsbyu::duck
+
+// The Arrow C data interface (https://arrow.apache.org/docs/format/CDataInterface.html), which
+// duckdb.h declares but leaves to the application to define.
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+#define ARROW_FLAG_NULLABLE 2
+struct ArrowSchema {
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+  void (*release)(struct ArrowSchema*);
+  void* private_data;
+};
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+  void (*release)(struct ArrowArray*);
+  void* private_data;
+};
+#endif
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
+  const char* (*get_last_error)(struct ArrowArrayStream*);
+  void (*release)(struct ArrowArrayStream*);
+  void* private_data;
+};
+#endif
+
+namespace migsbyu::duck {
+
+// The structures an export points to; rebuilt by each Export.
+struct ArrowBatch::Exported {
+  std::vector<ArrowArray> children;
+  std::vector<ArrowArray*> child_pointers;
+  std::vector<std::array<const void*, 3>> buffers;
+  const void* root_buffers[1] = {nullptr};
+};
+
+Result<ArrowBatch> ArrowBatch::Create(const std::vector<std::string>& types, uint64_t capacity) {
+  static const std::map<std::string, std::pair<Kind, const char*>> kTypes = {
+      {"BOOLEAN", {Kind::kBool, "b"}},       {"SMALLINT", {Kind::kInt16, "s"}},
+      {"INTEGER", {Kind::kInt32, "i"}},      {"BIGINT", {Kind::kInt64, "l"}},
+      {"UBIGINT", {Kind::kInt64, "L"}},      {"DOUBLE", {Kind::kDouble, "g"}},
+      {"VARCHAR", {Kind::kString, "U"}},     {"DATE", {Kind::kInt32, "tdD"}},
+      {"TIMESTAMP", {Kind::kInt64, "tsu:"}}, {"TIMESTAMPTZ", {Kind::kInt64, "tsu:UTC"}}};
+  if (capacity == 0 || capacity % 64 != 0) {
+    return Error::InvalidArgument("duckdb: arrow batch capacity " + std::to_string(capacity) +
+                                  " is not a positive multiple of 64");
+  }
+  ArrowBatch batch;
+  batch.capacity_ = capacity;
+  for (const auto& name : types) {
+    Column c;
+    int width = 0, scale = 0;
+    if (sscanf(name.c_str(), "DECIMAL(%d,%d)", &width, &scale) == 2 && width >= 1 && width <= 38 &&
+        scale >= 0 && scale <= width) {
+      c.kind = Kind::kDecimal;
+      c.scale = static_cast<uint8_t>(scale);
+      c.format = "d:" + std::to_string(width) + "," + std::to_string(scale);
+    } else {
+      auto it = kTypes.find(name);
+      if (it == kTypes.end()) {
+        return Error::InvalidArgument("duckdb: arrow batch column type " + name + " not supported");
+      }
+      c.kind = it->second.first;
+      c.format = it->second.second;
+    }
+    c.validity.assign(capacity / 64, 0);
+    switch (c.kind) {
+      case Kind::kBool:
+        c.values.assign(capacity / 64, 0);
+        break;
+      case Kind::kInt16:
+        c.values.assign(capacity / 4, 0);
+        break;
+      case Kind::kInt32:
+        c.values.assign(capacity / 2, 0);
+        break;
+      case Kind::kInt64:
+      case Kind::kDouble:
+        c.values.assign(capacity, 0);
+        break;
+      case Kind::kDecimal:
+        c.values.assign(capacity * 2, 0);  // 128-bit little-endian integers
+        break;
+      case Kind::kString:
+        c.offsets.assign(capacity + 1, 0);
+        break;
+    }
+    batch.columns_.push_back(std::move(c));
+  }
+  return batch;
+}
+
+ArrowBatch::ArrowBatch(ArrowBatch&& other) noexcept = default;
+ArrowBatch& ArrowBatch::operator=(ArrowBatch&& other) noexcept = default;
+ArrowBatch::~ArrowBatch() = default;
+
+void ArrowBatch::Move(Column& c, uint64_t row) {
+  if (row > c.filled) {
+    // The validity bits of the skipped rows are 0 already; a NULL string is empty.
+    if (c.kind == Kind::kString) {
+      std::fill(c.offsets.begin() + static_cast<ptrdiff_t>(c.filled) + 1,
+                c.offsets.begin() + static_cast<ptrdiff_t>(row) + 1, c.offsets[c.filled]);
+    }
+  } else {
+    for (uint64_t r = row; r < c.filled; ++r) c.validity[r >> 6] &= ~(uint64_t{1} << (r & 63));
+    if (c.kind == Kind::kString) c.chars.resize(static_cast<size_t>(c.offsets[row]));
+  }
+  c.filled = row;
+}
+
+void ArrowBatch::Truncate(uint64_t rows) {
+  for (auto& c : columns_) {
+    if (c.filled > rows) Move(c, rows);
+  }
+  size_ = std::min(size_, rows);
+}
+
+void ArrowBatch::SetSize(uint64_t rows) {
+  for (auto& c : columns_) {
+    if (c.filled < rows) Move(c, rows);
+  }
+  size_ = rows;
+}
+
+void ArrowBatch::Reset() {
+  size_ = 0;
+  for (auto& c : columns_) {
+    std::fill(c.validity.begin(), c.validity.end(), 0);
+    c.filled = 0;
+    if (c.kind == Kind::kString) {
+      c.chars.clear();
+      c.offsets[0] = 0;  // the others are written as rows are filled
+    }
+  }
+}
+
+Status ArrowBatch::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
+  Column& c = columns_[col];
+  MIGSBYU_ASSIGN(__int128 value, ParseDecimal(text, c.scale));
+  Reach(c, row);
+  MarkValid(c, row);
+  c.values[2 * row] = static_cast<uint64_t>(value);
+  c.values[2 * row + 1] = static_cast<uint64_t>(value >> 64);
+  return OkStatus();
+}
+
+void ArrowBatch::Export(ArrowArray* out) {
+  if (!exported_) exported_ = std::make_unique<Exported>();
+  Exported& e = *exported_;
+  const size_t n = columns_.size();
+  e.children.assign(n, ArrowArray{});
+  e.child_pointers.resize(n);
+  e.buffers.resize(n);
+  auto release = [](ArrowArray* a) {
+    for (int64_t i = 0; i < a->n_children; ++i) a->children[i]->release = nullptr;
+    a->release = nullptr;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    Column& c = columns_[i];
+    ArrowArray& a = e.children[i];
+    e.buffers[i] = {c.validity.data(), nullptr, nullptr};
+    if (c.kind == Kind::kString) {
+      e.buffers[i][1] = c.offsets.data();
+      e.buffers[i][2] = c.chars.data();
+      a.n_buffers = 3;
+    } else {
+      e.buffers[i][1] = c.values.data();
+      a.n_buffers = 2;
+    }
+    a.length = static_cast<int64_t>(size_);
+    a.null_count = -1;  // not counted: the validity bitmap says
+    a.buffers = e.buffers[i].data();
+    a.release = [](ArrowArray* child) { child->release = nullptr; };
+    e.child_pointers[i] = &a;
+  }
+  *out = ArrowArray{};
+  out->length = static_cast<int64_t>(size_);
+  out->n_buffers = 1;
+  out->buffers = e.root_buffers;
+  out->n_children = static_cast<int64_t>(n);
+  out->children = e.child_pointers.data();
+  out->release = release;
+}
+
+struct BatchScan::State {
+  Connection* conn = nullptr;
+  std::string name;
+  ArrowArrayStream stream{};
+  std::mutex mu;
+  std::condition_variable added;
+  bool set = false;
+  std::vector<std::string> formats, names;
+  // The columns the view was last created with (empty: no view, or its creation failed).
+  std::vector<std::string> view_formats, view_names;
+  std::vector<ArrowBatch*> batches;
+  size_t next = 0;
+  bool finished = false;
+  std::optional<std::string> aborted;
+  std::string error;
 };
 
 namespace {
 
-void ChunkScanBind(duckdb_bind_info info) {
-  auto* state = static_cast<ChunkScan::State*>(duckdb_bind_get_extra_info(info));
-  if (!state->chunks || state->chunks->empty()) {
-    duckdb_bind_set_error(info, "no data chunks are set for this scan");
-    return;
+struct SchemaStorage {
+  std::vector<ArrowSchema> children;
+  std::vector<ArrowSchema*> child_pointers;
+  std::vector<std::string> formats, names;
+};
+
+int StreamGetSchema(ArrowArrayStream* stream, ArrowSchema* out) {
+  auto* state = static_cast<BatchScan::State*>(stream->private_data);
+  std::lock_guard lock(state->mu);
+  state->next = 0;  // each query binds the view again, then reads the stream from the start
+  auto* storage = new SchemaStorage;
+  if (!state->set) {
+    // DuckDB ignores get_schema's result, so describe a column: reading it then fails (get_next)
+    // with this error, if binding the view to other columns has not failed already.
+    state->error = "no arrow batches are set for the view " + state->name;
+    storage->formats = {"U"};
+    storage->names = {"unset"};
+  } else {
+    storage->formats = state->formats;
+    storage->names = state->names;
   }
-  duckdb_data_chunk first = state->chunks->front().handle();
-  for (size_t c = 0; c < state->names.size(); ++c) {
-    duckdb_logical_type type =
-        duckdb_vector_get_column_type(duckdb_data_chunk_get_vector(first, c));
-    duckdb_bind_add_result_column(info, state->names[c].c_str(), type);
-    duckdb_destroy_logical_type(&type);
+  const size_t n = storage->formats.size();
+  storage->children.assign(n, ArrowSchema{});
+  storage->child_pointers.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    ArrowSchema& c = storage->children[i];
+    c.format = storage->formats[i].c_str();
+    c.name = storage->names[i].c_str();
+    c.flags = ARROW_FLAG_NULLABLE;
+    c.release = [](ArrowSchema* s) { s->release = nullptr; };
+    storage->child_pointers[i] = &c;
+  }
+  *out = ArrowSchema{};
+  out->format = "+s";
+  out->name = "";
+  out->n_children = static_cast<int64_t>(n);
+  out->children = storage->child_pointers.data();
+  out->private_data = storage;
+  out->release = [](ArrowSchema* s) {
+    delete static_cast<SchemaStorage*>(s->private_data);
+    s->release = nullptr;
+  };
+  return 0;
+}
+
+// Called by one DuckDB scan thread at a time (the arrow scan holds its lock around it).
+int StreamGetNext(ArrowArrayStream* stream, ArrowArray* out) {
+  auto* state = static_cast<BatchScan::State*>(stream->private_data);
+  std::unique_lock lock(state->mu);
+  for (;;) {
+    if (!state->set) {
+      state->error = "no arrow batches are set for the view " + state->name;
+      return EINVAL;
+    }
+    if (state->aborted) {
+      state->error = *state->aborted;
+      return EIO;
+    }
+    if (state->next < state->batches.size()) {
+      ArrowBatch* batch = state->batches[state->next++];
+      if (batch->size() == 0) continue;
+      batch->Export(out);
+      return 0;
+    }
+    if (state->finished) {
+      *out = ArrowArray{};  // release == nullptr: the end of the stream
+      return 0;
+    }
+    state->added.wait(lock);
   }
 }
 
-void ChunkScanInit(duckdb_init_info info) {
-  duckdb_init_set_init_data(info, new size_t(0), [](void* p) { delete static_cast<size_t*>(p); });
-  duckdb_init_set_max_threads(info, 1);
-}
-
-void ChunkScanFunction(duckdb_function_info info, duckdb_data_chunk output) {
-  auto* state = static_cast<ChunkScan::State*>(duckdb_function_get_extra_info(info));
-  auto* next = static_cast<size_t*>(duckdb_function_get_init_data(info));
-  const auto& chunks = *state->chunks;
-  while (*next < chunks.size() && duckdb_data_chunk_get_size(chunks[*next].handle()) == 0) {
-    ++*next;
-  }
-  if (*next == chunks.size()) {
-    duckdb_data_chunk_set_size(output, 0);
-    return;
-  }
-  duckdb_data_chunk in = chunks[(*next)++].handle();
-  for (size_t c = 0; c < state->names.size(); ++c) {
-    duckdb_vector_reference_vector(duckdb_data_chunk_get_vector(output, c),
-                                   duckdb_data_chunk_get_vector(in, c));
-  }
-  duckdb_data_chunk_set_size(output, duckdb_data_chunk_get_size(in));
+const char* StreamLastError(ArrowArrayStream* stream) {
+  return static_cast<BatchScan::State*>(stream->private_data)->error.c_str();
 }
 
 }  // namespace
 
-Result<ChunkScan> ChunkScan::Register(Connection& conn, const std::string& name) {
-  auto* state = new State;
-  duckdb_table_function fn = duckdb_create_table_function();
-  duckdb_table_function_set_name(fn, name.c_str());
-  duckdb_table_function_set_extra_info(fn, state, [](void* p) { delete static_cast<State*>(p); });
-  duckdb_table_function_set_bind(fn, ChunkScanBind);
-  duckdb_table_function_set_init(fn, ChunkScanInit);
-  duckdb_table_function_set_function(fn, ChunkScanFunction);
-  duckdb_state registered = duckdb_register_table_function(conn.handle(), fn);
-  duckdb_destroy_table_function(&fn);
-  if (registered != DuckDBSuccess) {
-    return Error::Internal("duckdb: cannot register the table function " + name);
+BatchScan::BatchScan() = default;
+BatchScan::BatchScan(std::unique_ptr<State> state) : state_(std::move(state)) {}
+BatchScan::BatchScan(BatchScan&& other) noexcept = default;
+BatchScan& BatchScan::operator=(BatchScan&& other) noexcept = default;
+BatchScan::~BatchScan() = default;
+
+Result<BatchScan> BatchScan::Register(Connection& conn, const std::string& name) {
+  auto state = std::make_unique<State>();
+  state->conn = &conn;
+  state->name = name;
+  state->stream.get_schema = StreamGetSchema;
+  state->stream.get_next = StreamGetNext;
+  state->stream.get_last_error = StreamLastError;
+  state->stream.release = [](ArrowArrayStream* s) { s->release = nullptr; };
+  state->stream.private_data = state.get();
+  return BatchScan(std::move(state));
+}
+
+Status BatchScan::CreateView(const ArrowBatch& like, std::vector<std::string> names) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->set = true;
+    state_->formats.clear();
+    for (uint64_t c = 0; c < like.ColumnCount(); ++c) state_->formats.push_back(like.Format(c));
+    state_->names = std::move(names);
+    state_->names.resize(state_->formats.size());
   }
-  return ChunkScan(state);
+  // The view is bound to the batches' columns when created, so it is made again when they change
+  // (making it takes a millisecond or more: it is a bound relation).
+  if (state_->formats == state_->view_formats && state_->names == state_->view_names) {
+    return OkStatus();
+  }
+  state_->view_formats.clear();
+  state_->view_names.clear();
+  if (duckdb_arrow_scan(state_->conn->handle(), state_->name.c_str(),
+                        reinterpret_cast<duckdb_arrow_stream>(&state_->stream)) != DuckDBSuccess) {
+    Clear();
+    return Error::Internal("duckdb: cannot create the arrow view " + state_->name);
+  }
+  state_->view_formats = state_->formats;
+  state_->view_names = state_->names;
+  return OkStatus();
 }
 
-void ChunkScan::Set(std::vector<DataChunk>* chunks, std::vector<std::string> names) {
-  state_->chunks = chunks;
-  state_->names = std::move(names);
+Status BatchScan::Set(std::vector<ArrowBatch>& batches, std::vector<std::string> names) {
+  Clear();
+  if (batches.empty()) return Error::InvalidArgument("duckdb: no batches for " + state_->name);
+  {
+    std::lock_guard lock(state_->mu);
+    for (auto& b : batches) state_->batches.push_back(&b);
+    state_->finished = true;
+  }
+  return CreateView(batches.front(), std::move(names));
 }
 
-void ChunkScan::Clear() {
-  state_->chunks = nullptr;
+Status BatchScan::Start(const ArrowBatch& like, std::vector<std::string> names) {
+  Clear();
+  return CreateView(like, std::move(names));
+}
+
+void BatchScan::Add(ArrowBatch* batch) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->batches.push_back(batch);
+  }
+  state_->added.notify_all();
+}
+
+void BatchScan::Finish() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->finished = true;
+  }
+  state_->added.notify_all();
+}
+
+void BatchScan::Abort(const std::string& why) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->aborted = why;
+  }
+  state_->added.notify_all();
+}
+
+void BatchScan::Clear() {
+  std::lock_guard lock(state_->mu);
+  state_->set = false;
+  state_->formats.clear();
   state_->names.clear();
+  state_->batches.clear();
+  state_->next = 0;
+  state_->finished = false;
+  state_->aborted.reset();
 }
 
 // ---- Connection ----

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -168,26 +169,159 @@ class DataChunk {
 
 class Connection;
 
-// The table function `name()` on one database: it returns the rows of the data chunks set with
-// Set(), by reference (nothing is copied), so that a statement such as
-// `COPY (SELECT * FROM name()) TO 'f.parquet'` reads them as they are. Register once per
-// database; the registration lives as long as the database. Between Set() and Clear(), the
-// chunks (sizes set, all of the same column types) must stay unchanged and alive; outside,
-// `name()` fails with an error. Threading: like the Connection it was registered on.
-class ChunkScan {
+// A batch of up to capacity() rows in Apache Arrow's columnar layout (the C data interface, built
+// here), for BatchScan. Each column is filled in row order (a VARCHAR column packs its values in
+// row order); a row a column is not given a value for is NULL there, so only the values that are
+// present need a call. Setting row r of a column again (after a row failed half-way) replaces
+// what it held and drops the column's later rows; Truncate drops every column's rows from r on.
+// Set* take the types of DataChunk's.
+class ArrowBatch {
  public:
-  static Result<ChunkScan> Register(Connection& conn, const std::string& name);
-  ChunkScan() = default;
+  // A batch of `capacity` rows (a multiple of 64) of `types`, named as DataChunk::Create's; fails
+  // for any other name.
+  static Result<ArrowBatch> Create(const std::vector<std::string>& types, uint64_t capacity = 2048);
+  uint64_t capacity() const { return capacity_; }
 
-  // `names`: the result's column names, one per chunk column. `chunks` must not be empty.
-  void Set(std::vector<DataChunk>* chunks, std::vector<std::string> names);
+  ArrowBatch(ArrowBatch&& other) noexcept;
+  ArrowBatch& operator=(ArrowBatch&& other) noexcept;
+  ArrowBatch(const ArrowBatch&) = delete;
+  ArrowBatch& operator=(const ArrowBatch&) = delete;
+  ~ArrowBatch();
+
+  void SetNull(uint64_t col, uint64_t row) {
+    Column& c = columns_[col];
+    Reach(c, row);
+    if (c.kind == Kind::kString) c.offsets[row + 1] = c.offsets[row];
+  }
+  void SetBool(uint64_t col, uint64_t row, bool v) {
+    Column& c = columns_[col];
+    Reach(c, row);
+    MarkValid(c, row);
+    uint64_t bit = uint64_t{1} << (row & 63);
+    c.values[row >> 6] = v ? (c.values[row >> 6] | bit) : (c.values[row >> 6] & ~bit);
+  }
+  // Any integer column (SMALLINT, INTEGER, BIGINT, UBIGINT, DATE days, TIMESTAMP[TZ] µs).
+  void SetInteger(uint64_t col, uint64_t row, int64_t v) {
+    Column& c = columns_[col];
+    Reach(c, row);
+    MarkValid(c, row);
+    switch (c.kind) {
+      case Kind::kInt16:
+        reinterpret_cast<int16_t*>(c.values.data())[row] = static_cast<int16_t>(v);
+        break;
+      case Kind::kInt32:
+        reinterpret_cast<int32_t*>(c.values.data())[row] = static_cast<int32_t>(v);
+        break;
+      default:
+        reinterpret_cast<int64_t*>(c.values.data())[row] = v;
+        break;
+    }
+  }
+  void SetDouble(uint64_t col, uint64_t row, double v) {
+    Column& c = columns_[col];
+    Reach(c, row);
+    MarkValid(c, row);
+    reinterpret_cast<double*>(c.values.data())[row] = v;
+  }
+  void SetString(uint64_t col, uint64_t row, std::string_view v) {
+    Column& c = columns_[col];
+    Reach(c, row);
+    MarkValid(c, row);
+    c.chars.append(v);
+    c.offsets[row + 1] = static_cast<int64_t>(c.chars.size());
+  }
+  // A DECIMAL column from its text ("3.75", "-0.5"); kInvalidArgument naming the text otherwise.
+  Status SetDecimal(uint64_t col, uint64_t row, std::string_view text);
+  // Drops the values of rows >= `rows` in every column.
+  void Truncate(uint64_t rows);
+  // Empties the batch for new rows of the same types (cheaper than a new batch: no allocation).
+  void Reset();
+  // Ends the batch at `rows` rows (the scan reads rows [0, size)): columns not given a value in
+  // one of them are NULL there.
+  void SetSize(uint64_t rows);
+  uint64_t size() const { return size_; }
+
+  // Describes rows [0, size) in `out` without copying them (BatchScan hands this to DuckDB). The
+  // description stays valid until this batch changes, moves or dies; out->release only marks it
+  // released.
+  void Export(struct ArrowArray* out);
+  // The Arrow format string of column `col` ("U", "l", "tsu:UTC", "d:3,2", ...).
+  const std::string& Format(uint64_t col) const { return columns_[col].format; }
+  uint64_t ColumnCount() const { return columns_.size(); }
+
+ private:
+  enum class Kind : uint8_t { kBool, kInt16, kInt32, kInt64, kDouble, kString, kDecimal };
+  struct Column {
+    Kind kind;
+    uint8_t scale = 0;
+    std::string format;
+    std::vector<uint64_t> validity;  // one bit per row, least significant first
+    std::vector<uint64_t> values;    // fixed-width values (booleans: bits), 8-byte aligned
+    std::vector<int64_t> offsets;    // VARCHAR: capacity() + 1 offsets into `chars`
+    std::string chars;
+    // Rows [0, filled) hold a value or NULL; the validity bits of the others are 0 and a VARCHAR
+    // column's `chars` ends at offsets[filled].
+    uint64_t filled = 0;
+  };
+  struct Exported;
+  ArrowBatch() = default;
+  static void MarkValid(Column& c, uint64_t row) {
+    c.validity[row >> 6] |= uint64_t{1} << (row & 63);
+  }
+  // Makes `row` the column's next row: rows skipped become NULL; a row set again drops the rows
+  // from it on.
+  static void Reach(Column& c, uint64_t row) {
+    if (row != c.filled) [[unlikely]]
+      Move(c, row);
+    c.filled = row + 1;
+  }
+  // Sets c.filled to `row`: NULLs after the rows filled, or the rows from `row` on dropped.
+  static void Move(Column& c, uint64_t row);
+  std::vector<Column> columns_;
+  uint64_t capacity_ = 0;
+  uint64_t size_ = 0;
+  std::unique_ptr<Exported> exported_;
+};
+
+// The view `name` on one connection over the rows of ArrowBatches, read by DuckDB's arrow scan by
+// reference (only booleans, decimals and validity are converted). Several DuckDB threads read it
+// at once and the scan numbers the batches, so an order-keeping statement such as
+// `COPY (SELECT * FROM name) TO 'f.parquet'` encodes row groups in parallel and writes them in
+// the batches' order. The batches are either all given at once (Set) or streamed (Start, then
+// Add as each is complete): a query of a streamed view waits for the next batch until Add(),
+// Finish() or Abort(), so it can run on another thread while the batches are being filled.
+// Outside Set/Start ... Clear, a query of the view fails with an error.
+// Threading: Set, Start and Clear on the thread that uses the connection, never while a query of
+// the view runs; Add, Finish and Abort from any thread. The BatchScan must outlive every query of
+// the view; a batch handed over must stay unchanged and alive until Clear().
+class BatchScan {
+ public:
+  static Result<BatchScan> Register(Connection& conn, const std::string& name);
+  BatchScan();
+  BatchScan(BatchScan&& other) noexcept;
+  BatchScan& operator=(BatchScan&& other) noexcept;
+  ~BatchScan();
+
+  // (Re)creates the view over `batches` (not empty, all of the same types), whose columns are
+  // named `names`, one per batch column.
+  Status Set(std::vector<ArrowBatch>& batches, std::vector<std::string> names);
+  // (Re)creates the view over batches of the types of `like` (which is not read), handed over
+  // later with Add.
+  Status Start(const ArrowBatch& like, std::vector<std::string> names);
+  // Hands over the next complete batch (its size set) of a streamed view.
+  void Add(ArrowBatch* batch);
+  // The scan of a streamed view ends after the batches added.
+  void Finish();
+  // The scan of a streamed view fails with `why` (at once if it is waiting).
+  void Abort(const std::string& why);
   void Clear();
 
   struct State;
 
  private:
-  explicit ChunkScan(State* state) : state_(state) {}
-  State* state_ = nullptr;  // owned by the database (freed with the function's registration)
+  explicit BatchScan(std::unique_ptr<State> state);
+  Status CreateView(const ArrowBatch& like, std::vector<std::string> names);
+  std::unique_ptr<State> state_;
 };
 
 // Appends rows to a table, a column at a time, in the table's column order. Close() (or the

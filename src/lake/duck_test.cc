@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <filesystem>
+#include <thread>
 
 namespace migsbyu::duck {
 namespace {
@@ -166,6 +168,178 @@ TEST_F(DuckTest, DataChunkAppendsEveryTypeAndNulls) {
   ASSERT_TRUE(app->Close().ok());
   auto n = conn_->Query("SELECT count(*) FILTER (WHERE a IS NOT NULL) FROM t");
   EXPECT_EQ(n->GetInt64(0, 0), 2);
+}
+
+TEST_F(DuckTest, BatchScanReadsEveryTypeAndNulls) {
+  auto scan = BatchScan::Register(*conn_, "batches");
+  ASSERT_TRUE(scan.ok()) << scan.error().ToString();
+  auto unset = conn_->Query("SELECT * FROM batches");
+  EXPECT_FALSE(unset.ok());
+  std::vector<ArrowBatch> batches;
+  auto batch = ArrowBatch::Create({"BOOLEAN", "SMALLINT", "INTEGER", "BIGINT", "UBIGINT", "DOUBLE",
+                                   "VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", "DECIMAL(3,2)",
+                                   "DECIMAL(20,3)"});
+  ASSERT_TRUE(batch.ok()) << batch.error().ToString();
+  EXPECT_FALSE(ArrowBatch::Create({"INTERVAL"}).ok());
+  EXPECT_FALSE(ArrowBatch::Create({"BIGINT"}, 100).ok());
+  batches.push_back(std::move(*batch));
+  ArrowBatch& b = batches.back();
+  // Row 0 first fails half-way, then is filled again with other values.
+  b.SetString(6, 0, "dropped with the failed row");
+  b.SetNull(0, 0);
+  EXPECT_FALSE(b.SetDecimal(10, 0, "1e5").ok());
+  b.SetBool(0, 0, true);
+  for (uint64_t c = 1; c <= 4; ++c) b.SetInteger(c, 0, 40 + c);
+  b.SetDouble(5, 0, 0.5);
+  b.SetString(6, 0, "a string longer than twelve bytes");
+  b.SetInteger(7, 0, 1);
+  b.SetInteger(8, 0, 2);
+  b.SetInteger(9, 0, 3);
+  ASSERT_TRUE(b.SetDecimal(10, 0, "3.7").ok());
+  ASSERT_TRUE(b.SetDecimal(11, 0, "-12345678901234567.125").ok());
+  // Row 1 is NULL in every column: some are set NULL, the others are not given a value.
+  for (uint64_t c = 0; c < 6; ++c) b.SetNull(c, 1);
+  // Row 2 is filled in part, then dropped.
+  b.SetString(6, 2, "dropped with row 2");
+  b.SetInteger(3, 2, 7);
+  b.Truncate(2);
+  b.SetSize(2);
+  std::vector<std::string> names = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
+  ASSERT_TRUE(scan->Set(batches, names).ok());
+  auto r = conn_->Query(
+      "SELECT a, b, c, d, e, f, g, h = DATE '1970-01-02', epoch_us(i), epoch_us(j), k::VARCHAR, "
+      "l::VARCHAR, typeof(b), typeof(e), typeof(h), typeof(i), typeof(j), typeof(k) FROM batches");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  ASSERT_EQ(r->RowCount(), 2u);
+  EXPECT_TRUE(r->GetBool(0, 0));
+  EXPECT_EQ(r->GetInt64(1, 0), 41);
+  EXPECT_EQ(r->GetInt64(4, 0), 44);
+  EXPECT_DOUBLE_EQ(r->GetDouble(5, 0), 0.5);
+  EXPECT_EQ(r->GetString(6, 0), "a string longer than twelve bytes");
+  EXPECT_TRUE(r->GetBool(7, 0));
+  EXPECT_EQ(r->GetInt64(8, 0), 2);
+  EXPECT_EQ(r->GetInt64(9, 0), 3);
+  EXPECT_EQ(r->GetString(10, 0), "3.70");
+  EXPECT_EQ(r->GetString(11, 0), "-12345678901234567.125");
+  for (uint64_t c = 0; c < 12; ++c) EXPECT_TRUE(r->IsNull(c, 1)) << c;
+  EXPECT_EQ(r->GetString(12, 0), "SMALLINT");
+  EXPECT_EQ(r->GetString(13, 0), "UBIGINT");
+  EXPECT_EQ(r->GetString(14, 0), "DATE");
+  EXPECT_EQ(r->GetString(15, 0), "TIMESTAMP");
+  EXPECT_EQ(r->GetString(16, 0), "TIMESTAMP WITH TIME ZONE");
+  EXPECT_EQ(r->GetString(17, 0), "DECIMAL(3,2)");
+  // The view can be read again, and set again over batches of other columns.
+  auto again = conn_->Query("SELECT count(*) FROM batches");
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(again->GetInt64(0, 0), 2);
+  scan->Clear();
+  EXPECT_FALSE(conn_->Query("SELECT * FROM batches").ok());
+  std::vector<ArrowBatch> other;
+  auto text = ArrowBatch::Create({"VARCHAR"});
+  ASSERT_TRUE(text.ok());
+  other.push_back(std::move(*text));
+  other.back().SetString(0, 0, "x");
+  other.back().SetSize(1);
+  ASSERT_TRUE(scan->Set(other, {"word"}).ok());
+  auto x = conn_->Query("SELECT word FROM batches");
+  ASSERT_TRUE(x.ok()) << x.error().ToString();
+  EXPECT_EQ(x->GetString(0, 0), "x");
+}
+
+TEST(DuckBatchScanTest, ParallelCopyKeepsTheBatchesOrder) {
+  auto db = Database::Open(":memory:", {{"threads", "2"}});
+  ASSERT_TRUE(db.ok());
+  auto conn = Connection::Open(*db);
+  ASSERT_TRUE(conn.ok());
+  auto scan = BatchScan::Register(*conn, "batches");
+  ASSERT_TRUE(scan.ok());
+  std::vector<ArrowBatch> batches;
+  constexpr int64_t kRows = 100000;
+  for (int64_t i = 0; i < kRows; ++i) {
+    uint64_t row = i % 2048;
+    if (row == 0) {
+      auto batch = ArrowBatch::Create({"BIGINT", "VARCHAR"});
+      ASSERT_TRUE(batch.ok());
+      batches.push_back(std::move(*batch));
+    }
+    batches.back().SetInteger(0, row, i);
+    batches.back().SetString(1, row, "row number " + std::to_string(i));
+    batches.back().SetSize(row + 1);
+  }
+  ASSERT_TRUE(scan->Set(batches, {"n", "s"}).ok());
+  auto dir = std::filesystem::temp_directory_path() / "migsbyu_duck_batch_test";
+  std::filesystem::create_directories(dir);
+  std::string file = (dir / "ordered.parquet").string();
+  ASSERT_TRUE(conn->Execute("COPY (SELECT * FROM batches) TO " + QuoteString(file) +
+                            " (FORMAT parquet, ROW_GROUP_SIZE 4096)")
+                  .ok());
+  auto r = conn->Query(
+      "SELECT count(*), count(*) FILTER (WHERE n <> rn - 1 OR s <> 'row number ' || n) FROM "
+      "(SELECT n, s, row_number() OVER () AS rn FROM read_parquet(" +
+      QuoteString(file) + "))");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->GetInt64(0, 0), kRows);
+  EXPECT_EQ(r->GetInt64(1, 0), 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DuckBatchScanTest, StreamedViewIsReadWhileTheBatchesAreFilled) {
+  auto db = Database::Open(":memory:", {{"threads", "2"}});
+  ASSERT_TRUE(db.ok());
+  auto conn = Connection::Open(*db);
+  ASSERT_TRUE(conn.ok());
+  auto scan = BatchScan::Register(*conn, "stream");
+  ASSERT_TRUE(scan.ok());
+  auto dir = std::filesystem::temp_directory_path() / "migsbyu_duck_stream_test";
+  std::filesystem::create_directories(dir);
+  std::string file = (dir / "streamed.parquet").string();
+  std::deque<ArrowBatch> batches;
+  auto like = ArrowBatch::Create({"BIGINT"});
+  ASSERT_TRUE(like.ok());
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(scan->Start(*like, {"n"}).ok());
+    Result<QueryResult> copied = Error::Internal("not run");
+    std::thread copy([&] {
+      copied = conn->Query("COPY (SELECT * FROM stream) TO " + QuoteString(file) +
+                           " (FORMAT parquet, ROW_GROUP_SIZE 4096)");
+    });
+    constexpr int64_t kRows = 50000;
+    batches.clear();
+    for (int64_t i = 0; i < kRows; ++i) {
+      uint64_t row = i % 2048;
+      if (row == 0) {
+        auto batch = ArrowBatch::Create({"BIGINT"});
+        ASSERT_TRUE(batch.ok());
+        batches.push_back(std::move(*batch));
+      }
+      batches.back().SetInteger(0, row, i);
+      if (row + 1 == 2048 || i + 1 == kRows) {
+        batches.back().SetSize(row + 1);
+        scan->Add(&batches.back());
+      }
+    }
+    if (round == 0) {
+      scan->Finish();
+      copy.join();
+      ASSERT_TRUE(copied.ok()) << copied.error().ToString();
+      EXPECT_EQ(copied->RowsChanged(), static_cast<uint64_t>(kRows));
+      auto r = conn->Query(
+          "SELECT count(*), count(*) FILTER (WHERE n <> rn - 1) FROM (SELECT n, row_number() "
+          "OVER () AS rn FROM read_parquet(" +
+          QuoteString(file) + "))");
+      ASSERT_TRUE(r.ok()) << r.error().ToString();
+      EXPECT_EQ(r->GetInt64(0, 0), kRows);
+      EXPECT_EQ(r->GetInt64(1, 0), 0);
+    } else {
+      scan->Abort("the transaction failed");
+      copy.join();
+      ASSERT_FALSE(copied.ok());
+      EXPECT_NE(copied.error().ToString().find("the transaction failed"), std::string::npos)
+          << copied.error().ToString();
+    }
+    scan->Clear();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(DuckTest, AppenderOnMissingTableIsAnErrorNamingIt) {

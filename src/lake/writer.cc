@@ -45,32 +45,49 @@ Status AppendValue(duck::Appender& app, const events::Column& column, const even
   return app.AppendNull();
 }
 
-// The same, into a data chunk whose column has the type DuckTypeOf(column); `decimal` says
-// whether that type is DECIMAL (rather than VARCHAR) for a numeric column.
-Status SetChunkValue(duck::DataChunk& chunk, uint64_t col, uint64_t row,
-                     const events::Column& column, bool decimal, const events::Value& v) {
+ValueSlot SlotOf(const events::Column& column) {
   using events::ValueType;
-  if (v.state != events::Value::State::kPresent) {
-    chunk.SetNull(col, row);
-    return OkStatus();
-  }
   switch (column.type) {
     case ValueType::kBool:
-      chunk.SetBool(col, row, v.integer != 0);
-      break;
+      return ValueSlot::kBool;
     case ValueType::kFloat64:
-      chunk.SetDouble(col, row, v.real);
-      break;
+      return ValueSlot::kDouble;
     case ValueType::kNumeric:
-      if (decimal) return chunk.SetDecimal(col, row, v.text);
-      chunk.SetString(col, row, v.text);
-      break;
+      return DuckTypeOf(column).starts_with("DECIMAL") ? ValueSlot::kDecimal : ValueSlot::kString;
     case ValueType::kText:
-      chunk.SetString(col, row, v.text);
-      break;
+      return ValueSlot::kString;
     default:
-      chunk.SetInteger(col, row, v.integer);
-      break;
+      return ValueSlot::kInteger;
+  }
+}
+
+// The values of `image` into columns [first, first + slots.size()) of row `row`, each as its slot
+// says; absent values (and a missing image) are left NULL.
+Status FillImage(duck::ArrowBatch& batch, uint64_t first, uint64_t row,
+                 const std::vector<ValueSlot>& slots, const std::optional<events::Row>& image) {
+  if (!image) return OkStatus();
+  const size_t n = std::min(slots.size(), image->size());
+  for (size_t i = 0; i < n; ++i) {
+    const events::Value& v = (*image)[i];
+    if (v.state != events::Value::State::kPresent) continue;
+    const uint64_t col = first + i;
+    switch (slots[i]) {
+      case ValueSlot::kBool:
+        batch.SetBool(col, row, v.integer != 0);
+        break;
+      case ValueSlot::kInteger:
+        batch.SetInteger(col, row, v.integer);
+        break;
+      case ValueSlot::kDouble:
+        batch.SetDouble(col, row, v.real);
+        break;
+      case ValueSlot::kDecimal:
+        MIGSBYU_TRY(batch.SetDecimal(col, row, v.text));
+        break;
+      case ValueSlot::kString:
+        batch.SetString(col, row, v.text);
+        break;
+    }
   }
   return OkStatus();
 }
@@ -103,6 +120,12 @@ bool SameColumns(const events::TableSchema& a, const events::TableSchema& b) {
   return true;
 }
 
+constexpr const char* kParquetOptions = " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)";
+// Rows of a buffered change log's Arrow batch: one row group of its file (ROW_GROUP_SIZE above).
+// DuckDB's order-keeping COPY then encodes each batch as a row group as it is; smaller batches
+// are first copied together into row groups, a second copy of every value.
+constexpr uint64_t kBatchRows = 16384;
+
 // (commit_lsn, position) of a change.
 Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }
 
@@ -115,7 +138,7 @@ LakeWriter::LakeWriter(WriterOptions options, std::shared_ptr<Lake> lake, duck::
       db_(std::move(db)),
       conn_(std::move(conn)) {}
 
-LakeWriter::~LakeWriter() = default;
+LakeWriter::~LakeWriter() { AbortStream(); }
 
 Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
                                                      std::shared_ptr<Lake> lake) {
@@ -128,10 +151,12 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
                               ":memory:", {{"threads", std::to_string(options.duckdb_threads)}}));
   MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db));
   (void)conn.Execute("SET TimeZone = 'UTC'");
-  MIGSBYU_ASSIGN(auto chunk_scan, duck::ChunkScan::Register(conn, "lake_chunks"));
   std::unique_ptr<LakeWriter> w(
       new LakeWriter(std::move(options), std::move(lake), std::move(db), std::move(conn)));
-  w->chunk_scan_ = chunk_scan;
+  MIGSBYU_ASSIGN(w->batch_scan_, duck::BatchScan::Register(w->conn_, "lake_batches"));
+  MIGSBYU_ASSIGN(auto stream_conn, duck::Connection::Open(w->db_));
+  w->stream_conn_.emplace(std::move(stream_conn));
+  MIGSBYU_ASSIGN(w->stream_scan_, duck::BatchScan::Register(*w->stream_conn_, "lake_stream"));
   const bool exclusive = w->options_.role == WriterRole::kExclusive;
   MIGSBYU_ASSIGN(auto lake_lock, FileLock::TryAcquire(LakeLockPath(w->options_.dir, "lake"),
                                                       exclusive ? FileLock::Mode::kExclusive
@@ -205,6 +230,7 @@ Status LakeWriter::RestoreEntity(const KnownTable& t) {
 Status LakeWriter::Restore() {
   builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
   for (const auto& [entity, next] : published_.next_keys) builder_->SetNextKey(entity, next);
+  tables_.clear();  // it points into watermarks_ and changes_
   watermarks_ = published_.watermarks;
   caught_up_ = published_.caught_up;
   derived_ = published_.derived;
@@ -275,6 +301,7 @@ Status LakeWriter::Restore() {
 }
 
 Status LakeWriter::Reset() {
+  AbortStream();
   std::error_code ec;
   for (const auto& [dataset, files] : pending_) {
     for (const auto& f : files) fs::remove(fs::path(options_.dir) / f.path, ec);
@@ -310,18 +337,22 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
     return Error::InvalidArgument("lake: change at " + change.lsn.ToString() +
                                   " outside a transaction");
   }
-  const std::string& table = change.table->name;
-  if (options_.role != WriterRole::kExclusive && !owned_.tables.count(table)) {
-    return Error::Conflict("lake: change of table " + table + " at " + change.lsn.ToString() +
+  if (options_.role != WriterRole::kExclusive && !owned_.tables.count(change.table->name)) {
+    return Error::Conflict("lake: change of table " + change.table->name + " at " +
+                           change.lsn.ToString() +
                            ", which this process does not own (another member writes it)");
   }
-  auto mark = watermarks_.find(table);
-  if (mark == watermarks_.end()) {
-    watermarks_.emplace(table, MarkOf(change));
-  } else if (MarkOf(change) <= mark->second) {
+  TableState& state = StateOf(change.table);
+  const Watermark mark = MarkOf(change);
+  if (!state.mark) {
+    auto [it, added] = watermarks_.try_emplace(change.table->name, mark);
+    state.mark = &it->second;
+    if (!added && mark <= it->second) return OkStatus();
+    it->second = mark;
+  } else if (mark <= *state.mark) {
     return OkStatus();
   } else {
-    mark->second = MarkOf(change);
+    *state.mark = mark;
   }
   ++applied_in_transaction_;
 
@@ -341,10 +372,27 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
     }
     stored = &*resolved;
   }
-  if (Builds(table)) MIGSBYU_TRY(builder_->Apply(*stored));
-  if (!replaying_) MIGSBYU_TRY(BufferChange(*stored));
+  // The builder reads only the contract's tables, and in a group only those whose dimensions
+  // this writer derives (Builds).
+  if (state.builds) MIGSBYU_TRY(builder_->Apply(*stored));
+  if (!replaying_) MIGSBYU_TRY(BufferChange(*stored, *state.buffer));
   if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
   return OkStatus();
+}
+
+LakeWriter::TableState& LakeWriter::StateOf(
+    const std::shared_ptr<const events::TableSchema>& schema) {
+  auto it = tables_.find(schema.get());
+  if (it != tables_.end()) return it->second;
+  // Each schema change brings a new TableSchema: forget the old ones now and then.
+  if (tables_.size() >= 64) tables_.clear();
+  TableState& state = tables_[schema.get()];
+  state.schema = schema;
+  auto mark = watermarks_.find(schema->name);
+  state.mark = mark == watermarks_.end() ? nullptr : &mark->second;
+  state.buffer = &changes_[schema->name];
+  state.builds = FindKnownTable(schema->name) != nullptr && Builds(schema->name);
+  return state;
 }
 
 Status LakeWriter::Commit(const events::TransactionInfo& tx) {
@@ -423,9 +471,8 @@ Result<DataFile> LakeWriter::CopyToFile(const std::string& dataset, const std::s
   fs::create_directories(fs::path(options_.dir) / dataset, ec);
   DataFile file{NewFilePath(dataset), 0};
   std::string abs = (fs::path(options_.dir) / file.path).string();
-  MIGSBYU_ASSIGN(auto copied,
-                 conn_.Query("COPY (" + select_sql + ") TO " + duck::QuoteString(abs) +
-                             " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)"));
+  MIGSBYU_ASSIGN(auto copied, conn_.Query("COPY (" + select_sql + ") TO " + duck::QuoteString(abs) +
+                                          kParquetOptions));
   file.rows = copied.RowsChanged();
   MIGSBYU_TRY(SyncPath(abs));
   return file;
@@ -462,89 +509,167 @@ Status LakeWriter::WriteFile(const std::string& dataset, const Columns& columns,
   });
 }
 
-Status LakeWriter::BufferChange(const events::ChangeEvent& change) {
+Status LakeWriter::BufferChange(const events::ChangeEvent& change, ChangeBuffer& buffer) {
   const std::string& table = change.table->name;
-  auto& buffer = changes_[table];
-  if (buffer.schema && !SameColumns(*buffer.schema, *change.table)) {
-    MIGSBYU_TRY(SpillChanges(table));
-  }
-  if (!buffer.schema || buffer.rows == 0) {
-    buffer.schema = change.table;
-    buffer.chunks.clear();  // at most a chunk holding a row that failed
-    buffer.filled = 0;
-    buffer.columns = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
-                      {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
-                      {"xid", "UBIGINT"}, {"commit_time", "TIMESTAMPTZ"}};
-    for (const char* side : {"before_", "after_"}) {
-      for (const auto& c : buffer.schema->columns) {
-        buffer.columns.emplace_back(side + c.name, DuckTypeOf(c));
+  if (buffer.schema != change.table) {
+    if (buffer.schema && !SameColumns(*buffer.schema, *change.table)) {
+      MIGSBYU_TRY(SpillChanges(table));
+    }
+    if (buffer.rows > 0) {
+      buffer.schema = change.table;  // the same columns
+    } else {
+      if (!buffer.schema || !SameColumns(*buffer.schema, *change.table)) buffer.spare.clear();
+      buffer.schema = change.table;
+      RecycleBatches(buffer);  // at most a batch holding a row that failed
+      buffer.filled = 0;
+      buffer.columns = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
+                        {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
+                        {"xid", "UBIGINT"}, {"commit_time", "TIMESTAMPTZ"}};
+      for (const char* side : {"before_", "after_"}) {
+        for (const auto& c : buffer.schema->columns) {
+          buffer.columns.emplace_back(side + c.name, DuckTypeOf(c));
+        }
       }
-    }
-    buffer.decimal.clear();
-    for (const auto& c : buffer.schema->columns) {
-      buffer.decimal.push_back(DuckTypeOf(c).starts_with("DECIMAL"));
+      buffer.slots.clear();
+      for (const auto& c : buffer.schema->columns) buffer.slots.push_back(SlotOf(c));
     }
   }
-  if (buffer.chunks.empty() || buffer.filled == duck::DataChunk::Capacity()) {
-    std::vector<std::string> types;
-    for (const auto& c : buffer.columns) types.push_back(c.second);
-    MIGSBYU_ASSIGN(auto chunk, duck::DataChunk::Create(types));
-    buffer.chunks.push_back(std::move(chunk));
+  if (buffer.batches.empty() || buffer.filled == kBatchRows) {
+    if (!buffer.spare.empty()) {
+      buffer.batches.push_back(std::move(buffer.spare.back()));
+      buffer.spare.pop_back();
+    } else {
+      std::vector<std::string> types;
+      for (const auto& c : buffer.columns) types.push_back(c.second);
+      MIGSBYU_ASSIGN(auto batch, duck::ArrowBatch::Create(types, kBatchRows));
+      buffer.batches.push_back(std::move(batch));
+    }
     buffer.filled = 0;
   }
-  duck::DataChunk& chunk = buffer.chunks.back();
+  duck::ArrowBatch& batch = buffer.batches.back();
   const uint64_t row = buffer.filled;
-  const auto& schema = *buffer.schema;
-  const uint64_t n = schema.columns.size();
-  auto set_image = [&](uint64_t first, const std::optional<events::Row>& values) -> Status {
-    for (uint64_t i = 0; i < n; ++i) {
-      if (!values || i >= values->size()) {
-        chunk.SetNull(first + i, row);
-      } else {
-        MIGSBYU_TRY(SetChunkValue(chunk, first + i, row, schema.columns[i], buffer.decimal[i],
-                                  (*values)[i]));
-      }
-    }
-    return OkStatus();
-  };
+  const uint64_t n = buffer.slots.size();
   char op = static_cast<char>(change.op);
-  chunk.SetString(0, row, std::string_view(&op, 1));
-  chunk.SetInteger(1, row, static_cast<int64_t>(change.commit_lsn.value()));
-  chunk.SetInteger(2, row, static_cast<int64_t>(change.lsn.value()));
-  chunk.SetInteger(3, row, static_cast<int64_t>(change.position));
-  chunk.SetInteger(4, row, change.xid);
-  chunk.SetInteger(5, row, change.commit_time_us);
-  Status filled = set_image(6, change.before);
-  if (filled.ok()) filled = set_image(6 + n, change.after);
+  batch.SetString(0, row, std::string_view(&op, 1));
+  batch.SetInteger(1, row, static_cast<int64_t>(change.commit_lsn.value()));
+  batch.SetInteger(2, row, static_cast<int64_t>(change.lsn.value()));
+  batch.SetInteger(3, row, static_cast<int64_t>(change.position));
+  batch.SetInteger(4, row, change.xid);
+  batch.SetInteger(5, row, change.commit_time_us);
+  Status filled = FillImage(batch, 6, row, buffer.slots, change.before);
+  if (filled.ok()) filled = FillImage(batch, 6 + n, row, buffer.slots, change.after);
   if (!filled.ok()) {
-    // The row is not counted, so the next change overwrites it; undo the NULLs it set.
-    for (uint64_t c = 0; c < buffer.columns.size(); ++c) chunk.SetValid(c, row);
+    // The row is not counted, so the next change fills it again.
+    batch.Truncate(row);
     return Error::InvalidArgument("lake: " + table + " change at " + change.lsn.ToString() + ": " +
                                   filled.error().ToString());
   }
   ++buffer.filled;
   ++buffer.rows;
   ++buffered_rows_;
+  if (buffer.streamed && buffer.filled == kBatchRows) {
+    batch.SetSize(buffer.filled);
+    stream_scan_.Add(&batch);
+  }
+  // The first table to buffer rows while no COPY streams gets the streaming COPY.
+  if (buffer.rows == 1 && !stream_) MIGSBYU_TRY(StartStream(table, buffer));
   return OkStatus();
+}
+
+void LakeWriter::RecycleBatches(ChangeBuffer& buffer) {
+  const size_t keep = options_.spill_rows / kBatchRows + 1;
+  for (auto& batch : buffer.batches) {
+    if (buffer.spare.size() >= keep) break;
+    batch.Reset();
+    buffer.spare.push_back(std::move(batch));
+  }
+  buffer.batches.clear();
+}
+
+Status LakeWriter::StartStream(const std::string& table, ChangeBuffer& buffer) {
+  std::vector<std::string> names;
+  for (const auto& c : buffer.columns) names.push_back(c.first);
+  MIGSBYU_TRY(stream_scan_.Start(buffer.batches.front(), std::move(names)));
+  std::error_code ec;
+  fs::create_directories(fs::path(options_.dir) / ChangesDataset(table), ec);
+  stream_.emplace();
+  stream_->table = table;
+  stream_->file = {NewFilePath(ChangesDataset(table)), 0};
+  std::string abs = (fs::path(options_.dir) / stream_->file.path).string();
+  buffer.streamed = true;
+  stream_->thread = std::thread([this, abs] {
+    auto copied = stream_conn_->Query("COPY (SELECT * FROM lake_stream) TO " +
+                                      duck::QuoteString(abs) + kParquetOptions);
+    if (!copied.ok()) {
+      stream_->status = copied.error();
+      return;
+    }
+    stream_->file.rows = copied->RowsChanged();
+    stream_->status = SyncPath(abs);
+  });
+  return OkStatus();
+}
+
+Result<DataFile> LakeWriter::FinishStream() {
+  stream_scan_.Finish();
+  stream_->thread.join();
+  stream_scan_.Clear();
+  StreamingCopy done = std::move(*stream_);
+  stream_.reset();
+  changes_[done.table].streamed = false;
+  if (!done.status.ok()) {
+    std::error_code ec;
+    fs::remove(fs::path(options_.dir) / done.file.path, ec);
+    return done.status.error();
+  }
+  return done.file;
+}
+
+void LakeWriter::AbortStream() {
+  if (!stream_) return;
+  stream_scan_.Abort("lake: the buffered changes of " + stream_->table + " were dropped");
+  stream_->thread.join();
+  stream_scan_.Clear();
+  std::error_code ec;
+  fs::remove(fs::path(options_.dir) / stream_->file.path, ec);
+  auto buffer = changes_.find(stream_->table);
+  if (buffer != changes_.end()) buffer->second.streamed = false;
+  stream_.reset();
 }
 
 Status LakeWriter::SpillChanges(const std::string& table) {
   auto& buffer = changes_[table];
   if (buffer.rows == 0) return OkStatus();
-  const uint64_t capacity = duck::DataChunk::Capacity();
-  for (size_t i = 0; i < buffer.chunks.size(); ++i) {
-    buffer.chunks[i].SetSize(i + 1 == buffer.chunks.size() ? buffer.filled : capacity);
+  // Straight from the batches into the COPY: no staging table, no second copy of the rows. The
+  // arrow scan numbers the batches, so DuckDB encodes row groups on all its threads and still
+  // writes them in commit order.
+  const bool streamed = buffer.streamed;
+  duck::BatchScan& scan = streamed ? stream_scan_ : batch_scan_;
+  if (!streamed) {
+    std::vector<std::string> names;
+    for (const auto& c : buffer.columns) names.push_back(c.first);
+    MIGSBYU_TRY(scan.Start(buffer.batches.front(), std::move(names)));
+    for (size_t i = 0; i + 1 < buffer.batches.size(); ++i) {
+      buffer.batches[i].SetSize(kBatchRows);
+      scan.Add(&buffer.batches[i]);
+    }
   }
-  // Straight from the chunks into the COPY: no staging table, no second copy of the rows.
-  std::vector<std::string> names;
-  for (const auto& c : buffer.columns) names.push_back(c.first);
-  chunk_scan_.Set(&buffer.chunks, std::move(names));
-  Result<DataFile> file = CopyToFile(ChangesDataset(table), "SELECT * FROM lake_chunks()");
-  chunk_scan_.Clear();
+  if (!streamed || buffer.filled < kBatchRows) {
+    buffer.batches.back().SetSize(buffer.filled);  // full ones were handed over as they filled
+    scan.Add(&buffer.batches.back());
+  }
+  Result<DataFile> file = Error::Internal("not written");
+  if (streamed) {
+    file = FinishStream();
+  } else {
+    scan.Finish();
+    file = CopyToFile(ChangesDataset(table), "SELECT * FROM lake_batches");
+    scan.Clear();
+  }
   if (!file.ok()) return file.error();
   pending_[ChangesDataset(table)].push_back(std::move(*file));
   buffered_rows_ -= buffer.rows;
-  buffer.chunks.clear();
+  RecycleBatches(buffer);
   buffer.filled = 0;
   buffer.rows = 0;
   return OkStatus();
@@ -611,21 +736,21 @@ Status LakeWriter::SpillDims() {
 
 Status LakeWriter::SpillFact() {
   // The appends below follow FactColumns()' order.
-  MIGSBYU_TRY(WriteFile(kFactDataset, FactColumns(), fact_.size(), [&](duck::Appender& app, size_t r) -> Status {
-                          const auto& f = fact_[r];
-                          MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
-                          MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
-                          MIGSBYU_TRY(AppendOptionalInt(app, f.course_key));
-                          MIGSBYU_TRY(app.AppendString(f.semester));
-                          MIGSBYU_TRY(app.AppendInt32(f.count));
-                          MIGSBYU_TRY(app.AppendTimestampTz(f.event_time_us));
-                          MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
-                          MIGSBYU_TRY(app.AppendUint64(f.source_position));
-                          MIGSBYU_TRY(app.AppendString(f.student_id));
-                          MIGSBYU_TRY(f.professor_id ? app.AppendString(*f.professor_id)
-                                                     : app.AppendNull());
-                          return app.AppendString(f.course_id);
-                        }));
+  MIGSBYU_TRY(WriteFile(
+      kFactDataset, FactColumns(), fact_.size(), [&](duck::Appender& app, size_t r) -> Status {
+        const auto& f = fact_[r];
+        MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
+        MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
+        MIGSBYU_TRY(AppendOptionalInt(app, f.course_key));
+        MIGSBYU_TRY(app.AppendString(f.semester));
+        MIGSBYU_TRY(app.AppendInt32(f.count));
+        MIGSBYU_TRY(app.AppendTimestampTz(f.event_time_us));
+        MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
+        MIGSBYU_TRY(app.AppendUint64(f.source_position));
+        MIGSBYU_TRY(app.AppendString(f.student_id));
+        MIGSBYU_TRY(f.professor_id ? app.AppendString(*f.professor_id) : app.AppendNull());
+        return app.AppendString(f.course_id);
+      }));
   buffered_rows_ -= fact_.size();
   fact_.clear();
   return OkStatus();
@@ -710,7 +835,7 @@ Status LakeWriter::Compact(bool force) {
   const size_t max_files = force ? 1 : options_.max_files_per_dataset;
   Manifest next = published_;
   bool changed = false;
-  MIGSBYU_TRY(InstallViews(published_));
+  bool views_installed = false;  // only a fold reads the views (merges read the files)
   for (const auto& t : KnownTables()) {
     if (t.entity.empty() || !Owns(t.DimName())) continue;
     // Fold the closes into a rewritten dimension when they grow large.
@@ -719,6 +844,8 @@ Status LakeWriter::Compact(bool force) {
     uint64_t closes = published_.Rows(ClosesDataset(t));
     uint64_t dims = published_.Rows(t.DimName());
     if (closes > 0 && (force || (closes > options_.fold_closes_rows && closes * 8 > dims))) {
+      if (!views_installed) MIGSBYU_TRY(InstallViews(published_));
+      views_installed = true;
       // Sorted by id: row-group statistics then let a lookup of one id read little.
       MIGSBYU_ASSIGN(DataFile f, CopyToFile(t.DimName(), "SELECT * FROM " + t.DimName() +
                                                              " ORDER BY id, " + t.KeyColumn()));
@@ -1022,6 +1149,7 @@ Status LakeWriter::AcquireTable(const std::string& table, std::stop_token stop) 
     owned_.entities.insert(known->entity);
   }
   table_locks_[table] = std::move(lock);
+  tables_.clear();  // it points into watermarks_ and changes_
   if (auto w = published_.watermarks.find(table); w != published_.watermarks.end()) {
     watermarks_[table] = w->second;
   } else {
@@ -1056,6 +1184,7 @@ Status LakeWriter::ReleaseTable(const std::string& table) {
     owned_.entities.erase(known->entity);
     builder_->ForgetEntity(known->entity);
   }
+  tables_.clear();  // it points into watermarks_ and changes_
   watermarks_.erase(table);
   caught_up_.erase(table);
   changes_.erase(table);

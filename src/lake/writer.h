@@ -30,14 +30,19 @@
 // manifest, and compact and collect garbage only in datasets they own.
 //
 // Threading: one thread at a time (REQUIRES: external synchronization); LakeSink serializes.
+// Inside, the COPY of one table's buffered changes runs on a thread of its own from the table's
+// first buffered change to its spill, reading each batch of rows as soon as Apply has filled it;
+// the spill (or a publish) waits for that COPY and reports its error.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -64,6 +69,9 @@ struct WriterOptions {
   std::chrono::milliseconds retain{30000};
   int duckdb_threads = 1;
 };
+
+// How Apply writes a column's values into an Arrow batch.
+enum class ValueSlot : uint8_t { kBool, kInteger, kDouble, kDecimal, kString };
 
 class LakeWriter : public ScdOutput {
  public:
@@ -120,14 +128,31 @@ class LakeWriter : public ScdOutput {
 
  private:
   // A table's buffered changes, already in the change log's column layout: Apply writes each
-  // change straight into DuckDB data chunks, and a spill appends the chunks as they are.
+  // change straight into Arrow batches, and a spill's COPY reads them as they are.
   struct ChangeBuffer {
     std::shared_ptr<const events::TableSchema> schema;
     std::vector<std::pair<std::string, std::string>> columns;  // of the change log file
-    std::vector<bool> decimal;  // per schema column: DECIMAL (rather than VARCHAR) in the file
-    std::vector<duck::DataChunk> chunks;
-    uint64_t filled = 0;  // rows in chunks.back()
+    std::vector<ValueSlot> slots;          // per schema column: how its values go into a batch
+    std::deque<duck::ArrowBatch> batches;  // a deque: a streaming COPY holds the full ones
+    // Emptied batches of these columns, reused rather than allocated again (at most a spill's).
+    std::vector<duck::ArrowBatch> spare;
+    uint64_t filled = 0;  // rows in batches.back()
     uint64_t rows = 0;
+    bool streamed = false;  // read by the streaming COPY as batches fill
+  };
+  // What Apply needs of a table, looked up once per schema object rather than per change.
+  struct TableState {
+    std::shared_ptr<const events::TableSchema> schema;  // keeps the key's object alive
+    Watermark* mark = nullptr;                          // in watermarks_, once there
+    ChangeBuffer* buffer = nullptr;                     // in changes_
+    bool builds = false;  // a table of the contract whose changes this writer's builder reads
+  };
+  // The COPY of one buffer to `file` on its own thread (at most one at a time).
+  struct StreamingCopy {
+    std::string table;
+    DataFile file;
+    std::thread thread;
+    Status status = OkStatus();  // written by `thread`
   };
 
   LakeWriter(WriterOptions options, std::shared_ptr<Lake> lake, duck::Database db,
@@ -146,9 +171,18 @@ class LakeWriter : public ScdOutput {
   Result<FileLock> LockCommit();
   Status Reset();
   Status SpillAll();
-  // Writes `change` (TOAST already resolved) as the next row of its table's buffer.
-  Status BufferChange(const events::ChangeEvent& change);
+  TableState& StateOf(const std::shared_ptr<const events::TableSchema>& schema);
+  // Writes `change` (TOAST already resolved) as the next row of `buffer`, its table's.
+  Status BufferChange(const events::ChangeEvent& change, ChangeBuffer& buffer);
   Status SpillChanges(const std::string& table);
+  // Empties `buffer.batches`, keeping them as spares.
+  void RecycleBatches(ChangeBuffer& buffer);
+  // Starts the streaming COPY of `table`'s buffer (which holds its first row).
+  Status StartStream(const std::string& table, ChangeBuffer& buffer);
+  // Ends the streaming COPY after the batches handed over and returns its file (written, fsynced).
+  Result<DataFile> FinishStream();
+  // Stops the streaming COPY, if any, and deletes its file.
+  void AbortStream();
   Status SpillDims();
   Status SpillFact();
   // Writes `rows` rows to a new file of `dataset` through a staging table of `columns`.
@@ -175,7 +209,10 @@ class LakeWriter : public ScdOutput {
   std::shared_ptr<Lake> lake_;
   duck::Database db_;
   duck::Connection conn_;
-  duck::ChunkScan chunk_scan_;  // lake_chunks(): the buffered chunks being spilled
+  duck::BatchScan batch_scan_;  // the view lake_batches: the buffered batches being spilled
+  std::optional<duck::Connection> stream_conn_;  // used by stream_->thread while it runs
+  duck::BatchScan stream_scan_;                  // the view lake_stream on stream_conn_
+  std::optional<StreamingCopy> stream_;
   std::unique_ptr<ScdBuilder> builder_;
 
   Manifest published_;
@@ -189,6 +226,8 @@ class LakeWriter : public ScdOutput {
   std::map<std::string, Watermark> watermarks_;
   // Buffers and written-but-unpublished files.
   std::map<std::string, ChangeBuffer> changes_;
+  // By schema object; cleared when watermarks_ or changes_ are replaced.
+  std::unordered_map<const events::TableSchema*, TableState> tables_;
   std::map<const KnownTable*, std::vector<DimVersion>> versions_;
   std::map<const KnownTable*, std::unordered_map<int64_t, size_t>> buffered_index_;
   std::map<const KnownTable*, std::vector<DimClose>> closes_;

@@ -168,6 +168,77 @@ TEST_F(WriterTest, FailedTransactionIsDroppedAndAcceptedAgain) {
   EXPECT_EQ(Count("SELECT max(student_key) FROM students_dim"), 4u);
 }
 
+TEST_F(WriterTest, StreamedSpillsKeepCommitOrderAndADroppedOneLeavesNothing) {
+  // Change + version rows: a spill after 20,000 changes; a batch holds 16,384 changes.
+  options_.spill_rows = 40000;
+  options_.duckdb_threads = 2;
+  auto w = OpenWriter();
+  InsertTransaction(*w, 1, 18000);
+  ASSERT_TRUE(w->Publish().ok());
+  InsertTransaction(*w, 2, 18000, /*commit=*/false);  // its COPY holds a full batch when it fails
+  InsertTransaction(*w, 2, 18000);                    // replayed
+  InsertTransaction(*w, 3, 25000);
+  ASSERT_TRUE(w->Publish().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM students_changes"), 61000u);
+  EXPECT_EQ(Count("SELECT count(DISTINCT (commit_lsn, position)) FROM students_changes"), 61000u);
+  auto conn = lake_->Connect();
+  ASSERT_TRUE(conn.ok());
+  const auto& files = conn->snapshot->Files("students_changes");
+  EXPECT_GE(files.size(), 4u);
+  for (const auto& f : files) {
+    auto r = conn->connection.Query(
+        "SELECT count(*) FILTER (WHERE l IS NOT NULL AND (commit_lsn, position) <= (l, p)) FROM "
+        "(SELECT commit_lsn, position, lag(commit_lsn) OVER () AS l, lag(position) OVER () AS p "
+        "FROM read_parquet(" +
+        duck::QuoteString(dir_ + "/" + f.path) + "))");
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_EQ(r->GetUint64(0, 0), 0u) << f.path << " is not in commit order";
+  }
+  size_t on_disk = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(dir_) / "students_changes")) {
+    on_disk += e.path().extension() == ".parquet";
+  }
+  EXPECT_EQ(on_disk, files.size());  // the dropped transaction's files are gone
+}
+
+TEST_F(WriterTest, ChangeFailingOnAValueLeavesNothingInItsRow) {
+  auto other = std::make_shared<events::TableSchema>(*schema_);
+  other->name = "applicants";  // outside the contract: its change log only
+  const int gpa = other->ColumnIndex("gpa"), first_name = other->ColumnIndex("first_name");
+  ASSERT_GT(gpa, first_name);  // the bad value comes after one the failed row has set
+  auto w = OpenWriter();
+  events::TransactionInfo tx{1, Lsn(10), Lsn(11), 1000, false};
+  ASSERT_TRUE(w->Begin(tx).ok());
+  auto change = [&](uint64_t position, const char* name, const char* grade) {
+    events::ChangeEvent e;
+    e.op = events::Operation::kInsert;
+    e.table = other;
+    e.after = events::Row(other->columns.size());
+    (*e.after)[0] = events::Value::Text("A" + std::to_string(position));
+    if (name) (*e.after)[first_name] = events::Value::Text(name);
+    if (grade) (*e.after)[gpa] = events::Value::Text(grade);
+    e.commit_lsn = tx.commit_lsn;
+    e.lsn = tx.commit_lsn;
+    e.position = position;
+    e.xid = tx.xid;
+    e.commit_time_us = tx.commit_time_us;
+    return e;
+  };
+  ASSERT_TRUE(w->Apply(change(0, "Ann", "3.50")).ok());
+  Status bad = w->Apply(change(1, "Bob", "not a number"));
+  EXPECT_FALSE(bad.ok());
+  ASSERT_TRUE(w->Apply(change(2, nullptr, nullptr)).ok());  // fills the failed change's row
+  ASSERT_TRUE(w->Commit(tx).ok());
+  ASSERT_TRUE(w->Publish().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM applicants_changes"), 2u);
+  EXPECT_EQ(Count("SELECT count(*) FROM applicants_changes WHERE after_id = 'A2' AND "
+                  "after_first_name IS NULL AND after_gpa IS NULL"),
+            1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM applicants_changes WHERE after_id = 'A0' AND "
+                  "after_first_name = 'Ann' AND after_gpa = 3.5"),
+            1u);
+}
+
 TEST_F(WriterTest, PartOfATransactionArrivingLateIsPublished) {
   // As from Kafka: transaction 2's students part, then transaction 1's part of another table
   // (a lower end LSN), then that part again (a redelivery).
