@@ -7,6 +7,7 @@
 
 #include "lake/catalog.h"
 #include "lake/lake.h"
+#include "lake/testing.h"
 #include "lake/writer.h"
 
 namespace migsbyu::lake {
@@ -14,15 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using events::Value;
 
-std::shared_ptr<const events::TableSchema> Schema(const std::string& table) {
-  auto s = std::make_shared<events::TableSchema>();
-  s->schema = "public";
-  s->name = table;
-  for (const auto& c : FindKnownTable(table)->columns) {
-    s->columns.push_back(ColumnFromDuckType(c.name, c.duck_type));
-  }
-  return s;
-}
+using testing::ContractSchema;
 
 struct Change {
   std::string table;
@@ -44,7 +37,7 @@ class SharedWritersTest : public ::testing::Test {
               std::to_string(getpid())))
                 .string();
     fs::remove_all(base_);
-    for (const auto& t : KnownTables()) schemas_[t.name] = Schema(t.name);
+    for (const auto& t : KnownTables()) schemas_[t.name] = ContractSchema(t.name);
   }
   void TearDown() override { fs::remove_all(base_); }
 
@@ -94,21 +87,7 @@ class SharedWritersTest : public ::testing::Test {
   }
 
   static std::string Rows(const std::string& dir, const std::string& sql) {
-    auto lake = Lake::Open(dir, 1);
-    EXPECT_TRUE(lake.ok());
-    auto conn = (*lake)->Connect();
-    EXPECT_TRUE(conn.ok());
-    auto rows = conn->connection.Query(sql);
-    EXPECT_TRUE(rows.ok()) << sql << ": " << rows.error().ToString();
-    if (!rows.ok()) return "";
-    std::string out;
-    for (uint64_t r = 0; r < rows->RowCount(); ++r) {
-      for (uint64_t c = 0; c < rows->ColumnCount(); ++c) {
-        out += (c ? "|" : "") + (rows->IsNull(c, r) ? std::string("NULL") : rows->GetString(c, r));
-      }
-      out += "\n";
-    }
-    return out;
+    return testing::QueryText(dir, sql);
   }
 
   static events::Row Student(const std::string& id, const std::string& gpa) {

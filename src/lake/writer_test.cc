@@ -10,20 +10,11 @@
 
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
+#include "lake/testing.h"
 
 namespace migsbyu::lake {
 namespace {
 namespace fs = std::filesystem;
-
-std::shared_ptr<const events::TableSchema> StudentsSchema() {
-  auto schema = std::make_shared<events::TableSchema>();
-  schema->schema = "public";
-  schema->name = "students";
-  for (const auto& c : FindKnownTable("students")->columns) {
-    schema->columns.push_back(ColumnFromDuckType(c.name, c.duck_type));
-  }
-  return schema;
-}
 
 class WriterTest : public ::testing::Test {
  protected:
@@ -84,7 +75,7 @@ class WriterTest : public ::testing::Test {
   std::string dir_;
   WriterOptions options_;
   std::shared_ptr<Lake> lake_;
-  std::shared_ptr<const events::TableSchema> schema_ = StudentsSchema();
+  std::shared_ptr<const events::TableSchema> schema_ = testing::ContractSchema("students");
 };
 
 TEST_F(WriterTest, ManifestRoundTripsThroughJson) {

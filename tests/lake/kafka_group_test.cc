@@ -18,6 +18,7 @@
 #include "lake/catalog.h"
 #include "lake/lake.h"
 #include "lake/manifest.h"
+#include "lake/testing.h"
 #include "transport/kafka/kafka_sink.h"
 #include "transport/kafka/testing.h"
 
@@ -29,21 +30,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kTables[] = {"students", "professors", "courses", "takes", "teaches"};
 
-std::shared_ptr<const events::TableSchema> Schema(const std::string& table) {
-  auto s = std::make_shared<events::TableSchema>();
-  s->schema = "public";
-  s->name = table;
-  for (const auto& c : FindKnownTable(table)->columns) {
-    auto column = ColumnFromDuckType(c.name, c.duck_type);
-    column.key = c.name == "id" || FindKnownTable(table)->entity.empty();
-    column.type_oid = column.type == events::ValueType::kInt32     ? 23
-                      : column.type == events::ValueType::kDate    ? 1082
-                      : column.type == events::ValueType::kNumeric ? 1700
-                                                                   : 25;
-    s->columns.push_back(column);
-  }
-  return s;
-}
+using testing::ContractSchema;
 
 // `migsbyu lake consume` as a child process, its output in a file.
 class Member {
@@ -130,7 +117,7 @@ class Workload {
   };
 
   explicit Workload(uint32_t seed) : random_(seed) {
-    for (const char* t : kTables) schemas_[t] = Schema(t);
+    for (const char* t : kTables) schemas_[t] = ContractSchema(t);
   }
 
   Tx Next() {
@@ -287,23 +274,7 @@ class KafkaGroupTest : public ::testing::Test {
   }
 
   // One string per query result: rows joined by '\n', columns by '|'.
-  std::string Rows(const std::string& sql) {
-    auto lake = Lake::Open(dir_, 1);
-    EXPECT_TRUE(lake.ok());
-    auto conn = (*lake)->Connect();
-    EXPECT_TRUE(conn.ok());
-    auto rows = conn->connection.Query(sql);
-    EXPECT_TRUE(rows.ok()) << sql << ": " << rows.error().ToString();
-    if (!rows.ok()) return "";
-    std::string out;
-    for (uint64_t r = 0; r < rows->RowCount(); ++r) {
-      for (uint64_t c = 0; c < rows->ColumnCount(); ++c) {
-        out += (c ? "|" : "") + (rows->IsNull(c, r) ? std::string("NULL") : rows->GetString(c, r));
-      }
-      out += "\n";
-    }
-    return out;
-  }
+  std::string Rows(const std::string& sql) { return testing::QueryText(dir_, sql); }
 
   kafka::testing::MockCluster cluster_{1};
   std::unique_ptr<kafka::KafkaSink> producer_;

@@ -9,6 +9,7 @@
 #include "lake/catalog.h"
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
+#include "lake/testing.h"
 #include "transport/kafka/kafka_sink.h"
 #include "transport/kafka/kafka_source.h"
 #include "transport/kafka/testing.h"
@@ -18,21 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using events::Value;
 
-std::shared_ptr<const events::TableSchema> Schema(const std::string& table) {
-  auto s = std::make_shared<events::TableSchema>();
-  s->schema = "public";
-  s->name = table;
-  for (const auto& c : FindKnownTable(table)->columns) {
-    auto column = ColumnFromDuckType(c.name, c.duck_type);
-    column.key = c.name == "id" || table == "takes";
-    column.type_oid = column.type == events::ValueType::kInt32     ? 23
-                      : column.type == events::ValueType::kDate    ? 1082
-                      : column.type == events::ValueType::kNumeric ? 1700
-                                                                   : 25;
-    s->columns.push_back(column);
-  }
-  return s;
-}
+using testing::ContractSchema;
 
 struct Tx {
   events::TransactionInfo info;
@@ -91,7 +78,9 @@ class KafkaLakeTest : public ::testing::Test {
   kafka::testing::MockCluster cluster_{1};
   std::string dir_;
   std::map<std::string, std::shared_ptr<const events::TableSchema>> schemas_ = {
-      {"students", Schema("students")}, {"courses", Schema("courses")}, {"takes", Schema("takes")}};
+      {"students", ContractSchema("students")},
+      {"courses", ContractSchema("courses")},
+      {"takes", ContractSchema("takes")}};
 };
 
 TEST_F(KafkaLakeTest, RedeliveredTransactionsAreStoredOnceAndFeedTheDimensions) {
