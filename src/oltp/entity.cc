@@ -100,7 +100,8 @@ const Entity& Students() {
        Number("gpa", FieldType::kDecimal2, "Grade point average, 0.00 to 4.00", 0, 4, 3.85),
        OneOf(Text("enrollment_status", "Full-time or Part-time", "Full-time"),
              {"Full-time", "Part-time"})},
-      {}};
+      {},
+      {"first_name", "last_name"}};
   return e;
 }
 
@@ -119,7 +120,8 @@ const Entity& Professors() {
        Date("date_of_birth", "Date of birth, YYYY-MM-DD", "1966-12-09"),
        Number("annual_salary", FieldType::kInteger, "Annual salary, from 0", 0, 2147483647,
               125000)},
-      {}};
+      {},
+      {"first_name", "last_name"}};
   return e;
 }
 
@@ -134,31 +136,34 @@ const Entity& Courses() {
        Searchable(Long(Text("name", "Course name", "Introduction to Programming"), 300)),
        Number("units", FieldType::kInteger, "Units, 1 to 4", 1, 4, 4),
        Searchable(Text("department", "Department name", "Computer Science"))},
-      {}};
+      {},
+      {"name"}};
   return e;
 }
 
 const Entity& Enrollments() {
-  static const Entity e{"takes",
-                        "enrollments",
-                        "enrollment",
-                        "enrollments",
-                        "Enrollment",
-                        {Key("student_id", "The enrolled student", "1A2B3C4D5E"),
-                         Key("course_id", "The course taken", "CS101"), Semester()},
-                        {{"student_id", "students"}, {"course_id", "courses"}}};
+  static const Entity e{
+      "takes",
+      "enrollments",
+      "enrollment",
+      "enrollments",
+      "Enrollment",
+      {Key("student_id", "The enrolled student", "1A2B3C4D5E"),
+       Key("course_id", "The course taken", "CS101"), Semester()},
+      {{"student_id", "students", "student_name"}, {"course_id", "courses", "course_name"}}};
   return e;
 }
 
 const Entity& Assignments() {
-  static const Entity e{"teaches",
-                        "assignments",
-                        "assignment",
-                        "assignments",
-                        "Assignment",
-                        {Key("professor_id", "The teaching professor", "P00042"),
-                         Key("course_id", "The course taught", "CS101"), Semester()},
-                        {{"professor_id", "professors"}, {"course_id", "courses"}}};
+  static const Entity e{
+      "teaches",
+      "assignments",
+      "assignment",
+      "assignments",
+      "Assignment",
+      {Key("professor_id", "The teaching professor", "P00042"),
+       Key("course_id", "The course taught", "CS101"), Semester()},
+      {{"professor_id", "professors", "professor_name"}, {"course_id", "courses", "course_name"}}};
   return e;
 }
 

@@ -49,6 +49,7 @@ struct Entity;
 struct ForeignKey {
   std::string column;  // "student_id"
   std::string table;   // "students"
+  std::string name;    // "student_name": the JSON name of the referent's name (?expand=names)
 };
 
 struct Entity {
@@ -59,6 +60,9 @@ struct Entity {
   std::string title;   // "Student": schema names and the prototype's messages
   std::vector<Field> fields;
   std::vector<ForeignKey> foreign_keys;
+  // The columns whose values, joined by a space, name a record for people ("first_name",
+  // "last_name"); empty for relations.
+  std::vector<std::string> name_fields;
 
   // True for the link tables (takes, teaches) whose every column is part of the key.
   bool IsRelation() const { return !foreign_keys.empty(); }

@@ -53,7 +53,21 @@ Repository::Repository(const Entity& entity)
   std::string placeholders;
   for (size_t i = 0; i < entity_.fields.size(); ++i) {
     columns_ += (i ? ", " : "") + entity_.fields[i].name;
+    qualified_columns_ += (i ? ", " : "") + entity_.table + "." + entity_.fields[i].name;
     placeholders += (i ? ", " : "") + Placeholder(i + 1);
+  }
+  for (size_t i = 0; i < entity_.foreign_keys.size(); ++i) {
+    const ForeignKey& fk = entity_.foreign_keys[i];
+    const Entity* target = FindEntityByTable(fk.table);
+    const std::string alias = "n" + std::to_string(i);
+    const std::string target_key = alias + "." + target->KeyFields().front()->name;
+    std::string name;
+    for (const auto& f : target->name_fields) name += ", " + alias + "." + f;
+    // A LEFT JOIN and a CASE: a row whose referent is gone still lists, with a null name.
+    names_select_ +=
+        ", CASE WHEN " + target_key + " IS NULL THEN NULL ELSE concat_ws(' '" + name + ") END";
+    names_join_ += " LEFT JOIN " + target->table + " " + alias + " ON " + target_key + " = " +
+                   entity_.table + "." + fk.column;
   }
   for (size_t i = 0; i < key_fields_.size(); ++i) {
     key_where_ += (i ? " AND " : "") + key_fields_[i]->name + " = " + Placeholder(i + 1);
@@ -166,26 +180,29 @@ Result<bool> Repository::Exists(pg::Connection& conn, const std::vector<std::str
 }
 
 Result<Page> Repository::List(pg::Connection& conn, const ListQuery& query) const {
+  const bool expand = query.expand_names && !entity_.foreign_keys.empty();
+  // Qualified, so that the joined tables' columns of the same name never make one ambiguous.
+  auto column = [this](const Field& f) { return entity_.table + "." + f.name; };
   pg::Params params;
   std::string where;
   for (const auto& eq : query.equals) {
     params.push_back(eq.text);
-    where +=
-        (where.empty() ? " WHERE " : " AND ") + eq.field->name + " = " + Placeholder(params.size());
+    where += (where.empty() ? " WHERE " : " AND ") + column(*eq.field) + " = " +
+             Placeholder(params.size());
   }
   if (!query.search.empty()) {
     params.push_back(ContainsPattern(query.search));
     std::string any;
     for (const auto& f : entity_.fields) {
       if (!f.searchable) continue;
-      any += (any.empty() ? "" : " OR ") + f.name + " ILIKE " + Placeholder(params.size());
+      any += (any.empty() ? "" : " OR ") + column(f) + " ILIKE " + Placeholder(params.size());
     }
     if (!any.empty()) where += (where.empty() ? " WHERE (" : " AND (") + any + ")";
   }
   const char* direction = query.descending ? " DESC" : " ASC";
   std::string order;
-  if (query.sort != nullptr) order = query.sort->name + direction;
-  for (const auto* k : key_fields_) order += (order.empty() ? "" : ", ") + k->name + direction;
+  if (query.sort != nullptr) order = column(*query.sort) + direction;
+  for (const auto* k : key_fields_) order += (order.empty() ? "" : ", ") + column(*k) + direction;
 
   Page page;
   MIGSBYU_ASSIGN(auto count,
@@ -193,11 +210,22 @@ Result<Page> Repository::List(pg::Connection& conn, const ListQuery& query) cons
   page.total = std::strtoll(std::string(count.Get(0, 0)).c_str(), nullptr, 10);
   params.push_back(std::to_string(query.limit));
   params.push_back(std::to_string(query.skip));
-  std::string sql = "SELECT " + columns_ + " FROM " + entity_.table + where + " ORDER BY " + order +
+  std::string sql = "SELECT " + qualified_columns_ + (expand ? names_select_ : "") + " FROM " +
+                    entity_.table + (expand ? names_join_ : "") + where + " ORDER BY " + order +
                     " LIMIT " + Placeholder(params.size() - 1) + " OFFSET " +
                     Placeholder(params.size());
   MIGSBYU_ASSIGN(auto rows, conn.ExecParams(sql, params));
-  for (int i = 0; i < rows.rows(); ++i) page.items.push_back(RowToJson(rows, i));
+  const int names_at = static_cast<int>(entity_.fields.size());
+  for (int i = 0; i < rows.rows(); ++i) {
+    nlohmann::json row = RowToJson(rows, i);
+    for (size_t k = 0; expand && k < entity_.foreign_keys.size(); ++k) {
+      const int col = names_at + static_cast<int>(k);
+      row[entity_.foreign_keys[k].name] = rows.IsNull(i, col)
+                                              ? nlohmann::json(nullptr)
+                                              : nlohmann::json(std::string(rows.Get(i, col)));
+    }
+    page.items.push_back(std::move(row));
+  }
   return page;
 }
 

@@ -48,7 +48,9 @@ class Repository {
   // The row with this key (values in key order); kNotFound if none.
   Result<nlohmann::json> Get(pg::Connection& conn, const std::vector<std::string>& key) const;
 
-  // One page of rows, ordered by query.sort then the key, with the total count.
+  // One page of rows, ordered by query.sort then the key, with the total count. With
+  // query.expand_names (relations), each row also holds the referents' names ("student_name":
+  // "Ada Lovelace"), joined in the same statement; a name is null when its referent is missing.
   Result<Page> List(pg::Connection& conn, const ListQuery& query) const;
 
   // Sets the given non-key values of the row with this key; returns the updated row.
@@ -72,8 +74,11 @@ class Repository {
   const Entity& entity_;
   std::vector<const Field*> key_fields_;
   std::vector<Reference> referenced_by_;
-  std::string columns_;    // "id, first_name, ..."
-  std::string key_where_;  // "id = $1" or "student_id = $1 AND ..."
+  std::string columns_;            // "id, first_name, ..."
+  std::string qualified_columns_;  // "takes.student_id, ...": unambiguous beside joined tables
+  std::string names_select_;       // ", CASE WHEN n0.id IS NULL ... END, ...": one per foreign key
+  std::string names_join_;         // " LEFT JOIN students n0 ON n0.id = takes.student_id ..."
+  std::string key_where_;          // "id = $1" or "student_id = $1 AND ..."
   std::string insert_sql_;
   std::string select_sql_;
   std::string delete_sql_;

@@ -248,6 +248,13 @@ Result<ListQuery> ParseListQuery(const Entity& entity, const QueryLookup& query)
       out.search = *q;
     }
   }
+  if (auto expand = query("expand"); expand && entity.IsRelation()) {
+    if (*expand == "names") {
+      out.expand_names = true;
+    } else {
+      errors.push_back({"query.expand", "unexpected value; permitted: 'names'"});
+    }
+  }
   if (!errors.empty()) return Error::Validation(std::move(errors));
   return out;
 }

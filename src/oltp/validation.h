@@ -51,12 +51,16 @@ struct ListQuery {
   bool descending = false;
   std::string search;  // empty: no text search
   Record equals;       // column = value filters (keys of relations)
+  // Relations only: each row also carries the name of every record it refers to, under the
+  // foreign key's `name` ("student_name"), null when that record does not exist.
+  bool expand_names = false;
 };
 
 inline constexpr int64_t kMaxListLimit = 1000;
 
-// Reads skip, limit, sort, order and q through `query` (which returns a parameter's first value,
-// if present). kValidation naming "query.<name>" for bad values.
+// Reads skip, limit, sort, order, q and, for relations, expand (only "names") through `query`
+// (which returns a parameter's first value, if present). kValidation naming "query.<name>" for
+// bad values. Entities ignore expand, as they ignore any parameter they do not know.
 using QueryLookup = std::function<std::optional<std::string>(const std::string& name)>;
 Result<ListQuery> ParseListQuery(const Entity& entity, const QueryLookup& query);
 

@@ -77,7 +77,7 @@ json QueryParam(const std::string& name, json schema, const std::string& descrip
 json ListParameters(const Entity& e) {
   json sortable = json::array();
   for (const auto& f : e.fields) sortable.push_back(f.name);
-  return json::array(
+  json params = json::array(
       {QueryParam("skip", {{"type", "integer"}, {"minimum", 0}, {"default", 0}}, "Rows to skip"),
        QueryParam("limit",
                   {{"type", "integer"},
@@ -90,10 +90,35 @@ json ListParameters(const Entity& e) {
                   "Sort direction"),
        QueryParam("q", {{"type", "string"}, {"maxLength", 200}},
                   "Case-insensitive text search over the searchable columns")});
+  if (e.IsRelation()) {
+    std::string names;
+    for (const auto& fk : e.foreign_keys) names += (names.empty() ? "" : ", ") + fk.name;
+    params.push_back(QueryParam("expand", {{"type", "string"}, {"enum", {"names"}}},
+                                "names: each row also carries " + names +
+                                    " (null when the record referred to is missing), joined in "
+                                    "the same query; without it the rows are unchanged"));
+  }
+  return params;
+}
+
+// The schema of a relation row listed with ?expand=names.
+json NamedRelationSchema(const Entity& r) {
+  json schema = EntitySchema(r, BodyMode::kCreate);
+  schema["title"] = r.title + "WithNames";
+  for (const auto& fk : r.foreign_keys) {
+    schema["properties"][fk.name] = {
+        {"type", "string"},
+        {"nullable", true},
+        {"description", "The name of the " + fk.column + "'s record; null if it is missing"}};
+    schema["required"].push_back(fk.name);
+  }
+  return schema;
 }
 
 json ListResponses(const Entity& e) {
-  json ok = Ok({{"type", "array"}, {"items", Ref(e.title)}});
+  json items = Ref(e.title);
+  if (e.IsRelation()) items = {{"oneOf", {Ref(e.title), Ref(e.title + "WithNames")}}};
+  json ok = Ok({{"type", "array"}, {"items", items}});
   ok["headers"]["X-Total-Count"] = {{"description", "Rows matching, ignoring skip and limit"},
                                     {"schema", {{"type", "integer"}}}};
   json out = ErrorResponses({422, 503});
@@ -263,6 +288,7 @@ void RegisterRelation(Router& router, std::shared_ptr<const Collection> c,
   const std::string base = "/" + r.path + "/";
   const std::string tag = Capitalized(r.plural);
   router.AddSchema(r.title, EntitySchema(r, BodyMode::kCreate));
+  router.AddSchema(r.title + "WithNames", NamedRelationSchema(r));
   json ok_true = Ok({{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}});
   router.Add("POST", base, [c](const Request& q) { return c->Create(q); },
              {"Register an " + r.noun, tag, json::array(), JsonBody(r.title),

@@ -13,6 +13,10 @@
 // For each relation R at /R/ (enrollments = takes, assignments = teaches):
 //   POST /R/, GET /R/, DELETE /R/ with the JSON body, GET /R/{student_id|professor_id}
 //   (the prototype's route: 404 when there are none).
+// Every listing of a relation (GET /R/, /R/{column}, /E/{id}/R) takes ?expand=names: each row
+// then also carries the names of the records it refers to ("student_name": "Ada Lovelace",
+// "course_name", "professor_name"; null if the record is missing), joined in the same query, so
+// a page of names costs one request. Without it the rows are exactly the prototype's.
 // And GET /health: {"status": "ok", "database": "ok"}, or 503 when the database cannot answer.
 //
 // Status codes: 400 unparseable JSON, 404, 409, 422 validation (one entry per field, FastAPI's

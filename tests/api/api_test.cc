@@ -185,6 +185,72 @@ TEST_F(ContractTest, NestedListingsFollowTheReferences) {
   EXPECT_EQ(Call("GET", "/professors/NOBODY/assignments").status, 404);
 }
 
+TEST_F(ContractTest, RelationListingsExpandNamesOnlyWhenAsked) {
+  Seed();
+  json course = CourseBody("C2");
+  course["name"] = "Analytical Engines";
+  ASSERT_EQ(Call("POST", "/courses/", course).status, 200);
+  ASSERT_EQ(Call("POST", "/enrollments/",
+                 json{{"student_id", "S1"}, {"course_id", "C2"}, {"semester", "Spring 2025"}})
+                .status,
+            200);
+  const std::string course_name = CourseBody("C1")["name"];
+  const std::string professor_name = std::string(ProfessorBody("P1")["first_name"]) + " " +
+                                     std::string(ProfessorBody("P1")["last_name"]);
+
+  // Without the parameter the rows are the prototype's, key columns only.
+  EXPECT_EQ(Call("GET", "/enrollments/").Json(),
+            json::parse(R"([{"student_id": "S1", "course_id": "C1", "semester": "Fall 2024"},
+                            {"student_id": "S1", "course_id": "C2", "semester": "Spring 2025"}])"));
+
+  auto named = Call("GET", "/enrollments/?expand=names&sort=course_id&order=desc");
+  ASSERT_EQ(named.status, 200) << named.body;
+  EXPECT_EQ(named.Header("X-Total-Count"), "2");
+  EXPECT_EQ(named.Json(), json::parse(R"([
+      {"student_id": "S1", "course_id": "C2", "semester": "Spring 2025",
+       "student_name": "Ada Lovelace", "course_name": "Analytical Engines"},
+      {"student_id": "S1", "course_id": "C1", "semester": "Fall 2024",
+       "student_name": "Ada Lovelace", "course_name": ")" +
+                                      course_name + R"("}])"));
+
+  auto taught = Call("GET", "/assignments/?expand=names");
+  ASSERT_EQ(taught.status, 200) << taught.body;
+  ASSERT_EQ(taught.Json().size(), 1u);
+  EXPECT_EQ(taught.Json()[0]["professor_name"], professor_name);
+  EXPECT_EQ(taught.Json()[0]["course_name"], course_name);
+
+  // The per-record listings take it too, with their filter and search.
+  auto mine = Call("GET", "/students/S1/enrollments?expand=names&q=C2");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  ASSERT_EQ(mine.Json().size(), 1u);
+  EXPECT_EQ(mine.Json()[0]["course_name"], "Analytical Engines");
+  EXPECT_EQ(Call("GET", "/assignments/P1?expand=names").Json()[0]["professor_name"],
+            professor_name);
+  EXPECT_EQ(Call("GET", "/courses/C2/enrollments?expand=names").Json()[0]["student_name"],
+            "Ada Lovelace");
+
+  auto bad = Call("GET", "/enrollments/?expand=everything");
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  EXPECT_EQ(bad.Json()["detail"][0]["loc"], json({"query", "expand"}));
+  // Entities have nothing to expand and ignore it, as any parameter they do not know.
+  EXPECT_EQ(Call("GET", "/students/?expand=names").Json()[0].size(), 10u);
+}
+
+TEST_F(ContractTest, ExpandedNamesOfAMissingRecordAreNull) {
+  Seed();
+  // The foreign keys forbid it, so only a row written around them can refer to nothing; the
+  // listing must still answer.
+  Sql("ALTER TABLE takes DROP CONSTRAINT takes_student_id_fkey");
+  Sql("INSERT INTO takes (student_id, course_id, semester) VALUES ('GONE', 'C1', 'Fall 2024')");
+  auto named = Call("GET", "/enrollments/?expand=names");
+  ASSERT_EQ(named.status, 200) << named.body;
+  ASSERT_EQ(named.Json().size(), 2u);
+  EXPECT_EQ(named.Json()[0]["student_id"], "GONE");
+  EXPECT_TRUE(named.Json()[0]["student_name"].is_null());
+  EXPECT_EQ(named.Json()[0]["course_name"], CourseBody("C1")["name"]);
+  EXPECT_EQ(named.Json()[1]["student_name"], "Ada Lovelace");
+}
+
 TEST_F(ContractTest, ListingsPageSortAndSearch) {
   for (int i = 0; i < 12; ++i) {
     json body = StudentBody("S" + std::string(i < 10 ? "0" : "") + std::to_string(i));
@@ -379,6 +445,13 @@ TEST_F(ApiTest, OpenApiListsEveryRegisteredRoute) {
   }
   EXPECT_EQ(spec["components"]["schemas"]["Student"]["required"].size(), 10u);
   EXPECT_EQ(spec["components"]["schemas"]["Student"]["additionalProperties"], false);
+  EXPECT_TRUE(
+      spec["components"]["schemas"]["EnrollmentWithNames"]["properties"].contains("student_name"));
+  bool documents_expand = false;
+  for (const auto& p : spec["paths"]["/students/{id}/enrollments"]["get"]["parameters"]) {
+    documents_expand = documents_expand || p["name"] == "expand";
+  }
+  EXPECT_TRUE(documents_expand);
   EXPECT_TRUE(spec["paths"]["/students/{id}"].contains("patch"));
 }
 
