@@ -252,7 +252,12 @@ export const scenarios = [
       await page.getByRole("button", { name: "Enroll", exact: true }).click();
       await page.getByText(`Enrolled ${STUDENT} in ${COURSE} for Fall 2026.`).waitFor();
       await page.getByLabel("Search enrollments").fill(STUDENT);
-      await gridRows(page, "Enrollments").filter({ hasText: COURSE }).waitFor();
+      const row = gridRows(page, "Enrollments").filter({ hasText: COURSE });
+      await row.waitFor();
+      // The grid names the student and the course beside their ids, from the same page request.
+      const texts = await cells(row);
+      check(texts[0].includes("Ada Playwright") && texts[0].includes(STUDENT), `student cell: ${texts[0]}`);
+      check(texts[1].includes("End to end testing") && texts[1].includes(COURSE), `course cell: ${texts[1]}`);
       state.enrolled = true;
       await shot("enrolled");
     },

@@ -101,8 +101,9 @@ export interface LinkSpec {
   key: "enrollments" | "assignments";
   title: string;
   path: string; // "/enrollments/"
-  left: { field: string; entity: EntitySpec };
-  right: { field: string; entity: EntitySpec };
+  // nameField: the name the listing carries beside the id with ?expand=names ("student_name").
+  left: { field: string; nameField: string; entity: EntitySpec };
+  right: { field: string; nameField: string; entity: EntitySpec };
   addVerb: string; // "Enroll"
   removeVerb: string; // "Drop"
   addedVerb: string; // "Enrolled"
@@ -114,8 +115,8 @@ export const ENROLLMENTS: LinkSpec = {
   key: "enrollments",
   title: "Enrollments",
   path: "/enrollments/",
-  left: { field: "student_id", entity: STUDENTS },
-  right: { field: "course_id", entity: COURSES },
+  left: { field: "student_id", nameField: "student_name", entity: STUDENTS },
+  right: { field: "course_id", nameField: "course_name", entity: COURSES },
   addVerb: "Enroll",
   removeVerb: "Drop",
   addedVerb: "Enrolled",
@@ -127,8 +128,8 @@ export const ASSIGNMENTS: LinkSpec = {
   key: "assignments",
   title: "Assignments",
   path: "/assignments/",
-  left: { field: "professor_id", entity: PROFESSORS },
-  right: { field: "course_id", entity: COURSES },
+  left: { field: "professor_id", nameField: "professor_name", entity: PROFESSORS },
+  right: { field: "course_id", nameField: "course_name", entity: COURSES },
   addVerb: "Assign",
   removeVerb: "Unassign",
   addedVerb: "Assigned",

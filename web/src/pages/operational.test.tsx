@@ -167,6 +167,35 @@ describe("Operational enrollments tab", () => {
     expect(del.body).toEqual({ student_id: "S00007", course_id: "CS101", semester: "Fall 2026" });
   });
 
+  it("shows each side's name above its id, from one page request with expand=names", async () => {
+    const calls = mockFetch((call) => {
+      const p = call.url.pathname;
+      if (p === "/api/enrollments/" && call.method === "GET") {
+        return {
+          body: [
+            { student_id: "S00007", course_id: "CS101", semester: "Fall 2026", student_name: "First7 Last7", course_name: "Intro to computing" },
+            { student_id: "S00008", course_id: "CS102", semester: "Fall 2026", student_name: null, course_name: "Data structures" },
+          ],
+          headers: { "X-Total-Count": "2" },
+        };
+      }
+      return { body: { running: false } };
+    });
+    render(<OperationalPage tab="enrollments" />);
+    const grid = await screen.findByRole("table", { name: "Enrollments" });
+    const rows = await within(grid).findAllByRole("row");
+    expect(rows).toHaveLength(3);
+    const cells = (row: HTMLElement) => within(row).getAllByRole("cell").map((c) => c.textContent);
+    expect(cells(rows[1]).slice(0, 3)).toEqual(["First7 Last7S00007", "Intro to computingCS101", "Fall 2026"]);
+    // A record that is gone keeps its id and says so instead of failing the page.
+    expect(cells(rows[2]).slice(0, 2)).toEqual(["(missing)S00008", "Data structuresCS102"]);
+    expect(within(rows[1]).getByText("S00007").className).toContain("mono");
+    const gets = calls.filter((c) => c.method === "GET" && c.url.pathname === "/api/enrollments/");
+    expect(gets).toHaveLength(1);
+    expect(gets[0].url.searchParams.get("expand")).toBe("names");
+    expect(calls.filter((c) => c.url.pathname.startsWith("/api/students") || c.url.pathname.startsWith("/api/courses"))).toEqual([]);
+  });
+
   it("asks for a student and a course before sending anything", async () => {
     const user = userEvent.setup();
     const calls = mockFetch((call) => (call.url.pathname === "/api/enrollments/" ? { body: [] } : { body: { running: false } }));

@@ -236,8 +236,36 @@ function EntityTab({ spec }: { spec: EntitySpec }) {
   );
 }
 
+// The grid columns of a link tab: each side shows the record's name with its id, the key, on a
+// second line. The names come in the same page (?expand=names); a null name means the record is
+// gone, and a row without the field (an older server) shows the id alone.
+export function linkColumns(spec: LinkSpec): GridColumn<Row>[] {
+  const side = (s: LinkSpec["left"]): GridColumn<Row> => ({
+    key: s.field,
+    label: capital(s.entity.singular),
+    sortable: true,
+    render: (row) => <NamedId name={row[s.nameField]} id={row[s.field]} />,
+  });
+  return [side(spec.left), side(spec.right), { key: "semester", label: "Semester", sortable: true }];
+}
+
+function NamedId({ name, id }: { name: unknown; id: unknown }) {
+  return (
+    <span className="named-id">
+      {name === undefined ? null : name === null ? (
+        <span className="muted">(missing)</span>
+      ) : (
+        <span>{String(name)}</span>
+      )}
+      <span className="mono muted">{String(id)}</span>
+    </span>
+  );
+}
+
+const kExpandNames = { expand: "names" };
+
 function LinkTab({ spec }: { spec: LinkSpec }) {
-  const listing = useListing<Row>(spec.path, {});
+  const listing = useListing<Row>(spec.path, kExpandNames);
   const [left, setLeft] = useState("");
   const [right, setRight] = useState("");
   const [semester, setSemester] = useState(currentSemester());
@@ -245,14 +273,7 @@ function LinkTab({ spec }: { spec: LinkSpec }) {
   const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null);
   const [confirm, setConfirm] = useState<Row | null>(null);
 
-  const columns = useMemo<GridColumn<Row>[]>(
-    () => [
-      { key: spec.left.field, label: `${capital(spec.left.entity.singular)} id`, sortable: true },
-      { key: spec.right.field, label: `${capital(spec.right.entity.singular)} id`, sortable: true },
-      { key: "semester", label: "Semester", sortable: true },
-    ],
-    [spec],
-  );
+  const columns = useMemo(() => linkColumns(spec), [spec]);
 
   const body = (row: Row) => ({ [spec.left.field]: row[spec.left.field], [spec.right.field]: row[spec.right.field], semester: row.semester });
 
