@@ -297,7 +297,7 @@ TEST_F(KafkaGroupTest, MembersSplitTheTablesAndTakeOverAfterKillNine) {
     members.push_back(std::make_unique<Member>(cluster_.bootstraps(), dir_, LogPath(i)));
   }
   const auto started = Clock::now();
-  const auto deadline = started + std::chrono::seconds(50);
+  const auto deadline = started + std::chrono::seconds(100);  // ample under a loaded machine
   auto elapsed = [&] {
     return std::to_string(
                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started)
@@ -374,7 +374,7 @@ TEST_F(KafkaGroupTest, MembersSplitTheTablesAndTakeOverAfterKillNine) {
     return text + "\n";
   };
   std::printf("members stopped after %s\n", elapsed().c_str());
-  ASSERT_TRUE(done) << "the lake did not catch up within 50 s\n"
+  ASSERT_TRUE(done) << "the lake did not catch up within 100 s\n"
                     << describe() << members[0]->Log() << members[1]->Log() << members[2]->Log();
   EXPECT_EQ(derivers, 1) << "a survivor takes over the fact";
 
