@@ -270,108 +270,10 @@ Status Appender::AppendTimestampTz(int64_t micros) {
   return Check(duckdb_append_timestamp(appender_, duckdb_timestamp{micros}), "append timestamptz");
 }
 Status Appender::EndRow() { return Check(duckdb_appender_end_row(appender_), "end row"); }
-Status Appender::AppendChunk(DataChunk& chunk) {
-  return Check(duckdb_append_data_chunk(appender_, chunk.chunk_), "append chunk");
-}
 Status Appender::Flush() { return Check(duckdb_appender_flush(appender_), "flush"); }
 Status Appender::Close() { return Check(duckdb_appender_close(appender_), "close"); }
 
-// ---- DataChunk ----
-
-Result<DataChunk> DataChunk::Create(const std::vector<std::string>& types) {
-  static const std::map<std::string, duckdb_type> kTypes = {
-      {"BOOLEAN", DUCKDB_TYPE_BOOLEAN},     {"SMALLINT", DUCKDB_TYPE_SMALLINT},
-      {"INTEGER", DUCKDB_TYPE_INTEGER},     {"BIGINT", DUCKDB_TYPE_BIGINT},
-      {"UBIGINT", DUCKDB_TYPE_UBIGINT},     {"DOUBLE", DUCKDB_TYPE_DOUBLE},
-      {"VARCHAR", DUCKDB_TYPE_VARCHAR},     {"DATE", DUCKDB_TYPE_DATE},
-      {"TIMESTAMP", DUCKDB_TYPE_TIMESTAMP}, {"TIMESTAMPTZ", DUCKDB_TYPE_TIMESTAMP_TZ}};
-  std::vector<duckdb_logical_type> logical;
-  std::vector<ColumnInfo> columns;
-  auto release = [&] {
-    for (auto& t : logical) duckdb_destroy_logical_type(&t);
-  };
-  for (const auto& name : types) {
-    int width = 0, scale = 0;
-    if (sscanf(name.c_str(), "DECIMAL(%d,%d)", &width, &scale) == 2 && width >= 1 && width <= 38 &&
-        scale >= 0 && scale <= width) {
-      logical.push_back(
-          duckdb_create_decimal_type(static_cast<uint8_t>(width), static_cast<uint8_t>(scale)));
-      columns.push_back(
-          {DUCKDB_TYPE_DECIMAL, static_cast<uint8_t>(width), static_cast<uint8_t>(scale)});
-      continue;
-    }
-    auto it = kTypes.find(name);
-    if (it == kTypes.end()) {
-      release();
-      return Error::InvalidArgument("duckdb: data chunk column type " + name + " not supported");
-    }
-    logical.push_back(duckdb_create_logical_type(it->second));
-    columns.push_back({it->second});
-  }
-  duckdb_data_chunk chunk = duckdb_create_data_chunk(logical.data(), logical.size());
-  release();
-  if (!chunk) return Error::Internal("duckdb: cannot create a data chunk");
-  DataChunk out(chunk, std::move(columns));
-  out.Reset();
-  return out;
-}
-
-uint64_t DataChunk::Capacity() { return duckdb_vector_size(); }
-
-DataChunk::DataChunk(DataChunk&& other) noexcept
-    : chunk_(std::exchange(other.chunk_, nullptr)), columns_(std::move(other.columns_)) {}
-
-DataChunk& DataChunk::operator=(DataChunk&& other) noexcept {
-  if (this != &other) {
-    if (chunk_) duckdb_destroy_data_chunk(&chunk_);
-    chunk_ = std::exchange(other.chunk_, nullptr);
-    columns_ = std::move(other.columns_);
-  }
-  return *this;
-}
-
-DataChunk::~DataChunk() {
-  if (chunk_) duckdb_destroy_data_chunk(&chunk_);
-}
-
-void DataChunk::Reset() {
-  duckdb_data_chunk_reset(chunk_);
-  for (uint64_t c = 0; c < columns_.size(); ++c) {
-    duckdb_vector_ensure_validity_writable(duckdb_data_chunk_get_vector(chunk_, c));
-  }
-}
-
-void DataChunk::SetSize(uint64_t rows) { duckdb_data_chunk_set_size(chunk_, rows); }
-
-void DataChunk::SetNull(uint64_t col, uint64_t row) {
-  uint64_t* validity = duckdb_vector_get_validity(duckdb_data_chunk_get_vector(chunk_, col));
-  duckdb_validity_set_row_invalid(validity, row);
-}
-
-void DataChunk::SetValid(uint64_t col, uint64_t row) {
-  uint64_t* validity = duckdb_vector_get_validity(duckdb_data_chunk_get_vector(chunk_, col));
-  duckdb_validity_set_row_valid(validity, row);
-}
-
-void DataChunk::SetInteger(uint64_t col, uint64_t row, int64_t v) {
-  switch (columns_[col].type) {
-    case DUCKDB_TYPE_SMALLINT:
-      Data<int16_t>(col)[row] = static_cast<int16_t>(v);
-      break;
-    case DUCKDB_TYPE_INTEGER:
-    case DUCKDB_TYPE_DATE:
-      Data<int32_t>(col)[row] = static_cast<int32_t>(v);
-      break;
-    default:
-      Data<int64_t>(col)[row] = v;
-      break;
-  }
-}
-
-void DataChunk::SetString(uint64_t col, uint64_t row, std::string_view v) {
-  duckdb_vector_assign_string_element_len(duckdb_data_chunk_get_vector(chunk_, col), row, v.data(),
-                                          v.size());
-}
+// ---- Decimals ----
 
 namespace {
 
@@ -405,24 +307,6 @@ Result<__int128> ParseDecimal(std::string_view text, int scale) {
 }
 
 }  // namespace
-
-Status DataChunk::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
-  const ColumnInfo& info = columns_[col];
-  MIGSBYU_ASSIGN(__int128 value, ParseDecimal(text, info.scale));
-  if (info.width <= 4) {
-    Data<int16_t>(col)[row] = static_cast<int16_t>(value);
-  } else if (info.width <= 9) {
-    Data<int32_t>(col)[row] = static_cast<int32_t>(value);
-  } else if (info.width <= 18) {
-    Data<int64_t>(col)[row] = static_cast<int64_t>(value);
-  } else {
-    duckdb_hugeint h;
-    h.lower = static_cast<uint64_t>(value);
-    h.upper = static_cast<int64_t>(value >> 64);
-    Data<duckdb_hugeint>(col)[row] = h;
-  }
-  return OkStatus();
-}
 
 // ---- ArrowBatch and BatchScan ----
 

@@ -119,54 +119,6 @@ class PreparedStatement {
   std::string sql_;
 };
 
-// A batch of up to Capacity() rows filled column by column in DuckDB's own vectors, appended to a
-// table in one call (Appender::AppendChunk): much cheaper per value than Appender's Append*.
-// Set* write row `row` of column `col`; the value's C++ type must match the column's type.
-class DataChunk {
- public:
-  // `types`: DuckDB type names, one per column: BOOLEAN, SMALLINT, INTEGER, BIGINT, UBIGINT,
-  // DOUBLE, VARCHAR, DATE, TIMESTAMP, TIMESTAMPTZ or DECIMAL(p,s). Fails for any other name.
-  static Result<DataChunk> Create(const std::vector<std::string>& types);
-  static uint64_t Capacity();
-
-  DataChunk(DataChunk&& other) noexcept;
-  DataChunk& operator=(DataChunk&& other) noexcept;
-  DataChunk(const DataChunk&) = delete;
-  DataChunk& operator=(const DataChunk&) = delete;
-  ~DataChunk();
-
-  void SetNull(uint64_t col, uint64_t row);
-  // Undoes SetNull (e.g. for a row whose filling failed half-way and will be written again).
-  void SetValid(uint64_t col, uint64_t row);
-  void SetBool(uint64_t col, uint64_t row, bool v) { Data<bool>(col)[row] = v; }
-  // Any integer column (SMALLINT, INTEGER, BIGINT, UBIGINT, DATE days, TIMESTAMP[TZ] µs).
-  void SetInteger(uint64_t col, uint64_t row, int64_t v);
-  void SetDouble(uint64_t col, uint64_t row, double v) { Data<double>(col)[row] = v; }
-  void SetString(uint64_t col, uint64_t row, std::string_view v);
-  // A DECIMAL column from its text ("3.75", "-0.5"); kInvalidArgument naming the text otherwise.
-  Status SetDecimal(uint64_t col, uint64_t row, std::string_view text);
-  // Rows filled so far (the next Append sends rows [0, size)).
-  void SetSize(uint64_t rows);
-  void Reset();
-
-  duckdb_data_chunk handle() const { return chunk_; }
-
- private:
-  friend class Appender;
-  struct ColumnInfo {
-    duckdb_type type;
-    uint8_t width = 0, scale = 0;
-  };
-  DataChunk(duckdb_data_chunk chunk, std::vector<ColumnInfo> columns)
-      : chunk_(chunk), columns_(std::move(columns)) {}
-  template <typename T>
-  T* Data(uint64_t col) {
-    return static_cast<T*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk_, col)));
-  }
-  duckdb_data_chunk chunk_ = nullptr;
-  std::vector<ColumnInfo> columns_;
-};
-
 class Connection;
 
 // A batch of up to capacity() rows in Apache Arrow's columnar layout (the C data interface, built
@@ -174,11 +126,11 @@ class Connection;
 // row order); a row a column is not given a value for is NULL there, so only the values that are
 // present need a call. Setting row r of a column again (after a row failed half-way) replaces
 // what it held and drops the column's later rows; Truncate drops every column's rows from r on.
-// Set* take the types of DataChunk's.
 class ArrowBatch {
  public:
-  // A batch of `capacity` rows (a multiple of 64) of `types`, named as DataChunk::Create's; fails
-  // for any other name.
+  // A batch of `capacity` rows (a multiple of 64) of `types`, DuckDB type names, one per column:
+  // BOOLEAN, SMALLINT, INTEGER, BIGINT, UBIGINT, DOUBLE, VARCHAR, DATE, TIMESTAMP, TIMESTAMPTZ or
+  // DECIMAL(p,s). Fails for any other name.
   static Result<ArrowBatch> Create(const std::vector<std::string>& types, uint64_t capacity = 2048);
   uint64_t capacity() const { return capacity_; }
 
@@ -348,8 +300,6 @@ class Appender {
   Status AppendTimestamp(int64_t micros);    // TIMESTAMP column
   Status AppendTimestampTz(int64_t micros);  // TIMESTAMPTZ column
   Status EndRow();
-  // Appends the chunk's rows (its types must be the table's).
-  Status AppendChunk(DataChunk& chunk);
   Status Flush();
   Status Close();
 

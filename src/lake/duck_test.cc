@@ -113,63 +113,6 @@ TEST_F(DuckTest, AppenderWritesTypedRowsAndCastsText) {
   EXPECT_TRUE(r->IsNull(10, 1));
 }
 
-TEST_F(DuckTest, DataChunkAppendsEveryTypeAndNulls) {
-  ASSERT_TRUE(conn_
-                  ->Execute("CREATE TABLE t(a BOOLEAN, b SMALLINT, c INTEGER, d BIGINT, "
-                            "e UBIGINT, f DOUBLE, g VARCHAR, h DATE, i TIMESTAMP, j TIMESTAMPTZ, "
-                            "k DECIMAL(3,2), l DECIMAL(20,3))")
-                  .ok());
-  auto chunk =
-      DataChunk::Create({"BOOLEAN", "SMALLINT", "INTEGER", "BIGINT", "UBIGINT", "DOUBLE", "VARCHAR",
-                         "DATE", "TIMESTAMP", "TIMESTAMPTZ", "DECIMAL(3,2)", "DECIMAL(20,3)"});
-  ASSERT_TRUE(chunk.ok()) << chunk.error().ToString();
-  EXPECT_GE(DataChunk::Capacity(), 2u);
-  chunk->SetBool(0, 0, true);
-  for (uint64_t c = 1; c <= 4; ++c) chunk->SetInteger(c, 0, 40 + c);
-  chunk->SetDouble(5, 0, 0.5);
-  chunk->SetString(6, 0, "a string longer than twelve bytes");
-  chunk->SetInteger(7, 0, 1);
-  chunk->SetInteger(8, 0, 2);
-  chunk->SetInteger(9, 0, 3);
-  ASSERT_TRUE(chunk->SetDecimal(10, 0, "3.7").ok());
-  ASSERT_TRUE(chunk->SetDecimal(11, 0, "-12345678901234567.125").ok());
-  for (uint64_t c = 0; c < 12; ++c) chunk->SetNull(c, 1);
-  EXPECT_FALSE(chunk->SetDecimal(10, 1, "1e5").ok());
-  chunk->SetSize(2);
-  {
-    auto app = conn_->MakeAppender("t");
-    ASSERT_TRUE(app.ok());
-    ASSERT_TRUE(app->AppendChunk(*chunk).ok());
-    ASSERT_TRUE(app->Close().ok());
-  }
-  auto r = conn_->Query(
-      "SELECT a, b, c, d, e, f, g, h = DATE '1970-01-02', epoch_us(i), "
-      "epoch_us(j), k::VARCHAR, l::VARCHAR, count(*) OVER () FROM t "
-      "ORDER BY a NULLS LAST");
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  ASSERT_EQ(r->RowCount(), 2u);
-  EXPECT_TRUE(r->GetBool(0, 0));
-  EXPECT_EQ(r->GetInt64(1, 0), 41);
-  EXPECT_EQ(r->GetInt64(4, 0), 44);
-  EXPECT_DOUBLE_EQ(r->GetDouble(5, 0), 0.5);
-  EXPECT_EQ(r->GetString(6, 0), "a string longer than twelve bytes");
-  EXPECT_TRUE(r->GetBool(7, 0));
-  EXPECT_EQ(r->GetInt64(8, 0), 2);
-  EXPECT_EQ(r->GetInt64(9, 0), 3);
-  EXPECT_EQ(r->GetString(10, 0), "3.70");
-  EXPECT_EQ(r->GetString(11, 0), "-12345678901234567.125");
-  for (uint64_t c = 0; c < 12; ++c) EXPECT_TRUE(r->IsNull(c, 1)) << c;
-  chunk->Reset();  // reusable: validity cleared
-  chunk->SetBool(0, 0, false);
-  for (uint64_t c = 1; c < 12; ++c) chunk->SetNull(c, 0);
-  chunk->SetSize(1);
-  auto app = conn_->MakeAppender("t");
-  ASSERT_TRUE(app->AppendChunk(*chunk).ok());
-  ASSERT_TRUE(app->Close().ok());
-  auto n = conn_->Query("SELECT count(*) FILTER (WHERE a IS NOT NULL) FROM t");
-  EXPECT_EQ(n->GetInt64(0, 0), 2);
-}
-
 TEST_F(DuckTest, BatchScanReadsEveryTypeAndNulls) {
   auto scan = BatchScan::Register(*conn_, "batches");
   ASSERT_TRUE(scan.ok()) << scan.error().ToString();

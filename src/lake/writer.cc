@@ -129,6 +129,15 @@ constexpr uint64_t kBatchRows = 16384;
 // (commit_lsn, position) of a change.
 Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }
 
+// The derived marks of a fact derived from every stored change: the known tables' watermarks.
+std::map<std::string, Watermark> DerivedFromAll(const std::map<std::string, Watermark>& marks) {
+  std::map<std::string, Watermark> derived;
+  for (const auto& t : KnownTables()) {
+    if (auto w = marks.find(t.name); w != marks.end()) derived[t.name] = w->second;
+  }
+  return derived;
+}
+
 }  // namespace
 
 LakeWriter::LakeWriter(WriterOptions options, std::shared_ptr<Lake> lake, duck::Database db,
@@ -197,14 +206,10 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
   if (exclusive && !w->published_.derived.empty()) {
     // Written by several processes before, and the fact was not derived from every stored
     // change (its deriver stopped behind): a single writer carries on from a complete fact.
-    for (const auto& [table, mark] : w->published_.watermarks) {
-      if (!FindKnownTable(table)) continue;
-      auto d = w->published_.derived.find(table);
-      if (d != w->published_.derived.end() && d->second == mark) continue;
-      spdlog::warn("lake: the fact of {} was derived only up to part of table {}; rebuilding it",
-                   w->options_.dir, table);
+    if (w->published_.derived != DerivedFromAll(w->published_.watermarks)) {
+      spdlog::warn("lake: the fact of {} was derived from only part of the changes; rebuilding it",
+                   w->options_.dir);
       MIGSBYU_TRY(w->Rebuild());
-      break;
     }
   }
   return w;
@@ -245,9 +250,7 @@ Status LakeWriter::Restore() {
     if (derived_.empty() && !published_.Files(kFactDataset).empty()) {
       // A lake a single writer wrote before manifests had derived marks: that writer derived
       // the fact from every change it stored.
-      for (const auto& t : KnownTables()) {
-        if (auto w = watermarks_.find(t.name); w != watermarks_.end()) derived_[t.name] = w->second;
-      }
+      derived_ = DerivedFromAll(watermarks_);
     }
     builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
     suppress_output_ = true;
@@ -813,10 +816,7 @@ Result<bool> LakeWriter::Publish() {
   if (options_.role == WriterRole::kExclusive) {
     // A single writer derives the fact as it stores the changes: it is derived from every
     // stored change, which a deriver taking over later must know.
-    derived_.clear();
-    for (const auto& t : KnownTables()) {
-      if (auto w = watermarks_.find(t.name); w != watermarks_.end()) derived_[t.name] = w->second;
-    }
+    derived_ = DerivedFromAll(watermarks_);
   }
   next.derived = derived_;
   MIGSBYU_TRY(CommitManifest(std::move(next)));
@@ -1095,12 +1095,7 @@ Status LakeWriter::Rebuild() {
   next.datasets.erase(kFactDataset);
   for (auto& [dataset, files] : pending_) next.datasets[dataset] = files;
   next.next_keys = builder_->next_keys();
-  next.derived.clear();
-  for (const auto& t : KnownTables()) {
-    if (auto w = next.watermarks.find(t.name); w != next.watermarks.end()) {
-      next.derived[t.name] = w->second;
-    }
-  }
+  next.derived = DerivedFromAll(next.watermarks);
   derived_ = next.derived;
   MIGSBYU_TRY(CommitManifest(std::move(next)));
   pending_.clear();
