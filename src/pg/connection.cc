@@ -8,9 +8,16 @@ std::string Field(const PGresult* r, int code) {
   return v ? v : "";
 }
 
-// "migsbyu_" and 16 hex digits of the text's 64-bit FNV-1a hash: the same text gets the same name
-// on every connection, which makes the statements recognizable in pg_prepared_statements.
-std::string StatementName(std::string_view sql) {
+std::vector<const char*> Values(const Params& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return values;
+}
+
+}  // namespace
+
+std::string PreparedStatementName(std::string_view sql) {
   uint64_t h = 14695981039346656037ull;
   for (unsigned char ch : sql) {
     h ^= ch;
@@ -21,15 +28,6 @@ std::string StatementName(std::string_view sql) {
   for (size_t i = name.size(); h != 0; h >>= 4) name[--i] = kHex[h & 0xf];
   return name;
 }
-
-std::vector<const char*> Values(const Params& params) {
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  return values;
-}
-
-}  // namespace
 
 PgResult& PgResult::operator=(PgResult&& o) noexcept {
   if (this != &o) {
@@ -58,10 +56,9 @@ Result<Connection> Connection::Open(const std::string& conninfo) {
   PGconn* c = PQconnectdb(conninfo.c_str());
   if (c == nullptr) return Error::Unavailable("postgres: out of memory while connecting");
   if (PQstatus(c) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(c);
+    Error error = ConnectError(c);
     PQfinish(c);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    return Error::Unavailable("postgres: cannot connect: " + msg);
+    return error;
   }
   return Connection(c);
 }
@@ -110,7 +107,7 @@ Result<PgResult> Connection::RunPrepared(const std::string& name, const Params& 
 
 Result<PgResult> Connection::ExecPrepared(const std::string& sql, const Params& params) {
   if (c_ == nullptr) return Error::Unavailable("postgres: connection closed");
-  std::string name = StatementName(sql);
+  std::string name = PreparedStatementName(sql);
   auto it = prepared_.find(name);
   if (it != prepared_.end() && it->second != sql) return ExecParams(sql, params);  // collision
   if (it == prepared_.end()) {
@@ -131,25 +128,35 @@ Result<PgResult> Connection::ExecPrepared(const std::string& sql, const Params& 
   return RunPrepared(name, params, sql);
 }
 
-Result<PgResult> Connection::Check(PGresult* raw, std::string_view sql) {
+Result<PgResult> Connection::Check(PGresult* raw, std::string_view /*sql*/) {
+  return CheckResult(c_, raw, &last_error_);
+}
+
+Result<PgResult> CheckResult(PGconn* conn, PGresult* raw, ServerError* server_error) {
   PgResult r(raw);
+  const bool broken = conn == nullptr || PQstatus(conn) != CONNECTION_OK;
   if (raw == nullptr) {
-    last_error_ = {"08006", "", "", "", ""};
-    return Error::Unavailable(std::string("postgres: ") + PQerrorMessage(c_));
+    *server_error = {"08006", "", "", "", ""};
+    return Error::Unavailable(std::string("postgres: ") + PQerrorMessage(conn));
   }
   auto status = PQresultStatus(raw);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_OUT ||
       status == PGRES_COPY_IN || status == PGRES_COPY_BOTH || status == PGRES_EMPTY_QUERY) {
     return r;
   }
-  last_error_ = {Field(raw, PG_DIAG_SQLSTATE), Field(raw, PG_DIAG_CONSTRAINT_NAME),
-                 Field(raw, PG_DIAG_TABLE_NAME), Field(raw, PG_DIAG_COLUMN_NAME),
-                 Field(raw, PG_DIAG_MESSAGE_DETAIL)};
+  *server_error = {Field(raw, PG_DIAG_SQLSTATE), Field(raw, PG_DIAG_CONSTRAINT_NAME),
+                   Field(raw, PG_DIAG_TABLE_NAME), Field(raw, PG_DIAG_COLUMN_NAME),
+                   Field(raw, PG_DIAG_MESSAGE_DETAIL)};
   std::string msg = Field(raw, PG_DIAG_MESSAGE_PRIMARY);
-  if (msg.empty()) msg = PQerrorMessage(c_);
-  ErrorCode code =
-      IsBroken() ? ErrorCode::kUnavailable : ErrorCodeForSqlState(last_error_.sqlstate);
-  return Error(code, "postgres: " + msg + " (SQLSTATE " + last_error_.sqlstate + ")");
+  if (msg.empty()) msg = PQerrorMessage(conn);
+  ErrorCode code = broken ? ErrorCode::kUnavailable : ErrorCodeForSqlState(server_error->sqlstate);
+  return Error(code, "postgres: " + msg + " (SQLSTATE " + server_error->sqlstate + ")");
+}
+
+Error ConnectError(PGconn* conn) {
+  std::string msg = PQerrorMessage(conn);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return Error::Unavailable("postgres: cannot connect: " + msg);
 }
 
 ErrorCode ErrorCodeForSqlState(std::string_view s) {

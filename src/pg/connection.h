@@ -126,6 +126,22 @@ class Connection {
 // Maps a SQLSTATE to the ErrorCode described above.
 ErrorCode ErrorCodeForSqlState(std::string_view sqlstate);
 
+// The name a statement is prepared under: "migsbyu_" and 16 hex digits of a 64-bit FNV-1a hash of
+// its text. The same text gets the same name on every connection (Connection and AsyncPool alike),
+// which makes the statements recognizable in pg_prepared_statements.
+std::string PreparedStatementName(std::string_view sql);
+
+// The outcome of one statement, exactly as Connection reports it: `result` itself when it
+// succeeded; otherwise the error (ErrorCodeForSqlState of its SQLSTATE, or kUnavailable when
+// `conn` is broken or `result` is null; message "postgres: <primary> (SQLSTATE xxxxx)"), with the
+// server's diagnostics stored in *server_error. Takes ownership of `result`.
+// REQUIRES: callers in pg/ only (it takes the raw handles).
+Result<PgResult> CheckResult(PGconn* conn, PGresult* result, ServerError* server_error);
+
+// "postgres: cannot connect: <libpq's message>" as kUnavailable, for a connection attempt that
+// failed. REQUIRES: callers in pg/ only.
+Error ConnectError(PGconn* conn);
+
 // Quotes an identifier the way PostgreSQL does ("my table"), for the DDL that cannot take
 // parameters (table and slot names that come from configuration, never from requests).
 std::string QuoteIdentifier(std::string_view name);
