@@ -117,8 +117,7 @@ Error Repository::NotFound(const std::vector<std::string>& key) const {
   return Error::NotFound(entity_.title + KeyText(key).substr(entity_.noun.size()) + " not found");
 }
 
-Error Repository::Translate(const Error& error, const pg::Connection& conn) const {
-  const auto& server = conn.last_server_error();
+Error Repository::Translate(const Error& error, const pg::ServerError& server) const {
   if (error.code() == ErrorCode::kAlreadyExists) {
     return Error::AlreadyExists(entity_.title + " already registered");
   }
@@ -133,7 +132,7 @@ Error Repository::Translate(const Error& error, const pg::Connection& conn) cons
   return error;
 }
 
-Result<nlohmann::json> Repository::Insert(pg::Connection& conn, const Record& record) const {
+Result<pg::Params> Repository::InsertParams(const Record& record) const {
   pg::Params params;
   for (const auto& field : entity_.fields) {
     const FieldValue* found = nullptr;
@@ -145,32 +144,48 @@ Result<nlohmann::json> Repository::Insert(pg::Connection& conn, const Record& re
     }
     params.push_back(found->text);
   }
-  auto r = conn.ExecPrepared(insert_sql_, params);
-  if (!r.ok()) {
-    const auto& server = conn.last_server_error();
-    if (server.sqlstate == "23503") {
-      for (const auto& fk : entity_.foreign_keys) {
-        if (server.constraint != entity_.table + "_" + fk.column + "_fkey") continue;
-        const Entity* target = FindEntityByTable(fk.table);
-        std::string value;
-        for (const auto& v : record) {
-          if (v.field->name == fk.column) value = v.text;
-        }
-        return Error::Validation({{"body." + fk.column, (target ? target->noun : fk.table) + " '" +
-                                                            value + "' does not exist"}});
+  return params;
+}
+
+Result<nlohmann::json> Repository::InsertResult(const Result<pg::PgResult>& result,
+                                                const pg::ServerError& server,
+                                                const Record& record) const {
+  if (result.ok()) return RowToJson(*result, 0);
+  if (server.sqlstate == "23503") {
+    for (const auto& fk : entity_.foreign_keys) {
+      if (server.constraint != entity_.table + "_" + fk.column + "_fkey") continue;
+      const Entity* target = FindEntityByTable(fk.table);
+      std::string value;
+      for (const auto& v : record) {
+        if (v.field->name == fk.column) value = v.text;
       }
+      return Error::Validation({{"body." + fk.column, (target ? target->noun : fk.table) + " '" +
+                                                          value + "' does not exist"}});
     }
-    return Translate(r.error(), conn);
   }
-  return RowToJson(*r, 0);
+  return Translate(result.error(), server);
+}
+
+Result<nlohmann::json> Repository::Insert(pg::Connection& conn, const Record& record) const {
+  MIGSBYU_ASSIGN(auto params, InsertParams(record));
+  auto r = conn.ExecPrepared(insert_sql_, params);
+  return InsertResult(r, conn.last_server_error(), record);
+}
+
+Result<nlohmann::json> Repository::GetResult(const Result<pg::PgResult>& result,
+                                             const std::vector<std::string>& key) const {
+  if (!result.ok()) return result.error();
+  if (result->rows() == 0) return NotFound(key);
+  return RowToJson(*result, 0);
 }
 
 Result<nlohmann::json> Repository::Get(pg::Connection& conn,
                                        const std::vector<std::string>& key) const {
-  pg::Params params(key.begin(), key.end());
-  MIGSBYU_ASSIGN(auto r, conn.ExecPrepared(select_sql_, params));
-  if (r.rows() == 0) return NotFound(key);
-  return RowToJson(r, 0);
+  return GetResult(conn.ExecPrepared(select_sql_, KeyParams(key)), key);
+}
+
+pg::Params Repository::KeyParams(const std::vector<std::string>& key) const {
+  return pg::Params(key.begin(), key.end());
 }
 
 Result<bool> Repository::Exists(pg::Connection& conn, const std::vector<std::string>& key) const {
@@ -241,7 +256,7 @@ Result<nlohmann::json> Repository::Update(pg::Connection& conn, const std::vecto
   auto r = conn.ExecParams(
       "UPDATE " + entity_.table + " SET " + set + " WHERE " + key_where_ + " RETURNING " + columns_,
       params);
-  if (!r.ok()) return Translate(r.error(), conn);
+  if (!r.ok()) return Translate(r.error(), conn.last_server_error());
   if (r->rows() == 0) return NotFound(key);
   return RowToJson(*r, 0);
 }

@@ -65,11 +65,23 @@ class Repository {
   // Whether a row with this key exists.
   Result<bool> Exists(pg::Connection& conn, const std::vector<std::string>& key) const;
 
+  // Insert and Get in parts, for callers that run the statement themselves (the portal sends it
+  // on an asynchronous connection): the fixed SQL, its parameters, and the result (with the
+  // server's diagnostics when it failed) translated exactly as Insert and Get translate it.
+  const std::string& insert_sql() const { return insert_sql_; }
+  Result<pg::Params> InsertParams(const Record& record) const;  // kValidation: a field missing
+  Result<nlohmann::json> InsertResult(const Result<pg::PgResult>& result,
+                                      const pg::ServerError& server, const Record& record) const;
+  const std::string& select_sql() const { return select_sql_; }
+  pg::Params KeyParams(const std::vector<std::string>& key) const;
+  Result<nlohmann::json> GetResult(const Result<pg::PgResult>& result,
+                                   const std::vector<std::string>& key) const;
+
  private:
   nlohmann::json RowToJson(const pg::PgResult& r, int row) const;
   std::string KeyText(const std::vector<std::string>& key) const;
   Error NotFound(const std::vector<std::string>& key) const;
-  Error Translate(const Error& error, const pg::Connection& conn) const;
+  Error Translate(const Error& error, const pg::ServerError& server) const;
 
   const Entity& entity_;
   std::vector<const Field*> key_fields_;

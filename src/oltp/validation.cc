@@ -121,12 +121,21 @@ Result<std::string> ValidateDecimal2(const Field& field, const json& value) {
 Result<std::string> ValidateDate(const json& value) {
   if (!value.is_string()) return Fail("invalid date format");
   const auto& s = value.get_ref<const std::string&>();
-  static const std::regex shape("^([0-9]{4})-([0-9]{2})-([0-9]{2})$");
-  std::smatch m;
-  if (!std::regex_match(s, m, shape)) return Fail("invalid date format");
-  std::chrono::year_month_day ymd{std::chrono::year(std::stoi(m[1])),
-                                  std::chrono::month(std::stoul(m[2])),
-                                  std::chrono::day(std::stoul(m[3]))};
+  // YYYY-MM-DD, digits only.
+  auto digits = [&s](size_t from, size_t count) {
+    int v = 0;
+    for (size_t i = from; i < from + count; ++i) {
+      if (s[i] < '0' || s[i] > '9') return -1;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return Fail("invalid date format");
+  const int year = digits(0, 4), month = digits(5, 2), day = digits(8, 2);
+  if (year < 0 || month < 0 || day < 0) return Fail("invalid date format");
+  std::chrono::year_month_day ymd{std::chrono::year(year),
+                                  std::chrono::month(static_cast<unsigned>(month)),
+                                  std::chrono::day(static_cast<unsigned>(day))};
   if (!ymd.ok()) return Fail("invalid date: no such day in the calendar");
   if (ymd.year() < std::chrono::year(1850)) return Fail("date is before 1850");
   auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
