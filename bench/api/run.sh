@@ -3,6 +3,7 @@
 # on it, then api_bench (REST API beside pgbench on the same server). Everything is stopped and
 # removed however it ends.
 # Usage: bench/api/run.sh [BUILD_DIR] [api_bench options, e.g. --seconds 5]
+# MIGSBYU_SERVE_ARGS adds options to `migsbyu serve` (e.g. "--pipeline-depth 4").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}; shift || true
@@ -18,7 +19,7 @@ scripts/pg.sh start "$data" "$port"
 url=$(scripts/pg.sh url "$port")
 api_port=$(scripts/pg.sh free-port)
 "$build/migsbyu" serve --no-pipeline --database-url "$url" --api-address "127.0.0.1:$api_port" \
-  --web-address "" --pool-size 32 --threads 64 >/dev/null &
+  --web-address "" ${MIGSBYU_SERVE_ARGS:-} >/dev/null &
 serve_pid=$!
 # api_bench waits for /health before it starts.
 echo "bench/api: PostgreSQL 15 on 127.0.0.1:$port, API on 127.0.0.1:$api_port, $(nproc) cores"

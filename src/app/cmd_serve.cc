@@ -97,12 +97,29 @@ void AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--web-dir", options->server.web_dir, "Folder of the built web front-end")
       ->capture_default_str();
-  cmd->add_option("--pool-size", options->pool_size, "PostgreSQL connections in the pool")
+  cmd->add_option("--pool-size", options->pool_size,
+                  "PostgreSQL connections in the pool of the blocking requests")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  cmd->add_option("--event-loops", options->server.event_loops,
+                  "Threads serving HTTP connections (0: one per core)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   cmd->add_option("--threads", options->server.threads,
-                  "HTTP worker threads per address (each keep-alive client holds one)")
+                  "Worker threads for the requests that may block (listings, deletes, analytics)")
       ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--db-connections", options->server.db_connections,
+                  "Asynchronous PostgreSQL connections for creating a record (one in flight each)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--db-read-connections", options->server.db_read_connections,
+                  "Asynchronous PostgreSQL connections for getting a record (0: one per loop)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  cmd->add_option("--read-pipeline-depth", options->server.read_pipeline_depth,
+                  "Reads in flight per read connection (more than 1 pipelines)")
+      ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   AddPipelineOptions(cmd, &options->pipeline);
   cmd->callback([options] { Serve(*options); });

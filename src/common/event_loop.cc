@@ -88,8 +88,8 @@ void EventLoop::Stop() {
 
 int EventLoop::TimeoutMs() const {
   if (timer_order_.empty()) return -1;
-  auto wait = std::chrono::ceil<std::chrono::milliseconds>(timer_order_.begin()->first -
-                                                           Clock::now());
+  auto wait =
+      std::chrono::ceil<std::chrono::milliseconds>(timer_order_.begin()->first - Clock::now());
   return wait.count() < 0 ? 0 : static_cast<int>(wait.count());
 }
 

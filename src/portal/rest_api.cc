@@ -159,20 +159,36 @@ class Collection {
     return oltp::ValidateBody(entity(), body, mode, path_key);
   }
 
-  Response Create(const Request& req) const {
+  // POST /E/: one INSERT, run by the server's event loop.
+  std::variant<Response, DbCall> CreateQuery(const Request& req) const {
     auto record = Body(req, BodyMode::kCreate);
     if (!record.ok()) return Response::FromError(record.error());
-    return WithConnection([&](pg::Connection& c) -> Result<Response> {
-      MIGSBYU_ASSIGN(auto row, repo_.Insert(c, *record));
-      return Response::Json(row);
-    });
+    auto params = repo_.InsertParams(*record);
+    if (!params.ok()) return Response::FromError(params.error());
+    return DbCall{.sql = repo_.insert_sql(),
+                  .params = std::move(*params),
+                  .prepared = true,
+                  .read_only = false,
+                  .finish = [this, record = std::move(*record)](Result<pg::PgResult> r,
+                                                                const pg::ServerError& server) {
+                    return Answer(repo_.InsertResult(r, server, record));
+                  }};
   }
 
-  Response Get(const Request& req) const {
-    return WithConnection([&](pg::Connection& c) -> Result<Response> {
-      MIGSBYU_ASSIGN(auto row, repo_.Get(c, PathKey(req)));
-      return Response::Json(row);
-    });
+  // GET /E/{id}: one SELECT by key, run by the server's event loop.
+  std::variant<Response, DbCall> GetQuery(const Request& req) const {
+    auto key = PathKey(req);
+    return DbCall{.sql = repo_.select_sql(),
+                  .params = repo_.KeyParams(key),
+                  .prepared = true,
+                  .read_only = true,
+                  .finish = [this, key](Result<pg::PgResult> r, const pg::ServerError&) {
+                    return Answer(repo_.GetResult(r, key));
+                  }};
+  }
+
+  static Response Answer(const Result<json>& row) {
+    return row.ok() ? Response::Json(*row) : Response::FromError(row.error());
   }
 
   // A listing, optionally restricted to rows whose `column` equals `value`.
@@ -257,13 +273,13 @@ void RegisterEntity(Router& router, std::shared_ptr<const Collection> c) {
   for (auto mode : {BodyMode::kCreate, BodyMode::kReplace, BodyMode::kPatch}) {
     router.AddSchema(SchemaName(e, mode), EntitySchema(e, mode));
   }
-  router.Add("POST", base, [c](const Request& r) { return c->Create(r); },
-             {"Register a " + e.noun, tag, json::array(), JsonBody(e.title),
-              WithErrors(Ok(Ref(e.title)), {400, 409, 413, 422, 503})});
+  router.AddQuery("POST", base, [c](const Request& r) { return c->CreateQuery(r); },
+                  {"Register a " + e.noun, tag, json::array(), JsonBody(e.title),
+                   WithErrors(Ok(Ref(e.title)), {400, 409, 413, 422, 503})});
   router.Add("GET", base, [c](const Request& r) { return c->List(r); },
              {"List " + e.plural, tag, ListParameters(e), nullptr, ListResponses(e)});
-  router.Add(
-      "GET", item, [c](const Request& r) { return c->Get(r); },
+  router.AddQuery(
+      "GET", item, [c](const Request& r) { return c->GetQuery(r); },
       {"Get a " + e.noun, tag, json::array(), nullptr, WithErrors(Ok(Ref(e.title)), {404, 503})});
   router.Add("PUT", item, [c](const Request& r) { return c->Update(r, BodyMode::kReplace); },
              {"Replace a " + e.noun + "'s fields", tag, json::array(),
@@ -290,9 +306,9 @@ void RegisterRelation(Router& router, std::shared_ptr<const Collection> c,
   router.AddSchema(r.title, EntitySchema(r, BodyMode::kCreate));
   router.AddSchema(r.title + "WithNames", NamedRelationSchema(r));
   json ok_true = Ok({{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}});
-  router.Add("POST", base, [c](const Request& q) { return c->Create(q); },
-             {"Register an " + r.noun, tag, json::array(), JsonBody(r.title),
-              WithErrors(Ok(Ref(r.title)), {400, 409, 413, 422, 503})});
+  router.AddQuery("POST", base, [c](const Request& q) { return c->CreateQuery(q); },
+                  {"Register an " + r.noun, tag, json::array(), JsonBody(r.title),
+                   WithErrors(Ok(Ref(r.title)), {400, 409, 413, 422, 503})});
   router.Add("GET", base, [c](const Request& q) { return c->List(q); },
              {"List " + r.plural, tag, ListParameters(r), nullptr, ListResponses(r)});
   router.Add("DELETE", base, [c](const Request& q) { return c->DeleteByBody(q); },
@@ -379,6 +395,7 @@ json EntitySchema(const Entity& e, BodyMode mode) {
 }
 
 void RegisterRestApi(Router& router, pg::Pool& pool) {
+  router.SetDatabase(pool.conninfo());
   std::map<std::string, std::shared_ptr<const Collection>> owners;
   for (const auto* e : oltp::AllEntities()) {
     auto c = std::make_shared<const Collection>(*e, pool);

@@ -22,7 +22,12 @@
 // Status codes: 400 unparseable JSON, 404, 409, 422 validation (one entry per field, FastAPI's
 // shape), 503 when no pooled connection is free in time or the database is down.
 //
-// Threading: handlers run concurrently on the server's workers; each leases its own connection.
+// Creating a record and getting one by key are one statement each: they are query routes, run on
+// the server's event loops over asynchronous connections to the pool's server (Router::AddQuery).
+// The others may take several statements and a transaction.
+//
+// Threading: handlers run concurrently on the server's threads; the blocking ones each lease
+// their own connection from `pool`.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -140,14 +140,20 @@ Response Response::FromError(const Error& error) {
 
 void Router::Add(std::string method, std::string pattern, Handler handler, RouteDoc doc) {
   auto segments = PatternSegments(pattern);
-  routes_.push_back({std::move(method), std::move(pattern), std::move(handler), nullptr,
+  routes_.push_back({std::move(method), std::move(pattern), std::move(handler), nullptr, nullptr,
+                     std::move(doc), std::move(segments)});
+}
+
+void Router::AddQuery(std::string method, std::string pattern, QueryHandler handler, RouteDoc doc) {
+  auto segments = PatternSegments(pattern);
+  routes_.push_back({std::move(method), std::move(pattern), nullptr, std::move(handler), nullptr,
                      std::move(doc), std::move(segments)});
 }
 
 void Router::AddEventStream(std::string pattern, StreamHandler handler, RouteDoc doc) {
   auto segments = PatternSegments(pattern);
-  routes_.push_back({"GET", std::move(pattern), nullptr, std::move(handler), std::move(doc),
-                     std::move(segments)});
+  routes_.push_back({"GET", std::move(pattern), nullptr, nullptr, std::move(handler),
+                     std::move(doc), std::move(segments)});
 }
 
 void Router::AddSchema(const std::string& name, nlohmann::json schema) {

@@ -9,8 +9,17 @@
 // failures become Response::FromError, the one place that maps ErrorCode to an HTTP status and
 // the body {"detail": ...}.
 //
+// Three kinds of route:
+//   - ordinary routes: a Handler that may block (several statements, a transaction, DuckDB); the
+//     server runs it on a worker thread;
+//   - query routes: a QueryHandler whose work is one SQL statement. It runs on the server's event
+//     loop and must not block: it validates the request and answers at once, or returns the
+//     statement (a DbCall), which the loop sends on its own asynchronous connections to the
+//     router's database; `finish` makes the response from the result, on the loop too;
+//   - event streams (server-sent events), each on a thread of its own.
+//
 // Threading: register routes before the server starts; handlers are then called concurrently
-// from the server's worker threads and must be thread-safe.
+// from the server's threads and must be thread-safe.
 #pragma once
 
 #include <functional>
@@ -20,9 +29,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/result.h"
+#include "pg/connection.h"
 
 namespace migsbyu::portal {
 
@@ -56,6 +67,17 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// One statement for the server to run without blocking (text parameters and results), and what
+// to answer once its result is there. `finish` runs on the event loop: it must not block either.
+struct DbCall {
+  std::string sql;
+  pg::Params params;
+  bool prepared = true;    // the text is fixed (never built from a request): keep it prepared
+  bool read_only = false;  // it only reads: the server may pipeline it behind other reads
+  std::function<Response(Result<pg::PgResult> result, const pg::ServerError& server_error)> finish;
+};
+using QueryHandler = std::function<std::variant<Response, DbCall>(const Request&)>;
+
 // Server-sent events: a stream handler sends events until it returns or Send reports that the
 // client has gone.
 class EventWriter {
@@ -81,13 +103,20 @@ class Router {
     std::string method;
     std::string pattern;
     Handler handler;       // set for ordinary routes
+    QueryHandler query;    // set for query routes
     StreamHandler stream;  // set for event streams (method GET)
     RouteDoc doc;
     std::vector<std::string> segments;  // the pattern split at '/', for matching
   };
 
   void Add(std::string method, std::string pattern, Handler handler, RouteDoc doc = {});
+  void AddQuery(std::string method, std::string pattern, QueryHandler handler, RouteDoc doc = {});
   void AddEventStream(std::string pattern, StreamHandler handler, RouteDoc doc = {});
+
+  // The PostgreSQL server (libpq conninfo) that query routes run their statements on; empty
+  // until set, and then query routes answer 503.
+  void SetDatabase(std::string conninfo) { database_ = std::move(conninfo); }
+  const std::string& database() const { return database_; }
 
   // Components may add schemas under components.schemas of the OpenAPI document.
   void AddSchema(const std::string& name, nlohmann::json schema);
@@ -109,6 +138,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  std::string database_;
   nlohmann::json schemas_ = nlohmann::json::object();
 };
 

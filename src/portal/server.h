@@ -1,4 +1,4 @@
-// The portal's HTTP server: serves a Router on two addresses over cpp-httplib.
+// The portal's HTTP/1.1 server: serves a Router on two addresses.
 //
 //   API address (default 127.0.0.1:8000): the route table at its own paths.
 //   Web address (default 127.0.0.1:8501): the same table under /api (GET /api/students/), and
@@ -6,29 +6,32 @@
 //     (a client-side route) gets index.html. Files under /assets/ carry Vite's content hashes in
 //     their names and are cached for a year (immutable); index.html is never cached.
 //
-// Every error, including those the HTTP layer produces itself (413 for a body over the limit,
-// 404 for an unknown path, 405 for a known path with another method), is JSON {"detail": ...}.
-// Event-stream routes are sent as text/event-stream with chunked transfer; a stream ends when its
-// handler returns, when the client goes, or when the server stops.
+// Every error, including those the HTTP layer produces itself (400 for a malformed request, 413
+// for a body over the limit, 404 for an unknown path, 405 for a known path with another method),
+// is JSON {"detail": ...}. Keep-alive and pipelined requests are served in order; a response is
+// written with one send. Event-stream routes are sent as text/event-stream with chunked transfer;
+// a stream ends when its handler returns, when the client goes, or when the server stops.
 //
-// Threading: each listener has its own pool of `threads` workers that call the Router's handlers
-// concurrently; a keep-alive connection holds a worker while it is open. Start and Stop are
-// called from one controlling thread. Stop stops accepting, lets requests in flight finish, and
-// returns when every worker has ended.
+// Threading: `event_loops` threads (one per core by default) each run an EventLoop that owns its
+// share of the client connections (handed out in turn by the first loop, which accepts) and its
+// own asynchronous PostgreSQL connections (pg::AsyncPool, one set for writes and one for reads) to
+// the router's database:
+//   - a query route (Router::AddQuery) runs on its connection's loop from the request's bytes to
+//     the response's, its statement sent without blocking: no hand-off between threads;
+//   - an ordinary route, which may block, runs on one of `threads` workers, and its response goes
+//     back to the loop to be written;
+//   - an event stream takes its connection to a thread of its own.
+// Start and Stop are called from one controlling thread. Stop stops accepting, lets requests in
+// flight finish (at most `drain_seconds`), ends event streams, and returns when every thread has
+// ended.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "common/result.h"
 #include "portal/router.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace migsbyu::portal {
 
@@ -36,9 +39,19 @@ struct ServerOptions {
   std::string api_address = "127.0.0.1:8000";  // host:port; port 0 picks a free one
   std::string web_address = "127.0.0.1:8501";  // empty: no web listener
   std::string web_dir = "web/dist";
-  int threads = 64;                 // workers per listener
+  int event_loops = 0;  // threads serving connections; 0: one per core
+  int threads = 32;     // workers for the routes that may block
+  // The query routes' PostgreSQL connections, over all loops. Statements that write get
+  // `db_connections`, one statement in flight on each: concurrent commits then come from
+  // different sessions, whose WAL flushes PostgreSQL makes together. Reads get their own
+  // `db_read_connections` (0: one per loop), each pipelining up to `read_pipeline_depth`
+  // statements: the server then reads and answers them in batches.
+  int db_connections = 16;
+  int db_read_connections = 0;
+  int read_pipeline_depth = 32;
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   int keep_alive_seconds = 5;       // an idle keep-alive connection is closed after this
+  int drain_seconds = 30;           // Stop waits this long for requests in flight
 };
 
 // Splits "host:port". kInvalidArgument naming the address if it is not of that form.
@@ -67,13 +80,8 @@ class Server {
   bool stopping() const { return stopping_.load(); }
 
  private:
-  void Configure(httplib::Server& http, bool with_web);
-
-  const Router& router_;
-  ServerOptions options_;
-  std::unique_ptr<httplib::Server> api_;
-  std::unique_ptr<httplib::Server> web_;
-  std::vector<std::thread> threads_;
+  class Impl;
+  std::unique_ptr<Impl> impl_;
   int api_port_ = 0;
   int web_port_ = 0;
   std::atomic<bool> stopping_{false};

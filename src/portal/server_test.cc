@@ -96,9 +96,10 @@ class ServerTest : public ::testing::Test {
       std::this_thread::sleep_for(300ms);
       return Response::Json({{"slow", true}});
     });
-    router_.AddQuery("GET", "/now/{answer}", [](const Request& r) -> std::variant<Response, DbCall> {
-      return Response::Json({{"answer", r.PathParam("answer")}});
-    });
+    router_.AddQuery("GET", "/now/{answer}",
+                     [](const Request& r) -> std::variant<Response, DbCall> {
+                       return Response::Json({{"answer", r.PathParam("answer")}});
+                     });
     router_.AddQuery("GET", "/db", [](const Request&) -> std::variant<Response, DbCall> {
       return DbCall{"SELECT 1", {}, true, [](Result<pg::PgResult>, const pg::ServerError&) {
                       return Response::Json({{"ran", true}});
