@@ -14,6 +14,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -911,8 +912,18 @@ void Server::Impl::Loop::MaybeFinishDrain() {
 }
 
 void Server::Impl::Stop() {
-  for (auto& loop : loops_) {
-    Loop* l = loop.get();
+  if (loops_.empty()) return;  // never started
+  // The accepting loop stops accepting first, so that each connection it hands to another loop
+  // is posted there before that loop's own drain begins (and is then closed by it).
+  std::promise<void> accepting_stopped;
+  Loop* first = loops_.front().get();
+  first->events().Post([first, &accepting_stopped] {
+    first->BeginDrain();
+    accepting_stopped.set_value();
+  });
+  accepting_stopped.get_future().wait();
+  for (size_t i = 1; i < loops_.size(); ++i) {
+    Loop* l = loops_[i].get();
     l->events().Post([l] { l->BeginDrain(); });
   }
   for (auto& t : loop_threads_) t.join();

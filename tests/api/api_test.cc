@@ -417,6 +417,15 @@ TEST(HealthTest, Is503WhenTheDatabaseIsUnreachable) {
   ASSERT_TRUE(students);
   EXPECT_EQ(students->status, 503);
   EXPECT_TRUE(json::parse(students->body).contains("detail"));
+  // The routes run on the event loops' asynchronous connections answer the same way.
+  auto one = client.Get("/students/S1");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 503);
+  EXPECT_TRUE(json::parse(one->body).contains("detail")) << one->body;
+  auto created = client.Post("/students/", ApiTest::StudentBody("S1").dump(), "application/json");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 503);
+  EXPECT_TRUE(json::parse(created->body).contains("detail")) << created->body;
 }
 
 TEST_F(ApiTest, OpenApiListsEveryRegisteredRoute) {
