@@ -18,6 +18,7 @@
 #include <string>
 
 #include "portal/http_parser.h"
+#include "portal/testdata/corpus_text.h"
 
 namespace {
 
@@ -25,33 +26,10 @@ using migsbyu::portal::http::Limits;
 using migsbyu::portal::http::ParseRequest;
 using migsbyu::portal::http::ParseResult;
 using migsbyu::portal::http::ParseStatus;
+using migsbyu::portal::http::UnescapeCorpusText;
 
 void Check(bool ok) {
   if (!ok) std::abort();
-}
-
-std::string Unescape(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\' || i + 1 == text.size()) {
-      out.push_back(text[i]);
-      continue;
-    }
-    char kind = text[++i];
-    if (kind == 'r') {
-      out.push_back('\r');
-    } else if (kind == 'n') {
-      out.push_back('\n');
-    } else if (kind == 't') {
-      out.push_back('\t');
-    } else if (kind == 'x' && i + 2 < text.size()) {
-      out.push_back(static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(kind);
-    }
-  }
-  return out;
 }
 
 void WriteSeeds(const char* testdata, const char* corpus) {
@@ -64,7 +42,7 @@ void WriteSeeds(const char* testdata, const char* corpus) {
     size_t bytes = line.find_first_not_of(" \t", line.find_first_of(" \t"));
     if (bytes == std::string::npos) continue;
     std::ofstream(fs::path(corpus) / ("seed-" + std::to_string(n++)), std::ios::binary)
-        << '\x01' << Unescape(line.substr(bytes));
+        << '\x01' << UnescapeCorpusText(line.substr(bytes));
   }
 }
 

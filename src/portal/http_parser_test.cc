@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "portal/testdata/corpus_text.h"
+
 namespace migsbyu::portal::http {
 namespace {
 
@@ -452,31 +454,6 @@ TEST(HttpParserTest, PercentDecodeHandlesPlusAndRejectsBadEscapes) {
   EXPECT_EQ(PercentDecode("%0g", false), std::nullopt);
 }
 
-// Undoes the C escapes of the corpus file: \r \n \t \\ \xNN.
-std::string Unescape(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\' || i + 1 == text.size()) {
-      out.push_back(text[i]);
-      continue;
-    }
-    char kind = text[++i];
-    if (kind == 'r') {
-      out.push_back('\r');
-    } else if (kind == 'n') {
-      out.push_back('\n');
-    } else if (kind == 't') {
-      out.push_back('\t');
-    } else if (kind == 'x' && i + 2 < text.size()) {
-      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(kind);
-    }
-  }
-  return out;
-}
-
 struct CorpusCase {
   int line = 0;
   std::string expected;  // "complete", "incomplete" or a status
@@ -493,7 +470,7 @@ std::vector<CorpusCase> ReadCorpus(const std::string& path) {
     size_t space = line.find_first_of(" \t");
     size_t bytes = line.find_first_not_of(" \t", space);
     cases.push_back({number, line.substr(0, space),
-                     Unescape(bytes == std::string::npos ? "" : line.substr(bytes))});
+                     UnescapeCorpusText(bytes == std::string::npos ? "" : line.substr(bytes))});
   }
   return cases;
 }
