@@ -58,6 +58,10 @@ void EventLoop::Unwatch(int fd) {
 }
 
 void EventLoop::Post(Task task) {
+  if (InLoopThread()) {
+    local_posted_.push_back(std::move(task));
+    return;
+  }
   bool wake = false;
   {
     std::lock_guard lock(posted_mu_);
@@ -94,6 +98,9 @@ int EventLoop::TimeoutMs() const {
 }
 
 void EventLoop::RunPosted() {
+  std::vector<Task> local;
+  local.swap(local_posted_);
+  for (auto& task : local) task();
   std::vector<Task> tasks;
   {
     std::lock_guard lock(posted_mu_);
@@ -121,7 +128,8 @@ void EventLoop::Run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!stop_.load()) {
-    int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, TimeoutMs());
+    // Tasks the last pass posted from this thread woke nobody: do not wait for them.
+    int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, local_posted_.empty() ? TimeoutMs() : 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       std::fprintf(stderr, "event loop: epoll_wait: %s\n", std::strerror(errno));

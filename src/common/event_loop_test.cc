@@ -56,6 +56,29 @@ TEST(EventLoopTest, PostedTasksRunOnTheLoopThreadInOrder) {
   EXPECT_FALSE(loop.InLoopThread());
 }
 
+TEST(EventLoopTest, TasksPostedFromTheLoopThreadRunWithoutAnotherEvent) {
+  EventLoop loop;
+  int ran = 0;
+  bool timed_out = false;
+  // A chain of posts from the loop's own thread: each must run in the next pass even though no
+  // descriptor becomes ready and no other thread wakes the loop.
+  std::function<void()> step = [&] {
+    if (++ran == 100) {
+      loop.Stop();
+      return;
+    }
+    loop.Post(step);
+  };
+  loop.RunAfter(std::chrono::milliseconds(1), [&] { loop.Post(step); });
+  loop.RunAfter(std::chrono::seconds(10), [&] {
+    timed_out = true;
+    loop.Stop();
+  });
+  loop.Run();
+  EXPECT_FALSE(timed_out);
+  EXPECT_EQ(ran, 100);
+}
+
 TEST(EventLoopTest, TimersRunInDeadlineOrderAndCancelledOnesNever) {
   EventLoop loop;
   std::vector<std::string> fired;

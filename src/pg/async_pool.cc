@@ -92,8 +92,9 @@ struct AsyncPool::Conn {
   EventLoop& loop;
   PGconn* pg;
   int fd = -1;
-  bool ready = false;    // connected, non-blocking, in pipeline mode
-  bool writing = false;  // PQflush left output unsent: EPOLLOUT is watched
+  bool ready = false;      // connected, non-blocking, in pipeline mode
+  bool writing = false;    // PQflush left output unsent: EPOLLOUT is watched
+  bool unflushed = false;  // queries written to libpq's buffer, to be sent at the end of the pass
   EventLoop::TimerId timer = 0;
   std::deque<Item> items;
   std::deque<std::unique_ptr<Pending>> queries;           // in flight, in the order sent
@@ -275,7 +276,39 @@ void AsyncPool::Send(Conn* c, std::unique_ptr<Pending> q) {
   Pending* p = q.get();
   c->queries.push_back(std::move(q));
   ++in_flight_;
-  if (!Transmit(c, p) || !Flush(c)) Break(c);
+  if (!Transmit(c, p)) {
+    Break(c);
+    return;
+  }
+  // Sent at the end of the loop's pass, so that the queries of one pass that go to the same
+  // connection leave in one write.
+  if (!c->unflushed) {
+    c->unflushed = true;
+    unflushed_.push_back(c);
+  }
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    loop_.Post([this, alive = std::weak_ptr<char>(alive_)] {
+      if (alive.expired()) return;
+      flush_posted_ = false;
+      FlushUnflushed();
+    });
+  }
+}
+
+void AsyncPool::FlushUnflushed() {
+  std::vector<Conn*> batch;
+  batch.swap(unflushed_);
+  bool broke = false;
+  for (Conn* c : batch) {
+    c->unflushed = false;
+    if (!Flush(c)) {
+      Break(c);
+      broke = true;
+    }
+  }
+  if (broke) Dispatch(/*may_open=*/true);
+  RunCompletions();
 }
 
 bool AsyncPool::Transmit(Conn* c, Pending* p) {
@@ -449,6 +482,7 @@ void AsyncPool::Remove(Conn* c) {
                          [c](const std::unique_ptr<Conn>& owned) { return owned.get() == c; });
   if (it == connections_.end()) return;
   if (!c->ready) --opening_;
+  std::erase(unflushed_, c);
   connections_.erase(it);
 }
 

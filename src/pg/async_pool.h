@@ -96,6 +96,7 @@ class AsyncPool {
   void Send(Conn* c, std::unique_ptr<Pending> q);
   bool Transmit(Conn* c, Pending* p);
   bool Flush(Conn* c);
+  void FlushUnflushed();
   bool Rewatch(Conn* c, uint32_t events);
   void OnEvent(Conn* c, uint32_t events);
   void AdvanceConnect(Conn* c);
@@ -119,6 +120,8 @@ class AsyncPool {
   // the callbacks run once the pool's state is consistent (end of an event, a posted task).
   std::vector<Completion> completions_;
   bool completions_posted_ = false;
+  std::vector<Conn*> unflushed_;  // connections with queries not yet sent
+  bool flush_posted_ = false;
   bool closing_ = false;
   // Posted tasks hold a weak_ptr to it: a task that outlives the pool finds it expired.
   std::shared_ptr<char> alive_ = std::make_shared<char>();
