@@ -553,7 +553,9 @@ void Server::Impl::Loop::OnEvents(uint64_t id, uint32_t events) {
 void Server::Impl::Loop::Read(Conn& c) {
   const uint64_t id = c.id;
   char buf[kReadChunk];
-  while (true) {
+  // At most 16 chunks per wake-up: a client that sends without pause does not keep the loop
+  // from its other connections (level-triggered, the rest is read on the next pass).
+  for (int chunks = 0; chunks < 16; ++chunks) {
     ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
     if (n > 0 && c.lingering) continue;  // what the client still sends is dropped
     if (n > 0) {
