@@ -1,3 +1,7 @@
+#include <execinfo.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
@@ -13,7 +17,35 @@ std::string DefaultDatabaseUrl() {
 
 }  // namespace migsbyu::app
 
+namespace {
+
+// A crash of any subcommand leaves its stack in the log (stderr): a test that sees a process die
+// of a signal then has more to go on than the last log line. The default action follows (the
+// handler is reset on entry), so the exit status and the core dump are what they would have been.
+void OnFatalSignal(int sig) {
+  char head[] = "migsbyu: fatal signal 00; stack:\n";
+  head[22] = static_cast<char>('0' + sig / 10 % 10);
+  head[23] = static_cast<char>('0' + sig % 10);
+  (void)!write(STDERR_FILENO, head, sizeof head - 1);
+  void* frames[64];
+  backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+  raise(sig);
+}
+
+void InstallFatalSignalHandlers() {
+  void* warm[1];
+  backtrace(warm, 1);  // loads libgcc's unwinder now rather than inside the handler
+  struct sigaction action {};
+  action.sa_handler = OnFatalSignal;
+  action.sa_flags = SA_RESETHAND | SA_NODEFER;
+  sigemptyset(&action.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(sig, &action, nullptr);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  InstallFatalSignalHandlers();
   CLI::App app{"MigsbyU: a university course portal whose every change flows, by change data "
                "capture, into an analytics lake of SCD Type 2 dimensions."};
   app.require_subcommand(1);

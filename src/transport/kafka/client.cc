@@ -159,17 +159,17 @@ Status Producer::CreateTopics(const std::vector<std::string>& topics, int partit
 
 // ---------------------------------------------------------------------------------- Consumer
 
-Consumer::Consumer(rd_kafka_t* rk, std::unique_ptr<RebalanceCallback> cb)
-    : rk_(rk), on_rebalance_(std::move(cb)) {}
+Consumer::Consumer(rd_kafka_t* rk, std::unique_ptr<Rebalance> rebalance)
+    : rk_(rk), rebalance_(std::move(rebalance)) {}
 
 Consumer::Consumer(Consumer&& o) noexcept
-    : rk_(std::exchange(o.rk_, nullptr)), on_rebalance_(std::move(o.on_rebalance_)) {}
+    : rk_(std::exchange(o.rk_, nullptr)), rebalance_(std::move(o.rebalance_)) {}
 
 Consumer& Consumer::operator=(Consumer&& o) noexcept {
   if (this != &o) {
     Close();
     rk_ = std::exchange(o.rk_, nullptr);
-    on_rebalance_ = std::move(o.on_rebalance_);
+    rebalance_ = std::move(o.rebalance_);
   }
   return *this;
 }
@@ -188,19 +188,30 @@ Result<Consumer> Consumer::Create(const Config& config, RebalanceCallback on_reb
     return Error::InvalidArgument("kafka consumer: group.id is required");
   }
   MIGSBYU_ASSIGN(rd_kafka_conf_t * conf, MakeConf(config));
-  auto cb = std::make_unique<RebalanceCallback>(std::move(on_rebalance));
-  rd_kafka_conf_set_opaque(conf, cb.get());
+  auto rebalance = std::make_unique<Rebalance>();
+  rebalance->callback = std::move(on_rebalance);
+  // The protocol follows from the strategy (librdkafka refuses to mix eager and cooperative
+  // assignors), so it is settled here rather than asked of rd_kafka_rebalance_protocol() in the
+  // callback: that is a request to the group's thread, which fails (NULL) once the group has
+  // terminated, and a revocation that rd_kafka_consumer_close() serves can come after that.
+  char strategies[256];
+  size_t size = sizeof strategies;
+  if (rd_kafka_conf_get(conf, "partition.assignment.strategy", strategies, &size) ==
+      RD_KAFKA_CONF_OK) {
+    rebalance->cooperative =
+        std::string_view(strategies).find("cooperative") != std::string_view::npos;
+  }
+  rd_kafka_conf_set_opaque(conf, rebalance.get());
   rd_kafka_conf_set_rebalance_cb(conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
-    auto* callback = static_cast<RebalanceCallback*>(opaque);
+    auto* rebalance = static_cast<Rebalance*>(opaque);
     std::vector<std::pair<std::string, int32_t>> list;
     for (int i = 0; i < parts->cnt; ++i) {
       list.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
     }
     const bool assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
-    if (*callback) (*callback)(assigned, list);
-    const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
-    if (cooperative) {
+    if (rebalance->callback) rebalance->callback(assigned, list);
+    if (rebalance->cooperative) {
       rd_kafka_error_t* e = assigned ? rd_kafka_incremental_assign(rk, parts)
                                      : rd_kafka_incremental_unassign(rk, parts);
       if (e) rd_kafka_error_destroy(e);
@@ -215,7 +226,7 @@ Result<Consumer> Consumer::Create(const Config& config, RebalanceCallback on_reb
     return Error::InvalidArgument(std::string("kafka consumer: ") + err);
   }
   rd_kafka_poll_set_consumer(rk);
-  return Consumer(rk, std::move(cb));
+  return Consumer(rk, std::move(rebalance));
 }
 
 Status Consumer::Subscribe(const std::vector<std::string>& topics) {

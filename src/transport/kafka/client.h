@@ -92,7 +92,8 @@ class Producer {
 };
 
 // Rebalance notification: assigned (true) or revoked (false) partitions. The consumer applies
-// the assignment itself after the callback returns.
+// the assignment itself after the callback returns, incrementally when the configured
+// partition.assignment.strategy is cooperative ("cooperative-sticky"), whole otherwise.
 using RebalanceCallback =
     std::function<void(bool assigned, const std::vector<std::pair<std::string, int32_t>>&)>;
 
@@ -130,10 +131,15 @@ class Consumer {
   Status CommitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& offsets);
 
  private:
-  Consumer(rd_kafka_t* rk, std::unique_ptr<RebalanceCallback> cb);
+  // What librdkafka's rebalance callback needs (its opaque, at a stable address).
+  struct Rebalance {
+    RebalanceCallback callback;
+    bool cooperative = false;  // fixed by the configured strategy
+  };
+  Consumer(rd_kafka_t* rk, std::unique_ptr<Rebalance> rebalance);
   void Close();
   rd_kafka_t* rk_ = nullptr;
-  std::unique_ptr<RebalanceCallback> on_rebalance_;
+  std::unique_ptr<Rebalance> rebalance_;
 };
 
 }  // namespace migsbyu::kafka
