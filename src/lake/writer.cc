@@ -922,6 +922,8 @@ Status LakeWriter::CollectGarbage() {
   for (const auto& [dataset, files] : pending_) {
     for (const auto& f : files) live.insert(f.path);
   }
+  // The file a COPY is still streaming into: committed rows, not yet published.
+  if (stream_) live.insert(stream_->file.path);
   for (const auto& dir : fs::directory_iterator(options_.dir, ec)) {
     if (!dir.is_directory() || dir.path().filename() == kManifestDir) continue;
     // Another writer's directory may hold its files of a commit not yet published.
