@@ -15,6 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using events::Value;
 
+using testing::ChangeIn;
 using testing::ContractSchema;
 
 struct Change {
@@ -55,17 +56,8 @@ class SharedWritersTest : public ::testing::Test {
     tx.info = {static_cast<uint32_t>(n), Lsn(100 * n), Lsn(100 * n + 8),
                1700000000000000 + static_cast<int64_t>(n) * 1000, false};
     for (auto& r : rows) {
-      events::ChangeEvent e;
-      e.op = static_cast<events::Operation>(r.op);
-      e.table = schemas_.at(r.table);
-      e.before = r.before;
-      e.after = r.after;
-      e.commit_lsn = tx.info.commit_lsn;
-      e.position = tx.changes.size();
-      e.lsn = Lsn(tx.info.commit_lsn.value() - 50 + e.position);
-      e.xid = tx.info.xid;
-      e.commit_time_us = tx.info.commit_time_us;
-      tx.changes.push_back(std::move(e));
+      tx.changes.push_back(ChangeIn(tx.info, tx.changes.size(), schemas_.at(r.table),
+                                    static_cast<events::Operation>(r.op), r.before, r.after));
     }
     return tx;
   }

@@ -7,6 +7,22 @@
 
 namespace migsbyu::lake::testing {
 
+events::ChangeEvent ChangeIn(const events::TransactionInfo& info, size_t position,
+                             std::shared_ptr<const events::TableSchema> table, events::Operation op,
+                             std::optional<events::Row> before, std::optional<events::Row> after) {
+  events::ChangeEvent e;
+  e.op = op;
+  e.table = std::move(table);
+  e.before = std::move(before);
+  e.after = std::move(after);
+  e.commit_lsn = info.commit_lsn;
+  e.position = position;
+  e.lsn = Lsn(info.commit_lsn.value() - 50 + position);
+  e.xid = info.xid;
+  e.commit_time_us = info.commit_time_us;
+  return e;
+}
+
 std::shared_ptr<const events::TableSchema> ContractSchema(const std::string& table) {
   const KnownTable* known = FindKnownTable(table);
   if (known == nullptr) throw std::invalid_argument("not a table of the contract: " + table);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,12 @@ namespace migsbyu::lake::testing {
 // or every column of takes and teaches) and PostgreSQL type OIDs set, so that the Kafka envelope
 // encodes it as it encodes a captured table. REQUIRES: `table` is one of the contract's.
 std::shared_ptr<const events::TableSchema> ContractSchema(const std::string& table);
+
+// The change at `position` of the transaction `info`, stamped as the connector stamps it (its
+// commit LSN, xid and commit time; its own LSN just before the commit's, in order).
+events::ChangeEvent ChangeIn(const events::TransactionInfo& info, size_t position,
+                             std::shared_ptr<const events::TableSchema> table, events::Operation op,
+                             std::optional<events::Row> before, std::optional<events::Row> after);
 
 // The rows of `sql` over the latest commit of the lake in `dir`: one string per row, columns
 // joined by '|', NULL as "NULL". A lake that cannot be opened or a failing query is a test

@@ -30,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kTables[] = {"students", "professors", "courses", "takes", "teaches"};
 
+using testing::ChangeIn;
 using testing::ContractSchema;
 
 // `migsbyu lake consume` as a child process, its output in a file.
@@ -153,17 +154,9 @@ class Workload {
 
   void Add(Tx& tx, const std::string& table, char op, std::optional<events::Row> before,
            std::optional<events::Row> after) {
-    events::ChangeEvent e;
-    e.op = static_cast<events::Operation>(op);
-    e.table = schemas_.at(table);
-    e.before = std::move(before);
-    e.after = std::move(after);
-    e.commit_lsn = tx.info.commit_lsn;
-    e.position = tx.changes.size();
-    e.lsn = Lsn(tx.info.commit_lsn.value() - 50 + e.position);
-    e.xid = tx.info.xid;
-    e.commit_time_us = tx.info.commit_time_us;
-    tx.changes.push_back(std::move(e));
+    tx.changes.push_back(ChangeIn(tx.info, tx.changes.size(), schemas_.at(table),
+                                  static_cast<events::Operation>(op), std::move(before),
+                                  std::move(after)));
     ++produced[table];
   }
 
@@ -362,7 +355,9 @@ TEST_F(KafkaGroupTest, MembersSplitTheTablesAndTakeOverAfterKillNine) {
   int derivers = 0;
   for (size_t i = 0; i < members.size(); ++i) derivers += i != victim && members[i]->Derives();
   for (size_t i = 0; i < members.size(); ++i) {
-    if (i != victim) EXPECT_EQ(members[i]->Terminate(), 0) << members[i]->Log();
+    if (i != victim) {
+      EXPECT_EQ(members[i]->Terminate(), 0) << members[i]->Log();
+    }
   }
   auto describe = [&] {
     std::string text = "expected:";

@@ -19,6 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using events::Value;
 
+using testing::ChangeIn;
 using testing::ContractSchema;
 
 struct Tx {
@@ -45,19 +46,9 @@ class KafkaLakeTest : public ::testing::Test {
     Tx tx;
     tx.info = {static_cast<uint32_t>(n), Lsn(100 * n), Lsn(100 * n + 8),
                1700000000000000 + static_cast<int64_t>(n) * 1000, false};
-    uint64_t position = 0;
     for (auto& [table, op, before, after] : rows) {
-      events::ChangeEvent e;
-      e.op = static_cast<events::Operation>(op);
-      e.table = schemas_.at(table);
-      e.before = before;
-      e.after = after;
-      e.commit_lsn = tx.info.commit_lsn;
-      e.lsn = Lsn(tx.info.commit_lsn.value() - 50 + position);
-      e.position = position++;
-      e.xid = tx.info.xid;
-      e.commit_time_us = tx.info.commit_time_us;
-      tx.changes.push_back(std::move(e));
+      tx.changes.push_back(ChangeIn(tx.info, tx.changes.size(), schemas_.at(table),
+                                    static_cast<events::Operation>(op), before, after));
     }
     return tx;
   }
