@@ -414,6 +414,8 @@ class Server::Impl {
     bool draining_ = false;
   };
 
+  // On the first loop's thread (or before it runs).
+  void WatchListener(int listen_fd, Listener listener);
   void Accept(int listen_fd, Listener listener);
 
   Server& server_;
@@ -448,14 +450,16 @@ Status Server::Impl::Start(int* api_port, int* web_port) {
                                           : std::max(1u, std::thread::hardware_concurrency());
   workers_ = std::make_unique<WorkerPool>(std::max(1, options_.threads));
   for (size_t i = 0; i < loops; ++i) loops_.push_back(std::make_unique<Loop>(*this, i));
-  // The first loop accepts and hands each new connection to the loops in turn.
-  EventLoop& first = loops_.front()->events();
-  first.Watch(api_fd_, EPOLLIN, [this](uint32_t) { Accept(api_fd_, Listener::kApi); });
-  if (web_fd_ >= 0) {
-    first.Watch(web_fd_, EPOLLIN, [this](uint32_t) { Accept(web_fd_, Listener::kWeb); });
-  }
+  WatchListener(api_fd_, Listener::kApi);
+  if (web_fd_ >= 0) WatchListener(web_fd_, Listener::kWeb);
   for (auto& loop : loops_) loop_threads_.emplace_back([l = loop.get()] { l->Run(); });
   return OkStatus();
+}
+
+void Server::Impl::WatchListener(int listen_fd, Listener listener) {
+  // The first loop accepts and hands each new connection to the loops in turn.
+  loops_.front()->events().Watch(
+      listen_fd, EPOLLIN, [this, listen_fd, listener](uint32_t) { Accept(listen_fd, listener); });
 }
 
 void Server::Impl::Accept(int listen_fd, Listener listener) {
@@ -469,10 +473,8 @@ void Server::Impl::Accept(int listen_fd, Listener listener) {
         MIGSBYU_LOG_WARN("portal: cannot accept: {}", std::strerror(errno));
         EventLoop& first = loops_.front()->events();
         first.Unwatch(listen_fd);
-        first.RunAfter(std::chrono::milliseconds(100), [this, listen_fd, listener, &first] {
-          if (server_.stopping()) return;
-          first.Watch(listen_fd, EPOLLIN,
-                      [this, listen_fd, listener](uint32_t) { Accept(listen_fd, listener); });
+        first.RunAfter(std::chrono::milliseconds(100), [this, listen_fd, listener] {
+          if (!server_.stopping()) WatchListener(listen_fd, listener);
         });
       }
       return;
