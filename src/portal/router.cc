@@ -3,6 +3,59 @@
 #include "common/log.h"
 
 namespace migsbyu::portal {
+
+bool RoleHolds(Role role, Permission permission) {
+  switch (permission) {
+    case Permission::kPublic:
+    case Permission::kRead:
+      return true;
+    case Permission::kWrite:
+      return role == Role::kRegistrar || role == Role::kAdmin;
+    case Permission::kConsole:
+      return role == Role::kAnalyst || role == Role::kAdmin;
+    case Permission::kAdmin:
+      return role == Role::kAdmin;
+  }
+  return false;
+}
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kViewer:
+      return "viewer";
+    case Role::kAnalyst:
+      return "analyst";
+    case Role::kRegistrar:
+      return "registrar";
+    case Role::kAdmin:
+      return "admin";
+  }
+  return "viewer";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (Role r : {Role::kViewer, Role::kAnalyst, Role::kRegistrar, Role::kAdmin}) {
+    if (RoleName(r) == name) return r;
+  }
+  return std::nullopt;
+}
+
+std::string_view PermissionName(Permission permission) {
+  switch (permission) {
+    case Permission::kPublic:
+      return "public";
+    case Permission::kRead:
+      return "read";
+    case Permission::kWrite:
+      return "write";
+    case Permission::kConsole:
+      return "console";
+    case Permission::kAdmin:
+      return "admin";
+  }
+  return "admin";
+}
+
 namespace {
 
 std::vector<std::string_view> Segments(std::string_view path) {

@@ -18,8 +18,14 @@
 //     router's database; `finish` makes the response from the result, on the loop too;
 //   - event streams (server-sent events), each on a thread of its own.
 //
-// Threading: register routes before the server starts; handlers are then called concurrently
-// from the server's threads and must be thread-safe.
+// Access: every route declares the permission it requires (RouteDoc::permission). Before a
+// matched route runs, the server asks the router's Gate to admit the request: the gate names the
+// Principal the request acts for (Request::principal) or gives the refusal to send (401, 403,
+// 429). A router without a gate admits every request without a principal: that is for tests of
+// the HTTP layer only, and `migsbyu serve` always installs one.
+//
+// Threading: register routes and set the gate before the server starts; handlers are then called
+// concurrently from the server's threads and must be thread-safe.
 #pragma once
 
 #include <functional>
@@ -37,6 +43,34 @@
 
 namespace migsbyu::portal {
 
+// What a route requires of its caller. Which roles hold which permission: RoleHolds.
+enum class Permission {
+  kPublic,   // anyone, signed in or not (health, signing in, the API's description)
+  kRead,     // any signed-in user: operational listings and records, analytics reads
+  kWrite,    // creating, changing and deleting operational records; generation; simulation
+  kConsole,  // the SQL console
+  kAdmin,    // users, tokens, sessions, the audit trail, capture operations
+};
+
+// The roles of signed-in users (docs/SECURITY.md).
+enum class Role { kViewer, kAnalyst, kRegistrar, kAdmin };
+
+// True if `role` holds `permission`: admin everything; registrar read and write; analyst read and
+// the console; viewer read. kPublic is held by everyone.
+bool RoleHolds(Role role, Permission permission);
+
+// "viewer", "analyst", "registrar", "admin"; ParseRole is its inverse (nullopt for anything else).
+std::string_view RoleName(Role role);
+std::optional<Role> ParseRole(std::string_view name);
+std::string_view PermissionName(Permission permission);
+
+// Who a request acts for, set by the gate before the route's handler runs.
+struct Principal {
+  std::string user;  // the user's name: what the audit trail records as `changed_by`
+  Role role = Role::kViewer;
+  bool pii = false;  // may see personal fields (address, date_of_birth) unmasked
+};
+
 struct Request {
   std::string method;  // "GET"
   std::string path;    // as received, without the /api prefix
@@ -44,6 +78,8 @@ struct Request {
   std::multimap<std::string, std::string> query;
   std::multimap<std::string, std::string> headers;  // names in lower case
   std::string body;
+  std::string peer;  // the client's address, as the server saw it (or as a trusted proxy said)
+  std::optional<Principal> principal;  // set by the gate; nullopt for public routes and no gate
 
   // The first value of a query parameter, if present.
   std::optional<std::string> Query(const std::string& name) const;
@@ -95,6 +131,24 @@ struct RouteDoc {
   nlohmann::json parameters = nlohmann::json::array();  // OpenAPI Parameter Objects
   nlohmann::json request_body;                          // OpenAPI Request Body Object
   nlohmann::json responses;                             // OpenAPI Responses Object
+  // Who may call the route. A route that declares none is refused to everyone (and a test of the
+  // route table fails), so that forgetting it can never open a route.
+  std::optional<Permission> permission;
+};
+
+class Router;
+
+// Decides for each request that matched a route whether it may run, and as whom.
+// Threading: called on the server's event loops, concurrently: thread-safe, and never blocks.
+class Gate {
+ public:
+  virtual ~Gate() = default;
+  struct Admission {
+    std::optional<Principal> principal;  // admitted as this (nullopt: a public route, anonymous)
+    std::optional<Response> refusal;     // set: send this instead of running the route
+  };
+  // REQUIRES: `permission` is the route's declared permission.
+  virtual Admission Admit(const Request& request, Permission permission) const = 0;
 };
 
 class Router {
@@ -118,6 +172,10 @@ class Router {
   void SetDatabase(std::string conninfo) { database_ = std::move(conninfo); }
   const std::string& database() const { return database_; }
 
+  // The gate the server asks before running a route. REQUIRES: `gate` outlives the router's use.
+  void SetGate(const Gate* gate) { gate_ = gate; }
+  const Gate* gate() const { return gate_; }
+
   // Components may add schemas under components.schemas of the OpenAPI document.
   void AddSchema(const std::string& name, nlohmann::json schema);
 
@@ -139,6 +197,7 @@ class Router {
  private:
   std::vector<Route> routes_;
   std::string database_;
+  const Gate* gate_ = nullptr;
   nlohmann::json schemas_ = nlohmann::json::object();
 };
 

@@ -685,6 +685,17 @@ void Server::Impl::Loop::Dispatch(Conn& c, http::ParsedRequest parsed) {
   const Router::Route* route = match.route;
   const uint64_t id = c.id;
 
+  if (const Gate* gate = impl_.router_.gate()) {
+    if (!route->doc.permission) {
+      MIGSBYU_LOG_ERROR("portal: {} {} declares no permission; refused", route->method,
+                        route->pattern);
+      return Respond(c, ErrorResponse(403, "Forbidden"));
+    }
+    Gate::Admission admission = gate->Admit(request, *route->doc.permission);
+    if (admission.refusal) return Complete(id, std::move(*admission.refusal), prefix);
+    request.principal = std::move(admission.principal);
+  }
+
   if (route->stream) return HandOffStream(c, route, std::move(request));
 
   if (route->query) {
