@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev kcat
+  libsodium-dev libssl-dev openssl libavro-dev
   clang libclang-rt-14-dev
   chromium chromium-driver
   procps time

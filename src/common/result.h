@@ -27,6 +27,9 @@ enum class ErrorCode {
   kConflict,         // the request contradicts the current state (a referenced row): HTTP 409
   kValidation,       // well-formed input that breaks a rule; see Error::fields(): HTTP 422
   kTooLarge,         // HTTP 413
+  kUnauthenticated,  // no valid credentials: HTTP 401
+  kPermissionDenied, // valid credentials without the right: HTTP 403
+  kTooManyRequests,  // a rate or concurrency limit: HTTP 429
   kUnavailable,      // a peer (PostgreSQL, Kafka) cannot be reached now; retrying may work: 503
   kCorruption,       // bytes that do not parse (a WAL message, a lake file)
   kCancelled,        // shutdown was requested
@@ -51,6 +54,15 @@ class Error {
   static Error NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
   static Error AlreadyExists(std::string m) { return {ErrorCode::kAlreadyExists, std::move(m)}; }
   static Error Conflict(std::string m) { return {ErrorCode::kConflict, std::move(m)}; }
+  static Error Unauthenticated(std::string m) {
+    return {ErrorCode::kUnauthenticated, std::move(m)};
+  }
+  static Error PermissionDenied(std::string m) {
+    return {ErrorCode::kPermissionDenied, std::move(m)};
+  }
+  static Error TooManyRequests(std::string m) {
+    return {ErrorCode::kTooManyRequests, std::move(m)};
+  }
   static Error Unavailable(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
   static Error Corruption(std::string m) { return {ErrorCode::kCorruption, std::move(m)}; }
   static Error Cancelled(std::string m) { return {ErrorCode::kCancelled, std::move(m)}; }

@@ -109,6 +109,12 @@ int StatusFor(ErrorCode code) {
       return 422;
     case ErrorCode::kTooLarge:
       return 413;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kTooManyRequests:
+      return 429;
     case ErrorCode::kUnavailable:
       return 503;
     case ErrorCode::kCorruption:

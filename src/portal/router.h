@@ -95,8 +95,9 @@ struct Response {
 
   static Response Json(const nlohmann::json& body, int status = 200);
   // {"detail": message} — or, for kValidation, {"detail": [{"loc": [...], "msg": ...}, ...]} —
-  // with the status for the error's code: 400 invalid argument, 404 not found, 409 already
-  // exists or conflict, 413 too large, 422 validation, 503 unavailable, 500 otherwise (the
+  // with the status for the error's code: 400 invalid argument, 401 unauthenticated, 403
+  // permission denied, 404 not found, 409 already exists or conflict, 413 too large, 422
+  // validation, 429 too many requests, 503 unavailable, 500 otherwise (the
   // message of a 500 is logged, not sent).
   static Response FromError(const Error& error);
 };
