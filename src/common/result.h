@@ -21,19 +21,19 @@
 namespace migsbyu {
 
 enum class ErrorCode {
-  kInvalidArgument,  // malformed input (bad JSON, wrong type): HTTP 400
-  kNotFound,         // HTTP 404
-  kAlreadyExists,    // duplicate key: HTTP 409
-  kConflict,         // the request contradicts the current state (a referenced row): HTTP 409
-  kValidation,       // well-formed input that breaks a rule; see Error::fields(): HTTP 422
-  kTooLarge,         // HTTP 413
-  kUnauthenticated,  // no valid credentials: HTTP 401
-  kPermissionDenied, // valid credentials without the right: HTTP 403
-  kTooManyRequests,  // a rate or concurrency limit: HTTP 429
-  kUnavailable,      // a peer (PostgreSQL, Kafka) cannot be reached now; retrying may work: 503
-  kCorruption,       // bytes that do not parse (a WAL message, a lake file)
-  kCancelled,        // shutdown was requested
-  kInternal,         // anything else
+  kInvalidArgument,   // malformed input (bad JSON, wrong type): HTTP 400
+  kNotFound,          // HTTP 404
+  kAlreadyExists,     // duplicate key: HTTP 409
+  kConflict,          // the request contradicts the current state (a referenced row): HTTP 409
+  kValidation,        // well-formed input that breaks a rule; see Error::fields(): HTTP 422
+  kTooLarge,          // HTTP 413
+  kUnauthenticated,   // no valid credentials: HTTP 401
+  kPermissionDenied,  // valid credentials without the right: HTTP 403
+  kTooManyRequests,   // a rate or concurrency limit: HTTP 429
+  kUnavailable,       // a peer (PostgreSQL, Kafka) cannot be reached now; retrying may work: 503
+  kCorruption,        // bytes that do not parse (a WAL message, a lake file)
+  kCancelled,         // shutdown was requested
+  kInternal,          // anything else
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
@@ -50,7 +50,9 @@ class Error {
   Error(ErrorCode code, std::string message, std::vector<FieldError> fields)
       : code_(code), message_(std::move(message)), fields_(std::move(fields)) {}
 
-  static Error InvalidArgument(std::string m) { return {ErrorCode::kInvalidArgument, std::move(m)}; }
+  static Error InvalidArgument(std::string m) {
+    return {ErrorCode::kInvalidArgument, std::move(m)};
+  }
   static Error NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
   static Error AlreadyExists(std::string m) { return {ErrorCode::kAlreadyExists, std::move(m)}; }
   static Error Conflict(std::string m) { return {ErrorCode::kConflict, std::move(m)}; }
@@ -91,22 +93,37 @@ class Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { assert(!ok()); return std::get<1>(v_); }
-  Error&& error() && { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const& {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -120,18 +137,19 @@ inline Status OkStatus() { return Ok{}; }
 }  // namespace migsbyu
 
 // Propagates an error from an expression yielding Result/Status: MIGSBYU_TRY(stream.Send(x));
-#define MIGSBYU_TRY(expr)                                   \
-  do {                                                      \
-    auto migsbyu_try_ = (expr);                             \
+#define MIGSBYU_TRY(expr)                                           \
+  do {                                                              \
+    auto migsbyu_try_ = (expr);                                     \
     if (!migsbyu_try_.ok()) return std::move(migsbyu_try_).error(); \
   } while (0)
 
 #define MIGSBYU_CONCAT_INNER(a, b) a##b
 #define MIGSBYU_CONCAT(a, b) MIGSBYU_CONCAT_INNER(a, b)
-// Declares `lhs` from a Result's value or returns its error: MIGSBYU_ASSIGN(auto conn, Connect(url));
+// Declares `lhs` from a Result's value or returns its error: MIGSBYU_ASSIGN(auto conn,
+// Connect(url));
 #define MIGSBYU_ASSIGN(lhs, expr) \
   MIGSBYU_ASSIGN_IMPL(MIGSBYU_CONCAT(migsbyu_result_, __LINE__), lhs, expr)
-#define MIGSBYU_ASSIGN_IMPL(tmp, lhs, expr)          \
-  auto tmp = (expr);                                 \
-  if (!tmp.ok()) return std::move(tmp).error();      \
+#define MIGSBYU_ASSIGN_IMPL(tmp, lhs, expr)     \
+  auto tmp = (expr);                            \
+  if (!tmp.ok()) return std::move(tmp).error(); \
   lhs = std::move(tmp).value()

@@ -1,5 +1,7 @@
 #include "oltp/entity.h"
 
+#include <set>
+
 namespace migsbyu::oltp {
 namespace {
 
@@ -23,6 +25,11 @@ Field Key(std::string name, std::string description, nlohmann::json example) {
 
 Field Searchable(Field f) {
   f.searchable = true;
+  return f;
+}
+
+Field Personal(Field f) {
+  f.pii = true;
   return f;
 }
 
@@ -93,8 +100,9 @@ const Entity& Students() {
       {Key("id", "Student number", "1A2B3C4D5E"),
        Searchable(Text("first_name", "Given name", "Ada")),
        Searchable(Text("last_name", "Family name", "Lovelace")), Text("gender", "Gender", "Female"),
-       Searchable(Long(Text("address", "Postal address", "12 St James's Square, London"), 500)),
-       Date("date_of_birth", "Date of birth, YYYY-MM-DD", "2004-12-10"),
+       Personal(Searchable(
+           Long(Text("address", "Postal address", "12 St James's Square, London"), 500))),
+       Personal(Date("date_of_birth", "Date of birth, YYYY-MM-DD", "2004-12-10")),
        Searchable(Text("major", "Major subject", "Mathematics")),
        Number("year_of_study", FieldType::kInteger, "Year of study, from 1", 1, 2147483647, 2),
        Number("gpa", FieldType::kDecimal2, "Grade point average, 0.00 to 4.00", 0, 4, 3.85),
@@ -115,9 +123,9 @@ const Entity& Professors() {
       {Key("id", "Staff number", "P00042"), Text("title", "Title", "Dr."),
        Searchable(Text("first_name", "Given name", "Grace")),
        Searchable(Text("last_name", "Family name", "Hopper")), Text("gender", "Gender", "Female"),
-       Searchable(Long(Text("address", "Postal address", "1 Navy Way, Arlington"), 500)),
+       Personal(Searchable(Long(Text("address", "Postal address", "1 Navy Way, Arlington"), 500))),
        Searchable(Text("department", "Department name", "Computer Science")),
-       Date("date_of_birth", "Date of birth, YYYY-MM-DD", "1966-12-09"),
+       Personal(Date("date_of_birth", "Date of birth, YYYY-MM-DD", "1966-12-09")),
        Number("annual_salary", FieldType::kInteger, "Annual salary, from 0", 0, 2147483647,
               125000)},
       {},
@@ -171,6 +179,19 @@ const std::vector<const Entity*>& AllEntities() {
   static const std::vector<const Entity*> all = {&Students(), &Professors(), &Courses(),
                                                  &Enrollments(), &Assignments()};
   return all;
+}
+
+const std::vector<std::string>& PiiColumnNames() {
+  static const std::vector<std::string> names = [] {
+    std::set<std::string> found;
+    for (const auto* e : AllEntities()) {
+      for (const auto& f : e->fields) {
+        if (f.pii) found.insert(f.name);
+      }
+    }
+    return std::vector<std::string>(found.begin(), found.end());
+  }();
+  return names;
 }
 
 const Entity* FindEntityByTable(std::string_view table) {

@@ -32,6 +32,9 @@ struct Field {
   std::string description;
   bool key = false;         // part of the primary key
   bool searchable = false;  // listed in text search (?q=)
+  // Personal data: shown masked (kMaskedValue) to users without the pii grant, on every read
+  // path (API, analytics, history, as-of, the console, downloads).
+  bool pii = false;
   // Text rules (characters, not bytes).
   int64_t min_length = 1;
   int64_t max_length = 200;
@@ -76,6 +79,14 @@ const Entity& Professors();
 const Entity& Courses();
 const Entity& Enrollments();  // table takes
 const Entity& Assignments();  // table teaches
+
+// What a masked personal value reads as.
+inline constexpr std::string_view kMaskedValue = "***";
+
+// The names of the columns that hold personal data in any entity ("address", "date_of_birth"),
+// sorted: the lake and the analytics views carry them under the same names (and as before_<c>,
+// after_<c> in the change logs).
+const std::vector<std::string>& PiiColumnNames();
 
 // The five, entities before relations.
 const std::vector<const Entity*>& AllEntities();
