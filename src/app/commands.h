@@ -17,5 +17,7 @@ void AddGenerateCommand(CLI::App& app);
 void AddSimulateCommand(CLI::App& app);
 void AddCdcCommand(CLI::App& app);
 void AddLakeCommand(CLI::App& app);
+void AddUserCommand(CLI::App& app);
+void AddTokenCommand(CLI::App& app);
 
 }  // namespace migsbyu::app

@@ -5,6 +5,10 @@
 // page (no CDN, no external files) that fetches openapi.json beside it and renders every
 // operation with its parameters, body schema and responses, and a form to try it.
 //
+// The three are public (the API's description is no secret). The docs page shows each
+// operation's required permission and roles (x-permission, x-roles) and takes a bearer token
+// for its "Try it" calls; in a browser signed in to the UI, the session cookie is sent anyway.
+//
 // Threading: the handlers only read the Router, which is not modified while serving.
 #pragma once
 

@@ -10,6 +10,8 @@
 // Bodies are validated strictly like the REST API's: 400 unparseable JSON, 422 naming each bad
 // or unknown field.
 //
+// Access: the three POSTs need the write permission (registrar, admin); GET /simulation read.
+//
 // Threading: handlers run concurrently on the server's workers; the generator uses a leased
 // connection, the Simulator is thread-safe.
 #pragma once

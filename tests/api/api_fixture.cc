@@ -28,6 +28,7 @@ void ApiTest::SetUp() {
   }
   pool_ = std::make_unique<pg::Pool>(db_->url(), 8);
   router_ = std::make_unique<portal::Router>();
+  router_->SetGate(&gate_);
   simulator_ = std::make_unique<oltp::Simulator>(*pool_);
   portal::RegisterRestApi(*router_, *pool_);
   portal::RegisterGenerateApi(*router_, *pool_, *simulator_);

@@ -562,21 +562,29 @@ TEST_F(ApiTest, ManyConcurrentClientsAreAllServed) {
 class ServerBehaviourTest : public ApiTest {
  protected:
   void AddRoutes(portal::Router& router) override {
-    router.Add("GET", "/test/held", [this](const portal::Request&) {
-      {
-        std::unique_lock lock(mu_);
-        entered_ = true;
-        cv_.notify_all();
-        cv_.wait(lock, [&] { return released_; });
-      }
-      return portal::Response::Json({{"finished", true}});
-    });
-    router.AddEventStream("/test/events", [](const portal::Request& req, portal::EventWriter& w) {
-      int n = std::stoi(req.Query("n").value_or("3"));
-      for (int i = 0; i < n; ++i) {
-        if (!w.Send("tick", "{\"i\":" + std::to_string(i) + "}")) return;
-      }
-    });
+    portal::RouteDoc doc;
+    doc.permission = portal::Permission::kRead;  // a route the gate refuses has none
+    router.Add(
+        "GET", "/test/held",
+        [this](const portal::Request&) {
+          {
+            std::unique_lock lock(mu_);
+            entered_ = true;
+            cv_.notify_all();
+            cv_.wait(lock, [&] { return released_; });
+          }
+          return portal::Response::Json({{"finished", true}});
+        },
+        doc);
+    router.AddEventStream(
+        "/test/events",
+        [](const portal::Request& req, portal::EventWriter& w) {
+          int n = std::stoi(req.Query("n").value_or("3"));
+          for (int i = 0; i < n; ++i) {
+            if (!w.Send("tick", "{\"i\":" + std::to_string(i) + "}")) return;
+          }
+        },
+        doc);
   }
   std::mutex mu_;
   std::condition_variable cv_;

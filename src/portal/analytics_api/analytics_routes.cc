@@ -6,6 +6,8 @@
 #include "analytics/instant.h"
 #include "analytics/status.h"
 #include "analytics/tables.h"
+#include "oltp/entity.h"
+#include "portal/masking.h"
 
 namespace migsbyu::portal {
 namespace {
@@ -58,15 +60,38 @@ Result<analytics::Paging> PagingOf(const Request& request) {
 
 // ---- Responses ----
 
-Response PageResponse(const Result<analytics::Page>& page) {
+// Rows of the lake for `request`: personal fields masked unless its principal may see them
+// (portal/masking.h). Every answer below goes through one of these two.
+Response PageResponse(const Request& request, Result<analytics::Page> page) {
   if (!page.ok()) return Response::FromError(page.error());
+  if (!SeesPersonalData(request)) MaskPersonalFields(page->rows);
   Response response = Response::Json(page->rows);
   response.headers.emplace_back("X-Total-Count", std::to_string(page->total));
   return response;
 }
 
-Response JsonResponse(const Result<nlohmann::json>& body) {
+// A history ({"versions": [...]}, each version's "changes" [{field, old, new}]) or an aggregate
+// (an array of objects).
+Response JsonResponse(const Request& request, Result<nlohmann::json> body) {
   if (!body.ok()) return Response::FromError(body.error());
+  if (!SeesPersonalData(request)) {
+    MaskPersonalFields(*body);
+    if (body->is_object() && body->contains("versions")) {
+      for (auto& version : (*body)["versions"]) {
+        MaskPersonalFields(version);
+        if (!version.contains("changes")) continue;
+        for (auto& change : version["changes"]) {
+          if (!change.is_object() || !change.value("field", nlohmann::json()).is_string() ||
+              !IsPersonalColumn(change["field"].get<std::string>())) {
+            continue;
+          }
+          for (const char* side : {"old", "new"}) {
+            if (change.contains(side) && !change[side].is_null()) change[side] = oltp::kMaskedValue;
+          }
+        }
+      }
+    }
+  }
   return Response::Json(*body);
 }
 
@@ -161,13 +186,14 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
           MIGSBYU_ASSIGN(query.deleted, Boolean(request, "deleted"));
           MIGSBYU_ASSIGN(query.as_of_micros, Instant(request, "as_of"));
           query.sort = Text(request, "sort");
+          if (query.sort) MIGSBYU_TRY(CheckPersonalSort(request, *query.sort));
           auto order = Text(request, "order").value_or("asc");
           if (order != "asc" && order != "desc") {
             return Error::InvalidArgument("order: '" + order + "' is not asc or desc");
           }
           query.descending = order == "desc";
           MIGSBYU_ASSIGN(query.paging, PagingOf(request));
-          return PageResponse(service.Dimension(query));
+          return PageResponse(request, service.Dimension(query));
         });
       },
       {.summary = "Versions of an SCD Type 2 dimension, filtered, sorted and paginated",
@@ -183,21 +209,23 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
             QueryParam("order", "string", "Sort order", {"asc", "desc"})},
            PagingDocs()),
        .request_body = nullptr,
-       .responses = JsonResponses("Versions; X-Total-Count gives the number matching", true)});
+       .responses = JsonResponses("Versions; X-Total-Count gives the number matching", true),
+       .permission = Permission::kRead});
 
-  router.Add(
-      "GET", "/analytics/history/{entity}/{id}",
-      [&service](const Request& request) {
-        return JsonResponse(service.History(request.PathParam("entity"), request.PathParam("id")));
-      },
-      {.summary = "Every version of one record, with the fields each version changed",
-       .tag = kTag,
-       .parameters = {PathParam("entity", "The dimension", EntityNames()),
-                      PathParam("id", "The record's id")},
-       .request_body = nullptr,
-       .responses = JsonResponses(
-           "{entity, id, versions: [version + operation, commit_time, lsn, deleted_at, "
-           "changes: [{field, old, new}]]}")});
+  router.Add("GET", "/analytics/history/{entity}/{id}",
+             [&service](const Request& request) {
+               return JsonResponse(
+                   request, service.History(request.PathParam("entity"), request.PathParam("id")));
+             },
+             {.summary = "Every version of one record, with the fields each version changed",
+              .tag = kTag,
+              .parameters = {PathParam("entity", "The dimension", EntityNames()),
+                             PathParam("id", "The record's id")},
+              .request_body = nullptr,
+              .responses = JsonResponses(
+                  "{entity, id, versions: [version + operation, commit_time, lsn, deleted_at, "
+                  "changes: [{field, old, new}]]}"),
+              .permission = Permission::kRead});
 
   router.Add(
       "GET", "/analytics/as-of/{table}",
@@ -206,7 +234,7 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
           MIGSBYU_ASSIGN(auto at, Instant(request, "at"));
           if (!at) return Error::InvalidArgument("at: an ISO-8601 instant is required");
           MIGSBYU_ASSIGN(auto paging, PagingOf(request));
-          return PageResponse(service.AsOf(request.PathParam("table"), *at, paging));
+          return PageResponse(request, service.AsOf(request.PathParam("table"), *at, paging));
         });
       },
       {.summary = "A table as it was at an instant",
@@ -218,7 +246,8 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
                              QueryParam("at", "date-time", "The instant (required)")},
                             PagingDocs()),
        .request_body = nullptr,
-       .responses = JsonResponses("Rows; X-Total-Count gives the number in all", true)});
+       .responses = JsonResponses("Rows; X-Total-Count gives the number in all", true),
+       .permission = Permission::kRead});
 
   router.Add("GET", "/analytics/fact",
              [&service](const Request& request) {
@@ -229,7 +258,7 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
                  query.course_id = Text(request, "course_id");
                  query.professor_id = Text(request, "professor_id");
                  MIGSBYU_ASSIGN(query.paging, PagingOf(request));
-                 return PageResponse(service.Fact(query));
+                 return PageResponse(request, service.Fact(query));
                });
              },
              {.summary = "The course enrollment fact, with the natural ids of its keys",
@@ -240,30 +269,36 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
                                     QueryParam("professor_id", "string", "The professor's id")},
                                    PagingDocs()),
               .request_body = nullptr,
-              .responses = JsonResponses("Fact rows in commit order; X-Total-Count", true)});
+              .responses = JsonResponses("Fact rows in commit order; X-Total-Count", true),
+              .permission = Permission::kRead});
 }
 
 void AddAggregateRoutes(Router& router, analytics::Service& service) {
   const std::string base = "/analytics/aggregates/";
   router.Add(
       "GET", base + "enrollments-per-semester",
-      [&service](const Request&) { return JsonResponse(service.EnrollmentsPerSemester()); },
+      [&service](const Request& request) {
+        return JsonResponse(request, service.EnrollmentsPerSemester());
+      },
       {.summary = "Net enrollments per semester: [{label: semester, value}] in calendar order",
        .tag = kTag,
        .request_body = nullptr,
-       .responses = JsonResponses("[{label, value}]")});
-  router.Add(
-      "GET", base + "enrollments-per-department",
-      [&service](const Request&) { return JsonResponse(service.EnrollmentsPerDepartment()); },
-      {.summary = "Net enrollments per course department: [{label: department, value}]",
-       .tag = kTag,
-       .request_body = nullptr,
-       .responses = JsonResponses("[{label, value}], largest first")});
+       .responses = JsonResponses("[{label, value}]"),
+       .permission = Permission::kRead});
+  router.Add("GET", base + "enrollments-per-department",
+             [&service](const Request& request) {
+               return JsonResponse(request, service.EnrollmentsPerDepartment());
+             },
+             {.summary = "Net enrollments per course department: [{label: department, value}]",
+              .tag = kTag,
+              .request_body = nullptr,
+              .responses = JsonResponses("[{label, value}], largest first"),
+              .permission = Permission::kRead});
   router.Add("GET", base + "gpa-distribution",
              [&service](const Request& request) {
                return Guard([&]() -> Result<Response> {
                  MIGSBYU_ASSIGN(auto at, Instant(request, "at"));
-                 return JsonResponse(service.GpaDistribution(at));
+                 return JsonResponse(request, service.GpaDistribution(at));
                });
              },
              {.summary = "GPA histogram: 16 bins of 0.25 [{label, lower, upper, value}]",
@@ -271,7 +306,8 @@ void AddAggregateRoutes(Router& router, analytics::Service& service) {
               .parameters = {QueryParam(
                   "at", "date-time", "Students in force at this instant (default: current ones)")},
               .request_body = nullptr,
-              .responses = JsonResponses("[{label, lower, upper, value}]")});
+              .responses = JsonResponses("[{label, lower, upper, value}]"),
+              .permission = Permission::kRead});
   router.Add(
       "GET", base + "headcount",
       [&service](const Request& request) {
@@ -280,10 +316,10 @@ void AddAggregateRoutes(Router& router, analytics::Service& service) {
           if (interval != "day" && interval != "month") {
             return Error::InvalidArgument("interval: '" + interval + "' is not day or month");
           }
-          return JsonResponse(service.Headcount(interval == "day"
-                                                    ? analytics::HeadcountInterval::kDay
-                                                    : analytics::HeadcountInterval::kMonth,
-                                                analytics::MicrosSinceEpoch(Clock::now())));
+          return JsonResponse(
+              request, service.Headcount(interval == "day" ? analytics::HeadcountInterval::kDay
+                                                           : analytics::HeadcountInterval::kMonth,
+                                         analytics::MicrosSinceEpoch(Clock::now())));
         });
       },
       {.summary = "Students in force at the end of each day or month, up to now",
@@ -291,7 +327,8 @@ void AddAggregateRoutes(Router& router, analytics::Service& service) {
        .parameters = {QueryParam("interval", "string", "Bucket size (default month)",
                                  {"day", "month"})},
        .request_body = nullptr,
-       .responses = JsonResponses("[{label, at, value}]")});
+       .responses = JsonResponses("[{label, at, value}]"),
+       .permission = Permission::kRead});
 }
 
 void AddStatusRoutes(Router& router, analytics::Service& service,
@@ -304,7 +341,8 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
       {.summary = "Pipeline status: slot lag, events/s, last committed LSN, freshness, counts",
        .tag = kTag,
        .request_body = nullptr,
-       .responses = JsonResponses("The status document")});
+       .responses = JsonResponses("The status document"),
+       .permission = Permission::kRead});
 
   router.Add("GET", "/metrics",
              [&service](const Request&) {
@@ -318,7 +356,8 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
               .request_body = nullptr,
               .responses = {{"200",
                              {{"description", "migsbyu_* metrics"},
-                              {"content", {{"text/plain", nlohmann::json::object()}}}}}}});
+                              {"content", {{"text/plain", nlohmann::json::object()}}}}}},
+              .permission = Permission::kRead});
 
   router.AddEventStream(
       "/analytics/events",
@@ -347,7 +386,8 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
       {.summary = "Live events: `commit` at each lake commit, `status` every second",
        .tag = kTag,
        .request_body = nullptr,
-       .responses = nullptr});
+       .responses = nullptr,
+       .permission = Permission::kRead});
 }
 
 void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
@@ -392,7 +432,8 @@ void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
                         "{columns: [{name, type}], rows, truncated, "
                         "elapsed_ms}"}}},
                      {"400", {{"description", "Refused or failed; detail says why"}}},
-                     {"503", {{"description", "The console is not running"}}}}});
+                     {"503", {{"description", "The console is not running"}}}},
+       .permission = Permission::kConsole});
 }
 
 }  // namespace

@@ -24,6 +24,13 @@
 //   POST /analytics/sql {"sql": "...", "limit": n} → {"columns": [{"name", "type"}], "rows":
 //        [[...]], "truncated", "elapsed_ms"}; a refused or failing query is 400 {"detail": why}.
 // Values of the aggregates and their semantics are documented on analytics::Service.
+// Access (RouteDoc::permission): every route needs the read permission (any signed-in role),
+// /metrics included (the figures of /analytics/status, which the pipeline page shows everyone;
+// a Prometheus scraper then needs no more than a viewer's token), except POST /analytics/sql,
+// which needs console (analyst, admin). A principal without the pii grant sees personal fields
+// (address, date_of_birth, and before_/after_ forms) as "***" in every answer (portal/masking.h)
+// and may not sort a dimension by one (403). The console route hands the principal on in the
+// Request; masking inside the console's worker reads Request::principal->pii.
 // Instants are ISO-8601 ("2026-11-25T16:15:00Z", offsets allowed); responses give them in UTC
 // with microseconds. Bad parameters are 400 naming the parameter.
 //
