@@ -167,6 +167,9 @@ Result<User> ChangeUser(pg::Connection& conn, PasswordHasher& hasher, const std:
   // Changes to users are serialized, so that two admins demoting each other cannot both pass
   // the check below.
   MIGSBYU_TRY(conn.Exec("LOCK TABLE migsbyu_auth.users IN SHARE ROW EXCLUSIVE MODE"));
+  MIGSBYU_ASSIGN(auto before, conn.ExecPrepared("SELECT role, disabled FROM migsbyu_auth.users "
+                                                "WHERE name = $1",
+                                                {name}));
   std::optional<std::string> role;
   if (change.role) role = std::string(portal::RoleName(*change.role));
   MIGSBYU_ASSIGN(
@@ -182,11 +185,16 @@ Result<User> ChangeUser(pg::Connection& conn, PasswordHasher& hasher, const std:
           {name, role, Text(change.pii), Text(change.disabled), hash}));
   if (updated.rows() == 0) return Error::NotFound("no user '" + name + "'");
   User user = UserAt(updated, 0);
-  MIGSBYU_ASSIGN(auto admins, conn.ExecPrepared("SELECT count(*) FROM migsbyu_auth.users "
-                                                "WHERE role = 'admin' AND NOT disabled",
-                                                {}));
-  if (Int(admins.Get(0, 0)) == 0) {
-    return Error::Conflict("at least one enabled admin must remain; '" + name + "' is the last");
+  const bool was_admin =
+      before.rows() == 1 && before.Get(0, 0) == "admin" && before.Get(0, 1) == "f";
+  const bool is_admin = user.role == portal::Role::kAdmin && !user.disabled;
+  if (was_admin && !is_admin) {
+    MIGSBYU_ASSIGN(auto admins, conn.ExecPrepared("SELECT count(*) FROM migsbyu_auth.users "
+                                                  "WHERE role = 'admin' AND NOT disabled",
+                                                  {}));
+    if (Int(admins.Get(0, 0)) == 0) {
+      return Error::Conflict("at least one enabled admin must remain; '" + name + "' is the last");
+    }
   }
   if (hash || change.disabled.value_or(false)) {
     MIGSBYU_TRY(conn.ExecPrepared("UPDATE migsbyu_auth.sessions SET revoked_at = " MIGSBYU_AT(

@@ -96,6 +96,16 @@ TEST_F(AccountsTest, TheLastEnabledAdminCannotBeDisabledOrDemoted) {
             ErrorCode::kNotFound);
 }
 
+TEST_F(AccountsTest, WithoutAnyAdminOtherUsersCanStillBeChanged) {
+  Add("ada", Role::kRegistrar);  // made from the shell before any admin
+  UserChange password;
+  password.password = "a brand new password";
+  EXPECT_TRUE(ChangeUser(conn_, hasher_, "ada", password, kNow).ok());
+  UserChange disable;
+  disable.disabled = true;
+  EXPECT_TRUE(ChangeUser(conn_, hasher_, "ada", disable, kNow).ok());
+}
+
 TEST_F(AccountsTest, ANewPasswordOrDisablingEndsTheUsersSessions) {
   User admin = Add("root", Role::kAdmin);
   User ada = Add("ada", Role::kRegistrar);

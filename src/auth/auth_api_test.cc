@@ -19,32 +19,11 @@ using nlohmann::json;
 using portal::Permission;
 using portal::Role;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  httplib::Headers headers;
-  json Json() const { return json::parse(body, nullptr, false); }
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
-
-// What a request carries: nothing, a bearer token, or a session cookie.
-struct Credential {
-  std::string bearer;
-  std::string cookie;
-};
-
-Credential Bearer(std::string token) { return {std::move(token), ""}; }
-Credential Cookie(std::string session) { return {"", std::move(session)}; }
-
-// "migsbyu_session=mgs_...; Path=/; ..." -> "mgs_...".
-std::string CookieValue(const std::string& set_cookie) {
-  auto eq = set_cookie.find('=');
-  auto semi = set_cookie.find(';');
-  return set_cookie.substr(eq + 1, semi - eq - 1);
-}
+using testing::Bearer;
+using testing::Cookie;
+using testing::CookieValue;
+using testing::Credential;
+using testing::Reply;
 
 class AuthApiTest : public ::testing::Test {
  protected:
@@ -94,30 +73,14 @@ class AuthApiTest : public ::testing::Test {
 
   Reply Call(const std::string& method, const std::string& path, const Credential& cred = {},
              const std::string& body = "") {
-    httplib::Client client("127.0.0.1", server_->api_port());
-    httplib::Request req;
-    req.method = method;
-    req.path = path;
-    req.body = body;
-    if (!body.empty()) req.set_header("Content-Type", "application/json");
-    if (!cred.bearer.empty()) req.set_header("Authorization", "Bearer " + cred.bearer);
-    if (!cred.cookie.empty())
-      req.set_header("Cookie", "theme=dark; migsbyu_session=" + cred.cookie);
-    auto res = client.send(req);
-    Reply r;
-    if (!res) return r;
-    r.status = res->status;
-    r.body = res->body;
-    r.headers = res->headers;
-    return r;
+    return testing::HttpClient(server_->api_port()).Call(method, path, cred, body);
   }
   Reply Call(const std::string& method, const std::string& path, const Credential& cred,
              const json& body) {
     return Call(method, path, cred, body.dump());
   }
-
   Reply Login(const std::string& user, const std::string& password) {
-    return Call("POST", "/auth/login", {}, json{{"user", user}, {"password", password}});
+    return testing::HttpClient(server_->api_port()).Login(user, password);
   }
 
   // Signs in as a new user of `role` and returns the session cookie's value.
