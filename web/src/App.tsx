@@ -1,38 +1,102 @@
-// The application shell: header navigation and the page for the current path.
+// The application shell: who is signed in, the header navigation and the page for the current
+// path. Nobody signed in (or any API call answering 401): the login page, whatever the path.
 //   /                        Home
+//   /login?next=<path>       Sign in
 //   /operational/<tab>       students | professors | courses | enrollments | assignments
 //   /analytics/<tab>         students | professors | courses | history | as-of | fact | charts | sql
 //   /pipeline                live pipeline status
-import { lazy, Suspense, useEffect } from "react";
+//   /admin/<tab>             users | tokens | sessions (admins only)
+import { lazy, Suspense, useEffect, type ReactNode } from "react";
+import { AuthProvider, useAuth, type Permission } from "./lib/auth";
 import { LiveProvider } from "./lib/live";
-import { Link, useLocation } from "./lib/router";
+import { Link, navigate, useLocation } from "./lib/router";
 import { HomePage } from "./pages/home";
+import { LoginPage, safeNext } from "./pages/login";
 
 // Pages load on first visit: the home page needs neither the grids nor the chart library.
 const OperationalPage = lazy(() => import("./pages/operational").then((m) => ({ default: m.OperationalPage })));
 const AnalyticsPage = lazy(() => import("./pages/analytics").then((m) => ({ default: m.AnalyticsPage })));
 const PipelinePage = lazy(() => import("./pages/pipeline").then((m) => ({ default: m.PipelinePage })));
+const AdminPage = lazy(() => import("./pages/admin").then((m) => ({ default: m.AdminPage })));
 
-const NAV = [
+const NAV: { href: string; label: string; match: string; needs?: Permission }[] = [
   { href: "/", label: "Home", match: "" },
   { href: "/operational/students", label: "Operational", match: "operational" },
   { href: "/analytics/students", label: "Analytics", match: "analytics" },
   { href: "/pipeline", label: "Pipeline", match: "pipeline" },
+  { href: "/admin/users", label: "Admin", match: "admin", needs: "admin" },
 ];
 
 export function App() {
+  return (
+    <AuthProvider>
+      <Shell />
+    </AuthProvider>
+  );
+}
+
+function Header({ children }: { children?: ReactNode }) {
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <Link href="/" className="brand" aria-label="MigsbyU home">
+          <span className="brand-mark" aria-hidden="true">
+            M
+          </span>
+          MigsbyU
+        </Link>
+        {children}
+      </header>
+    </>
+  );
+}
+
+function Shell() {
+  const { status, me, can, signOut } = useAuth();
   const loc = useLocation();
   const [section = "", tab = ""] = loc.segments;
   useEffect(() => {
-    const label = NAV.find((n) => n.match === section)?.label;
+    const label = section === "login" ? "Sign in" : NAV.find((n) => n.match === section)?.label;
     document.title = label && section ? `${label} · MigsbyU` : "MigsbyU";
   }, [section]);
+  useEffect(() => {
+    if (status === "signed-out" && section !== "login") {
+      navigate(`/login?next=${encodeURIComponent(loc.path + window.location.search)}`, true);
+    } else if (status === "signed-in" && section === "login") {
+      navigate(safeNext(loc.params.get("next")), true);
+    }
+  }, [status, section, loc.path, loc.params]);
+
+  if (status === "loading") {
+    return (
+      <>
+        <Header />
+        <main id="main">
+          <p className="muted">Loading…</p>
+        </main>
+      </>
+    );
+  }
+  if (status === "signed-out" || !me) {
+    return (
+      <>
+        <Header />
+        <main id="main">
+          <LoginPage next={loc.params.get("next")} />
+        </main>
+      </>
+    );
+  }
 
   let page;
   if (section === "operational") page = <OperationalPage tab={tab} />;
   else if (section === "analytics") page = <AnalyticsPage tab={tab} />;
   else if (section === "pipeline") page = <PipelinePage />;
-  else if (section === "") page = <HomePage />;
+  else if (section === "admin" && can("admin")) page = <AdminPage tab={tab} />;
+  else if (section === "" || section === "login") page = <HomePage />;
   else
     page = (
       <section>
@@ -45,24 +109,26 @@ export function App() {
 
   return (
     <LiveProvider>
-      <a className="skip-link" href="#main">
-        Skip to content
-      </a>
-      <header className="app-header">
-        <Link href="/" className="brand" aria-label="MigsbyU home">
-          <span className="brand-mark" aria-hidden="true">
-            M
-          </span>
-          MigsbyU
-        </Link>
+      <Header>
         <nav aria-label="Main">
-          {NAV.map((n) => (
+          {NAV.filter((n) => !n.needs || can(n.needs)).map((n) => (
             <Link key={n.href} href={n.href} className={n.match === section ? "nav-link active" : "nav-link"} aria-current={n.match === section ? "page" : undefined}>
               {n.label}
             </Link>
           ))}
         </nav>
-      </header>
+        <div className="who" aria-label="Signed in as">
+          <span className="who-name">{me.user}</span> <span className="badge">{me.role}</span>
+          {!me.pii && <span className="muted small"> personal data masked</span>}
+          {me.via === "open" ? (
+            <span className="muted small"> · sign-in off (--no-auth)</span>
+          ) : (
+            <button type="button" onClick={() => void signOut()}>
+              Sign out
+            </button>
+          )}
+        </div>
+      </Header>
       <main id="main">
         <Suspense fallback={<p className="muted">Loading…</p>}>{page}</Suspense>
       </main>

@@ -14,9 +14,13 @@ export interface FieldSpec {
   max?: number;
   step?: number;
   integer?: boolean;
+  personal?: boolean; // address, date of birth: "***" for users without the pii grant
 }
 
 export type Row = Record<string, unknown>;
+
+// The names of the personal fields of any entity.
+export const PERSONAL_FIELDS = ["address", "date_of_birth"];
 
 export interface EntitySpec {
   key: "students" | "professors" | "courses";
@@ -50,8 +54,8 @@ export const STUDENTS: EntitySpec = {
     { name: "first_name", label: "First name", kind: "text", required: true },
     { name: "last_name", label: "Last name", kind: "text", required: true },
     { name: "gender", label: "Gender", kind: "text", options: GENDERS },
-    { name: "address", label: "Address", kind: "text" },
-    { name: "date_of_birth", label: "Date of birth", kind: "date" },
+    { name: "address", label: "Address", kind: "text", personal: true },
+    { name: "date_of_birth", label: "Date of birth", kind: "date", personal: true },
     { name: "major", label: "Major", kind: "text", options: MAJORS },
     { name: "year_of_study", label: "Year of study", kind: "number", min: 1, max: 6, step: 1, integer: true },
     { name: "gpa", label: "GPA", kind: "number", min: 0, max: 4, step: 0.01 },
@@ -71,9 +75,9 @@ export const PROFESSORS: EntitySpec = {
     { name: "first_name", label: "First name", kind: "text", required: true },
     { name: "last_name", label: "Last name", kind: "text", required: true },
     { name: "gender", label: "Gender", kind: "text", options: GENDERS },
-    { name: "address", label: "Address", kind: "text" },
+    { name: "address", label: "Address", kind: "text", personal: true },
     { name: "department", label: "Department", kind: "text" },
-    { name: "date_of_birth", label: "Date of birth", kind: "date" },
+    { name: "date_of_birth", label: "Date of birth", kind: "date", personal: true },
     { name: "annual_salary", label: "Annual salary", kind: "number", min: 0, step: 1000, integer: true },
   ],
   display: personName,

@@ -5,7 +5,8 @@ import { AnalyticsPage, SqlConsole, Timeline } from "./analytics";
 import { PipelinePage } from "./pipeline";
 import { LiveProvider } from "../lib/live";
 import type { EventSourceLike } from "../lib/sse";
-import { mockFetch } from "../test-utils";
+import { renderAs } from "../test-render";
+import { meAs, mockFetch } from "../test-utils";
 
 class FakeSource implements EventSourceLike {
   readyState = 1;
@@ -37,7 +38,7 @@ describe("Students dimension", () => {
     );
     const source = new FakeSource();
     const factory = vi.fn(() => source);
-    render(
+    renderAs(
       <LiveProvider factory={factory}>
         <AnalyticsPage tab="students" />
       </LiveProvider>,
@@ -59,7 +60,7 @@ describe("Students dimension", () => {
   it("filters by id or name with q", async () => {
     const user = userEvent.setup();
     const calls = mockFetch(() => ({ body: [] }));
-    render(<AnalyticsPage tab="students" />);
+    renderAs(<AnalyticsPage tab="students" />);
     await user.type(screen.getByLabelText("Filter by id or name"), "Lovelace");
     await waitFor(() => expect(calls.at(-1)!.url.searchParams.get("q")).toBe("Lovelace"));
     await user.click(screen.getByLabelText("Current rows only"));
@@ -96,7 +97,7 @@ describe("History timeline", () => {
         ? { body: { entity: "students", id: "S1", versions: [version(1, 3.1, true, "2026-11-25 16:00:00+00", null)] } }
         : undefined,
     );
-    render(<AnalyticsPage tab="history" />);
+    renderAs(<AnalyticsPage tab="history" />);
     await screen.findByText("Version 1");
     expect(calls).toHaveLength(1);
   });
@@ -117,7 +118,7 @@ describe("As of", () => {
       return undefined;
     });
     const asOf = () => calls.filter((c) => c.url.searchParams.get("as_of")).at(-1)!.url.searchParams;
-    render(<AnalyticsPage tab="as-of" />);
+    renderAs(<AnalyticsPage tab="as-of" />);
     const slider = (await screen.findByRole("slider", { name: "As of" })) as HTMLInputElement;
     await waitFor(() => expect(slider.disabled).toBe(false));
     const start = Number(slider.dataset.startMs);
@@ -137,7 +138,7 @@ describe("As of", () => {
       call.url.pathname === "/api/analytics/as-of/takes" ? { body: [{ student_id: "S1", course_id: "C1", semester: "Fall 2026" }] } : { body: [] },
     );
     window.history.replaceState(null, "", "/analytics/as-of?at=2026-11-25T16:10:00Z");
-    render(<AnalyticsPage tab="as-of" />);
+    renderAs(<AnalyticsPage tab="as-of" />);
     await user.selectOptions(screen.getByLabelText("Table"), "takes");
     await screen.findByText("C1");
     expect(calls.find((c) => c.url.pathname === "/api/analytics/as-of/takes")!.url.searchParams.get("at")).toBe("2026-11-25T16:10:00.000Z");
@@ -188,7 +189,7 @@ describe("Pipeline", () => {
         : undefined,
     );
     const source = new FakeSource();
-    render(
+    renderAs(
       <LiveProvider factory={() => source}>
         <PipelinePage />
       </LiveProvider>,
@@ -200,5 +201,16 @@ describe("Pipeline", () => {
     expect(screen.getByText("250")).toBeTruthy();
     const counts = screen.getByRole("table", { name: "Per-table counts" });
     expect(within(counts).getByText("11")).toBeTruthy();
+  });
+});
+
+describe("Analytics for each role", () => {
+  it("offers the SQL console to the roles that hold the console permission only", () => {
+    for (const [role, console] of [["viewer", false], ["registrar", false], ["analyst", true], ["admin", true]] as const) {
+      mockFetch(() => ({ body: [], headers: { "X-Total-Count": "0" } }));
+      const { unmount } = renderAs(<AnalyticsPage tab="students" />, meAs(role));
+      expect(!!screen.queryByRole("tab", { name: "SQL console" })).toBe(console);
+      unmount();
+    }
   });
 });

@@ -3,7 +3,7 @@
 // lake. Every view refetches when the live stream reports a lake commit.
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
 import { api, listPage, type Query } from "../api/client";
-import { ENTITIES, type Row } from "../api/schema";
+import { ENTITIES, PERSONAL_FIELDS, type Row } from "../api/schema";
 import { Chart } from "../components/Chart";
 import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { Pager } from "../components/Pager";
@@ -12,6 +12,7 @@ import { Tabs } from "../components/Tabs";
 import { instantAt, parseInstant, positionOf, type TimeRange } from "../lib/asof";
 import { downloadText, toCsv } from "../lib/csv";
 import { formatValue, humanize } from "../lib/format";
+import { useAuth } from "../lib/auth";
 import { useLive } from "../lib/live";
 import { navigate, useLocation } from "../lib/router";
 import { useDebounced, useListing } from "../lib/useListing";
@@ -29,7 +30,9 @@ const TABS = [
 const DIMENSIONS = ["students", "professors", "courses"] as const;
 
 export function AnalyticsPage({ tab }: { tab: string }) {
-  const active = TABS.some((t) => t.key === tab) ? tab : "students";
+  // The SQL console is for the roles with the console permission (analyst, admin).
+  const tabs = useAuth().can("console") ? TABS : TABS.filter((t) => t.key !== "sql");
+  const active = tabs.some((t) => t.key === tab) ? tab : "students";
   const live = useLive();
   return (
     <section aria-labelledby="an-title">
@@ -37,7 +40,7 @@ export function AnalyticsPage({ tab }: { tab: string }) {
         <h1 id="an-title">Analytics lake</h1>
         <LiveBadge />
       </div>
-      <Tabs items={TABS} active={active} base="/analytics" label="Analytics views" />
+      <Tabs items={tabs} active={active} base="/analytics" label="Analytics views" />
       <div role="tabpanel" aria-labelledby={`tab-${active}`} className="tab-panel">
         {(DIMENSIONS as readonly string[]).includes(active) && <DimensionTab key={active} entity={active} commits={live.commits} />}
         {active === "history" && <HistoryTab commits={live.commits} />}
@@ -62,7 +65,8 @@ const fieldRank = (k: string) => {
 
 // Grid columns for rows whose keys are known only at run time: keys first, then the attributes
 // in the forms' order, SCD bookkeeping last.
-export function columnsFor(rows: Row[], sortable: boolean): GridColumn<Row>[] {
+// `sortable`: every column, except the personal ones when `masked` (the server refuses those).
+export function columnsFor(rows: Row[], sortable: boolean, masked = false): GridColumn<Row>[] {
   const keys: string[] = [];
   for (const r of rows.slice(0, 50)) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
   const head = keys.filter((k) => k.endsWith("_key"));
@@ -73,7 +77,7 @@ export function columnsFor(rows: Row[], sortable: boolean): GridColumn<Row>[] {
   return [...head, ...body, ...tail].map((k) => ({
     key: k,
     label: humanize(k),
-    sortable,
+    sortable: sortable && !(masked && PERSONAL_FIELDS.includes(k)),
     numeric: rows.some((r) => typeof r[k] === "number") && !k.endsWith("_key"),
     render:
       k === "current_row_indicator"
@@ -92,7 +96,8 @@ function DimensionTab({ entity, commits }: { entity: string; commits: number }) 
   const q = useDebounced(filter.trim(), 250);
   const listing = useListing<Row>(`/analytics/dimensions/${entity}`, { current: currentOnly ? "true" : undefined }, {}, commits);
   useEffect(() => listing.setQuery(q), [q, listing.setQuery]);
-  const columns = useMemo(() => columnsFor(listing.rows, true), [listing.rows]);
+  const masked = !useAuth().me?.pii;
+  const columns = useMemo(() => columnsFor(listing.rows, true, masked), [listing.rows, masked]);
   return (
     <div>
       <div className="toolbar">
