@@ -154,9 +154,23 @@ class Collection {
     return key;
   }
 
+  // The request's record. A caller who sees personal fields masked gets them back as "***" and
+  // might send that back: it would overwrite the real value, so it is refused.
   Result<oltp::Record> Body(const Request& req, BodyMode mode,
                             const std::vector<std::string>& path_key = {}) const {
     MIGSBYU_ASSIGN(auto body, ParseJsonBody(req.body));
+    if (body.is_object() && !SeesPersonalData(req)) {
+      std::vector<FieldError> masked;
+      for (const auto& f : entity().fields) {
+        auto it = body.find(f.name);
+        if (f.pii && it != body.end() && *it == oltp::kMaskedValue) {
+          masked.push_back({"body." + f.name,
+                            "the masked value cannot be written back; leave the field out (PATCH) "
+                            "to keep it"});
+        }
+      }
+      if (!masked.empty()) return Error::Validation(std::move(masked));
+    }
     return oltp::ValidateBody(entity(), body, mode, path_key);
   }
 

@@ -222,6 +222,11 @@ TEST_F(MaskingTest, AMaskedWriterGetsItsOwnWritesBackMasked) {
   ASSERT_EQ(patched.status, 200);
   EXPECT_EQ(patched.Json()["address"], "***");
   EXPECT_EQ(patched.Json()["gpa"], 3.25);
+  // Sending the masked record back would overwrite the real values: refused.
+  Reply echoed = api.Call("PUT", "/students/S2", writer, replaced.Json());
+  ASSERT_EQ(echoed.status, 422) << echoed.body;
+  EXPECT_EQ(echoed.Json()["detail"][0]["loc"], json({"body", "address"}));
+  EXPECT_EQ(api.Call("PATCH", "/students/S2", writer, json{{"address", "***"}}).status, 422);
   // What was written is the real value.
   Reply stored = api.Call("GET", "/students/S2", Bearer(*admin_));
   EXPECT_EQ(stored.Json()["address"], "6 Hidden Lane");
