@@ -7,17 +7,6 @@
 namespace migsbyu::auth {
 namespace {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -44,12 +33,11 @@ std::optional<std::string_view> BearerToken(const portal::Request& request) {
   auto it = request.headers.find("authorization");
   if (it == request.headers.end()) return std::nullopt;
   std::string_view value = Trim(it->second);
-  constexpr std::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size() ||
-      !EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
-    return std::string_view();
-  }
-  return Trim(value.substr(kScheme.size()));
+  // The scheme's name is case-insensitive (RFC 9110, 11.1).
+  std::string scheme(value.substr(0, value.find(' ')));
+  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer" || scheme.size() == value.size()) return std::string_view();
+  return Trim(value.substr(scheme.size()));
 }
 
 std::optional<std::string_view> SessionCookie(const portal::Request& request) {

@@ -87,6 +87,39 @@ function RoleSelect({ id, value, onChange, label }: { id: string; value: Role; o
   );
 }
 
+// What a new user and a new token both have: a name, a role, and the pii grant, which follows
+// the role's default until it is set by hand.
+function useAccountFields() {
+  const [name, setName] = useState("");
+  const [role, setRole] = useState<Role>("viewer");
+  const [chosenPii, setPii] = useState<boolean | null>(null);
+  const pii = chosenPii ?? defaultPii(role);
+  const reset = () => {
+    setName("");
+    setPii(null);
+  };
+  return { name, setName, role, setRole, pii, setPii, reset };
+}
+
+function AccountFields({ id, fields, nameInvalid }: { id: string; fields: ReturnType<typeof useAccountFields>; nameInvalid?: boolean }) {
+  return (
+    <>
+      <label>
+        Name
+        <input value={fields.name} onChange={(e) => fields.setName(e.target.value)} required aria-invalid={nameInvalid || undefined} />
+      </label>
+      <label>
+        Role
+        <RoleSelect id={`${id}-role`} value={fields.role} onChange={fields.setRole} />
+      </label>
+      <label>
+        <input type="checkbox" checked={fields.pii} onChange={(e) => fields.setPii(e.target.checked)} />
+        Sees personal data
+      </label>
+    </>
+  );
+}
+
 export function AdminPage({ tab }: { tab: string }) {
   const { can } = useAuth();
   const active = TABS.some((t) => t.key === tab) ? tab : "users";
@@ -212,9 +245,7 @@ function PasswordForm({ onSubmit, onCancel }: { onSubmit: (password: string) => 
 }
 
 function AddUserForm({ onAdded }: { onAdded: (name: string) => void }) {
-  const [name, setName] = useState("");
-  const [role, setRole] = useState<Role>("viewer");
-  const [pii, setPii] = useState<boolean | null>(null); // null: the role's default
+  const fields = useAccountFields();
   const [password, setPassword] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const [error, setError] = useState<string | null>(null);
@@ -224,11 +255,10 @@ function AddUserForm({ onAdded }: { onAdded: (name: string) => void }) {
     setErrors({});
     setError(null);
     try {
-      await api.post("/auth/users", { name, role, pii: pii ?? defaultPii(role), password });
-      onAdded(name);
-      setName("");
+      await api.post("/auth/users", { name: fields.name, role: fields.role, pii: fields.pii, password });
+      onAdded(fields.name);
+      fields.reset();
       setPassword("");
-      setPii(null);
     } catch (err) {
       if (err instanceof ApiError) setErrors(err.fieldErrors);
       setError((err as Error).message);
@@ -238,18 +268,7 @@ function AddUserForm({ onAdded }: { onAdded: (name: string) => void }) {
   return (
     <form className="card inline-form admin-form" onSubmit={submit} aria-label="Add a user">
       <strong>Add a user</strong>
-      <label>
-        Name
-        <input value={name} onChange={(e) => setName(e.target.value)} required aria-invalid={!!errors.name} />
-      </label>
-      <label>
-        Role
-        <RoleSelect id="new-user-role" value={role} onChange={setRole} />
-      </label>
-      <label>
-        <input type="checkbox" checked={pii ?? defaultPii(role)} onChange={(e) => setPii(e.target.checked)} />
-        Sees personal data
-      </label>
+      <AccountFields id="new-user" fields={fields} nameInvalid={!!errors.name} />
       <label>
         Password
         <input type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} required aria-invalid={!!errors.password} />
@@ -271,9 +290,7 @@ export function TokensTab() {
   const tokens = useList<Token>("/auth/tokens");
   const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null);
   const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
-  const [name, setName] = useState("");
-  const [role, setRole] = useState<Role>("viewer");
-  const [pii, setPii] = useState<boolean | null>(null);
+  const fields = useAccountFields();
   const [days, setDays] = useState("");
 
   const create = async (e: FormEvent) => {
@@ -281,13 +298,12 @@ export function TokensTab() {
     setMessage(null);
     setCreated(null);
     try {
-      const body: Record<string, unknown> = { name, role, pii: pii ?? defaultPii(role) };
+      const body: Record<string, unknown> = { name: fields.name, role: fields.role, pii: fields.pii };
       if (days) body.expires_in_days = Number(days);
       const t = await api.post<Token & { token: string }>("/auth/tokens", body);
       setCreated({ name: t.name, token: t.token });
-      setName("");
+      fields.reset();
       setDays("");
-      setPii(null);
       tokens.reload();
     } catch (err) {
       setMessage({ text: (err as Error).message, error: true });
@@ -319,18 +335,7 @@ export function TokensTab() {
     <div>
       <form className="card inline-form admin-form" onSubmit={create} aria-label="Create a token">
         <strong>Create a token</strong>
-        <label>
-          Name
-          <input value={name} onChange={(e) => setName(e.target.value)} required />
-        </label>
-        <label>
-          Role
-          <RoleSelect id="new-token-role" value={role} onChange={setRole} />
-        </label>
-        <label>
-          <input type="checkbox" checked={pii ?? defaultPii(role)} onChange={(e) => setPii(e.target.checked)} />
-          Sees personal data
-        </label>
+        <AccountFields id="new-token" fields={fields} />
         <label>
           Expires in (days)
           <input type="number" min={1} max={3650} value={days} placeholder="never" onChange={(e) => setDays(e.target.value)} />
