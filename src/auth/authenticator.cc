@@ -24,6 +24,7 @@ void StoreMax(std::atomic<int64_t>& a, int64_t v) {
 
 Authenticator::Authenticator(const std::string& conninfo, AuthOptions options)
     : options_(std::move(options)),
+      conninfo_(conninfo),
       pool_(conninfo, 4),
       hasher_(options_.password_cost),
       limiter_(options_.rate_limits) {}
@@ -286,6 +287,9 @@ Status Authenticator::WriteActivity() {
 }
 
 void Authenticator::Poll(std::stop_token stop) {
+  // A connection of its own: sign-ins and admin changes hold the pool's while they hash, and the
+  // poll must not wait behind them.
+  std::optional<pg::Connection> conn;
   std::mutex mu;
   std::condition_variable_any cv;
   auto next_activity = std::chrono::steady_clock::now() + options_.activity_interval;
@@ -297,11 +301,15 @@ void Authenticator::Poll(std::stop_token stop) {
     }
     if (stop.stop_requested()) break;
     Status polled = [&]() -> Status {
-      MIGSBYU_ASSIGN(auto lease, Connection());
-      MIGSBYU_ASSIGN(int64_t generation, CurrentGeneration(*lease));
+      if (!conn || conn->IsBroken()) {
+        conn.reset();
+        MIGSBYU_ASSIGN(auto opened, pg::Connection::Open(conninfo_));
+        conn.emplace(std::move(opened));
+      }
+      MIGSBYU_ASSIGN(int64_t generation, CurrentGeneration(*conn));
       if (generation != generation_.load()) {
         std::lock_guard write(write_mu_);
-        MIGSBYU_TRY(RefreshLocked(*lease));
+        MIGSBYU_TRY(RefreshLocked(*conn));
       }
       return OkStatus();
     }();

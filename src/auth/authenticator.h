@@ -9,8 +9,9 @@
 //     sign-out, a revocation, a user changed by an admin): a token revoked through this process's
 //     API is refused by the next request;
 //   - within `poll_interval` of a change committed by another process (`migsbyu token revoke`,
-//     `migsbyu user disable`, psql): a thread polls the one-row generation counter that the
-//     tables' triggers move (oltp/migrations.cc, migration 2) and reloads when it moved.
+//     `migsbyu user disable`, psql): a thread polls, on a connection of its own, the one-row
+//     generation counter that the tables' triggers move (oltp/migrations.cc, migration 2) and
+//     reloads when it moved.
 // Reloads and this process's writes are serialized, so a reload that read the tables before a
 // write committed can never replace the cache after the write's own reload.
 //
@@ -164,6 +165,7 @@ class Authenticator {
   Status WriteActivity();
 
   const AuthOptions options_;
+  const std::string conninfo_;
   pg::Pool pool_;
   PasswordHasher hasher_;
   LoginRateLimiter limiter_;
