@@ -275,6 +275,18 @@ Result<std::vector<Session>> ListSessions(pg::Connection& conn, int64_t now_us) 
   return out;
 }
 
+Result<int64_t> PurgeSessions(pg::Connection& conn, int64_t before_us) {
+  const std::string ended =
+      " FROM migsbyu_auth.sessions WHERE coalesce(revoked_at, expires_at) < " MIGSBYU_AT("$1");
+  // Checked first: the DELETE would move the generation (and reload every cache) even when it
+  // deletes nothing.
+  MIGSBYU_ASSIGN(auto any, conn.ExecPrepared("SELECT EXISTS (SELECT 1" + ended + ")",
+                                             {std::to_string(before_us)}));
+  if (any.Get(0, 0) != "t") return int64_t{0};
+  MIGSBYU_ASSIGN(auto deleted, conn.ExecPrepared("DELETE" + ended, {std::to_string(before_us)}));
+  return deleted.AffectedRows();
+}
+
 Status RecordActivity(pg::Connection& conn,
                       const std::vector<std::pair<int64_t, int64_t>>& sessions,
                       const std::vector<std::pair<int64_t, int64_t>>& tokens) {

@@ -113,6 +113,10 @@ Status RevokeSessionWithDigest(pg::Connection& conn, const std::string& digest, 
 // Sessions neither revoked nor past their absolute end at `now_us`, newest first.
 Result<std::vector<Session>> ListSessions(pg::Connection& conn, int64_t now_us);
 
+// Deletes the sessions that ended (revoked, or past their absolute end) before `before_us`; the
+// number deleted. Nothing is written when there is nothing to delete.
+Result<int64_t> PurgeSessions(pg::Connection& conn, int64_t before_us);
+
 // Writes the last-seen times of sessions and last-used times of tokens ((id, time) pairs); never
 // moves a time back.
 Status RecordActivity(pg::Connection& conn,

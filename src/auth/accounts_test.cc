@@ -196,6 +196,22 @@ TEST_F(AccountsTest, TheGenerationMovesWithCredentialChangesButNotWithActivity) 
   EXPECT_GT(generation(), g3);
 }
 
+TEST_F(AccountsTest, EndedSessionsArePurgedAndLiveOnesKept) {
+  User ada = Add("ada", Role::kRegistrar);
+  auto digest = [] { return SecretDigest(NewSecret(SecretKind::kSession)); };
+  auto revoked = AddSession(conn_, ada.id, digest(), kNow, 3600'000'000, "");
+  auto expired = AddSession(conn_, ada.id, digest(), kNow - 7200'000'000, 3600'000'000, "");
+  auto live = AddSession(conn_, ada.id, digest(), kNow, 3600'000'000, "");
+  ASSERT_TRUE(RevokeSession(conn_, revoked->id, kNow).ok());
+  const int64_t generation = *CurrentGeneration(conn_);
+  EXPECT_EQ(*PurgeSessions(conn_, kNow - 7200'000'000), 0);
+  EXPECT_EQ(*CurrentGeneration(conn_), generation);  // nothing deleted, nothing moved
+  EXPECT_EQ(*PurgeSessions(conn_, kNow + 1), 2);
+  EXPECT_EQ(db_.Sql("SELECT string_agg(id::text, ',') FROM migsbyu_auth.sessions"),
+            std::to_string(live->id));
+  (void)expired;
+}
+
 TEST_F(AccountsTest, ASnapshotHoldsUsersAndOnlyLiveSessionsAndTokens) {
   User ada = Add("ada", Role::kRegistrar);
   auto kept =

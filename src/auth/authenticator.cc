@@ -293,6 +293,7 @@ void Authenticator::Poll(std::stop_token stop) {
   std::mutex mu;
   std::condition_variable_any cv;
   auto next_activity = std::chrono::steady_clock::now() + options_.activity_interval;
+  auto next_purge = std::chrono::steady_clock::now();
   bool failing = false;
   while (!stop.stop_requested()) {
     {
@@ -316,6 +317,12 @@ void Authenticator::Poll(std::stop_token stop) {
     if (std::chrono::steady_clock::now() >= next_activity) {
       next_activity = std::chrono::steady_clock::now() + options_.activity_interval;
       if (polled.ok()) polled = WriteActivity();
+    }
+    if (polled.ok() && std::chrono::steady_clock::now() >= next_purge) {
+      // Ended sessions are kept a day (for the record), then go: the table stays small.
+      next_purge = std::chrono::steady_clock::now() + std::chrono::hours(1);
+      auto purged = PurgeSessions(*conn, NowMicros() - int64_t{86400} * 1000000);
+      if (!purged.ok()) polled = purged.error();
     }
     if (!polled.ok() && !failing) {
       MIGSBYU_LOG_WARN("auth: cannot read sign-in changes (retrying): {}",
