@@ -62,7 +62,7 @@ Result<pg::Pool::Lease> Authenticator::Connection() { return pool_.Acquire(kLeas
 
 std::optional<Admitted> Authenticator::WithToken(std::string_view token) {
   if (!IsSecretOf(token, SecretKind::kToken)) return std::nullopt;
-  const std::string digest = SecretDigest(token);
+  const DigestBytes digest = SecretDigestBytes(token);
   const int64_t now = NowMicros();
   std::shared_lock lock(mu_);
   auto it = tokens_.find(digest);
@@ -76,7 +76,7 @@ std::optional<Admitted> Authenticator::WithToken(std::string_view token) {
 
 std::optional<Admitted> Authenticator::WithSession(std::string_view secret) {
   if (!IsSecretOf(secret, SecretKind::kSession)) return std::nullopt;
-  const std::string digest = SecretDigest(secret);
+  const DigestBytes digest = SecretDigestBytes(secret);
   const int64_t now = NowMicros();
   std::shared_lock lock(mu_);
   auto it = sessions_.find(digest);
@@ -106,27 +106,29 @@ Status Authenticator::RefreshLocked(pg::Connection& conn) {
   for (auto& u : snapshot.users) {
     users.emplace(u.id, UserState{std::move(u.name), u.role, u.pii, u.disabled});
   }
-  std::unordered_map<std::string, std::shared_ptr<SessionState>> sessions;
+  SessionMap sessions;
   for (auto& s : snapshot.sessions) {
     auto state = std::make_shared<SessionState>();
     state->id = s.id;
     state->user_id = s.user_id;
-    state->digest = s.digest;
+    state->digest = DigestFromHex(s.digest);
     state->expires_us = s.expires_us;
     state->last_seen_us = s.last_seen_us;
     state->written_us = s.last_seen_us;
-    sessions.emplace(std::move(s.digest), std::move(state));
+    const DigestBytes key = state->digest;
+    sessions.emplace(key, std::move(state));
   }
-  std::unordered_map<std::string, std::shared_ptr<TokenState>> tokens;
+  TokenMap tokens;
   for (auto& t : snapshot.tokens) {
     auto state = std::make_shared<TokenState>();
     state->id = t.id;
-    state->digest = t.digest;
+    state->digest = DigestFromHex(t.digest);
     state->principal = {"token:" + t.name, t.role, t.pii};
     state->expires_us = t.expires_us;
     state->last_used_us = t.last_used_us.value_or(0);
     state->written_us = t.last_used_us.value_or(0);
-    tokens.emplace(std::move(t.digest), std::move(state));
+    const DigestBytes key = state->digest;
+    tokens.emplace(key, std::move(state));
   }
   std::unique_lock lock(mu_);
   // Activity this process saw and has not written back yet outlives the reload.
@@ -200,7 +202,7 @@ Status Authenticator::SignOut(std::string_view secret) {
   const std::string digest = SecretDigest(secret);
   {
     std::shared_lock lock(mu_);
-    if (!sessions_.count(digest)) return OkStatus();
+    if (!sessions_.count(DigestFromHex(digest))) return OkStatus();
   }
   auto ended = WriteThrough(
       [&](pg::Connection& c) { return RevokeSessionWithDigest(c, digest, NowMicros()); });

@@ -51,6 +51,7 @@
 #include "auth/accounts.h"
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
+#include "auth/secret.h"
 #include "common/result.h"
 #include "pg/pool.h"
 #include "portal/router.h"
@@ -140,14 +141,14 @@ class Authenticator {
   struct SessionState {
     int64_t id;
     int64_t user_id;
-    std::string digest;
+    DigestBytes digest;
     int64_t expires_us;
     std::atomic<int64_t> last_seen_us;
     std::atomic<int64_t> written_us;  // the last-seen time the database holds
   };
   struct TokenState {
     int64_t id;
-    std::string digest;
+    DigestBytes digest;
     portal::Principal principal;
     std::optional<int64_t> expires_us;
     std::atomic<int64_t> last_used_us;
@@ -176,8 +177,10 @@ class Authenticator {
   std::shared_mutex mu_;  // guards the three maps (their entries' atomics are written under a
                           // shared lock)
   std::unordered_map<int64_t, UserState> users_;
-  std::unordered_map<std::string, std::shared_ptr<SessionState>> sessions_;  // by digest
-  std::unordered_map<std::string, std::shared_ptr<TokenState>> tokens_;      // by digest
+  using SessionMap = std::unordered_map<DigestBytes, std::shared_ptr<SessionState>, DigestHash>;
+  using TokenMap = std::unordered_map<DigestBytes, std::shared_ptr<TokenState>, DigestHash>;
+  SessionMap sessions_;  // by digest
+  TokenMap tokens_;      // by digest
 
   std::jthread poller_;
   std::once_flag stopped_;

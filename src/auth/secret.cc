@@ -44,14 +44,36 @@ bool IsSecretOf(std::string_view text, SecretKind kind) {
   return true;
 }
 
-std::string SecretDigest(std::string_view secret) {
+DigestBytes SecretDigestBytes(std::string_view secret) {
   InitSodium();
-  unsigned char digest[32];
-  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(secret.data()),
-                     secret.size(), nullptr, 0);
+  DigestBytes digest;
+  crypto_generichash(digest.data(), digest.size(),
+                     reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), nullptr,
+                     0);
+  return digest;
+}
+
+std::string SecretDigest(std::string_view secret) {
+  const DigestBytes digest = SecretDigestBytes(secret);
   char hex[sizeof digest * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  sodium_bin2hex(hex, sizeof hex, digest.data(), digest.size());
   return std::string(hex, sizeof digest * 2);
+}
+
+DigestBytes DigestFromHex(std::string_view hex) {
+  DigestBytes out{};
+  size_t written = 0;
+  if (hex.size() != out.size() * 2 ||
+      sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, nullptr) !=
+          0 ||
+      written != out.size()) {
+    out.fill(0);
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(const DigestBytes& a, const DigestBytes& b) {
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

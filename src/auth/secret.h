@@ -11,6 +11,8 @@
 // Threading: pure functions; thread-safe.
 #pragma once
 
+#include <array>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -31,7 +33,22 @@ bool IsSecretOf(std::string_view text, SecretKind kind);
 // The digest stored for a secret: 64 lower-case hex digits.
 std::string SecretDigest(std::string_view secret);
 
+// The same 32 bytes, raw: what the serving caches key on, made without an allocation.
+using DigestBytes = std::array<unsigned char, 32>;
+DigestBytes SecretDigestBytes(std::string_view secret);
+// The raw bytes of a stored (hex) digest; all zero if `hex` is not 64 hex digits.
+DigestBytes DigestFromHex(std::string_view hex);
+// A hash-table hash of a digest: its first bytes, which are already uniformly random.
+struct DigestHash {
+  size_t operator()(const DigestBytes& d) const {
+    size_t h;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+  }
+};
+
 // Equality in time that depends only on the lengths.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
+bool ConstantTimeEquals(const DigestBytes& a, const DigestBytes& b);
 
 }  // namespace migsbyu::auth

@@ -46,6 +46,16 @@ TEST(SecretTest, DigestIsBlake2b256InHex) {
   EXPECT_EQ(SecretDigest(token).find(token.substr(4, 8)), std::string::npos);
 }
 
+TEST(SecretTest, RawAndHexDigestsAgree) {
+  std::string token = NewSecret(SecretKind::kToken);
+  DigestBytes raw = SecretDigestBytes(token);
+  EXPECT_EQ(DigestFromHex(SecretDigest(token)), raw);
+  EXPECT_TRUE(ConstantTimeEquals(raw, DigestFromHex(SecretDigest(token))));
+  EXPECT_FALSE(ConstantTimeEquals(raw, SecretDigestBytes(token + "x")));
+  EXPECT_EQ(DigestFromHex("not hex"), DigestBytes{});
+  EXPECT_EQ(DigestFromHex(std::string(64, 'g')), DigestBytes{});
+}
+
 TEST(SecretTest, ConstantTimeEquals) {
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
