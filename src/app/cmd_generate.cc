@@ -45,9 +45,7 @@ void AddGenerateCommand(CLI::App& app) {
       ->capture_default_str();
   auto* seed =
       cmd->add_option("--seed", options->seed, "Random seed (default: a fresh one, printed)");
-  cmd->add_option("--database-url", options->url,
-                  "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
-      ->capture_default_str();
+  AddDatabaseUrlOption(cmd, &options->url);
   cmd->callback([options, seed] {
     if (seed->count() == 0) options->seed = std::random_device{}();
     auto conn = pg::Connection::Open(options->url);

@@ -87,9 +87,7 @@ void AddServeCommand(CLI::App& app) {
       "serve",
       "Serve the REST API (and its docs) and the web UI, with change capture into the lake");
   auto options = std::make_shared<ServeOptions>();
-  cmd->add_option("--database-url", options->database_url,
-                  "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
-      ->capture_default_str();
+  AddDatabaseUrlOption(cmd, &options->database_url);
   cmd->add_option("--api-address", options->server.api_address, "host:port of the REST API")
       ->capture_default_str();
   cmd->add_option("--web-address", options->server.web_address,
