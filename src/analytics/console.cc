@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "analytics/console_worker.h"
+#include "analytics/sql_policy.h"
 #include "analytics/worker_process.h"
 #include "common/log.h"
 
@@ -23,9 +24,6 @@ constexpr size_t kMaxMessageBytes = 2000;
 // A worker's start (exec, dynamic linking, confinement) counts against no query's time limit, but
 // may take no longer than this.
 constexpr std::chrono::milliseconds kStartTimeout{10000};
-
-constexpr const char* kOnlyReads =
-    "the console runs a single read-only query (SELECT) over the lake's views";
 
 // Skips whitespace and -- and /* */ comments from `pos`; returns the new position.
 size_t SkipSpaceAndComments(const std::string& sql, size_t pos) {
@@ -160,7 +158,7 @@ std::optional<std::string> RefuseByText(const std::string& sql) {
     if (word == keyword) return std::nullopt;
   }
   return "sql: " + (word.empty() ? std::string("this") : word) +
-         " statements are refused: " + kOnlyReads;
+         " statements are refused: " + kConsoleRunsOnlyReads;
 }
 
 Result<std::unique_ptr<SqlConsole>> SqlConsole::Open(LakeAccess& lake, ConsoleOptions options) {

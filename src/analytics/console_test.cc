@@ -30,7 +30,20 @@ std::string ReadText(const std::string& path) {
   return text.str();
 }
 
-// The pids of this process's children whose command line names the console worker.
+// The processes whose command line contains `text`, zombies (which have none) aside.
+std::vector<pid_t> ProcessesNamed(const std::string& text) {
+  std::vector<pid_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (ReadText(entry.path() / "cmdline").find(text) != std::string::npos) {
+      found.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+  }
+  return found;
+}
+
+// The pids of this process's children: the console's workers (the test starts no others).
 std::vector<pid_t> Workers() {
   std::vector<pid_t> found;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -44,7 +57,6 @@ std::vector<pid_t> Workers() {
     pid_t ppid = 0;
     fields >> state >> ppid;
     if (ppid != getpid()) continue;
-    if (ReadText(entry.path() / "cmdline").find("console-worker") == std::string::npos) continue;
     found.push_back(static_cast<pid_t>(std::stoi(name)));
   }
   return found;
@@ -401,6 +413,8 @@ TEST_F(ConsoleTest, HostileWorkersFailCleanly) {
     EXPECT_NE(result.error().message().find(why), std::string::npos)
         << line << ": " << result.error().message();
     EXPECT_TRUE(Workers().empty()) << line;
+    // What a worker started in its process group dies with it.
+    EXPECT_TRUE(Eventually([] { return ProcessesNamed("30.4217").empty(); })) << line;
   }
   EXPECT_GE(cases, 8);
 }

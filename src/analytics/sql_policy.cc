@@ -8,9 +8,6 @@
 namespace migsbyu::analytics {
 namespace {
 
-constexpr const char* kOnlyReads =
-    "the console runs a single read-only query (SELECT) over the lake's views";
-
 // Pure functions: they read their arguments and nothing else, and change nothing.
 // clang-format off
 constexpr std::string_view kFunctions[] = {
@@ -359,7 +356,7 @@ std::optional<std::string> RefuseParsedQuery(const nlohmann::json& serialized,
   if (serialized.value("error", false)) {
     std::string message = Text(serialized, "error_message");
     if (message.find("Only SELECT statements") != std::string::npos) {
-      return std::string("sql: this statement is refused: ") + kOnlyReads;
+      return std::string("sql: this statement is refused: ") + kConsoleRunsOnlyReads;
     }
     return "sql: " + (message.empty() ? std::string("the query could not be parsed") : message);
   }
@@ -368,7 +365,7 @@ std::optional<std::string> RefuseParsedQuery(const nlohmann::json& serialized,
     return "sql: the query is empty";
   }
   if (statements->size() > 1)
-    return std::string("sql: several statements are refused: ") + kOnlyReads;
+    return std::string("sql: several statements are refused: ") + kConsoleRunsOnlyReads;
   const auto& statement = (*statements)[0];
   auto params = statement.find("named_param_map");
   if (params != statement.end() && !params->empty()) {

@@ -33,6 +33,10 @@
 
 namespace migsbyu::analytics {
 
+// What the console runs, as its refusals say.
+inline constexpr const char* kConsoleRunsOnlyReads =
+    "the console runs a single read-only query (SELECT) over the lake's views";
+
 // Why the parsed query may not run in the console, as an "sql: ..." message; nullopt when it may.
 // `serialized` is json_serialize_sql's answer for the query's text, parsed; `views` are the
 // names a query may read, in lower case.
