@@ -30,7 +30,7 @@ std::string& MemoryReplyFrame() {
   _exit(kExitMemory);
 }
 
-json Refusal(const std::string& kind, std::string message) {
+json FailureReply(const std::string& kind, std::string message) {
   return {{"ok", false}, {"kind", kind}, {"message", std::move(message)}};
 }
 
@@ -56,9 +56,9 @@ std::string UserMessage(const Error& error) {
   return "sql: " + m;
 }
 
-json Failure(const Error& error) {
+json ErrorReply(const Error& error) {
   std::string message = UserMessage(error);
-  return Refusal(IsMemoryError(message) ? "memory" : "failed", message);
+  return FailureReply(IsMemoryError(message) ? "memory" : "failed", message);
 }
 
 // `sql` without trailing whitespace and semicolons, so that it can stand inside parentheses.
@@ -138,9 +138,10 @@ Result<std::optional<std::string>> Check(duck::Connection& conn, const std::stri
 json Answer(const WorkerRequest& request) {
   auto db = OpenSandbox(request);
   if (!db.ok())
-    return Refusal("failed", "sql console: cannot open the sandbox: " + db.error().message());
+    return FailureReply("failed",
+                        "sql: the console could not open its sandbox: " + db.error().message());
   auto conn = duck::Connection::Open(*db);
-  if (!conn.ok()) return Failure(conn.error());
+  if (!conn.ok()) return ErrorReply(conn.error());
   std::set<std::string> views;
   for (const auto& [name, select] : request.views) {
     std::string lower;
@@ -149,10 +150,11 @@ json Answer(const WorkerRequest& request) {
   }
   // The policy needs only the views' names: a refused query reads no file at all.
   auto refused = Check(*conn, request.sql, views);
-  if (!refused.ok()) return Failure(refused.error());
-  if (*refused) return Refusal("refused", **refused);
+  if (!refused.ok()) return ErrorReply(refused.error());
+  if (*refused) return FailureReply("refused", **refused);
   if (auto created = CreateViews(*conn, request); !created.ok()) {
-    return Refusal("failed", "sql console: cannot prepare the views: " + created.error().message());
+    return FailureReply("failed", "sql: the console could not prepare the lake's views: " +
+                                      created.error().message());
   }
   // One row more than wanted tells whether there were more. The statement that runs is checked
   // too, so that no trick of the text (a comment, a quote) can make it differ from what was
@@ -160,11 +162,11 @@ json Answer(const WorkerRequest& request) {
   const std::string limited = "SELECT * FROM (\n" + WithoutTrailingSemicolons(request.sql) +
                               "\n) AS console_query LIMIT " + std::to_string(request.rows + 1);
   auto limited_refused = Check(*conn, limited, views);
-  if (!limited_refused.ok()) return Failure(limited_refused.error());
-  if (*limited_refused) return Refusal("refused", **limited_refused);
+  if (!limited_refused.ok()) return ErrorReply(limited_refused.error());
+  if (*limited_refused) return FailureReply("refused", **limited_refused);
 
   auto rows = RunQuery(*conn, limited);
-  if (!rows.ok()) return Failure(rows.error());
+  if (!rows.ok()) return ErrorReply(rows.error());
   json columns = json::array();
   for (const auto& column : rows->columns) {
     columns.push_back({{"name", column.name}, {"type", column.type}});
@@ -272,7 +274,8 @@ Result<WorkerRequest> DecodeRequest(const std::string& text) {
 
 int RunConsoleWorker(pid_t parent) {
   if (!ConfineThisProcess(parent).ok()) return kExitBadStart;
-  MemoryReplyFrame() = EncodeFrame(Dump(Refusal("memory", "sql: the query ran out of memory")));
+  MemoryReplyFrame() =
+      EncodeFrame(Dump(FailureReply("memory", "sql: the query ran out of memory")));
   std::set_new_handler(OnAllocationFailure);
   if (!WriteFrame(STDOUT_FILENO, kWorkerHello).ok()) return kExitBadStart;
   auto text = ReadFrame(STDIN_FILENO, kMaxRequestBytes);
@@ -285,7 +288,7 @@ int RunConsoleWorker(pid_t parent) {
   } catch (const std::bad_alloc&) {
     OnAllocationFailure();
   } catch (const std::exception& e) {
-    reply = Refusal("failed", std::string("sql: the query failed: ") + e.what());
+    reply = FailureReply("failed", std::string("sql: the query failed: ") + e.what());
   }
   return WriteFrame(STDOUT_FILENO, Dump(reply)).ok() ? 0 : kExitBadStart;
 }
