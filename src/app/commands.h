@@ -22,5 +22,7 @@ void AddGenerateCommand(CLI::App& app);
 void AddSimulateCommand(CLI::App& app);
 void AddCdcCommand(CLI::App& app);
 void AddLakeCommand(CLI::App& app);
+// The SQL console's worker (hidden): analytics/console_worker.h.
+void AddConsoleWorkerCommand(CLI::App& app);
 
 }  // namespace migsbyu::app

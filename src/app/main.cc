@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   migsbyu::app::AddSimulateCommand(app);
   migsbyu::app::AddCdcCommand(app);
   migsbyu::app::AddLakeCommand(app);
+  migsbyu::app::AddConsoleWorkerCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -85,36 +85,44 @@ std::string DimRelation(const std::string& dir, const Manifest& m, const KnownTa
 
 }  // namespace
 
-std::string Lake::ViewsSql(const std::string& dir, const Manifest& m, bool temporary) {
-  std::string create = temporary ? "CREATE OR REPLACE TEMP VIEW " : "CREATE OR REPLACE VIEW ";
-  std::string sql;
+std::vector<std::pair<std::string, std::string>> Lake::ViewQueries(const std::string& dir,
+                                                                   const Manifest& m) {
+  std::vector<std::pair<std::string, std::string>> views;
   std::set<std::string> done;
   for (const auto& t : KnownTables()) {
     std::string changes = ChangesDataset(t.name);
     done.insert(changes);
     const auto& files = m.Files(changes);
-    sql += create + duck::QuoteIdentifier(changes) + " AS " +
-           (files.empty() ? EmptyRelation(ChangeColumns(t))
-                          : "SELECT * FROM " + ReadFiles(dir, files)) +
-           ";\n";
-    if (!t.entity.empty()) {
-      sql += create + duck::QuoteIdentifier(t.DimName()) + " AS " + DimRelation(dir, m, t) + ";\n";
-    }
+    views.emplace_back(changes, files.empty() ? EmptyRelation(ChangeColumns(t))
+                                              : "SELECT * FROM " + ReadFiles(dir, files));
+    if (!t.entity.empty()) views.emplace_back(t.DimName(), DimRelation(dir, m, t));
   }
   // Change logs of tables outside the contract.
   for (const auto& [name, files] : m.datasets) {
-    if (files.empty() || done.count(name) || name.size() < 8 ||
-        name.substr(name.size() - 8) != "_changes") {
-      continue;
-    }
-    sql +=
-        create + duck::QuoteIdentifier(name) + " AS SELECT * FROM " + ReadFiles(dir, files) + ";\n";
+    if (files.empty() || done.count(name) || !name.ends_with("_changes")) continue;
+    views.emplace_back(name, "SELECT * FROM " + ReadFiles(dir, files));
   }
   const auto& fact = m.Files(kFactDataset);
-  sql += create + kFactDataset + " AS " +
-         (fact.empty() ? EmptyRelation(FactColumns()) : "SELECT * FROM " + ReadFiles(dir, fact)) +
-         ";\n";
+  views.emplace_back(kFactDataset, fact.empty() ? EmptyRelation(FactColumns())
+                                                : "SELECT * FROM " + ReadFiles(dir, fact));
+  return views;
+}
+
+std::string Lake::ViewsSql(const std::string& dir, const Manifest& m, bool temporary) {
+  std::string create = temporary ? "CREATE OR REPLACE TEMP VIEW " : "CREATE OR REPLACE VIEW ";
+  std::string sql;
+  for (const auto& [name, query] : ViewQueries(dir, m)) {
+    sql += create + duck::QuoteIdentifier(name) + " AS " + query + ";\n";
+  }
   return sql;
+}
+
+std::vector<std::string> Lake::FilePaths(const std::string& dir, const Manifest& m) {
+  std::vector<std::string> paths;
+  for (const auto& [name, files] : m.datasets) {
+    for (const auto& f : files) paths.push_back((fs::path(dir) / f.path).string());
+  }
+  return paths;
 }
 
 Result<std::shared_ptr<Lake>> Lake::Open(const std::string& dir, int duckdb_threads) {

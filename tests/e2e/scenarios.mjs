@@ -318,7 +318,7 @@ export const scenarios = [
     },
   },
   {
-    name: "the SQL console runs a query, downloads CSV, and refuses a write",
+    name: "the SQL console runs a query, downloads CSV, refuses a write and survives a memory bomb",
     analytics: true,
     after: ["two versions of the student in the students dimension and the change in the timeline"],
     async run({ page, goto, shot, api, until, state, figures }) {
@@ -345,6 +345,14 @@ export const scenarios = [
       check((await alert.textContent()).trim().length > 0, "the refusal has no message");
       check((await page.locator('table[aria-label="Query result"]').count()) === 0, "a result grid is still shown after the refusal");
       await shot("sql-refused");
+
+      // The query that once grew the portal to 24 GB: its worker fails alone, and the console goes on.
+      await sql.fill("SELECT len(list_sort(range(500000000)))");
+      await page.getByRole("button", { name: "Run", exact: true }).click();
+      await page.locator(".sql-error", { hasText: "memory limit" }).waitFor();
+      await sql.fill("SELECT count(*) AS students FROM students_dim");
+      await page.getByRole("button", { name: "Run", exact: true }).click();
+      await gridRows(page, "Query result").first().waitFor();
     },
   },
   {

@@ -353,7 +353,7 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
 void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
   router.Add(
       "POST", "/analytics/sql",
-      [console](const Request& request) {
+      [console, &router](const Request& request) {
         return Guard([&]() -> Result<Response> {
           if (!console) return Error::Unavailable("the SQL console is not running");
           auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
@@ -371,11 +371,17 @@ void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
             }
             limit = body["limit"].get<int64_t>();
           }
-          MIGSBYU_ASSIGN(auto result, console->Run(body["sql"].get<std::string>(), limit));
+          // Personal data shows only to a principal with the pii grant; without a principal,
+          // only when no gate checks anyone (tests of the HTTP layer, docs/SECURITY.md).
+          bool shown = request.principal ? request.principal->pii : router.gate() == nullptr;
+          MIGSBYU_ASSIGN(auto result, console->Run(body["sql"].get<std::string>(), limit,
+                                                   shown ? analytics::PersonalData::kShown
+                                                         : analytics::PersonalData::kMasked));
           return Response::Json(result.ToJson());
         });
       },
-      {.summary = "Read-only SQL over the lake's views, with row and time limits",
+      {.summary = "Read-only SQL over the lake's views, run in an isolated worker with row, "
+                  "byte, time and memory limits",
        .tag = kTag,
        .request_body =
            {{"required", true},
@@ -389,9 +395,13 @@ void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
                     {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10000}}}}}}}}}}}},
        .responses = {{"200",
                       {{"description",
-                        "{columns: [{name, type}], rows, truncated, "
-                        "elapsed_ms}"}}},
-                     {"400", {{"description", "Refused or failed; detail says why"}}},
+                        "{columns: [{name, type}], rows, truncated, truncated_by (\"rows\" | "
+                        "\"bytes\" | null), elapsed_ms}"}}},
+                     {"400",
+                      {{"description",
+                        "Refused, failed, or stopped by a limit (time, memory, CPU); detail says "
+                        "why"}}},
+                     {"429", {{"description", "Every worker is busy and the queue is full"}}},
                      {"503", {{"description", "The console is not running"}}}}});
 }
 

@@ -22,7 +22,9 @@
 //   GET  /analytics/events → text/event-stream: `commit` {"version", "end_lsn", "commit_time"}
 //        at each lake commit, `status` (as GET /analytics/status) at once and every second.
 //   POST /analytics/sql {"sql": "...", "limit": n} → {"columns": [{"name", "type"}], "rows":
-//        [[...]], "truncated", "elapsed_ms"}; a refused or failing query is 400 {"detail": why}.
+//        [[...]], "truncated", "truncated_by", "elapsed_ms"}; a refused or failing query, or one
+//        stopped by a limit, is 400 {"detail": why}; 429 when the console's queue is full. Personal
+//        data is masked unless the principal holds the pii grant (analytics/console.h).
 // Values of the aggregates and their semantics are documented on analytics::Service.
 // Instants are ISO-8601 ("2026-11-25T16:15:00Z", offsets allowed); responses give them in UTC
 // with microseconds. Bad parameters are 400 naming the parameter.

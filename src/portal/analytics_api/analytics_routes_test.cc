@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "analytics/console_testing.h"
 #include "analytics/fixture_lake.h"
 #include "portal/server.h"
 
@@ -22,7 +23,7 @@ class AnalyticsRoutesTest : public ::testing::Test {
         lake_.Execute(analytics::testing::ReadFileOrDie(analytics::testing::StandardFixtureSql()))
             .ok());
     ASSERT_TRUE(lake_.Publish(Lsn(500)).ok());
-    auto console = analytics::SqlConsole::Open(lake_);
+    auto console = analytics::SqlConsole::Open(lake_, analytics::testing::TestConsoleOptions());
     ASSERT_TRUE(console.ok()) << console.error().ToString();
     console_ = std::move(console).value();
     AnalyticsRoutesOptions options;

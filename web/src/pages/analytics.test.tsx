@@ -170,6 +170,17 @@ describe("SQL console", () => {
     expect(text).toBe('major,n\r\nPhysics,3\r\n"Art, History",1\r\n');
   });
 
+  it("says when the server's size limit cut the answer", async () => {
+    const user = userEvent.setup();
+    mockFetch(() => ({
+      body: { columns: [{ name: "x", type: "VARCHAR" }], rows: [["a"]], truncated: true, truncated_by: "bytes", elapsed_ms: 12.6 },
+    }));
+    render(<SqlConsole />);
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await screen.findByText("a");
+    expect(screen.getByRole("status").textContent).toBe("1 rows (cut at the server's size limit for an answer) in 13 ms");
+  });
+
   it("shows the server's refusal clearly", async () => {
     const user = userEvent.setup();
     mockFetch(() => ({ status: 400, body: { detail: "only SELECT statements are allowed: DROP TABLE dim_students" } }));

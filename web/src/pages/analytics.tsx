@@ -549,7 +549,14 @@ interface SqlResult {
   columns: { name: string; type: string }[];
   rows: unknown[][];
   truncated: boolean;
+  // What cut the answer short: the row limit, or the server's cap on the answer's size.
+  truncated_by?: "rows" | "bytes" | null;
   elapsed_ms: number;
+}
+
+function truncationNote(result: SqlResult): string {
+  if (!result.truncated) return "";
+  return result.truncated_by === "bytes" ? " (cut at the server's size limit for an answer)" : " (truncated at the limit)";
 }
 
 export function SqlConsole() {
@@ -612,7 +619,7 @@ export function SqlConsole() {
           </button>
           <label className="inline">
             Row limit
-            <input type="number" min={1} max={100000} value={limit} onChange={(e) => setLimit(e.target.value)} />
+            <input type="number" min={1} max={10000} value={limit} onChange={(e) => setLimit(e.target.value)} />
           </label>
           <button type="button" onClick={download} disabled={!result}>
             Download CSV
@@ -627,7 +634,7 @@ export function SqlConsole() {
       {result && (
         <>
           <p className="muted" role="status">
-            {result.rows.length.toLocaleString()} rows{result.truncated ? ` (truncated at the limit)` : ""} in {result.elapsed_ms} ms
+            {result.rows.length.toLocaleString()} rows{truncationNote(result)} in {Math.round(result.elapsed_ms)} ms
           </p>
           <DataGrid label="Query result" columns={columns} rows={result.rows} rowKey={(_r, i) => String(i)} maxHeight={560} />
         </>
