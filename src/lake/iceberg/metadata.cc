@@ -1,0 +1,329 @@
+#include "lake/iceberg/metadata.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "lake/iceberg/json_fields.h"
+
+namespace migsbyu::iceberg {
+namespace {
+
+using nlohmann::json;
+using namespace json_fields;
+
+Result<const json*> RequiredArray(const json& j, std::string_view key, const std::string& origin) {
+  MIGSBYU_ASSIGN(const json* value, Required(j, key, origin));
+  MIGSBYU_TRY(ExpectArray(*value, key, origin));
+  return value;
+}
+
+Result<std::map<std::string, std::string>> StringMap(const json& j, std::string_view key,
+                                                     const std::string& origin) {
+  std::map<std::string, std::string> out;
+  const json* value = Optional(j, key);
+  if (!value) return out;
+  MIGSBYU_TRY(ExpectObject(*value, key, origin));
+  for (const auto& [k, v] : value->items()) {
+    if (!v.is_string()) {
+      return Error::Corruption(origin + ": \"" + std::string(key) + "\"." + k + " is not a string");
+    }
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+Result<PartitionSpec> SpecFromJson(const json& j, const std::string& origin) {
+  PartitionSpec spec;
+  MIGSBYU_ASSIGN(spec.spec_id, Int(j, "spec-id", origin));
+  MIGSBYU_ASSIGN(const json* fields, RequiredArray(j, "fields", origin));
+  for (const auto& f : *fields) {
+    PartitionField pf;
+    MIGSBYU_ASSIGN(pf.source_id, Int(f, "source-id", origin));
+    MIGSBYU_ASSIGN(pf.field_id, Int(f, "field-id", origin));
+    MIGSBYU_ASSIGN(pf.name, String(f, "name", origin));
+    MIGSBYU_ASSIGN(pf.transform, String(f, "transform", origin));
+    spec.fields.push_back(std::move(pf));
+  }
+  return spec;
+}
+
+Result<SortOrder> SortOrderFromJson(const json& j, const std::string& origin) {
+  SortOrder order;
+  MIGSBYU_ASSIGN(order.order_id, Int(j, "order-id", origin));
+  MIGSBYU_ASSIGN(const json* fields, RequiredArray(j, "fields", origin));
+  for (const auto& f : *fields) {
+    SortField sf;
+    MIGSBYU_ASSIGN(sf.transform, String(f, "transform", origin));
+    MIGSBYU_ASSIGN(sf.source_id, Int(f, "source-id", origin));
+    MIGSBYU_ASSIGN(sf.direction, String(f, "direction", origin));
+    MIGSBYU_ASSIGN(sf.null_order, String(f, "null-order", origin));
+    order.fields.push_back(std::move(sf));
+  }
+  return order;
+}
+
+Result<Snapshot> SnapshotFromJson(const json& j, const std::string& origin) {
+  Snapshot s;
+  MIGSBYU_ASSIGN(s.snapshot_id, Long(j, "snapshot-id", origin));
+  MIGSBYU_ASSIGN(s.parent_snapshot_id, OptionalLong(j, "parent-snapshot-id", origin));
+  MIGSBYU_ASSIGN(s.sequence_number, Long(j, "sequence-number", origin));
+  MIGSBYU_ASSIGN(s.timestamp_ms, Long(j, "timestamp-ms", origin));
+  MIGSBYU_ASSIGN(s.manifest_list, String(j, "manifest-list", origin));
+  MIGSBYU_TRY(Required(j, "summary", origin));
+  MIGSBYU_ASSIGN(s.summary, StringMap(j, "summary", origin));
+  if (!s.summary.count("operation")) {
+    return Error::Corruption(origin + ": snapshot " + std::to_string(s.snapshot_id) +
+                             " has no summary operation");
+  }
+  MIGSBYU_ASSIGN(s.schema_id, OptionalInt(j, "schema-id", origin));
+  return s;
+}
+
+json SnapshotToJson(const Snapshot& s) {
+  json j = {{"snapshot-id", s.snapshot_id}};
+  if (s.parent_snapshot_id) j["parent-snapshot-id"] = *s.parent_snapshot_id;
+  j["sequence-number"] = s.sequence_number;
+  j["timestamp-ms"] = s.timestamp_ms;
+  j["manifest-list"] = s.manifest_list;
+  j["summary"] = s.summary;
+  if (s.schema_id) j["schema-id"] = *s.schema_id;
+  return j;
+}
+
+}  // namespace
+
+const Schema& TableMetadata::CurrentSchema() const { return *FindSchema(current_schema_id); }
+
+const Schema* TableMetadata::FindSchema(int32_t schema_id) const {
+  for (const auto& s : schemas) {
+    if (s.schema_id == schema_id) return &s;
+  }
+  return nullptr;
+}
+
+const Snapshot* TableMetadata::CurrentSnapshot() const {
+  return current_snapshot_id ? FindSnapshot(*current_snapshot_id) : nullptr;
+}
+
+const Snapshot* TableMetadata::FindSnapshot(int64_t snapshot_id) const {
+  for (const auto& s : snapshots) {
+    if (s.snapshot_id == snapshot_id) return &s;
+  }
+  return nullptr;
+}
+
+Result<int64_t> TableMetadata::SnapshotIdAsOf(int64_t timestamp_ms) const {
+  const SnapshotLogEntry* found = nullptr;
+  for (const auto& e : snapshot_log) {
+    if (e.timestamp_ms <= timestamp_ms) found = &e;
+  }
+  if (!found || !FindSnapshot(found->snapshot_id)) {
+    return Error::NotFound("table " + location + " has no snapshot as of " +
+                           std::to_string(timestamp_ms) + " ms (none yet, or expired)");
+  }
+  return found->snapshot_id;
+}
+
+Status ValidateMetadata(const TableMetadata& m, const std::string& origin) {
+  auto bad = [&](const std::string& what) { return Error::Corruption(origin + ": " + what); };
+  if (m.format_version != kFormatVersion) {
+    return bad("format-version " + std::to_string(m.format_version) + " (only 2 is supported)");
+  }
+  if (m.table_uuid.empty() || m.location.empty()) return bad("empty table-uuid or location");
+  std::set<int32_t> schema_ids;
+  for (const auto& s : m.schemas) {
+    if (!schema_ids.insert(s.schema_id).second) {
+      return bad("duplicate schema-id " + std::to_string(s.schema_id));
+    }
+    if (auto valid = ValidateSchema(s); !valid.ok()) return bad(valid.error().message());
+    if (s.HighestFieldId() > m.last_column_id) {
+      return bad("schema " + std::to_string(s.schema_id) + " has a field id above last-column-id");
+    }
+  }
+  if (!m.FindSchema(m.current_schema_id)) return bad("current-schema-id names no schema");
+  auto has_spec =
+      std::any_of(m.partition_specs.begin(), m.partition_specs.end(),
+                  [&](const PartitionSpec& s) { return s.spec_id == m.default_spec_id; });
+  if (!has_spec) return bad("default-spec-id names no partition spec");
+  auto has_order = std::any_of(m.sort_orders.begin(), m.sort_orders.end(), [&](const SortOrder& o) {
+    return o.order_id == m.default_sort_order_id;
+  });
+  if (!has_order) return bad("default-sort-order-id names no sort order");
+  std::set<int64_t> snapshot_ids;
+  for (const auto& s : m.snapshots) {
+    if (!snapshot_ids.insert(s.snapshot_id).second) {
+      return bad("duplicate snapshot-id " + std::to_string(s.snapshot_id));
+    }
+    if (s.sequence_number > m.last_sequence_number) {
+      return bad("snapshot " + std::to_string(s.snapshot_id) + " is above last-sequence-number");
+    }
+    if (s.schema_id && !m.FindSchema(*s.schema_id)) {
+      return bad("snapshot " + std::to_string(s.snapshot_id) + " names a missing schema");
+    }
+  }
+  if (m.current_snapshot_id && !m.FindSnapshot(*m.current_snapshot_id)) {
+    return bad("current-snapshot-id names no snapshot");
+  }
+  for (const auto& [name, ref] : m.refs) {
+    if (!m.FindSnapshot(ref.snapshot_id)) return bad("ref " + name + " names no snapshot");
+  }
+  auto main = m.refs.find("main");
+  if (main != m.refs.end() && main->second.snapshot_id != m.current_snapshot_id.value_or(-1)) {
+    return bad("ref main differs from current-snapshot-id");
+  }
+  if (m.current_snapshot_id && main == m.refs.end())
+    return bad("a current snapshot but no main ref");
+  return OkStatus();
+}
+
+std::string MetadataToJson(const TableMetadata& m) {
+  json j;
+  j["format-version"] = m.format_version;
+  j["table-uuid"] = m.table_uuid;
+  j["location"] = m.location;
+  j["last-sequence-number"] = m.last_sequence_number;
+  j["last-updated-ms"] = m.last_updated_ms;
+  j["last-column-id"] = m.last_column_id;
+  j["current-schema-id"] = m.current_schema_id;
+  j["schemas"] = json::array();
+  for (const auto& s : m.schemas) j["schemas"].push_back(SchemaToJson(s));
+  j["default-spec-id"] = m.default_spec_id;
+  j["partition-specs"] = json::array();
+  for (const auto& spec : m.partition_specs) {
+    json fields = json::array();
+    for (const auto& f : spec.fields) {
+      fields.push_back({{"source-id", f.source_id},
+                        {"field-id", f.field_id},
+                        {"name", f.name},
+                        {"transform", f.transform}});
+    }
+    j["partition-specs"].push_back({{"spec-id", spec.spec_id}, {"fields", std::move(fields)}});
+  }
+  j["last-partition-id"] = m.last_partition_id;
+  j["default-sort-order-id"] = m.default_sort_order_id;
+  j["sort-orders"] = json::array();
+  for (const auto& order : m.sort_orders) {
+    json fields = json::array();
+    for (const auto& f : order.fields) {
+      fields.push_back({{"transform", f.transform},
+                        {"source-id", f.source_id},
+                        {"direction", f.direction},
+                        {"null-order", f.null_order}});
+    }
+    j["sort-orders"].push_back({{"order-id", order.order_id}, {"fields", std::move(fields)}});
+  }
+  j["properties"] = m.properties;
+  if (m.current_snapshot_id) j["current-snapshot-id"] = *m.current_snapshot_id;
+  j["refs"] = json::object();
+  for (const auto& [name, ref] : m.refs) {
+    json r = {{"snapshot-id", ref.snapshot_id}, {"type", ref.type}};
+    if (ref.min_snapshots_to_keep) r["min-snapshots-to-keep"] = *ref.min_snapshots_to_keep;
+    if (ref.max_snapshot_age_ms) r["max-snapshot-age-ms"] = *ref.max_snapshot_age_ms;
+    if (ref.max_ref_age_ms) r["max-ref-age-ms"] = *ref.max_ref_age_ms;
+    j["refs"][name] = std::move(r);
+  }
+  j["snapshots"] = json::array();
+  for (const auto& s : m.snapshots) j["snapshots"].push_back(SnapshotToJson(s));
+  j["snapshot-log"] = json::array();
+  for (const auto& e : m.snapshot_log) {
+    j["snapshot-log"].push_back({{"timestamp-ms", e.timestamp_ms}, {"snapshot-id", e.snapshot_id}});
+  }
+  j["metadata-log"] = json::array();
+  for (const auto& e : m.metadata_log) {
+    j["metadata-log"].push_back(
+        {{"timestamp-ms", e.timestamp_ms}, {"metadata-file", e.metadata_file}});
+  }
+  return j.dump(2);
+}
+
+Result<TableMetadata> MetadataFromJson(const std::string& text, const std::string& origin) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Error::Corruption(origin + ": not JSON");
+  MIGSBYU_TRY(ExpectObject(j, "table metadata", origin));
+  TableMetadata m;
+  MIGSBYU_ASSIGN(m.format_version, Int(j, "format-version", origin));
+  if (m.format_version != kFormatVersion) {
+    return Error::Corruption(origin + ": format-version " + std::to_string(m.format_version) +
+                             " (only 2 is supported)");
+  }
+  MIGSBYU_ASSIGN(m.table_uuid, String(j, "table-uuid", origin));
+  MIGSBYU_ASSIGN(m.location, String(j, "location", origin));
+  MIGSBYU_ASSIGN(m.last_sequence_number, Long(j, "last-sequence-number", origin));
+  MIGSBYU_ASSIGN(m.last_updated_ms, Long(j, "last-updated-ms", origin));
+  MIGSBYU_ASSIGN(m.last_column_id, Int(j, "last-column-id", origin));
+  MIGSBYU_ASSIGN(m.current_schema_id, Int(j, "current-schema-id", origin));
+  MIGSBYU_ASSIGN(const json* schemas, RequiredArray(j, "schemas", origin));
+  for (const auto& s : *schemas) {
+    if (!Optional(s, "schema-id")) return Error::Corruption(origin + ": a schema has no schema-id");
+    MIGSBYU_ASSIGN(Schema schema, SchemaFromJson(s, origin));
+    m.schemas.push_back(std::move(schema));
+  }
+  MIGSBYU_ASSIGN(m.default_spec_id, Int(j, "default-spec-id", origin));
+  MIGSBYU_ASSIGN(const json* specs, RequiredArray(j, "partition-specs", origin));
+  m.partition_specs.clear();
+  for (const auto& s : *specs) {
+    MIGSBYU_ASSIGN(PartitionSpec spec, SpecFromJson(s, origin));
+    m.partition_specs.push_back(std::move(spec));
+  }
+  MIGSBYU_ASSIGN(m.last_partition_id, Int(j, "last-partition-id", origin));
+  MIGSBYU_ASSIGN(m.default_sort_order_id, Int(j, "default-sort-order-id", origin));
+  MIGSBYU_ASSIGN(const json* orders, RequiredArray(j, "sort-orders", origin));
+  m.sort_orders.clear();
+  for (const auto& o : *orders) {
+    MIGSBYU_ASSIGN(SortOrder order, SortOrderFromJson(o, origin));
+    m.sort_orders.push_back(std::move(order));
+  }
+  MIGSBYU_ASSIGN(m.properties, StringMap(j, "properties", origin));
+  MIGSBYU_ASSIGN(m.current_snapshot_id, OptionalLong(j, "current-snapshot-id", origin));
+  if (m.current_snapshot_id == -1) m.current_snapshot_id.reset();  // Java's "no snapshot" for v2
+  if (const json* snapshots = Optional(j, "snapshots")) {
+    MIGSBYU_TRY(ExpectArray(*snapshots, "snapshots", origin));
+    for (const auto& s : *snapshots) {
+      MIGSBYU_ASSIGN(Snapshot snapshot, SnapshotFromJson(s, origin));
+      m.snapshots.push_back(std::move(snapshot));
+    }
+  }
+  if (const json* log = Optional(j, "snapshot-log")) {
+    MIGSBYU_TRY(ExpectArray(*log, "snapshot-log", origin));
+    for (const auto& e : *log) {
+      SnapshotLogEntry entry;
+      MIGSBYU_ASSIGN(entry.timestamp_ms, Long(e, "timestamp-ms", origin));
+      MIGSBYU_ASSIGN(entry.snapshot_id, Long(e, "snapshot-id", origin));
+      m.snapshot_log.push_back(entry);
+    }
+  }
+  if (const json* log = Optional(j, "metadata-log")) {
+    MIGSBYU_TRY(ExpectArray(*log, "metadata-log", origin));
+    for (const auto& e : *log) {
+      MetadataLogEntry entry;
+      MIGSBYU_ASSIGN(entry.timestamp_ms, Long(e, "timestamp-ms", origin));
+      MIGSBYU_ASSIGN(entry.metadata_file, String(e, "metadata-file", origin));
+      m.metadata_log.push_back(std::move(entry));
+    }
+  }
+  if (const json* refs = Optional(j, "refs")) {
+    MIGSBYU_TRY(ExpectObject(*refs, "refs", origin));
+    for (const auto& [name, r] : refs->items()) {
+      SnapshotRef ref;
+      MIGSBYU_ASSIGN(ref.snapshot_id, Long(r, "snapshot-id", origin));
+      MIGSBYU_ASSIGN(ref.type, String(r, "type", origin));
+      if (ref.type != "branch" && ref.type != "tag") {
+        return Error::Corruption(origin + ": ref " + name + " has type " + ref.type);
+      }
+      MIGSBYU_ASSIGN(ref.min_snapshots_to_keep, OptionalInt(r, "min-snapshots-to-keep", origin));
+      MIGSBYU_ASSIGN(ref.max_snapshot_age_ms, OptionalLong(r, "max-snapshot-age-ms", origin));
+      MIGSBYU_ASSIGN(ref.max_ref_age_ms, OptionalLong(r, "max-ref-age-ms", origin));
+      m.refs[name] = ref;
+    }
+  }
+  // The spec: "There is always a main branch reference pointing to the current-snapshot-id
+  // even if the refs map is null."
+  if (m.current_snapshot_id && !m.refs.count("main")) {
+    m.refs["main"] = SnapshotRef{*m.current_snapshot_id, "branch", {}, {}, {}};
+  }
+  MIGSBYU_TRY(ValidateMetadata(m, origin));
+  return m;
+}
+
+}  // namespace migsbyu::iceberg
