@@ -108,7 +108,8 @@ class IcebirdTest : public ::testing::Test {
     std::set<std::string> touched;
     std::vector<Version> rows;
     auto take = [&](int64_t key) {
-      auto it = std::find_if(live_.begin(), live_.end(), [&](const Version& v) { return v.key == key; });
+      auto it =
+          std::find_if(live_.begin(), live_.end(), [&](const Version& v) { return v.key == key; });
       EXPECT_NE(it, live_.end());
       Version v = *it;
       live_.erase(it);
@@ -147,8 +148,10 @@ class IcebirdTest : public ::testing::Test {
     for (const auto& f : plan->delete_files) removed.insert(f.path);
     auto c = table_->Commit({Operation::kReplace, {*file}, removed, {}, {}});
     ASSERT_TRUE(c.ok()) << c.error().ToString();
-    std::sort(live_.begin(), live_.end(), [](const Version& a, const Version& b) { return a.key < b.key; });
-    for (size_t i = 0; i < live_.size(); ++i) position_[live_[i].key] = {file->file_path, static_cast<int64_t>(i)};
+    std::sort(live_.begin(), live_.end(),
+              [](const Version& a, const Version& b) { return a.key < b.key; });
+    for (size_t i = 0; i < live_.size(); ++i)
+      position_[live_[i].key] = {file->file_path, static_cast<int64_t>(i)};
     Record();
   }
 
@@ -156,13 +159,20 @@ class IcebirdTest : public ::testing::Test {
   void Record() {
     Expected e;
     bool renamed = Renamed();
-    e.columns = {"student_key", "id", renamed ? "full_name" : "name", "gpa", "born", "valid_from",
-                 "valid_to", "current_row", "score"};
+    e.columns = {"student_key", "id",          renamed ? "full_name" : "name",
+                 "gpa",         "born",        "valid_from",
+                 "valid_to",    "current_row", "score"};
     if (renamed) e.columns.push_back("email");
     for (const Version& v : live_) {
-      std::vector<std::string> row = {std::to_string(v.key), v.id, v.name, v.gpa, std::to_string(v.born),
-                                      std::to_string(v.from), std::to_string(v.to),
-                                      v.current ? "true" : "false", v.score};
+      std::vector<std::string> row = {std::to_string(v.key),
+                                      v.id,
+                                      v.name,
+                                      v.gpa,
+                                      std::to_string(v.born),
+                                      std::to_string(v.from),
+                                      std::to_string(v.to),
+                                      v.current ? "true" : "false",
+                                      v.score};
       if (renamed) row.push_back(v.email.value_or("NULL"));
       e.rows.push_back(std::move(row));
     }
@@ -176,7 +186,7 @@ class IcebirdTest : public ::testing::Test {
   std::optional<Table> table_;
   std::vector<Version> live_;
   std::map<int64_t, std::pair<std::string, int64_t>> position_;  // key -> (file, row)
-  std::map<int64_t, Expected> expected_;                          // table version -> rows
+  std::map<int64_t, Expected> expected_;                         // table version -> rows
 };
 
 std::string RunNode(const std::string& args) {
@@ -220,15 +230,17 @@ TEST_F(IcebirdTest, IcebirdReadsEveryVersionOfATableWeWrote) {
   const int64_t t3 = t1 + 3600000000;
   RowLevelChange({2}, t3, {{7, "S2", "Bob Ray", "2.00", 11000, t3, kEndOfTime, true, "-1", {}}});
   // A column added, one renamed: a new metadata version, no snapshot.
-  ASSERT_TRUE(table_->UpdateSchema({SchemaChange::RenameColumn("name", "full_name"),
-                                    SchemaChange::AddColumn("email", Type::Of(TypeId::kString))})
+  ASSERT_TRUE(table_
+                  ->UpdateSchema({SchemaChange::RenameColumn("name", "full_name"),
+                                  SchemaChange::AddColumn("email", Type::Of(TypeId::kString))})
                   .ok());
   Record();
   Append({{8, "S8", "Gus", "2.75", 13000, t3 + 1, kEndOfTime, true, "1.5", "gus@u.edu"},
           {9, "S9", "Hal", "3.00", 13001, t3 + 2, kEndOfTime, true, "4.5", {}}});
   // S5 changes (version 5 closes, 10 opens) and S8 is removed: one delete file, two data files.
   const int64_t t5 = t3 + 7200000000;
-  RowLevelChange({5}, t5, {{10, "S5", "Eve Lu", "1.50", 12000, t5, kEndOfTime, true, "3.75", "eve@u.edu"}},
+  RowLevelChange({5}, t5,
+                 {{10, "S5", "Eve Lu", "1.50", 12000, t5, kEndOfTime, true, "3.75", "eve@u.edu"}},
                  {8});
   Compact();
   Append({{11, "S11", "Ivy", "3.33", 14000, t5 + 1, kEndOfTime, true, "0.5", "ivy@u.edu"}});
@@ -251,7 +263,8 @@ TEST_F(IcebirdTest, IcebirdReadsEveryVersionOfATableWeWrote) {
 
   // icebird, version by version, and the latest through version-hint.text.
   std::string args = "'" + root_ + "' lake/students_dim";
-  for (const auto& [version, expected] : expected_) args += " v" + std::to_string(version) + ".metadata.json";
+  for (const auto& [version, expected] : expected_)
+    args += " v" + std::to_string(version) + ".metadata.json";
   args += " latest";
   std::string output = RunNode(args);
   std::stringstream lines(output);

@@ -234,7 +234,7 @@ std::string MetadataToJson(const TableMetadata& m) {
     j["metadata-log"].push_back(
         {{"timestamp-ms", e.timestamp_ms}, {"metadata-file", e.metadata_file}});
   }
-  return j.dump(2);
+  return j.dump();
 }
 
 Result<TableMetadata> MetadataFromJson(const std::string& text, const std::string& origin) {
