@@ -80,15 +80,66 @@ Result<Snapshot> SnapshotFromJson(const json& j, const std::string& origin) {
   return s;
 }
 
-json SnapshotToJson(const Snapshot& s) {
-  json j = {{"snapshot-id", s.snapshot_id}};
-  if (s.parent_snapshot_id) j["parent-snapshot-id"] = *s.parent_snapshot_id;
-  j["sequence-number"] = s.sequence_number;
-  j["timestamp-ms"] = s.timestamp_ms;
-  j["manifest-list"] = s.manifest_list;
-  j["summary"] = s.summary;
-  if (s.schema_id) j["schema-id"] = *s.schema_id;
-  return j;
+// The parts of a metadata file that grow with every commit (snapshots and the two logs) are
+// written as text directly rather than built as a JSON tree first: this is the commit's one cost
+// that grows with the table, and the tree's allocations were most of it.
+void AppendString(std::string& out, std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : v) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+void AppendMember(std::string& out, std::string_view key, int64_t v) {
+  AppendString(out, key);
+  out.push_back(':');
+  out += std::to_string(v);
+}
+
+void AppendMember(std::string& out, std::string_view key, std::string_view v) {
+  AppendString(out, key);
+  out.push_back(':');
+  AppendString(out, v);
+}
+
+void AppendSnapshot(std::string& out, const Snapshot& s) {
+  out.push_back('{');
+  AppendMember(out, "snapshot-id", s.snapshot_id);
+  if (s.parent_snapshot_id) {
+    out.push_back(',');
+    AppendMember(out, "parent-snapshot-id", *s.parent_snapshot_id);
+  }
+  out.push_back(',');
+  AppendMember(out, "sequence-number", s.sequence_number);
+  out.push_back(',');
+  AppendMember(out, "timestamp-ms", s.timestamp_ms);
+  out.push_back(',');
+  AppendMember(out, "manifest-list", s.manifest_list);
+  out += ",\"summary\":{";
+  bool first = true;
+  for (const auto& [key, value] : s.summary) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendMember(out, key, value);
+  }
+  out.push_back('}');
+  if (s.schema_id) {
+    out.push_back(',');
+    AppendMember(out, "schema-id", *s.schema_id);
+  }
+  out.push_back('}');
 }
 
 }  // namespace
@@ -223,18 +274,32 @@ std::string MetadataToJson(const TableMetadata& m) {
     if (ref.max_ref_age_ms) r["max-ref-age-ms"] = *ref.max_ref_age_ms;
     j["refs"][name] = std::move(r);
   }
-  j["snapshots"] = json::array();
-  for (const auto& s : m.snapshots) j["snapshots"].push_back(SnapshotToJson(s));
-  j["snapshot-log"] = json::array();
-  for (const auto& e : m.snapshot_log) {
-    j["snapshot-log"].push_back({{"timestamp-ms", e.timestamp_ms}, {"snapshot-id", e.snapshot_id}});
+  // The fixed-size members as a tree, then the growing ones appended as text.
+  std::string out = j.dump();
+  out.pop_back();  // the closing brace: j is a non-empty object
+  out += ",\"snapshots\":[";
+  for (size_t i = 0; i < m.snapshots.size(); ++i) {
+    if (i) out.push_back(',');
+    AppendSnapshot(out, m.snapshots[i]);
   }
-  j["metadata-log"] = json::array();
-  for (const auto& e : m.metadata_log) {
-    j["metadata-log"].push_back(
-        {{"timestamp-ms", e.timestamp_ms}, {"metadata-file", e.metadata_file}});
+  out += "],\"snapshot-log\":[";
+  for (size_t i = 0; i < m.snapshot_log.size(); ++i) {
+    out += i ? ",{" : "{";
+    AppendMember(out, "timestamp-ms", m.snapshot_log[i].timestamp_ms);
+    out.push_back(',');
+    AppendMember(out, "snapshot-id", m.snapshot_log[i].snapshot_id);
+    out.push_back('}');
   }
-  return j.dump();
+  out += "],\"metadata-log\":[";
+  for (size_t i = 0; i < m.metadata_log.size(); ++i) {
+    out += i ? ",{" : "{";
+    AppendMember(out, "timestamp-ms", m.metadata_log[i].timestamp_ms);
+    out.push_back(',');
+    AppendMember(out, "metadata-file", m.metadata_log[i].metadata_file);
+    out.push_back('}');
+  }
+  out += "]}";
+  return out;
 }
 
 Result<TableMetadata> MetadataFromJson(const std::string& text, const std::string& origin) {

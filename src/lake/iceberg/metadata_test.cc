@@ -92,6 +92,7 @@ class MetadataTest : public ::testing::Test {
         table_->UpdateSchema({SchemaChange::AddColumn("email", Type::Of(TypeId::kString))}).ok());
     SnapshotUpdate second = Append("b");
     second.summary["migsbyu.commit-lsn"] = "42";
+    second.summary["migsbyu.note"] = "a \"quoted\" \\ line\n\t\x01 \xC3\xA9";  // escaped
     ASSERT_TRUE(table_->Commit(second).ok());
     auto text = ReadWholeFile(dir_ + "/ns/t/metadata/v" + std::to_string(table_->version()) +
                               ".metadata.json");
