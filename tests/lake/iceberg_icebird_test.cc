@@ -7,7 +7,6 @@
 // time travel (by metadata file), and must give exactly the rows this test's own model of the
 // operations says, which the test computes without reading anything back.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -22,6 +21,7 @@
 #include "lake/iceberg/parquet.h"
 #include "lake/iceberg/scan.h"
 #include "lake/iceberg/table.h"
+#include "lake/iceberg/testing.h"
 
 namespace migsbyu::iceberg {
 namespace {
@@ -49,19 +49,6 @@ struct Expected {
 
 class IcebirdTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = (fs::temp_directory_path() / ("iceberg_icebird_" + std::to_string(getpid()))).string();
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-    auto db = duck::Database::Open(":memory:", {{"threads", "1"}});
-    ASSERT_TRUE(db.ok());
-    db_.emplace(std::move(db).value());
-    auto conn = duck::Connection::Open(*db_);
-    ASSERT_TRUE(conn.ok());
-    conn_.emplace(std::move(conn).value());
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   bool Renamed() const { return table_->metadata().CurrentSchema().Find("full_name") != nullptr; }
 
   // Writes `versions` as a new data file of the current schema; records each row's position.
@@ -180,9 +167,10 @@ class IcebirdTest : public ::testing::Test {
     expected_[table_->version()] = std::move(e);
   }
 
-  std::string root_;
-  std::optional<duck::Database> db_;
-  std::optional<duck::Connection> conn_;
+  testing::ScratchDirectory scratch_{"iceberg_icebird"};
+  const std::string root_ = scratch_.path();
+  testing::DuckSession duck_;
+  duck::Connection* conn_ = &duck_.conn;
   std::optional<Table> table_;
   std::vector<Version> live_;
   std::map<int64_t, std::pair<std::string, int64_t>> position_;  // key -> (file, row)

@@ -467,17 +467,20 @@ Result<std::string> BoundToText(const Type& type, std::string_view bytes) {
     case TypeId::kString:
       return std::string(bytes);
     case TypeId::kBinary:
-    case TypeId::kUuid: {
-      static constexpr char kHex[] = "0123456789abcdef";
-      std::string out;
-      for (unsigned char c : bytes) {
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xF]);
-      }
-      return out;
-    }
+    case TypeId::kUuid:
+      return HexBytes(bytes);
   }
   return bad();
+}
+
+std::string HexBytes(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xF]);
+  }
+  return out;
 }
 
 }  // namespace migsbyu::iceberg

@@ -59,6 +59,9 @@ std::string SerializeValue(const Type& type, const Literal& value);
 std::string LowerBound(const Type& type, const Literal& min, size_t truncate);
 std::optional<std::string> UpperBound(const Type& type, const Literal& max, size_t truncate);
 
+// `bytes` in lowercase hexadecimal (binary and uuid bounds as text; tools and tests).
+std::string HexBytes(std::string_view bytes);
+
 // A serialized value back as text in DuckDB's literal form ("3.75", "2026-01-31 12:00:00+00"),
 // for tools and tests; kCorruption when the byte length does not fit the type.
 Result<std::string> BoundToText(const Type& type, std::string_view bytes);

@@ -3,30 +3,17 @@
 #include "lake/iceberg/bounds.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "lake/duck.h"
 #include "lake/iceberg/files.h"
 #include "lake/iceberg/parquet.h"
+#include "lake/iceberg/testing.h"
 
 namespace migsbyu::iceberg {
 namespace {
-
-namespace fs = std::filesystem;
-
-std::string Hex(const std::string& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xF]);
-  }
-  return out;
-}
 
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -41,23 +28,12 @@ std::vector<std::string> Split(const std::string& s, char sep) {
 class BoundsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("iceberg_bounds_" + std::to_string(getpid()))).string();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto db = duck::Database::Open(":memory:", {{"threads", "1"}});
-    ASSERT_TRUE(db.ok());
-    db_.emplace(std::move(db).value());
-    auto conn = duck::Connection::Open(*db_);
-    ASSERT_TRUE(conn.ok());
-    conn_.emplace(std::move(conn).value());
     // Statistics must not depend on the session's time zone.
-    ASSERT_TRUE(conn_->Execute("SET TimeZone = 'Asia/Kolkata'").ok());
+    ASSERT_TRUE(duck_.conn.Execute("SET TimeZone = 'Asia/Kolkata'").ok());
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  std::string dir_;
-  std::optional<duck::Database> db_;
-  std::optional<duck::Connection> conn_;
+  testing::ScratchDirectory dir_{"iceberg_bounds"};
+  testing::DuckSession duck_;
 };
 
 TEST_F(BoundsTest, FooterStatisticsGiveTheSpecsBytes) {
@@ -78,14 +54,14 @@ TEST_F(BoundsTest, FooterStatisticsGiveTheSpecsBytes) {
       rows += (rows.empty() ? "" : ", ") + std::string("(CAST(") + v + " AS " + DuckTypeOf(*type) +
               "))";
     }
-    std::string uri = FileUri(dir_ + "/case" + std::to_string(++cases) + ".parquet");
-    auto file = WriteDataFile(*conn_, "(VALUES " + rows + ") AS t(v)", schema, uri);
+    std::string uri = FileUri(dir_.path() + "/case" + std::to_string(++cases) + ".parquet");
+    auto file = WriteDataFile(duck_.conn, "(VALUES " + rows + ") AS t(v)", schema, uri);
     ASSERT_TRUE(file.ok()) << file.error().ToString();
     EXPECT_EQ(file->record_count, static_cast<int64_t>(values.size()));
     EXPECT_EQ(file->value_counts.at(1), static_cast<int64_t>(values.size()));
     EXPECT_EQ(file->null_value_counts.at(1), std::stoll(parts[4]));
     auto bound = [](const std::map<int32_t, std::string>& m) {
-      return m.count(1) ? Hex(m.at(1)) : std::string("-");
+      return m.count(1) ? HexBytes(m.at(1)) : std::string("-");
     };
     EXPECT_EQ(bound(file->lower_bounds), parts[2]);
     EXPECT_EQ(bound(file->upper_bounds), parts[3]);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -34,5 +35,24 @@ Result<std::optional<int32_t>> OptionalInt(const json& object, std::string_view 
 // Checks that `value` is an array (kCorruption naming `what` otherwise).
 Status ExpectArray(const json& value, std::string_view what, const std::string& origin);
 Status ExpectObject(const json& value, std::string_view what, const std::string& origin);
+
+// The elements of the array member `key`, each parsed by `parse` (a Result<T>(const json&,
+// const std::string& origin)); an absent member is an empty list unless `required`.
+template <typename T, typename Parse>
+Result<std::vector<T>> Each(const json& object, std::string_view key, const std::string& origin,
+                            Parse parse, bool required = true) {
+  std::vector<T> out;
+  const json* array = Optional(object, key);
+  if (!array) {
+    if (required) return Required(object, key, origin).error();
+    return out;
+  }
+  MIGSBYU_TRY(ExpectArray(*array, key, origin));
+  for (const auto& element : *array) {
+    MIGSBYU_ASSIGN(T value, parse(element, origin));
+    out.push_back(std::move(value));
+  }
+  return out;
+}
 
 }  // namespace migsbyu::iceberg::json_fields

@@ -12,12 +12,6 @@ namespace {
 using nlohmann::json;
 using namespace json_fields;
 
-Result<const json*> RequiredArray(const json& j, std::string_view key, const std::string& origin) {
-  MIGSBYU_ASSIGN(const json* value, Required(j, key, origin));
-  MIGSBYU_TRY(ExpectArray(*value, key, origin));
-  return value;
-}
-
 Result<std::map<std::string, std::string>> StringMap(const json& j, std::string_view key,
                                                      const std::string& origin) {
   std::map<std::string, std::string> out;
@@ -33,34 +27,56 @@ Result<std::map<std::string, std::string>> StringMap(const json& j, std::string_
   return out;
 }
 
+Result<PartitionField> PartitionFieldFromJson(const json& f, const std::string& origin) {
+  PartitionField pf;
+  MIGSBYU_ASSIGN(pf.source_id, Int(f, "source-id", origin));
+  MIGSBYU_ASSIGN(pf.field_id, Int(f, "field-id", origin));
+  MIGSBYU_ASSIGN(pf.name, String(f, "name", origin));
+  MIGSBYU_ASSIGN(pf.transform, String(f, "transform", origin));
+  return pf;
+}
+
 Result<PartitionSpec> SpecFromJson(const json& j, const std::string& origin) {
   PartitionSpec spec;
   MIGSBYU_ASSIGN(spec.spec_id, Int(j, "spec-id", origin));
-  MIGSBYU_ASSIGN(const json* fields, RequiredArray(j, "fields", origin));
-  for (const auto& f : *fields) {
-    PartitionField pf;
-    MIGSBYU_ASSIGN(pf.source_id, Int(f, "source-id", origin));
-    MIGSBYU_ASSIGN(pf.field_id, Int(f, "field-id", origin));
-    MIGSBYU_ASSIGN(pf.name, String(f, "name", origin));
-    MIGSBYU_ASSIGN(pf.transform, String(f, "transform", origin));
-    spec.fields.push_back(std::move(pf));
-  }
+  MIGSBYU_ASSIGN(spec.fields, Each<PartitionField>(j, "fields", origin, PartitionFieldFromJson));
   return spec;
+}
+
+Result<SortField> SortFieldFromJson(const json& f, const std::string& origin) {
+  SortField sf;
+  MIGSBYU_ASSIGN(sf.transform, String(f, "transform", origin));
+  MIGSBYU_ASSIGN(sf.source_id, Int(f, "source-id", origin));
+  MIGSBYU_ASSIGN(sf.direction, String(f, "direction", origin));
+  MIGSBYU_ASSIGN(sf.null_order, String(f, "null-order", origin));
+  return sf;
 }
 
 Result<SortOrder> SortOrderFromJson(const json& j, const std::string& origin) {
   SortOrder order;
   MIGSBYU_ASSIGN(order.order_id, Int(j, "order-id", origin));
-  MIGSBYU_ASSIGN(const json* fields, RequiredArray(j, "fields", origin));
-  for (const auto& f : *fields) {
-    SortField sf;
-    MIGSBYU_ASSIGN(sf.transform, String(f, "transform", origin));
-    MIGSBYU_ASSIGN(sf.source_id, Int(f, "source-id", origin));
-    MIGSBYU_ASSIGN(sf.direction, String(f, "direction", origin));
-    MIGSBYU_ASSIGN(sf.null_order, String(f, "null-order", origin));
-    order.fields.push_back(std::move(sf));
-  }
+  MIGSBYU_ASSIGN(order.fields, Each<SortField>(j, "fields", origin, SortFieldFromJson));
   return order;
+}
+
+Result<SnapshotLogEntry> SnapshotLogEntryFromJson(const json& e, const std::string& origin) {
+  SnapshotLogEntry entry;
+  MIGSBYU_ASSIGN(entry.timestamp_ms, Long(e, "timestamp-ms", origin));
+  MIGSBYU_ASSIGN(entry.snapshot_id, Long(e, "snapshot-id", origin));
+  return entry;
+}
+
+Result<MetadataLogEntry> MetadataLogEntryFromJson(const json& e, const std::string& origin) {
+  MetadataLogEntry entry;
+  MIGSBYU_ASSIGN(entry.timestamp_ms, Long(e, "timestamp-ms", origin));
+  MIGSBYU_ASSIGN(entry.metadata_file, String(e, "metadata-file", origin));
+  return entry;
+}
+
+Result<Schema> TableSchemaFromJson(const json& s, const std::string& origin) {
+  // Optional in v1 schemas; a v2 table's schemas all carry it.
+  if (!Optional(s, "schema-id")) return Error::Corruption(origin + ": a schema has no schema-id");
+  return SchemaFromJson(s, origin);
 }
 
 Result<Snapshot> SnapshotFromJson(const json& j, const std::string& origin) {
@@ -318,55 +334,21 @@ Result<TableMetadata> MetadataFromJson(const std::string& text, const std::strin
   MIGSBYU_ASSIGN(m.last_updated_ms, Long(j, "last-updated-ms", origin));
   MIGSBYU_ASSIGN(m.last_column_id, Int(j, "last-column-id", origin));
   MIGSBYU_ASSIGN(m.current_schema_id, Int(j, "current-schema-id", origin));
-  MIGSBYU_ASSIGN(const json* schemas, RequiredArray(j, "schemas", origin));
-  for (const auto& s : *schemas) {
-    if (!Optional(s, "schema-id")) return Error::Corruption(origin + ": a schema has no schema-id");
-    MIGSBYU_ASSIGN(Schema schema, SchemaFromJson(s, origin));
-    m.schemas.push_back(std::move(schema));
-  }
+  MIGSBYU_ASSIGN(m.schemas, Each<Schema>(j, "schemas", origin, TableSchemaFromJson));
   MIGSBYU_ASSIGN(m.default_spec_id, Int(j, "default-spec-id", origin));
-  MIGSBYU_ASSIGN(const json* specs, RequiredArray(j, "partition-specs", origin));
-  m.partition_specs.clear();
-  for (const auto& s : *specs) {
-    MIGSBYU_ASSIGN(PartitionSpec spec, SpecFromJson(s, origin));
-    m.partition_specs.push_back(std::move(spec));
-  }
+  MIGSBYU_ASSIGN(m.partition_specs,
+                 Each<PartitionSpec>(j, "partition-specs", origin, SpecFromJson));
   MIGSBYU_ASSIGN(m.last_partition_id, Int(j, "last-partition-id", origin));
   MIGSBYU_ASSIGN(m.default_sort_order_id, Int(j, "default-sort-order-id", origin));
-  MIGSBYU_ASSIGN(const json* orders, RequiredArray(j, "sort-orders", origin));
-  m.sort_orders.clear();
-  for (const auto& o : *orders) {
-    MIGSBYU_ASSIGN(SortOrder order, SortOrderFromJson(o, origin));
-    m.sort_orders.push_back(std::move(order));
-  }
+  MIGSBYU_ASSIGN(m.sort_orders, Each<SortOrder>(j, "sort-orders", origin, SortOrderFromJson));
   MIGSBYU_ASSIGN(m.properties, StringMap(j, "properties", origin));
   MIGSBYU_ASSIGN(m.current_snapshot_id, OptionalLong(j, "current-snapshot-id", origin));
   if (m.current_snapshot_id == -1) m.current_snapshot_id.reset();  // Java's "no snapshot" for v2
-  if (const json* snapshots = Optional(j, "snapshots")) {
-    MIGSBYU_TRY(ExpectArray(*snapshots, "snapshots", origin));
-    for (const auto& s : *snapshots) {
-      MIGSBYU_ASSIGN(Snapshot snapshot, SnapshotFromJson(s, origin));
-      m.snapshots.push_back(std::move(snapshot));
-    }
-  }
-  if (const json* log = Optional(j, "snapshot-log")) {
-    MIGSBYU_TRY(ExpectArray(*log, "snapshot-log", origin));
-    for (const auto& e : *log) {
-      SnapshotLogEntry entry;
-      MIGSBYU_ASSIGN(entry.timestamp_ms, Long(e, "timestamp-ms", origin));
-      MIGSBYU_ASSIGN(entry.snapshot_id, Long(e, "snapshot-id", origin));
-      m.snapshot_log.push_back(entry);
-    }
-  }
-  if (const json* log = Optional(j, "metadata-log")) {
-    MIGSBYU_TRY(ExpectArray(*log, "metadata-log", origin));
-    for (const auto& e : *log) {
-      MetadataLogEntry entry;
-      MIGSBYU_ASSIGN(entry.timestamp_ms, Long(e, "timestamp-ms", origin));
-      MIGSBYU_ASSIGN(entry.metadata_file, String(e, "metadata-file", origin));
-      m.metadata_log.push_back(std::move(entry));
-    }
-  }
+  MIGSBYU_ASSIGN(m.snapshots, Each<Snapshot>(j, "snapshots", origin, SnapshotFromJson, false));
+  MIGSBYU_ASSIGN(m.snapshot_log, Each<SnapshotLogEntry>(j, "snapshot-log", origin,
+                                                        SnapshotLogEntryFromJson, false));
+  MIGSBYU_ASSIGN(m.metadata_log, Each<MetadataLogEntry>(j, "metadata-log", origin,
+                                                        MetadataLogEntryFromJson, false));
   if (const json* refs = Optional(j, "refs")) {
     MIGSBYU_TRY(ExpectObject(*refs, "refs", origin));
     for (const auto& [name, r] : refs->items()) {

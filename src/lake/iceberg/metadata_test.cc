@@ -3,7 +3,6 @@
 #include "lake/iceberg/metadata.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 
 #include "lake/iceberg/files.h"
 #include "lake/iceberg/table.h"
+#include "lake/iceberg/testing.h"
 
 namespace migsbyu::iceberg {
 namespace {
@@ -77,8 +77,6 @@ bool HasType(const json& v, const std::string& type) {
 class MetadataTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("iceberg_metadata_" + std::to_string(getpid()))).string();
-    fs::remove_all(dir_);
     Schema schema{0,
                   {Field{1, "id", Type::Of(TypeId::kLong), true, "the key"},
                    Field{2, "name", Type::Of(TypeId::kString), false, ""}},
@@ -99,8 +97,6 @@ class MetadataTest : public ::testing::Test {
     ASSERT_TRUE(text.ok());
     text_ = *text;
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // An append of a file that need not exist: commits read no data file.
   SnapshotUpdate Append(const std::string& name) {
     DataFile f;
@@ -112,7 +108,8 @@ class MetadataTest : public ::testing::Test {
     return u;
   }
 
-  std::string dir_;
+  testing::ScratchDirectory scratch_{"iceberg_metadata"};
+  const std::string dir_ = scratch_.path();
   std::optional<Table> table_;
   std::string text_;
 };

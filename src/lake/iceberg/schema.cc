@@ -277,12 +277,7 @@ Result<Schema> SchemaFromJson(const json& j, const std::string& origin) {
   // schema-id is optional in v1; a v2 table always has it (Metadata checks).
   MIGSBYU_ASSIGN(auto id, OptionalInt(j, "schema-id", origin));
   s.schema_id = id.value_or(0);
-  MIGSBYU_ASSIGN(const json* fields, Required(j, "fields", origin));
-  MIGSBYU_TRY(ExpectArray(*fields, "fields", origin));
-  for (const auto& jf : *fields) {
-    MIGSBYU_ASSIGN(Field f, FieldFromJson(jf, origin));
-    s.fields.push_back(std::move(f));
-  }
+  MIGSBYU_ASSIGN(s.fields, Each<Field>(j, "fields", origin, FieldFromJson));
   if (const json* ids = Optional(j, "identifier-field-ids")) {
     MIGSBYU_TRY(ExpectArray(*ids, "identifier-field-ids", origin));
     for (const auto& v : *ids) {

@@ -298,26 +298,66 @@ Result<ManifestFile> Table::WriteManifest(const std::vector<ManifestEntry>& entr
 
 // ---- commit ----
 
-// One attempt's work over one base version: what the new snapshot lists.
-struct Table::Attempt {
-  std::vector<ManifestFile> manifests;
-  std::vector<std::string> written;  // local paths of manifests written for this attempt only
-  int64_t removed_data_files = 0, removed_delete_files = 0, removed_position_delete_files = 0,
-          removed_equality_delete_files = 0;
-  int64_t removed_records = 0, removed_position_deletes = 0, removed_equality_deletes = 0,
-          removed_size = 0;
-  int created = 0, kept = 0, replaced = 0;
+namespace {
+
+// Files of each kind, as a snapshot summary counts them.
+struct FileTally {
+  int64_t data_files = 0, delete_files = 0, position_delete_files = 0, equality_delete_files = 0;
+  int64_t records = 0, position_deletes = 0, equality_deletes = 0, size = 0;
+
+  void Add(const DataFile& f) {
+    size += f.file_size_in_bytes;
+    switch (f.content) {
+      case FileContent::kData:
+        ++data_files;
+        records += f.record_count;
+        break;
+      case FileContent::kPositionDeletes:
+        ++delete_files;
+        ++position_delete_files;
+        position_deletes += f.record_count;
+        break;
+      case FileContent::kEqualityDeletes:
+        ++delete_files;
+        ++equality_delete_files;
+        equality_deletes += f.record_count;
+        break;
+    }
+  }
 };
 
-Result<CommitResult> Table::Commit(const SnapshotUpdate& update, const CommitOptions& options) {
-  // What the operation allows.
+// The spec's summary metrics (Appendix F) of each count: added, removed and, where the spec has
+// one, the total after the snapshot.
+struct SummaryMetric {
+  int64_t FileTally::*count;
+  const char* added;
+  const char* removed;
+  const char* total;
+};
+constexpr SummaryMetric kSummaryMetrics[] = {
+    {&FileTally::data_files, "added-data-files", "deleted-data-files", "total-data-files"},
+    {&FileTally::delete_files, "added-delete-files", "removed-delete-files", "total-delete-files"},
+    {&FileTally::position_delete_files, "added-position-delete-files",
+     "removed-position-delete-files", nullptr},
+    {&FileTally::equality_delete_files, "added-equality-delete-files",
+     "removed-equality-delete-files", nullptr},
+    {&FileTally::records, "added-records", "deleted-records", "total-records"},
+    {&FileTally::size, "added-files-size", "removed-files-size", "total-files-size"},
+    {&FileTally::position_deletes, "added-position-deletes", "removed-position-deletes",
+     "total-position-deletes"},
+    {&FileTally::equality_deletes, "added-equality-deletes", "removed-equality-deletes",
+     "total-equality-deletes"},
+};
+
+// Checks what `update`'s operation allows and that its files belong to the table at `location`.
+Status ValidateUpdate(const SnapshotUpdate& update, const std::string& location) {
   bool adds_data = false, adds_deletes = false;
   std::set<std::string> added_paths;
-  std::string prefix = location() + "/";
+  std::string prefix = location + "/";
   for (const auto& f : update.added_files) {
     if (f.file_path.rfind(prefix, 0) != 0) {
       return Error::InvalidArgument("file " + f.file_path + " is not under the table's location " +
-                                    location());
+                                    location);
     }
     if (!added_paths.insert(f.file_path).second) {
       return Error::InvalidArgument("file " + f.file_path + " is added twice");
@@ -336,7 +376,6 @@ Result<CommitResult> Table::Commit(const SnapshotUpdate& update, const CommitOpt
       return Error::InvalidArgument("file " + path + " is both added and removed");
     }
   }
-  const char* op = OperationName(update.operation);
   bool removes = !update.removed_files.empty();
   switch (update.operation) {
     case Operation::kAppend:
@@ -365,21 +404,38 @@ Result<CommitResult> Table::Commit(const SnapshotUpdate& update, const CommitOpt
           "' must be namespaced (contain a '.'): plain keys are the spec's");
     }
   }
-  if (!update.added_files.empty()) MIGSBYU_TRY(SyncPath(DataDir()));
+  return OkStatus();
+}
 
-  auto step = [&](CommitStep s) { return options.after_step ? options.after_step(s) : OkStatus(); };
+}  // namespace
+
+// One attempt's work over one base version: what the new snapshot lists.
+struct Table::Attempt {
+  std::vector<ManifestFile> manifests;
+  std::vector<std::string> written;  // local paths of files written for this attempt only
+  FileTally removed;
+  std::set<std::string> removed_data_paths;
+  std::set<std::string> live_deletes;  // delete files live in the base, after the removals
+  int created = 0, kept = 0, replaced = 0;
+};
+
+Result<CommitResult> Table::Commit(const SnapshotUpdate& update, const CommitOptions& options) {
+  MIGSBYU_TRY(ValidateUpdate(update, location()));
+  if (!update.added_files.empty()) MIGSBYU_TRY(SyncPath(DataDir()));
   int64_t snapshot_id = RandomId();
   while (metadata_.FindSnapshot(snapshot_id)) snapshot_id = RandomId();
 
-  // Manifests of the added files: written once, reused by every attempt (their entries inherit
-  // the sequence number each attempt assigns).
   // A copy: a retry reloads metadata_. Manifests may be written with an older schema than the
   // table's current one (a concurrent schema change): readers project by field id.
   const Schema schema = metadata_.CurrentSchema();
+  // Manifests of the added files: written once, reused by every attempt (their entries inherit
+  // the sequence number each attempt assigns).
   std::vector<ManifestEntry> added_data, added_deletes;
+  FileTally added;
   for (const auto& f : update.added_files) {
-    ManifestEntry e{EntryStatus::kAdded, snapshot_id, std::nullopt, std::nullopt, f};
-    (IsDelete(f) ? added_deletes : added_data).push_back(std::move(e));
+    added.Add(f);
+    (IsDelete(f) ? added_deletes : added_data)
+        .push_back(ManifestEntry{EntryStatus::kAdded, snapshot_id, std::nullopt, std::nullopt, f});
   }
   std::vector<ManifestFile> new_manifests;
   for (auto* entries : {&added_data, &added_deletes}) {
@@ -390,14 +446,11 @@ Result<CommitResult> Table::Commit(const SnapshotUpdate& update, const CommitOpt
     new_manifests.push_back(std::move(m));
   }
 
-  // Delete files live when the caller planned this change: a retry must not remove data files
-  // that deletes committed since then refer to (their rows would come back).
-  std::set<std::string> removed_data_paths;
+  // The delete files live when the caller planned this change (the first attempt's base): a retry
+  // must not remove data files that deletes committed since then may refer to.
   std::optional<std::set<std::string>> planned_deletes;
-
   for (int attempt = 1; attempt <= std::max(1, options.max_attempts); ++attempt) {
     const TableMetadata& base = metadata_;
-    const Snapshot* parent = base.CurrentSnapshot();
     int64_t sequence = base.last_sequence_number + 1;
     Attempt a;
     for (const auto& m : new_manifests) {
@@ -407,196 +460,42 @@ Result<CommitResult> Table::Commit(const SnapshotUpdate& update, const CommitOpt
       a.manifests.push_back(listed);
       ++a.created;
     }
-    std::vector<ManifestFile> base_manifests;
-    if (parent) {
-      MIGSBYU_ASSIGN(base_manifests, ReadManifestList(*parent));
-    }
-
-    std::set<std::string> still_removing = update.removed_files;
-    std::set<std::string> still_required = update.required_files;
-    std::set<std::string> live_deletes;
-    bool read_entries = removes || !update.required_files.empty();
-    // The data manifests carried over unchanged, candidates for merging.
-    std::vector<ManifestFile> carried_data, carried_deletes;
-    for (const auto& m : base_manifests) {
-      if (!read_entries) {
-        if (m.added_files_count + m.existing_files_count == 0) continue;  // nothing live
-        (m.content == ManifestContent::kData ? carried_data : carried_deletes).push_back(m);
-        continue;
-      }
-      MIGSBYU_ASSIGN(std::vector<ManifestEntry> entries, ReadManifest(m));
-      bool touched = false;
-      std::vector<ManifestEntry> rewritten;
-      for (const auto& e : entries) {
-        if (e.status == EntryStatus::kDeleted) {
-          touched = true;  // dropped: an earlier snapshot's deletion
-          continue;
-        }
-        const std::string& path = e.file.file_path;
-        still_required.erase(path);
-        if (IsDelete(e.file)) live_deletes.insert(path);
-        ManifestEntry kept = e;
-        if (still_removing.erase(path)) {
-          touched = true;
-          kept.status = EntryStatus::kDeleted;
-          kept.snapshot_id = snapshot_id;
-          const DataFile& f = e.file;
-          a.removed_size += f.file_size_in_bytes;
-          if (f.content == FileContent::kData) {
-            ++a.removed_data_files;
-            a.removed_records += f.record_count;
-            removed_data_paths.insert(path);
-          } else {
-            live_deletes.erase(path);
-            ++a.removed_delete_files;
-            if (f.content == FileContent::kPositionDeletes) {
-              ++a.removed_position_delete_files;
-              a.removed_position_deletes += f.record_count;
-            } else {
-              ++a.removed_equality_delete_files;
-              a.removed_equality_deletes += f.record_count;
-            }
-          }
-        } else {
-          kept.status = EntryStatus::kExisting;
-        }
-        rewritten.push_back(std::move(kept));
-      }
-      if (!touched) {
-        (m.content == ManifestContent::kData ? carried_data : carried_deletes).push_back(m);
-        continue;
-      }
-      ++a.replaced;
-      if (rewritten.empty()) continue;  // held only earlier deletions
-      MIGSBYU_ASSIGN(ManifestFile out,
-                     WriteManifest(rewritten, m.content, schema, snapshot_id, sequence));
-      a.written.push_back(LocalPath(out.manifest_path).value());
-      a.manifests.push_back(out);
-      ++a.created;
-    }
-    if (!still_removing.empty() || !still_required.empty()) {
-      std::string missing =
-          !still_removing.empty() ? *still_removing.begin() : *still_required.begin();
-      if (attempt == 1) {
-        return Error::InvalidArgument(std::string(op) + " names file " + missing +
-                                      ", which is not live in the table");
-      }
-      return Error::Conflict(std::string(op) + " conflicts with a concurrent commit: file " +
-                             missing + " is no longer live");
-    }
-    if (!removed_data_paths.empty()) {
+    MIGSBYU_TRY(CarryManifests(update, snapshot_id, sequence, schema, attempt, options, &a));
+    if (!a.removed_data_paths.empty()) {
       if (!planned_deletes) {
-        planned_deletes = live_deletes;
+        planned_deletes = a.live_deletes;
       } else {
-        for (const auto& m : base_manifests) {
-          if (m.content != ManifestContent::kDeletes) continue;
-          MIGSBYU_ASSIGN(std::vector<ManifestEntry> entries, ReadManifest(m));
-          for (const auto& e : entries) {
-            if (e.status == EntryStatus::kDeleted || planned_deletes->count(e.file.file_path))
-              continue;
-            if (MayReference(e.file, removed_data_paths)) {
-              return Error::Conflict(std::string(op) +
-                                     " conflicts with a concurrent commit: delete file " +
-                                     e.file.file_path + " may refer to a removed data file");
-            }
+        for (const auto& path : a.live_deletes) {
+          if (planned_deletes->count(path)) continue;
+          MIGSBYU_ASSIGN(bool refers, DeleteMayReferTo(path, a.removed_data_paths));
+          if (refers) {
+            return Error::Conflict(std::string(OperationName(update.operation)) +
+                                   " conflicts with a concurrent commit: delete file " + path +
+                                   " may refer to a removed data file");
           }
-        }
-      }
-    }
-    // Merge the small carried manifests once there are too many of a kind.
-    for (auto* carried : {&carried_data, &carried_deletes}) {
-      std::vector<ManifestFile> small;
-      for (const auto& m : *carried) {
-        if (m.manifest_length < kTargetManifestBytes) small.push_back(m);
-      }
-      if (carried->size() <= options.merge_manifests_after || small.size() < 2) {
-        a.kept += static_cast<int>(carried->size());
-        a.manifests.insert(a.manifests.end(), carried->begin(), carried->end());
-        continue;
-      }
-      std::vector<ManifestEntry> merged;
-      for (const auto& m : small) {
-        MIGSBYU_ASSIGN(std::vector<ManifestEntry> entries, ReadManifest(m));
-        for (auto& e : entries) {
-          if (e.status == EntryStatus::kDeleted) continue;
-          e.status = EntryStatus::kExisting;
-          merged.push_back(std::move(e));
-        }
-      }
-      ManifestContent content =
-          carried == &carried_data ? ManifestContent::kData : ManifestContent::kDeletes;
-      MIGSBYU_ASSIGN(ManifestFile out,
-                     WriteManifest(merged, content, schema, snapshot_id, sequence));
-      a.written.push_back(LocalPath(out.manifest_path).value());
-      a.manifests.push_back(out);
-      ++a.created;
-      a.replaced += static_cast<int>(small.size());
-      for (const auto& m : *carried) {
-        if (m.manifest_length >= kTargetManifestBytes) {
-          a.manifests.push_back(m);
-          ++a.kept;
         }
       }
     }
 
     // The summary: this snapshot's changes and the totals after it.
-    int64_t ts = std::max(options.now_ms ? options.now_ms : NowMs(), base.last_updated_ms);
+    const Snapshot* parent = base.CurrentSnapshot();
     std::map<std::string, std::string> summary;
-    auto put = [&](const char* key, int64_t v, bool always = false) {
-      if (v || always) summary[key] = std::to_string(v);
-    };
-    int64_t added_data_files = 0, added_records = 0, added_size = 0, added_delete_files = 0,
-            added_pos_files = 0, added_eq_files = 0, added_pos = 0, added_eq = 0;
-    for (const auto& f : update.added_files) {
-      added_size += f.file_size_in_bytes;
-      if (f.content == FileContent::kData) {
-        ++added_data_files;
-        added_records += f.record_count;
-      } else {
-        ++added_delete_files;
-        (f.content == FileContent::kPositionDeletes ? added_pos_files : added_eq_files) += 1;
-        (f.content == FileContent::kPositionDeletes ? added_pos : added_eq) += f.record_count;
-      }
+    summary["operation"] = OperationName(update.operation);
+    bool totals_known = true;
+    std::map<std::string, std::string> totals;
+    for (const auto& m : kSummaryMetrics) {
+      int64_t in = added.*m.count, out = a.removed.*m.count;
+      if (in) summary[m.added] = std::to_string(in);
+      if (out) summary[m.removed] = std::to_string(out);
+      if (m.total)
+        totals[m.total] = std::to_string(SummaryValue(parent, m.total, &totals_known) + in - out);
     }
-    summary["operation"] = op;
-    put("added-data-files", added_data_files);
-    put("deleted-data-files", a.removed_data_files);
-    put("added-delete-files", added_delete_files);
-    put("removed-delete-files", a.removed_delete_files);
-    put("added-position-delete-files", added_pos_files);
-    put("removed-position-delete-files", a.removed_position_delete_files);
-    put("added-equality-delete-files", added_eq_files);
-    put("removed-equality-delete-files", a.removed_equality_delete_files);
-    put("added-records", added_records);
-    put("deleted-records", a.removed_records);
-    put("added-files-size", added_size);
-    put("removed-files-size", a.removed_size);
-    put("added-position-deletes", added_pos);
-    put("removed-position-deletes", a.removed_position_deletes);
-    put("added-equality-deletes", added_eq);
-    put("removed-equality-deletes", a.removed_equality_deletes);
-    bool known = true;
-    auto total = [&](const char* key, int64_t delta) {
-      int64_t before = SummaryValue(parent, key, &known);
-      return before + delta;
-    };
-    int64_t totals[] = {
-        total("total-data-files", added_data_files - a.removed_data_files),
-        total("total-delete-files", added_delete_files - a.removed_delete_files),
-        total("total-records", added_records - a.removed_records),
-        total("total-files-size", added_size - a.removed_size),
-        total("total-position-deletes", added_pos - a.removed_position_deletes),
-        total("total-equality-deletes", added_eq - a.removed_equality_deletes),
-    };
-    if (known || !parent) {
-      const char* keys[] = {"total-data-files", "total-delete-files",     "total-records",
-                            "total-files-size", "total-position-deletes", "total-equality-deletes"};
-      for (size_t i = 0; i < std::size(keys); ++i) put(keys[i], totals[i], true);
-    }
-    put("changed-partition-count", update.added_files.empty() && !removes ? 0 : 1, true);
-    put("manifests-created", a.created, true);
-    put("manifests-kept", a.kept, true);
-    put("manifests-replaced", a.replaced, true);
+    if (totals_known) summary.merge(totals);  // a parent without totals: none can be given
+    summary["changed-partition-count"] =
+        update.added_files.empty() && update.removed_files.empty() ? "0" : "1";
+    summary["manifests-created"] = std::to_string(a.created);
+    summary["manifests-kept"] = std::to_string(a.kept);
+    summary["manifests-replaced"] = std::to_string(a.replaced);
     for (const auto& [key, value] : update.summary) summary[key] = value;
 
     // The manifest list, then the metadata.
@@ -607,20 +506,15 @@ Result<CommitResult> Table::Commit(const SnapshotUpdate& update, const CommitOpt
     MIGSBYU_TRY(WriteNewFile(list_path, list_bytes));
     a.written.push_back(list_path);
     MIGSBYU_TRY(SyncPath(MetadataDir()));
-    MIGSBYU_TRY(step(CommitStep::kManifestsWritten));
+    if (options.after_step) MIGSBYU_TRY(options.after_step(CommitStep::kManifestsWritten));
 
+    int64_t ts = std::max(options.now_ms ? options.now_ms : NowMs(), base.last_updated_ms);
     TableMetadata next = base;
     next.last_sequence_number = sequence;
     next.last_updated_ms = ts;
-    Snapshot snap;
-    snap.snapshot_id = snapshot_id;
-    snap.parent_snapshot_id = base.current_snapshot_id;
-    snap.sequence_number = sequence;
-    snap.timestamp_ms = ts;
-    snap.manifest_list = FileUri(list_path);
-    snap.summary = std::move(summary);
-    snap.schema_id = base.current_schema_id;
-    next.snapshots.push_back(std::move(snap));
+    next.snapshots.push_back(Snapshot{snapshot_id, base.current_snapshot_id, sequence, ts,
+                                      FileUri(list_path), std::move(summary),
+                                      base.current_schema_id});
     next.current_snapshot_id = snapshot_id;
     SnapshotRef& main = next.refs["main"];
     main.snapshot_id = snapshot_id;
@@ -636,6 +530,125 @@ Result<CommitResult> Table::Commit(const SnapshotUpdate& update, const CommitOpt
   }
   return Error::AlreadyExists("commit to " + dir_ + " lost the race for a new version " +
                               std::to_string(options.max_attempts) + " times");
+}
+
+Status Table::CarryManifests(const SnapshotUpdate& update, int64_t snapshot_id, int64_t sequence,
+                             const Schema& schema, int attempt, const CommitOptions& options,
+                             Attempt* a) {
+  const Snapshot* parent = metadata_.CurrentSnapshot();
+  std::vector<ManifestFile> base_manifests;
+  if (parent) {
+    MIGSBYU_ASSIGN(base_manifests, ReadManifestList(*parent));
+  }
+  std::set<std::string> still_removing = update.removed_files;
+  std::set<std::string> still_required = update.required_files;
+  // Only a change that removes or requires files needs the base's entries; an append carries
+  // the base's manifests unread.
+  bool read_entries = !update.removed_files.empty() || !update.required_files.empty();
+  std::vector<ManifestFile> carried_data, carried_deletes;  // unchanged, candidates for merging
+  for (const auto& m : base_manifests) {
+    auto& carried = m.content == ManifestContent::kData ? carried_data : carried_deletes;
+    if (!read_entries) {
+      if (m.added_files_count + m.existing_files_count > 0) carried.push_back(m);
+      continue;
+    }
+    MIGSBYU_ASSIGN(std::vector<ManifestEntry> entries, ReadManifest(m));
+    bool touched = false;
+    std::vector<ManifestEntry> rewritten;
+    for (const auto& e : entries) {
+      if (e.status == EntryStatus::kDeleted) {
+        touched = true;  // dropped: an earlier snapshot's deletion
+        continue;
+      }
+      const std::string& path = e.file.file_path;
+      still_required.erase(path);
+      ManifestEntry kept = e;
+      kept.status = EntryStatus::kExisting;
+      if (still_removing.erase(path)) {
+        touched = true;
+        kept.status = EntryStatus::kDeleted;
+        kept.snapshot_id = snapshot_id;
+        a->removed.Add(e.file);
+        if (!IsDelete(e.file)) a->removed_data_paths.insert(path);
+      } else if (IsDelete(e.file)) {
+        a->live_deletes.insert(path);
+      }
+      rewritten.push_back(std::move(kept));
+    }
+    if (!touched) {
+      carried.push_back(m);
+      continue;
+    }
+    ++a->replaced;
+    if (rewritten.empty()) continue;  // held only earlier deletions
+    MIGSBYU_ASSIGN(ManifestFile out,
+                   WriteManifest(rewritten, m.content, schema, snapshot_id, sequence));
+    a->written.push_back(LocalPath(out.manifest_path).value());
+    a->manifests.push_back(std::move(out));
+    ++a->created;
+  }
+  if (!still_removing.empty() || !still_required.empty()) {
+    const std::string& missing =
+        !still_removing.empty() ? *still_removing.begin() : *still_required.begin();
+    std::string op = OperationName(update.operation);
+    if (attempt == 1) {
+      return Error::InvalidArgument(op + " names file " + missing +
+                                    ", which is not live in the table");
+    }
+    return Error::Conflict(op + " conflicts with a concurrent commit: file " + missing +
+                           " is no longer live");
+  }
+  for (auto* carried : {&carried_data, &carried_deletes}) {
+    ManifestContent content =
+        carried == &carried_data ? ManifestContent::kData : ManifestContent::kDeletes;
+    MIGSBYU_TRY(MergeManifests(*carried, content, snapshot_id, sequence, schema, options, a));
+  }
+  return OkStatus();
+}
+
+Status Table::MergeManifests(const std::vector<ManifestFile>& carried, ManifestContent content,
+                             int64_t snapshot_id, int64_t sequence, const Schema& schema,
+                             const CommitOptions& options, Attempt* a) {
+  std::vector<const ManifestFile*> small;
+  for (const auto& m : carried) {
+    if (m.manifest_length < kTargetManifestBytes) small.push_back(&m);
+  }
+  bool merge = carried.size() > options.merge_manifests_after && small.size() >= 2;
+  for (const auto& m : carried) {
+    if (merge && m.manifest_length < kTargetManifestBytes) continue;
+    a->manifests.push_back(m);
+    ++a->kept;
+  }
+  if (!merge) return OkStatus();
+  std::vector<ManifestEntry> merged;
+  for (const ManifestFile* m : small) {
+    MIGSBYU_ASSIGN(std::vector<ManifestEntry> entries, ReadManifest(*m));
+    for (auto& e : entries) {
+      if (e.status == EntryStatus::kDeleted) continue;
+      e.status = EntryStatus::kExisting;
+      merged.push_back(std::move(e));
+    }
+  }
+  MIGSBYU_ASSIGN(ManifestFile out, WriteManifest(merged, content, schema, snapshot_id, sequence));
+  a->written.push_back(LocalPath(out.manifest_path).value());
+  a->manifests.push_back(std::move(out));
+  ++a->created;
+  a->replaced += static_cast<int>(small.size());
+  return OkStatus();
+}
+
+Result<bool> Table::DeleteMayReferTo(const std::string& delete_path,
+                                     const std::set<std::string>& data_paths) const {
+  // The delete file's entry is in one of the current snapshot's delete manifests.
+  MIGSBYU_ASSIGN(std::vector<ManifestFile> list, ReadManifestList(*metadata_.CurrentSnapshot()));
+  for (const auto& m : list) {
+    if (m.content != ManifestContent::kDeletes) continue;
+    MIGSBYU_ASSIGN(std::vector<ManifestEntry> entries, ReadManifest(m));
+    for (const auto& e : entries) {
+      if (e.file.file_path == delete_path) return MayReference(e.file, data_paths);
+    }
+  }
+  return true;
 }
 
 // ---- schema ----

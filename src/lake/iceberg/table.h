@@ -222,6 +222,19 @@ class Table {
   Result<ManifestFile> WriteManifest(const std::vector<ManifestEntry>& entries,
                                      ManifestContent content, const Schema& schema,
                                      int64_t snapshot_id, int64_t sequence_number);
+  // Attempt work: the base's manifests carried into the new snapshot, those holding removed
+  // files rewritten (the removals recorded as deleted entries), required files checked.
+  Status CarryManifests(const SnapshotUpdate& update, int64_t snapshot_id, int64_t sequence,
+                        const Schema& schema, int attempt, const CommitOptions& options,
+                        Attempt* a);
+  // Lists `carried` manifests of one content, merging the small ones into one when there are
+  // more than options.merge_manifests_after.
+  Status MergeManifests(const std::vector<ManifestFile>& carried, ManifestContent content,
+                        int64_t snapshot_id, int64_t sequence, const Schema& schema,
+                        const CommitOptions& options, Attempt* a);
+  // Whether the live delete file `delete_path` may name a row of one of `data_paths`.
+  Result<bool> DeleteMayReferTo(const std::string& delete_path,
+                                const std::set<std::string>& data_paths) const;
   // Files (manifest lists, manifests, live data and delete files) that `snapshots` reach; each
   // manifest is read once.
   Status CollectReachable(const std::vector<const Snapshot*>& snapshots,

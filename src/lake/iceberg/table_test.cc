@@ -15,6 +15,7 @@
 #include "lake/iceberg/files.h"
 #include "lake/iceberg/parquet.h"
 #include "lake/iceberg/scan.h"
+#include "lake/iceberg/testing.h"
 
 namespace migsbyu::iceberg {
 namespace {
@@ -27,13 +28,6 @@ Schema Students() {
                  Field{2, "name", Type::Of(TypeId::kString), false, ""},
                  Field{3, "gpa", Type::Decimal(3, 2), false, ""}},
                 {}};
-}
-
-std::string TempDir(const std::string& name) {
-  std::string dir = (fs::temp_directory_path() / (name + "_" + std::to_string(getpid()))).string();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
 }
 
 // An append of a file that need not exist (commits read no data file).
@@ -50,14 +44,7 @@ SnapshotUpdate FakeAppend(const Table& table, int64_t rows) {
 class TableTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = TempDir("iceberg_table");
-    auto db = duck::Database::Open(":memory:", {{"threads", "1"}});
-    ASSERT_TRUE(db.ok());
-    db_.emplace(std::move(db).value());
-    auto conn = duck::Connection::Open(*db_);
-    ASSERT_TRUE(conn.ok());
-    conn_.emplace(std::move(conn).value());
-    auto dir = TableDirectory(root_, "lake", "students");
+    auto dir = TableDirectory(root_.path(), "lake", "students");
     ASSERT_TRUE(dir.ok());
     dir_ = *dir;
     auto table = Table::Create(dir_, Students());
@@ -73,8 +60,6 @@ class TableTest : public ::testing::Test {
     o.now_ms = t0_ + offset_ms;
     return o;
   }
-  void TearDown() override { fs::remove_all(root_); }
-
   // A new data file of `table`'s current schema holding `values` ("(1, 'a', 3.50), ...").
   DataFile Write(Table& table, const std::string& values) {
     const Schema& schema = table.metadata().CurrentSchema();
@@ -136,9 +121,10 @@ class TableTest : public ::testing::Test {
     return out;
   }
 
-  std::string root_, dir_;
-  std::optional<duck::Database> db_;
-  std::optional<duck::Connection> conn_;
+  testing::ScratchDirectory root_{"iceberg_table"};
+  testing::DuckSession duck_;
+  duck::Connection* conn_ = &duck_.conn;
+  std::string dir_;
   std::optional<Table> table_;
   int64_t t0_ = 0;
 };
@@ -333,8 +319,8 @@ TEST_F(TableTest, WritersRacingForAVersionAreSerialized) {
 }
 
 TEST(TableRaceTest, ProcessesRacingCommitEveryAppendExactlyOnce) {
-  std::string root = TempDir("iceberg_race");
-  std::string dir = root + "/ns/t";
+  testing::ScratchDirectory root("iceberg_race");
+  std::string dir = root.path() + "/ns/t";
   ASSERT_TRUE(Table::Create(dir, Students()).ok());
   constexpr int kWriters = 4, kCommits = 15;
   std::vector<pid_t> children;
@@ -383,7 +369,6 @@ TEST(TableRaceTest, ProcessesRacingCommitEveryAppendExactlyOnce) {
     for (int i = 0; i < kCommits; ++i) expected.insert(w * 1000 + i + 1);
   }
   EXPECT_EQ(counts, expected);
-  fs::remove_all(root);
 }
 
 TEST_F(TableTest, ACommitStoppedAfterAnyStepLeavesAReadableTable) {
@@ -558,11 +543,11 @@ TEST(TableLayoutTest, NamesAndDirectoriesAreChecked) {
   EXPECT_FALSE(TableDirectory("var/lake", "ns", "t").ok());
   EXPECT_FALSE(TableDirectory("/var/my lake", "ns", "t").ok());
   EXPECT_FALSE(TableDirectory("/var/lake%20", "ns", "t").ok());
-  std::string root = TempDir("iceberg_layout");
-  ASSERT_TRUE(Table::Create(root + "/ns/t", Students()).ok());
-  EXPECT_EQ(Table::Create(root + "/ns/t", Students()).error().code(), ErrorCode::kAlreadyExists);
-  EXPECT_EQ(Table::Open(root + "/ns/none").error().code(), ErrorCode::kNotFound);
-  fs::remove_all(root);
+  testing::ScratchDirectory root("iceberg_layout");
+  ASSERT_TRUE(Table::Create(root.path() + "/ns/t", Students()).ok());
+  EXPECT_EQ(Table::Create(root.path() + "/ns/t", Students()).error().code(),
+            ErrorCode::kAlreadyExists);
+  EXPECT_EQ(Table::Open(root.path() + "/ns/none").error().code(), ErrorCode::kNotFound);
 }
 
 }  // namespace
