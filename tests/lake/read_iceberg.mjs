@@ -6,9 +6,9 @@
 //   METADATA    "vN.metadata.json" to read that version (icebird's time travel), or "latest" to
 //               let icebird find the latest version through metadata/version-hint.text
 // Prints one JSON line per METADATA: {"metadata": M, "columns": [names], "rows": [[text...]]},
-// values as text: integers in decimal, decimals with their scale, doubles in JavaScript's
+// values as text: integers in decimal, decimals with their scale, floating point in JavaScript's
 // shortest form, dates as days since 1970-01-01, timestamps as µs since the epoch, booleans
-// true/false, NULL for null.
+// true/false, bytes icebird returns undecoded in hexadecimal, NULL for null.
 //
 // Two adaptations, neither touching how icebird plans a scan or applies deletes:
 // - The table's metadata names its files by "file://" URIs, as Spark, Trino and DuckDB want.
@@ -85,6 +85,7 @@ globalThis.fetch = (input, init) => {
 
 function text(value, type) {
   if (value === null || value === undefined) return 'NULL'
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex')
   const decimal = /^decimal\(\s*\d+\s*,\s*(\d+)\s*\)$/.exec(type)
   if (decimal) return Number(value).toFixed(Number(decimal[1]))
   if (type === 'date') return String(Math.round(value.getTime() / 86400000))
