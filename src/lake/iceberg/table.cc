@@ -197,8 +197,11 @@ Result<Table> Table::Create(const std::string& dir, Schema schema,
   m.properties = std::move(properties);
   MIGSBYU_TRY(ValidateMetadata(m, dir));
   Table table(dir, TableMetadata{}, 0, 0);
-  MIGSBYU_TRY(SyncPath(dir));
-  MIGSBYU_TRY(SyncPath(fs::path(dir).parent_path().string()));
+  // The new directories' entries, up to the lake root (the namespace may be new too).
+  fs::path p = dir;
+  for (int level = 0; level < 3 && p.has_relative_path(); ++level, p = p.parent_path()) {
+    MIGSBYU_TRY(SyncPath(p.string()));
+  }
   // Version 1 has no predecessor: CommitMetadata's metadata-log entry is for version_ >= 1.
   table.metadata_.last_updated_ms = m.last_updated_ms;
   auto committed = table.CommitMetadata(std::move(m), CommitOptions{});
