@@ -25,8 +25,8 @@
 //   6. version-hint.text is replaced atomically (temporary file, fsync, rename, fsync).
 // A crash before 4 leaves unreferenced files only (RemoveOrphanFiles deletes them); a crash
 // after 4 leaves version N+1 committed. If the hint was not updated yet, a reader that trusts
-// it sees version N, a complete older version; Open and Refresh (like Spark's HadoopTableOperations)
-// probes v<hint+1>, v<hint+2>, ... and takes the highest that parses.
+// it sees version N, a complete older version; Open and Refresh (like Spark's
+// HadoopTableOperations) probe v<hint+1>, v<hint+2>, ... and take the highest that parses.
 //
 // Concurrency: optimistic. Writers in any process may share a table; a commit whose base is no
 // longer the latest is re-applied on the latest version when that is safe (an append always; a
