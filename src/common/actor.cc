@@ -1,11 +1,31 @@
 #include "common/actor.h"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace migsbyu {
 namespace {
 
 Error Invalid(const std::string& what) { return Error::InvalidArgument("actor payload: " + what); }
+
+// `text` as a JSON string. Built by hand: the portal stamps every write, and a JSON document per
+// request would cost more than the rest of the stamp.
+void AppendJsonString(std::string* out, std::string_view text) {
+  out->push_back('"');
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(c));
+      out->append(escaped);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
 
 }  // namespace
 
@@ -32,10 +52,16 @@ Status CheckActor(const Actor& actor) {
 }
 
 std::string EncodeActorPayload(const Actor& actor) {
-  nlohmann::ordered_json payload;
-  payload["user"] = actor.user ? nlohmann::ordered_json(*actor.user) : nullptr;
-  payload["origin"] = actor.origin;
-  return payload.dump();
+  std::string payload = "{\"user\":";
+  if (actor.user) {
+    AppendJsonString(&payload, *actor.user);
+  } else {
+    payload += "null";
+  }
+  payload += ",\"origin\":";
+  AppendJsonString(&payload, actor.origin);
+  payload += '}';
+  return payload;
 }
 
 Result<Actor> DecodeActorPayload(std::string_view payload) {

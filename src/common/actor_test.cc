@@ -64,6 +64,14 @@ TEST(ActorTest, WhatTheWritersStampReadsBackTheSame) {
     ASSERT_TRUE(decoded.ok()) << payload << ": " << decoded.error().ToString();
     EXPECT_EQ(*decoded, actor) << payload;
   }
+  // Every printable ASCII character, and multi-byte UTF-8, survives the hand-made encoding.
+  std::string printable;
+  for (char c = 0x20; c < 0x7f; ++c) printable.push_back(c);
+  for (const std::string& name : {printable, std::string("\\\"\\"), std::string("Ölçer 李")}) {
+    auto decoded = DecodeActorPayload(EncodeActorPayload(Actor::Portal(name)));
+    ASSERT_TRUE(decoded.ok()) << name << ": " << decoded.error().ToString();
+    EXPECT_EQ(decoded->user, name);
+  }
   EXPECT_EQ(EncodeActorPayload(Actor::Portal("ada")), R"({"user":"ada","origin":"portal"})");
   EXPECT_EQ(EncodeActorPayload(Actor::Cli()), R"({"user":null,"origin":"cli"})");
 }
