@@ -53,7 +53,7 @@ void AddGenerateCommand(CLI::App& app) {
     auto migrated = oltp::ApplyMigrations(*conn);  // idempotent: a fresh cluster works too
     if (!migrated.ok()) Fail(migrated.error());
     const auto start = std::chrono::steady_clock::now();
-    auto inserted = oltp::Generate(*conn, options->counts, options->seed);
+    auto inserted = oltp::Generate(*conn, options->counts, options->seed, Actor::Cli());
     if (!inserted.ok()) Fail(inserted.error());
     const auto ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);

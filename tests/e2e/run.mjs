@@ -241,6 +241,10 @@ async function main() {
         await page.screenshot({ path: file, fullPage: true });
         return file;
       },
+      // SQL straight on the test database, as psql outside MigsbyU: the first column of each row.
+      sql(query) {
+        return psql(databaseUrl, query);
+      },
       async api(method, path, body) {
         const res = await fetch(`${server.base}/api${path}`, {
           method,

@@ -6,6 +6,8 @@
 #include "analytics/instant.h"
 #include "analytics/status.h"
 #include "analytics/tables.h"
+#include "oltp/entity.h"
+#include "portal/csv.h"
 
 namespace migsbyu::portal {
 namespace {
@@ -405,6 +407,174 @@ void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
                      {"503", {{"description", "The console is not running"}}}}});
 }
 
+// ---- The Audit API ----
+
+// The filters and page of an audit request: its limit defaults to `default_limit`, at most
+// `max_limit`.
+Result<analytics::AuditQuery> AuditQueryOf(const Request& request, int64_t default_limit,
+                                           int64_t max_limit) {
+  analytics::AuditQuery query;
+  query.user = Text(request, "user");
+  query.origin = Text(request, "origin");
+  query.table = Text(request, "table");
+  query.op = Text(request, "op");
+  query.record = Text(request, "record");
+  MIGSBYU_ASSIGN(query.from_micros, Instant(request, "from"));
+  MIGSBYU_ASSIGN(query.to_micros, Instant(request, "to"));
+  auto order = Text(request, "order").value_or("desc");
+  if (order != "asc" && order != "desc") {
+    return Error::InvalidArgument("order: '" + order + "' is not asc or desc");
+  }
+  query.oldest_first = order == "asc";
+  MIGSBYU_ASSIGN(query.paging.skip, Integer(request, "skip", 0));
+  MIGSBYU_ASSIGN(query.paging.limit, Integer(request, "limit", default_limit));
+  if (query.paging.limit < 1 || query.paging.limit > max_limit) {
+    return Error::InvalidArgument("limit: " + std::to_string(query.paging.limit) +
+                                  " is not between 1 and " + std::to_string(max_limit));
+  }
+  return query;
+}
+
+// Personal values of an audit row read as masked for a principal without the pii grant: in its
+// before and after images and in its changes.
+void MaskPersonalFields(const Request& request, nlohmann::json& rows) {
+  if (!request.principal || request.principal->pii) return;
+  const auto& pii = oltp::PiiColumnNames();
+  auto personal = [&](const std::string& field) {
+    return std::binary_search(pii.begin(), pii.end(), field);
+  };
+  const nlohmann::json masked = std::string(oltp::kMaskedValue);
+  for (auto& row : rows) {
+    for (const char* image : {"before", "after"}) {
+      if (!row[image].is_object()) continue;
+      for (auto& [field, value] : row[image].items()) {
+        if (personal(field) && !value.is_null()) value = masked;
+      }
+    }
+    for (auto& change : row["changes"]) {
+      if (!personal(change["field"].get<std::string>())) continue;
+      for (const char* side : {"old", "new"}) {
+        if (!change[side].is_null()) change[side] = masked;
+      }
+    }
+  }
+}
+
+// The page of the audit trail `request` asks for, masked for its principal.
+Result<analytics::Page> AuditPage(analytics::Service& service, const Request& request,
+                                  int64_t default_limit, int64_t max_limit) {
+  MIGSBYU_ASSIGN(auto query, AuditQueryOf(request, default_limit, max_limit));
+  MIGSBYU_ASSIGN(auto page, service.Audit(query));
+  MaskPersonalFields(request, page.rows);
+  return page;
+}
+
+// A JSON value as a CSV cell's text: strings as they are, null as "", others as JSON.
+std::string CellText(const nlohmann::json& value) {
+  if (value.is_null()) return "";
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump();
+}
+
+std::string AuditCsv(const nlohmann::json& rows) {
+  std::string csv;
+  AppendCsvRow(&csv, {"commit_time", "changed_by", "origin", "table", "operation", "record",
+                      "changes", "lsn", "position", "xid"});
+  for (const auto& row : rows) {
+    std::string changes;
+    for (const auto& change : row["changes"]) {
+      auto side = [&](const char* name) {
+        return change[name].is_null() ? std::string("(none)") : CellText(change[name]);
+      };
+      changes += (changes.empty() ? "" : "; ") + change["field"].get<std::string>() + ": " +
+                 side("old") + " → " + side("new");
+    }
+    AppendCsvRow(
+        &csv, {CellText(row["commit_time"]), CellText(row["changed_by"]), CellText(row["origin"]),
+               CellText(row["table"]), CellText(row["operation"]), CellText(row["record"]), changes,
+               CellText(row["lsn"]), CellText(row["position"]), CellText(row["xid"])});
+  }
+  return csv;
+}
+
+nlohmann::json AuditFilterDocs() {
+  return nlohmann::json::array(
+      {QueryParam("user", "string", "Changes made by this user (changed_by)"),
+       QueryParam("origin", "string", "Changes made through this part of MigsbyU, or outside it",
+                  {"portal", "simulator", "cli", "snapshot", "database"}),
+       QueryParam("table", "string", "Changes of this table",
+                  {"students", "professors", "courses", "takes", "teaches"}),
+       QueryParam("op", "string", "Changes of this kind", {"r", "c", "u", "d", "t"}),
+       QueryParam("record", "string", "Changes of the row with this key value"),
+       QueryParam("from", "date-time", "Committed at or after this instant"),
+       QueryParam("to", "date-time", "Committed before this instant"),
+       QueryParam("order", "string", "By commit: newest first (default) or oldest first",
+                  {"desc", "asc"}),
+       QueryParam("skip", "integer", "Changes to skip (default 0)")});
+}
+
+void AddAuditRoutes(Router& router, analytics::Service& service) {
+  router.Add(
+      "GET", "/analytics/audit",
+      [&service](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          MIGSBYU_ASSIGN(auto page, AuditPage(service, request, 100, analytics::kMaxPageSize));
+          Response response = PageResponse(page);
+          response.headers.emplace_back("Cache-Control", "no-store");
+          return response;
+        });
+      },
+      {.summary = "The audit trail: changes by user, table and time, newest first",
+       .tag = kTag,
+       .parameters = Append(
+           AuditFilterDocs(),
+           {QueryParam("limit", "integer", "Changes to return (default 100, at most 10000)")}),
+       .request_body = nullptr,
+       .responses = JsonResponses(
+           "[{table, op, operation, commit_time, changed_by, origin, lsn, position, xid, key, "
+           "record, before, after, changes}]; X-Total-Count",
+           true),
+       .permission = Permission::kAdmin});
+
+  router.Add(
+      "GET", "/analytics/audit.csv",
+      [&service](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          MIGSBYU_ASSIGN(auto page, AuditPage(service, request, analytics::kMaxAuditPageSize,
+                                              analytics::kMaxAuditPageSize));
+          Response response;
+          response.content_type = "text/csv; charset=utf-8";
+          response.body = AuditCsv(page.rows);
+          response.headers.emplace_back("Content-Disposition",
+                                        "attachment; filename=\"migsbyu-audit.csv\"");
+          response.headers.emplace_back("X-Total-Count", std::to_string(page.total));
+          response.headers.emplace_back("Cache-Control", "no-store");
+          return response;
+        });
+      },
+      {.summary = "The audit trail as a CSV download (the same filters)",
+       .tag = kTag,
+       .parameters = Append(
+           AuditFilterDocs(),
+           {QueryParam("limit", "integer", "Changes to return (default and at most 100000)")}),
+       .request_body = nullptr,
+       .responses = {{"200",
+                      {{"description",
+                        "commit_time, changed_by, origin, table, operation, record, changes, lsn, "
+                        "position, xid; X-Total-Count gives the number matching"},
+                       {"content", {{"text/csv", nlohmann::json::object()}}}}},
+                     {"400", {{"description", "A parameter is invalid; detail names it"}}}},
+       .permission = Permission::kAdmin});
+
+  router.Add("GET", "/analytics/audit/actors",
+             [&service](const Request&) { return JsonResponse(service.AuditActors()); },
+             {.summary = "Who changed anything: [{changed_by, origin, changes, last_change}]",
+              .tag = kTag,
+              .request_body = nullptr,
+              .responses = JsonResponses("[{changed_by, origin, changes, last_change}]"),
+              .permission = Permission::kAdmin});
+}
+
 }  // namespace
 
 void RegisterAnalyticsRoutes(Router& router, analytics::Service& service,
@@ -413,6 +583,7 @@ void RegisterAnalyticsRoutes(Router& router, analytics::Service& service,
   AddAggregateRoutes(router, service);
   AddStatusRoutes(router, service, options);
   AddConsoleRoute(router, console);
+  AddAuditRoutes(router, service);
 }
 
 }  // namespace migsbyu::portal

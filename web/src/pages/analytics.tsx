@@ -9,6 +9,7 @@ import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { Pager } from "../components/Pager";
 import { LiveBadge } from "../components/LiveBadge";
 import { Tabs } from "../components/Tabs";
+import { actorLabel, originLabel } from "../lib/actor";
 import { instantAt, parseInstant, positionOf, type TimeRange } from "../lib/asof";
 import { downloadText, toCsv } from "../lib/csv";
 import { formatValue, humanize } from "../lib/format";
@@ -50,7 +51,7 @@ export function AnalyticsPage({ tab }: { tab: string }) {
   );
 }
 
-const kTail = ["row_effective_start", "row_effective_end", "current_row_indicator", "is_deleted", "source_lsn"];
+const kTail = ["row_effective_start", "row_effective_end", "current_row_indicator", "is_deleted", "source_lsn", "changed_by", "origin"];
 
 // Attributes in the order the operational forms show them (id, names, ...): JSON objects from
 // the server come with their keys sorted, which reads badly.
@@ -147,7 +148,7 @@ interface History {
   versions: HistoryVersion[];
 }
 
-const kBookkeeping = new Set(["changes", "operation", "commit_time", "lsn", "deleted_at", ...kTail]);
+const kBookkeeping = new Set(["changes", "operation", "commit_time", "lsn", "deleted_at", "deleted_by", "deleted_origin", ...kTail]);
 
 function HistoryTab({ commits }: { commits: number }) {
   const loc = useLocation();
@@ -229,6 +230,15 @@ export function Timeline({ history }: { history: History }) {
               {typeof v.operation === "string" && <span className="badge">{v.operation}</span>}
               {isCurrent(v) && <span className="badge current">current</span>}
               {deleted && <span className="badge deleted">deleted{v.deleted_at ? ` ${formatValue(v.deleted_at)}` : ""}</span>}
+              <span className="who" data-testid="version-actor">
+                by <strong>{actorLabel(v.changed_by, v.origin)}</strong>
+                {originLabel(v.origin) && <span className="badge origin">{originLabel(v.origin)}</span>}
+              </span>
+              {deleted && (v.deleted_by != null || v.deleted_origin != null) && (
+                <span className="who" data-testid="version-deleted-by">
+                  deleted by <strong>{actorLabel(v.deleted_by, v.deleted_origin)}</strong>
+                </span>
+              )}
               <span className="muted">
                 {formatValue(v.row_effective_start)} → {formatValue(v.row_effective_end) || "now"}
               </span>
