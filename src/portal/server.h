@@ -31,6 +31,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "portal/listener.h"
 #include "portal/router.h"
 
 namespace migsbyu::portal {
@@ -53,9 +54,6 @@ struct ServerOptions {
   int keep_alive_seconds = 5;       // an idle keep-alive connection is closed after this
   int drain_seconds = 30;           // Stop waits this long for requests in flight
 };
-
-// Splits "host:port". kInvalidArgument naming the address if it is not of that form.
-Result<std::pair<std::string, int>> ParseAddress(const std::string& address);
 
 class Server {
  public:

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace migsbyu::portal {
@@ -92,16 +94,19 @@ class ServerTest : public ::testing::Test {
       r.body.assign(8 << 20, 'x');
       return r;
     });
-    router_.Add("GET", "/slow", [](const Request&) {
-      std::this_thread::sleep_for(300ms);
-      return Response::Json({{"slow", true}});
+    router_.Add("GET", "/held", [this](const Request&) {
+      std::unique_lock lock(mu_);
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+      return Response::Json({{"held", true}});
     });
     router_.AddQuery("GET", "/now/{answer}",
                      [](const Request& r) -> std::variant<Response, DbCall> {
                        return Response::Json({{"answer", r.PathParam("answer")}});
                      });
     router_.AddQuery("GET", "/db", [](const Request&) -> std::variant<Response, DbCall> {
-      return DbCall{"SELECT 1", {}, true, [](Result<pg::PgResult>, const pg::ServerError&) {
+      return DbCall{"SELECT 1", {}, true, false, [](Result<pg::PgResult>, const pg::ServerError&) {
                       return Response::Json({{"ran", true}});
                     }};
     });
@@ -118,8 +123,28 @@ class ServerTest : public ::testing::Test {
 
   int port() const { return server_->api_port(); }
 
+  // Blocks until a request has entered /held.
+  void WaitUntilHeld() {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, 30s, [this] { return entered_; }));
+  }
+  void ReleaseHeld() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+  void TearDown() override {
+    ReleaseHeld();
+    if (server_) server_->Stop();
+  }
+
   Router router_;
   std::unique_ptr<Server> server_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool released_ = false;
 };
 
 TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
@@ -271,15 +296,24 @@ TEST_F(ServerTest, QueryRouteWithoutADatabaseIs503) {
 }
 
 TEST_F(ServerTest, StopFinishesTheRequestInFlightAndRefusesNewConnections) {
-  Start();
+  ServerOptions options;
+  options.event_loops = 1;  // so that the idle connection's drain is the held one's too
+  Start(options);
+  RawClient idle(port());
+  idle.Send("GET /echo/a HTTP/1.1\r\n\r\n");
+  idle.ReadUntilContains("}");
   RawClient client(port());
-  client.Send("GET /slow HTTP/1.1\r\n\r\n");
-  std::this_thread::sleep_for(50ms);  // the request reaches its worker
+  client.Send("GET /held HTTP/1.1\r\n\r\n");
+  WaitUntilHeld();
   const int old_port = port();
   std::thread stopper([this] { server_->Stop(); });
+  // The drain closes idle connections at once: once this one is closed, the held request is
+  // known to be answered as the last on its connection.
+  EXPECT_TRUE(idle.WaitClosed());
+  ReleaseHeld();
   std::string got = client.ReadUntilContains("}");
   stopper.join();
-  EXPECT_NE(got.find("\"slow\":true"), std::string::npos) << got;
+  EXPECT_NE(got.find("\"held\":true"), std::string::npos) << got;
   EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
   RawClient late(old_port);
   EXPECT_FALSE(late.connected());

@@ -1,0 +1,470 @@
+#include "portal/connection_loop.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <thread>
+
+#include "common/log.h"
+#include "portal/response_writer.h"
+
+namespace migsbyu::portal {
+namespace {
+
+constexpr std::string_view kApiPrefix = "/api";
+constexpr size_t kReadChunk = 64 * 1024;
+
+// Writes all of `data` to a blocking socket; false if the peer is gone or a send timed out.
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// An EventWriter over a connection handed to a stream's own thread (a blocking socket).
+class StreamWriter : public EventWriter {
+ public:
+  StreamWriter(int fd, bool chunked, const std::atomic<bool>& stopping)
+      : fd_(fd), chunked_(chunked), stopping_(stopping) {}
+
+  bool Send(std::string_view event, std::string_view data) override {
+    if (gone_ || stopping_.load()) return false;
+    std::string message = SseEvent(event, data);
+    gone_ = !SendAll(fd_, chunked_ ? Chunk(message) : message);
+    return !gone_;
+  }
+
+  void End() {
+    if (chunked_ && !gone_) SendAll(fd_, "0\r\n\r\n");
+  }
+
+ private:
+  int fd_;
+  bool chunked_;
+  const std::atomic<bool>& stopping_;
+  bool gone_ = false;
+};
+
+}  // namespace
+
+void ConnectionLoop::Run() {
+  if (!context_.router.database().empty()) {
+    const size_t loops = context_.loops;
+    // This loop's share of `total`, the first loops taking the remainder; at least one.
+    auto share = [&](int total) {
+      const size_t n = static_cast<size_t>(std::max(1, total));
+      return std::max<size_t>(1, n / loops + (index_ < n % loops ? 1 : 0));
+    };
+    const ServerOptions& options = context_.options;
+    pg::AsyncPoolOptions writes;
+    writes.conninfo = context_.router.database();
+    writes.max_connections = share(options.db_connections);
+    writes.max_pipeline_depth = 1;
+    db_writes_ = std::make_unique<pg::AsyncPool>(loop_, writes);
+    pg::AsyncPoolOptions reads = writes;
+    reads.max_connections =
+        options.db_read_connections > 0 ? share(options.db_read_connections) : 1;
+    reads.max_pipeline_depth = static_cast<size_t>(std::max(1, options.read_pipeline_depth));
+    db_reads_ = std::make_unique<pg::AsyncPool>(loop_, reads);
+  }
+  loop_.RunAfter(std::chrono::seconds(1), [this] { Sweep(); });
+  loop_.Run();
+  // Whatever is left after the drain deadline is closed; pending callbacks find no connection.
+  conns_.clear();
+  db_reads_.reset();
+  db_writes_.reset();
+}
+
+void ConnectionLoop::Adopt(UniqueFd fd, Listener listener) {
+  if (draining_) return;  // closed
+  auto c = std::make_unique<Conn>();
+  c->id = next_id_++;
+  c->listener = listener;
+  c->last_active = Clock::now();
+  const uint64_t id = c->id;
+  if (!loop_.Watch(fd.Get(), EPOLLIN, [this, id](uint32_t events) { OnEvents(id, events); })) {
+    return;
+  }
+  c->fd = std::move(fd);
+  conns_.emplace(id, std::move(c));
+}
+
+void ConnectionLoop::OnEvents(uint64_t id, uint32_t events) {
+  Conn* c = Find(id);
+  if (c == nullptr) return;
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    // The client is gone (reset, or closed both ways): an answer in progress has nowhere to go.
+    Close(id);
+    return;
+  }
+  if (events & EPOLLOUT) {
+    Flush(*c);
+    c = Find(id);
+    if (c == nullptr) return;
+  }
+  if (events & EPOLLIN) Read(*c);
+}
+
+void ConnectionLoop::Read(Conn& c) {
+  const uint64_t id = c.id;
+  char buf[kReadChunk];
+  // At most 16 chunks per wake-up: a client that sends without pause does not keep the loop
+  // from its other connections (level-triggered, the rest is read on the next pass).
+  for (int chunks = 0; chunks < 16; ++chunks) {
+    ssize_t n = ::recv(c.fd.Get(), buf, sizeof buf, 0);
+    if (n > 0 && c.lingering) continue;  // what the client still sends is dropped
+    if (n > 0) {
+      c.in.append(buf, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < sizeof buf) break;  // drained: spare the EAGAIN call
+      continue;
+    }
+    if (n == 0) {
+      c.read_closed = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    Close(id);
+    return;
+  }
+  if (c.lingering) {
+    if (c.read_closed) Close(id);
+    return;
+  }
+  c.last_active = Clock::now();
+  Process(c);
+  Conn* still = Find(id);
+  if (still == nullptr) return;
+  if (still->read_closed && !still->busy && still->out.empty()) {
+    Close(id);
+    return;
+  }
+  // After the client's end of stream, or while a request is answered with a full buffer behind
+  // it, stop reading (level-triggered: it would wake the loop again and again).
+  const size_t backlog_limit = context_.limits.max_head_bytes + context_.limits.max_body_bytes;
+  const bool reading = !still->read_closed && !(still->busy && still->in.size() > backlog_limit);
+  if (reading != still->reading) {
+    still->reading = reading;
+    Watch(*still);
+  }
+}
+
+void ConnectionLoop::Watch(Conn& c) {
+  loop_.Modify(c.fd.Get(), (c.reading ? EPOLLIN : 0) | (c.writing ? EPOLLOUT : 0));
+}
+
+void ConnectionLoop::Process(Conn& c) {
+  // Answering a request may finish at once and come back here (Respond, Flush): the outer call
+  // takes the next pipelined request, so that a long pipeline does not nest calls.
+  if (c.processing) return;
+  c.processing = true;
+  const uint64_t id = c.id;
+  for (Conn* cur = &c; cur != nullptr && !cur->busy && !cur->in.empty(); cur = Find(id)) {
+    http::ParseResult parsed = http::ParseRequest(cur->in, context_.limits);
+    if (parsed.status == http::ParseStatus::kIncomplete) {
+      if (parsed.expects_continue && !cur->continue_sent) {
+        cur->continue_sent = true;
+        cur->out.append("HTTP/1.1 100 Continue\r\n\r\n");
+        Flush(*cur);
+      }
+      break;
+    }
+    cur->busy = true;
+    if (parsed.status == http::ParseStatus::kError) {
+      // The stream cannot be trusted past a malformed request: answer and close.
+      cur->in.clear();
+      cur->keep_alive = false;
+      cur->head = false;
+      std::string detail = parsed.error_detail;
+      if (parsed.error_status == 413) {
+        detail = "Request body larger than " + std::to_string(context_.options.max_body_bytes) +
+                 " bytes";
+      }
+      Respond(*cur, ErrorResponse(parsed.error_status, detail));
+      continue;
+    }
+    cur->in.erase(0, parsed.consumed);
+    cur->continue_sent = false;
+    Dispatch(*cur, std::move(parsed.request));
+  }
+  if (Conn* cur = Find(id)) cur->processing = false;
+}
+
+void ConnectionLoop::Dispatch(Conn& c, http::ParsedRequest parsed) {
+  c.head = parsed.method == "HEAD";
+  c.keep_alive = parsed.keep_alive && !draining_;
+  c.minor_version = parsed.minor_version;
+
+  std::string path = std::move(parsed.path);
+  std::string prefix;
+  if (c.listener == Listener::kWeb) {
+    if (path == kApiPrefix || path.starts_with(std::string(kApiPrefix) + "/")) {
+      prefix = kApiPrefix;
+      path = path.size() == kApiPrefix.size() ? "/" : path.substr(kApiPrefix.size());
+    } else {
+      // The front-end's files: read from disk, so on a worker.
+      const uint64_t id = c.id;
+      context_.workers->Submit([this, id, method = parsed.method, path = std::move(path)] {
+        Response out = context_.static_files.Serve(method, path);
+        loop_.Post(
+            [this, id, out = std::move(out)]() mutable { Complete(id, std::move(out), ""); });
+      });
+      return;
+    }
+  }
+
+  const Router& router = context_.router;
+  auto match = router.Find(parsed.method, path);
+  if (match.route == nullptr) {
+    if (match.path_matched) return Respond(c, ErrorResponse(405, "Method Not Allowed"));
+    // As FastAPI does: /students redirects to /students/ (and the reverse), query kept.
+    std::string other = path.ends_with("/") ? path.substr(0, path.size() - 1) : path + "/";
+    if (!other.empty() && router.Find(parsed.method, other).route != nullptr) {
+      std::string location = prefix + other;
+      if (!parsed.query_string.empty()) location += "?" + parsed.query_string;
+      Response out = ErrorResponse(307, "Moved to " + prefix + other);
+      out.headers.emplace_back("Location", std::move(location));
+      return Respond(c, out);
+    }
+    return Respond(c, ErrorResponse(404, "Not Found"));
+  }
+
+  Request request;
+  request.method = std::move(parsed.method);
+  request.path = std::move(path);
+  request.path_params = std::move(match.params);
+  request.query = std::move(parsed.query);
+  request.headers = std::move(parsed.headers);
+  request.body = std::move(parsed.body);
+  const Router::Route* route = match.route;
+  const uint64_t id = c.id;
+
+  if (const Gate* gate = router.gate()) {
+    if (!route->doc.permission) {
+      MIGSBYU_LOG_ERROR("portal: {} {} declares no permission; refused", route->method,
+                        route->pattern);
+      return Respond(c, ErrorResponse(403, "Forbidden"));
+    }
+    Gate::Admission admission = gate->Admit(request, *route->doc.permission);
+    if (admission.refusal) return Complete(id, std::move(*admission.refusal), prefix);
+    request.principal = std::move(admission.principal);
+  }
+
+  if (route->stream) return HandOffStream(c, route, std::move(request));
+
+  if (route->query) {
+    std::variant<Response, DbCall> reply;
+    try {
+      reply = route->query(request);
+    } catch (const std::exception& e) {
+      reply = Response::FromError(
+          Error::Internal(request.method + " " + request.path + ": " + e.what()));
+    }
+    if (auto* now = std::get_if<Response>(&reply)) return Complete(id, std::move(*now), prefix);
+    if (db_writes_ == nullptr) {
+      return Respond(c, Response::FromError(
+                            Error::Unavailable("no database is configured for " + route->pattern)));
+    }
+    DbCall call = std::move(std::get<DbCall>(reply));
+    pg::AsyncPool& db = call.read_only ? *db_reads_ : *db_writes_;
+    db.Query(std::move(call.sql), std::move(call.params), call.prepared,
+             [this, id, prefix, finish = std::move(call.finish),
+              what = request.method + " " + request.path](Result<pg::PgResult> result,
+                                                          const pg::ServerError& server) {
+               Response out;
+               try {
+                 out = finish(std::move(result), server);
+               } catch (const std::exception& e) {
+                 out = Response::FromError(Error::Internal(what + ": " + e.what()));
+               }
+               Complete(id, std::move(out), prefix);
+             });
+    return;
+  }
+
+  context_.workers->Submit([this, id, route, prefix, request = std::move(request)] {
+    Response out;
+    try {
+      out = route->handler(request);
+    } catch (const std::exception& e) {
+      out = Response::FromError(
+          Error::Internal(request.method + " " + request.path + ": " + e.what()));
+    }
+    loop_.Post([this, id, prefix, out = std::move(out)]() mutable {
+      Complete(id, std::move(out), prefix);
+    });
+  });
+}
+
+void ConnectionLoop::Complete(uint64_t id, Response response, std::string prefix) {
+  Conn* c = Find(id);
+  if (c == nullptr) return;  // the client went while its request was answered
+  // Redirects inside the table stay inside the prefix it is served under.
+  if (!prefix.empty()) {
+    for (auto& [name, value] : response.headers) {
+      if (name == "Location" && value.starts_with("/")) value = prefix + value;
+    }
+  }
+  Respond(*c, response);
+}
+
+void ConnectionLoop::Respond(Conn& c, const Response& r) {
+  if (draining_) c.keep_alive = false;
+  if (!c.keep_alive) c.close_after = true;
+  AppendResponse(r, {.head = c.head, .keep_alive = c.keep_alive, .minor_version = c.minor_version},
+                 &c.out);
+  c.responding = true;
+  Flush(c);
+}
+
+void ConnectionLoop::Flush(Conn& c) {
+  const uint64_t id = c.id;
+  while (c.out_sent < c.out.size()) {
+    ssize_t n =
+        ::send(c.fd.Get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!c.writing) {
+        c.writing = true;
+        Watch(c);
+      }
+      return;
+    }
+    Close(id);  // the client is gone
+    return;
+  }
+  c.out.clear();
+  c.out_sent = 0;
+  if (c.writing) {
+    c.writing = false;
+    Watch(c);
+  }
+  if (!c.responding) return;  // only "100 Continue" went out
+  c.responding = false;
+  c.busy = false;
+  c.last_active = Clock::now();
+  if (c.close_after || (c.read_closed && c.in.empty())) {
+    Linger(c);
+    MaybeFinishDrain();
+    return;
+  }
+  if (!c.reading && !c.read_closed) {
+    c.reading = true;
+    Watch(c);
+  }
+  // The next pipelined request, if its bytes are already here.
+  Process(c);
+  MaybeFinishDrain();
+}
+
+void ConnectionLoop::Close(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  loop_.Unwatch(it->second->fd.Get());
+  conns_.erase(it);  // closes the socket
+}
+
+void ConnectionLoop::Linger(Conn& c) {
+  // Closing with unread bytes from the client (the rest of a refused body, a request behind a
+  // malformed one) would reset the connection, and the client could lose the response it has not
+  // read yet. So: shut the sending side (the client sees the end after the response), read and
+  // drop what still comes until the client closes too, for at most a second.
+  if (c.read_closed || draining_) {
+    Close(c.id);
+    return;
+  }
+  ::shutdown(c.fd.Get(), SHUT_WR);
+  c.lingering = true;
+  c.in.clear();
+  c.reading = true;
+  c.busy = true;  // not idle: Sweep ends it by its own deadline
+  c.last_active = Clock::now();
+  Watch(c);
+}
+
+void ConnectionLoop::HandOffStream(Conn& c, const Router::Route* route, Request request) {
+  const bool chunked = c.minor_version >= 1;
+  loop_.Unwatch(c.fd.Get());
+  UniqueFd fd = std::move(c.fd);
+  conns_.erase(c.id);
+  // The stream's thread writes with blocking sends, each bounded so a stalled client cannot
+  // hold it for ever.
+  ::fcntl(fd.Get(), F_SETFL, ::fcntl(fd.Get(), F_GETFL) & ~O_NONBLOCK);
+  timeval timeout{10, 0};
+  ::setsockopt(fd.Get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  {
+    std::lock_guard lock(context_.streams_mu);
+    ++context_.streams;
+  }
+  ServerContext& context = context_;
+  std::thread([&context, fd = std::move(fd), chunked, route, request = std::move(request)] {
+    std::string head = "HTTP/1.1 200 OK\r\nDate: " + HttpDate() +
+                       "\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                       "X-Accel-Buffering: no\r\nConnection: close\r\n";
+    head += chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n";
+    if (SendAll(fd.Get(), head)) {
+      StreamWriter writer(fd.Get(), chunked, context.stopping);
+      try {
+        route->stream(request, writer);
+      } catch (const std::exception& e) {
+        MIGSBYU_LOG_ERROR("portal: event stream {}: {}", request.path, e.what());
+      }
+      writer.End();
+    }
+    std::lock_guard lock(context.streams_mu);
+    --context.streams;
+    context.streams_cv.notify_all();
+  }).detach();
+  MaybeFinishDrain();
+}
+
+void ConnectionLoop::Sweep() {
+  const auto idle_limit = std::chrono::seconds(context_.options.keep_alive_seconds);
+  const auto now = Clock::now();
+  std::vector<uint64_t> idle;
+  for (const auto& [id, c] : conns_) {
+    if (c->lingering ? now - c->last_active > std::chrono::seconds(1)
+                     : !c->busy && c->out.empty() && now - c->last_active > idle_limit) {
+      idle.push_back(id);
+    }
+  }
+  for (uint64_t id : idle) Close(id);
+  MaybeFinishDrain();
+  loop_.RunAfter(std::chrono::seconds(1), [this] { Sweep(); });
+}
+
+void ConnectionLoop::BeginDrain() {
+  draining_ = true;
+  std::vector<uint64_t> idle;
+  for (const auto& [id, c] : conns_) {
+    if (c->busy) {
+      c->close_after = true;
+    } else {
+      idle.push_back(id);
+    }
+  }
+  for (uint64_t id : idle) Close(id);
+  loop_.RunAfter(std::chrono::seconds(context_.options.drain_seconds), [this] {
+    if (!conns_.empty()) {
+      MIGSBYU_LOG_WARN("portal: {} requests still unanswered after {} s; closing them",
+                       conns_.size(), context_.options.drain_seconds);
+    }
+    loop_.Stop();
+  });
+  MaybeFinishDrain();
+}
+
+void ConnectionLoop::MaybeFinishDrain() {
+  if (draining_ && conns_.empty()) loop_.Stop();
+}
+
+}  // namespace migsbyu::portal

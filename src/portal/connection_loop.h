@@ -1,0 +1,134 @@
+// ConnectionLoop: one event-loop thread's share of the portal server's client connections.
+//
+// Each connection lives on one loop from accept to close and goes through one state machine:
+// read bytes, parse a request (http_parser.h), dispatch it, write the response, then the next
+// request (keep-alive, pipelining) or close. Dispatch depends on the route:
+//   - a query route runs on this loop, its statement sent on the loop's own asynchronous
+//     PostgreSQL connections (pg::AsyncPool), the response written when the result is there;
+//   - an ordinary route, which may block, runs on a worker (worker_pool.h) and its response is
+//     posted back to this loop to be written;
+//   - static files are read by a worker too;
+//   - an event stream takes its connection to a thread of its own.
+// A response is written with one send when the socket takes it; the rest waits for EPOLLOUT.
+//
+// Threading: everything but the constructor and events() runs on the loop's thread (Run's
+// caller): Adopt, BeginDrain and Complete are posted there by the other threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/event_loop.h"
+#include "common/unique_fd.h"
+#include "pg/async_pool.h"
+#include "portal/http_parser.h"
+#include "portal/router.h"
+#include "portal/server.h"
+#include "portal/static_files.h"
+#include "portal/worker_pool.h"
+
+namespace migsbyu::portal {
+
+enum class Listener { kApi, kWeb };
+
+// What the server's loops share: set before the loops run, and thread-safe from then on.
+struct ServerContext {
+  ServerContext(const Router& r, const ServerOptions& o)
+      : router(r), options(o), static_files(o.web_dir) {}
+
+  const Router& router;
+  const ServerOptions& options;
+  http::Limits limits;
+  StaticFiles static_files;
+  std::unique_ptr<WorkerPool> workers;
+  size_t loops = 1;  // how many ConnectionLoops share the database connections
+  std::atomic<bool> stopping{false};
+
+  std::mutex streams_mu;
+  std::condition_variable streams_cv;
+  int streams = 0;  // event streams running on their own threads
+};
+
+class ConnectionLoop {
+ public:
+  // `index` is this loop's place among the server's loops (0 accepts).
+  ConnectionLoop(ServerContext& context, size_t index) : context_(context), index_(index) {}
+  ConnectionLoop(const ConnectionLoop&) = delete;
+  ConnectionLoop& operator=(const ConnectionLoop&) = delete;
+
+  // Thread-safe: Post, Stop; the loop's own thread: the rest.
+  EventLoop& events() { return loop_; }
+
+  // Runs the loop until BeginDrain has closed every connection (or the drain deadline passed);
+  // then closes whatever is left.
+  void Run();
+
+  // Takes a newly accepted connection. Loop thread.
+  void Adopt(UniqueFd fd, Listener listener);
+
+  // Stops taking requests: idle connections close, busy ones close after their response; the
+  // loop ends when none is left, or after options.drain_seconds. Loop thread.
+  void BeginDrain();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // One client connection.
+  struct Conn {
+    uint64_t id = 0;
+    UniqueFd fd;
+    Listener listener = Listener::kApi;
+    std::string in;           // bytes received and not yet parsed
+    std::string out;          // bytes to send
+    size_t out_sent = 0;      // of `out`
+    bool busy = false;        // a request is being answered
+    bool responding = false;  // `out` holds the response (not just "100 Continue")
+    bool close_after = false;
+    bool head = false;  // the request is HEAD: no body in the response
+    bool keep_alive = true;
+    int minor_version = 1;
+    bool continue_sent = false;
+    bool processing = false;   // inside Process
+    bool reading = true;       // EPOLLIN watched
+    bool writing = false;      // EPOLLOUT watched
+    bool read_closed = false;  // the client has shut its side
+    bool lingering = false;    // answered and shut for writing; reading what is left, then closing
+    Clock::time_point last_active;
+  };
+
+  void OnEvents(uint64_t id, uint32_t events);
+  void Read(Conn& c);
+  void Process(Conn& c);
+  void Dispatch(Conn& c, http::ParsedRequest parsed);
+  // Writes `response` for connection `id` if it is still open, its redirects kept under `prefix`.
+  void Complete(uint64_t id, Response response, std::string prefix);
+  void Respond(Conn& c, const Response& response);
+  void Flush(Conn& c);
+  void Watch(Conn& c);
+  void Close(uint64_t id);
+  void Linger(Conn& c);
+  void HandOffStream(Conn& c, const Router::Route* route, Request request);
+  void Sweep();
+  void MaybeFinishDrain();
+  Conn* Find(uint64_t id) {
+    auto it = conns_.find(id);
+    return it == conns_.end() ? nullptr : it->second.get();
+  }
+
+  ServerContext& context_;
+  const size_t index_;
+  EventLoop loop_;
+  std::unique_ptr<pg::AsyncPool> db_writes_;
+  std::unique_ptr<pg::AsyncPool> db_reads_;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  bool draining_ = false;
+};
+
+}  // namespace migsbyu::portal
