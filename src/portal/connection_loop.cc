@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "common/log.h"
@@ -13,7 +15,40 @@ namespace migsbyu::portal {
 namespace {
 
 constexpr std::string_view kApiPrefix = "/api";
+
+// The path of a request target as sent: "/a%20b" of "/a%20b?x=1" or of "http://host/a%20b".
+std::string RawPath(std::string_view target) {
+  if (!target.starts_with('/')) {
+    const size_t scheme_end = target.find("://");
+    target =
+        scheme_end == std::string_view::npos ? std::string_view() : target.substr(scheme_end + 3);
+    const size_t path_start = target.find_first_of("/?");
+    target = path_start == std::string_view::npos ? std::string_view() : target.substr(path_start);
+  }
+  target = target.substr(0, target.find('?'));
+  return target.empty() ? std::string("/") : std::string(target);
+}
+
+// A decoded path percent-encoded again, so that it may go into a header: every byte but the
+// unreserved ones, the sub-delimiters, ':', '@' and '/' becomes %XX.
+std::string EncodePath(std::string_view path) {
+  static constexpr std::string_view kKeep = "-._~!$&'()*+,;=:@/";
+  std::string out;
+  out.reserve(path.size());
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || kKeep.find(static_cast<char>(c)) != std::string_view::npos) {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kKeptBufferBytes = 256 * 1024;
 
 // Writes all of `data` to a blocking socket; false if the peer is gone or a send timed out.
 bool SendAll(int fd, std::string_view data) {
@@ -207,13 +242,14 @@ void ConnectionLoop::Dispatch(Conn& c, http::ParsedRequest parsed) {
       prefix = kApiPrefix;
       path = path.size() == kApiPrefix.size() ? "/" : path.substr(kApiPrefix.size());
     } else {
-      // The front-end's files: read from disk, so on a worker.
+      // The front-end's files: opened on a worker, checked on the path as the client sent it.
       const uint64_t id = c.id;
-      context_.workers->Submit([this, id, method = parsed.method, path = std::move(path)] {
-        Response out = context_.static_files.Serve(method, path);
-        loop_.Post(
-            [this, id, out = std::move(out)]() mutable { Complete(id, std::move(out), ""); });
-      });
+      context_.workers->Submit(
+          [this, id, method = std::move(parsed.method), raw = RawPath(parsed.target)] {
+            // Shared, because a task is a copyable std::function.
+            auto file = std::make_shared<StaticFile>(context_.static_files.Serve(method, raw));
+            loop_.Post([this, id, file] { CompleteFile(id, std::move(*file)); });
+          });
       return;
     }
   }
@@ -222,12 +258,14 @@ void ConnectionLoop::Dispatch(Conn& c, http::ParsedRequest parsed) {
   auto match = router.Find(parsed.method, path);
   if (match.route == nullptr) {
     if (match.path_matched) return Respond(c, ErrorResponse(405, "Method Not Allowed"));
-    // As FastAPI does: /students redirects to /students/ (and the reverse), query kept.
+    // As FastAPI does: /students redirects to /students/ (and the reverse), query kept. The
+    // location is the decoded path encoded again, never the bytes received.
     std::string other = path.ends_with("/") ? path.substr(0, path.size() - 1) : path + "/";
     if (!other.empty() && router.Find(parsed.method, other).route != nullptr) {
-      std::string location = prefix + other;
+      std::string location = prefix + EncodePath(other);
+      Response out = ErrorResponse(307, "Moved to " + location);
+      // The raw query is safe to copy: the parser refuses a target with a control character.
       if (!parsed.query_string.empty()) location += "?" + parsed.query_string;
-      Response out = ErrorResponse(307, "Moved to " + prefix + other);
       out.headers.emplace_back("Location", std::move(location));
       return Respond(c, out);
     }
@@ -313,18 +351,62 @@ void ConnectionLoop::Complete(uint64_t id, Response response, std::string prefix
   Respond(*c, response);
 }
 
-void ConnectionLoop::Respond(Conn& c, const Response& r) {
+void ConnectionLoop::CompleteFile(uint64_t id, StaticFile file) {
+  Conn* c = Find(id);
+  if (c == nullptr) return;
+  const bool streamed = file.file && !c->head;
+  if (streamed) {
+    c->file = std::move(file.file);
+    c->file_offset = file.offset;
+    c->file_end = file.size;
+  }
+  Respond(*c, file.response, /*route_table=*/false, file.size);
+}
+
+void ConnectionLoop::Respond(Conn& c, const Response& r, bool route_table,
+                             std::optional<uint64_t> content_length) {
   if (draining_) c.keep_alive = false;
   if (!c.keep_alive) c.close_after = true;
-  AppendResponse(r, {.head = c.head, .keep_alive = c.keep_alive, .minor_version = c.minor_version},
-                 &c.out);
+  Framing framing;
+  framing.head = c.head;
+  framing.keep_alive = c.keep_alive;
+  framing.minor_version = c.minor_version;
+  framing.route_table = route_table;
+  framing.content_length = content_length;
+  if (!AppendResponse(r, framing, &c.out)) c.file.Reset();  // a 500 instead: nothing follows
   c.responding = true;
   Flush(c);
 }
 
+bool ConnectionLoop::ReadFilePiece(Conn& c) {
+  const size_t want =
+      static_cast<size_t>(std::min<uint64_t>(c.file_end - c.file_offset, StaticFiles::kFirstChunk));
+  c.out.resize(want);
+  ssize_t n;
+  do {
+    n = ::pread(c.file.Get(), c.out.data(), want, static_cast<off_t>(c.file_offset));
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    // The length is announced: the client can only be told by the connection's end.
+    MIGSBYU_LOG_WARN("portal: a static file ended or failed at byte {} of {}: {}", c.file_offset,
+                     c.file_end, n < 0 ? std::strerror(errno) : "shorter than announced");
+    Close(c.id);
+    return false;
+  }
+  c.out.resize(static_cast<size_t>(n));
+  c.out_sent = 0;
+  c.file_offset += static_cast<uint64_t>(n);
+  if (c.file_offset >= c.file_end) c.file.Reset();
+  return true;
+}
+
 void ConnectionLoop::Flush(Conn& c) {
   const uint64_t id = c.id;
-  while (c.out_sent < c.out.size()) {
+  while (true) {
+    if (c.out_sent == c.out.size()) {
+      if (!c.file) break;
+      if (!ReadFilePiece(c)) return;  // closed
+    }
     ssize_t n =
         ::send(c.fd.Get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
     if (n > 0) {
@@ -342,7 +424,12 @@ void ConnectionLoop::Flush(Conn& c) {
     Close(id);  // the client is gone
     return;
   }
-  c.out.clear();
+  // A large response's buffer is not kept for the connection's next small ones.
+  if (c.out.capacity() > kKeptBufferBytes) {
+    std::string().swap(c.out);
+  } else {
+    c.out.clear();
+  }
   c.out_sent = 0;
   if (c.writing) {
     c.writing = false;
@@ -407,10 +494,10 @@ void ConnectionLoop::HandOffStream(Conn& c, const Router::Route* route, Request 
   }
   ServerContext& context = context_;
   std::thread([&context, fd = std::move(fd), chunked, route, request = std::move(request)] {
-    std::string head = "HTTP/1.1 200 OK\r\nDate: " + HttpDate() +
-                       "\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                       "X-Accel-Buffering: no\r\nConnection: close\r\n";
-    head += chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n";
+    std::string head;
+    Framing framing;
+    framing.minor_version = chunked ? 1 : 0;
+    AppendStreamHead(framing, &head);
     if (SendAll(fd.Get(), head)) {
       StreamWriter writer(fd.Get(), chunked, context.stopping);
       try {

@@ -100,6 +100,10 @@ class ConnectionLoop {
     bool read_closed = false;  // the client has shut its side
     bool lingering = false;    // answered and shut for writing; reading what is left, then closing
     Clock::time_point last_active;
+    // A static file's rest, sent from [file_offset, file_end) as `out` drains.
+    UniqueFd file;
+    uint64_t file_offset = 0;
+    uint64_t file_end = 0;
   };
 
   void OnEvents(uint64_t id, uint32_t events);
@@ -108,7 +112,13 @@ class ConnectionLoop {
   void Dispatch(Conn& c, http::ParsedRequest parsed);
   // Writes `response` for connection `id` if it is still open, its redirects kept under `prefix`.
   void Complete(uint64_t id, Response response, std::string prefix);
-  void Respond(Conn& c, const Response& response);
+  // Writes a static file's answer, then streams the rest of the file.
+  void CompleteFile(uint64_t id, StaticFile file);
+  // Writes `response`; `route_table` answers get Cache-Control: no-store unless they set one.
+  void Respond(Conn& c, const Response& response, bool route_table = true,
+               std::optional<uint64_t> content_length = std::nullopt);
+  // Refills `out` from the static file being sent; false (and the connection closed) on error.
+  bool ReadFilePiece(Conn& c);
   void Flush(Conn& c);
   void Watch(Conn& c);
   void Close(uint64_t id);

@@ -3,81 +3,21 @@
 // responses). The REST API's behaviour through this server is tested in tests/api.
 #include "portal/server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include "portal/test_http_client.h"
+
 namespace migsbyu::portal {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A blocking loopback client that sends raw bytes and reads raw bytes.
-class RawClient {
- public:
-  explicit RawClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawClient() { ::close(fd_); }
-  bool connected() const { return connected_; }
-
-  void Send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
-  // Reads until `done(received)` holds, the server closes, or 10 s pass.
-  std::string ReadUntil(const std::function<bool(const std::string&)>& done) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done(received_) && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[65536];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      received_.append(buf, static_cast<size_t>(n));
-    }
-    return received_;
-  }
-  std::string ReadUntilContains(std::string_view needle, size_t times = 1) {
-    return ReadUntil([&](const std::string& s) { return Count(s, needle) >= times; });
-  }
-  // True once the server has closed the connection (reads to the end, at most 10 s).
-  bool WaitClosed() {
-    ReadUntil([this](const std::string&) { return closed_; });
-    return closed_;
-  }
-  static size_t Count(std::string_view s, std::string_view needle) {
-    size_t n = 0;
-    for (size_t at = s.find(needle); at != std::string_view::npos; at = s.find(needle, at + 1)) ++n;
-    return n;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::string received_;
-};
+using test_http::RawClient;
 
 class ServerTest : public ::testing::Test {
  protected:

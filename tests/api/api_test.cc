@@ -470,6 +470,19 @@ TEST_F(ApiTest, DocsPageIsServedLocallyAndRootRedirectsToIt) {
   EXPECT_NE(docs.Header("Content-Type").find("text/html"), std::string::npos);
   EXPECT_NE(docs.body.find("openapi.json"), std::string::npos);
   EXPECT_EQ(docs.body.find("https://"), std::string::npos) << "the page must not need a CDN";
+  // Its Content-Security-Policy forbids inline script and style: both are files beside it.
+  EXPECT_EQ(docs.body.find("<script>"), std::string::npos);
+  EXPECT_EQ(docs.body.find("<style"), std::string::npos);
+  EXPECT_EQ(docs.body.find(" style="), std::string::npos);
+  EXPECT_NE(docs.Header("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  for (const char* asset : {"docs.js", "docs.css"}) {
+    EXPECT_NE(docs.body.find(std::string("\"") + asset + "\""), std::string::npos) << asset;
+    auto file = Call("GET", std::string("/") + asset);
+    EXPECT_EQ(file.status, 200) << asset;
+    EXPECT_FALSE(file.body.empty()) << asset;
+    EXPECT_EQ(CallWeb("GET", std::string("/api/") + asset).body, file.body) << asset;
+  }
+  EXPECT_NE(Call("GET", "/docs.js").body.find("fetch(\"openapi.json\")"), std::string::npos);
   auto root = Call("GET", "/");
   EXPECT_EQ(root.status, 307);
   EXPECT_EQ(root.Header("Location"), "/docs");
