@@ -115,11 +115,12 @@ void ConnectionLoop::Run() {
   db_writes_.reset();
 }
 
-void ConnectionLoop::Adopt(UniqueFd fd, Listener listener) {
+void ConnectionLoop::Adopt(UniqueFd fd, Listener listener, std::string peer) {
   if (draining_) return;  // closed
   auto c = std::make_unique<Conn>();
   c->id = next_id_++;
   c->listener = listener;
+  c->peer = std::move(peer);
   c->last_active = Clock::now();
   const uint64_t id = c->id;
   if (!loop_.Watch(fd.Get(), EPOLLIN, [this, id](uint32_t events) { OnEvents(id, events); })) {
@@ -203,6 +204,18 @@ void ConnectionLoop::Process(Conn& c) {
     http::ParseResult parsed = http::ParseRequest(cur->in, context_.limits);
     if (parsed.status == http::ParseStatus::kIncomplete) {
       if (parsed.expects_continue && !cur->continue_sent) {
+        // A request the policy refuses gets its refusal instead, before its body is sent.
+        RequestPolicy::Verdict verdict =
+            context_.policy.Check(parsed.request, static_cast<size_t>(cur->listener), cur->peer);
+        if (verdict.status != 0) {
+          context_.refusals.Record(verdict.kind, cur->peer, verdict.detail);
+          cur->busy = true;
+          cur->in.clear();
+          cur->keep_alive = false;
+          cur->head = false;
+          Respond(*cur, ErrorResponse(verdict.status, verdict.detail));
+          continue;
+        }
         cur->continue_sent = true;
         cur->out.append("HTTP/1.1 100 Continue\r\n\r\n");
         Flush(*cur);
@@ -234,6 +247,16 @@ void ConnectionLoop::Dispatch(Conn& c, http::ParsedRequest parsed) {
   c.head = parsed.method == "HEAD";
   c.keep_alive = parsed.keep_alive && !draining_;
   c.minor_version = parsed.minor_version;
+  c.cors_origin.clear();
+
+  RequestPolicy::Verdict verdict =
+      context_.policy.Check(parsed, static_cast<size_t>(c.listener), c.peer);
+  if (verdict.status != 0) {
+    context_.refusals.Record(verdict.kind, c.peer, verdict.detail);
+    return Respond(c, ErrorResponse(verdict.status, verdict.detail));
+  }
+  c.cors_origin = std::move(verdict.cors_origin);
+  if (verdict.preflight) return Respond(c, RequestPolicy::PreflightResponse());
 
   std::string path = std::move(parsed.path);
   std::string prefix;
@@ -279,6 +302,7 @@ void ConnectionLoop::Dispatch(Conn& c, http::ParsedRequest parsed) {
   request.query = std::move(parsed.query);
   request.headers = std::move(parsed.headers);
   request.body = std::move(parsed.body);
+  request.peer = std::move(verdict.peer);
   const Router::Route* route = match.route;
   const uint64_t id = c.id;
 
@@ -373,6 +397,7 @@ void ConnectionLoop::Respond(Conn& c, const Response& r, bool route_table,
   framing.minor_version = c.minor_version;
   framing.route_table = route_table;
   framing.content_length = content_length;
+  framing.cors_origin = c.cors_origin;
   if (!AppendResponse(r, framing, &c.out)) c.file.Reset();  // a 500 instead: nothing follows
   c.responding = true;
   Flush(c);

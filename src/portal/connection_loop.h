@@ -28,6 +28,8 @@
 #include "common/unique_fd.h"
 #include "pg/async_pool.h"
 #include "portal/http_parser.h"
+#include "portal/refusals.h"
+#include "portal/request_policy.h"
 #include "portal/router.h"
 #include "portal/server.h"
 #include "portal/static_files.h"
@@ -45,6 +47,8 @@ struct ServerContext {
   const Router& router;
   const ServerOptions& options;
   http::Limits limits;
+  RequestPolicy policy;  // listeners numbered as Listener
+  Refusals refusals;
   StaticFiles static_files;
   std::unique_ptr<WorkerPool> workers;
   size_t loops = 1;  // how many ConnectionLoops share the database connections
@@ -69,8 +73,8 @@ class ConnectionLoop {
   // then closes whatever is left.
   void Run();
 
-  // Takes a newly accepted connection. Loop thread.
-  void Adopt(UniqueFd fd, Listener listener);
+  // Takes a newly accepted connection from `peer` (its canonical address). Loop thread.
+  void Adopt(UniqueFd fd, Listener listener, std::string peer);
 
   // Stops taking requests: idle connections close, busy ones close after their response; the
   // loop ends when none is left, or after options.drain_seconds. Loop thread.
@@ -84,6 +88,8 @@ class ConnectionLoop {
     uint64_t id = 0;
     UniqueFd fd;
     Listener listener = Listener::kApi;
+    std::string peer;         // the address the connection comes from
+    std::string cors_origin;  // the current request's allowed cross origin
     std::string in;           // bytes received and not yet parsed
     std::string out;          // bytes to send
     size_t out_sent = 0;      // of `out`

@@ -98,6 +98,9 @@ class HttpSurfaceTest : public ::testing::Test {
       r.body = "<!doctype html><title>page</title>";
       return r;
     });
+    router_.Add("GET", "/peer", [](const Request& r) {
+      return Response::Json({{"peer", r.peer}});
+    });
     router_.Add("GET", "/bad-header", [](const Request&) {
       Response r = Response::Json({{"ok", true}});
       r.headers.emplace_back("X-Note", "a\r\nSet-Cookie: pwned=1");
@@ -110,8 +113,15 @@ class HttpSurfaceTest : public ::testing::Test {
     options.web_address = "127.0.0.1:0";
     options.web_dir = web_.root().string();
     options.threads = 2;
+    options.public_hosts = {"portal.example.edu"};
+    options.cors_origins = {"https://allowed.example"};
     server_ = std::make_unique<Server>(router_, options);
     auto started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started.error().ToString();
+    options.trusted_proxies = {"127.0.0.1"};
+    options.web_address = "";
+    proxied_ = std::make_unique<Server>(router_, options);
+    started = proxied_->Start();
     ASSERT_TRUE(started.ok()) << started.error().ToString();
   }
 
@@ -127,6 +137,7 @@ class HttpSurfaceTest : public ::testing::Test {
   WebRoot web_;
   Router router_;
   std::unique_ptr<Server> server_;
+  std::unique_ptr<Server> proxied_;  // behind a proxy at 127.0.0.1
 };
 
 TEST_F(HttpSurfaceTest, StaticPathCorpus) {
@@ -213,8 +224,6 @@ TEST_F(HttpSurfaceTest, LargeFileIsStreamedWholeAndHeadAnnouncesItsLength) {
 
 TEST_F(HttpSurfaceTest, HostileCorpus) {
   Start();
-  const std::string api_host = Host(server_->api_port());
-  const std::string web_host = Host(server_->web_port());
   struct Case {
     std::string send;
     int port;
@@ -225,17 +234,21 @@ TEST_F(HttpSurfaceTest, HostileCorpus) {
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || line.front() == '#') continue;
     if (line.starts_with("send ")) {
-      const bool web = line.starts_with("send web ");
-      std::string bytes = http::UnescapeCorpusText(line.substr(web ? 9 : 9));
-      cases.push_back({Replace(bytes, "{host}", web ? web_host : api_host),
-                       web ? server_->web_port() : server_->api_port(),
-                       {}});
+      const size_t end = line.find(' ', 5);
+      const std::string where = line.substr(5, end - 5);
+      const int port = where == "web"       ? server_->web_port()
+                       : where == "proxied" ? proxied_->api_port()
+                                            : server_->api_port();
+      ASSERT_TRUE(where == "api" || where == "web" || where == "proxied") << line;
+      std::string bytes = http::UnescapeCorpusText(line.substr(end + 1));
+      bytes = Replace(Replace(bytes, "{host}", Host(port)), "{port}", std::to_string(port));
+      cases.push_back({bytes, port, {}});
     } else {
       ASSERT_FALSE(cases.empty()) << line;
       cases.back().expectations.push_back(line);
     }
   }
-  EXPECT_GE(cases.size(), 15u);
+  EXPECT_GE(cases.size(), 80u);
   for (const Case& c : cases) {
     SCOPED_TRACE(c.send);
     Reply reply = Exchange(c.port, c.send);

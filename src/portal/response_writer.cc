@@ -185,8 +185,10 @@ bool AppendResponse(const Response& r, const Framing& framing, std::string* out)
   out->reserve(out->size() + 640 + r.body.size());
   out->append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
   out->append(ReasonPhrase(r.status)).append("\r\nDate: ").append(HttpDate());
-  out->append("\r\nContent-Type: ").append(r.content_type);
-  out->append("\r\nContent-Length: ").append(std::to_string(length)).append("\r\n");
+  out->append("\r\nContent-Type: ").append(r.content_type).append("\r\n");
+  // A 204 has no body, and must not say it has one.
+  if (r.status != 204)
+    out->append("Content-Length: ").append(std::to_string(length)).append("\r\n");
   for (const auto& [name, value] : r.headers) {
     out->append(name).append(": ").append(value).append("\r\n");
   }
@@ -194,7 +196,7 @@ bool AppendResponse(const Response& r, const Framing& framing, std::string* out)
   AppendCommonHeaders(framing, r.content_type.starts_with("text/html"), out);
   AppendConnection(framing, out);
   out->append("\r\n");
-  if (!framing.head) out->append(r.body);
+  if (!framing.head && r.status != 204) out->append(r.body);
   return true;
 }
 

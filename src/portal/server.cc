@@ -48,6 +48,13 @@ Status Server::Impl::Start(int* api_port, int* web_port) {
   if (!options_.web_address.empty()) {
     MIGSBYU_ASSIGN(web, Listen(options_.web_address));
   }
+  std::vector<ListenerIdentity> identities;
+  identities.push_back({api.host, api.bound_ip, api.port, api.loopback, /*tls=*/false});
+  if (web) identities.push_back({web->host, web->bound_ip, web->port, web->loopback, false});
+  MIGSBYU_ASSIGN(context_.policy, RequestPolicy::Make({.public_hosts = options_.public_hosts,
+                                                       .cors_origins = options_.cors_origins,
+                                                       .trusted_proxies = options_.trusted_proxies},
+                                                      identities));
   *api_port = api.port;
   api_fd_ = std::move(api.fd);
   if (web) {
@@ -76,7 +83,10 @@ void Server::Impl::WatchListener(int listen_fd, Listener listener) {
 void Server::Impl::Accept(int listen_fd, Listener listener) {
   // Bounded per wake-up, so that a flood of connections does not starve the requests.
   for (int i = 0; i < 64; ++i) {
-    UniqueFd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    UniqueFd fd(::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                          SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
@@ -93,14 +103,16 @@ void Server::Impl::Accept(int listen_fd, Listener listener) {
     int one = 1;
     ::setsockopt(fd.Get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ConnectionLoop* target = loops_[next_loop_++ % loops_.size()].get();
+    std::string address = AddressText(peer);
     if (target == loops_.front().get()) {
-      target->Adopt(std::move(fd), listener);
+      target->Adopt(std::move(fd), listener, std::move(address));
     } else {
       // Shared, because a task is a copyable std::function: a loop that has stopped drops the
       // task, and the descriptor is closed with it.
       auto owned = std::make_shared<UniqueFd>(std::move(fd));
-      target->events().Post(
-          [target, owned, listener] { target->Adopt(std::move(*owned), listener); });
+      target->events().Post([target, owned, listener, address = std::move(address)]() mutable {
+        target->Adopt(std::move(*owned), listener, std::move(address));
+      });
     }
   }
 }

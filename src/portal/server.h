@@ -29,6 +29,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "portal/listener.h"
@@ -53,6 +54,14 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   int keep_alive_seconds = 5;       // an idle keep-alive connection is closed after this
   int drain_seconds = 30;           // Stop waits this long for requests in flight
+
+  // Who may call (request_policy.h). Host names besides the bound address (NAME or NAME:PORT)
+  // that clients may use: the name a proxy or DNS gives the server.
+  std::vector<std::string> public_hosts;
+  // Origins (scheme://host[:port]) whose pages may call the API cross-origin; none by default.
+  std::vector<std::string> cors_origins;
+  // Addresses of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed.
+  std::vector<std::string> trusted_proxies;
 };
 
 class Server {

@@ -56,6 +56,7 @@ class ServerTest : public ::testing::Test {
     options.api_address = "127.0.0.1:0";
     options.web_address = "";
     options.threads = 4;
+    options.public_hosts = {"portal.test"};  // the requests' Host
     server_ = std::make_unique<Server>(router_, options);
     auto started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.error().ToString();
@@ -93,9 +94,9 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   ASSERT_TRUE(client.connected());
   // Three requests in one write: a worker route, a query route answered at once, a worker route.
   client.Send(
-      "GET /echo/one HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /now/two HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /echo/three?q=a%20b HTTP/1.1\r\nHost: x\r\n\r\n");
+      "GET /echo/one HTTP/1.1\r\nHost: portal.test\r\n\r\n"
+      "GET /now/two HTTP/1.1\r\nHost: portal.test\r\n\r\n"
+      "GET /echo/three?q=a%20b HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   std::string got = client.ReadUntilContains("HTTP/1.1 200 OK", 3);
   auto one = got.find("\"word\":\"one\"");
   auto two = got.find("\"answer\":\"two\"");
@@ -110,7 +111,7 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
 TEST_F(ServerTest, ResponseCarriesLengthTypeAndDate) {
   Start();
   RawClient client(port());
-  client.Send("GET /echo/x HTTP/1.1\r\n\r\n");
+  client.Send("GET /echo/x HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   std::string got = client.ReadUntilContains("}");
   EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n")) << got;
   EXPECT_NE(got.find("\r\nContent-Type: application/json\r\n"), std::string::npos) << got;
@@ -124,7 +125,10 @@ TEST_F(ServerTest, ResponseCarriesLengthTypeAndDate) {
 TEST_F(ServerTest, ExpectContinueGetsAnInterimResponseBeforeTheBody) {
   Start();
   RawClient client(port());
-  client.Send("POST /body HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  client.Send(
+      "POST /body HTTP/1.1\r\nHost: portal.test\r\nContent-Type: "
+      "application/json\r\nContent-Length: 5\r\nExpect: "
+      "100-continue\r\n\r\n");
   std::string interim = client.ReadUntilContains("\r\n\r\n");
   EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
   client.Send("hello");
@@ -136,7 +140,8 @@ TEST_F(ServerTest, ChunkedRequestBodyIsJoined) {
   Start();
   RawClient client(port());
   client.Send(
-      "POST /body HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "POST /body HTTP/1.1\r\nHost: portal.test\r\nContent-Type: "
+      "application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
       "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\n\r\n");
   std::string got = client.ReadUntilContains("}");
   EXPECT_NE(got.find("\"body\":\"abcdefg\""), std::string::npos) << got;
@@ -145,7 +150,9 @@ TEST_F(ServerTest, ChunkedRequestBodyIsJoined) {
 TEST_F(ServerTest, HeadSendsTheHeadersOfGetWithoutTheBody) {
   Start();
   RawClient client(port());
-  client.Send("HEAD /echo/x HTTP/1.1\r\n\r\nGET /echo/y HTTP/1.1\r\n\r\n");
+  client.Send(
+      "HEAD /echo/x HTTP/1.1\r\nHost: portal.test\r\n\r\nGET /echo/y HTTP/1.1\r\nHost: "
+      "portal.test\r\n\r\n");
   std::string got = client.ReadUntilContains("\"word\":\"y\"");
   // The HEAD response's Content-Length announces GET's body, but none follows it: the next
   // bytes are the second response.
@@ -180,7 +187,9 @@ TEST_F(ServerTest, Http10ClosesUnlessKeepAliveIsAsked) {
 TEST_F(ServerTest, MalformedRequestIs400JsonAndCloses) {
   Start();
   RawClient client(port());
-  client.Send("GET /echo/a HTTP/1.1\r\nBad Header: x\r\n\r\nGET /echo/b HTTP/1.1\r\n\r\n");
+  client.Send(
+      "GET /echo/a HTTP/1.1\r\nHost: portal.test\r\nBad Header: x\r\n\r\nGET /echo/b "
+      "HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   EXPECT_TRUE(client.WaitClosed());
   std::string got = client.ReadUntilContains("}");
   EXPECT_TRUE(got.starts_with("HTTP/1.1 400 Bad Request\r\n")) << got;
@@ -193,7 +202,9 @@ TEST_F(ServerTest, OversizedBodyIs413WithoutReadingIt) {
   options.max_body_bytes = 1000;
   Start(options);
   RawClient client(port());
-  client.Send("POST /body HTTP/1.1\r\nContent-Length: 5000\r\n\r\n");
+  client.Send(
+      "POST /body HTTP/1.1\r\nHost: portal.test\r\nContent-Type: "
+      "application/json\r\nContent-Length: 5000\r\n\r\n");
   std::string got = client.ReadUntilContains("}");
   EXPECT_TRUE(got.starts_with("HTTP/1.1 413 ")) << got;
   EXPECT_NE(got.find("Request body larger than 1000 bytes"), std::string::npos) << got;
@@ -203,7 +214,7 @@ TEST_F(ServerTest, OversizedBodyIs413WithoutReadingIt) {
 TEST_F(ServerTest, LargeResponseArrivesWhole) {
   Start();
   RawClient client(port());
-  client.Send("GET /big HTTP/1.1\r\n\r\n");
+  client.Send("GET /big HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   // 8 MiB outgrows the socket's buffer: the loop must finish it when the socket drains.
   std::string got = client.ReadUntil([](const std::string& s) {
     auto end = s.find("\r\n\r\n");
@@ -219,7 +230,7 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
   options.keep_alive_seconds = 1;
   Start(options);
   RawClient client(port());
-  client.Send("GET /echo/a HTTP/1.1\r\n\r\n");
+  client.Send("GET /echo/a HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   client.ReadUntilContains("}");
   auto before = std::chrono::steady_clock::now();
   EXPECT_TRUE(client.WaitClosed());
@@ -229,7 +240,7 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
 TEST_F(ServerTest, QueryRouteWithoutADatabaseIs503) {
   Start();
   RawClient client(port());
-  client.Send("GET /db HTTP/1.1\r\n\r\n");
+  client.Send("GET /db HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   std::string got = client.ReadUntilContains("}");
   EXPECT_TRUE(got.starts_with("HTTP/1.1 503 ")) << got;
   EXPECT_NE(got.find("no database is configured"), std::string::npos) << got;
@@ -240,10 +251,10 @@ TEST_F(ServerTest, StopFinishesTheRequestInFlightAndRefusesNewConnections) {
   options.event_loops = 1;  // so that the idle connection's drain is the held one's too
   Start(options);
   RawClient idle(port());
-  idle.Send("GET /echo/a HTTP/1.1\r\n\r\n");
+  idle.Send("GET /echo/a HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   idle.ReadUntilContains("}");
   RawClient client(port());
-  client.Send("GET /held HTTP/1.1\r\n\r\n");
+  client.Send("GET /held HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   WaitUntilHeld();
   const int old_port = port();
   std::thread stopper([this] { server_->Stop(); });
@@ -266,7 +277,7 @@ TEST_F(ServerTest, ManyConnectionsSpreadOverLoopsAreAllServed) {
   std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < 50; ++i) clients.push_back(std::make_unique<RawClient>(port()));
   for (int i = 0; i < 50; ++i) {
-    clients[i]->Send("GET /now/" + std::to_string(i) + " HTTP/1.1\r\n\r\n");
+    clients[i]->Send("GET /now/" + std::to_string(i) + " HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   }
   for (int i = 0; i < 50; ++i) {
     std::string want = "\"answer\":\"" + std::to_string(i) + "\"";

@@ -69,7 +69,9 @@ inline std::optional<Reply> ParseReply(std::string_view raw, size_t* used = null
     reply.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
   }
   std::string_view rest = raw.substr(head_end + 4);
-  if (auto length = reply.Header("Content-Length")) {
+  if (reply.status == 204 || reply.status == 304 || reply.status < 200) {
+    if (used != nullptr) *used = head_end + 4;  // no body, whatever the headers say
+  } else if (auto length = reply.Header("Content-Length")) {
     const size_t n = std::stoul(*length);
     if (rest.size() < n) return std::nullopt;
     reply.body.assign(rest.substr(0, n));
@@ -131,7 +133,8 @@ class RawClient {
     ReadUntil([&](const std::string& s) { return ParseReply(s, &used).has_value(); });
     auto reply = ParseReply(received_, &used);
     // Without Content-Length the body runs to the close.
-    if (reply && !reply->Header("Content-Length")) {
+    if (reply && reply->status >= 200 && reply->status != 204 && reply->status != 304 &&
+        !reply->Header("Content-Length")) {
       WaitClosed();
       reply = ParseReply(received_, &used);
     }
