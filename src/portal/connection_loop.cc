@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -87,6 +88,35 @@ class StreamWriter : public EventWriter {
 
 }  // namespace
 
+int ConnectionCounts::Admit(const std::string& peer, bool exempt, size_t max_total,
+                            size_t max_per_client) {
+  std::lock_guard lock(mu_);
+  if (open_ >= max_total) return 503;
+  if (!exempt) {
+    size_t& n = per_client_[peer];
+    if (n >= max_per_client) {
+      if (n == 0) per_client_.erase(peer);
+      return 429;
+    }
+    ++n;
+  }
+  ++open_;
+  return 0;
+}
+
+void ConnectionCounts::Release(const std::string& peer, bool exempt) {
+  std::lock_guard lock(mu_);
+  --open_;
+  if (exempt) return;
+  auto it = per_client_.find(peer);
+  if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+}
+
+size_t ConnectionCounts::open() const {
+  std::lock_guard lock(mu_);
+  return open_;
+}
+
 void ConnectionLoop::Run() {
   if (!context_.router.database().empty()) {
     const size_t loops = context_.loops;
@@ -107,7 +137,7 @@ void ConnectionLoop::Run() {
     reads.max_pipeline_depth = static_cast<size_t>(std::max(1, options.read_pipeline_depth));
     db_reads_ = std::make_unique<pg::AsyncPool>(loop_, reads);
   }
-  loop_.RunAfter(std::chrono::seconds(1), [this] { Sweep(); });
+  loop_.RunAfter(SweepPeriod(), [this] { Sweep(); });
   loop_.Run();
   // Whatever is left after the drain deadline is closed; pending callbacks find no connection.
   conns_.clear();
@@ -115,19 +145,61 @@ void ConnectionLoop::Run() {
   db_writes_.reset();
 }
 
-void ConnectionLoop::Adopt(UniqueFd fd, Listener listener, std::string peer) {
-  if (draining_) return;  // closed
+void ConnectionLoop::Adopt(UniqueFd fd, Listener listener, std::string peer, int refusal) {
   auto c = std::make_unique<Conn>();
   c->id = next_id_++;
   c->listener = listener;
   c->peer = std::move(peer);
-  c->last_active = Clock::now();
+  c->counted = refusal == 0;
+  c->exempt = context_.policy.IsTrustedProxy(c->peer);
+  c->last_active = c->head_started = Clock::now();
   const uint64_t id = c->id;
-  if (!loop_.Watch(fd.Get(), EPOLLIN, [this, id](uint32_t events) { OnEvents(id, events); })) {
-    return;
+  const bool watched = !draining_ && loop_.Watch(fd.Get(), EPOLLIN, [this, id](uint32_t events) {
+    OnEvents(id, events);
+  });
+  if (!watched) {
+    if (c->counted) context_.connections.Release(c->peer, c->exempt);
+    return;  // closed
   }
   c->fd = std::move(fd);
-  conns_.emplace(id, std::move(c));
+  Conn& conn = *conns_.emplace(id, std::move(c)).first->second;
+  if (refusal == 0) return;
+  const ServerOptions& o = context_.options;
+  if (refusal == 503) {
+    const std::string detail =
+        "The server has its most connections open (" + std::to_string(o.max_connections) + ")";
+    context_.refusals.Record(Refusal::kConnections, conn.peer, detail);
+    RefuseAndClose(conn, 503, detail);
+  } else {
+    const std::string detail = "Too many connections from " + conn.peer + " (at most " +
+                               std::to_string(o.max_connections_per_client) + ")";
+    context_.refusals.Record(Refusal::kClientConnections, conn.peer, detail);
+    RefuseAndClose(conn, 429, detail);
+  }
+}
+
+void ConnectionLoop::AddStats(LoopStats* stats) const {
+  stats->connections += conns_.size();
+  for (const auto& [id, c] : conns_) stats->buffered_bytes += c->in.size() + c->out.size();
+}
+
+void ConnectionLoop::RefuseAndClose(Conn& c, int status, const std::string& detail) {
+  c.busy = true;
+  c.in.clear();
+  c.file.Reset();
+  c.keep_alive = false;
+  c.head = false;
+  c.cors_origin.clear();
+  c.out.clear();  // whatever was on its way is cut: the connection ends here
+  c.out_sent = 0;
+  Respond(c, ErrorResponse(status, detail));
+}
+
+std::chrono::milliseconds ConnectionLoop::SweepPeriod() const {
+  const ServerOptions& o = context_.options;
+  auto shortest = std::min({o.head_timeout, o.body_timeout, o.send_timeout,
+                            std::chrono::milliseconds(o.keep_alive_seconds * 1000)});
+  return std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
 }
 
 void ConnectionLoop::OnEvents(uint64_t id, uint32_t events) {
@@ -155,6 +227,7 @@ void ConnectionLoop::Read(Conn& c) {
     ssize_t n = ::recv(c.fd.Get(), buf, sizeof buf, 0);
     if (n > 0 && c.lingering) continue;  // what the client still sends is dropped
     if (n > 0) {
+      if (c.in.empty() && !c.busy && !c.fresh) c.head_started = Clock::now();
       c.in.append(buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < sizeof buf) break;  // drained: spare the EAGAIN call
       continue;
@@ -203,6 +276,9 @@ void ConnectionLoop::Process(Conn& c) {
   for (Conn* cur = &c; cur != nullptr && !cur->busy && !cur->in.empty(); cur = Find(id)) {
     http::ParseResult parsed = http::ParseRequest(cur->in, context_.limits);
     if (parsed.status == http::ParseStatus::kIncomplete) {
+      if (parsed.head_complete && cur->body_started == Clock::time_point()) {
+        cur->body_started = Clock::now();
+      }
       if (parsed.expects_continue && !cur->continue_sent) {
         // A request the policy refuses gets its refusal instead, before its body is sent.
         RequestPolicy::Verdict verdict =
@@ -223,6 +299,8 @@ void ConnectionLoop::Process(Conn& c) {
       break;
     }
     cur->busy = true;
+    cur->fresh = false;
+    cur->body_started = Clock::time_point();
     if (parsed.status == http::ParseStatus::kError) {
       // The stream cannot be trusted past a malformed request: answer and close.
       cur->in.clear();
@@ -398,6 +476,7 @@ void ConnectionLoop::Respond(Conn& c, const Response& r, bool route_table,
   framing.route_table = route_table;
   framing.content_length = content_length;
   framing.cors_origin = c.cors_origin;
+  if (c.out_sent == c.out.size()) c.send_progress = Clock::now();
   if (!AppendResponse(r, framing, &c.out)) c.file.Reset();  // a 500 instead: nothing follows
   c.responding = true;
   Flush(c);
@@ -436,6 +515,7 @@ void ConnectionLoop::Flush(Conn& c) {
         ::send(c.fd.Get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
     if (n > 0) {
       c.out_sent += static_cast<size_t>(n);
+      c.send_progress = Clock::now();
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -463,7 +543,7 @@ void ConnectionLoop::Flush(Conn& c) {
   if (!c.responding) return;  // only "100 Continue" went out
   c.responding = false;
   c.busy = false;
-  c.last_active = Clock::now();
+  c.last_active = c.head_started = Clock::now();  // a pipelined head's deadline starts now
   if (c.close_after || (c.read_closed && c.in.empty())) {
     Linger(c);
     MaybeFinishDrain();
@@ -481,7 +561,9 @@ void ConnectionLoop::Flush(Conn& c) {
 void ConnectionLoop::Close(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  loop_.Unwatch(it->second->fd.Get());
+  const Conn& c = *it->second;
+  loop_.Unwatch(c.fd.Get());
+  if (c.counted) context_.connections.Release(c.peer, c.exempt);
   conns_.erase(it);  // closes the socket
 }
 
@@ -540,18 +622,53 @@ void ConnectionLoop::HandOffStream(Conn& c, const Router::Route* route, Request 
 }
 
 void ConnectionLoop::Sweep() {
-  const auto idle_limit = std::chrono::seconds(context_.options.keep_alive_seconds);
+  const ServerOptions& o = context_.options;
+  const auto keep_alive = std::chrono::seconds(o.keep_alive_seconds);
+  const auto linger = std::min<std::chrono::milliseconds>(std::chrono::seconds(1), o.head_timeout);
   const auto now = Clock::now();
-  std::vector<uint64_t> idle;
+  std::vector<uint64_t> close;
+  std::vector<std::pair<uint64_t, Refusal>> late;
   for (const auto& [id, c] : conns_) {
-    if (c->lingering ? now - c->last_active > std::chrono::seconds(1)
-                     : !c->busy && c->out.empty() && now - c->last_active > idle_limit) {
-      idle.push_back(id);
+    if (c->lingering) {
+      if (now - c->last_active > linger) close.push_back(id);
+    } else if (Pending(*c)) {
+      if (now - c->send_progress > o.send_timeout) late.emplace_back(id, Refusal::kSendTimeout);
+    } else if (c->busy) {
+      // A request is with its handler: the handler's own limits bound it.
+    } else if (c->body_started != Clock::time_point()) {
+      if (now - c->body_started > o.body_timeout) late.emplace_back(id, Refusal::kBodyTimeout);
+    } else if (!c->in.empty()) {
+      if (now - c->head_started > o.head_timeout) late.emplace_back(id, Refusal::kHeadTimeout);
+    } else if (now - c->last_active >
+               (c->fresh ? std::min<std::chrono::milliseconds>(keep_alive, o.head_timeout)
+                         : keep_alive)) {
+      close.push_back(id);  // idle
     }
   }
-  for (uint64_t id : idle) Close(id);
+  for (uint64_t id : close) Close(id);
+  for (const auto& [id, kind] : late) {
+    Conn* c = Find(id);
+    if (c == nullptr) continue;
+    if (kind == Refusal::kSendTimeout) {
+      context_.refusals.Record(kind, c->peer,
+                               "took no byte for " + std::to_string(o.send_timeout.count()) +
+                                   " ms; closed with " +
+                                   std::to_string(c->out.size() - c->out_sent) + " bytes unsent");
+      Close(id);
+    } else if (kind == Refusal::kBodyTimeout) {
+      const std::string detail =
+          "Request body not received within " + std::to_string(o.body_timeout.count()) + " ms";
+      context_.refusals.Record(kind, c->peer, detail);
+      RefuseAndClose(*c, 408, detail);
+    } else {
+      const std::string detail =
+          "Request head not received within " + std::to_string(o.head_timeout.count()) + " ms";
+      context_.refusals.Record(kind, c->peer, detail);
+      RefuseAndClose(*c, 408, detail);
+    }
+  }
   MaybeFinishDrain();
-  loop_.RunAfter(std::chrono::seconds(1), [this] { Sweep(); });
+  loop_.RunAfter(SweepPeriod(), [this] { Sweep(); });
 }
 
 void ConnectionLoop::BeginDrain() {

@@ -39,6 +39,30 @@ namespace migsbyu::portal {
 
 enum class Listener { kApi, kWeb };
 
+// The open connections, in all and per client address, against the server's caps.
+// Threading: thread-safe (a mutex, taken once per connection, not per request).
+class ConnectionCounts {
+ public:
+  // Counts a new connection from `peer` unless that would pass a cap: 0 if counted, else the
+  // status to refuse it with (503 over `max_total`, 429 over `max_per_client`; the second cap is
+  // not applied when `exempt`, a trusted proxy carrying many clients).
+  int Admit(const std::string& peer, bool exempt, size_t max_total, size_t max_per_client);
+  // Uncounts a connection Admit counted.
+  void Release(const std::string& peer, bool exempt);
+  size_t open() const;
+
+ private:
+  mutable std::mutex mu_;
+  size_t open_ = 0;
+  std::unordered_map<std::string, size_t> per_client_;
+};
+
+// A loop's share of Server::Stats.
+struct LoopStats {
+  size_t connections = 0;
+  size_t buffered_bytes = 0;  // received and not parsed, or to send
+};
+
 // What the server's loops share: set before the loops run, and thread-safe from then on.
 struct ServerContext {
   ServerContext(const Router& r, const ServerOptions& o)
@@ -49,6 +73,7 @@ struct ServerContext {
   http::Limits limits;
   RequestPolicy policy;  // listeners numbered as Listener
   Refusals refusals;
+  ConnectionCounts connections;
   StaticFiles static_files;
   std::unique_ptr<WorkerPool> workers;
   size_t loops = 1;  // how many ConnectionLoops share the database connections
@@ -73,8 +98,13 @@ class ConnectionLoop {
   // then closes whatever is left.
   void Run();
 
-  // Takes a newly accepted connection from `peer` (its canonical address). Loop thread.
-  void Adopt(UniqueFd fd, Listener listener, std::string peer);
+  // Takes a newly accepted connection from `peer` (its canonical address). `refusal` is 0 for a
+  // connection ConnectionCounts admitted (and counted), else the status it is answered with
+  // before it is closed. Loop thread.
+  void Adopt(UniqueFd fd, Listener listener, std::string peer, int refusal);
+
+  // Adds this loop's connections and buffers to `stats`. Loop thread.
+  void AddStats(LoopStats* stats) const;
 
   // Stops taking requests: idle connections close, busy ones close after their response; the
   // loop ends when none is left, or after options.drain_seconds. Loop thread.
@@ -105,7 +135,15 @@ class ConnectionLoop {
     bool writing = false;      // EPOLLOUT watched
     bool read_closed = false;  // the client has shut its side
     bool lingering = false;    // answered and shut for writing; reading what is left, then closing
-    Clock::time_point last_active;
+    Clock::time_point last_active;  // the last bytes read or response finished: keep-alive
+    bool counted = false;           // by ConnectionCounts
+    bool exempt = false;            // from a trusted proxy: no per-client cap
+    bool fresh = true;              // no request yet
+    // Deadlines: the head runs from its first byte (or, for the first request, the accept), the
+    // body from the head's end; a send from the last byte the client took.
+    Clock::time_point head_started;
+    Clock::time_point body_started;  // {}: not in a body
+    Clock::time_point send_progress;
     // A static file's rest, sent from [file_offset, file_end) as `out` drains.
     UniqueFd file;
     uint64_t file_offset = 0;
@@ -129,6 +167,11 @@ class ConnectionLoop {
   void Watch(Conn& c);
   void Close(uint64_t id);
   void Linger(Conn& c);
+  // Answers `status` and closes, whatever the connection was doing (a deadline passed).
+  void RefuseAndClose(Conn& c, int status, const std::string& detail);
+  bool Pending(const Conn& c) const { return c.out_sent < c.out.size() || c.file.valid(); }
+  // How often Sweep looks at the deadlines: a quarter of the shortest, within [10 ms, 1 s].
+  std::chrono::milliseconds SweepPeriod() const;
   void HandOffStream(Conn& c, const Router::Route* route, Request request);
   void Sweep();
   void MaybeFinishDrain();

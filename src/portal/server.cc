@@ -26,6 +26,7 @@ class Server::Impl {
   Status Start(int* api_port, int* web_port);
   void Stop();
   bool stopping() const { return context_.stopping.load(); }
+  Server::Stats GetStats() const;
   void MarkStopping() { context_.stopping = true; }
 
  private:
@@ -104,15 +105,19 @@ void Server::Impl::Accept(int listen_fd, Listener listener) {
     ::setsockopt(fd.Get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ConnectionLoop* target = loops_[next_loop_++ % loops_.size()].get();
     std::string address = AddressText(peer);
+    const int refusal =
+        context_.connections.Admit(address, context_.policy.IsTrustedProxy(address),
+                                   options_.max_connections, options_.max_connections_per_client);
     if (target == loops_.front().get()) {
-      target->Adopt(std::move(fd), listener, std::move(address));
+      target->Adopt(std::move(fd), listener, std::move(address), refusal);
     } else {
       // Shared, because a task is a copyable std::function: a loop that has stopped drops the
       // task, and the descriptor is closed with it.
       auto owned = std::make_shared<UniqueFd>(std::move(fd));
-      target->events().Post([target, owned, listener, address = std::move(address)]() mutable {
-        target->Adopt(std::move(*owned), listener, std::move(address));
-      });
+      target->events().Post(
+          [target, owned, listener, address = std::move(address), refusal]() mutable {
+            target->Adopt(std::move(*owned), listener, std::move(address), refusal);
+          });
     }
   }
 }
@@ -146,12 +151,40 @@ void Server::Impl::Stop() {
   web_fd_.Reset();
 }
 
+Server::Stats Server::Impl::GetStats() const {
+  Server::Stats stats;
+  for (size_t i = 0; i < kRefusalKinds; ++i) {
+    const auto kind = static_cast<Refusal>(i);
+    stats.refused[std::string(RefusalName(kind))] = context_.refusals.count(kind);
+  }
+  if (stopping()) return stats;
+  LoopStats sum;
+  std::vector<std::future<void>> answers;
+  std::mutex mu;
+  for (const auto& loop : loops_) {
+    auto done = std::make_shared<std::promise<void>>();
+    answers.push_back(done->get_future());
+    ConnectionLoop* l = loop.get();
+    l->events().Post([l, done, &sum, &mu] {
+      std::lock_guard lock(mu);
+      l->AddStats(&sum);
+      done->set_value();
+    });
+  }
+  for (auto& a : answers) a.wait();
+  stats.connections = sum.connections;
+  stats.buffered_bytes = sum.buffered_bytes;
+  return stats;
+}
+
 Server::Server(const Router& router, ServerOptions options)
     : impl_(std::make_unique<Impl>(router, std::move(options))) {}
 
 Server::~Server() { Stop(); }
 
 Status Server::Start() { return impl_->Start(&api_port_, &web_port_); }
+
+Server::Stats Server::GetStats() const { return impl_->GetStats(); }
 
 void Server::Stop() {
   if (stopping_.exchange(true)) return;

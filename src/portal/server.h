@@ -27,6 +27,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +56,18 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   int keep_alive_seconds = 5;       // an idle keep-alive connection is closed after this
   int drain_seconds = 30;           // Stop waits this long for requests in flight
+
+  // Limits: each refusal is answered with its status (when an answer can still be sent) and
+  // logged, at most once a second per kind (refusals.h).
+  size_t max_connections = 4096;            // open over both listeners; more are answered 503
+  size_t max_connections_per_client = 256;  // from one address (not a proxy's); more get 429
+  // The whole request head must arrive within head_timeout of its first byte (of the accept, for
+  // a connection's first request; a TLS handshake included), else 408; the body within
+  // body_timeout of the head's end, else 408. A client that stops reading is closed once
+  // send_timeout passes without it taking a byte.
+  std::chrono::milliseconds head_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds send_timeout{30'000};
 
   // Who may call (request_policy.h). Host names besides the bound address (NAME or NAME:PORT)
   // that clients may use: the name a proxy or DNS gives the server.
@@ -85,6 +99,16 @@ class Server {
 
   // True once Stop has begun; event streams poll it.
   bool stopping() const { return stopping_.load(); }
+
+  // What the server holds now, and what it has refused so far. Asks every loop and waits for
+  // their answers (a loop pass): for tests and monitoring, not for a request's path.
+  // REQUIRES: the server has started and Stop has not begun.
+  struct Stats {
+    size_t connections = 0;                   // open, on both listeners
+    size_t buffered_bytes = 0;                // in the connections' buffers (received, or to send)
+    std::map<std::string, uint64_t> refused;  // by kind (refusals.h RefusalName)
+  };
+  Stats GetStats() const;
 
  private:
   class Impl;
