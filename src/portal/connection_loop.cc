@@ -1,6 +1,5 @@
 #include "portal/connection_loop.h"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -50,41 +49,6 @@ std::string EncodePath(std::string_view path) {
 }
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kKeptBufferBytes = 256 * 1024;
-
-// Writes all of `data` to a blocking socket; false if the peer is gone or a send timed out.
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
-// An EventWriter over a connection handed to a stream's own thread (a blocking socket).
-class StreamWriter : public EventWriter {
- public:
-  StreamWriter(int fd, bool chunked, const std::atomic<bool>& stopping)
-      : fd_(fd), chunked_(chunked), stopping_(stopping) {}
-
-  bool Send(std::string_view event, std::string_view data) override {
-    if (gone_ || stopping_.load()) return false;
-    std::string message = SseEvent(event, data);
-    gone_ = !SendAll(fd_, chunked_ ? Chunk(message) : message);
-    return !gone_;
-  }
-
-  void End() {
-    if (chunked_ && !gone_) SendAll(fd_, "0\r\n\r\n");
-  }
-
- private:
-  int fd_;
-  bool chunked_;
-  const std::atomic<bool>& stopping_;
-  bool gone_ = false;
-};
 
 }  // namespace
 
@@ -225,7 +189,8 @@ void ConnectionLoop::Read(Conn& c) {
   // from its other connections (level-triggered, the rest is read on the next pass).
   for (int chunks = 0; chunks < 16; ++chunks) {
     ssize_t n = ::recv(c.fd.Get(), buf, sizeof buf, 0);
-    if (n > 0 && c.lingering) continue;  // what the client still sends is dropped
+    // What the client still sends after its answer, or to its event stream, is dropped.
+    if (n > 0 && (c.lingering || c.stream)) continue;
     if (n > 0) {
       if (c.in.empty() && !c.busy && !c.fresh) c.head_started = Clock::now();
       c.in.append(buf, static_cast<size_t>(n));
@@ -241,7 +206,7 @@ void ConnectionLoop::Read(Conn& c) {
     Close(id);
     return;
   }
-  if (c.lingering) {
+  if (c.lingering || c.stream) {
     if (c.read_closed) Close(id);
     return;
   }
@@ -395,7 +360,7 @@ void ConnectionLoop::Dispatch(Conn& c, http::ParsedRequest parsed) {
     request.principal = std::move(admission.principal);
   }
 
-  if (route->stream) return HandOffStream(c, route, std::move(request));
+  if (route->stream) return Subscribe(c, *context_.streams->ChannelOf(route));
 
   if (route->query) {
     std::variant<Response, DbCall> reply;
@@ -427,7 +392,8 @@ void ConnectionLoop::Dispatch(Conn& c, http::ParsedRequest parsed) {
     return;
   }
 
-  context_.workers->Submit([this, id, route, prefix, request = std::move(request)] {
+  WorkerPool& lane = route->lane == Lane::kSlow ? *context_.slow_workers : *context_.workers;
+  lane.Submit([this, id, route, prefix, request = std::move(request)] {
     Response out;
     try {
       out = route->handler(request);
@@ -564,7 +530,19 @@ void ConnectionLoop::Close(uint64_t id) {
   const Conn& c = *it->second;
   loop_.Unwatch(c.fd.Get());
   if (c.counted) context_.connections.Release(c.peer, c.exempt);
+  if (c.stream) {
+    context_.streams->RemoveSubscriber(*c.stream);
+    std::erase(subscribers_[*c.stream], id);
+  }
   conns_.erase(it);  // closes the socket
+}
+
+void ConnectionLoop::Abort(uint64_t id) {
+  if (Conn* c = Find(id)) {
+    linger reset{1, 0};
+    ::setsockopt(c->fd.Get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+  Close(id);
 }
 
 void ConnectionLoop::Linger(Conn& c) {
@@ -585,40 +563,69 @@ void ConnectionLoop::Linger(Conn& c) {
   Watch(c);
 }
 
-void ConnectionLoop::HandOffStream(Conn& c, const Router::Route* route, Request request) {
-  const bool chunked = c.minor_version >= 1;
-  loop_.Unwatch(c.fd.Get());
-  UniqueFd fd = std::move(c.fd);
-  conns_.erase(c.id);
-  // The stream's thread writes with blocking sends, each bounded so a stalled client cannot
-  // hold it for ever.
-  ::fcntl(fd.Get(), F_SETFL, ::fcntl(fd.Get(), F_GETFL) & ~O_NONBLOCK);
-  timeval timeout{10, 0};
-  ::setsockopt(fd.Get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  {
-    std::lock_guard lock(context_.streams_mu);
-    ++context_.streams;
+void ConnectionLoop::Subscribe(Conn& c, size_t channel) {
+  const ServerOptions& o = context_.options;
+  if (c.head) {  // the head of a stream, and no stream
+    Response head;
+    head.content_type = "text/event-stream";
+    return Respond(c, head);
   }
-  ServerContext& context = context_;
-  std::thread([&context, fd = std::move(fd), chunked, route, request = std::move(request)] {
-    std::string head;
-    Framing framing;
-    framing.minor_version = chunked ? 1 : 0;
-    AppendStreamHead(framing, &head);
-    if (SendAll(fd.Get(), head)) {
-      StreamWriter writer(fd.Get(), chunked, context.stopping);
-      try {
-        route->stream(request, writer);
-      } catch (const std::exception& e) {
-        MIGSBYU_LOG_ERROR("portal: event stream {}: {}", request.path, e.what());
-      }
-      writer.End();
+  if (!context_.streams->TryAddSubscriber(channel)) {
+    const std::string detail =
+        "Too many event streams open (at most " + std::to_string(o.max_event_streams) + ")";
+    context_.refusals.Record(Refusal::kStreams, c.peer, detail);
+    return Respond(c, ErrorResponse(503, detail));
+  }
+  c.stream = channel;
+  c.chunked = c.minor_version >= 1;
+  c.keep_alive = false;
+  if (subscribers_.size() <= channel) subscribers_.resize(channel + 1);
+  subscribers_[channel].push_back(c.id);
+  Framing framing;
+  framing.minor_version = c.minor_version;
+  framing.cors_origin = c.cors_origin;
+  if (c.out_sent == c.out.size()) c.send_progress = Clock::now();
+  AppendStreamHead(framing, &c.out);
+  for (const FramesPtr& f : context_.streams->Retained(channel)) {
+    c.out.append(c.chunked ? f->chunked : f->plain);
+  }
+  Flush(c);  // not `responding`: the stream goes on once this is sent
+}
+
+void ConnectionLoop::DeliverEvent(size_t channel, const FramesPtr& frames) {
+  if (channel >= subscribers_.size() || subscribers_[channel].empty()) return;
+  const size_t limit = context_.options.event_stream_queue_bytes;
+  const std::vector<uint64_t> ids = subscribers_[channel];  // Close edits the list
+  for (uint64_t id : ids) {
+    Conn* c = Find(id);
+    if (c == nullptr || c->close_after) continue;
+    const std::string& frame = c->chunked ? frames->chunked : frames->plain;
+    const size_t queued = c->out.size() - c->out_sent;
+    if (queued + frame.size() > limit) {
+      context_.refusals.Record(
+          Refusal::kStreamBehind, c->peer,
+          "an event-stream subscriber fell " + std::to_string(queued) + " bytes behind; dropped");
+      Abort(id);
+      continue;
     }
-    std::lock_guard lock(context.streams_mu);
-    --context.streams;
-    context.streams_cv.notify_all();
-  }).detach();
-  MaybeFinishDrain();
+    if (queued == 0) {
+      c->send_progress = Clock::now();
+      c->out.clear();
+      c->out_sent = 0;
+    } else if (c->out_sent > limit / 2) {
+      c->out.erase(0, c->out_sent);  // what was sent is not kept behind the queue
+      c->out_sent = 0;
+    }
+    c->out.append(frame);
+    Flush(*c);
+  }
+}
+
+void ConnectionLoop::EndStream(Conn& c) {
+  if (c.chunked) c.out.append(kLastChunk);
+  c.close_after = true;
+  c.responding = true;  // once sent, the connection ends as after a response
+  Flush(c);
 }
 
 void ConnectionLoop::Sweep() {
@@ -654,7 +661,7 @@ void ConnectionLoop::Sweep() {
                                "took no byte for " + std::to_string(o.send_timeout.count()) +
                                    " ms; closed with " +
                                    std::to_string(c->out.size() - c->out_sent) + " bytes unsent");
-      Close(id);
+      Abort(id);
     } else if (kind == Refusal::kBodyTimeout) {
       const std::string detail =
           "Request body not received within " + std::to_string(o.body_timeout.count()) + " ms";
@@ -674,14 +681,20 @@ void ConnectionLoop::Sweep() {
 void ConnectionLoop::BeginDrain() {
   draining_ = true;
   std::vector<uint64_t> idle;
+  std::vector<uint64_t> streams;
   for (const auto& [id, c] : conns_) {
-    if (c->busy) {
+    if (c->stream && !c->close_after) {
+      streams.push_back(id);
+    } else if (c->busy) {
       c->close_after = true;
     } else {
       idle.push_back(id);
     }
   }
   for (uint64_t id : idle) Close(id);
+  for (uint64_t id : streams) {
+    if (Conn* c = Find(id)) EndStream(*c);
+  }
   loop_.RunAfter(std::chrono::seconds(context_.options.drain_seconds), [this] {
     if (!conns_.empty()) {
       MIGSBYU_LOG_WARN("portal: {} requests still unanswered after {} s; closing them",

@@ -7,8 +7,10 @@
 //     PostgreSQL connections (pg::AsyncPool), the response written when the result is there;
 //   - an ordinary route, which may block, runs on a worker (worker_pool.h) and its response is
 //     posted back to this loop to be written;
-//   - static files are read by a worker too;
-//   - an event stream takes its connection to a thread of its own.
+//   - a route of the slow lane (Router::UseSlowLane) runs on the slow lane's workers;
+//   - static files are opened by a fast-lane worker, and streamed from the loop;
+//   - an event stream's subscriber stays on the loop: the publisher's events are posted here and
+//     queued (bounded) on the connection.
 // A response is written with one send when the socket takes it; the rest waits for EPOLLOUT.
 //
 // Threading: everything but the constructor and events() runs on the loop's thread (Run's
@@ -17,16 +19,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "common/event_loop.h"
 #include "common/unique_fd.h"
 #include "pg/async_pool.h"
+#include "portal/event_streams.h"
 #include "portal/http_parser.h"
 #include "portal/refusals.h"
 #include "portal/request_policy.h"
@@ -75,13 +78,11 @@ struct ServerContext {
   Refusals refusals;
   ConnectionCounts connections;
   StaticFiles static_files;
-  std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<WorkerPool> workers;       // the fast lane: ordinary routes, static files
+  std::unique_ptr<WorkerPool> slow_workers;  // the slow lane: routes under Router::UseSlowLane
+  std::unique_ptr<EventStreams> streams;
   size_t loops = 1;  // how many ConnectionLoops share the database connections
   std::atomic<bool> stopping{false};
-
-  std::mutex streams_mu;
-  std::condition_variable streams_cv;
-  int streams = 0;  // event streams running on their own threads
 };
 
 class ConnectionLoop {
@@ -105,6 +106,10 @@ class ConnectionLoop {
 
   // Adds this loop's connections and buffers to `stats`. Loop thread.
   void AddStats(LoopStats* stats) const;
+
+  // Appends one event of `channel` to this loop's subscribers of it; a subscriber whose queue
+  // would pass options.event_stream_queue_bytes is dropped. Loop thread.
+  void DeliverEvent(size_t channel, const FramesPtr& frames);
 
   // Stops taking requests: idle connections close, busy ones close after their response; the
   // loop ends when none is left, or after options.drain_seconds. Loop thread.
@@ -144,6 +149,9 @@ class ConnectionLoop {
     Clock::time_point head_started;
     Clock::time_point body_started;  // {}: not in a body
     Clock::time_point send_progress;
+    // An event stream's subscriber: its channel, and whether its events are chunked.
+    std::optional<size_t> stream;
+    bool chunked = false;
     // A static file's rest, sent from [file_offset, file_end) as `out` drains.
     UniqueFd file;
     uint64_t file_offset = 0;
@@ -166,13 +174,19 @@ class ConnectionLoop {
   void Flush(Conn& c);
   void Watch(Conn& c);
   void Close(uint64_t id);
+  // Closes with a reset: for a client that stopped taking bytes, whose unsent bytes the kernel
+  // would otherwise keep (and try to send) long after.
+  void Abort(uint64_t id);
   void Linger(Conn& c);
   // Answers `status` and closes, whatever the connection was doing (a deadline passed).
   void RefuseAndClose(Conn& c, int status, const std::string& detail);
   bool Pending(const Conn& c) const { return c.out_sent < c.out.size() || c.file.valid(); }
   // How often Sweep looks at the deadlines: a quarter of the shortest, within [10 ms, 1 s].
   std::chrono::milliseconds SweepPeriod() const;
-  void HandOffStream(Conn& c, const Router::Route* route, Request request);
+  // Makes the connection a subscriber of `channel` (or answers 503 over the cap).
+  void Subscribe(Conn& c, size_t channel);
+  // Ends a subscriber's stream (the last chunk) and closes it once that is sent.
+  void EndStream(Conn& c);
   void Sweep();
   void MaybeFinishDrain();
   Conn* Find(uint64_t id) {
@@ -187,6 +201,7 @@ class ConnectionLoop {
   std::unique_ptr<pg::AsyncPool> db_reads_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::vector<std::vector<uint64_t>> subscribers_;  // per channel, this loop's connections
   bool draining_ = false;
 };
 

@@ -66,12 +66,21 @@ Status Server::Impl::Start(int* api_port, int* web_port) {
                                           : std::max(1u, std::thread::hardware_concurrency());
   context_.loops = loops;
   context_.workers = std::make_unique<WorkerPool>(std::max(1, options_.threads));
+  context_.slow_workers = std::make_unique<WorkerPool>(std::max(1, options_.slow_threads));
+  context_.streams = std::make_unique<EventStreams>(context_.router, options_.max_event_streams);
   for (size_t i = 0; i < loops; ++i) {
     loops_.push_back(std::make_unique<ConnectionLoop>(context_, i));
   }
   WatchListener(api_fd_.Get(), Listener::kApi);
   if (web_fd_) WatchListener(web_fd_.Get(), Listener::kWeb);
   for (auto& loop : loops_) loop_threads_.emplace_back([l = loop.get()] { l->Run(); });
+  context_.streams->Start([this](size_t channel, FramesPtr frames) {
+    // Every loop may hold subscribers of the channel; each appends the event to its own.
+    for (auto& loop : loops_) {
+      ConnectionLoop* l = loop.get();
+      l->events().Post([l, channel, frames] { l->DeliverEvent(channel, frames); });
+    }
+  });
   return OkStatus();
 }
 
@@ -124,6 +133,7 @@ void Server::Impl::Accept(int listen_fd, Listener listener) {
 
 void Server::Impl::Stop() {
   if (loops_.empty()) return;  // never started
+  context_.streams->BeginStop();
   // The accepting loop stops accepting first, so that each connection it hands to another loop
   // is posted there before that loop's own drain begins (and is then closed by it).
   std::promise<void> accepting_stopped;
@@ -141,11 +151,11 @@ void Server::Impl::Stop() {
   }
   for (auto& t : loop_threads_) t.join();
   loop_threads_.clear();
+  // The publishers may still post to the loops (which have stopped, and drop what comes): the
+  // loops go only once they have returned.
+  context_.streams->Join();
   context_.workers.reset();  // runs what was submitted, then joins
-  {
-    std::unique_lock lock(context_.streams_mu);
-    context_.streams_cv.wait(lock, [this] { return context_.streams == 0; });
-  }
+  context_.slow_workers.reset();
   loops_.clear();
   api_fd_.Reset();
   web_fd_.Reset();
@@ -166,13 +176,16 @@ Server::Stats Server::Impl::GetStats() const {
     answers.push_back(done->get_future());
     ConnectionLoop* l = loop.get();
     l->events().Post([l, done, &sum, &mu] {
-      std::lock_guard lock(mu);
-      l->AddStats(&sum);
-      done->set_value();
+      {
+        std::lock_guard lock(mu);
+        l->AddStats(&sum);
+      }
+      done->set_value();  // last: the waiting thread may return (and free `mu`) at once
     });
   }
   for (auto& a : answers) a.wait();
   stats.connections = sum.connections;
+  stats.event_streams = context_.streams->subscribers();
   stats.buffered_bytes = sum.buffered_bytes;
   return stats;
 }

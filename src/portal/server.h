@@ -68,6 +68,11 @@ struct ServerOptions {
   std::chrono::milliseconds head_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds send_timeout{30'000};
+  // Event-stream subscribers over all stream routes (more get 503), and the bytes each may have
+  // queued: one that falls further behind is dropped.
+  size_t max_event_streams = 256;
+  size_t event_stream_queue_bytes = 1 << 20;
+  int slow_threads = 8;  // workers of the slow lane (Router::UseSlowLane: analytics, the console)
 
   // Who may call (request_policy.h). Host names besides the bound address (NAME or NAME:PORT)
   // that clients may use: the name a proxy or DNS gives the server.
@@ -105,6 +110,7 @@ class Server {
   // REQUIRES: the server has started and Stop has not begun.
   struct Stats {
     size_t connections = 0;                   // open, on both listeners
+    size_t event_streams = 0;                 // subscribers
     size_t buffered_bytes = 0;                // in the connections' buffers (received, or to send)
     std::map<std::string, uint64_t> refused;  // by kind (refusals.h RefusalName)
   };

@@ -7,6 +7,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "portal/server.h"
@@ -27,6 +30,19 @@ class ServerLimitsTest : public ::testing::Test {
     router_.Add("GET", "/hello", [](const Request&) { return Response::Json({{"hello", 1}}); });
     router_.Add("POST", "/echo", [](const Request& r) {
       return Response::Json({{"n", r.body.size()}});
+    });
+    router_.UseSlowLane("/analytics/");
+    router_.Add("GET", "/analytics/held", [this](const Request&) {
+      std::unique_lock lock(mu_);
+      ++held_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+      return Response::Json({{"held", true}});
+    });
+    router_.AddEventStream("/events", [this](EventPublisher& events) {
+      for (int i = 0; events.WaitFor(std::chrono::milliseconds(2)); ++i) {
+        events.Publish("tick", event_data_ + std::to_string(i));
+      }
     });
     router_.Add("GET", "/big", [](const Request&) {
       Response r;
@@ -61,9 +77,40 @@ class ServerLimitsTest : public ::testing::Test {
     return false;
   }
 
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  void TearDown() override {
+    Release();
+    if (server_) server_->Stop();
+  }
+
+  // A subscriber of /events that has its first event.
+  std::unique_ptr<RawClient> Subscribe() {
+    auto c = std::make_unique<RawClient>(port());
+    c->Send(Get("/events"));
+    c->ReadUntilContains("event: tick");
+    return c;
+  }
+
+  std::string event_data_ = "n";  // before each event's number
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int held_ = 0;
+  bool released_ = false;
   Router router_;
   std::unique_ptr<Server> server_;
 };
+
+int ThreadsOfThisProcess() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("Threads:")) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
 
 TEST_F(ServerLimitsTest, SlowlorisIsCutAtTheHeadDeadlineWhileOthersAreServed) {
   ServerOptions options;
@@ -193,6 +240,101 @@ TEST_F(ServerLimitsTest, TheServerWideCapIs503AndProxiesAreExemptFromThePerClien
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503);
   EXPECT_GE(server_->GetStats().refused["connections"], 1u);
+}
+
+TEST_F(ServerLimitsTest, EventStreamSubscribersAreHeldByTheLoopsUpToTheirCap) {
+  ServerOptions options;
+  options.max_event_streams = 20;
+  Start(options);
+  std::vector<std::unique_ptr<RawClient>> subscribers;
+  subscribers.push_back(Subscribe());
+  const int threads = ThreadsOfThisProcess();
+  while (subscribers.size() < 20) subscribers.push_back(Subscribe());
+  EXPECT_EQ(ThreadsOfThisProcess(), threads) << "no thread per subscriber";
+  EXPECT_EQ(server_->GetStats().event_streams, 20u);
+
+  RawClient extra(port());
+  extra.Send(Get("/events"));
+  auto refused = extra.ReadReply();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_NE(refused->body.find("Too many event streams open (at most 20)"), std::string::npos);
+  EXPECT_GE(server_->GetStats().refused["event_streams"], 1u);
+
+  // The others keep receiving.
+  for (auto& s : subscribers) {
+    const size_t before = RawClient::Count(s->received(), "event: tick");
+    EXPECT_GE(RawClient::Count(s->ReadUntilContains("event: tick", before + 3), "event: tick"),
+              before + 3);
+  }
+  // A subscriber that leaves frees its place.
+  subscribers.pop_back();
+  ASSERT_TRUE(WaitForStats([](const Server::Stats& s) { return s.event_streams == 19; }));
+  auto again = Subscribe();
+  EXPECT_NE(again->received().find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_NE(again->received().find("Content-Type: text/event-stream"), std::string::npos);
+}
+
+TEST_F(ServerLimitsTest, ASubscriberThatFallsBehindIsDroppedWhileOthersKeepReceiving) {
+  event_data_ = std::string(16 * 1024, 'e');
+  ServerOptions options;
+  options.event_stream_queue_bytes = 64 * 1024;
+  options.send_timeout = 60s;  // the queue, not the send timeout, must drop it
+  Start(options);
+  RawClient behind(port());
+  int small = 4096;
+  ::setsockopt(behind.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  behind.Send(Get("/events"));
+  std::atomic<bool> done{false};
+  std::atomic<size_t> received{0};
+  std::thread reader([&] {
+    auto keeping_up = Subscribe();
+    while (!done)
+      received =
+          keeping_up->ReadUntil([&](const std::string&) { return done.load(); }, 100ms).size();
+  });
+  EXPECT_TRUE(WaitForStats([](const Server::Stats& s) {
+    return s.refused.at("event_stream_behind") >= 1 && s.event_streams == 1;
+  }));
+  const size_t at_drop = received;
+  EXPECT_TRUE(WaitForStats([&](const Server::Stats&) { return received > at_drop + (1 << 20); }))
+      << "the subscriber that keeps up goes on receiving";
+  done = true;
+  reader.join();
+  EXPECT_TRUE(behind.WaitClosed());
+}
+
+TEST_F(ServerLimitsTest, SlowLaneRoutesNeverMakeTheOthersWait) {
+  ServerOptions options;
+  options.slow_threads = 1;
+  Start(options);
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int i = 0; i < 3; ++i) {
+    slow.push_back(std::make_unique<RawClient>(port()));
+    slow.back()->Send(Get("/analytics/held"));
+  }
+  {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, 20s, [this] { return held_ >= 1; }));
+  }
+  // The slow lane's one worker is held, two more requests wait behind it: the fast lane answers.
+  for (int i = 0; i < 5; ++i) {
+    RawClient fast(port());
+    fast.Send(Get("/hello"));
+    auto reply = fast.ReadReply();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200);
+  }
+  {
+    std::lock_guard lock(mu_);
+    EXPECT_EQ(held_, 1) << "the slow lane has one worker";
+  }
+  Release();
+  for (auto& c : slow) {
+    auto reply = c->ReadReply();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200);
+  }
 }
 
 }  // namespace
