@@ -118,9 +118,16 @@ void ConnectionLoop::Adopt(UniqueFd fd, Listener listener, std::string peer, int
   c->exempt = context_.policy.IsTrustedProxy(c->peer);
   c->last_active = c->head_started = Clock::now();
   const uint64_t id = c->id;
-  const bool watched = !draining_ && loop_.Watch(fd.Get(), EPOLLIN, [this, id](uint32_t events) {
-    OnEvents(id, events);
-  });
+  if (context_.tls) {
+    auto session = TlsSession::Accept(*context_.tls, fd.Get());
+    if (session.ok()) {
+      c->tls = std::make_unique<TlsSession>(std::move(session).value());
+      c->handshaking = true;
+    }
+  }
+  const bool watched =
+      !draining_ && (c->tls || !context_.tls) &&
+      loop_.Watch(fd.Get(), EPOLLIN, [this, id](uint32_t events) { OnEvents(id, events); });
   if (!watched) {
     if (c->counted) context_.connections.Release(c->peer, c->exempt);
     return;  // closed
@@ -129,17 +136,103 @@ void ConnectionLoop::Adopt(UniqueFd fd, Listener listener, std::string peer, int
   Conn& conn = *conns_.emplace(id, std::move(c)).first->second;
   if (refusal == 0) return;
   const ServerOptions& o = context_.options;
+  conn.refusal = refusal;
   if (refusal == 503) {
-    const std::string detail =
+    conn.refusal_detail =
         "The server has its most connections open (" + std::to_string(o.max_connections) + ")";
-    context_.refusals.Record(Refusal::kConnections, conn.peer, detail);
-    RefuseAndClose(conn, 503, detail);
+    context_.refusals.Record(Refusal::kConnections, conn.peer, conn.refusal_detail);
   } else {
-    const std::string detail = "Too many connections from " + conn.peer + " (at most " +
-                               std::to_string(o.max_connections_per_client) + ")";
-    context_.refusals.Record(Refusal::kClientConnections, conn.peer, detail);
-    RefuseAndClose(conn, 429, detail);
+    conn.refusal_detail = "Too many connections from " + conn.peer + " (at most " +
+                          std::to_string(o.max_connections_per_client) + ")";
+    context_.refusals.Record(Refusal::kClientConnections, conn.peer, conn.refusal_detail);
   }
+  if (!conn.handshaking) RefuseAndClose(conn, conn.refusal, conn.refusal_detail);
+}
+
+void ConnectionLoop::Handshake(Conn& c) {
+  if (!c.tls_checked) {
+    // A TLS connection starts with a handshake record (content type 22): anything else is
+    // plain HTTP, which gets a plain answer that says why, rather than a reset.
+    unsigned char first = 0;
+    const ssize_t n = ::recv(c.fd.Get(), &first, 1, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) return Close(c.id);
+    c.tls_checked = true;
+    if (first != 0x16) {
+      c.tls.reset();
+      c.handshaking = false;
+      context_.refusals.Record(Refusal::kTls, c.peer, "plain HTTP on a TLS port");
+      return RefuseAndClose(c, 400, "This port speaks HTTPS only");
+    }
+  }
+  switch (c.tls->Handshake()) {
+    case TlsSession::Io::kDone:
+      c.handshaking = false;
+      c.tls_wants = 0;
+      Watch(c);
+      if (c.refusal != 0) return RefuseAndClose(c, c.refusal, c.refusal_detail);
+      return Read(c);  // the first request may have come with the handshake's last flight
+    case TlsSession::Io::kWantRead:
+      c.tls_wants = 0;
+      return Watch(c);
+    case TlsSession::Io::kWantWrite:
+      c.tls_wants = EPOLLOUT;
+      return Watch(c);
+    case TlsSession::Io::kClosed:
+    case TlsSession::Io::kError:
+      context_.refusals.Record(Refusal::kTls, c.peer,
+                               "TLS handshake failed: " + c.tls->LastError());
+      return Close(c.id);
+  }
+}
+
+ssize_t ConnectionLoop::ReceiveSome(Conn& c, char* buffer, size_t capacity) {
+  if (!c.tls || c.lingering) {  // lingering: what comes is dropped unread, TLS or not
+    const ssize_t n = ::recv(c.fd.Get(), buffer, capacity, 0);
+    if (n >= 0) return n;
+    if (errno == EINTR) return ReceiveSome(c, buffer, capacity);
+    return errno == EAGAIN || errno == EWOULDBLOCK ? kWait : kFailed;
+  }
+  size_t n = 0;
+  switch (c.tls->Read(buffer, capacity, &n)) {
+    case TlsSession::Io::kDone:
+      return static_cast<ssize_t>(n);
+    case TlsSession::Io::kWantRead:
+      return kWait;
+    case TlsSession::Io::kWantWrite:
+      c.tls_wants |= EPOLLOUT;
+      Watch(c);
+      return kWait;
+    case TlsSession::Io::kClosed:
+      return 0;
+    case TlsSession::Io::kError:
+      break;
+  }
+  return kFailed;
+}
+
+ssize_t ConnectionLoop::SendSome(Conn& c, const char* data, size_t length) {
+  if (!c.tls) {
+    const ssize_t n = ::send(c.fd.Get(), data, length, MSG_NOSIGNAL);
+    if (n >= 0) return n;
+    if (errno == EINTR) return SendSome(c, data, length);
+    return errno == EAGAIN || errno == EWOULDBLOCK ? kWait : kFailed;
+  }
+  size_t n = 0;
+  switch (c.tls->Write(data, length, &n)) {
+    case TlsSession::Io::kDone:
+      return static_cast<ssize_t>(n);
+    case TlsSession::Io::kWantWrite:
+      return kWait;
+    case TlsSession::Io::kWantRead:
+      c.tls_wants |= EPOLLIN;
+      Watch(c);
+      return kWaitReadable;
+    case TlsSession::Io::kClosed:
+    case TlsSession::Io::kError:
+      break;
+  }
+  return kFailed;
 }
 
 void ConnectionLoop::AddStats(LoopStats* stats) const {
@@ -174,12 +267,20 @@ void ConnectionLoop::OnEvents(uint64_t id, uint32_t events) {
     Close(id);
     return;
   }
-  if (events & EPOLLOUT) {
+  if (c->handshaking) return Handshake(*c);
+  // A TLS read that waited for the socket to be writable, or a write that waited for it to be
+  // readable: both are tried again.
+  const bool retry = c->tls_wants != 0;
+  if (retry) {
+    c->tls_wants = 0;
+    Watch(*c);
+  }
+  if ((events & EPOLLOUT) || (retry && Pending(*c))) {
     Flush(*c);
     c = Find(id);
     if (c == nullptr) return;
   }
-  if (events & EPOLLIN) Read(*c);
+  if (((events & EPOLLIN) || retry) && c->reading) Read(*c);
 }
 
 void ConnectionLoop::Read(Conn& c) {
@@ -187,24 +288,35 @@ void ConnectionLoop::Read(Conn& c) {
   char buf[kReadChunk];
   // At most 16 chunks per wake-up: a client that sends without pause does not keep the loop
   // from its other connections (level-triggered, the rest is read on the next pass).
-  for (int chunks = 0; chunks < 16; ++chunks) {
-    ssize_t n = ::recv(c.fd.Get(), buf, sizeof buf, 0);
+  bool more = false;  // stopped by the bound, not because the socket was drained
+  for (int chunks = 0;; ++chunks) {
+    if (chunks == 16) {
+      more = true;
+      break;
+    }
+    const ssize_t n = ReceiveSome(c, buf, sizeof buf);
     // What the client still sends after its answer, or to its event stream, is dropped.
     if (n > 0 && (c.lingering || c.stream)) continue;
     if (n > 0) {
       if (c.in.empty() && !c.busy && !c.fresh) c.head_started = Clock::now();
       c.in.append(buf, static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < sizeof buf) break;  // drained: spare the EAGAIN call
+      // Drained: spare the EAGAIN call (a TLS record is at most 16 KiB: read on).
+      if (!c.tls && static_cast<size_t>(n) < sizeof buf) break;
       continue;
     }
     if (n == 0) {
       c.read_closed = true;
       break;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (n == kWait) break;
     Close(id);
     return;
+  }
+  // Plaintext TLS has decrypted already makes no epoll event: it is read on the next pass.
+  if (more && c.tls && c.tls->Pending() > 0) {
+    loop_.Post([this, id] {
+      if (Conn* again = Find(id); again != nullptr && again->reading) Read(*again);
+    });
   }
   if (c.lingering || c.stream) {
     if (c.read_closed) Close(id);
@@ -229,7 +341,7 @@ void ConnectionLoop::Read(Conn& c) {
 }
 
 void ConnectionLoop::Watch(Conn& c) {
-  loop_.Modify(c.fd.Get(), (c.reading ? EPOLLIN : 0) | (c.writing ? EPOLLOUT : 0));
+  loop_.Modify(c.fd.Get(), (c.reading ? EPOLLIN : 0) | (c.writing ? EPOLLOUT : 0) | c.tls_wants);
 }
 
 void ConnectionLoop::Process(Conn& c) {
@@ -442,6 +554,7 @@ void ConnectionLoop::Respond(Conn& c, const Response& r, bool route_table,
   framing.route_table = route_table;
   framing.content_length = content_length;
   framing.cors_origin = c.cors_origin;
+  framing.tls = c.tls != nullptr;
   if (c.out_sent == c.out.size()) c.send_progress = Clock::now();
   if (!AppendResponse(r, framing, &c.out)) c.file.Reset();  // a 500 instead: nothing follows
   c.responding = true;
@@ -477,21 +590,20 @@ void ConnectionLoop::Flush(Conn& c) {
       if (!c.file) break;
       if (!ReadFilePiece(c)) return;  // closed
     }
-    ssize_t n =
-        ::send(c.fd.Get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+    const ssize_t n = SendSome(c, c.out.data() + c.out_sent, c.out.size() - c.out_sent);
     if (n > 0) {
       c.out_sent += static_cast<size_t>(n);
       c.send_progress = Clock::now();
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    if (n == kWait) {
       if (!c.writing) {
         c.writing = true;
         Watch(c);
       }
       return;
     }
+    if (n == kWaitReadable) return;
     Close(id);  // the client is gone
     return;
   }
@@ -518,6 +630,12 @@ void ConnectionLoop::Flush(Conn& c) {
   if (!c.reading && !c.read_closed) {
     c.reading = true;
     Watch(c);
+    // Under TLS, bytes decrypted while reading was off make no epoll event.
+    if (c.tls && c.tls->Pending() > 0) {
+      loop_.Post([this, id] {
+        if (Conn* again = Find(id); again != nullptr && again->reading) Read(*again);
+      });
+    }
   }
   // The next pipelined request, if its bytes are already here.
   Process(c);
@@ -529,6 +647,7 @@ void ConnectionLoop::Close(uint64_t id) {
   if (it == conns_.end()) return;
   const Conn& c = *it->second;
   loop_.Unwatch(c.fd.Get());
+  if (c.tls && !c.handshaking && !c.lingering) c.tls->Shutdown();
   if (c.counted) context_.connections.Release(c.peer, c.exempt);
   if (c.stream) {
     context_.streams->RemoveSubscriber(*c.stream);
@@ -554,6 +673,7 @@ void ConnectionLoop::Linger(Conn& c) {
     Close(c.id);
     return;
   }
+  if (c.tls) c.tls->Shutdown();
   ::shutdown(c.fd.Get(), SHUT_WR);
   c.lingering = true;
   c.in.clear();
@@ -584,6 +704,7 @@ void ConnectionLoop::Subscribe(Conn& c, size_t channel) {
   Framing framing;
   framing.minor_version = c.minor_version;
   framing.cors_origin = c.cors_origin;
+  framing.tls = c.tls != nullptr;
   if (c.out_sent == c.out.size()) c.send_progress = Clock::now();
   AppendStreamHead(framing, &c.out);
   for (const FramesPtr& f : context_.streams->Retained(channel)) {

@@ -36,6 +36,7 @@
 #include "portal/router.h"
 #include "portal/server.h"
 #include "portal/static_files.h"
+#include "portal/tls.h"
 #include "portal/worker_pool.h"
 
 namespace migsbyu::portal {
@@ -81,7 +82,8 @@ struct ServerContext {
   std::unique_ptr<WorkerPool> workers;       // the fast lane: ordinary routes, static files
   std::unique_ptr<WorkerPool> slow_workers;  // the slow lane: routes under Router::UseSlowLane
   std::unique_ptr<EventStreams> streams;
-  size_t loops = 1;  // how many ConnectionLoops share the database connections
+  std::unique_ptr<TlsContext> tls;  // set: both listeners speak TLS only
+  size_t loops = 1;                 // how many ConnectionLoops share the database connections
   std::atomic<bool> stopping{false};
 };
 
@@ -122,6 +124,16 @@ class ConnectionLoop {
   struct Conn {
     uint64_t id = 0;
     UniqueFd fd;
+    // Under TLS: the session (after `fd`, so that it goes first), whether the handshake is still
+    // on, whether the first byte was checked for plain HTTP, and the epoll events the session
+    // waits for besides those of reading and writing.
+    std::unique_ptr<TlsSession> tls;
+    bool handshaking = false;
+    bool tls_checked = false;
+    uint32_t tls_wants = 0;
+    // A connection over a cap: answered this once it can be (after the handshake, under TLS).
+    int refusal = 0;
+    std::string refusal_detail;
     Listener listener = Listener::kApi;
     std::string peer;         // the address the connection comes from
     std::string cors_origin;  // the current request's allowed cross origin
@@ -159,6 +171,14 @@ class ConnectionLoop {
   };
 
   void OnEvents(uint64_t id, uint32_t events);
+  void Handshake(Conn& c);
+  // One read or write on the connection, through TLS or not: bytes done (> 0), 0 at the client's
+  // end of stream (reads), or one of these.
+  static constexpr ssize_t kWait = -1;          // wait for the socket (EAGAIN, TLS wants it)
+  static constexpr ssize_t kWaitReadable = -2;  // a TLS write waits for the socket to be readable
+  static constexpr ssize_t kFailed = -3;        // the connection is broken: close it
+  ssize_t ReceiveSome(Conn& c, char* buffer, size_t capacity);
+  ssize_t SendSome(Conn& c, const char* data, size_t length);
   void Read(Conn& c);
   void Process(Conn& c);
   void Dispatch(Conn& c, http::ParsedRequest parsed);

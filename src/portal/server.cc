@@ -2,6 +2,8 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -43,15 +45,37 @@ class Server::Impl {
   size_t next_loop_ = 0;  // the accepting loop's: where the next connection goes
 };
 
+// Plain HTTP beyond this machine would carry passwords and records in clear.
+Status CheckExposure(const ServerOptions& options, const BoundListener& listener,
+                     const std::string& address) {
+  if (listener.loopback || !options.tls_cert.empty() || !options.trusted_proxies.empty()) {
+    return OkStatus();
+  }
+  return Error::InvalidArgument(
+      "refusing to serve plain HTTP on " + address + " (" + listener.bound_ip +
+      "), which is not a loopback address: give --tls-cert and --tls-key, or --behind-proxy with "
+      "the address of the reverse proxy that terminates TLS");
+}
+
 Status Server::Impl::Start(int* api_port, int* web_port) {
+  if (options_.tls_cert.empty() != options_.tls_key.empty()) {
+    return Error::InvalidArgument("--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (!options_.tls_cert.empty()) {
+    MIGSBYU_ASSIGN(TlsContext tls, TlsContext::Load(options_.tls_cert, options_.tls_key));
+    context_.tls = std::make_unique<TlsContext>(std::move(tls));
+  }
+  const bool tls = context_.tls != nullptr;
   MIGSBYU_ASSIGN(BoundListener api, Listen(options_.api_address));
+  MIGSBYU_TRY(CheckExposure(options_, api, options_.api_address));
   std::optional<BoundListener> web;
   if (!options_.web_address.empty()) {
     MIGSBYU_ASSIGN(web, Listen(options_.web_address));
+    MIGSBYU_TRY(CheckExposure(options_, *web, options_.web_address));
   }
   std::vector<ListenerIdentity> identities;
-  identities.push_back({api.host, api.bound_ip, api.port, api.loopback, /*tls=*/false});
-  if (web) identities.push_back({web->host, web->bound_ip, web->port, web->loopback, false});
+  identities.push_back({api.host, api.bound_ip, api.port, api.loopback, tls});
+  if (web) identities.push_back({web->host, web->bound_ip, web->port, web->loopback, tls});
   MIGSBYU_ASSIGN(context_.policy, RequestPolicy::Make({.public_hosts = options_.public_hosts,
                                                        .cors_origins = options_.cors_origins,
                                                        .trusted_proxies = options_.trusted_proxies},
@@ -73,7 +97,18 @@ Status Server::Impl::Start(int* api_port, int* web_port) {
   }
   WatchListener(api_fd_.Get(), Listener::kApi);
   if (web_fd_) WatchListener(web_fd_.Get(), Listener::kWeb);
-  for (auto& loop : loops_) loop_threads_.emplace_back([l = loop.get()] { l->Run(); });
+  for (auto& loop : loops_) {
+    loop_threads_.emplace_back([l = loop.get()] {
+      // OpenSSL writes to its sockets with write(2), which raises SIGPIPE when the client has
+      // gone: blocked on the loops (the write fails with EPIPE instead), the process's own
+      // handling of the signal left as it is.
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+      l->Run();
+    });
+  }
   context_.streams->Start([this](size_t channel, FramesPtr frames) {
     // Every loop may hold subscribers of the channel; each appends the event to its own.
     for (auto& loop : loops_) {

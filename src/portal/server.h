@@ -74,6 +74,12 @@ struct ServerOptions {
   size_t event_stream_queue_bytes = 1 << 20;
   int slow_threads = 8;  // workers of the slow lane (Router::UseSlowLane: analytics, the console)
 
+  // HTTPS: with both, a PEM certificate chain and its PEM key, both listeners speak TLS only.
+  // Without them, a listener on an address that is not loopback is refused at Start, unless
+  // trusted_proxies names the reverse proxy that terminates TLS in front of the server.
+  std::string tls_cert;
+  std::string tls_key;
+
   // Who may call (request_policy.h). Host names besides the bound address (NAME or NAME:PORT)
   // that clients may use: the name a proxy or DNS gives the server.
   std::vector<std::string> public_hosts;
@@ -92,7 +98,10 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds both addresses and starts serving on background threads. kUnavailable naming the
-  // address when it cannot be bound (in use, not a local address).
+  // address when it cannot be bound (in use, not a local address). kInvalidArgument for a
+  // setting that cannot work: one of tls_cert and tls_key without the other, a certificate or key
+  // that does not load, plain HTTP on a non-loopback address without a proxy, a malformed public
+  // host, origin or proxy address.
   Status Start();
 
   // The bound ports (useful with port 0); 0 before Start or without that listener.
