@@ -1,8 +1,12 @@
 // ConnectionLoop: one event-loop thread's share of the portal server's client connections.
 //
 // Each connection lives on one loop from accept to close and goes through one state machine:
-// read bytes, parse a request (http_parser.h), dispatch it, write the response, then the next
-// request (keep-alive, pipelining) or close. Dispatch depends on the route:
+// (under TLS) the handshake, then read bytes, parse a request (http_parser.h), check it
+// (request_policy.h), dispatch it, write the response, then the next request (keep-alive,
+// pipelining) or close. A connection over a cap is answered 503 or 429 and closed instead; one
+// whose head or body does not arrive in time is answered 408; one that takes no byte of its answer
+// for the send timeout is reset. A periodic sweep looks at these deadlines. Dispatch depends on
+// the route:
 //   - a query route runs on this loop, its statement sent on the loop's own asynchronous
 //     PostgreSQL connections (pg::AsyncPool), the response written when the result is there;
 //   - an ordinary route, which may block, runs on a worker (worker_pool.h) and its response is

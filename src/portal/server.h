@@ -2,15 +2,25 @@
 //
 //   API address (default 127.0.0.1:8000): the route table at its own paths.
 //   Web address (default 127.0.0.1:8501): the same table under /api (GET /api/students/), and
-//     the built front-end from a folder: files as they are, any other path that is not a file
-//     (a client-side route) gets index.html. Files under /assets/ carry Vite's content hashes in
-//     their names and are cached for a year (immutable); index.html is never cached.
+//     the built front-end from a folder (static_files.h: only files inside it, never read whole).
 //
 // Every error, including those the HTTP layer produces itself (400 for a malformed request, 413
 // for a body over the limit, 404 for an unknown path, 405 for a known path with another method),
 // is JSON {"detail": ...}. Keep-alive and pipelined requests are served in order; a response is
-// written with one send. Event-stream routes are sent as text/event-stream with chunked transfer;
-// a stream ends when its handler returns, when the client goes, or when the server stops.
+// written with one send when the socket takes it. Event-stream routes are sent as
+// text/event-stream, chunked for HTTP/1.1, until the client goes or the server stops.
+//
+// Every request passes the checks of request_policy.h before it is routed (its Host, Origin,
+// CORS and content type), then the router's Gate, and every response carries the headers of
+// response_writer.h. The limits below bound what a client can make the server hold: connections
+// (in all and per address), the time for a request's head and body, the time a client may stop
+// reading, event-stream subscribers and their queues. Each refusal is answered with its status
+// when an answer can still be sent, and logged (refusals.h). With a certificate and key, both
+// addresses speak TLS only (tls.h). docs/SECURITY.md, "HTTP surface", says why each is there.
+//
+// The parts: listener.h (binding, addresses), connection_loop.h (the connections' state
+// machine on each loop), response_writer.h, static_files.h, worker_pool.h, event_streams.h,
+// request_policy.h, tls.h.
 //
 // Threading: `event_loops` threads (one per core by default) each run an EventLoop that owns its
 // share of the client connections (handed out in turn by the first loop, which accepts) and its
@@ -18,12 +28,14 @@
 // the router's database:
 //   - a query route (Router::AddQuery) runs on its connection's loop from the request's bytes to
 //     the response's, its statement sent without blocking: no hand-off between threads;
-//   - an ordinary route, which may block, runs on one of `threads` workers, and its response goes
-//     back to the loop to be written;
-//   - an event stream takes its connection to a thread of its own.
-// Start and Stop are called from one controlling thread. Stop stops accepting, lets requests in
-// flight finish (at most `drain_seconds`), ends event streams, and returns when every thread has
-// ended.
+//   - an ordinary route, which may block, runs on one of `threads` workers (the fast lane) or, if
+//     Router::UseSlowLane names it, one of `slow_threads` (the slow lane), and its response goes
+//     back to the loop to be written; static files are opened on the fast lane;
+//   - an event stream's publisher runs on a thread of its own, one per stream route, owned by
+//     the server; its subscribers stay on their loops.
+// Start, Stop and GetStats are called from one controlling thread. Stop stops accepting, ends
+// event streams, lets requests in flight finish (at most `drain_seconds`), and returns when every
+// thread has ended.
 #pragma once
 
 #include <atomic>
