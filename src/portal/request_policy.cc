@@ -88,7 +88,11 @@ std::optional<std::string_view> TargetAuthority(std::string_view target) {
 
 bool IsJson(std::string_view content_type) {
   std::string_view media = Trim(content_type.substr(0, content_type.find(';')));
-  return Lower(media) == "application/json";
+  constexpr std::string_view kJson = "application/json";
+  return media.size() == kJson.size() &&
+         std::equal(media.begin(), media.end(), kJson.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
 }
 
 }  // namespace
