@@ -312,7 +312,7 @@ void ConnectionLoop::Read(Conn& c) {
     Close(id);
     return;
   }
-  // Plaintext TLS has decrypted already makes no epoll event: it is read on the next pass.
+  // Plaintext that TLS has decrypted already makes no epoll event: it is read on the next pass.
   if (more && c.tls && c.tls->Pending() > 0) {
     loop_.Post([this, id] {
       if (Conn* again = Find(id); again != nullptr && again->reading) Read(*again);

@@ -123,7 +123,7 @@ class Server {
   // Graceful: stops accepting, finishes requests in flight, ends event streams. Idempotent.
   void Stop();
 
-  // True once Stop has begun; event streams poll it.
+  // True once Stop has begun.
   bool stopping() const { return stopping_.load(); }
 
   // What the server holds now, and what it has refused so far. Asks every loop and waits for
