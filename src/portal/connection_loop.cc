@@ -149,92 +149,6 @@ void ConnectionLoop::Adopt(UniqueFd fd, Listener listener, std::string peer, int
   if (!conn.handshaking) RefuseAndClose(conn, conn.refusal, conn.refusal_detail);
 }
 
-void ConnectionLoop::Handshake(Conn& c) {
-  if (!c.tls_checked) {
-    // A TLS connection starts with a handshake record (content type 22): anything else is
-    // plain HTTP, which gets a plain answer that says why, rather than a reset.
-    unsigned char first = 0;
-    const ssize_t n = ::recv(c.fd.Get(), &first, 1, MSG_PEEK);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) return Close(c.id);
-    c.tls_checked = true;
-    if (first != 0x16) {
-      c.tls.reset();
-      c.handshaking = false;
-      context_.refusals.Record(Refusal::kTls, c.peer, "plain HTTP on a TLS port");
-      return RefuseAndClose(c, 400, "This port speaks HTTPS only");
-    }
-  }
-  switch (c.tls->Handshake()) {
-    case TlsSession::Io::kDone:
-      c.handshaking = false;
-      c.tls_wants = 0;
-      Watch(c);
-      if (c.refusal != 0) return RefuseAndClose(c, c.refusal, c.refusal_detail);
-      return Read(c);  // the first request may have come with the handshake's last flight
-    case TlsSession::Io::kWantRead:
-      c.tls_wants = 0;
-      return Watch(c);
-    case TlsSession::Io::kWantWrite:
-      c.tls_wants = EPOLLOUT;
-      return Watch(c);
-    case TlsSession::Io::kClosed:
-    case TlsSession::Io::kError:
-      context_.refusals.Record(Refusal::kTls, c.peer,
-                               "TLS handshake failed: " + c.tls->LastError());
-      return Close(c.id);
-  }
-}
-
-ssize_t ConnectionLoop::ReceiveSome(Conn& c, char* buffer, size_t capacity) {
-  if (!c.tls || c.lingering) {  // lingering: what comes is dropped unread, TLS or not
-    const ssize_t n = ::recv(c.fd.Get(), buffer, capacity, 0);
-    if (n >= 0) return n;
-    if (errno == EINTR) return ReceiveSome(c, buffer, capacity);
-    return errno == EAGAIN || errno == EWOULDBLOCK ? kWait : kFailed;
-  }
-  size_t n = 0;
-  switch (c.tls->Read(buffer, capacity, &n)) {
-    case TlsSession::Io::kDone:
-      return static_cast<ssize_t>(n);
-    case TlsSession::Io::kWantRead:
-      return kWait;
-    case TlsSession::Io::kWantWrite:
-      c.tls_wants |= EPOLLOUT;
-      Watch(c);
-      return kWait;
-    case TlsSession::Io::kClosed:
-      return 0;
-    case TlsSession::Io::kError:
-      break;
-  }
-  return kFailed;
-}
-
-ssize_t ConnectionLoop::SendSome(Conn& c, const char* data, size_t length) {
-  if (!c.tls) {
-    const ssize_t n = ::send(c.fd.Get(), data, length, MSG_NOSIGNAL);
-    if (n >= 0) return n;
-    if (errno == EINTR) return SendSome(c, data, length);
-    return errno == EAGAIN || errno == EWOULDBLOCK ? kWait : kFailed;
-  }
-  size_t n = 0;
-  switch (c.tls->Write(data, length, &n)) {
-    case TlsSession::Io::kDone:
-      return static_cast<ssize_t>(n);
-    case TlsSession::Io::kWantWrite:
-      return kWait;
-    case TlsSession::Io::kWantRead:
-      c.tls_wants |= EPOLLIN;
-      Watch(c);
-      return kWaitReadable;
-    case TlsSession::Io::kClosed:
-    case TlsSession::Io::kError:
-      break;
-  }
-  return kFailed;
-}
-
 void ConnectionLoop::AddStats(LoopStats* stats) const {
   stats->connections += conns_.size();
   for (const auto& [id, c] : conns_) stats->buffered_bytes += c->in.size() + c->out.size();
@@ -531,18 +445,6 @@ void ConnectionLoop::Complete(uint64_t id, Response response, std::string prefix
   Respond(*c, response);
 }
 
-void ConnectionLoop::CompleteFile(uint64_t id, StaticFile file) {
-  Conn* c = Find(id);
-  if (c == nullptr) return;
-  const bool streamed = file.file && !c->head;
-  if (streamed) {
-    c->file = std::move(file.file);
-    c->file_offset = file.offset;
-    c->file_end = file.size;
-  }
-  Respond(*c, file.response, /*route_table=*/false, file.size);
-}
-
 void ConnectionLoop::Respond(Conn& c, const Response& r, bool route_table,
                              std::optional<uint64_t> content_length) {
   if (draining_) c.keep_alive = false;
@@ -559,28 +461,6 @@ void ConnectionLoop::Respond(Conn& c, const Response& r, bool route_table,
   if (!AppendResponse(r, framing, &c.out)) c.file.Reset();  // a 500 instead: nothing follows
   c.responding = true;
   Flush(c);
-}
-
-bool ConnectionLoop::ReadFilePiece(Conn& c) {
-  const size_t want =
-      static_cast<size_t>(std::min<uint64_t>(c.file_end - c.file_offset, StaticFiles::kFirstChunk));
-  c.out.resize(want);
-  ssize_t n;
-  do {
-    n = ::pread(c.file.Get(), c.out.data(), want, static_cast<off_t>(c.file_offset));
-  } while (n < 0 && errno == EINTR);
-  if (n <= 0) {
-    // The length is announced: the client can only be told by the connection's end.
-    MIGSBYU_LOG_WARN("portal: a static file ended or failed at byte {} of {}: {}", c.file_offset,
-                     c.file_end, n < 0 ? std::strerror(errno) : "shorter than announced");
-    Close(c.id);
-    return false;
-  }
-  c.out.resize(static_cast<size_t>(n));
-  c.out_sent = 0;
-  c.file_offset += static_cast<uint64_t>(n);
-  if (c.file_offset >= c.file_end) c.file.Reset();
-  return true;
 }
 
 void ConnectionLoop::Flush(Conn& c) {
@@ -681,72 +561,6 @@ void ConnectionLoop::Linger(Conn& c) {
   c.busy = true;  // not idle: Sweep ends it by its own deadline
   c.last_active = Clock::now();
   Watch(c);
-}
-
-void ConnectionLoop::Subscribe(Conn& c, size_t channel) {
-  const ServerOptions& o = context_.options;
-  if (c.head) {  // the head of a stream, and no stream
-    Response head;
-    head.content_type = "text/event-stream";
-    return Respond(c, head);
-  }
-  if (!context_.streams->TryAddSubscriber(channel)) {
-    const std::string detail =
-        "Too many event streams open (at most " + std::to_string(o.max_event_streams) + ")";
-    context_.refusals.Record(Refusal::kStreams, c.peer, detail);
-    return Respond(c, ErrorResponse(503, detail));
-  }
-  c.stream = channel;
-  c.chunked = c.minor_version >= 1;
-  c.keep_alive = false;
-  if (subscribers_.size() <= channel) subscribers_.resize(channel + 1);
-  subscribers_[channel].push_back(c.id);
-  Framing framing;
-  framing.minor_version = c.minor_version;
-  framing.cors_origin = c.cors_origin;
-  framing.tls = c.tls != nullptr;
-  if (c.out_sent == c.out.size()) c.send_progress = Clock::now();
-  AppendStreamHead(framing, &c.out);
-  for (const FramesPtr& f : context_.streams->Retained(channel)) {
-    c.out.append(c.chunked ? f->chunked : f->plain);
-  }
-  Flush(c);  // not `responding`: the stream goes on once this is sent
-}
-
-void ConnectionLoop::DeliverEvent(size_t channel, const FramesPtr& frames) {
-  if (channel >= subscribers_.size() || subscribers_[channel].empty()) return;
-  const size_t limit = context_.options.event_stream_queue_bytes;
-  const std::vector<uint64_t> ids = subscribers_[channel];  // Close edits the list
-  for (uint64_t id : ids) {
-    Conn* c = Find(id);
-    if (c == nullptr || c->close_after) continue;
-    const std::string& frame = c->chunked ? frames->chunked : frames->plain;
-    const size_t queued = c->out.size() - c->out_sent;
-    if (queued + frame.size() > limit) {
-      context_.refusals.Record(
-          Refusal::kStreamBehind, c->peer,
-          "an event-stream subscriber fell " + std::to_string(queued) + " bytes behind; dropped");
-      Abort(id);
-      continue;
-    }
-    if (queued == 0) {
-      c->send_progress = Clock::now();
-      c->out.clear();
-      c->out_sent = 0;
-    } else if (c->out_sent > limit / 2) {
-      c->out.erase(0, c->out_sent);  // what was sent is not kept behind the queue
-      c->out_sent = 0;
-    }
-    c->out.append(frame);
-    Flush(*c);
-  }
-}
-
-void ConnectionLoop::EndStream(Conn& c) {
-  if (c.chunked) c.out.append(kLastChunk);
-  c.close_after = true;
-  c.responding = true;  // once sent, the connection ends as after a response
-  Flush(c);
 }
 
 void ConnectionLoop::Sweep() {

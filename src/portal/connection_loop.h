@@ -17,6 +17,10 @@
 //     queued (bounded) on the connection.
 // A response is written with one send when the socket takes it; the rest waits for EPOLLOUT.
 //
+// The class is defined in three files: connection_loop.cc (accepting, reading, parsing,
+// dispatching, responding, deadlines, drain), connection_io.cc (reads and writes through TLS or
+// not, the handshake) and connection_streaming.cc (static files' rest, event streams).
+//
 // Threading: everything but the constructor and events() runs on the loop's thread (Run's
 // caller): Adopt, BeginDrain and Complete are posted there by the other threads.
 #pragma once
