@@ -559,4 +559,23 @@ export const scenarios = [
       await page.setViewportSize({ width: 1280, height: 860 });
     },
   },
+  {
+    // Every page of every scenario runs under the server's policy (run.mjs turns each violation
+    // into a page error, which fails its scenario); this one checks the policy itself, and that
+    // the API's docs page works under it too.
+    name: "the UI and the docs page run under a strict Content-Security-Policy",
+    async run({ page, base, goto, shot }) {
+      const res = await fetch(`${base}/`);
+      const policy = res.headers.get("content-security-policy") ?? "";
+      for (const directive of ["script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"]) {
+        check(policy.includes(directive), `the page's policy lacks ${directive}: ${policy}`);
+      }
+      check(!policy.includes("unsafe-inline") && !policy.includes("unsafe-eval"), `the policy allows inline code: ${policy}`);
+      check(res.headers.get("x-frame-options") === "DENY", "no X-Frame-Options: DENY");
+      await goto("/api/docs");
+      // The operations are drawn by docs.js, loaded from the server itself.
+      await page.locator("details summary").first().waitFor();
+      await shot("api-docs");
+    },
+  },
 ];

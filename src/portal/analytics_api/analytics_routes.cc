@@ -324,25 +324,23 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
 
   router.AddEventStream(
       "/analytics/events",
-      [&service, options](const Request&, EventWriter& writer) {
-        auto status = [&] {
-          return writer.Send("status",
-                             analytics::StatusToJson(service.CurrentStatus(), Clock::now()).dump());
-        };
-        if (!status()) return;
+      [&service, options](EventPublisher& events) {
+        // One publisher for every subscriber: `status` is retained, so that a new subscriber
+        // gets the latest at once; `commit` goes to those subscribed when it happens.
         uint64_t seen = service.lake().Latest().version;
-        auto next_status = std::chrono::steady_clock::now() + options.status_interval;
-        while (!(options.stopping && options.stopping())) {
+        auto next_status = std::chrono::steady_clock::now();
+        while (!events.stopping() && !(options.stopping && options.stopping())) {
+          if (std::chrono::steady_clock::now() >= next_status) {
+            events.PublishRetained(
+                "status", analytics::StatusToJson(service.CurrentStatus(), Clock::now()).dump());
+            next_status += options.status_interval;
+          }
           auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
               next_status - std::chrono::steady_clock::now());
           if (auto commit = service.lake().WaitForCommit(
                   seen, std::max(wait, std::chrono::milliseconds(0)))) {
             seen = commit->version;
-            if (!writer.Send("commit", CommitJson(*commit).dump())) return;
-          }
-          if (std::chrono::steady_clock::now() >= next_status) {
-            if (!status()) return;
-            next_status += options.status_interval;
+            events.Publish("commit", CommitJson(*commit).dump());
           }
         }
       },
@@ -579,6 +577,8 @@ void AddAuditRoutes(Router& router, analytics::Service& service) {
 
 void RegisterAnalyticsRoutes(Router& router, analytics::Service& service,
                              analytics::SqlConsole* console, AnalyticsRoutesOptions options) {
+  // Queries of the lake may take long: they never make the other routes wait.
+  router.UseSlowLane("/analytics/");
   AddDimensionRoutes(router, service);
   AddAggregateRoutes(router, service);
   AddStatusRoutes(router, service, options);

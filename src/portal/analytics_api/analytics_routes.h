@@ -46,7 +46,9 @@
 // with microseconds. Bad parameters are 400 naming the parameter.
 //
 // Threading: register before the server starts; the handlers are thread-safe (Service and
-// SqlConsole are). An event stream holds one server worker while its client is connected.
+// SqlConsole are). Every route under /analytics/ runs on the server's slow lane
+// (Router::UseSlowLane). /analytics/events has one publisher, on a thread of the server's,
+// whatever the number of its subscribers.
 #pragma once
 
 #include <chrono>
@@ -61,8 +63,7 @@ namespace migsbyu::portal {
 struct AnalyticsRoutesOptions {
   // How often /analytics/events sends `status`.
   std::chrono::milliseconds status_interval{1000};
-  // Event streams end when this returns true (e.g. the server is stopping); they also end as
-  // soon as a send finds the client gone.
+  // The event stream's publisher returns when this returns true, or when the server stops.
   std::function<bool()> stopping;
 };
 
