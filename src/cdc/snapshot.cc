@@ -201,6 +201,7 @@ Status CopyTable(pg::Connection& conn, const events::TableSchema& table_schema,
     e.position = (*position)++;
     e.xid = tx.xid;
     e.commit_time_us = tx.commit_time_us;
+    e.actor = Actor::Snapshot();
     Status applied = sink.Apply(e);
     if (!applied.ok()) failure = std::move(applied).error();
     if (++progress->rows % 10000 == 0) {

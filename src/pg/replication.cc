@@ -55,7 +55,8 @@ Result<ReplicationConnection> ReplicationConnection::Open(const std::string& con
   PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (c == nullptr) return Error::Unavailable("postgres replication: out of memory");
   if (PQstatus(c) != CONNECTION_OK) {
-    std::string msg = TrimmedError(c);
+    const char* password = PQpass(c);
+    std::string msg = WithoutSecret(TrimmedError(c), password ? password : "");
     PQfinish(c);
     return Error::Unavailable("postgres replication: cannot connect: " + msg);
   }

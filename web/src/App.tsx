@@ -5,11 +5,13 @@
 //   /operational/<tab>       students | professors | courses | enrollments | assignments
 //   /analytics/<tab>         students | professors | courses | history | as-of | fact | charts | sql
 //   /pipeline                live pipeline status
+//   /audit                   the audit trail: who changed what (admins; see lib/session.tsx)
 //   /admin/<tab>             users | tokens | sessions (admins only)
-import { lazy, Suspense, useEffect, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useMemo, type ReactNode } from "react";
 import { AuthProvider, useAuth, type Permission } from "./lib/auth";
 import { LiveProvider } from "./lib/live";
 import { Link, navigate, useLocation } from "./lib/router";
+import { seesAdminPages, SessionContext, sessionOf, type Session } from "./lib/session";
 import { HomePage } from "./pages/home";
 import { LoginPage, safeNext } from "./pages/login";
 
@@ -18,12 +20,14 @@ const OperationalPage = lazy(() => import("./pages/operational").then((m) => ({ 
 const AnalyticsPage = lazy(() => import("./pages/analytics").then((m) => ({ default: m.AnalyticsPage })));
 const PipelinePage = lazy(() => import("./pages/pipeline").then((m) => ({ default: m.PipelinePage })));
 const AdminPage = lazy(() => import("./pages/admin").then((m) => ({ default: m.AdminPage })));
+const AuditPage = lazy(() => import("./pages/audit").then((m) => ({ default: m.AuditPage })));
 
-const NAV: { href: string; label: string; match: string; needs?: Permission }[] = [
+const NAV: { href: string; label: string; match: string; needs?: Permission; shown?: (s: Session) => boolean }[] = [
   { href: "/", label: "Home", match: "" },
   { href: "/operational/students", label: "Operational", match: "operational" },
   { href: "/analytics/students", label: "Analytics", match: "analytics" },
   { href: "/pipeline", label: "Pipeline", match: "pipeline" },
+  { href: "/audit", label: "Audit", match: "audit", shown: seesAdminPages },
   { href: "/admin/users", label: "Admin", match: "admin", needs: "admin" },
 ];
 
@@ -56,6 +60,7 @@ function Header({ children }: { children?: ReactNode }) {
 
 function Shell() {
   const { status, me, can, signOut } = useAuth();
+  const session = useMemo(() => sessionOf(me), [me]);
   const loc = useLocation();
   const [section = "", tab = ""] = loc.segments;
   useEffect(() => {
@@ -95,6 +100,7 @@ function Shell() {
   if (section === "operational") page = <OperationalPage tab={tab} />;
   else if (section === "analytics") page = <AnalyticsPage tab={tab} />;
   else if (section === "pipeline") page = <PipelinePage />;
+  else if (section === "audit" && seesAdminPages(session)) page = <AuditPage />;
   else if (section === "admin" && can("admin")) page = <AdminPage tab={tab} />;
   else if (section === "" || section === "login") page = <HomePage />;
   else
@@ -108,10 +114,11 @@ function Shell() {
     );
 
   return (
+    <SessionContext.Provider value={session}>
     <LiveProvider>
       <Header>
         <nav aria-label="Main">
-          {NAV.filter((n) => !n.needs || can(n.needs)).map((n) => (
+          {NAV.filter((n) => (!n.needs || can(n.needs)) && (!n.shown || n.shown(session))).map((n) => (
             <Link key={n.href} href={n.href} className={n.match === section ? "nav-link active" : "nav-link"} aria-current={n.match === section ? "page" : undefined}>
               {n.label}
             </Link>
@@ -133,5 +140,6 @@ function Shell() {
         <Suspense fallback={<p className="muted">Loading…</p>}>{page}</Suspense>
       </main>
     </LiveProvider>
+    </SessionContext.Provider>
   );
 }

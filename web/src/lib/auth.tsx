@@ -7,12 +7,13 @@
 // route table never disagree about a role.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, ApiError, onUnauthenticated } from "../api/client";
+import type { Role } from "./session";
 
 export type Permission = "public" | "read" | "write" | "console" | "admin";
 
 export interface Me {
   user: string;
-  role: "viewer" | "analyst" | "registrar" | "admin";
+  role: Role;
   pii: boolean; // sees address and date of birth; without it they read "***"
   permissions: Permission[];
   via: "session" | "token" | "open"; // open: the server runs with --no-auth
