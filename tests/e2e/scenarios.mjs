@@ -297,9 +297,9 @@ export const scenarios = [
       );
       const actors = await timeline.getByTestId("version-actor").allTextContents();
       check(actors.length >= 3, `the timeline shows ${actors.length} versions, expected at least 3`);
-      // Made in this UI: through the portal (by whoever signed in, or no one without sign-in).
-      check(/portal$/.test(actors[0].trim()), `version 1 reads "${actors[0]}", expected the portal as its origin`);
-      check(/portal$/.test(actors[1].trim()), `version 2 reads "${actors[1]}", expected the portal as its origin`);
+      // Made in this UI, signed in as the first run's admin: by admin, through the portal.
+      check(/^by admin\s*portal$/.test(actors[0].trim()), `version 1 reads "${actors[0]}", expected by admin through the portal`);
+      check(/^by admin\s*portal$/.test(actors[1].trim()), `version 2 reads "${actors[1]}", expected by admin through the portal`);
       check(/outside MigsbyU\s*database$/.test(actors.at(-1).trim()), `the last version reads "${actors.at(-1)}", expected outside MigsbyU (database)`);
       await shot("history-who");
 
@@ -632,7 +632,7 @@ export const scenarios = [
   {
     name: "a viewer sees no delete button and gets 403 from the API",
     after: ["the admin creates a user and a token, and revokes the token"],
-    routes: ["/students/"],
+    routes: ["/students/", "/analytics/audit"],
     async run({ page, base, goto, shot, api, state, adminPassword }) {
       const target = "E2EVIEW001";
       const made = await api("POST", "/students/", {
@@ -650,6 +650,7 @@ export const scenarios = [
       check((await page.getByRole("button", { name: /^Edit / }).count()) === 0, "a viewer is shown Edit buttons");
       check((await page.getByRole("button", { name: "Add student", exact: true }).count()) === 0, "a viewer is shown Add student");
       check((await page.getByRole("link", { name: "Admin" }).count()) === 0, "a viewer is shown the Admin pages");
+      check((await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).count()) === 0, "a viewer is shown the Audit page");
       const shown = await cells(row);
       check(shown.filter((c) => c === "***").length === 2 && !shown.includes("3 Masked Row"),
         `a viewer sees personal fields unmasked: ${shown.join(" | ")}`);
@@ -660,6 +661,8 @@ export const scenarios = [
         target,
       );
       check(status === 403, `DELETE as a viewer answered ${status}`);
+      const audit = await page.evaluate(() => fetch("/api/analytics/audit").then((r) => r.status));
+      check(audit === 403, `GET /analytics/audit as a viewer answered ${audit}`);
       check((await api("GET", `/students/${encodeURIComponent(target)}`)).status === 200, "the viewer's DELETE deleted");
       await signOut(page);
       await signIn(page, base, "admin", adminPassword);

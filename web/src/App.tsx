@@ -124,7 +124,7 @@ function Shell() {
             </Link>
           ))}
         </nav>
-        <div className="who" aria-label="Signed in as">
+        <div className="signed-in-as" aria-label="Signed in as">
           <span className="who-name">{me.user}</span> <span className="badge">{me.role}</span>
           {!me.pii && <span className="muted small"> personal data masked</span>}
           {me.via === "open" ? (

@@ -118,7 +118,8 @@ describe("The Audit entry of the navigation", () => {
     addEventListener() {}
     close() {}
   }
-  const nav = () => within(screen.getByRole("navigation", { name: "Main" }));
+  // The navigation, once /auth/me has answered and the shell shows it.
+  const nav = async () => within(await screen.findByRole("navigation", { name: "Main" }));
 
   // A server whose /auth/me answers `me`; every other call an empty list.
   const serve = (me: ReturnType<typeof meAs>) =>
@@ -129,11 +130,11 @@ describe("The Audit entry of the navigation", () => {
     window.history.replaceState(null, "", "/pipeline");
     serve({ ...meAs("admin", "local"), via: "open" });
     const { unmount } = render(<App />);
-    expect(await nav().findByRole("link", { name: "Audit" })).toBeTruthy();
+    expect((await nav()).getByRole("link", { name: "Audit" })).toBeTruthy();
     unmount();
     serve(meAs("admin", "root"));
     render(<App />);
-    expect(await nav().findByRole("link", { name: "Audit" })).toBeTruthy();
+    expect((await nav()).getByRole("link", { name: "Audit" })).toBeTruthy();
   });
 
   it("is hidden from every other role, and its page is not served to them", async () => {
@@ -142,8 +143,9 @@ describe("The Audit entry of the navigation", () => {
       window.history.replaceState(null, "", "/audit");
       serve(meAs(role, "u"));
       const { unmount } = render(<App />);
-      expect(await nav().findByRole("link", { name: "Analytics" })).toBeTruthy();
-      expect(nav().queryByRole("link", { name: "Audit" })).toBeNull();
+      const links = await nav();
+      expect(links.getByRole("link", { name: "Analytics" })).toBeTruthy();
+      expect(links.queryByRole("link", { name: "Audit" })).toBeNull();
       expect(await screen.findByRole("heading", { name: "Not found" })).toBeTruthy();
       unmount();
     }
