@@ -5,6 +5,7 @@
 // declares no permission, or another than testdata/route_permissions.txt says, fails here.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -131,7 +132,13 @@ class AuthzMatrixTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     db_ = new migsbyu::testing::TestDatabase("authz");
-    serve_ = new ServeProcess(db_->url(), db_->name(), /*pipeline=*/true);
+    // A web root of two files: the static UI is public, as the page must load to sign in.
+    web_dir_ = new std::string(
+        (std::filesystem::temp_directory_path() / ("migsbyu-authz-web-" + db_->name())).string());
+    std::filesystem::create_directories(*web_dir_ + "/assets");
+    std::ofstream(*web_dir_ + "/index.html") << "<!doctype html><title>matrix</title>";
+    std::ofstream(*web_dir_ + "/assets/app-0123abcd.js") << "console.log('matrix');";
+    serve_ = new ServeProcess(db_->url(), db_->name(), /*pipeline=*/true, {"--web-dir", *web_dir_});
     ASSERT_TRUE(serve_->running());
     const std::string admin_password = serve_->FirstPassword();
     ASSERT_FALSE(admin_password.empty()) << serve_->Output();
@@ -182,6 +189,9 @@ class AuthzMatrixTest : public ::testing::Test {
     delete creds_;
     delete revoked_;
     delete openapi_;
+    std::error_code ec;
+    if (web_dir_) std::filesystem::remove_all(*web_dir_, ec);
+    delete web_dir_;
   }
 
   static migsbyu::testing::TestDatabase* db_;
@@ -189,6 +199,7 @@ class AuthzMatrixTest : public ::testing::Test {
   static std::map<std::string, std::pair<Credential, Credential>>* creds_;  // role: token, session
   static std::string* revoked_;
   static json* openapi_;
+  static std::string* web_dir_;
 };
 
 migsbyu::testing::TestDatabase* AuthzMatrixTest::db_ = nullptr;
@@ -196,6 +207,7 @@ ServeProcess* AuthzMatrixTest::serve_ = nullptr;
 std::map<std::string, std::pair<Credential, Credential>>* AuthzMatrixTest::creds_ = nullptr;
 std::string* AuthzMatrixTest::revoked_ = nullptr;
 json* AuthzMatrixTest::openapi_ = nullptr;
+std::string* AuthzMatrixTest::web_dir_ = nullptr;
 
 TEST_F(AuthzMatrixTest, EveryRouteDeclaresThePermissionItsRulesGiveIt) {
   ASSERT_NE(openapi_, nullptr);
@@ -265,6 +277,29 @@ TEST_F(AuthzMatrixTest, EachRouteAnswersEachCallerAsItsPermissionSays) {
     }
   }
   EXPECT_GT(calls, 500);
+}
+
+// The web UI's files are served before routing, to anyone: the login page is one of them. They
+// hold no data; every call they make goes to /api, behind the gate (above).
+TEST_F(AuthzMatrixTest, TheWebUisFilesArePublic) {
+  ASSERT_NE(serve_, nullptr);
+  std::vector<Credential> callers = {Credential{}, Bearer(*revoked_)};
+  for (const auto& role : kRoles) {
+    callers.push_back(creds_->at(role).first);
+    callers.push_back(creds_->at(role).second);
+  }
+  const Operation get{.method = "GET"};
+  for (const char* path :
+       {"/", "/index.html", "/assets/app-0123abcd.js", "/operational/students", "/login"}) {
+    for (const auto& cred : callers) {
+      Operation op = get;
+      op.path = path;
+      EXPECT_EQ(StatusOf(serve_->web_port(), op, cred, ""), 200) << path;
+    }
+  }
+  Operation missing = get;
+  missing.path = "/assets/none-such.js";
+  EXPECT_EQ(StatusOf(serve_->web_port(), missing, {}, ""), 404);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // too, and sorting or searching by a personal field tells nothing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "serve_process.h"
 #include "support/test_database.h"
 
@@ -63,7 +65,9 @@ class MaskingTest : public ::testing::Test {
     analyst_ = new std::string(token("analyst", {"--role", "analyst"}));
     viewer_ = new std::string(token("viewer", {"--role", "viewer"}));
     writer_ = new std::string(token("writer", {"--role", "registrar", "--no-pii"}));
-    for (auto* t : {admin_, analyst_, viewer_, writer_}) {
+    // The audit trail is for admins only: one without the grant.
+    masked_admin_ = new std::string(token("masked-admin", {"--role", "admin", "--no-pii"}));
+    for (auto* t : {admin_, analyst_, viewer_, writer_, masked_admin_}) {
       ASSERT_TRUE(Eventually(
           [&] { return serve_->api().Call("GET", "/auth/me", Bearer(*t)).status == 200; }));
     }
@@ -113,7 +117,7 @@ class MaskingTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete serve_;
     delete db_;
-    for (auto* s : {admin_, analyst_, viewer_, writer_}) delete s;
+    for (auto* s : {admin_, analyst_, viewer_, writer_, masked_admin_}) delete s;
   }
 
   // An instant after every change above, the same for both callers.
@@ -131,6 +135,7 @@ class MaskingTest : public ::testing::Test {
   static std::string* analyst_;
   static std::string* viewer_;
   static std::string* writer_;
+  static std::string* masked_admin_;
 };
 
 migsbyu::testing::TestDatabase* MaskingTest::db_ = nullptr;
@@ -139,6 +144,14 @@ std::string* MaskingTest::admin_ = nullptr;
 std::string* MaskingTest::analyst_ = nullptr;
 std::string* MaskingTest::viewer_ = nullptr;
 std::string* MaskingTest::writer_ = nullptr;
+std::string* MaskingTest::masked_admin_ = nullptr;
+
+bool HoldsASecret(const std::string& text) {
+  for (const auto& s : kSecrets) {
+    if (text.find(s) != std::string::npos) return true;
+  }
+  return false;
+}
 
 TEST_F(MaskingTest, EveryReadPathMasksPersonalFieldsForARoleWithoutPii) {
   ASSERT_NE(serve_, nullptr);
@@ -195,6 +208,89 @@ TEST_F(MaskingTest, EveryReadPathMasksPersonalFieldsForARoleWithoutPii) {
         EXPECT_EQ(r.body.find(s), std::string::npos) << path << " shows " << s << ": " << r.body;
       }
       EXPECT_EQ(r.Header("X-Total-Count"), full.Header("X-Total-Count")) << path;
+    }
+  }
+}
+
+// The audit trail's images and changes, in JSON and in the server-made CSV, for an admin without
+// the grant. Filtered to the records the suite's setup wrote, so that later writes change nothing.
+TEST_F(MaskingTest, TheAuditTrailMasksImagesChangesAndItsCsv) {
+  HttpClient api = serve_->api();
+  for (const char* path : {"/analytics/audit?record=S1", "/analytics/audit?table=professors",
+                           "/analytics/audit?record=S1&order=asc&limit=1"}) {
+    Reply full = api.Call("GET", path, Bearer(*admin_));
+    ASSERT_EQ(full.status, 200) << path << ": " << full.body;
+    EXPECT_TRUE(HoldsASecret(full.body)) << path << ": " << full.body;
+    Reply r = api.Call("GET", path, Bearer(*masked_admin_));
+    ASSERT_EQ(r.status, 200) << path << ": " << r.body;
+    EXPECT_EQ(r.Json(), Masked(full.Json())) << path;
+    EXPECT_FALSE(HoldsASecret(r.body)) << path << ": " << r.body;
+    EXPECT_EQ(r.Header("X-Total-Count"), full.Header("X-Total-Count")) << path;
+  }
+  for (const char* path :
+       {"/analytics/audit.csv?record=S1", "/analytics/audit.csv?table=professors"}) {
+    Reply full = api.Call("GET", path, Bearer(*admin_));
+    ASSERT_EQ(full.status, 200) << path << ": " << full.body;
+    EXPECT_TRUE(HoldsASecret(full.body)) << path << ": " << full.body;
+    Reply r = api.Call("GET", path, Bearer(*masked_admin_));
+    ASSERT_EQ(r.status, 200) << path << ": " << r.body;
+    EXPECT_FALSE(HoldsASecret(r.body)) << path << ": " << r.body;
+    EXPECT_NE(r.body.find("***"), std::string::npos) << path << ": " << r.body;
+    EXPECT_EQ(std::count(r.body.begin(), r.body.end(), '\n'),
+              std::count(full.body.begin(), full.body.end(), '\n'))
+        << path;
+  }
+  // Registrars, analysts and viewers are refused the trail whatever their grant.
+  for (const std::string* other : {writer_, analyst_, viewer_}) {
+    EXPECT_EQ(api.Call("GET", "/analytics/audit", Bearer(*other)).status, 403);
+  }
+}
+
+// The SQL console masks inside its worker: a masked caller's views hold "***" where the values
+// were, so that neither a projection, an expression nor a filter over them reaches the values.
+TEST_F(MaskingTest, TheConsoleWorkerMasksEveryViewForARoleWithoutPii) {
+  HttpClient api = serve_->api();
+  auto run = [&](const std::string& token, const std::string& sql) {
+    Reply r = api.Call("POST", "/analytics/sql", Bearer(token), json{{"sql", sql}});
+    EXPECT_EQ(r.status, 200) << sql << ": " << r.body;
+    return r;
+  };
+  struct Query {
+    std::string sql;
+    json masked_rows;  // what the caller without the grant must get; null: the admin's, masked
+  };
+  const std::vector<Query> queries = {
+      {"SELECT id, address, date_of_birth FROM students_dim ORDER BY id, student_key", nullptr},
+      {"SELECT id, address, date_of_birth FROM professors_dim ORDER BY id, professor_key", nullptr},
+      {"SELECT before_address, after_address FROM students_changes ORDER BY commit_lsn, position",
+       nullptr},
+      {"SELECT count(*) FROM students_dim WHERE address LIKE '%Hidden%'", json{{0}}},
+      {"SELECT max(upper(CAST(date_of_birth AS VARCHAR))) FROM students_dim", json{{"***"}}},
+  };
+  for (const auto& [sql, masked_rows] : queries) {
+    Reply full = run(*admin_, sql);
+    ASSERT_EQ(full.status, 200);
+    for (const std::string* masked : {analyst_}) {
+      Reply r = run(*masked, sql);
+      ASSERT_EQ(r.status, 200);
+      EXPECT_FALSE(HoldsASecret(r.body)) << sql << ": " << r.body;
+      if (!masked_rows.is_null()) {
+        EXPECT_EQ(r.Json()["rows"], masked_rows) << sql << ": " << r.body;
+        EXPECT_NE(full.Json()["rows"], masked_rows) << sql << ": the admin's answer is the same";
+        continue;
+      }
+      EXPECT_TRUE(HoldsASecret(full.body)) << sql << ": " << full.body;
+      // Row by row, the admin's answer with each personal column masked: the worker's views
+      // replace the whole column, so a null reads "***" too (unlike the REST answers, whose
+      // nulls stay null), and not even whether a value exists shows.
+      const json admin = full.Json();
+      json expected = admin["rows"];
+      for (auto& row : expected) {
+        for (size_t c = 0; c < admin["columns"].size(); ++c) {
+          if (Personal(admin["columns"][c]["name"].get<std::string>())) row[c] = "***";
+        }
+      }
+      EXPECT_EQ(r.Json()["rows"], expected) << sql;
     }
   }
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <random>
 #include <regex>
+#include <string_view>
 
 namespace migsbyu::auth::testing {
 namespace {
@@ -97,26 +98,33 @@ CommandResult RunMigsbyu(const std::vector<std::string>& args, const std::string
 }
 
 ServeProcess::ServeProcess(const std::string& url, const std::string& slot, bool pipeline,
-                           std::vector<std::string> extra) {
+                           std::vector<std::string> extra, bool url_in_environment) {
   static std::mt19937_64 rng(std::random_device{}());
   lake_dir_ =
       (std::filesystem::temp_directory_path() /
        ("migsbyu-auth-lake-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000)))
           .string();
-  std::vector<std::string> args = {MIGSBYU_BINARY,   "serve",
-                                   "--database-url", url,
-                                   "--api-address",  "127.0.0.1:0",
-                                   "--web-address",  "127.0.0.1:0",
-                                   "--web-dir",      "/nonexistent",
-                                   "--lake-dir",     lake_dir_,
-                                   "--slot",         slot,
-                                   "--threads",      "8",
-                                   "--pool-size",    "4"};
+  std::vector<std::string> args = {
+      MIGSBYU_BINARY, "serve",   "--api-address", "127.0.0.1:0", "--web-address", "127.0.0.1:0",
+      "--lake-dir",   lake_dir_, "--slot",        slot,          "--threads",     "8",
+      "--pool-size",  "4"};
+  if (!url_in_environment) args.insert(args.end(), {"--database-url", url});
+  if (std::find(extra.begin(), extra.end(), "--web-dir") == extra.end()) {
+    args.insert(args.end(), {"--web-dir", "/nonexistent"});
+  }
   if (std::find(extra.begin(), extra.end(), "--publication") == extra.end()) {
     args.insert(args.end(), {"--publication", slot});
   }
   if (!pipeline) args.push_back("--no-pipeline");
   args.insert(args.end(), extra.begin(), extra.end());
+  // The child's environment, made before fork: after it only async-signal-safe calls are safe.
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!std::string_view(*e).starts_with("DATABASE_URL=")) environment.emplace_back(*e);
+  }
+  if (url_in_environment) environment.push_back("DATABASE_URL=" + url);
+  auto argv = Argv(args);
+  auto envp = Argv(environment);
   int out[2];
   if (::pipe(out) != 0) return;
   pid_ = ::fork();
@@ -125,8 +133,7 @@ ServeProcess::ServeProcess(const std::string& url, const std::string& slot, bool
     ::dup2(out[1], 2);
     ::close(out[0]);
     ::close(out[1]);
-    auto argv = Argv(args);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   ::close(out[1]);

@@ -31,9 +31,11 @@ class ServeProcess {
   // Starts `migsbyu serve --database-url url` on ports it picks, with a fresh lake, the slot and
   // (unless `extra` names one) the publication named `slot`, and `extra` options; returns once
   // /health answers (fails the test if it does not within a minute). `pipeline`: with capture and
-  // the analytics routes.
+  // the analytics routes. `url_in_environment`: the URL is handed over as DATABASE_URL, the way
+  // a deployment passes a password, rather than as --database-url. `extra` may name its own
+  // --web-dir (the default is a folder that does not exist).
   ServeProcess(const std::string& url, const std::string& slot, bool pipeline,
-               std::vector<std::string> extra = {});
+               std::vector<std::string> extra = {}, bool url_in_environment = false);
   ~ServeProcess();  // SIGINT, then waits
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;
