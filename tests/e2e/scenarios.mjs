@@ -418,6 +418,8 @@ export const scenarios = [
       await page.waitForFunction(() => /[0-9A-F]+\/[0-9A-F]+/i.test(document.querySelectorAll(".stat .stat-value")[3]?.textContent ?? ""), null, { timeout: kPipelineMs });
       check(/[0-9A-F]+\/[0-9A-F]+/i.test(await lsn.textContent()), "no LSN shown");
       await page.locator('table[aria-label="Per-table counts"] tbody tr').first().waitFor();
+      // The events-per-second chart appears with the second `status` event (one a second).
+      await page.locator(".chart", { hasText: "Events per second" }).locator("canvas").waitFor({ timeout: kPipelineMs });
       await shot("pipeline");
     },
   },
