@@ -209,7 +209,10 @@ void AddLakeCommand(CLI::App& app) {
 
   auto* query = cmd->add_subcommand("query", "Run one SQL query over the lake's views, print rows");
   add_dir(query);
-  query->add_option("sql", flags->sql, "One SELECT over students_dim, course_enrollment_fact, ...")
+  query
+      ->add_option("sql", flags->sql,
+                   "One SELECT (or SHOW, DESCRIBE, SUMMARIZE) over students_dim, "
+                   "course_enrollment_fact, ...")
       ->required();
   query->add_option("--format", flags->format, "Output: table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}))

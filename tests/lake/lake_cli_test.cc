@@ -126,6 +126,17 @@ TEST_F(LakeCliTest, CsvAndTablePrintEveryCellAsTextTableByDefault) {
   }
 }
 
+TEST_F(LakeCliTest, ShowAndDescribeRunAsQueries) {
+  Output tables = Query("csv", "SHOW TABLES");
+  ASSERT_EQ(tables.exit_code, 0) << tables.err;
+  EXPECT_NE(tables.out.find("\r\nstudents_dim\r\n"), std::string::npos) << tables.out;
+  Output columns = Query("csv", "DESCRIBE students_dim");
+  ASSERT_EQ(columns.exit_code, 0) << columns.err;
+  EXPECT_NE(columns.out.find("\r\nrow_effective_start,TIMESTAMP WITH TIME ZONE,"),
+            std::string::npos)
+      << columns.out;
+}
+
 TEST_F(LakeCliTest, UnknownFormatIsRefusedAndPrintsNoRows) {
   Output o = Query("xml", kSql);
   EXPECT_NE(o.exit_code, 0);
