@@ -370,6 +370,16 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
         // One publisher for every subscriber: `status` is retained, so that a new subscriber
         // gets the latest at once; `commit` goes to those subscribed when it happens.
         uint64_t seen = service.lake().Latest().version;
+        // The views as of the last commit announced, to name those each commit changed. Only
+        // their definitions are kept: the pin goes at once, so no file is kept from deletion.
+        auto view_definitions = [&service]() -> std::optional<analytics::PinnedViews> {
+          auto pinned = service.lake().PinViews();
+          if (!pinned.ok()) return std::nullopt;
+          pinned->pin.reset();
+          pinned->files.clear();
+          return std::move(*pinned);
+        };
+        std::optional<analytics::PinnedViews> views = view_definitions();
         auto next_status = std::chrono::steady_clock::now();
         while (!events.stopping() && !(options.stopping && options.stopping())) {
           if (std::chrono::steady_clock::now() >= next_status) {
@@ -382,7 +392,12 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
           if (auto commit = service.lake().WaitForCommit(
                   seen, std::max(wait, std::chrono::milliseconds(0)))) {
             seen = commit->version;
-            events.Publish("commit", CommitJson(*commit).dump());
+            nlohmann::json announced = CommitJson(*commit);
+            std::optional<analytics::PinnedViews> now = view_definitions();
+            // Without both pins, "tables" is left out: a client then refreshes every view.
+            if (views && now) announced["tables"] = analytics::ChangedViews(*views, *now);
+            views = std::move(now);
+            events.Publish("commit", announced.dump());
           }
         }
       },

@@ -21,8 +21,12 @@
 //   GET  /analytics/aggregates/headcount?interval=day|month → [{"label", "at", "value"}]
 //   GET  /analytics/status → the pipeline status (analytics/status.h StatusToJson)
 //   GET  /metrics → the same in Prometheus' text format (text/plain; version=0.0.4)
-//   GET  /analytics/events → text/event-stream: `commit` {"version", "end_lsn", "commit_time"}
-//        at each lake commit, `status` (as GET /analytics/status) at once and every second.
+//   GET  /analytics/events → text/event-stream: `commit` {"version", "end_lsn", "commit_time",
+//        "tables"} at each lake commit, `status` (as GET /analytics/status) at once and every
+//        second. "tables" names the views (students_dim, course_enrollment_fact, takes_changes,
+//        ...) whose rows may differ from those at the previous `commit` of the stream
+//        (analytics::ChangedViews), sorted; it is absent when the lake could not say, and then
+//        any view may have changed.
 //   POST /analytics/sql {"sql": "...", "limit": n} → {"columns": [{"name", "type"}], "rows":
 //        [[...]], "truncated", "truncated_by", "elapsed_ms"}; a refused or failing query, or one
 //        stopped by a limit, is 400 {"detail": why}; 429 when the console's queue is full. Personal

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { AnalyticsPage, SqlConsole, Timeline } from "./analytics";
-import { PipelinePage } from "./pipeline";
+import { freshnessText, PipelinePage } from "./pipeline";
 import { LiveProvider } from "../lib/live";
 import type { EventSourceLike } from "../lib/sse";
 import { renderAs } from "../test-render";
@@ -68,6 +68,69 @@ describe("Students dimension", () => {
   });
 });
 
+describe("Refresh on lake commits", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("refetches the charts' five aggregates at most once a second, and only for commits that touch them", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    window.history.replaceState(null, "", "/analytics/charts");
+    const calls = mockFetch((call) => (call.url.pathname.startsWith("/api/analytics/aggregates/") ? { body: [] } : undefined));
+    const aggregates = () => calls.filter((c) => c.url.pathname.startsWith("/api/analytics/aggregates/")).length;
+    const source = new FakeSource();
+    render(
+      <LiveProvider factory={() => source}>
+        <AnalyticsPage tab="charts" />
+      </LiveProvider>,
+    );
+    expect(aggregates()).toBe(5);
+
+    // A commit after a quiet second refreshes at once.
+    source.emit("commit", { version: 2, tables: ["students_dim", "students_changes"] });
+    expect(aggregates()).toBe(10);
+    // A stream of commits every 50 ms: folded into one refresh when the second is up.
+    for (let v = 3; v < 12; v++) {
+      act(() => vi.advanceTimersByTime(50));
+      source.emit("commit", { version: v, tables: ["course_enrollment_fact", "takes_changes"] });
+    }
+    expect(aggregates()).toBe(10);
+    act(() => vi.advanceTimersByTime(549));
+    expect(aggregates()).toBe(10);
+    act(() => vi.advanceTimersByTime(1));
+    expect(aggregates()).toBe(15);
+
+    // Commits of views the charts do not read refresh nothing.
+    for (let v = 12; v < 20; v++) {
+      act(() => vi.advanceTimersByTime(300));
+      source.emit("commit", { version: v, tables: ["professors_dim", "teaches_changes"] });
+    }
+    source.emit("commit", { version: 20, tables: [] });
+    act(() => vi.advanceTimersByTime(2000));
+    expect(aggregates()).toBe(15);
+
+    // A commit that does not say what it changed may have changed anything.
+    source.emit("commit", { version: 21 });
+    expect(aggregates()).toBe(20);
+  });
+
+  it("refreshes a dimension for its own table only", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const calls = mockFetch((call) => (call.url.pathname.startsWith("/api/analytics/dimensions/") ? { body: [], headers: { "X-Total-Count": "0" } } : undefined));
+    const listings = () => calls.filter((c) => c.url.pathname === "/api/analytics/dimensions/professors").length;
+    const source = new FakeSource();
+    render(
+      <LiveProvider factory={() => source}>
+        <AnalyticsPage tab="professors" />
+      </LiveProvider>,
+    );
+    expect(listings()).toBe(1);
+    source.emit("commit", { version: 2, tables: ["students_dim"] });
+    act(() => vi.advanceTimersByTime(2000));
+    expect(listings()).toBe(1);
+    source.emit("commit", { version: 3, tables: ["professors_dim"] });
+    expect(listings()).toBe(2);
+  });
+});
+
 describe("History timeline", () => {
   it("lists versions old to new with each change as old → new", () => {
     render(
@@ -87,7 +150,7 @@ describe("History timeline", () => {
     expect(items[0].textContent).toContain("Version 1");
     expect(items[0].textContent).toContain("Lovelace");
     expect(items[1].textContent).toContain("current");
-    expect(items[1].textContent).toMatch(/Gpa: 3\.1 → 3\.8/);
+    expect(items[1].textContent).toMatch(/Gpa: 3\.10 → 3\.80/);
   });
 
   it("says who made each version, and who deleted a deleted one", () => {
@@ -161,7 +224,7 @@ describe("As of", () => {
     setSlider(slider, "500");
     const mid = new Date(start + Math.round((end - start) / 2)).toISOString();
     await waitFor(() => expect(asOf().get("as_of")).toBe(mid));
-    await screen.findByText("3.1");
+    await screen.findByText("3.10");
   });
 
   it("replays enrollments through the as-of route", async () => {
@@ -244,6 +307,33 @@ describe("Pipeline", () => {
     expect(screen.getByText("250")).toBeTruthy();
     const counts = screen.getByRole("table", { name: "Per-table counts" });
     expect(within(counts).getByText("11")).toBeTruthy();
+  });
+
+  it("says the lake is idle and up to date when the slot has no lag, and how fresh it is otherwise", async () => {
+    mockFetch((call) =>
+      call.url.pathname === "/api/analytics/status" ? { body: { slot_lag_bytes: 0, slot_lag_seconds: 0, freshness_seconds: 600 } } : undefined,
+    );
+    const source = new FakeSource();
+    render(
+      <LiveProvider factory={() => source}>
+        <PipelinePage />
+      </LiveProvider>,
+    );
+    const freshness = () => screen.getByText("Freshness").parentElement!.querySelector(".stat-value")!.textContent;
+    await waitFor(() => expect(freshness()).toBe("idle, up to date"));
+    source.emit("status", { slot_lag_bytes: 4096, slot_lag_seconds: 1.5, freshness_seconds: 2.5 });
+    expect(freshness()).toBe("2.5 s");
+  });
+});
+
+describe("freshnessText", () => {
+  it("is idle with no lag in bytes or seconds, the freshness otherwise", () => {
+    expect(freshnessText(0, 0, 900)).toBe("idle, up to date");
+    expect(freshnessText(0, null, 900)).toBe("idle, up to date");
+    expect(freshnessText(null, 0, 900)).toBe("idle, up to date");
+    expect(freshnessText(100, 0.2, 0.4)).toBe("400 ms");
+    expect(freshnessText(100, 3, 300)).toBe("5 min");
+    expect(freshnessText(null, null, null)).toBe("–");
   });
 });
 

@@ -41,6 +41,24 @@ describe("Operational students tab", () => {
     expect(screen.getAllByRole("row")).toHaveLength(51);
   });
 
+  it("shows GPA with two decimals", async () => {
+    studentServer((call) =>
+      call.method === "GET" && call.url.pathname === "/api/students/"
+        ? { body: [{ ...student(1), gpa: 4 }, { ...student(2), gpa: 3.5 }, { ...student(3), gpa: null }], headers: { "X-Total-Count": "3" } }
+        : undefined,
+    );
+    renderAs(<OperationalPage tab="students" />);
+    await screen.findByText("S00001");
+    const gpaOf = (id: string) => {
+      const row = screen.getByText(id).closest("tr")!;
+      const column = screen.getAllByRole("columnheader").findIndex((h) => h.textContent?.includes("GPA"));
+      return within(row).getAllByRole("cell")[column].textContent;
+    };
+    expect(gpaOf("S00001")).toBe("4.00");
+    expect(gpaOf("S00002")).toBe("3.50");
+    expect(gpaOf("S00003")).toBe("");
+  });
+
   it("pages and sorts on the server", async () => {
     const user = userEvent.setup();
     const calls = studentServer();

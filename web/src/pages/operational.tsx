@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react
 import { api, ApiError, type FieldErrors } from "../api/client";
 import {
   ASSIGNMENTS, COURSES, ENROLLMENTS, PERSONAL_FIELDS, PROFESSORS, STUDENTS,
-  type EntitySpec, type LinkSpec, type Row,
+  formatField, type EntitySpec, type LinkSpec, type Row,
 } from "../api/schema";
 import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { EntityForm } from "../components/EntityForm";
@@ -110,8 +110,15 @@ function EntityTab({ spec }: { spec: EntitySpec }) {
   const close = useCallback(() => setDialog(null), []);
 
   const columns = useMemo<GridColumn<Row>[]>(
-    // Sorting by a personal field would tell its order: the server refuses it without the grant.
-    () => spec.fields.map((f) => ({ key: f.name, label: f.label, sortable: !(f.personal && masked), numeric: f.kind === "number" })),
+    () =>
+      spec.fields.map((f) => ({
+        key: f.name,
+        label: f.label,
+        // Sorting by a personal field would tell its order: the server refuses it without the grant.
+        sortable: !(f.personal && masked),
+        numeric: f.kind === "number",
+        render: f.decimals !== undefined ? (row: Row) => formatField(f.name, row[f.name]) : undefined,
+      })),
     [spec, masked],
   );
 
