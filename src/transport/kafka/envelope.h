@@ -50,6 +50,16 @@
 
 namespace migsbyu::kafka {
 
+// Bounds checked before anything is parsed or allocated for a message (a hostile one goes to
+// the dead letters, not into memory): a key or value of at most kMaxMessageBytes, JSON nested at
+// most kMaxJsonDepth deep, decimals of at most kMaxDecimalDigits digits and a scale of 0 to
+// kMaxDecimalDigits (PostgreSQL's numeric limits), table, schema and column names that are
+// plain identifiers (common/identifier.h).
+inline constexpr size_t kMaxMessageBytes = 16 << 20;
+inline constexpr int kMaxJsonDepth = 64;
+inline constexpr int kMaxDecimalDigits = 1000;
+inline constexpr size_t kMaxDecimalBase64 = 560;  // 418 bytes: 1000 digits and a sign
+
 // decimal.handling.mode: "string" (our default: exact text "3.75"), "double" (a JSON number),
 // "precise" (Debezium's default: base64 of the big-endian two's-complement unscaled value,
 // schema org.apache.kafka.connect.data.Decimal with the scale in its parameters; numeric
