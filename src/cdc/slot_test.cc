@@ -24,8 +24,8 @@ std::string_view VerdictName(SlotVerdict v) {
 }
 
 TEST(SlotContinuityTest, VerdictsOfTheCaseFile) {
-  std::ifstream in(std::string(MIGSBYU_CDC_TESTDATA) + "/slot_continuity.test");
-  ASSERT_TRUE(in) << "slot_continuity.test not found";
+  std::ifstream in(std::string(MIGSBYU_CDC_TESTDATA) + "/slot_continuity.cases");
+  ASSERT_TRUE(in) << "slot_continuity.cases not found";
   int cases = 0;
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line[0] == '#') continue;

@@ -244,4 +244,42 @@ describe("Pipeline", () => {
     const counts = screen.getByRole("table", { name: "Per-table counts" });
     expect(within(counts).getByText("11")).toBeTruthy();
   });
+
+  it("shows slot health, warns before retention is a risk and counts dead letters", async () => {
+    mockFetch((call) =>
+      call.url.pathname === "/api/analytics/status"
+        ? {
+            body: {
+              slot_wal_status: "reserved",
+              slot_retained_wal_bytes: 1024,
+              slot_safe_wal_size_bytes: null,
+              slot_retention_warning: false,
+              dead_letters: 0,
+              tables: {},
+            },
+          }
+        : undefined,
+    );
+    const source = new FakeSource();
+    render(
+      <LiveProvider factory={() => source}>
+        <PipelinePage />
+      </LiveProvider>,
+    );
+    await screen.findByText("reserved");
+    expect(screen.queryByRole("alert")).toBeNull();
+    source.emit("status", {
+      slot_wal_status: "unreserved",
+      slot_retained_wal_bytes: 3 * 1048576,
+      slot_safe_wal_size_bytes: 1048576,
+      slot_retention_warning: true,
+      dead_letters: 7,
+      tables: {},
+    });
+    await screen.findByText("unreserved");
+    expect((await screen.findByRole("alert")).textContent).toBe(
+      "Replication slot at risk: wal_status unreserved, 3.0 MiB of WAL retained, 1.0 MiB before it may be invalidated.",
+    );
+    expect(screen.getByText("7")).toBeTruthy();
+  });
 });
