@@ -117,13 +117,11 @@ std::string DeadLetterStore::IdentityOf(const transport::DeadLetter& d) {
 
 Result<std::unique_ptr<DeadLetterStore>> DeadLetterStore::Open(const std::string& lake_dir) {
   const fs::path dir = fs::path(lake_dir) / kDeadLetterDir;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    return Error::Internal("dead letters: cannot create " + dir.string() + ": " + ec.message());
   const std::string path = (dir / kFileName).string();
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  if (!fd) return IoError("open", path);
+  std::unique_ptr<DeadLetterStore> store(new DeadLetterStore(dir.string(), path, UniqueFd()));
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return store;  // created with the first letter
+  MIGSBYU_TRY(store->OpenFile());
   // Keep the complete lines; a torn tail (a crash mid-append) is cut.
   std::string text;
   {
@@ -133,10 +131,11 @@ Result<std::unique_ptr<DeadLetterStore>> DeadLetterStore::Open(const std::string
   size_t complete = text.rfind('\n');
   complete = complete == std::string::npos ? 0 : complete + 1;
   if (complete != text.size()) {
-    if (::ftruncate(fd.Get(), static_cast<off_t>(complete)) != 0) return IoError("repair", path);
-    if (::fdatasync(fd.Get()) != 0) return IoError("sync", path);
+    if (::ftruncate(store->fd_.Get(), static_cast<off_t>(complete)) != 0) {
+      return IoError("repair", path);
+    }
+    if (::fdatasync(store->fd_.Get()) != 0) return IoError("sync", path);
   }
-  std::unique_ptr<DeadLetterStore> store(new DeadLetterStore(path, std::move(fd)));
   size_t start = 0;
   while (start < complete) {
     size_t end = text.find('\n', start);
@@ -144,13 +143,22 @@ Result<std::unique_ptr<DeadLetterStore>> DeadLetterStore::Open(const std::string
     if (letter && store->seen_.insert(IdentityOf(*letter)).second) ++store->count_;
     start = end + 1;
   }
-  MIGSBYU_TRY(SyncPath(dir.string()));
   return store;
+}
+
+Status DeadLetterStore::OpenFile() {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) return Error::Internal("dead letters: cannot create " + dir_ + ": " + ec.message());
+  fd_.Reset(::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd_) return IoError("open", path_);
+  return SyncPath(dir_);
 }
 
 Status DeadLetterStore::Quarantine(const transport::DeadLetter& letter) {
   std::string identity = IdentityOf(letter);
   if (seen_.count(identity)) return OkStatus();
+  if (!fd_) MIGSBYU_TRY(OpenFile());
   std::string line = ToJson(letter).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   size_t done = 0;
   while (done < line.size()) {

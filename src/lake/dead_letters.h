@@ -13,7 +13,8 @@
 // Raw bytes are kept in hex (any bytes, up to kMaxDeadLetterBytes each, more is cut and
 // "truncated" is true); value_text is the value as text (invalid UTF-8 replaced) for reading.
 // DuckDB reads the file as it is: SELECT * FROM read_json_auto('<lake>/_dead_letters/*.jsonl').
-// A line torn by a crash is cut when the store opens.
+// The file is created with the first letter (a lake without any has no such folder); a line torn
+// by a crash is cut when the store opens.
 //
 // Also the check that a change is storable at all (CheckStorable), made before the writer takes
 // it, so that refusing it leaves the lake's open transaction untouched.
@@ -52,12 +53,16 @@ class DeadLetterStore : public transport::DeadLetterSink {
   uint64_t count() const override { return count_.load(); }
 
  private:
-  DeadLetterStore(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  DeadLetterStore(std::string dir, std::string path, UniqueFd fd)
+      : dir_(std::move(dir)), path_(std::move(path)), fd_(std::move(fd)) {}
+  // Opens (creating, with its folder) the file for appending.
+  Status OpenFile();
   // What makes a letter the same one again: its Kafka coordinates or its change's identity.
   static std::string IdentityOf(const transport::DeadLetter& letter);
 
+  std::string dir_;
   std::string path_;
-  UniqueFd fd_;
+  UniqueFd fd_;  // opened with the first letter (or when the file exists)
   std::set<std::string> seen_;
   std::atomic<uint64_t> count_{0};
 };

@@ -610,16 +610,72 @@ Result<std::string> EncodeValue(const ChangeEvent& change, const EnvelopeContext
       {"changed_by", change.actor.user ? json(*change.actor.user) : json(nullptr)},
       {"origin", change.actor.origin},
   };
-  payload["transaction"] = {
-      {"id", std::to_string(change.xid) + ":" + std::to_string(change.commit_lsn.value())},
-      {"total_order", change.position + 1},
-      {"data_collection_order", context.data_collection_order}};
+  payload["transaction"] = {{"id", TransactionId(change.xid, change.commit_lsn)},
+                            {"total_order", change.position + 1},
+                            {"data_collection_order", context.data_collection_order}};
   payload["op"] = std::string(1, static_cast<char>(change.op));
   payload["ts_ms"] = FloorDiv(context.processed_at_us, 1000);
   payload["ts_us"] = context.processed_at_us;
   payload["ts_ns"] = context.processed_at_us * 1000;
   if (!options.schemas_enable) return payload.dump();
   return WithSchema(CachedSchemas(t, options).value, payload);
+}
+
+std::string TransactionId(uint32_t xid, Lsn commit_lsn) {
+  return std::to_string(xid) + ":" + std::to_string(commit_lsn.value());
+}
+
+std::string TransactionTopic(const EnvelopeOptions& options) {
+  return options.topic_prefix + ".transaction";
+}
+
+std::pair<std::string, std::string> EncodeTransactionRecord(
+    const std::string& id, const std::optional<std::vector<DataCollectionCount>>& end,
+    int64_t ts_us, const EnvelopeOptions& options) {
+  json key = {{"id", id}};
+  json value = {{"status", end ? "END" : "BEGIN"}, {"id", id}};
+  if (end) {
+    uint64_t total = 0;
+    json collections = json::array();
+    for (const auto& c : *end) {
+      total += c.event_count;
+      collections.push_back(
+          {{"data_collection", c.data_collection}, {"event_count", c.event_count}});
+    }
+    value["event_count"] = total;
+    value["data_collections"] = std::move(collections);
+  } else {
+    value["event_count"] = nullptr;
+    value["data_collections"] = nullptr;
+  }
+  value["ts_ms"] = FloorDiv(ts_us, 1000);
+  if (!options.schemas_enable) return {key.dump(), value.dump()};
+  // Debezium's schemas for these records (io.debezium.connector.common.TransactionMetadata*).
+  static const std::string key_schema =
+      json{{"type", "struct"},
+           {"fields", json::array({SimpleField("string", "id", false)})},
+           {"optional", false},
+           {"name", "io.debezium.connector.common.TransactionMetadataKey"}}
+          .dump();
+  static const std::string value_schema =
+      json{{"type", "struct"},
+           {"fields",
+            json::array({SimpleField("string", "status", false),
+                         SimpleField("string", "id", false),
+                         SimpleField("int64", "event_count", true),
+                         {{"type", "array"},
+                          {"items",
+                           {{"type", "struct"},
+                            {"fields", json::array({SimpleField("string", "data_collection", false),
+                                                    SimpleField("int64", "event_count", false)})},
+                            {"optional", false}}},
+                          {"optional", true},
+                          {"field", "data_collections"}},
+                         SimpleField("int64", "ts_ms", false)})},
+           {"optional", false},
+           {"name", "io.debezium.connector.common.TransactionMetadataValue"}}
+          .dump();
+  return {WithSchema(key_schema, key), WithSchema(value_schema, value)};
 }
 
 // ---------------------------------------------------------------------------------- decoding
