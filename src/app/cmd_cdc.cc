@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/pipeline.h"
 #include "app/sinks.h"
 #include "cdc/connector.h"
 #include "common/log.h"
@@ -97,10 +98,6 @@ void AddCdcCommand(CLI::App& app) {
   cmd->add_option("--slot", o.slot_name, "Replication slot")->capture_default_str();
   cmd->add_option("--publication", o.publication_name, "Publication (created when absent)")
       ->capture_default_str();
-  cmd->add_option("--table", o.tables,
-                  "Captured table, repeatable (needs a primary key); the publication is made to "
-                  "match at start")
-      ->capture_default_str();
   cmd->add_option("--protocol", o.protocol_version, "pgoutput protocol version: 1 or 2")
       ->capture_default_str()->check(CLI::IsMember({1, 2}));
   cmd->add_flag("--no-streaming", flags->no_streaming,
@@ -109,16 +106,7 @@ void AddCdcCommand(CLI::App& app) {
   cmd->add_option("--status-interval-ms", flags->status_interval_ms,
                   "Longest time between flushes and status updates")->capture_default_str();
   cmd->add_option("--spool-dir", o.spool_dir, "Folder for spooled streamed transactions (default TMPDIR)");
-  cmd->add_option("--on-slot-loss", flags->on_slot_loss,
-                  "When the slot cannot deliver what follows the sink's position: stop, or "
-                  "resnapshot (recreate it and reconcile the sink with a snapshot)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"stop", "resnapshot"}));
-  cmd->add_option("--on-error", flags->on_error,
-                  "A change the lake cannot store: dead-letter (set it aside in the lake's dead "
-                  "letters and go on) or stop (retry it)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"dead-letter", "stop"}));
+  AddCaptureOptions(cmd, &o.tables, &flags->on_slot_loss, &flags->on_error);
   cmd->add_option("--stop-at", flags->stop_at, "Stop once this LSN is flushed (benchmarks, tests)");
   cmd->add_option("--metrics-every", flags->metrics_every_s, "Log the metrics every N seconds (0: never)");
   cmd->callback([flags] { RunCdc(*flags); });

@@ -26,20 +26,7 @@ void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options) {
   cmd->add_option("--publication", options->publication_name,
                   "Publication of the captured tables (created when absent)")
       ->capture_default_str();
-  cmd->add_option("--table", options->tables,
-                  "Captured table, repeatable (needs a primary key); the publication is made to "
-                  "match at start")
-      ->capture_default_str();
-  cmd->add_option("--on-slot-loss", options->on_slot_loss,
-                  "When the slot cannot deliver what follows the lake's position: stop, or "
-                  "resnapshot (recreate it and reconcile the lake with a snapshot)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"stop", "resnapshot"}));
-  cmd->add_option("--on-error", options->on_error,
-                  "A change the lake cannot store: dead-letter (set it aside in the lake's dead "
-                  "letters and go on) or stop (retry it)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"dead-letter", "stop"}));
+  AddCaptureOptions(cmd, &options->tables, &options->on_slot_loss, &options->on_error);
   cmd->add_flag("!--no-pipeline", options->enabled, "Serve the portal without capture and lake");
   auto& console = options->console;
   cmd->add_option("--console-workers", console.max_workers,
@@ -67,6 +54,24 @@ void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options) {
   cmd->add_option("--console-threads", console.threads, "DuckDB threads of one SQL console worker")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+}
+
+void AddCaptureOptions(CLI::App* cmd, std::vector<std::string>* tables, std::string* on_slot_loss,
+                       std::string* on_error) {
+  cmd->add_option("--table", *tables,
+                  "Captured table, repeatable (needs a primary key); the publication is made to "
+                  "match at start")
+      ->capture_default_str();
+  cmd->add_option("--on-slot-loss", *on_slot_loss,
+                  "When the slot cannot deliver what follows the sink's position: stop, or "
+                  "resnapshot (recreate it and reconcile the sink with a snapshot)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stop", "resnapshot"}));
+  cmd->add_option("--on-error", *on_error,
+                  "A change the lake cannot store: dead-letter (set it aside in the lake's dead "
+                  "letters and go on) or stop (retry it)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"dead-letter", "stop"}));
 }
 
 namespace {

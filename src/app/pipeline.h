@@ -32,6 +32,10 @@ struct PipelineOptions {
 // Adds the pipeline's options (--lake-dir, --no-pipeline, --console-*, ...) to a subcommand.
 void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options);
 
+// Adds --table, --on-slot-loss and --on-error (docs/CDC.md), shared by `serve` and `cdc`.
+void AddCaptureOptions(CLI::App* cmd, std::vector<std::string>* tables, std::string* on_slot_loss,
+                       std::string* on_error);
+
 class Pipeline {
  public:
   virtual ~Pipeline() = default;

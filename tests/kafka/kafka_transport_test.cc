@@ -154,11 +154,14 @@ void Push(transport::Sink& sink, const Tx& tx) {
   ASSERT_TRUE(sink.Commit(tx.info).ok());
 }
 
-std::unique_ptr<KafkaSink> MakeSink(const testing::MockCluster& cluster,
-                                    std::chrono::milliseconds flush_timeout = std::chrono::seconds(30)) {
+std::unique_ptr<KafkaSink> MakeSink(
+    const testing::MockCluster& cluster,
+    std::chrono::milliseconds flush_timeout = std::chrono::seconds(30),
+    bool transaction_metadata = false) {
   KafkaSinkOptions o;
   o.brokers = cluster.bootstraps();
   o.flush_timeout = flush_timeout;
+  o.transaction_metadata = transaction_metadata;
   o.extra["log_level"] = "3";
   auto sink = KafkaSink::Create(o);
   EXPECT_TRUE(sink.ok()) << sink.error().ToString();
@@ -323,14 +326,9 @@ TEST_F(KafkaTransportTest, TransactionMetadataBracketsEachTransactionWithItsCoun
   std::vector<Tx> txs = {
       b_.Make({{"students", {'c', 1}}, {"courses", {'c', 7}}, {"students", {'c', 2}}}),
       b_.Make({{"students", {'d', 1}}})};
-  KafkaSinkOptions o;
-  o.brokers = cluster_.bootstraps();
-  o.transaction_metadata = true;
-  o.extra["log_level"] = "3";
-  auto sink = KafkaSink::Create(o);
-  ASSERT_TRUE(sink.ok()) << sink.error().ToString();
-  for (const auto& tx : txs) Push(**sink, tx);
-  ASSERT_TRUE((*sink)->Flush().ok());
+  auto sink = MakeSink(cluster_, std::chrono::seconds(30), /*transaction_metadata=*/true);
+  for (const auto& tx : txs) Push(*sink, tx);
+  ASSERT_TRUE(sink->Flush().ok());
 
   auto records = KcatRead(cluster_, "migsbyu.transaction");
   ASSERT_EQ(records.size(), 4u);

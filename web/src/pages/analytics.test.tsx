@@ -223,6 +223,16 @@ describe("SQL console", () => {
   });
 });
 
+function renderPipeline(): FakeSource {
+  const source = new FakeSource();
+  render(
+    <LiveProvider factory={() => source}>
+      <PipelinePage />
+    </LiveProvider>,
+  );
+  return source;
+}
+
 describe("Pipeline", () => {
   it("fills from GET /analytics/status and follows status events", async () => {
     mockFetch((call) =>
@@ -230,12 +240,7 @@ describe("Pipeline", () => {
         ? { body: { slot_lag_bytes: 2048, events_per_second: 12.5, last_committed_lsn: "0/16B3748", tables: { students: 10, courses: 4 } } }
         : undefined,
     );
-    const source = new FakeSource();
-    render(
-      <LiveProvider factory={() => source}>
-        <PipelinePage />
-      </LiveProvider>,
-    );
+    const source = renderPipeline();
     await screen.findByText("0/16B3748");
     expect(screen.getByText("2.0 KiB")).toBeTruthy();
     source.emit("status", { slot_lag_bytes: 0, events_per_second: 250, last_committed_lsn: "0/2000000", tables: { students: 11, courses: 4 } });
@@ -260,12 +265,7 @@ describe("Pipeline", () => {
           }
         : undefined,
     );
-    const source = new FakeSource();
-    render(
-      <LiveProvider factory={() => source}>
-        <PipelinePage />
-      </LiveProvider>,
-    );
+    const source = renderPipeline();
     await screen.findByText("reserved");
     expect(screen.queryByRole("alert")).toBeNull();
     source.emit("status", {
