@@ -4,6 +4,7 @@
 // default capture refuses to start, names the slot and both positions and changes nothing; with
 // SlotLossPolicy::kResnapshot the lake ends equal to PostgreSQL, with no version for an
 // unchanged row, a 'snapshot' version for a changed one and the deleted ones closed.
+// An idle slot is acknowledged only as far as the lake recorded it.
 // Poison changes: a value PostgreSQL holds that the lake cannot store goes to the dead letters
 // and capture goes on (or, without dead letters, is retried and holds capture back).
 #include <gtest/gtest.h>
@@ -238,6 +239,47 @@ TEST_F(SlotContinuityTest, SlotDroppedWhileDownStopsByDefaultAndResnapshotReconc
     ASSERT_TRUE((*writer)->Rebuild().ok());
   }
   EXPECT_EQ(QueryLines(lake_dir_, dim_sql), dim);
+}
+
+TEST_F(SlotContinuityTest, AnIdleSlotAdvancesOnlyAsFarAsTheLakeRecorded) {
+  // WAL the captured tables have no part in: the slot may only move past it once the lake has
+  // recorded the position, so that a restart finds the slot where the lake is.
+  Exec(*conn_, "CREATE TABLE other (v text)");
+  options_.idle_position_interval = 100ms;
+  auto confirmed = [&] {
+    auto info = ReadSlot(*conn_, db_.name());
+    return info.ok() ? info->confirmed_flush_lsn : Lsn();
+  };
+  Lsn data_end;
+  {
+    LakeCapture capture(options_, lake_dir_);
+    ASSERT_TRUE(
+        PollUntil([&] { return capture.GetMetrics().state == ConnectorState::kStreaming; }, 60s));
+    Exec(*conn_,
+         "INSERT INTO students VALUES ('S1', 'First', 'Last', 'Female', 'Street 1', "
+         "'2004-05-01', 'Math', 2, 3.50, 'Full-time')");
+    ASSERT_TRUE(PollUntil([&] { return LakeStudents().size() == 1; }, 60s));
+    data_end = LakePosition().end_lsn;
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          Exec(*conn_, "INSERT INTO other SELECT repeat('x', 100) FROM generate_series(1, 100)");
+          Lsn slot = confirmed();
+          EXPECT_LE(slot, LakePosition().end_lsn)
+              << "the slot confirmed what the lake does not hold";
+          return slot > data_end;
+        },
+        60s));
+    ASSERT_TRUE(capture.Stop().ok());
+  }
+  EXPECT_GT(LakePosition().end_lsn, data_end);
+  EXPECT_LE(confirmed(), LakePosition().end_lsn);
+  // The next start finds the slot usable and goes on streaming.
+  LakeCapture capture(options_, lake_dir_);
+  Exec(*conn_, "UPDATE students SET major = 'Art' WHERE id = 'S1'");
+  ASSERT_TRUE(
+      PollUntil([&] { return LakeStudents() == std::vector<std::string>{"S1|Art|3.50"}; }, 60s))
+      << capture.GetMetrics().last_error;
+  EXPECT_EQ(capture.GetMetrics().reconnects, 0u) << capture.GetMetrics().last_error;
 }
 
 TEST_F(SlotContinuityTest, UnstorableValueGoesToTheDeadLettersAndCaptureGoesOn) {
