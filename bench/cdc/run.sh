@@ -71,17 +71,17 @@ run warmup pg_recvlogical -d "$url" -S warmup --start -f /dev/null -o proto_vers
 read -r t_limit rss_limit cpu_limit < <(run limit pg_recvlogical -d "$url" -S limit_slot --start -f /dev/null \
   -o proto_version=1 -o publication_names=bench --endpos="$end" --no-loop -s 1)
 read -r t_v1 rss_v1 cpu_v1 < <(run ours_v1 "$bin" --log-level warn cdc --database-url "$url" \
-  --slot ours_v1 --publication bench --no-snapshot --protocol 1 --status-interval-ms 100 \
+  --slot ours_v1 --publication bench --table bench --no-snapshot --protocol 1 --status-interval-ms 100 \
   --stop-at "$end" --sink "file:$work/v1.jsonl")
 read -r t_v2 rss_v2 cpu_v2 < <(run ours_v2 "$bin" --log-level warn cdc --database-url "$url" \
-  --slot ours_v2 --publication bench --no-snapshot --protocol 2 --status-interval-ms 100 \
+  --slot ours_v2 --publication bench --table bench --no-snapshot --protocol 2 --status-interval-ms 100 \
   --stop-at "$end" --spool-dir "$work" --sink "file:$work/v2.jsonl")
 # The Kafka sink, into librdkafka's mock cluster in a process of its own (acks=all, idempotent).
 cmake --build "$build" --target mock_kafka >/dev/null
 coproc MOCK { exec "$build/bench/cdc/mock_kafka" 1 migsbyu.public.bench 2>"$work/mock_kafka.log"; }
 read -r bootstraps <&"${MOCK[0]}"
 read -r t_kafka rss_kafka cpu_kafka < <(run ours_kafka "$bin" --log-level warn cdc --database-url "$url" \
-  --slot ours_kafka --publication bench --no-snapshot --protocol 2 --status-interval-ms 100 \
+  --slot ours_kafka --publication bench --table bench --no-snapshot --protocol 2 --status-interval-ms 100 \
   --stop-at "$end" --spool-dir "$work" --sink "kafka:$bootstraps")
 kill "$MOCK_PID" 2>/dev/null || true
 lines_v1=$(grep -c '"type":"change"' "$work/v1.jsonl")
@@ -106,7 +106,7 @@ rm -f "$work/v1.jsonl" "$work/v2.jsonl"
                  FROM generate_series(-$HUGE_ROWS, -1) i"
 end=$("${psql[@]}" -tAc "SELECT pg_current_wal_lsn()")
 read -r t_huge rss_huge cpu_huge < <(run huge "$bin" --log-level warn cdc --database-url "$url" \
-  --slot huge --publication bench --no-snapshot --status-interval-ms 100 --stop-at "$end" \
+  --slot huge --publication bench --table bench --no-snapshot --status-interval-ms 100 --stop-at "$end" \
   --spool-dir "$work" --sink "file:$work/huge.jsonl")
 lines=$(grep -c '"type":"change"' "$work/huge.jsonl")
 printf "\n%-46s %10s %12s %14s\n" "one transaction of $HUGE_ROWS rows" "seconds" "events/s" "peak RSS (MB)"

@@ -71,6 +71,12 @@ nlohmann::json StatusToJson(const PipelineStatus& s, Clock::time_point now) {
       {"slot_lag_seconds", OrNull(s.slot_lag_seconds)},
       {"events_per_second", OrNull(s.events_per_second)},
       {"events_total", OrNull(s.events_total)},
+      {"slot_wal_status", OrNull(s.slot_wal_status)},
+      {"slot_retained_wal_bytes", OrNull(s.slot_retained_wal_bytes)},
+      {"slot_safe_wal_size_bytes", OrNull(s.slot_safe_wal_size_bytes)},
+      {"slot_retention_warning", OrNull(s.slot_retention_warning)},
+      {"capture_error", OrNull(s.capture_error)},
+      {"dead_letters", OrNull(s.dead_letters)},
       {"lake_version", OrNull(s.lake_version)},
       {"last_committed_lsn",
        s.last_committed_lsn ? nlohmann::json(s.last_committed_lsn->ToString()) : nullptr},
@@ -95,6 +101,27 @@ std::string StatusToPrometheus(const PipelineStatus& s, Clock::time_point now) {
   e.Optional("replication_slot_lag_seconds", "gauge",
              "Age in seconds of the oldest change not yet confirmed to the slot.",
              s.slot_lag_seconds);
+  e.Optional("replication_slot_retained_wal_bytes", "gauge",
+             "WAL bytes the slot retains (the server's current LSN minus its restart_lsn).",
+             s.slot_retained_wal_bytes);
+  e.Optional("replication_slot_safe_wal_size_bytes", "gauge",
+             "WAL bytes that may still be written before the slot is at risk of invalidation.",
+             s.slot_safe_wal_size_bytes);
+  std::optional<int> at_risk;
+  if (s.slot_retention_warning) at_risk = *s.slot_retention_warning ? 1 : 0;
+  e.Optional("replication_slot_retention_warning", "gauge",
+             "1 when WAL retention puts the slot at risk (wal_status unreserved or lost, or a "
+             "small safe WAL size).",
+             at_risk);
+  if (s.slot_wal_status) {
+    e.Metric("replication_slot_wal_status", "gauge",
+             "1 for the slot's wal_status (reserved, extended, unreserved, lost, missing).");
+    e.Sample("replication_slot_wal_status", 1,
+             "{status=\"" + EscapeLabel(*s.slot_wal_status) + "\"}");
+  }
+  e.Optional("dead_letters_total", "counter",
+             "Changes and messages set aside in the lake's dead letters (lake dead-letters).",
+             s.dead_letters);
   e.Optional("cdc_events_per_second", "gauge", "Changes applied per second, recent average.",
              s.events_per_second);
   e.Optional("cdc_events_total", "counter", "Changes applied since the process started.",

@@ -33,6 +33,15 @@ struct PipelineStatus {
   std::optional<double> slot_lag_seconds;   // now − commit time of the oldest unconfirmed change
   std::optional<double> events_per_second;  // changes applied per second, recent average
   std::optional<uint64_t> events_total;     // changes applied since the process started
+  // The slot's health (docs/CDC.md "Slot continuity"): wal_status (reserved, extended,
+  // unreserved, lost, or missing), WAL bytes it retains, the safe WAL size before it is at risk
+  // (unset when max_slot_wal_keep_size is unlimited), and whether retention is a risk now.
+  std::optional<std::string> slot_wal_status;
+  std::optional<int64_t> slot_retained_wal_bytes;
+  std::optional<int64_t> slot_safe_wal_size_bytes;
+  std::optional<bool> slot_retention_warning;
+  std::optional<std::string> capture_error;  // the connector's last error, when it has one
+  std::optional<uint64_t> dead_letters;      // changes set aside as unstorable (lake dead letters)
 
   // The lake.
   std::optional<uint64_t> lake_version;               // the lake's commit counter
@@ -53,7 +62,10 @@ std::optional<double> FreshnessSeconds(const PipelineStatus& status, Clock::time
 
 // The JSON document of GET /analytics/status:
 //   {"capture_running": bool, "slot_lag_bytes": int|null, "slot_lag_seconds": num|null,
-//    "events_per_second": num|null, "events_total": int|null, "lake_version": int|null,
+//    "events_per_second": num|null, "events_total": int|null, "slot_wal_status": str|null,
+//    "slot_retained_wal_bytes": int|null, "slot_safe_wal_size_bytes": int|null,
+//    "slot_retention_warning": bool|null, "capture_error": str|null, "dead_letters": int|null,
+//    "lake_version": int|null,
 //    "last_committed_lsn": "X/Y"|null, "last_committed_lsn_value": int|null,
 //    "last_commit_time": ISO-8601 UTC|null, "freshness_seconds": num|null,
 //    "commit_to_visible_ms": num|null, "tables": {"<view>": rows, ...}, "now": ISO-8601 UTC}

@@ -26,6 +26,12 @@ PipelineStatus FullStatus() {
   s.last_commit_time = Instant("2026-11-25T16:15:00Z");
   s.commit_to_visible_ms = 120;
   s.table_rows = {{"students_dim", 10}, {"weird\"name", 1}};
+  s.slot_wal_status = "unreserved";
+  s.slot_retained_wal_bytes = 5 << 20;
+  s.slot_safe_wal_size_bytes = 1 << 20;
+  s.slot_retention_warning = true;
+  s.capture_error = "conflict: cdc: replication slot 'migsbyu' is missing";
+  s.dead_letters = 3;
   return s;
 }
 
@@ -39,6 +45,12 @@ TEST(StatusTest, JsonReportsEveryFigureAndFreshness) {
   EXPECT_DOUBLE_EQ(json["freshness_seconds"].get<double>(), 2.5);
   EXPECT_EQ(json["tables"]["students_dim"], 10);
   EXPECT_EQ(json["now"], "2026-11-25T16:15:02.500000Z");
+  EXPECT_EQ(json["slot_wal_status"], "unreserved");
+  EXPECT_EQ(json["slot_retained_wal_bytes"], 5 << 20);
+  EXPECT_EQ(json["slot_safe_wal_size_bytes"], 1 << 20);
+  EXPECT_EQ(json["slot_retention_warning"], true);
+  EXPECT_EQ(json["capture_error"], "conflict: cdc: replication slot 'migsbyu' is missing");
+  EXPECT_EQ(json["dead_letters"], 3);
 }
 
 TEST(StatusTest, JsonSaysNullForWhatWasNotMeasured) {
@@ -48,6 +60,11 @@ TEST(StatusTest, JsonSaysNullForWhatWasNotMeasured) {
   EXPECT_TRUE(json["last_committed_lsn"].is_null());
   EXPECT_TRUE(json["freshness_seconds"].is_null());
   EXPECT_TRUE(json["tables"].is_object());
+  for (const char* field :
+       {"slot_wal_status", "slot_retained_wal_bytes", "slot_safe_wal_size_bytes",
+        "slot_retention_warning", "capture_error", "dead_letters"}) {
+    EXPECT_TRUE(json[field].is_null()) << field;
+  }
 }
 
 // Checks the exposition format line by line: every sample belongs to a metric announced by a
@@ -89,6 +106,15 @@ TEST(StatusTest, PrometheusTextIsValidExposition) {
   EXPECT_NE(text.find("\nmigsbyu_lake_commit_to_visible_seconds 0.12\n"), std::string::npos);
   EXPECT_NE(text.find("\nmigsbyu_lake_table_rows{table=\"students_dim\"} 10\n"), std::string::npos);
   EXPECT_NE(text.find("migsbyu_lake_table_rows{table=\"weird\\\"name\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\nmigsbyu_replication_slot_retained_wal_bytes 5242880\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\nmigsbyu_replication_slot_safe_wal_size_bytes 1048576\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\nmigsbyu_replication_slot_retention_warning 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\nmigsbyu_replication_slot_wal_status{status=\"unreserved\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE migsbyu_dead_letters_total counter\nmigsbyu_dead_letters_total 3\n"),
+            std::string::npos);
 }
 
 TEST(StatusTest, PrometheusLeavesOutWhatWasNotMeasured) {
@@ -96,6 +122,8 @@ TEST(StatusTest, PrometheusLeavesOutWhatWasNotMeasured) {
   ExpectValidExposition(text);
   EXPECT_EQ(text.find("slot_lag"), std::string::npos);
   EXPECT_EQ(text.find("lake_table_rows"), std::string::npos);
+  EXPECT_EQ(text.find("replication_slot_wal_status"), std::string::npos);
+  EXPECT_EQ(text.find("dead_letters"), std::string::npos);
   EXPECT_NE(text.find("migsbyu_capture_running 0\n"), std::string::npos);
 }
 

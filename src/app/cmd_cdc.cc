@@ -6,9 +6,11 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/pipeline.h"
 #include "app/sinks.h"
 #include "cdc/connector.h"
 #include "common/log.h"
+#include "lake/dead_letters.h"
 
 namespace migsbyu::app {
 
@@ -22,6 +24,8 @@ struct CdcFlags {
   bool no_snapshot = false;
   std::string stop_at;
   int metrics_every_s = 0;
+  std::string on_slot_loss = "stop";
+  std::string on_error = "dead-letter";
 };
 
 void RunCdc(CdcFlags& flags) {
@@ -29,6 +33,9 @@ void RunCdc(CdcFlags& flags) {
   o.status_interval = std::chrono::milliseconds(flags.status_interval_ms);
   o.streaming = !flags.no_streaming;
   o.snapshot = !flags.no_snapshot;
+  auto policy = cdc::ParseSlotLossPolicy(flags.on_slot_loss);
+  if (!policy.ok()) throw CLI::ValidationError("--on-slot-loss", policy.error().message());
+  o.on_slot_loss = *policy;
   std::optional<Lsn> stop_at;
   if (!flags.stop_at.empty()) {
     stop_at = Lsn::Parse(flags.stop_at);
@@ -36,6 +43,14 @@ void RunCdc(CdcFlags& flags) {
   }
   auto sink = MakeSink(flags.sink);
   if (!sink.ok()) throw CLI::RuntimeError("cdc: " + sink.error().ToString(), 1);
+  // Only the lake refuses changes as unstorable; its dead letters are kept beside it.
+  std::unique_ptr<lake::DeadLetterStore> dead_letters;
+  if (flags.on_error != "stop" && flags.sink.starts_with("lake:")) {
+    auto store = lake::DeadLetterStore::Open(flags.sink.substr(5));
+    if (!store.ok()) throw CLI::RuntimeError("cdc: " + store.error().ToString(), 1);
+    dead_letters = std::move(*store);
+    o.dead_letters = dead_letters.get();
+  }
 
   // SIGINT/SIGTERM stop the connector after the message in hand; a watcher thread takes them.
   sigset_t signals;
@@ -83,8 +98,6 @@ void AddCdcCommand(CLI::App& app) {
   cmd->add_option("--slot", o.slot_name, "Replication slot")->capture_default_str();
   cmd->add_option("--publication", o.publication_name, "Publication (created when absent)")
       ->capture_default_str();
-  cmd->add_option("--table", o.tables, "Captured table, repeatable (used to create the publication)")
-      ->capture_default_str();
   cmd->add_option("--protocol", o.protocol_version, "pgoutput protocol version: 1 or 2")
       ->capture_default_str()->check(CLI::IsMember({1, 2}));
   cmd->add_flag("--no-streaming", flags->no_streaming,
@@ -93,6 +106,7 @@ void AddCdcCommand(CLI::App& app) {
   cmd->add_option("--status-interval-ms", flags->status_interval_ms,
                   "Longest time between flushes and status updates")->capture_default_str();
   cmd->add_option("--spool-dir", o.spool_dir, "Folder for spooled streamed transactions (default TMPDIR)");
+  AddCaptureOptions(cmd, &o.tables, &flags->on_slot_loss, &flags->on_error);
   cmd->add_option("--stop-at", flags->stop_at, "Stop once this LSN is flushed (benchmarks, tests)");
   cmd->add_option("--metrics-every", flags->metrics_every_s, "Log the metrics every N seconds (0: never)");
   cmd->callback([flags] { RunCdc(*flags); });

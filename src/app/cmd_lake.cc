@@ -8,6 +8,7 @@
 
 #include "analytics/query.h"
 #include "app/commands.h"
+#include "lake/dead_letters.h"
 #include "lake/deriver.h"
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
@@ -31,6 +32,8 @@ struct LakeFlags {
   std::string topic_prefix = "migsbyu";
   std::vector<std::string> topics;
   std::vector<std::string> kafka_properties;  // librdkafka "name=value"
+  std::string on_error = "dead-letter";       // or "stop"
+  size_t limit = 100;                         // dead-letters: how many of the newest
 };
 
 std::shared_ptr<lake::Lake> OpenLake(const LakeFlags& flags) {
@@ -51,6 +54,31 @@ std::unique_ptr<lake::LakeWriter> OpenWriter(const LakeFlags& flags) {
 void Check(const Status& status, const char* what) {
   if (!status.ok())
     throw CLI::RuntimeError(std::string("lake ") + what + ": " + status.error().ToString(), 1);
+}
+
+// The newest dead letters, one block each: when, where from, why, and the value's text.
+void PrintDeadLetters(const LakeFlags& flags) {
+  auto letters = lake::ListDeadLetters(flags.dir, flags.limit);
+  if (!letters.ok()) Check(letters.error(), "dead-letters");
+  for (const auto& d : *letters) {
+    std::time_t seconds = static_cast<std::time_t>(d.time_us / 1000000);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&seconds));
+    std::string where =
+        d.source == "kafka"
+            ? d.topic + "[" + std::to_string(d.partition) + "]@" + std::to_string(d.offset)
+            : "lsn " + (d.lsn ? d.lsn->ToString() : std::string("?")) + " (commit " +
+                  (d.commit_lsn ? d.commit_lsn->ToString() : std::string("?")) + ", position " +
+                  std::to_string(d.position) + ")";
+    std::string value = d.value ? d.value->substr(0, 200) : "null";
+    for (char& c : value) {
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    }
+    std::printf("%s %s %s table=%s\n  reason: %s\n  value: %s%s\n", when, d.source.c_str(),
+                where.c_str(), d.table.empty() ? "?" : d.table.c_str(), d.reason.c_str(),
+                value.c_str(), d.value && d.value->size() > 200 ? " ..." : "");
+  }
+  std::printf("lake dead-letters: %zu shown\n", letters->size());
 }
 
 void PrintStatus(const LakeFlags& flags) {
@@ -151,6 +179,13 @@ void RunConsume(const LakeFlags& flags) {
     }
     source_options.extra[p.substr(0, eq)] = p.substr(eq + 1);
   }
+  std::unique_ptr<lake::DeadLetterStore> dead_letters;
+  if (flags.on_error != "stop") {
+    auto store = lake::DeadLetterStore::Open(flags.dir);
+    if (!store.ok()) throw CLI::RuntimeError("lake consume: " + store.error().ToString(), 1);
+    dead_letters = std::move(*store);
+    source_options.dead_letters = dead_letters.get();
+  }
   std::stop_source stop;
   TableOwnership ownership(**sink, flags.dir, stop.get_token());
   source_options.listener = &ownership;
@@ -164,9 +199,10 @@ void RunConsume(const LakeFlags& flags) {
   Status st = source.Run(stop.get_token(), **sink);
   watcher.request_stop();
   auto stats = source.stats();
-  std::printf("lake consume: %llu changes, %llu duplicates dropped\n",
+  std::printf("lake consume: %llu changes, %llu duplicates dropped, %llu dead letters\n",
               static_cast<unsigned long long>(stats.changes),
-              static_cast<unsigned long long>(stats.duplicates));
+              static_cast<unsigned long long>(stats.duplicates),
+              static_cast<unsigned long long>(stats.dead_letters));
   // Stopped while waiting for a table another member still held: a clean stop all the same.
   if (!st.ok() && st.error().code() == ErrorCode::kCancelled && stop.stop_requested()) return;
   Check(st, "consume");
@@ -176,8 +212,8 @@ void RunConsume(const LakeFlags& flags) {
 }  // namespace
 
 void AddLakeCommand(CLI::App& app) {
-  auto* cmd =
-      app.add_subcommand("lake", "The analytics lake: status, rebuild, compact, query, consume");
+  auto* cmd = app.add_subcommand(
+      "lake", "The analytics lake: status, rebuild, compact, query, consume, dead-letters");
   cmd->require_subcommand(1);
   auto flags = std::make_shared<LakeFlags>();
   auto add_dir = [&](CLI::App* sub) {
@@ -207,6 +243,13 @@ void AddLakeCommand(CLI::App& app) {
                 static_cast<unsigned long long>(writer->published().version));
   });
 
+  auto* dead = cmd->add_subcommand(
+      "dead-letters", "List the newest changes and messages capture set aside (docs/CDC.md)");
+  add_dir(dead);
+  dead->add_option("--limit", flags->limit, "How many of the newest (0: all)")
+      ->capture_default_str();
+  dead->callback([flags] { PrintDeadLetters(*flags); });
+
   auto* query = cmd->add_subcommand("query", "Run one SQL query over the lake's views, print rows");
   add_dir(query);
   query
@@ -231,6 +274,12 @@ void AddLakeCommand(CLI::App& app) {
   consume->add_option("--topic", flags->topics, "Topics (default: every topic of the prefix)");
   consume->add_option("--kafka-property", flags->kafka_properties,
                       "A librdkafka consumer property, name=value (repeatable)");
+  consume
+      ->add_option("--on-error", flags->on_error,
+                   "A message that does not decode or cannot be stored: dead-letter (set it "
+                   "aside in the lake's dead letters and go on) or stop")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"dead-letter", "stop"}));
   consume->callback([flags] { RunConsume(*flags); });
 #endif
 }

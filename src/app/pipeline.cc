@@ -9,6 +9,7 @@
 #include "analytics/status.h"
 #include "cdc/connector.h"
 #include "common/log.h"
+#include "lake/dead_letters.h"
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
 #include "oltp/entity.h"
@@ -25,6 +26,7 @@ void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options) {
   cmd->add_option("--publication", options->publication_name,
                   "Publication of the captured tables (created when absent)")
       ->capture_default_str();
+  AddCaptureOptions(cmd, &options->tables, &options->on_slot_loss, &options->on_error);
   cmd->add_flag("!--no-pipeline", options->enabled, "Serve the portal without capture and lake");
   auto& console = options->console;
   cmd->add_option("--console-workers", console.max_workers,
@@ -54,6 +56,24 @@ void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options) {
       ->capture_default_str();
 }
 
+void AddCaptureOptions(CLI::App* cmd, std::vector<std::string>* tables, std::string* on_slot_loss,
+                       std::string* on_error) {
+  cmd->add_option("--table", *tables,
+                  "Captured table, repeatable (needs a primary key); the publication is made to "
+                  "match at start")
+      ->capture_default_str();
+  cmd->add_option("--on-slot-loss", *on_slot_loss,
+                  "When the slot cannot deliver what follows the sink's position: stop, or "
+                  "resnapshot (recreate it and reconcile the sink with a snapshot)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stop", "resnapshot"}));
+  cmd->add_option("--on-error", *on_error,
+                  "A change the lake cannot store: dead-letter (set it aside in the lake's dead "
+                  "letters and go on) or stop (retry it)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"dead-letter", "stop"}));
+}
+
 namespace {
 
 class NoPipeline : public Pipeline {
@@ -66,11 +86,13 @@ class NoPipeline : public Pipeline {
 class CapturePipeline : public Pipeline {
  public:
   CapturePipeline(std::shared_ptr<lake::Lake> lake, std::unique_ptr<lake::LakeSink> sink,
+                  std::unique_ptr<lake::DeadLetterStore> dead_letters,
                   cdc::ConnectorOptions connector_options, analytics::ConsoleOptions console)
       : console_options_(std::move(console)),
         lake_(std::move(lake)),
         sink_(std::move(sink)),
-        connector_(std::move(connector_options), sink_.get()),
+        dead_letters_(std::move(dead_letters)),
+        connector_(WithDeadLetters(std::move(connector_options), dead_letters_.get()), sink_.get()),
         access_(analytics::AccessLake(lake_)),
         service_(*access_, [this] { return CurrentStatus(); }) {}
 
@@ -109,6 +131,12 @@ class CapturePipeline : public Pipeline {
   }
 
  private:
+  static cdc::ConnectorOptions WithDeadLetters(cdc::ConnectorOptions o,
+                                               transport::DeadLetterSink* dead_letters) {
+    o.dead_letters = dead_letters;
+    return o;
+  }
+
   // The figures of GET /analytics/status: the connector's and the lake's, read without I/O.
   analytics::PipelineStatus CurrentStatus() {
     analytics::PipelineStatus s;
@@ -118,6 +146,14 @@ class CapturePipeline : public Pipeline {
     s.slot_lag_seconds = m.lag_seconds;
     s.events_per_second = m.events_per_second;
     s.events_total = m.events_total;
+    if (!m.slot_wal_status.empty()) {
+      s.slot_wal_status = m.slot_wal_status;
+      s.slot_retained_wal_bytes = static_cast<int64_t>(m.slot_retained_bytes);
+      s.slot_safe_wal_size_bytes = m.slot_safe_wal_size;
+      s.slot_retention_warning = m.slot_retention_warning;
+    }
+    if (!m.last_error.empty()) s.capture_error = m.last_error;
+    if (dead_letters_) s.dead_letters = dead_letters_->count();
     lake::CommitPosition p = lake_->Position();
     if (p.version > 0) {
       s.lake_version = p.version;
@@ -133,6 +169,7 @@ class CapturePipeline : public Pipeline {
   analytics::ConsoleOptions console_options_;
   std::shared_ptr<lake::Lake> lake_;
   std::unique_ptr<lake::LakeSink> sink_;
+  std::unique_ptr<lake::DeadLetterStore> dead_letters_;  // null with --on-error=stop
   cdc::Connector connector_;
   std::unique_ptr<analytics::LakeAccess> access_;
   analytics::Service service_;
@@ -156,8 +193,14 @@ Result<std::unique_ptr<Pipeline>> StartPipeline(const std::string& database_url,
   connector.database_url = database_url;
   connector.slot_name = options.slot_name;
   connector.publication_name = options.publication_name;
-  auto pipeline =
-      std::make_unique<CapturePipeline>(lake, std::move(sink), connector, options.console);
+  connector.tables = options.tables;
+  MIGSBYU_ASSIGN(connector.on_slot_loss, cdc::ParseSlotLossPolicy(options.on_slot_loss));
+  std::unique_ptr<lake::DeadLetterStore> dead_letters;
+  if (options.on_error != "stop") {
+    MIGSBYU_ASSIGN(dead_letters, lake::DeadLetterStore::Open(options.lake_dir));
+  }
+  auto pipeline = std::make_unique<CapturePipeline>(lake, std::move(sink), std::move(dead_letters),
+                                                    connector, options.console);
   MIGSBYU_TRY(pipeline->Start(router));
   MIGSBYU_LOG_INFO("pipeline: capturing into the lake at {}", options.lake_dir);
   return std::unique_ptr<Pipeline>(std::move(pipeline));

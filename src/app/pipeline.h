@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "analytics/console.h"
 #include "common/result.h"
@@ -21,11 +22,19 @@ struct PipelineOptions {
   std::string lake_dir = "var/lake";
   std::string slot_name = "migsbyu";  // replication slot names are per cluster: one per serve
   std::string publication_name = "migsbyu";
+  // --table: the capture set (docs/CDC.md "The capture set"); the five portal tables by default.
+  std::vector<std::string> tables = {"students", "professors", "courses", "takes", "teaches"};
+  std::string on_slot_loss = "stop";     // --on-slot-loss: stop or resnapshot (cdc/slot.h)
+  std::string on_error = "dead-letter";  // --on-error: dead-letter or stop
   analytics::ConsoleOptions console;  // the SQL console's limits (--console-*)
 };
 
 // Adds the pipeline's options (--lake-dir, --no-pipeline, --console-*, ...) to a subcommand.
 void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options);
+
+// Adds --table, --on-slot-loss and --on-error (docs/CDC.md), shared by `serve` and `cdc`.
+void AddCaptureOptions(CLI::App* cmd, std::vector<std::string>* tables, std::string* on_slot_loss,
+                       std::string* on_error);
 
 class Pipeline {
  public:

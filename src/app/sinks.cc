@@ -20,14 +20,16 @@ Result<std::unique_ptr<transport::Sink>> MakeSink(const std::string& spec) {
     MIGSBYU_ASSIGN(auto sink, lake::LakeSink::Open(options, nullptr));
     return std::unique_ptr<transport::Sink>(std::move(sink));
   }
-  if (kind == "kafka" && !arg.empty()) {
+  if ((kind == "kafka" || kind == "kafka+txmeta") && !arg.empty()) {
     kafka::KafkaSinkOptions options;
     options.brokers = arg;
+    options.transaction_metadata = kind == "kafka+txmeta";
     MIGSBYU_ASSIGN(auto sink, kafka::KafkaSink::Create(std::move(options)));
     return std::unique_ptr<transport::Sink>(std::move(sink));
   }
-  return Error::InvalidArgument("unknown sink '" + spec +
-                                "' (expected file:PATH, lake:DIR or kafka:BROKERS)");
+  return Error::InvalidArgument(
+      "unknown sink '" + spec +
+      "' (expected file:PATH, lake:DIR, kafka:BROKERS or kafka+txmeta:BROKERS)");
 }
 
 }  // namespace migsbyu::app

@@ -2,7 +2,8 @@
 // Wiring only.
 //   file:PATH   newline-delimited JSON file (transport/file/file_sink.h)
 //   lake:DIR    the analytics lake in DIR (lake/lake_sink.h)
-//   kafka:BROKERS  one topic per table in Debezium's envelope (transport/kafka/kafka_sink.h)
+//   kafka:BROKERS  one topic per table in Debezium's envelope (transport/kafka/kafka_sink.h);
+//                  kafka+txmeta:BROKERS also writes the transaction metadata topic (docs/KAFKA.md)
 #pragma once
 
 #include <memory>

@@ -1,6 +1,8 @@
 #include "cdc/connector.h"
 
+#include <algorithm>
 #include <condition_variable>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "cdc/decoder.h"
@@ -28,6 +30,27 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A change as JSON text for a dead letter: {"op", "table", "before", "after"}, values as text.
+std::string ChangeAsJson(const events::ChangeEvent& e) {
+  nlohmann::json j = {{"op", std::string(1, static_cast<char>(e.op))},
+                      {"table", e.table->schema + "." + e.table->name}};
+  for (const auto& [name, row] : {std::pair{"before", &e.before}, std::pair{"after", &e.after}}) {
+    if (!*row) {
+      j[name] = nullptr;
+      continue;
+    }
+    nlohmann::json values = nlohmann::json::object();
+    for (size_t i = 0; i < (*row)->size() && i < e.table->columns.size(); ++i) {
+      const auto& v = (**row)[i];
+      values[e.table->columns[i].name] =
+          v.is_null() ? nlohmann::json(nullptr)
+                      : nlohmann::json(events::ValueToText(e.table->columns[i].type, v));
+    }
+    j[name] = std::move(values);
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
 
 // One connection attempt: setup, optional snapshot, then the stream until an error or stop.
@@ -39,13 +62,38 @@ class Connector::Session {
         stop_(std::move(stop)) {}
 
   // Returns when stopped (OkStatus) or on the first error. `made_progress` tells the caller
-  // whether the stream got going (to reset the backoff).
+  // whether the stream got going (to reset the backoff); fatal() whether the error must end
+  // Run() instead of a retry.
   Status Run(bool* made_progress) {
     SetState(ConnectorState::kStarting);
     MIGSBYU_ASSIGN(conn_, pg::Connection::Open(options_.database_url));
-    MIGSBYU_TRY(EnsurePublication());
-    MIGSBYU_ASSIGN(bool slot_exists, SlotExists());
+    MIGSBYU_TRY(SyncPublication());
+    MIGSBYU_ASSIGN(SlotInfo slot_info, ReadSlot(*conn_, options_.slot_name));
+    if (slot_info.exists && !slot_info.ours) {
+      return Error::InvalidArgument("slot " + options_.slot_name +
+                                    " belongs to another database or plugin");
+    }
+    bool slot_exists = slot_info.exists;
+    ReportSlot(slot_info);
+    SlotCheck check =
+        CheckSlotContinuity(options_.slot_name, slot_info, delivered_, sink_.RecordsPositions());
+    bool resnapshot = snapshot_for_added_;
+    if (check.verdict != SlotVerdict::kUsable) {
+      if (options_.on_slot_loss == SlotLossPolicy::kStop) {
+        fatal_ = true;
+        return Error::Conflict("cdc: " + check.message);
+      }
+      MIGSBYU_LOG_WARN(
+          "cdc: {} Recreating the slot and taking a reconciling snapshot "
+          "(--on-slot-loss=resnapshot).",
+          check.message);
+      resnapshot = true;
+    }
     MIGSBYU_ASSIGN(repl_, pg::ReplicationConnection::Open(options_.database_url));
+    if (resnapshot && slot_exists) {
+      MIGSBYU_TRY(repl_->DropSlot(options_.slot_name));
+      slot_exists = false;
+    }
     if (slot_exists && options_.snapshot && delivered_.IsZero()) {
       // The sink holds nothing durable: a snapshot was interrupted (or the sink is new).
       MIGSBYU_LOG_WARN("cdc: slot {} exists but the sink holds nothing; recreating it for a snapshot",
@@ -54,11 +102,18 @@ class Connector::Session {
       slot_exists = false;
     }
     if (!slot_exists) {
-      MIGSBYU_ASSIGN(auto slot, repl_->CreateLogicalSlot(options_.slot_name, options_.snapshot));
+      // The snapshot's instant, from the server's clock before the slot exists (snapshot.h).
+      MIGSBYU_ASSIGN(snapshot_instant_us_, ServerClockUs(*conn_));
+      MIGSBYU_ASSIGN(auto slot,
+                     repl_->CreateLogicalSlot(options_.slot_name, options_.snapshot || resnapshot));
       MIGSBYU_LOG_INFO("cdc: created slot {} at {}", options_.slot_name, slot.consistent_point.ToString());
-      if (options_.snapshot) {
+      if (options_.snapshot || resnapshot) {
         MIGSBYU_TRY(Snapshot(slot));
         if (stop_.stop_requested()) return OkStatus();
+        if (resnapshot && !snapshot_for_added_) {
+          std::lock_guard lock(owner_->metrics_mutex_);
+          owner_->metrics_.slot_resnapshots++;
+        }
       }
     }
     std::vector<std::pair<std::string, std::string>> start_options = {
@@ -82,27 +137,97 @@ class Connector::Session {
     return Stream();
   }
 
+  bool fatal() const { return fatal_; }
+  // The error returned asks for a new session at once, without backoff or a reconnect count.
+  bool restart_now() const { return restart_now_; }
+
  private:
-  Status EnsurePublication() {
-    auto tables = PublicationTables(*conn_, options_.publication_name);
-    if (tables.ok()) {
-      WarnPrivate(*tables);
+  // Makes the publication capture exactly options_.tables (docs/CDC.md "The capture set"):
+  // created when absent; a table left out of the options is dropped from it at once; a table
+  // added is added only once the stream has caught up (adding_ then says which), followed by a
+  // reconciling snapshot that copies it. Tables that are absent or have no primary key are
+  // refused before anything changes.
+  Status SyncPublication() {
+    std::vector<TableName> wanted;
+    for (const auto& text : options_.tables) wanted.push_back(ParseTableName(text));
+    for (const auto& t : wanted) {
+      MIGSBYU_ASSIGN(
+          auto r,
+          conn_->ExecParams("SELECT c.oid, EXISTS (SELECT 1 FROM pg_index i "
+                            "WHERE i.indrelid = c.oid AND i.indisprimary) "
+                            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+                            {t.schema, t.name}));
+      const std::string name = t.schema + "." + t.name;
+      if (r.rows() == 0) {
+        return Error::InvalidArgument("cdc: captured table " + name + " does not exist");
+      }
+      if (r.Get(0, 1) != "t") {
+        return Error::InvalidArgument(
+            "cdc: captured table " + name +
+            " has no primary key: the lake keys its versions and exactly-once delivery by it; "
+            "add one (ALTER TABLE ... ADD PRIMARY KEY) or leave the table out of --table");
+      }
+    }
+    auto quoted = [](const TableName& t) {
+      return pg::QuoteIdentifier(t.schema) + "." + pg::QuoteIdentifier(t.name);
+    };
+    auto list = [&](const std::vector<TableName>& tables) {
+      std::string out;
+      for (const auto& t : tables) out += (out.empty() ? "" : ", ") + quoted(t);
+      return out;
+    };
+    const std::string publication = pg::QuoteIdentifier(options_.publication_name);
+    auto current = PublicationTables(*conn_, options_.publication_name);
+    if (!current.ok()) {
+      if (current.error().code() != ErrorCode::kNotFound) return current.error();
+      auto created =
+          conn_->Exec("CREATE PUBLICATION " + publication + " FOR TABLE " + list(wanted));
+      if (!created.ok() && conn_->last_server_error().sqlstate != "42710") {  // raced: exists
+        return Error::InvalidArgument("cannot create publication " + options_.publication_name +
+                                      ": " + created.error().message());
+      }
+      MIGSBYU_LOG_INFO("cdc: created publication {}", options_.publication_name);
       return OkStatus();
     }
-    if (tables.error().code() != ErrorCode::kNotFound) return tables.error();
-    std::string sql = "CREATE PUBLICATION " + pg::QuoteIdentifier(options_.publication_name) +
-                      " FOR TABLE ";
-    for (size_t i = 0; i < options_.tables.size(); ++i) {
-      TableName t = ParseTableName(options_.tables[i]);
-      if (i) sql += ", ";
-      sql += pg::QuoteIdentifier(t.schema) + "." + pg::QuoteIdentifier(t.name);
+    WarnPrivate(*current);
+    auto contains = [](const std::vector<TableName>& tables, const TableName& t) {
+      return std::any_of(tables.begin(), tables.end(), [&](const TableName& u) {
+        return u.schema == t.schema && u.name == t.name;
+      });
+    };
+    std::vector<TableName> removed, added;
+    for (const auto& t : *current) {
+      if (!contains(wanted, t)) removed.push_back(t);
     }
-    auto created = conn_->Exec(sql);
-    if (!created.ok() && conn_->last_server_error().sqlstate != "42710") {  // raced: exists
-      return Error::InvalidArgument("cannot create publication " + options_.publication_name +
-                                    ": " + created.error().message());
+    for (const auto& t : wanted) {
+      if (!contains(*current, t)) added.push_back(t);
     }
-    MIGSBYU_LOG_INFO("cdc: created publication {}", options_.publication_name);
+    if (!removed.empty()) {
+      auto altered =
+          conn_->Exec("ALTER PUBLICATION " + publication + " DROP TABLE " + list(removed));
+      if (!altered.ok()) {
+        return Error::InvalidArgument("cannot alter publication " + options_.publication_name +
+                                      ": " + altered.error().message());
+      }
+      MIGSBYU_LOG_INFO("cdc: no longer capturing {} (the lake keeps their history)", list(removed));
+    }
+    if (added.empty()) return OkStatus();
+    // A sink that holds nothing takes a snapshot anyway; otherwise first deliver what the slot
+    // holds, so the history of the other tables is streamed rather than summarized.
+    if (!delivered_.IsZero() && !owner_->add_after_catch_up_) {
+      adding_ = list(added);
+      MIGSBYU_LOG_INFO("cdc: will capture {} once the stream has caught up", adding_);
+      return OkStatus();
+    }
+    auto altered = conn_->Exec("ALTER PUBLICATION " + publication + " ADD TABLE " + list(added));
+    if (!altered.ok()) {
+      return Error::InvalidArgument("cannot alter publication " + options_.publication_name + ": " +
+                                    altered.error().message());
+    }
+    MIGSBYU_LOG_INFO("cdc: capturing {} from now on, with a reconciling snapshot", list(added));
+    owner_->add_after_catch_up_ = false;
+    snapshot_for_added_ = !delivered_.IsZero();
     return OkStatus();
   }
 
@@ -119,17 +244,34 @@ class Connector::Session {
     }
   }
 
-  Result<bool> SlotExists() {
-    MIGSBYU_ASSIGN(auto r, conn_->ExecParams(
-                               "SELECT database = current_database(), plugin "
-                               "FROM pg_replication_slots WHERE slot_name = $1",
-                               {options_.slot_name}));
-    if (r.rows() == 0) return false;
-    if (r.Get(0, 0) != "t" || r.Get(0, 1) != "pgoutput") {
-      return Error::InvalidArgument("slot " + options_.slot_name +
-                                    " belongs to another database or plugin");
+  // Publishes the slot's health in the metrics, warning once when retention becomes a risk.
+  void ReportSlot(const SlotInfo& info) {
+    bool risk = SlotRetentionAtRisk(info, options_.slot_warn_safe_bytes);
+    std::lock_guard lock(owner_->metrics_mutex_);
+    auto& m = owner_->metrics_;
+    if (risk && !m.slot_retention_warning) {
+      MIGSBYU_LOG_WARN(
+          "cdc: slot {} is at risk of invalidation: wal_status '{}', {} WAL bytes "
+          "retained, safe WAL size {}",
+          options_.slot_name, info.wal_status, info.retained_bytes,
+          info.safe_wal_size ? std::to_string(*info.safe_wal_size) : "unlimited");
     }
-    return true;
+    m.slot_wal_status = info.exists ? info.wal_status : "missing";
+    m.slot_retained_bytes = info.retained_bytes;
+    m.slot_safe_wal_size = info.safe_wal_size;
+    m.slot_retention_warning = risk;
+  }
+
+  // While streaming: the slot's health, and its loss (a DBA dropping it is refused while it is
+  // active, but an invalidation terminates the stream).
+  Status CheckSlot() {
+    MIGSBYU_ASSIGN(SlotInfo info, ReadSlot(*conn_, options_.slot_name));
+    ReportSlot(info);
+    SlotCheck check = CheckSlotContinuity(options_.slot_name, info, delivered_, false);
+    if (check.verdict == SlotVerdict::kUsable) return OkStatus();
+    if (options_.on_slot_loss == SlotLossPolicy::kStop) fatal_ = true;
+    // With resnapshot, the next session recreates the slot.
+    return Error::Conflict("cdc: " + check.message);
   }
 
   Status Snapshot(const pg::CreatedSlot& slot) {
@@ -141,7 +283,7 @@ class Connector::Session {
       tables.push_back(std::move(t));
     }
     Status st = CopySnapshot(
-        *conn_, slot.snapshot_name, tables, slot.consistent_point, sink_,
+        *conn_, slot.snapshot_name, tables, slot.consistent_point, snapshot_instant_us_, sink_,
         [this](const SnapshotProgress& p) {
           std::lock_guard lock(owner_->metrics_mutex_);
           owner_->metrics_.snapshot_tables_done = p.tables_done;
@@ -165,6 +307,7 @@ class Connector::Session {
   Status Stream() {
     auto last_status = Clock::now();
     auto last_rate = Clock::now();
+    auto last_slot_check = Clock::now();
     uint64_t rate_base = events_total();
     MIGSBYU_ASSIGN(flushed_, sink_.Flush());
     while (!stop_.stop_requested()) {
@@ -188,6 +331,16 @@ class Connector::Session {
       if (reply || now - last_status >= options_.status_interval) {
         MIGSBYU_TRY(SendStatus());
         last_status = now;
+        if (!adding_.empty() && CaughtUp()) {
+          // The next session adds the tables and takes the snapshot that copies them.
+          owner_->add_after_catch_up_ = true;
+          restart_now_ = true;
+          return Error::Unavailable("cdc: caught up; adding " + adding_ + " to the capture set");
+        }
+        if (now - last_slot_check >= options_.slot_check_interval) {
+          MIGSBYU_TRY(CheckSlot());
+          last_slot_check = now;
+        }
         if (now - last_rate >= std::chrono::seconds(1)) {
           double seconds = std::chrono::duration<double>(now - last_rate).count();
           uint64_t total = events_total();
@@ -203,12 +356,30 @@ class Connector::Session {
     return OkStatus();
   }
 
+  // Everything the server has sent is delivered and no transaction is open or spooled.
+  bool CaughtUp() const {
+    return !in_tx_ && spools_.empty() && !keepalive_wal_end_.IsZero() &&
+           keepalive_wal_end_ >= server_wal_end_ && delivered_ >= received_end_;
+  }
+
   Status SendStatus() {
     MIGSBYU_ASSIGN(Lsn flushed, sink_.Flush());
     flushed_ = std::max(flushed_, flushed);
-    Lsn ack = flushed_;
     bool idle = !in_tx_ && spools_.empty() && flushed_ >= delivered_ && flushed_ >= received_end_;
-    if (idle) ack = std::max(ack, keepalive_wal_end_);
+    if (idle && keepalive_wal_end_ > flushed_ && sink_.RecordsPositions()) {
+      // What is acknowledged must stay within what the sink can resume from (slot.h), so the
+      // idle position is recorded by the sink first, now and then rather than at every status.
+      auto now = Clock::now();
+      if (now - last_position_record_ >= options_.idle_position_interval) {
+        last_position_record_ = now;
+        MIGSBYU_TRY(sink_.RecordPosition(keepalive_wal_end_));
+        MIGSBYU_ASSIGN(flushed, sink_.Flush());
+        flushed_ = std::max(flushed_, flushed);
+        delivered_ = std::max(delivered_, flushed_);
+      }
+    }
+    Lsn ack = flushed_;
+    if (idle && !sink_.RecordsPositions()) ack = std::max(ack, keepalive_wal_end_);
     MIGSBYU_TRY(repl_->SendStatus(ack));
     std::lock_guard lock(owner_->metrics_mutex_);
     auto& m = owner_->metrics_;
@@ -368,8 +539,34 @@ class Connector::Session {
     e.xid = tx_.xid;
     e.commit_time_us = tx_.commit_time_us;
     e.actor = actor_;
-    MIGSBYU_TRY(sink_.Apply(e));
+    Status applied = sink_.Apply(e);
+    if (!applied.ok() && applied.error().code() == ErrorCode::kValidation &&
+        options_.dead_letters) {
+      return Quarantine(e, applied.error());
+    }
+    MIGSBYU_TRY(applied);
     ++events_;
+    return OkStatus();
+  }
+
+  // Sets aside a change the sink refused as unstorable; the transaction goes on without it.
+  Status Quarantine(const events::ChangeEvent& e, const Error& why) {
+    transport::DeadLetter letter;
+    letter.time_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    letter.source = "postgres";
+    letter.reason = why.message();
+    letter.lsn = e.lsn;
+    letter.commit_lsn = e.commit_lsn;
+    letter.position = e.position;
+    letter.table = e.table->schema + "." + e.table->name;
+    letter.value = ChangeAsJson(e);
+    MIGSBYU_TRY(options_.dead_letters->Quarantine(letter));
+    MIGSBYU_LOG_WARN("cdc: change of {} at {} set aside as a dead letter: {}", letter.table,
+                     e.lsn.ToString(), why.message());
+    std::lock_guard lock(owner_->metrics_mutex_);
+    owner_->metrics_.dead_letters++;
     return OkStatus();
   }
 
@@ -406,6 +603,10 @@ class Connector::Session {
     if (state == ConnectorState::kSnapshotting) events_total_base_ = owner_->metrics_.events_total;
   }
 
+  bool fatal_ = false;  // the error returned must stop Run() rather than be retried
+  bool restart_now_ = false;
+  std::string adding_;               // tables to add to the publication once caught up
+  bool snapshot_for_added_ = false;  // this session added tables: recreate the slot, snapshot
   Connector* owner_;
   const ConnectorOptions& options_;
   transport::Sink& sink_;
@@ -429,6 +630,8 @@ class Connector::Session {
 
   Lsn flushed_;
   Lsn received_end_;
+  Clock::time_point last_position_record_;
+  int64_t snapshot_instant_us_ = 0;
   Lsn server_wal_end_;
   Lsn keepalive_wal_end_;
   int64_t last_send_time_us_ = 0;
@@ -460,13 +663,22 @@ Status Connector::Run(std::stop_token stop) {
   std::condition_variable_any wait_cv;
   while (!stop.stop_requested()) {
     bool made_progress = false;
+    bool fatal = false, restart_now = false;
     Status st = [&] {
       Session session(this, &delivered, stop);
-      return session.Run(&made_progress);
+      Status ran = session.Run(&made_progress);
+      fatal = session.fatal();
+      restart_now = session.restart_now();
+      return ran;
     }();
     if (stop.stop_requested()) break;
     if (st.ok()) continue;
-    if (st.error().code() == ErrorCode::kInvalidArgument) {
+    if (restart_now) {
+      MIGSBYU_LOG_INFO("{}", st.error().message());
+      continue;
+    }
+    if (fatal || st.error().code() == ErrorCode::kInvalidArgument) {
+      MIGSBYU_LOG_ERROR("{}", st.error().ToString());
       std::lock_guard lock(metrics_mutex_);
       metrics_.state = ConnectorState::kStopped;
       metrics_.last_error = st.error().ToString();

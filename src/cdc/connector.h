@@ -21,6 +21,10 @@
 // of the snapshot and dropped from the stream, so none reaches the sink.
 // A snapshot interrupted by a crash is redone: a slot whose sink recorded nothing durable
 // (ResumeLsn() empty) is dropped and created again with a fresh snapshot.
+// Slot continuity (slot.h): at every start and every slot_check_interval the slot is compared
+// with the sink's position; a slot that is missing, invalidated or ahead of the sink stops the
+// connector with an error (or, with SlotLossPolicy::kResnapshot, is recreated and followed by a
+// snapshot, which a sink holding data reconciles).
 //
 // Sink calls: TransactionInfo in Begin carries xid, commit_lsn and commit_time_us; end_lsn is
 // known only from the commit message, so it is set in Commit (and zero in Begin for transactions
@@ -48,12 +52,15 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
 
+#include "cdc/slot.h"
 #include "common/lsn.h"
 #include "common/result.h"
+#include "transport/dead_letter.h"
 #include "transport/sink.h"
 
 namespace migsbyu::cdc {
@@ -63,8 +70,10 @@ struct ConnectorOptions {
   std::string database_url;
   std::string slot_name = "migsbyu";
   std::string publication_name = "migsbyu";
-  // Captured tables, "table" (schema public) or "schema.table". Used to create the publication
-  // when it is absent; an existing publication is used as it is.
+  // Captured tables, "table" (schema public) or "schema.table", each with a primary key. At
+  // every start the publication is made to match (docs/CDC.md "The capture set"): created when
+  // absent, a table no longer listed dropped from it, a new one added once the stream has caught
+  // up and copied by a reconciling snapshot.
   std::vector<std::string> tables = {"students", "professors", "courses", "takes", "teaches"};
   // pgoutput protocol: 1, or 2 (PostgreSQL ≥ 14) which allows streaming.
   int protocol_version = 2;
@@ -80,6 +89,20 @@ struct ConnectorOptions {
   std::chrono::milliseconds max_backoff{10000};
   // Folder for the spool files of streamed in-progress transactions (default: TMPDIR or /tmp).
   std::string spool_dir;
+  // When the slot cannot deliver what follows the sink's position (slot.h): stop with an error
+  // (the default), or recreate the slot and take a reconciling snapshot.
+  SlotLossPolicy on_slot_loss = SlotLossPolicy::kStop;
+  // How often the slot's health (wal_status, retained WAL, safe WAL size) is read while
+  // streaming, and the safe WAL size below which the metrics warn.
+  std::chrono::milliseconds slot_check_interval{10000};
+  int64_t slot_warn_safe_bytes = int64_t{1} << 30;
+  // For a sink that records positions: how often an idle slot's position is recorded (a lake
+  // commit without changes) so that it can be acknowledged.
+  std::chrono::milliseconds idle_position_interval{10000};
+  // Where a change the sink refuses as unstorable (ErrorCode::kValidation from Apply) goes, so
+  // that capture goes on without it (transport/dead_letter.h); null (--on-error=stop): such a
+  // refusal stops the transaction and is retried like any sink error. Must outlive Run().
+  transport::DeadLetterSink* dead_letters = nullptr;
 };
 
 enum class ConnectorState : uint8_t {
@@ -110,6 +133,17 @@ struct Metrics {
   uint32_t snapshot_tables_total = 0;
   uint64_t snapshot_rows = 0;
   uint64_t reconnects = 0;
+  // Slot health, as last read (slot.h): wal_status (empty before the first read), WAL bytes the
+  // slot retains, the safe WAL size (unset when the server does not limit it), and whether
+  // retention puts the slot at risk (wal_status 'unreserved' or the safe size below
+  // ConnectorOptions::slot_warn_safe_bytes).
+  std::string slot_wal_status;
+  uint64_t slot_retained_bytes = 0;
+  std::optional<int64_t> slot_safe_wal_size;
+  bool slot_retention_warning = false;
+  // Reconciling snapshots taken after a slot loss (--on-slot-loss=resnapshot).
+  uint64_t slot_resnapshots = 0;
+  uint64_t dead_letters = 0;  // changes set aside as unstorable since start
   std::string last_error;  // empty when none since the last successful (re)connection
 };
 
@@ -123,8 +157,9 @@ class Connector {
 
   // Captures until `stop` is requested; returns OkStatus then. Call it once per Connector.
   // Retryable failures (lost connection, server restart, sink error, a corrupt message) are
-  // logged, counted and retried with backoff; an invalid option or a publication that cannot
-  // be created returns its error.
+  // logged, counted and retried with backoff; an invalid option, a publication that cannot
+  // be created, or (with SlotLossPolicy::kStop) a slot that cannot deliver what follows the
+  // sink's position returns its error.
   Status Run(std::stop_token stop);
 
   // A consistent copy of the current figures. Thread-safe.
@@ -136,6 +171,9 @@ class Connector {
 
   ConnectorOptions options_;
   transport::Sink* sink_;
+  // Tables wait to be added to the publication until a session has caught up; the next session
+  // then adds them (Session::SyncPublication). Only Run()'s thread touches it.
+  bool add_after_catch_up_ = false;
   mutable std::mutex metrics_mutex_;
   Metrics metrics_;
 };

@@ -1,7 +1,5 @@
 #include "cdc/snapshot.h"
 
-#include <chrono>
-
 #include "cdc/value_codec.h"
 
 namespace migsbyu::cdc {
@@ -128,12 +126,6 @@ Status ParseCopyLine(std::string_view line, std::vector<std::optional<std::strin
 
 namespace {
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool IsSnapshotName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
@@ -220,8 +212,15 @@ Status CopyTable(pg::Connection& conn, const events::TableSchema& table_schema,
 
 }  // namespace
 
+Result<int64_t> ServerClockUs(pg::Connection& conn) {
+  MIGSBYU_ASSIGN(auto r,
+                 conn.Exec("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8"));
+  if (r.rows() != 1 || r.IsNull(0, 0)) return Error::Internal("the server returned no clock");
+  return static_cast<int64_t>(std::stoll(std::string(r.Get(0, 0))));
+}
+
 Status CopySnapshot(pg::Connection& conn, const std::string& snapshot_name,
-                    const std::vector<TableName>& tables, Lsn consistent_point,
+                    const std::vector<TableName>& tables, Lsn consistent_point, int64_t instant_us,
                     transport::Sink& sink,
                     const std::function<void(const SnapshotProgress&)>& progress,
                     std::stop_token stop) {
@@ -248,8 +247,9 @@ Status CopySnapshot(pg::Connection& conn, const std::string& snapshot_name,
     events::TransactionInfo tx;
     tx.commit_lsn = consistent_point;
     tx.end_lsn = consistent_point;
-    tx.commit_time_us = NowUs();
+    tx.commit_time_us = instant_us;
     tx.snapshot = true;
+    for (const auto& t : tables) tx.snapshot_tables.push_back(t.name);
     MIGSBYU_TRY(sink.Begin(tx));
     SnapshotProgress p;
     p.tables_total = static_cast<uint32_t>(schemas.size());

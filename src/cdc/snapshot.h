@@ -49,15 +49,24 @@ struct SnapshotProgress {
   uint64_t rows = 0;
 };
 
+// The server's clock (clock_timestamp()), µs since the Unix epoch.
+Result<int64_t> ServerClockUs(pg::Connection& conn);
+
 // Copies `tables` as of exported snapshot `snapshot_name` into `sink` as one pseudo-transaction
-// (snapshot = true, commit_lsn = end_lsn = `consistent_point`, Operation::kRead events), then
-// flushes the sink. Rows stream through COPY one at a time (bounded memory). `progress` is
-// called after each table and every 10,000 rows. kCancelled when `stop` is requested.
-// REQUIRES: the replication connection that exported the snapshot runs no other command until
-// this returns. Leaves `conn` outside any transaction.
+// (snapshot = true, commit_lsn = end_lsn = `consistent_point`, commit_time_us = `instant_us`,
+// snapshot_tables = the tables' names, Operation::kRead events), then flushes the sink.
+// `instant_us` comes from the server's clock read just before the slot was created, so every
+// transaction the slot streams commits after it by the same clock and no version ends before it
+// starts. (Not the snapshot transaction's own now(): that transaction begins after the slot's
+// consistent point, and a transaction committing in between is streamed with an earlier time.) Rows
+// stream through COPY one at a time (bounded memory). `progress` is called after each table and
+// every 10,000 rows. kCancelled when `stop` is requested. REQUIRES: the replication connection that
+// exported the snapshot runs no other command until this returns. Leaves `conn` outside any
+// transaction.
 Status CopySnapshot(pg::Connection& conn, const std::string& snapshot_name,
-                    const std::vector<TableName>& tables, Lsn consistent_point,
-                    transport::Sink& sink, const std::function<void(const SnapshotProgress&)>& progress,
+                    const std::vector<TableName>& tables, Lsn consistent_point, int64_t instant_us,
+                    transport::Sink& sink,
+                    const std::function<void(const SnapshotProgress&)>& progress,
                     std::stop_token stop);
 
 // Splits one line of COPY text format into fields, unescaping them; nullopt fields are \N.

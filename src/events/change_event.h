@@ -99,6 +99,9 @@ struct TransactionInfo {
   Lsn end_lsn;               // the LSN just past the commit: what to acknowledge
   int64_t commit_time_us = 0;  // commit timestamp, µs since the Unix epoch
   bool snapshot = false;     // the initial snapshot's pseudo-transaction
+  // Snapshot only: the tables it copies (names without schema), also those with no row, so a
+  // sink that reconciles knows which tables the snapshot speaks for. Empty when unknown.
+  std::vector<std::string> snapshot_tables;
 };
 
 struct ChangeEvent {

@@ -52,6 +52,16 @@ const KnownTable* FindEntity(const std::string& entity) {
   return nullptr;
 }
 
+std::optional<std::pair<int, int>> DecimalOf(const events::Column& column) {
+  if (column.type != events::ValueType::kNumeric) return std::nullopt;
+  // atttypmod of numeric(p,s) is ((p << 16) | s) + 4; -1 when unconstrained.
+  if (column.type_modifier < 4) return std::nullopt;
+  int precision = ((column.type_modifier - 4) >> 16) & 0xffff;
+  int scale = (column.type_modifier - 4) & 0xffff;
+  if (precision < 1 || precision > 38 || scale > precision) return std::nullopt;
+  return std::pair{precision, scale};
+}
+
 std::string DuckTypeOf(const events::Column& column) {
   using events::ValueType;
   switch (column.type) {
@@ -66,12 +76,10 @@ std::string DuckTypeOf(const events::Column& column) {
     case ValueType::kFloat64:
       return "DOUBLE";
     case ValueType::kNumeric: {
-      // atttypmod of numeric(p,s) is ((p << 16) | s) + 4; -1 when unconstrained.
-      if (column.type_modifier < 4) return "VARCHAR";
-      int precision = ((column.type_modifier - 4) >> 16) & 0xffff;
-      int scale = (column.type_modifier - 4) & 0xffff;
-      if (precision < 1 || precision > 38 || scale > precision) return "VARCHAR";
-      return "DECIMAL(" + std::to_string(precision) + "," + std::to_string(scale) + ")";
+      auto decimal = DecimalOf(column);
+      if (!decimal) return "VARCHAR";
+      return "DECIMAL(" + std::to_string(decimal->first) + "," + std::to_string(decimal->second) +
+             ")";
     }
     case ValueType::kText:
       return "VARCHAR";

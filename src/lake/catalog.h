@@ -39,6 +39,8 @@ const KnownTable* FindEntity(const std::string& entity);
 // DuckDB type for a captured column: numeric with a precision ≤ 38 becomes DECIMAL(p,s), an
 // unconstrained numeric VARCHAR (exact text); see docs/LAKE.md.
 std::string DuckTypeOf(const events::Column& column);
+// The (precision, scale) of a column DuckTypeOf makes a DECIMAL, or nullopt.
+std::optional<std::pair<int, int>> DecimalOf(const events::Column& column);
 
 // The inverse, for reading a change log back: the ValueType and type modifier of a DuckDB type
 // name as QueryResult::ColumnTypeName prints it. Unknown types read as text.

@@ -1,6 +1,7 @@
 #include "lake/lake_sink.h"
 
 #include "common/log.h"
+#include "lake/dead_letters.h"
 
 namespace migsbyu::lake {
 
@@ -61,6 +62,13 @@ Status LakeSink::Begin(const events::TransactionInfo& tx) {
 }
 
 Status LakeSink::Apply(const events::ChangeEvent& change) {
+  // Checked before the writer takes it, so that a refusal leaves the transaction as it was.
+  if (change.table.get() != names_checked_) {
+    MIGSBYU_TRY(CheckStorableNames(*change.table));
+    names_checked_ = change.table.get();
+    names_checked_schema_ = change.table;
+  }
+  MIGSBYU_TRY(CheckStorableValues(change));
   std::lock_guard lock(mu_);
   return writer_->Apply(change);
 }
@@ -82,6 +90,25 @@ std::optional<Lsn> LakeSink::ResumeLsn() {
   std::lock_guard lock(mu_);
   if (writer_->published().version == 0) return std::nullopt;
   return writer_->published().end_lsn;
+}
+
+Status LakeSink::RecordPosition(Lsn end_lsn) {
+  std::lock_guard lock(mu_);
+  if (writer_->InTransaction()) {
+    return Error::InvalidArgument("lake: position " + end_lsn.ToString() +
+                                  " recorded inside a transaction");
+  }
+  // Publishing first makes published() the last stored transaction, whose commit LSN and time
+  // the position commit keeps (the status and freshness report them).
+  MIGSBYU_ASSIGN(bool published, writer_->Publish());
+  (void)published;
+  if (end_lsn <= writer_->published().end_lsn) return OkStatus();
+  events::TransactionInfo tx;
+  tx.commit_lsn = writer_->published().commit_lsn;
+  tx.commit_time_us = writer_->published().commit_time_us;
+  tx.end_lsn = end_lsn;
+  MIGSBYU_TRY(writer_->Begin(tx));
+  return writer_->Commit(tx);
 }
 
 Status LakeSink::AcquireTable(const std::string& table, std::stop_token stop) {

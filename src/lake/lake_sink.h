@@ -36,12 +36,18 @@ class LakeSink : public transport::Sink {
   LakeSink& operator=(const LakeSink&) = delete;
 
   Status Begin(const events::TransactionInfo& tx) override;
+  // kValidation (lake/dead_letters.h CheckStorable) for a change the lake cannot store, before
+  // anything of it is taken: the transaction goes on without it.
   Status Apply(const events::ChangeEvent& change) override;
   Status Commit(const events::TransactionInfo& tx) override;
   // Publishes everything committed; returns the lake's durable end_lsn.
   Result<Lsn> Flush() override;
   // The end_lsn of the latest manifest, or nullopt for an empty lake.
   std::optional<Lsn> ResumeLsn() override;
+  // The lake records an idle position as a commit without changes that advances its end_lsn
+  // (the last transaction's commit LSN and time are kept), published with the next Flush.
+  bool RecordsPositions() const override { return true; }
+  Status RecordPosition(Lsn end_lsn) override;
 
   // Ownership of tables, for a writer with role kTableOwner (LakeWriter::AcquireTable and
   // friends); called from the same thread as the Sink methods, between transactions.
@@ -56,6 +62,10 @@ class LakeSink : public transport::Sink {
   void TimerLoop(std::stop_token stop);
 
   const LakeSinkOptions options_;
+  // The schema whose names CheckStorableNames last accepted (kept alive, so the pointer is not
+  // reused by another schema).
+  const events::TableSchema* names_checked_ = nullptr;
+  std::shared_ptr<const events::TableSchema> names_checked_schema_;
   std::mutex mu_;
   std::unique_ptr<LakeWriter> writer_;
   std::optional<Error> timer_error_;

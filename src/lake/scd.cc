@@ -1,5 +1,7 @@
 #include "lake/scd.h"
 
+#include <algorithm>
+
 namespace migsbyu::lake {
 namespace {
 
@@ -19,8 +21,113 @@ ScdBuilder::ScdBuilder(ScdOutput* output, TrackedColumns tracked)
   }
 }
 
-void ScdBuilder::RestoreCurrent(const std::string& entity, const std::string& id, int64_t key) {
-  current_[entity][id] = key;
+void ScdBuilder::RestoreCurrent(const std::string& entity, const std::string& id, int64_t key,
+                                int64_t start_us) {
+  current_[entity][id] = Current{key, start_us, std::nullopt};
+}
+
+void ScdBuilder::BeginSnapshot() {
+  in_snapshot_ = true;
+  snapshot_ids_.clear();
+  snapshot_links_.clear();
+}
+
+std::vector<events::ChangeEvent> ScdBuilder::SnapshotDeletes(const events::TransactionInfo& tx,
+                                                             const std::vector<std::string>& tables,
+                                                             uint64_t first_position) {
+  std::vector<events::ChangeEvent> out;
+  uint64_t position = first_position;
+  // The contract's columns and types (so the change log keeps one file layout), one schema
+  // object per table.
+  std::map<const KnownTable*, std::shared_ptr<const events::TableSchema>> schemas;
+  auto schema_of = [&](const KnownTable& table) {
+    auto& schema = schemas[&table];
+    if (!schema) {
+      auto made = std::make_shared<events::TableSchema>();
+      made->schema = "public";
+      made->name = table.name;
+      for (size_t i = 0; i < table.columns.size(); ++i) {
+        made->columns.push_back(
+            ColumnFromDuckType(table.columns[i].name, table.columns[i].duck_type));
+        made->columns.back().key = table.entity.empty() || i == 0;
+      }
+      schema = std::move(made);
+    }
+    return schema;
+  };
+  auto deletion = [&](const KnownTable& table, std::vector<std::string> key) {
+    events::Row before;
+    for (size_t i = 0; i < table.columns.size(); ++i) {
+      before.push_back(i < key.size() ? events::Value::Text(std::move(key[i]))
+                                      : events::Value::Null());
+    }
+    events::ChangeEvent e;
+    e.op = events::Operation::kDelete;
+    e.table = schema_of(table);
+    e.before = std::move(before);
+    e.commit_lsn = tx.commit_lsn;
+    e.lsn = tx.commit_lsn;
+    e.position = position++;
+    e.xid = tx.xid;
+    e.commit_time_us = tx.commit_time_us;
+    e.actor = Actor::Snapshot();
+    out.push_back(std::move(e));
+  };
+  auto listed = [&](const KnownTable& t) {
+    return std::find(tables.begin(), tables.end(), t.name) != tables.end();
+  };
+  // Links first, so that the fact's −1 rows carry the keys of the versions still current.
+  for (const auto& t : KnownTables()) {
+    if (!t.entity.empty() || !listed(t)) continue;
+    const auto& state = t.name == "takes" ? enrolled_ : assigned_;
+    const auto& seen = snapshot_links_[t.name];
+    for (const auto& [offering, people] : state) {
+      for (const auto& person : people) {
+        if (seen.count({person, offering.first, offering.second})) continue;
+        deletion(t, {person, offering.first, offering.second});
+      }
+    }
+  }
+  for (const auto& t : KnownTables()) {
+    if (t.entity.empty() || !listed(t)) continue;
+    const auto& seen = snapshot_ids_[t.entity];
+    std::vector<std::string> gone;
+    for (const auto& [id, current] : current_[t.entity]) {
+      if (!seen.count(id)) gone.push_back(id);
+    }
+    std::sort(gone.begin(), gone.end());  // a stable order, so that positions are reproducible
+    for (auto& id : gone) deletion(t, {std::move(id)});
+  }
+  in_snapshot_ = false;
+  snapshot_ids_.clear();
+  snapshot_links_.clear();
+  return out;
+}
+
+bool ScdBuilder::Tracks(const std::string& table, const std::string& column) const {
+  auto tracked = tracked_.find(table);
+  return tracked == tracked_.end() || tracked->second.count(column) || column == "id";
+}
+
+uint64_t ScdBuilder::Fingerprint(const events::ChangeEvent& change, const events::Row& row) const {
+  // FNV-1a over (name, text) of the tracked non-NULL values: a column the schema lacks and a
+  // NULL one hash alike, so change logs with more columns (an old, dropped one) still compare.
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ULL;
+  };
+  for (size_t i = 0; i < change.table->columns.size() && i < row.size(); ++i) {
+    const auto& column = change.table->columns[i];
+    if (row[i].is_null() || !Tracks(change.table->name, column.name)) continue;
+    mix(column.name);
+    mix(events::ValueToText(column.type, row[i]));
+  }
+  return h;
 }
 
 void ScdBuilder::RestoreEnrollment(const std::string& student, const std::string& course,
@@ -39,7 +146,7 @@ std::optional<int64_t> ScdBuilder::CurrentKey(const std::string& entity,
   if (e == current_.end()) return std::nullopt;
   auto it = e->second.find(id);
   if (it == e->second.end()) return std::nullopt;
-  return it->second;
+  return it->second.key;
 }
 
 Status ScdBuilder::Apply(const events::ChangeEvent& change) {
@@ -52,12 +159,8 @@ Status ScdBuilder::Apply(const events::ChangeEvent& change) {
 bool ScdBuilder::TrackedChange(const events::ChangeEvent& change) const {
   const auto& before = *change.before;
   const auto& after = *change.after;
-  auto tracked = tracked_.find(change.table->name);
   for (size_t i = 0; i < change.table->columns.size(); ++i) {
-    if (tracked != tracked_.end() && !tracked->second.count(change.table->columns[i].name) &&
-        change.table->columns[i].name != "id") {
-      continue;
-    }
+    if (!Tracks(change.table->name, change.table->columns[i].name)) continue;
     const events::Value none;
     const auto& b = i < before.size() ? before[i] : none;
     const auto& a = i < after.size() ? after[i] : none;
@@ -75,6 +178,15 @@ Status ScdBuilder::ApplyDimension(const KnownTable& table, const events::ChangeE
       if (!id)
         return Error::InvalidArgument(table.name + " change without an id at " +
                                       change.commit_lsn.ToString());
+      if (change.op == Operation::kRead) {
+        if (in_snapshot_) snapshot_ids_[table.entity].insert(*id);
+        auto& ids = current_[table.entity];
+        auto it = ids.find(*id);
+        if (it != ids.end() && it->second.fingerprint &&
+            *it->second.fingerprint == Fingerprint(change, *change.after)) {
+          return OkStatus();  // the lake already holds this row as it is
+        }
+      }
       if (CurrentKey(table.entity, *id)) MIGSBYU_TRY(CloseCurrent(table, change, *id, false));
       return OpenVersion(table, change, *id);
     }
@@ -122,7 +234,7 @@ Status ScdBuilder::OpenVersion(const KnownTable& table, const events::ChangeEven
   v.source_position = change.position;
   v.source_xid = change.xid;
   v.actor = change.actor;
-  current_[table.entity][id] = v.key;
+  current_[table.entity][id] = Current{v.key, v.start_us, Fingerprint(change, v.values)};
   return output_->OnVersion(std::move(v));
 }
 
@@ -131,8 +243,15 @@ Status ScdBuilder::CloseCurrent(const KnownTable& table, const events::ChangeEve
   auto& ids = current_[table.entity];
   auto it = ids.find(id);
   if (it == ids.end()) return OkStatus();
+  if (change.commit_time_us < it->second.start_us) {
+    return Error::InvalidArgument(
+        table.name + " id " + id + ": the change at " + change.commit_lsn.ToString() +
+        " would end version " + std::to_string(it->second.key) + " at " +
+        std::to_string(change.commit_time_us) + " µs, before its start at " +
+        std::to_string(it->second.start_us) + " µs (a clock that moved back); refused");
+  }
   DimClose close{
-      &table,         it->second, change.commit_time_us, deleted, change.commit_lsn.value(),
+      &table,         it->second.key, change.commit_time_us, deleted, change.commit_lsn.value(),
       change.position};
   ids.erase(it);
   return output_->OnClose(close);
@@ -165,6 +284,9 @@ Status ScdBuilder::ApplyLink(bool enrollment, const events::ChangeEvent& change)
   if (change.op == Operation::kUpdate && before && after && before->person == after->person &&
       before->course == after->course && before->semester == after->semester) {
     return OkStatus();
+  }
+  if (change.op == Operation::kRead && in_snapshot_ && after) {
+    snapshot_links_[change.table->name].insert({after->person, after->course, after->semester});
   }
   if (before && change.op != Operation::kInsert && change.op != Operation::kRead) {
     MIGSBYU_TRY(apply(*before, -1));

@@ -10,6 +10,15 @@
 //   update touching only untracked columns → nothing;
 //   delete → the current version closes at the commit time and is marked deleted;
 //   truncate → every current version closes as deleted.
+// Reconciling snapshots (docs/CDC.md "Reconciling snapshots"): a snapshot read of an id whose
+//   current version has the same tracked values makes nothing; a different one closes it and
+//   opens a version (origin 'snapshot' from the change's actor). Between BeginSnapshot and
+//   SnapshotDeletes the builder notes which ids and links the snapshot read; SnapshotDeletes
+//   gives, for the keys current in the lake that the snapshot lacks, delete changes that the
+//   writer stores and applies like any change (so a rebuild from the change log sees them).
+// Every close is checked: a version whose end would precede its start is refused (kInvalidArgument
+//   naming the table, id and instants), so a clock that moved back never writes an inverted
+//   interval.
 // Fact (course_enrollment_fact): the net count per (student, professor, course, semester) always
 // equals 1 for an enrolled student and each professor assigned to that course in that semester
 // (or a NULL professor when none is), 0 otherwise. Enrolling emits +1 per assigned professor
@@ -25,6 +34,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -95,8 +105,21 @@ class ScdBuilder {
   // the five known ones are ignored.
   Status Apply(const events::ChangeEvent& change);
 
-  // State, for restoring after a restart and for recording in the manifest.
-  void RestoreCurrent(const std::string& entity, const std::string& id, int64_t key);
+  // Starts noting what a snapshot transaction reads (a snapshot whose rows follow).
+  void BeginSnapshot();
+  // The deletes that reconcile the snapshot begun with BeginSnapshot, for the known tables in
+  // `tables`: one per current entity id and per present link the snapshot did not read, links
+  // first, stamped as changes of `tx` at positions from `first_position` (origin 'snapshot',
+  // before = the key columns, other columns NULL). Ends the noting. Does not apply them.
+  std::vector<events::ChangeEvent> SnapshotDeletes(const events::TransactionInfo& tx,
+                                                   const std::vector<std::string>& tables,
+                                                   uint64_t first_position);
+
+  // State, for restoring after a restart and for recording in the manifest. A restored current
+  // version has no known values: a snapshot read of it opens a new version (the writer replays
+  // the change log before a snapshot so that the values are known).
+  void RestoreCurrent(const std::string& entity, const std::string& id, int64_t key,
+                      int64_t start_us = 0);
   void RestoreEnrollment(const std::string& student, const std::string& course,
                          const std::string& semester);
   void RestoreAssignment(const std::string& professor, const std::string& course,
@@ -127,10 +150,25 @@ class ScdBuilder {
   Status EmitFact(const std::string& student, const std::optional<std::string>& professor,
                   const Offering& offering, int sign, const events::ChangeEvent& change);
 
+  // The current version of an entity id.
+  struct Current {
+    int64_t key = 0;
+    int64_t start_us = 0;
+    std::optional<uint64_t> fingerprint;  // of its tracked values, when known
+  };
+  // A hash of the tracked columns' values of `row` (names and text), for snapshot comparison.
+  uint64_t Fingerprint(const events::ChangeEvent& change, const events::Row& row) const;
+  bool Tracks(const std::string& table, const std::string& column) const;
+
   ScdOutput* output_;
   TrackedColumns tracked_;
   std::map<std::string, int64_t> next_key_;                                  // per entity
-  std::map<std::string, std::unordered_map<std::string, int64_t>> current_;  // entity → id → key
+  std::map<std::string, std::unordered_map<std::string, Current>> current_;  // entity → id
+  // During a snapshot: the ids (per entity) and links (per link table) it read.
+  bool in_snapshot_ = false;
+  std::map<std::string, std::set<std::string>> snapshot_ids_;
+  std::map<std::string, std::set<std::tuple<std::string, std::string, std::string>>>
+      snapshot_links_;
   std::map<Offering, std::set<std::string>> enrolled_;                       // → students
   std::map<Offering, std::set<std::string>> assigned_;                       // → professors
 };

@@ -2,6 +2,11 @@
 // changes, then queries over the lake with their expected rows. Directives (one per line):
 //   tracked <table> <col,col,...>       columns whose change makes a version (before any change)
 //   begin <commit_lsn> <commit_time_us>  opens a transaction (xid = commit_lsn)
+//   snapshot <commit_lsn> <commit_time_us> <table,table,...>   opens a snapshot transaction
+//                                         copying those tables (actor NULL snapshot)
+//   refused <substring> <change directive...>   the change must fail, its error naming the
+//                                         substring ("_" a space); the writer is then reopened
+//                                         (what is committed but not flushed is lost with it)
 //   insert|read <table> col=value ...     a change; unlisted columns are NULL
 //   update <table> col=value ... <- col=value ...   after <- before
 //   delete <table> col=value ...          the before image
@@ -13,6 +18,7 @@
 //                                         the user is a space
 //   strip-actors                          rewrites every change log and dimension file without
 //                                         the actor columns: a lake written before they existed
+//   flush                                 publishes what is committed
 //   restart | rebuild | compact           reopen the writer / rebuild dims and fact / compact all
 //   query  then SQL lines, "----", expected rows ("|"-separated, NULL for null), a blank line
 // Values: "_" stands for a space inside a value.
@@ -74,13 +80,29 @@ class ScdCase {
         position_ = 0;
         actor_ = Actor::Database();
         ASSERT_TRUE(sink_->Begin(tx_).ok());
+      } else if (cmd == "snapshot") {
+        tx_ = {};
+        tx_.commit_lsn = Lsn(std::stoull(words[1]));
+        tx_.commit_time_us = std::stoll(words[2]);
+        tx_.snapshot = true;
+        tx_.snapshot_tables = Split(words[3], ',');
+        position_ = 0;
+        actor_ = Actor::Snapshot();
+        ASSERT_TRUE(sink_->Begin(tx_).ok());
+      } else if (cmd == "refused") {
+        std::string expected = words[1];
+        std::replace(expected.begin(), expected.end(), '_', ' ');
+        Status s = ApplyChange({words.begin() + 2, words.end()}, /*expect_ok=*/false);
+        ASSERT_FALSE(s.ok()) << "the change was accepted";
+        EXPECT_NE(s.error().message().find(expected), std::string::npos) << s.error().ToString();
+        Reopen();  // as the connector would: the transaction is received again or not at all
       } else if (cmd == "commit") {
         tx_.end_lsn = Lsn(words.size() > 1 ? std::stoull(words[1]) : tx_.commit_lsn.value() + 1);
         Status s = sink_->Commit(tx_);
         ASSERT_TRUE(s.ok()) << s.error().ToString();
       } else if (cmd == "insert" || cmd == "read" || cmd == "update" || cmd == "delete" ||
                  cmd == "truncate") {
-        ApplyChange(words);
+        if (!ApplyChange(words).ok()) return;
       } else if (cmd == "addcolumn") {
         auto schema = std::make_shared<events::TableSchema>(*Schema(words[1]));
         schema->columns.push_back({words[2], events::ValueType::kText, 25, -1, false});
@@ -93,6 +115,9 @@ class ScdCase {
         actor_.origin = words[2];
       } else if (cmd == "strip-actors") {
         StripActors();
+      } else if (cmd == "flush") {
+        auto flushed = sink_->Flush();
+        ASSERT_TRUE(flushed.ok()) << flushed.error().ToString();
       } else if (cmd == "restart") {
         Reopen();
       } else if (cmd == "rebuild" || cmd == "compact") {
@@ -200,7 +225,7 @@ class ScdCase {
     return row;
   }
 
-  void ApplyChange(const std::vector<std::string>& words) {
+  Status ApplyChange(const std::vector<std::string>& words, bool expect_ok = true) {
     events::ChangeEvent e;
     e.op = words[0] == "insert"   ? events::Operation::kInsert
            : words[0] == "read"   ? events::Operation::kRead
@@ -222,7 +247,8 @@ class ScdCase {
       if (arrow < words.size()) e.before = ParseRow(*e.table, words, arrow + 1, words.size());
     }
     Status s = sink_->Apply(e);
-    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    if (expect_ok) EXPECT_TRUE(s.ok()) << s.error().ToString();
+    return s;
   }
 
   void Query(const std::string& sql, const std::vector<std::string>& expected) {

@@ -239,10 +239,12 @@ Status LakeWriter::RestoreEntity(const KnownTable& t) {
   auto next = published_.next_keys.find(t.entity);
   builder_->SetNextKey(t.entity, next == published_.next_keys.end() ? 1 : next->second);
   if (published_.version == 0) return OkStatus();
-  MIGSBYU_ASSIGN(auto rows, conn_.Query("SELECT id, " + t.KeyColumn() + " FROM " + t.DimName() +
+  MIGSBYU_ASSIGN(auto rows, conn_.Query("SELECT id, " + t.KeyColumn() +
+                                        ", epoch_us(row_effective_start) FROM " + t.DimName() +
                                         " WHERE current_row_indicator = 'yes'"));
   for (uint64_t r = 0; r < rows.RowCount(); ++r) {
-    builder_->RestoreCurrent(t.entity, rows.GetString(0, r), rows.GetInt64(1, r));
+    builder_->RestoreCurrent(t.entity, rows.GetString(0, r), rows.GetInt64(1, r),
+                             rows.GetInt64(2, r));
   }
   return OkStatus();
 }
@@ -345,8 +347,15 @@ Status LakeWriter::Begin(const events::TransactionInfo& tx) {
                  tx.commit_lsn.ToString());
     MIGSBYU_TRY(Reset());
   }
+  // Only the connector's snapshots say which tables they copy; a Kafka source hands a snapshot
+  // over in many pieces, which are stored as they come.
+  const bool reconcile =
+      tx.snapshot && !tx.snapshot_tables.empty() && options_.role == WriterRole::kExclusive;
+  if (reconcile) MIGSBYU_TRY(BeginReconcile());
   in_transaction_ = true;
   applied_in_transaction_ = 0;
+  snapshot_tx_ = reconcile;
+  last_position_ = 0;
   return OkStatus();
 }
 
@@ -360,6 +369,7 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
                            change.lsn.ToString() +
                            ", which this process does not own (another member writes it)");
   }
+  last_position_ = std::max(last_position_, change.position);
   TableState& state = StateOf(change.table);
   const Watermark mark = MarkOf(change);
   if (!state.mark) {
@@ -417,6 +427,14 @@ Status LakeWriter::Commit(const events::TransactionInfo& tx) {
   if (!in_transaction_) {
     return Error::InvalidArgument("lake: commit at " + tx.commit_lsn.ToString() + " without Begin");
   }
+  if (snapshot_tx_) {
+    // The keys current in the lake that the snapshot lacks were deleted meanwhile.
+    for (const auto& deletion :
+         builder_->SnapshotDeletes(tx, tx.snapshot_tables, last_position_ + 1)) {
+      MIGSBYU_TRY(Apply(deletion));
+    }
+    snapshot_tx_ = false;
+  }
   in_transaction_ = false;
   // A transaction that stored changes must be published even when its end LSN is not the
   // highest seen (the Kafka source hands over each topic's part of a transaction separately).
@@ -441,9 +459,38 @@ std::optional<std::chrono::steady_clock::time_point> LakeWriter::OldestUnpublish
 
 // ---- builder output ----
 
+Status LakeWriter::BeginReconcile() {
+  MIGSBYU_ASSIGN(bool published, Publish());
+  (void)published;
+  if (published_.version > 0) {
+    // Restored state knows the current versions' keys, not their values: replaying the change
+    // log gives the builder both, as a rebuild would, with nothing written.
+    auto builder = std::make_unique<ScdBuilder>(this, options_.tracked);
+    std::swap(builder, builder_);
+    suppress_output_ = true;
+    Status replayed = ReplayChangeLogs({}, watermarks_, Watermark{0, 0}, nullptr);
+    suppress_output_ = false;
+    // An entity that never had a version is absent from the manifest and at key 1 here.
+    bool same_keys = true;
+    for (const auto& [entity, next] : builder_->next_keys()) {
+      auto p = published_.next_keys.find(entity);
+      same_keys = same_keys && next == (p == published_.next_keys.end() ? 1 : p->second);
+    }
+    if (!replayed.ok() || !same_keys) {
+      spdlog::warn(
+          "lake: the change log does not replay to the published state ({}); the "
+          "snapshot makes a version for every row",
+          replayed.ok() ? "other surrogate keys" : replayed.error().ToString());
+      std::swap(builder, builder_);
+    }
+  }
+  builder_->BeginSnapshot();
+  return OkStatus();
+}
+
 Status LakeWriter::OnVersion(DimVersion version) {
   // The deriver's dimensions only give the fact its keys; the tables' owners write them.
-  if (options_.role == WriterRole::kDeriver) return OkStatus();
+  if (options_.role == WriterRole::kDeriver || suppress_output_) return OkStatus();
   auto& list = versions_[version.table];
   buffered_index_[version.table][version.key] = list.size();
   list.push_back(std::move(version));
@@ -452,7 +499,7 @@ Status LakeWriter::OnVersion(DimVersion version) {
 }
 
 Status LakeWriter::OnClose(const DimClose& close) {
-  if (options_.role == WriterRole::kDeriver) return OkStatus();
+  if (options_.role == WriterRole::kDeriver || suppress_output_) return OkStatus();
   auto& index = buffered_index_[close.table];
   auto it = index.find(close.key);
   if (it != index.end()) {

@@ -163,6 +163,9 @@ class LakeWriter : public ScdOutput {
   Status OnFact(FactRow row) override;
 
   Status Restore();
+  // Before a snapshot transaction: publishes, brings the builder's state to the published one
+  // with the current versions' values (a replay of the change log), and starts reconciling.
+  Status BeginReconcile();
   // Current key per id of one entity table, from its dimension view over published_.
   Status RestoreEntity(const KnownTable& table);
   bool Owns(const std::string& dataset) const;
@@ -243,7 +246,9 @@ class LakeWriter : public ScdOutput {
   Ownership owned_;  // kExclusive: unused (it owns everything)
   std::map<std::string, uint64_t> caught_up_;
   std::map<std::string, Watermark> derived_;
-  bool suppress_output_ = false;  // the deriver catching up to its published state
+  bool suppress_output_ = false;  // the deriver (or a reconcile) catching up to its state
+  bool snapshot_tx_ = false;      // the open transaction is a snapshot being reconciled
+  uint64_t last_position_ = 0;    // highest position applied in the open transaction
   struct ManifestFiles {
     int64_t written_at_us = 0;
     std::vector<std::string> paths;

@@ -33,6 +33,20 @@ class Sink {
 
   // What the sink recorded as durable before this process started, if it keeps such a record.
   virtual std::optional<Lsn> ResumeLsn() { return std::nullopt; }
+
+  // Whether the sink records positions (RecordPosition), so that ResumeLsn() covers everything
+  // the connector ever acknowledged to PostgreSQL. Only then can the connector tell, at start,
+  // that the slot moved past what the sink holds (docs/CDC.md "Slot continuity").
+  virtual bool RecordsPositions() const { return false; }
+
+  // Called between transactions when the stream reached `end_lsn` with nothing more for this
+  // sink (an idle slot, whose position the connector wants to acknowledge). A sink that
+  // RecordsPositions() makes it durable with the next Flush(), which then returns at least
+  // `end_lsn`; the default ignores it. REQUIRES: no open transaction.
+  virtual Status RecordPosition(Lsn end_lsn) {
+    (void)end_lsn;
+    return OkStatus();
+  }
 };
 
 }  // namespace migsbyu::transport

@@ -42,6 +42,41 @@ bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit) {
   return true;
 }
 
+namespace {
+
+// Runs a shell command, failing the test when it exits non-zero; returns its output, trimmed.
+std::string RunCommand(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[256];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  int status = pclose(p);
+  EXPECT_EQ(status, 0) << command << ": " << out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+PrivateCluster::PrivateCluster(std::string pg_script) : script_(std::move(pg_script)) {
+  port_ = RunCommand(script_ + " free-port");
+  Start();
+}
+
+PrivateCluster::~PrivateCluster() { Stop(); }
+
+void PrivateCluster::Start() {
+  RunCommand("MIGSBYU_PG_FAST=1 " + script_ + " start " + dir_.path() + "/data " + port_ + " 2>&1");
+}
+
+void PrivateCluster::Stop() { RunCommand(script_ + " stop " + dir_.path() + "/data 2>&1"); }
+
+std::string PrivateCluster::url() const {
+  return "postgresql://migsbyu@127.0.0.1:" + port_ + "/migsbyu?passfile=" + dir_.path() +
+         "/data.pgpass";
+}
+
 TempDir::TempDir() {
   static std::mt19937_64 rng(std::random_device{}());
   path_ = (std::filesystem::temp_directory_path() /

@@ -42,6 +42,25 @@ class TempDir {
   std::string path_;
 };
 
+// A PostgreSQL cluster of the test's own (scripts/pg.sh, fsync off), for tests that restart the
+// server or change its settings, so the shared test server is never disturbed. Stopped and
+// removed by the destructor.
+class PrivateCluster {
+ public:
+  // `pg_script`: the path of scripts/pg.sh. Starts the cluster on a free port.
+  explicit PrivateCluster(std::string pg_script);
+  ~PrivateCluster();
+  void Start();
+  void Stop();
+  std::string url() const;
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  std::string script_;
+  TempDir dir_;
+  std::string port_;
+};
+
 // Runs a Connector with a FileSink on a thread until Stop() or destruction.
 class InProcessConnector {
  public:

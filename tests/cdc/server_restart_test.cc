@@ -16,45 +16,11 @@ using testing::Connect;
 using testing::Exec;
 using testing::InProcessConnector;
 using testing::PollUntil;
+using testing::PrivateCluster;
 using testing::ReadCommitted;
 
-std::string Run(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[256];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  int status = pclose(p);
-  EXPECT_EQ(status, 0) << command << ": " << out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-class PrivateCluster {
- public:
-  PrivateCluster() {
-    port_ = Run(std::string(MIGSBYU_PG_SCRIPT) + " free-port");
-    Start();
-  }
-  ~PrivateCluster() { Stop(); }
-  void Start() {
-    Run("MIGSBYU_PG_FAST=1 " + std::string(MIGSBYU_PG_SCRIPT) + " start " + dir_.path() + "/data " +
-        port_ + " 2>&1");
-  }
-  void Stop() { Run(std::string(MIGSBYU_PG_SCRIPT) + " stop " + dir_.path() + "/data 2>&1"); }
-  std::string url() const {
-    return "postgresql://migsbyu@127.0.0.1:" + port_ + "/migsbyu?passfile=" + dir_.path() +
-           "/data.pgpass";
-  }
-  const std::string& dir() const { return dir_.path(); }
-
- private:
-  testing::TempDir dir_;
-  std::string port_;
-};
-
 TEST(ServerRestartTest, ConnectorReconnectsAfterServerRestartAndLosesNothing) {
-  PrivateCluster cluster;
+  PrivateCluster cluster(MIGSBYU_PG_SCRIPT);
   auto conn = Connect(cluster.url());
   Exec(conn, "CREATE TABLE r (id int PRIMARY KEY);"
              "ALTER TABLE r REPLICA IDENTITY FULL");

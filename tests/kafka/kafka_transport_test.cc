@@ -2,7 +2,7 @@
 // loopback TCP: every operation and column type through the sink and back through a separate
 // consumer (and through kcat, an independent client), tombstones, de-duplication of a replayed
 // transaction, a broker outage, a consumer group of two (eager and cooperative), a consumer
-// closed with a revocation pending, and Debezium's own events.
+// closed with a revocation pending, Debezium's own events, and the transaction metadata topic.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -154,11 +154,14 @@ void Push(transport::Sink& sink, const Tx& tx) {
   ASSERT_TRUE(sink.Commit(tx.info).ok());
 }
 
-std::unique_ptr<KafkaSink> MakeSink(const testing::MockCluster& cluster,
-                                    std::chrono::milliseconds flush_timeout = std::chrono::seconds(30)) {
+std::unique_ptr<KafkaSink> MakeSink(
+    const testing::MockCluster& cluster,
+    std::chrono::milliseconds flush_timeout = std::chrono::seconds(30),
+    bool transaction_metadata = false) {
   KafkaSinkOptions o;
   o.brokers = cluster.bootstraps();
   o.flush_timeout = flush_timeout;
+  o.transaction_metadata = transaction_metadata;
   o.extra["log_level"] = "3";
   auto sink = KafkaSink::Create(o);
   EXPECT_TRUE(sink.ok()) << sink.error().ToString();
@@ -277,6 +280,28 @@ TEST_F(KafkaTransportTest, EveryOperationAndTypeRoundTripsThroughTheMockCluster)
   }
 }
 
+// Every (key, value) of `topic`, read by kcat (an independent client); a null value as "NULL".
+std::vector<std::pair<std::string, std::string>> KcatRead(const testing::MockCluster& cluster,
+                                                          const std::string& topic) {
+  std::string cmd = "kcat -C -b " + cluster.bootstraps() + " -t " + topic +
+                    " -e -q -Z -f '%k\\t%s\\n' 2>/dev/null";
+  std::vector<std::pair<std::string, std::string>> lines;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  EXPECT_NE(pipe, nullptr);
+  if (!pipe) return lines;
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  EXPECT_EQ(pclose(pipe), 0) << out;
+  for (size_t start = 0, nl; (nl = out.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string line = out.substr(start, nl - start);
+    auto tab = line.find('\t');
+    EXPECT_NE(tab, std::string::npos) << line;
+    if (tab != std::string::npos) lines.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+  }
+  return lines;
+}
+
 TEST_F(KafkaTransportTest, KcatReadsEveryMessageIncludingTombstones) {
   CreateTopics({"students"});
   std::vector<Tx> txs = {b_.Make({{"students", {'c', 1}}, {"students", {'c', 2}}}),
@@ -285,29 +310,61 @@ TEST_F(KafkaTransportTest, KcatReadsEveryMessageIncludingTombstones) {
   for (const auto& tx : txs) Push(*sink, tx);
   ASSERT_TRUE(sink->Flush().ok());
 
-  std::string cmd = "kcat -C -b " + cluster_.bootstraps() +
-                    " -t migsbyu.public.students -e -q -Z -f '%k\\t%s\\n' 2>/dev/null";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  ASSERT_EQ(pclose(pipe), 0) << out;
-
-  std::vector<std::pair<std::string, std::string>> lines;
-  for (size_t start = 0, nl; (nl = out.find('\n', start)) != std::string::npos; start = nl + 1) {
-    std::string line = out.substr(start, nl - start);
-    auto tab = line.find('\t');
-    ASSERT_NE(tab, std::string::npos) << line;
-    lines.emplace_back(line.substr(0, tab), line.substr(tab + 1));
-  }
-  ASSERT_EQ(lines.size(), 4u) << out;  // two inserts, a delete and its tombstone
+  auto lines = KcatRead(cluster_, "migsbyu.public.students");
+  ASSERT_EQ(lines.size(), 4u);  // two inserts, a delete and its tombstone
   EXPECT_EQ(json::parse(lines[0].first)["payload"], json({{"id", 1}}));
   EXPECT_EQ(json::parse(lines[1].second)["payload"]["op"], "c");
   EXPECT_EQ(json::parse(lines[1].second)["payload"]["after"]["id"], 2);
   EXPECT_EQ(json::parse(lines[2].second)["payload"]["op"], "d");
   EXPECT_EQ(json::parse(lines[3].first)["payload"], json({{"id", 1}}));
   EXPECT_EQ(lines[3].second, "NULL");  // kcat -Z prints a null value as NULL
+}
+
+TEST_F(KafkaTransportTest, TransactionMetadataBracketsEachTransactionWithItsCounts) {
+  CreateTopics({"students", "courses"});
+  cluster_.CreateTopic("migsbyu.transaction", 1);
+  std::vector<Tx> txs = {
+      b_.Make({{"students", {'c', 1}}, {"courses", {'c', 7}}, {"students", {'c', 2}}}),
+      b_.Make({{"students", {'d', 1}}})};
+  auto sink = MakeSink(cluster_, std::chrono::seconds(30), /*transaction_metadata=*/true);
+  for (const auto& tx : txs) Push(*sink, tx);
+  ASSERT_TRUE(sink->Flush().ok());
+
+  auto records = KcatRead(cluster_, "migsbyu.transaction");
+  ASSERT_EQ(records.size(), 4u);
+  // The ids are the data messages' transaction.id.
+  auto students = KcatRead(cluster_, "migsbyu.public.students");
+  ASSERT_EQ(students.size(), 4u);  // two inserts, a delete, its tombstone
+  const std::string id1 = json::parse(students[0].second)["payload"]["transaction"]["id"];
+  const std::string id2 = json::parse(students[2].second)["payload"]["transaction"]["id"];
+  ASSERT_NE(id1, id2);
+  auto payload = [&](size_t i) { return json::parse(records[i].second)["payload"]; };
+  EXPECT_EQ(json::parse(records[0].first)["payload"], json({{"id", id1}}));
+  EXPECT_EQ(payload(0)["status"], "BEGIN");
+  EXPECT_EQ(payload(0)["id"], id1);
+  EXPECT_TRUE(payload(0)["event_count"].is_null());
+  EXPECT_TRUE(payload(0)["data_collections"].is_null());
+  EXPECT_EQ(payload(1)["status"], "END");
+  EXPECT_EQ(payload(1)["id"], id1);
+  EXPECT_EQ(payload(1)["event_count"], 3);
+  EXPECT_EQ(payload(1)["data_collections"],
+            json::parse(R"([{"data_collection":"public.courses","event_count":1},)"
+                        R"({"data_collection":"public.students","event_count":2}])"));
+  EXPECT_EQ(payload(2)["status"], "BEGIN");
+  EXPECT_EQ(payload(3)["status"], "END");
+  EXPECT_EQ(payload(3)["id"], id2);
+  EXPECT_EQ(payload(3)["event_count"], 1);
+  EXPECT_EQ(json::parse(records[3].second)["schema"]["name"],
+            "io.debezium.connector.common.TransactionMetadataValue");
+
+  // A consumer of every topic of the prefix passes over the records and hands on each change.
+  RecordingSink recorded;
+  RunningSource source(SourceOptions(cluster_, "metadata"), recorded);
+  ASSERT_TRUE(WaitFor(
+      [&] { return recorded.change_count() >= 4 && source.source().stats().skipped >= 4; }));
+  ASSERT_TRUE(source.Stop().ok());
+  EXPECT_EQ(source.source().stats().skipped, 4u);
+  EXPECT_EQ(Received(recorded.changes()), Expected(txs));
 }
 
 TEST_F(KafkaTransportTest, TombstonesCanBeTurnedOff) {

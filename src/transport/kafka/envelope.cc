@@ -11,6 +11,7 @@
 
 #include "common/actor.h"
 #include "common/civil_date.h"
+#include "common/identifier.h"
 
 namespace migsbyu::kafka {
 
@@ -609,16 +610,72 @@ Result<std::string> EncodeValue(const ChangeEvent& change, const EnvelopeContext
       {"changed_by", change.actor.user ? json(*change.actor.user) : json(nullptr)},
       {"origin", change.actor.origin},
   };
-  payload["transaction"] = {
-      {"id", std::to_string(change.xid) + ":" + std::to_string(change.commit_lsn.value())},
-      {"total_order", change.position + 1},
-      {"data_collection_order", context.data_collection_order}};
+  payload["transaction"] = {{"id", TransactionId(change.xid, change.commit_lsn)},
+                            {"total_order", change.position + 1},
+                            {"data_collection_order", context.data_collection_order}};
   payload["op"] = std::string(1, static_cast<char>(change.op));
   payload["ts_ms"] = FloorDiv(context.processed_at_us, 1000);
   payload["ts_us"] = context.processed_at_us;
   payload["ts_ns"] = context.processed_at_us * 1000;
   if (!options.schemas_enable) return payload.dump();
   return WithSchema(CachedSchemas(t, options).value, payload);
+}
+
+std::string TransactionId(uint32_t xid, Lsn commit_lsn) {
+  return std::to_string(xid) + ":" + std::to_string(commit_lsn.value());
+}
+
+std::string TransactionTopic(const EnvelopeOptions& options) {
+  return options.topic_prefix + ".transaction";
+}
+
+std::pair<std::string, std::string> EncodeTransactionRecord(
+    const std::string& id, const std::optional<std::vector<DataCollectionCount>>& end,
+    int64_t ts_us, const EnvelopeOptions& options) {
+  json key = {{"id", id}};
+  json value = {{"status", end ? "END" : "BEGIN"}, {"id", id}};
+  if (end) {
+    uint64_t total = 0;
+    json collections = json::array();
+    for (const auto& c : *end) {
+      total += c.event_count;
+      collections.push_back(
+          {{"data_collection", c.data_collection}, {"event_count", c.event_count}});
+    }
+    value["event_count"] = total;
+    value["data_collections"] = std::move(collections);
+  } else {
+    value["event_count"] = nullptr;
+    value["data_collections"] = nullptr;
+  }
+  value["ts_ms"] = FloorDiv(ts_us, 1000);
+  if (!options.schemas_enable) return {key.dump(), value.dump()};
+  // Debezium's schemas for these records (io.debezium.connector.common.TransactionMetadata*).
+  static const std::string key_schema =
+      json{{"type", "struct"},
+           {"fields", json::array({SimpleField("string", "id", false)})},
+           {"optional", false},
+           {"name", "io.debezium.connector.common.TransactionMetadataKey"}}
+          .dump();
+  static const std::string value_schema =
+      json{{"type", "struct"},
+           {"fields",
+            json::array({SimpleField("string", "status", false),
+                         SimpleField("string", "id", false),
+                         SimpleField("int64", "event_count", true),
+                         {{"type", "array"},
+                          {"items",
+                           {{"type", "struct"},
+                            {"fields", json::array({SimpleField("string", "data_collection", false),
+                                                    SimpleField("int64", "event_count", false)})},
+                            {"optional", false}}},
+                          {"optional", true},
+                          {"field", "data_collections"}},
+                         SimpleField("int64", "ts_ms", false)})},
+           {"optional", false},
+           {"name", "io.debezium.connector.common.TransactionMetadataValue"}}
+          .dump();
+  return {WithSchema(key_schema, key), WithSchema(value_schema, value)};
 }
 
 // ---------------------------------------------------------------------------------- decoding
@@ -689,8 +746,12 @@ std::pair<Column, FieldCodec> ColumnFromFieldSchema(const json& f) {
     }
   }
   std::string length = Str(params, kSourceLength), scale = Str(params, kSourceScale);
-  if (c.type == ValueType::kNumeric && !length.empty()) {
-    c.type_modifier = ((std::atoi(length.c_str()) << 16) | std::atoi(scale.c_str())) + 4;
+  const int declared_length = std::atoi(length.c_str()), declared_scale = std::atoi(scale.c_str());
+  if (c.type == ValueType::kNumeric && !length.empty() && declared_length > 0 &&
+      declared_length <= kMaxDecimalDigits && declared_scale >= 0 &&
+      declared_scale <= declared_length) {
+    // Otherwise (a hostile or absent declaration) the column is an unconstrained numeric.
+    c.type_modifier = ((declared_length << 16) | declared_scale) + 4;
   } else if ((c.type == ValueType::kTimestamp || c.type == ValueType::kTimestampTz) &&
              !length.empty()) {
     c.type_modifier = std::atoi(length.c_str());
@@ -709,7 +770,17 @@ FieldCodec InferCodec(const json& v) {
 
 Result<Value> DecodeColumnValue(const json& v, const FieldCodec& codec, const std::string& where) {
   auto bad = [&](const char* expected) {
-    return Error::Corruption("kafka envelope: " + where + " = " + v.dump() + " is not " + expected);
+    return Error::Corruption("kafka envelope: " + where + " = " + v.dump().substr(0, 120) +
+                             " is not " + expected);
+  };
+  // Decimal bytes and scales are bounded before anything is allocated for them: PostgreSQL's
+  // numeric has at most 1000 digits of precision and a scale of at most 1000.
+  auto decimal_bytes = [&](const std::string& b64, int64_t scale) -> Result<std::string> {
+    if (scale < 0 || scale > kMaxDecimalDigits) return bad("a decimal with a scale of 0 to 1000");
+    if (b64.size() > kMaxDecimalBase64) return bad("a decimal of at most 1000 digits");
+    auto bytes = Base64Decode(b64);
+    if (!bytes) return bad("base64 decimal bytes");
+    return TwosComplementToDecimal(*bytes, static_cast<int>(scale));
   };
   if (v.is_null()) return Value::Null();
   if (v.is_string() && v.get_ref<const std::string&>() == kUnavailable) return Value::UnchangedToast();
@@ -734,9 +805,9 @@ Result<Value> DecodeColumnValue(const json& v, const FieldCodec& codec, const st
             !v["value"].is_string()) {
           return bad("a VariableScaleDecimal {scale, value}");
         }
-        auto bytes = Base64Decode(v["value"].get<std::string>());
-        if (!bytes) return bad("base64");
-        return Value::Text(TwosComplementToDecimal(*bytes, v["scale"].get<int>()));
+        MIGSBYU_ASSIGN(std::string text,
+                       decimal_bytes(v["value"].get<std::string>(), v["scale"].get<int64_t>()));
+        return Value::Text(std::move(text));
       }
       if (!v.is_string()) {
         if (v.is_number()) return Value::Text(v.dump());
@@ -744,10 +815,10 @@ Result<Value> DecodeColumnValue(const json& v, const FieldCodec& codec, const st
       }
       const std::string& s = v.get_ref<const std::string&>();
       if (codec.decimal_bytes) {
-        auto bytes = Base64Decode(s);
-        if (!bytes) return bad("base64 decimal bytes");
-        return Value::Text(TwosComplementToDecimal(*bytes, codec.decimal_scale));
+        MIGSBYU_ASSIGN(std::string text, decimal_bytes(s, codec.decimal_scale));
+        return Value::Text(std::move(text));
       }
+      if (s.size() > kMaxDecimalDigits + 2) return bad("a decimal of at most 1000 digits");
       if (!SplitDecimal(s)) {
         if (s == "NaN" || s == "Infinity" || s == "-Infinity") return Value::Text(s);
         return bad("a decimal");
@@ -810,7 +881,54 @@ Result<Actor> ActorOf(const json& source, const std::string& where_table) {
   return actor;
 }
 
+// Calls on_depth(i, depth) at each bracket of `text` from `begin` on that lies outside strings
+// (escapes honoured), with the nesting depth after it; stops and returns i when on_depth says
+// so, npos at the end.
+template <typename F>
+size_t ScanBrackets(std::string_view text, size_t begin, F on_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = begin; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[' || c == '}' || c == ']') {
+      depth += c == '{' || c == '[' ? 1 : -1;
+      if (on_depth(i, depth)) return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Whether objects and arrays in `text` nest deeper than `limit` (the scan stops there): the
+// parser and a JSON value's destruction recurse, so deeper input is refused before parsing.
+bool NestsDeeperThan(std::string_view text, int limit) {
+  return ScanBrackets(text, 0, [limit](size_t, int depth) { return depth > limit; }) !=
+         std::string_view::npos;
+}
+
+// Refuses text too large or too deep to parse safely (see kMaxMessageBytes, kMaxJsonDepth).
+Status CheckParsable(std::string_view text, const char* what) {
+  if (text.size() > kMaxMessageBytes) {
+    return Error::Corruption(std::string("kafka envelope: ") + what + " of " +
+                             std::to_string(text.size()) + " bytes (at most " +
+                             std::to_string(kMaxMessageBytes) + ")");
+  }
+  if (NestsDeeperThan(text, kMaxJsonDepth)) {
+    return Error::Corruption(std::string("kafka envelope: ") + what + " nests deeper than " +
+                             std::to_string(kMaxJsonDepth) + " levels");
+  }
+  return OkStatus();
+}
+
 Result<json> ParseJson(const std::string& text, const char* what) {
+  MIGSBYU_TRY(CheckParsable(text, what));
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) {
     return Error::Corruption(std::string("kafka envelope: ") + what + " is not JSON: " +
@@ -864,25 +982,8 @@ size_t SkipSpace(std::string_view t, size_t i) {
 // Where the JSON object or array that opens at t[begin] ends (one past its closing bracket),
 // honouring strings and escapes; npos when it does not close.
 size_t CompositeEnd(std::string_view t, size_t begin) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = begin; i < t.size(); ++i) {
-    char c = t[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) return i + 1;
-    }
-  }
-  return std::string_view::npos;
+  size_t close = ScanBrackets(t, begin, [](size_t, int depth) { return depth == 0; });
+  return close == std::string_view::npos ? close : close + 1;
 }
 
 // The texts of S and P in a value written as {"schema":S,"payload":P}, in that order, as Kafka
@@ -932,6 +1033,8 @@ const RowColumns* CachedRowColumns(std::string_view schema_text) {
 Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
                                                     const std::string* value) {
   if (!value) return std::optional<DecodedChange>();
+  MIGSBYU_TRY(CheckParsable(*value, "value"));
+  if (key) MIGSBYU_TRY(CheckParsable(*key, "key"));
   json payload;
   const RowColumns* row_columns = nullptr;
   RowColumns parsed_columns;
@@ -973,6 +1076,13 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
   auto table = std::make_shared<TableSchema>();
   table->schema = Str(source, "schema");
   table->name = Str(source, "table");
+  // Names become the lake's file and column names: only plain identifiers pass.
+  if (!IsPlainIdentifier(table->name) ||
+      (!table->schema.empty() && !IsPlainIdentifier(table->schema))) {
+    return Error::Corruption("kafka envelope: table name '" +
+                             (table->schema + "." + table->name).substr(0, 120) +
+                             "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)");
+  }
   const std::string where_table = table->schema + "." + table->name;
 
   // Columns: from the row schema when present, else from the row objects themselves.
@@ -998,6 +1108,12 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
     for (size_t i = 0; i < codecs.size(); ++i) {
       table->columns[i].type = codecs[i].type;
       table->columns[i].type_oid = DefaultOid(codecs[i].type);
+    }
+  }
+  for (const auto& c : table->columns) {
+    if (!IsPlainIdentifier(c.name)) {
+      return Error::Corruption("kafka envelope: column name '" + c.name.substr(0, 120) + "' of " +
+                               where_table + " is not an identifier");
     }
   }
   // Key columns: from the key message.
@@ -1042,6 +1158,7 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
   }
   std::optional<Lsn> last_commit;
   if (std::string seq = Str(source, "sequence"); !seq.empty()) {
+    MIGSBYU_TRY(CheckParsable(seq, "source.sequence"));
     json s = json::parse(seq, nullptr, false);
     if (s.is_array() && !s.empty() && !s[0].is_null()) {
       MIGSBYU_ASSIGN(last_commit, LsnFromJson(s[0], "source.sequence[0]"));

@@ -43,12 +43,24 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/lsn.h"
 #include "common/result.h"
 #include "events/change_event.h"
 
 namespace migsbyu::kafka {
+
+// Bounds checked before anything is parsed or allocated for a message (a hostile one goes to
+// the dead letters, not into memory): a key or value of at most kMaxMessageBytes, JSON nested at
+// most kMaxJsonDepth deep, decimals of at most kMaxDecimalDigits digits and a scale of 0 to
+// kMaxDecimalDigits (PostgreSQL's numeric limits), table, schema and column names that are
+// plain identifiers (common/identifier.h).
+inline constexpr size_t kMaxMessageBytes = 16 << 20;
+inline constexpr int kMaxJsonDepth = 64;
+inline constexpr int kMaxDecimalDigits = 1000;
+inline constexpr size_t kMaxDecimalBase64 = 560;  // 418 bytes: 1000 digits and a sign
 
 // decimal.handling.mode: "string" (our default: exact text "3.75"), "double" (a JSON number),
 // "precise" (Debezium's default: base64 of the big-endian two's-complement unscaled value,
@@ -99,6 +111,26 @@ Result<std::optional<std::string>> EncodeKey(const events::ChangeEvent& change,
 // chosen modes cannot represent (e.g. a numeric with more decimals than its declared scale).
 Result<std::string> EncodeValue(const events::ChangeEvent& change, const EnvelopeContext& context,
                                 const EnvelopeOptions& options);
+
+// The id our envelopes give a transaction (payload.transaction.id): "<txId>:<commit_lsn>".
+std::string TransactionId(uint32_t xid, Lsn commit_lsn);
+
+// Debezium's transaction metadata topic (provide.transaction.metadata): "<prefix>.transaction".
+std::string TransactionTopic(const EnvelopeOptions& options);
+
+struct DataCollectionCount {
+  std::string data_collection;  // "<schema>.<table>"
+  uint64_t event_count = 0;
+};
+
+// A transaction metadata record as Debezium writes it, (key, value): key {"id"}; value
+// {"status": "BEGIN" | "END", "id", "event_count": null | total, "data_collections": null |
+// [{"data_collection", "event_count"}], "ts_ms"}, with Debezium's schemas when schemas_enable.
+// BEGIN when `end` is nullopt, END with its per-table counts otherwise. DecodeEnvelope skips
+// such records (they are not row changes).
+std::pair<std::string, std::string> EncodeTransactionRecord(
+    const std::string& id, const std::optional<std::vector<DataCollectionCount>>& end,
+    int64_t ts_us, const EnvelopeOptions& options);
 
 struct DecodedChange {
   events::ChangeEvent change;  // with a freshly built TableSchema (types from the schema part

@@ -93,7 +93,7 @@ Status KafkaSink::TakeDeliveryError() {
   return e;
 }
 
-Status KafkaSink::EnsureTopic(const std::string& topic) {
+Status KafkaSink::EnsureTopic(const std::string& topic, int partitions) {
   if (topics_ready_.contains(topic)) return OkStatus();
   if (options_.create_topics && !admin_unsupported_) {
     auto exists = producer_->TopicExists(topic, options_.flush_timeout);
@@ -102,8 +102,8 @@ Status KafkaSink::EnsureTopic(const std::string& topic) {
       topics_ready_.insert(topic);
       return OkStatus();
     }
-    Status s = producer_->CreateTopics({topic}, options_.partitions, options_.replication_factor,
-                                       options_.flush_timeout);
+    Status s = producer_->CreateTopics({topic}, partitions > 0 ? partitions : options_.partitions,
+                                       options_.replication_factor, options_.flush_timeout);
     if (!s.ok()) {
       // Not fatal: a broker with auto-creation (or an operator) provides the topic.
       MIGSBYU_LOG_WARN("kafka sink: {}; relying on the broker to create topics",
@@ -143,7 +143,25 @@ Status KafkaSink::Begin(const events::TransactionInfo& tx) {
   current_info_ = tx;
   pending_[*current_] = PendingTx{tx.end_lsn, 0, false};
   data_collection_order_.clear();
+  data_collection_events_.clear();
+  if (options_.transaction_metadata) {
+    MIGSBYU_TRY(ProduceTransactionRecord(false));
+  }
   return OkStatus();
+}
+
+Status KafkaSink::ProduceTransactionRecord(bool end) {
+  const std::string topic = TransactionTopic(options_.envelope);
+  MIGSBYU_TRY(EnsureTopic(topic, 1));
+  std::optional<std::vector<DataCollectionCount>> counts;
+  if (end) {
+    counts.emplace();
+    for (const auto& [collection, n] : data_collection_events_) counts->push_back({collection, n});
+  }
+  auto [key, value] =
+      EncodeTransactionRecord(TransactionId(current_info_.xid, current_info_.commit_lsn), counts,
+                              NowMicros(), options_.envelope);
+  return Produce(topic, key, &value);
 }
 
 Status KafkaSink::Apply(const events::ChangeEvent& change) {
@@ -159,6 +177,7 @@ Status KafkaSink::Apply(const events::ChangeEvent& change) {
   ctx.last_commit_lsn = last_commit_lsn_;
   ctx.snapshot = current_info_.snapshot;
   ctx.data_collection_order = ++data_collection_order_[topic];
+  ++data_collection_events_[change.table->schema + "." + change.table->name];
   ctx.processed_at_us = NowMicros();
   MIGSBYU_ASSIGN(auto key, EncodeKey(change, options_.envelope));
   MIGSBYU_ASSIGN(std::string value, EncodeValue(change, ctx, options_.envelope));
@@ -175,6 +194,7 @@ Status KafkaSink::Commit(const events::TransactionInfo& tx) {
     return Error::Internal("kafka sink: Commit without Begin (commit lsn " +
                            tx.commit_lsn.ToString() + ")");
   }
+  if (options_.transaction_metadata) MIGSBYU_TRY(ProduceTransactionRecord(true));
   // The connector knows end_lsn only at the commit (Begin may carry zero).
   pending_[*current_].end_lsn = tx.end_lsn;
   pending_[*current_].committed = true;

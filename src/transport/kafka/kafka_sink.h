@@ -11,6 +11,10 @@
 // connector then replays from its last confirmed LSN; the duplicates this can put in Kafka carry
 // the same (commit_lsn, position) identity and are dropped by KafkaSource.
 //
+// Transaction metadata (transaction_metadata): Debezium's BEGIN and END records on
+// <prefix>.transaction, produced with the transaction's messages, so they are acknowledged and
+// replayed with them.
+//
 // Topics are created on first use through the Admin API with `partitions` partitions (default 1:
 // one table's changes in total order); if the cluster refuses (e.g. the Admin API is
 // unsupported) the sink logs it once and relies on the broker's auto-creation.
@@ -39,6 +43,10 @@ struct KafkaSinkOptions {
   int partitions = 1;          // for topics the sink creates
   int replication_factor = 1;  // likewise (-1: the broker's default)
   bool create_topics = true;
+  // Debezium's provide.transaction.metadata: a BEGIN record on <prefix>.transaction before each
+  // transaction's changes and an END record with its per-table event counts after them
+  // (EncodeTransactionRecord). The topic has one partition, so records keep commit order.
+  bool transaction_metadata = false;
   std::chrono::milliseconds flush_timeout{30000};
   Config extra;  // further librdkafka properties; they override the defaults above
 };
@@ -72,7 +80,10 @@ class KafkaSink : public transport::Sink {
 
   explicit KafkaSink(KafkaSinkOptions options);
   void OnDelivery(void* opaque, rd_kafka_resp_err_t error);
-  Status EnsureTopic(const std::string& topic);
+  // Creates `topic` when absent, with `partitions` (0: options_.partitions).
+  Status EnsureTopic(const std::string& topic, int partitions = 0);
+  // The BEGIN (or, `end`, the END) record of the current transaction.
+  Status ProduceTransactionRecord(bool end);
   Status Produce(const std::string& topic, const std::optional<std::string>& key,
                  const std::string* value);
   Status TakeDeliveryError();
@@ -93,6 +104,7 @@ class KafkaSink : public transport::Sink {
   std::optional<TxId> current_;
   events::TransactionInfo current_info_;
   std::map<std::string, uint64_t> data_collection_order_;  // per table, current transaction
+  std::map<std::string, uint64_t> data_collection_events_;  // per "<schema>.<table>", likewise
   std::optional<Lsn> last_commit_lsn_;
   Lsn acknowledged_;
   std::optional<Error> delivery_error_;

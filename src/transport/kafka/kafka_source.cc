@@ -99,7 +99,10 @@ Status KafkaSource::Handle(const Message& m, transport::Sink& sink) {
     return m.topic + "[" + std::to_string(m.partition) + "]@" + std::to_string(m.offset);
   };
   auto decoded = DecodeEnvelope(m.key_null ? nullptr : &m.key, m.value_null ? nullptr : &m.value);
-  if (!decoded.ok()) return decoded.error().WithContext("kafka source " + where());
+  if (!decoded.ok()) {
+    if (options_.dead_letters) return Quarantine(m, decoded.error());
+    return decoded.error().WithContext("kafka source " + where());
+  }
   if (!decoded->has_value()) {
     ++(m.value_null ? tombstones_ : skipped_);
     return OkStatus();
@@ -123,9 +126,32 @@ Status KafkaSource::Handle(const Message& m, transport::Sink& sink) {
     open_tx_ = OpenTx{partition, d.tx};
     MIGSBYU_TRY(sink.Begin(d.tx));
   }
-  MIGSBYU_TRY(sink.Apply(d.change));
+  Status applied = sink.Apply(d.change);
+  if (!applied.ok() && applied.error().code() == ErrorCode::kValidation && options_.dead_letters) {
+    return Quarantine(m, applied.error());
+  }
+  MIGSBYU_TRY(applied);
   ++changes_;
   ++changes_since_flush_;
+  return OkStatus();
+}
+
+Status KafkaSource::Quarantine(const Message& m, const Error& why) {
+  transport::DeadLetter letter;
+  letter.time_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  letter.source = "kafka";
+  letter.reason = why.message();
+  letter.topic = m.topic;
+  letter.partition = m.partition;
+  letter.offset = m.offset;
+  if (!m.key_null) letter.key = m.key;
+  if (!m.value_null) letter.value = m.value;
+  MIGSBYU_TRY(options_.dead_letters->Quarantine(letter));
+  ++dead_letters_;
+  MIGSBYU_LOG_WARN("kafka source: {}[{}]@{} set aside as a dead letter: {}", m.topic, m.partition,
+                   m.offset, why.message());
   return OkStatus();
 }
 

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "transport/dead_letter.h"
 #include "transport/kafka/client.h"
 #include "transport/kafka/envelope.h"
 #include "transport/sink.h"
@@ -76,6 +77,11 @@ struct KafkaSourceOptions {
   PartitionListener* listener = nullptr;  // optional; must outlive Run
   // How often the listener's caught-up check runs (after a flush).
   std::chrono::milliseconds catch_up_interval{500};
+  // Where a message that does not decode, or a change the sink refuses as unstorable
+  // (ErrorCode::kValidation from Apply), goes so that consuming goes on (transport/
+  // dead_letter.h); its offset is then committed like any other. Null (--on-error=stop): Run
+  // stops with the error. Must outlive Run.
+  transport::DeadLetterSink* dead_letters = nullptr;
 };
 
 // Counters, for metrics and tests.
@@ -86,6 +92,7 @@ struct KafkaSourceStats {
   uint64_t tombstones = 0;
   uint64_t skipped = 0;  // not row changes (Debezium's transaction metadata, op "m")
   uint64_t flushes = 0;
+  uint64_t dead_letters = 0;  // set aside (options.dead_letters)
 };
 
 class KafkaSource {
@@ -95,15 +102,16 @@ class KafkaSource {
   KafkaSource& operator=(const KafkaSource&) = delete;
 
   // Consumes until `stop` is requested (returns OK after a final flush and offset commit) or an
-  // error: a malformed message (Corruption, naming topic, partition and offset) or a sink error.
+  // error: a malformed message (Corruption, naming topic, partition and offset; unless
+  // options.dead_letters takes it) or a sink error.
   // A failed offset commit (e.g. during a rebalance) is logged and retried at the next flush.
   // Offsets past the last successful flush are never committed, so a new Run redelivers them.
   Status Run(std::stop_token stop, transport::Sink& sink);
 
   // Counters so far; safe from any thread.
   KafkaSourceStats stats() const {
-    return {messages_.load(),   changes_.load(), duplicates_.load(),
-            tombstones_.load(), skipped_.load(), flushes_.load()};
+    return {messages_.load(), changes_.load(), duplicates_.load(),  tombstones_.load(),
+            skipped_.load(),  flushes_.load(), dead_letters_.load()};
   }
 
   // Partitions currently assigned to this member; safe from any thread.
@@ -122,6 +130,8 @@ class KafkaSource {
   };
 
   Status Handle(const Message& message, transport::Sink& sink);
+  // Sets `message` aside with `why` (options_.dead_letters is set).
+  Status Quarantine(const Message& message, const Error& why);
   Status CloseOpenTx(transport::Sink& sink);
   Status FlushAndCommit(transport::Sink& sink);
   // The caught-up check of PartitionListener.
@@ -142,7 +152,7 @@ class KafkaSource {
   std::optional<Error> callback_error_;
   bool closing_ = false;
   std::atomic<uint64_t> messages_{0}, changes_{0}, duplicates_{0}, tombstones_{0}, skipped_{0},
-      flushes_{0};
+      flushes_{0}, dead_letters_{0};
   std::atomic<size_t> assigned_{0};
 };
 

@@ -287,6 +287,16 @@ describe("SQL console", () => {
   });
 });
 
+function renderPipeline(): FakeSource {
+  const source = new FakeSource();
+  renderAs(
+    <LiveProvider factory={() => source}>
+      <PipelinePage />
+    </LiveProvider>,
+  );
+  return source;
+}
+
 describe("Pipeline", () => {
   it("fills from GET /analytics/status and follows status events", async () => {
     mockFetch((call) =>
@@ -294,12 +304,7 @@ describe("Pipeline", () => {
         ? { body: { slot_lag_bytes: 2048, events_per_second: 12.5, last_committed_lsn: "0/16B3748", tables: { students: 10, courses: 4 } } }
         : undefined,
     );
-    const source = new FakeSource();
-    renderAs(
-      <LiveProvider factory={() => source}>
-        <PipelinePage />
-      </LiveProvider>,
-    );
+    const source = renderPipeline();
     await screen.findByText("0/16B3748");
     expect(screen.getByText("2.0 KiB")).toBeTruthy();
     source.emit("status", { slot_lag_bytes: 0, events_per_second: 250, last_committed_lsn: "0/2000000", tables: { students: 11, courses: 4 } });
@@ -309,16 +314,44 @@ describe("Pipeline", () => {
     expect(within(counts).getByText("11")).toBeTruthy();
   });
 
+  it("shows slot health, warns before retention is a risk and counts dead letters", async () => {
+    mockFetch((call) =>
+      call.url.pathname === "/api/analytics/status"
+        ? {
+            body: {
+              slot_wal_status: "reserved",
+              slot_retained_wal_bytes: 1024,
+              slot_safe_wal_size_bytes: null,
+              slot_retention_warning: false,
+              dead_letters: 0,
+              tables: {},
+            },
+          }
+        : undefined,
+    );
+    const source = renderPipeline();
+    await screen.findByText("reserved");
+    expect(screen.queryByRole("alert")).toBeNull();
+    source.emit("status", {
+      slot_wal_status: "unreserved",
+      slot_retained_wal_bytes: 3 * 1048576,
+      slot_safe_wal_size_bytes: 1048576,
+      slot_retention_warning: true,
+      dead_letters: 7,
+      tables: {},
+    });
+    await screen.findByText("unreserved");
+    expect((await screen.findByRole("alert")).textContent).toBe(
+      "Replication slot at risk: wal_status unreserved, 3.0 MiB of WAL retained, 1.0 MiB before it may be invalidated.",
+    );
+    expect(screen.getByText("7")).toBeTruthy();
+  });
+
   it("says the lake is idle and up to date when the slot has no lag, and how fresh it is otherwise", async () => {
     mockFetch((call) =>
       call.url.pathname === "/api/analytics/status" ? { body: { slot_lag_bytes: 0, slot_lag_seconds: 0, freshness_seconds: 600 } } : undefined,
     );
-    const source = new FakeSource();
-    render(
-      <LiveProvider factory={() => source}>
-        <PipelinePage />
-      </LiveProvider>,
-    );
+    const source = renderPipeline();
     const freshness = () => screen.getByText("Freshness").parentElement!.querySelector(".stat-value")!.textContent;
     await waitFor(() => expect(freshness()).toBe("idle, up to date"));
     source.emit("status", { slot_lag_bytes: 4096, slot_lag_seconds: 1.5, freshness_seconds: 2.5 });

@@ -80,6 +80,12 @@ export function PipelinePage() {
   const eventsTotal = num(pick(status, ["events_total"]));
   const lakeVersion = num(pick(status, ["lake_version"]));
   const capture = pick(status, ["capture_running"]) as boolean | undefined;
+  const walStatus = pick(status, ["slot_wal_status"]) as string | null | undefined;
+  const retained = num(pick(status, ["slot_retained_wal_bytes"]));
+  const safeWal = num(pick(status, ["slot_safe_wal_size_bytes"]));
+  const retentionWarning = pick(status, ["slot_retention_warning"]) === true;
+  const captureError = pick(status, ["capture_error"]) as string | null | undefined;
+  const deadLetters = num(pick(status, ["dead_letters"]));
   const counts = tableCounts(status);
   const countKeys = [...new Set(counts.flatMap(([, r]) => Object.keys(r)))].filter((k) => k !== "table" && k !== "name");
 
@@ -94,6 +100,15 @@ export function PipelinePage() {
           {error}
         </p>
       )}
+      {(retentionWarning || captureError) && (
+        <p className="form-error" role="alert">
+          {retentionWarning &&
+            `Replication slot at risk: wal_status ${walStatus ?? "?"}, ${formatBytes(retained)} of WAL retained` +
+              (safeWal !== null ? `, ${formatBytes(safeWal)} before it may be invalidated.` : ".")}
+          {retentionWarning && captureError && " "}
+          {captureError && `Capture: ${captureError}`}
+        </p>
+      )}
       <div className="stats" aria-live="polite">
         <Stat label="Slot lag" value={formatBytes(lagBytes)} sub={lagSeconds !== null ? formatSeconds(lagSeconds) + " behind" : undefined} />
         <Stat label="Events / s" value={eps === null ? "–" : eps.toFixed(eps < 10 ? 1 : 0)} />
@@ -101,6 +116,12 @@ export function PipelinePage() {
         <Stat label="Last committed LSN" value={formatValue(lsn) || "–"} sub={commitTime ? formatValue(commitTime) : undefined} mono />
         <Stat label="Commit → visible" value={formatSeconds(visibleMs === null ? null : visibleMs / 1000)} sub="PostgreSQL commit to queryable" />
         <Stat label="Events applied" value={eventsTotal === null ? "–" : eventsTotal.toLocaleString()} sub={capture === false ? "capture stopped" : capture ? "capture running" : undefined} />
+        <Stat
+          label="Slot WAL"
+          value={walStatus ?? "–"}
+          sub={retained !== null ? `${formatBytes(retained)} retained` + (safeWal !== null ? `, ${formatBytes(safeWal)} safe` : "") : undefined}
+        />
+        <Stat label="Dead letters" value={deadLetters === null ? "–" : deadLetters.toLocaleString()} sub="migsbyu lake dead-letters" />
         <Stat label="Lake commits seen" value={String(live.commits)} sub={lakeVersion !== null ? `lake version ${lakeVersion}` : "since this page opened"} />
       </div>
       {series.length > 1 && (
