@@ -227,8 +227,16 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
       MIGSBYU_TRY(w->Rebuild());
     }
   }
+  if (exclusive && w->options_.iceberg.enabled) {
+    MIGSBYU_ASSIGN(w->iceberg_, IcebergPublisher::Open(w->options_.dir, w->options_.iceberg,
+                                                       /*background=*/true));
+    // Tables behind the latest manifest (a crash before the last Iceberg point) catch up.
+    if (w->published_.version > 0) w->iceberg_->Offer(w->published_);
+  }
   return w;
 }
+
+Status LakeWriter::FlushIceberg() { return iceberg_ ? iceberg_->Drain() : OkStatus(); }
 
 Status LakeWriter::InstallViews(const Manifest& m) {
   return conn_.Execute(Lake::ViewsSql(options_.dir, m, /*temporary=*/true));
@@ -759,21 +767,21 @@ Status LakeWriter::SpillDims() {
 
 Status LakeWriter::SpillFact() {
   // The appends below follow FactColumns()' order.
-  MIGSBYU_TRY(WriteFile(
-      kFactDataset, FactColumns(), fact_.size(), [&](duck::Appender& app, size_t r) -> Status {
-        const auto& f = fact_[r];
-        MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
-        MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
-        MIGSBYU_TRY(AppendOptionalInt(app, f.course_key));
-        MIGSBYU_TRY(app.AppendString(f.semester));
-        MIGSBYU_TRY(app.AppendInt32(f.count));
-        MIGSBYU_TRY(app.AppendTimestampTz(f.event_time_us));
-        MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
-        MIGSBYU_TRY(app.AppendUint64(f.source_position));
-        MIGSBYU_TRY(app.AppendString(f.student_id));
-        MIGSBYU_TRY(AppendOptionalString(app, f.professor_id));
-        return app.AppendString(f.course_id);
-      }));
+  MIGSBYU_TRY(WriteFile(kFactDataset, FactColumns(), fact_.size(),
+                        [&](duck::Appender& app, size_t r) -> Status {
+                          const auto& f = fact_[r];
+                          MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
+                          MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
+                          MIGSBYU_TRY(AppendOptionalInt(app, f.course_key));
+                          MIGSBYU_TRY(app.AppendString(f.semester));
+                          MIGSBYU_TRY(app.AppendInt32(f.count));
+                          MIGSBYU_TRY(app.AppendTimestampTz(f.event_time_us));
+                          MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
+                          MIGSBYU_TRY(app.AppendUint64(f.source_position));
+                          MIGSBYU_TRY(app.AppendString(f.student_id));
+                          MIGSBYU_TRY(AppendOptionalString(app, f.professor_id));
+                          return app.AppendString(f.course_id);
+                        }));
   buffered_rows_ -= fact_.size();
   fact_.clear();
   return OkStatus();
@@ -816,6 +824,7 @@ Status LakeWriter::CommitManifest(Manifest next) {
   published_ = std::move(next);
   file_seq_ = 0;
   if (lake_) lake_->Publish(published_);
+  if (iceberg_) iceberg_->Offer(published_);
   return OkStatus();
 }
 
@@ -907,6 +916,7 @@ Status LakeWriter::Compact(bool force) {
 Status LakeWriter::CollectGarbage() {
   last_gc_ = std::chrono::steady_clock::now();
   std::set<uint64_t> pinned = lake_ ? lake_->PinnedVersions() : std::set<uint64_t>{};
+  if (iceberg_) pinned.merge(iceberg_->PinnedVersions());
   int64_t horizon = NowMicros() - options_.retain.count() * 1000;
   std::set<std::string> live;
   std::error_code ec;
