@@ -125,6 +125,17 @@ Result<std::unique_ptr<IcebergPublisher>> IcebergPublisher::Open(std::string lak
     if (name.rfind(".tmp-", 0) == 0)
       (void)iceberg::RemoveFile(CommitRecordDir(p->lake_dir_) + "/" + name);
   }
+  // Files a crash left in the tables (written, never committed): no other publisher can be
+  // running (the writer holds the lake exclusively), so every unreferenced file is one.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(p->lake_dir_) / p->options_.ns, ec)) {
+    if (!entry.is_directory()) continue;
+    auto table = iceberg::Table::Open(entry.path().string());
+    if (!table.ok()) continue;  // not a table (yet): its first commit never happened
+    auto removed = table->RemoveOrphanFiles(iceberg::NowMs() + 1);
+    if (!removed.ok()) return removed.error();
+    for (const auto& path : *removed) MIGSBYU_LOG_INFO("iceberg: removed orphan {}", path);
+  }
   if (background) p->thread_ = std::jthread([raw = p.get()](std::stop_token s) { raw->Loop(s); });
   return p;
 }

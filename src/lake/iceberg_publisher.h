@@ -76,8 +76,10 @@ struct IcebergOptions {
 
 class IcebergPublisher {
  public:
-  // Opens the publisher of the lake at `lake_dir` (absolute). With `background`, a thread
-  // publishes offered manifests; without, only Publish does (tests, tools).
+  // Opens the publisher of the lake at `lake_dir` (absolute) and deletes what a crash left: a
+  // record's temporary file, the tables' files no version references (RemoveOrphanFiles).
+  // REQUIRES: no other publisher on the lake (the writer holds the lake exclusively). With
+  // `background`, a thread publishes offered manifests; without, only Publish does (tests).
   static Result<std::unique_ptr<IcebergPublisher>> Open(std::string lake_dir,
                                                         IcebergOptions options, bool background);
   // Publishes the last manifest offered, then stops the thread.
