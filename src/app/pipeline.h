@@ -12,6 +12,7 @@
 
 #include "analytics/console.h"
 #include "common/result.h"
+#include "lake/iceberg_publisher.h"
 #include "portal/router.h"
 
 namespace migsbyu::app {
@@ -22,6 +23,7 @@ struct PipelineOptions {
   std::string slot_name = "migsbyu";  // replication slot names are per cluster: one per serve
   std::string publication_name = "migsbyu";
   analytics::ConsoleOptions console;  // the SQL console's limits (--console-*)
+  lake::IcebergOptions iceberg;       // --no-iceberg, --iceberg-retention-hours
 };
 
 // Adds the pipeline's options (--lake-dir, --no-pipeline, --console-*, ...) to a subcommand.

@@ -265,7 +265,16 @@ Status IcebergPublisher::PublishTable(const Manifest& m, const std::string& data
   if (view.empty()) return OkStatus();
   MIGSBYU_ASSIGN(Columns columns, DescribeColumns(conn_, "(" + view + ")"));
 
-  MIGSBYU_ASSIGN(std::string dir, iceberg::TableDirectory(lake_dir_, options_.ns, dataset));
+  auto table_dir = iceberg::TableDirectory(lake_dir_, options_.ns, dataset);
+  if (!table_dir.ok()) {
+    // A captured table whose name is no valid table name here: it stays out of Iceberg rather
+    // than holding every other table back.
+    if (skipped_.insert(dataset).second) {
+      MIGSBYU_LOG_WARN("iceberg: {} is not published: {}", dataset, table_dir.error().message());
+    }
+    return OkStatus();
+  }
+  const std::string dir = *table_dir;
   auto opened = iceberg::Table::Open(dir);
   if (!opened.ok() && opened.error().code() != ErrorCode::kNotFound) return opened.error();
   std::optional<iceberg::Table> table;

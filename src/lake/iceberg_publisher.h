@@ -76,7 +76,8 @@ struct IcebergOptions {
 
 class IcebergPublisher {
  public:
-  // Opens the publisher of the lake at `lake_dir` (absolute) and deletes what a crash left: a
+  // Opens the publisher of the lake at `lake_dir` (absolute; kInvalidArgument for a directory no
+  // Iceberg location may name, see iceberg/files.h) and deletes what a crash left: a
   // record's temporary file, the tables' files no version references (RemoveOrphanFiles).
   // REQUIRES: no other publisher on the lake (the writer holds the lake exclusively). With
   // `background`, a thread publishes offered manifests; without, only Publish does (tests).
@@ -126,6 +127,7 @@ class IcebergPublisher {
   std::map<std::string, std::set<std::string>> published_files_;
   std::atomic<uint64_t> published_version_{0};  // the latest record's (Offer reads it)
   int64_t last_expire_us_ = 0;
+  std::set<std::string> skipped_;  // datasets whose names no table may have (logged once)
 
   std::mutex mu_;
   std::condition_variable_any wake_;

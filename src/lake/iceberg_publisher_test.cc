@@ -348,3 +348,21 @@ TEST_F(IcebergPublisherTest, KilledAtRandomMomentsTheTablesStillEqualTheLake) {
 
 }  // namespace
 }  // namespace migsbyu::lake
+
+namespace migsbyu::lake {
+namespace {
+
+TEST(IcebergPublisherPathTest, ALakeWhosePathNoIcebergLocationHoldsWorksWithoutIceberg) {
+  iceberg::testing::ScratchDirectory scratch("lake_iceberg_path");
+  WriterOptions options;
+  options.dir = scratch.path() + "/with space";
+  auto w = LakeWriter::Open(options, nullptr);
+  ASSERT_TRUE(w.ok()) << w.error().ToString();
+  testing::RunMixedWorkload(**w, [&](int) { ASSERT_TRUE((*w)->FlushIceberg().ok()); });
+  EXPECT_GT((*w)->published().Rows("students_changes"), 0u);
+  EXPECT_FALSE(fs::exists(options.dir + "/public"));
+  EXPECT_TRUE(ListCommitRecords(options.dir).empty());
+}
+
+}  // namespace
+}  // namespace migsbyu::lake

@@ -228,10 +228,20 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
     }
   }
   if (exclusive && w->options_.iceberg.enabled) {
-    MIGSBYU_ASSIGN(w->iceberg_, IcebergPublisher::Open(w->options_.dir, w->options_.iceberg,
-                                                       /*background=*/true));
-    // Tables behind the latest manifest (a crash before the last Iceberg point) catch up.
-    if (w->published_.version > 0) w->iceberg_->Offer(w->published_);
+    auto publisher = IcebergPublisher::Open(w->options_.dir, w->options_.iceberg,
+                                            /*background=*/true);
+    if (publisher.ok()) {
+      w->iceberg_ = std::move(*publisher);
+      // Tables behind the latest manifest (a crash before the last Iceberg point) catch up.
+      if (w->published_.version > 0) w->iceberg_->Offer(w->published_);
+    } else if (publisher.error().code() == ErrorCode::kInvalidArgument) {
+      // A lake directory whose path an Iceberg location cannot hold (a space, '%', ...): the
+      // lake works as before, without Iceberg tables.
+      spdlog::warn("lake: no Iceberg tables for {}: {}", w->options_.dir,
+                   publisher.error().message());
+    } else {
+      return publisher.error();
+    }
   }
   return w;
 }
