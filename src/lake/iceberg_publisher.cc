@@ -1,5 +1,7 @@
 #include "lake/iceberg_publisher.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -116,6 +118,12 @@ Result<std::unique_ptr<IcebergPublisher>> IcebergPublisher::Open(std::string lak
   MIGSBYU_ASSIGN(auto db, duck::Database::Open(":memory:", {{"threads", "1"}}));
   MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db));
   MIGSBYU_TRY(conn.Execute("SET TimeZone = 'UTC'"));
+  // A first publish of a large lake materializes many rows: bounded memory, spilled to a
+  // temporary directory of this process (outside the lake), which DuckDB removes when it closes.
+  const std::string spill =
+      (fs::temp_directory_path() / ("migsbyu-iceberg-" + std::to_string(::getpid()))).string();
+  MIGSBYU_TRY(
+      conn.Execute("SET memory_limit = '1GB'; SET temp_directory = " + duck::QuoteString(spill)));
   std::unique_ptr<IcebergPublisher> p(new IcebergPublisher(std::move(lake_dir), std::move(options),
                                                            std::move(db), std::move(conn)));
   MIGSBYU_ASSIGN(auto latest, LoadLatestCommitRecord(p->lake_dir_));
@@ -349,13 +357,17 @@ Status IcebergPublisher::PublishTable(const Manifest& m, const std::string& data
         std::string(kClosedMarker) + " FROM (SELECT * FROM " + Relation(new_files, columns) +
         " WHERE " + after + ") d LEFT JOIN (SELECT " + key +
         " AS k, row_effective_end, is_deleted FROM " + Relation(all_closes, close_columns) +
-        ") c ON d." + key +
-        " = c.k AND d.current_row_indicator = 'yes' "
-        "UNION ALL BY NAME SELECT d.* REPLACE (c.c_end AS row_effective_end, "
-        "'no' AS current_row_indicator, c.c_deleted AS is_deleted), true AS " +
-        std::string(kClosedMarker) + " FROM (SELECT * FROM " + Relation(all_dims, columns) +
-        " WHERE current_row_indicator = 'yes' AND NOT " + after + ") d JOIN ice_closes c ON d." +
-        key + " = c.k";
+        ") c ON d." + key + " = c.k AND d.current_row_indicator = 'yes'";
+    // Only new closes files can close a published version (and none is published without a
+    // watermark): otherwise the whole dimension need not be read.
+    if (!new_closes.empty() && mark) {
+      rows_sql +=
+          " UNION ALL BY NAME SELECT d.* REPLACE (c.c_end AS row_effective_end, "
+          "'no' AS current_row_indicator, c.c_deleted AS is_deleted), true AS " +
+          std::string(kClosedMarker) + " FROM (SELECT * FROM " + Relation(all_dims, columns) +
+          " WHERE current_row_indicator = 'yes' AND NOT " + after + ") d JOIN ice_closes c ON d." +
+          key + " = c.k";
+    }
   }
   MIGSBYU_TRY(conn_.Execute(rows_sql));
   // The new watermark: the highest order key among the new rows (and new closes).
