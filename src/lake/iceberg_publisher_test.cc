@@ -89,29 +89,39 @@ class IcebergPublisherTest : public ::testing::Test {
     return IcebergTextRows(duck_.conn, *query, table->metadata().CurrentSchema());
   }
 
-  // Data files of `name`'s table that no snapshot reaches; a file a snapshot reaches that is
-  // missing is a test failure.
+  // Data files of `name`'s table that no manifest of a retained snapshot names (with any
+  // status: a file a compaction removed stays named as deleted, and orphan removal keeps it); a
+  // file a snapshot reads that is missing is a test failure.
   size_t UnreachedDataFiles(const std::string& name) {
     auto table = iceberg::Table::Open(dir_ + "/public/" + name);
     if (!table.ok()) {  // a kill before the table's first version: nothing in it counts
       EXPECT_EQ(table.error().code(), ErrorCode::kNotFound) << table.error().ToString();
       return 0;
     }
-    std::set<std::string> reached;
+    std::set<std::string> named;
     for (const auto& snapshot : table->metadata().snapshots) {
       auto plan = table->PlanScan(snapshot.snapshot_id);
       EXPECT_TRUE(plan.ok()) << name;
       if (!plan.ok()) continue;
-      for (const auto& f : plan->data_files) reached.insert(f.path);
-      for (const auto& f : plan->delete_files) reached.insert(f.path);
-    }
-    for (const auto& uri : reached) {
-      auto path = iceberg::LocalPath(uri);
-      EXPECT_TRUE(path.ok() && fs::exists(*path)) << uri;
+      for (const auto* files : {&plan->data_files, &plan->delete_files}) {
+        for (const auto& f : *files) {
+          auto path = iceberg::LocalPath(f.path);
+          EXPECT_TRUE(path.ok() && fs::exists(*path)) << f.path;
+        }
+      }
+      auto manifests = table->ReadManifestList(snapshot);
+      EXPECT_TRUE(manifests.ok()) << name;
+      if (!manifests.ok()) continue;
+      for (const auto& m : *manifests) {
+        auto entries = table->ReadManifest(m);
+        EXPECT_TRUE(entries.ok()) << m.manifest_path;
+        if (!entries.ok()) continue;
+        for (const auto& e : *entries) named.insert(e.file.file_path);
+      }
     }
     size_t unreached = 0;
     for (const auto& f : iceberg::ListFiles(table->dir() + "/data")) {
-      unreached += reached.count(iceberg::FileUri(table->dir() + "/data/" + f)) ? 0 : 1;
+      unreached += named.count(iceberg::FileUri(table->dir() + "/data/" + f)) ? 0 : 1;
     }
     return unreached;
   }
@@ -253,7 +263,7 @@ TEST_F(IcebergPublisherTest, ThinningKeepsItsTiersAndEverySnapshotAKeptRecordNam
     ASSERT_TRUE(table.ok());
     EXPECT_EQ(table->metadata().snapshots.size(), ids.size()) << name;
     EXPECT_LE(table->metadata().metadata_log.size(), 100u);
-    // The files only expired snapshots reached are gone, those of kept ones are there.
+    // The files only expired snapshots named are gone, those kept ones read are there.
     EXPECT_EQ(UnreachedDataFiles(name), 0u) << name;
   }
   for (const auto& [name, rows] : views_at_.rbegin()->second)
@@ -340,7 +350,7 @@ TEST_F(IcebergPublisherTest, KilledAtRandomMomentsTheTablesStillEqualTheLake) {
   for (const auto& [name, rows] : Views()) EXPECT_EQ(IcebergRows(name), rows) << name;
   EXPECT_EQ(Views().size(), 10u);
   // What the kills left in the tables (files written, never committed) is removed when a
-  // writer opens: every data file present is one a snapshot reaches.
+  // writer opens: every data file present is one a retained snapshot's manifests name.
   auto publisher = IcebergPublisher::Open(dir_, options_.iceberg, /*background=*/false);
   ASSERT_TRUE(publisher.ok());
   for (const auto& [name, rows] : Views()) EXPECT_EQ(UnreachedDataFiles(name), 0u) << name;
