@@ -5,6 +5,7 @@
 # Usage: run.sh BUILD_DIR [--part freshness|queries|write]... [lake_bench options, e.g.
 #        --students 100000 --versions 10]
 # Defaults: every part; 1,000,000 students × 10 versions, 1,000,000 rows written; scratch in var/.
+# SERVE_ARGS (environment) is added to the freshness part's `migsbyu serve`, e.g. --no-iceberg.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=$1; shift
@@ -45,7 +46,7 @@ if [ $run_freshness = yes ]; then
   api_port=$(scripts/pg.sh free-port)
   # Freshness, not sign-in, is measured here: the loopback-only open gate (bench/api has the gate on).
   "$build/migsbyu" serve --no-auth --database-url "$url" --api-address "127.0.0.1:$api_port" --web-address "" \
-    --lake-dir var/bench-lake-freshness >/dev/null 2>&1 &
+    --lake-dir var/bench-lake-freshness ${SERVE_ARGS:-} >/dev/null 2>&1 &
   serve_pid=$!
   echo "bench/lake (a): PostgreSQL 15 on 127.0.0.1:$port, portal on 127.0.0.1:$api_port, $(nproc) cores"
   "$build/bench/lake/lake_freshness_bench" --api "127.0.0.1:$api_port" --database-url "$url"

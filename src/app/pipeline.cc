@@ -28,6 +28,13 @@ void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options) {
       ->capture_default_str();
   AddCaptureOptions(cmd, &options->tables, &options->on_slot_loss, &options->on_error);
   cmd->add_flag("!--no-pipeline", options->enabled, "Serve the portal without capture and lake");
+  cmd->add_flag("!--no-iceberg", options->iceberg.enabled,
+                "Do not publish the lake's datasets as Iceberg tables (docs/LAKE.md)");
+  cmd->add_option_function<int64_t>(
+         "--iceberg-retention-hours",
+         [options](int64_t hours) { options->iceberg.retention = std::chrono::hours(hours); },
+         "How long the Iceberg tables keep snapshots (thinned by age), in hours; default 168")
+      ->check(CLI::Range(int64_t{1}, int64_t{24 * 3660}));
   auto& console = options->console;
   cmd->add_option("--console-workers", console.max_workers,
                   "SQL console queries that run at once (each in a worker process)")
@@ -188,6 +195,7 @@ Result<std::unique_ptr<Pipeline>> StartPipeline(const std::string& database_url,
   MIGSBYU_ASSIGN(auto lake, lake::Lake::Open(options.lake_dir));
   lake::LakeSinkOptions sink_options;
   sink_options.writer.dir = options.lake_dir;
+  sink_options.writer.iceberg = options.iceberg;
   MIGSBYU_ASSIGN(auto sink, lake::LakeSink::Open(sink_options, lake));
   cdc::ConnectorOptions connector;
   connector.database_url = database_url;

@@ -13,6 +13,7 @@
 
 #include "analytics/console.h"
 #include "common/result.h"
+#include "lake/iceberg_publisher.h"
 #include "portal/router.h"
 
 namespace migsbyu::app {
@@ -27,6 +28,7 @@ struct PipelineOptions {
   std::string on_slot_loss = "stop";     // --on-slot-loss: stop or resnapshot (cdc/slot.h)
   std::string on_error = "dead-letter";  // --on-error: dead-letter or stop
   analytics::ConsoleOptions console;  // the SQL console's limits (--console-*)
+  lake::IcebergOptions iceberg;       // --no-iceberg, --iceberg-retention-hours
 };
 
 // Adds the pipeline's options (--lake-dir, --no-pipeline, --console-*, ...) to a subcommand.

@@ -53,7 +53,10 @@ class ScdCase {
                .string();
     fs::remove_all(dir_);
   }
-  ~ScdCase() { fs::remove_all(dir_); }
+  ~ScdCase() {
+    sink_.reset();  // its writer's threads (the Iceberg publisher's) write into dir_ until then
+    fs::remove_all(dir_);
+  }
 
   void Run() {
     std::ifstream in(file_);

@@ -227,8 +227,26 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
       MIGSBYU_TRY(w->Rebuild());
     }
   }
+  if (exclusive && w->options_.iceberg.enabled) {
+    auto publisher = IcebergPublisher::Open(w->options_.dir, w->options_.iceberg,
+                                            /*background=*/true);
+    if (publisher.ok()) {
+      w->iceberg_ = std::move(*publisher);
+      // Tables behind the latest manifest (a crash before the last Iceberg point) catch up.
+      if (w->published_.version > 0) w->iceberg_->Offer(w->published_);
+    } else if (publisher.error().code() == ErrorCode::kInvalidArgument) {
+      // A lake directory whose path an Iceberg location cannot hold (a space, '%', ...): the
+      // lake works as before, without Iceberg tables.
+      spdlog::warn("lake: no Iceberg tables for {}: {}", w->options_.dir,
+                   publisher.error().message());
+    } else {
+      return publisher.error();
+    }
+  }
   return w;
 }
+
+Status LakeWriter::FlushIceberg() { return iceberg_ ? iceberg_->Drain() : OkStatus(); }
 
 Status LakeWriter::InstallViews(const Manifest& m) {
   return conn_.Execute(Lake::ViewsSql(options_.dir, m, /*temporary=*/true));
@@ -863,6 +881,7 @@ Status LakeWriter::CommitManifest(Manifest next) {
   published_ = std::move(next);
   file_seq_ = 0;
   if (lake_) lake_->Publish(published_);
+  if (iceberg_) iceberg_->Offer(published_);
   return OkStatus();
 }
 
@@ -954,6 +973,7 @@ Status LakeWriter::Compact(bool force) {
 Status LakeWriter::CollectGarbage() {
   last_gc_ = std::chrono::steady_clock::now();
   std::set<uint64_t> pinned = lake_ ? lake_->PinnedVersions() : std::set<uint64_t>{};
+  if (iceberg_) pinned.merge(iceberg_->PinnedVersions());
   int64_t horizon = NowMicros() - options_.retain.count() * 1000;
   std::set<std::string> live;
   std::error_code ec;

@@ -49,6 +49,7 @@
 #include "common/result.h"
 #include "events/change_event.h"
 #include "lake/duck.h"
+#include "lake/iceberg_publisher.h"
 #include "lake/lake.h"
 #include "lake/lock.h"
 #include "lake/manifest.h"
@@ -68,6 +69,9 @@ struct WriterOptions {
   uint64_t fold_closes_rows = 10000;  // closes beyond this (and 1/8 of the dimension) are folded
   std::chrono::milliseconds retain{30000};
   int duckdb_threads = 1;
+  // The Iceberg tables published from the manifests (iceberg_publisher.h; a single writer only:
+  // shared roles do not publish them yet).
+  IcebergOptions iceberg;
 };
 
 // How Apply writes a column's values into an Arrow batch.
@@ -105,6 +109,9 @@ class LakeWriter : public ScdOutput {
   // Deletes manifests and files no retained manifest lists (in a shared role, only files of
   // datasets this writer owns).
   Status CollectGarbage();
+  // Waits until the Iceberg tables hold the latest published manifest (no-op when they are not
+  // published); returns the publisher's first error since the last call.
+  Status FlushIceberg();
 
   // kTableOwner only. Waits for `table`'s lock (the previous owner releases it after its last
   // publish, or by exiting), then takes the table's state from the latest manifest: watermark,
@@ -255,6 +262,7 @@ class LakeWriter : public ScdOutput {
   };
   std::map<uint64_t, ManifestFiles> manifest_files_;  // garbage collection's cache, per version
   uint64_t derived_from_version_ = 0;
+  std::unique_ptr<IcebergPublisher> iceberg_;  // null unless options_.iceberg.enabled
 };
 
 }  // namespace migsbyu::lake

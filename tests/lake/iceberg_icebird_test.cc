@@ -178,15 +178,7 @@ class IcebirdTest : public ::testing::Test {
 };
 
 std::string RunNode(const std::string& args) {
-  std::string cmd = "cd '" MIGSBYU_LAKE_TESTS_DIR "' && node read_iceberg.mjs " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  EXPECT_NE(pipe, nullptr);
-  std::string output;
-  char buf[4096];
-  while (pipe && fgets(buf, sizeof buf, pipe)) output += buf;
-  int rc = pipe ? pclose(pipe) : -1;
-  EXPECT_EQ(rc, 0) << "node failed (run scripts/setup.sh for tests/lake/node_modules): " << output;
-  return output;
+  return testing::RunNode(MIGSBYU_LAKE_TESTS_DIR, "read_iceberg.mjs " + args);
 }
 
 TEST_F(IcebirdTest, IcebirdReadsEveryVersionOfATableWeWrote) {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "lake/iceberg/files.h"
+#include "lake/iceberg/testing.h"
 
 namespace migsbyu::iceberg {
 namespace {
@@ -58,24 +59,7 @@ std::string WriteTemp(const std::string& bytes, const std::string& name) {
   return path;
 }
 
-// Reads every record of an Avro file with avro-c's datafile reader, calling `check` on each.
-int ReadWithAvroC(const std::string& path, const std::function<void(avro_value_t*)>& check) {
-  avro_file_reader_t reader;
-  EXPECT_EQ(avro_file_reader(path.c_str(), &reader), 0) << avro_strerror();
-  avro_schema_t schema = avro_file_reader_get_writer_schema(reader);
-  avro_value_iface_t* iface = avro_generic_class_from_schema(schema);
-  avro_value_t value;
-  avro_generic_value_new(iface, &value);
-  int n = 0;
-  while (avro_file_reader_read_value(reader, &value) == 0) {
-    check(&value);
-    ++n;
-  }
-  avro_value_decref(&value);
-  avro_value_iface_decref(iface);
-  avro_file_reader_close(reader);
-  return n;
-}
+using testing::ReadWithAvroC;
 
 avro_value_t Get(avro_value_t* v, const char* name) {
   avro_value_t child;

@@ -19,61 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Rule {
-  std::string object, key, kind, type;
-};
-
-std::vector<Rule> Rules() {
-  std::ifstream in(MIGSBYU_ICEBERG_TESTDATA "/metadata_v2_fields.txt");
-  EXPECT_TRUE(in) << "testdata missing";
-  std::vector<Rule> rules;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::stringstream words(line);
-    Rule r;
-    words >> r.object >> r.key >> r.kind >> r.type;
-    rules.push_back(r);
-  }
-  return rules;
-}
-
-// Every instance of `object` in a metadata document.
-std::vector<json*> Instances(json& doc, const std::string& object) {
-  std::vector<json*> out;
-  auto each = [&](const char* key) {
-    if (doc.contains(key)) {
-      for (auto& v : doc[key]) out.push_back(&v);
-    }
-  };
-  if (object == "table") out.push_back(&doc);
-  if (object == "schema") each("schemas");
-  if (object == "partition-spec") each("partition-specs");
-  if (object == "sort-order") each("sort-orders");
-  if (object == "snapshot") each("snapshots");
-  if (object == "ref") each("refs");
-  if (object == "snapshot-log") each("snapshot-log");
-  if (object == "metadata-log") each("metadata-log");
-  if (object == "field") {
-    for (auto& s : doc["schemas"]) {
-      for (auto& f : s["fields"]) out.push_back(&f);
-    }
-  }
-  if (object == "summary") {
-    for (auto& s : doc["snapshots"]) out.push_back(&s["summary"]);
-  }
-  return out;
-}
-
-bool HasType(const json& v, const std::string& type) {
-  if (type == "int") return v.is_number_integer();
-  if (type == "string") return v.is_string();
-  if (type == "bool") return v.is_boolean();
-  if (type == "array") return v.is_array();
-  if (type == "object") return v.is_object();
-  ADD_FAILURE() << "unknown type " << type;
-  return false;
-}
-
 class MetadataTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -116,27 +61,8 @@ class MetadataTest : public ::testing::Test {
 
 TEST_F(MetadataTest, EveryV2FieldIsWrittenWithItsType) {
   json doc = json::parse(text_);
-  std::set<std::string> objects_seen;
-  int checks = 0;
-  for (const Rule& r : Rules()) {
-    SCOPED_TRACE(r.object + " " + r.key);
-    std::vector<json*> instances = Instances(doc, r.object);
-    ASSERT_FALSE(instances.empty()) << "the test table holds no " << r.object;
-    for (json* o : instances) {
-      ++checks;
-      if (r.kind == "forbidden") {
-        EXPECT_FALSE(o->contains(r.key));
-      } else if (r.kind == "required") {
-        ASSERT_TRUE(o->contains(r.key));
-        EXPECT_TRUE(HasType((*o)[r.key], r.type)) << (*o)[r.key].dump();
-      } else {
-        ASSERT_EQ(r.kind, "optional");
-        if (o->contains(r.key)) {
-          EXPECT_TRUE(HasType((*o)[r.key], r.type));
-        }
-      }
-    }
-  }
+  int checks =
+      testing::ExpectMetadataFollowsSpec(doc, MIGSBYU_ICEBERG_TESTDATA "/metadata_v2_fields.txt");
   EXPECT_GE(checks, 80);
   // Values the spec fixes.
   EXPECT_EQ(doc["format-version"], 2);
@@ -182,12 +108,12 @@ TEST_F(MetadataTest, RoundTripIsExact) {
 
 TEST_F(MetadataTest, MissingOrMistypedRequiredFieldsAreRefused) {
   int refused = 0;
-  for (const Rule& r : Rules()) {
+  for (const auto& r : testing::ReadSpecRules(MIGSBYU_ICEBERG_TESTDATA "/metadata_v2_fields.txt")) {
     if (r.kind != "required") continue;
     for (int mistype = 0; mistype < 2; ++mistype) {
       SCOPED_TRACE(r.object + " " + r.key + (mistype ? " mistyped" : " missing"));
       json doc = json::parse(text_);
-      json* first = Instances(doc, r.object).at(0);
+      json* first = testing::SpecInstances(doc, r.object).at(0);
       if (mistype) {
         (*first)[r.key] = r.type == "string" ? json(12) : json("twelve");
       } else {

@@ -241,6 +241,26 @@ Status Table::CommitMetadata(TableMetadata next, const CommitOptions& options) {
     next.metadata_log.push_back(
         MetadataLogEntry{metadata_.last_updated_ms, MetadataFileUri(version_)});
   }
+  // The log is bounded as Iceberg's writers bound it; the files it drops may be deleted once
+  // this version is committed (a reader of the latest version never needs them).
+  std::vector<std::string> dropped_metadata;
+  size_t max_versions = 100;
+  if (auto p = next.properties.find(kPreviousVersionsMaxProperty); p != next.properties.end()) {
+    try {
+      max_versions = static_cast<size_t>(std::max(1L, std::stol(p->second)));
+    } catch (const std::exception&) {
+      return Error::InvalidArgument("table property " + std::string(kPreviousVersionsMaxProperty) +
+                                    " of " + dir_ + " is not a number: " + p->second);
+    }
+  }
+  while (next.metadata_log.size() > max_versions) {
+    dropped_metadata.push_back(next.metadata_log.front().metadata_file);
+    next.metadata_log.erase(next.metadata_log.begin());
+  }
+  auto delete_after = next.properties.find(kDeleteAfterCommitProperty);
+  if (delete_after == next.properties.end() || delete_after->second != "true") {
+    dropped_metadata.clear();
+  }
   MIGSBYU_TRY(ValidateMetadata(next, VersionPath(v)));
   std::string tmp =
       MetadataDir() + "/.v" + std::to_string(v) + ".metadata.json." + NewUuid() + ".tmp";
@@ -268,7 +288,14 @@ Status Table::CommitMetadata(TableMetadata next, const CommitOptions& options) {
   if (auto s = ReplaceFileAtomically(MetadataDir() + "/" + kHintFile, std::to_string(v)); !s.ok()) {
     MIGSBYU_LOG_WARN("iceberg: version hint of {} not updated: {}", dir_, s.error().message());
   }
-  return step(CommitStep::kHintWritten);
+  MIGSBYU_TRY(step(CommitStep::kHintWritten));
+  const std::string prefix = location() + "/metadata/";
+  for (const auto& uri : dropped_metadata) {
+    auto path = LocalPath(uri);
+    if (!path.ok() || uri.rfind(prefix, 0) != 0) continue;  // never outside the table
+    if (auto s = RemoveFile(*path); !s.ok()) MIGSBYU_LOG_WARN("iceberg: {}", s.error().message());
+  }
+  return OkStatus();
 }
 
 // ---- manifests ----
@@ -770,6 +797,11 @@ Result<ExpireResult> Table::ExpireSnapshots(const ExpireOptions& options) {
     }
     for (const auto& s : base.snapshots) {
       if (s.timestamp_ms >= options.older_than_ms) keep.insert(s.snapshot_id);
+    }
+    std::set<int64_t> named_by_refs;
+    for (const auto& [name, ref] : base.refs) named_by_refs.insert(ref.snapshot_id);
+    for (int64_t id : options.expire) {
+      if (!named_by_refs.count(id)) keep.erase(id);
     }
     std::vector<const Snapshot*> kept, expired;
     for (const auto& s : base.snapshots) (keep.count(s.snapshot_id) ? kept : expired).push_back(&s);

@@ -135,8 +135,19 @@ struct ExpireOptions {
   // The newest this many snapshots of the main branch are kept whatever their age (>= 1: the
   // current snapshot is always kept).
   int min_snapshots_to_keep = 1;
+  // Snapshots expired whatever their age and the rules above (a caller's own policy, e.g. the
+  // lake keeping one snapshot per minute of the last hour), except the snapshots a ref names
+  // (the current one among them).
+  std::set<int64_t> expire;
   CommitOptions commit;
 };
+
+// Table properties this library acts on (Iceberg's names and meaning): at most this many earlier
+// versions are listed in metadata-log (default 100), and, when the second is "true", the
+// metadata files dropped from the log are deleted after the commit that drops them.
+inline constexpr const char* kPreviousVersionsMaxProperty = "write.metadata.previous-versions-max";
+inline constexpr const char* kDeleteAfterCommitProperty =
+    "write.metadata.delete-after-commit.enabled";
 
 struct ExpireResult {
   std::vector<int64_t> expired_snapshot_ids;

@@ -534,6 +534,59 @@ TEST_F(TableTest, ExpirationKeepsFilesLiveInAKeptSnapshot) {
   EXPECT_EQ(t.metadata().snapshots.size(), 2u);
 }
 
+TEST_F(TableTest, ExplicitlyExpiredSnapshotsGoWhateverTheirAgeButNotTheCurrentOne) {
+  Table& t = *table_;
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    DataFile f = Write(t, "(" + std::to_string(i) + ", 'x', 1.00)");
+    auto c = t.Commit({Operation::kAppend, {f}, {}, {}, {}}, At(1000 * (i + 1)));
+    ASSERT_TRUE(c.ok());
+    ids.push_back(*c->snapshot_id);
+  }
+  ExpireOptions options;  // no age limit: only the explicit set
+  options.expire = {ids[1], ids[3]};
+  auto expired = t.ExpireSnapshots(options);
+  ASSERT_TRUE(expired.ok()) << expired.error().ToString();
+  EXPECT_EQ(expired->expired_snapshot_ids, std::vector<int64_t>{ids[1]});  // ids[3] is current
+  std::vector<int64_t> kept;
+  for (const auto& s : t.metadata().snapshots) kept.push_back(s.snapshot_id);
+  EXPECT_EQ(kept, (std::vector<int64_t>{ids[0], ids[2], ids[3]}));
+  for (const auto& path : Reached(t)) EXPECT_TRUE(fs::exists(path)) << path;
+  EXPECT_EQ(Rows(t).size(), 4u);
+  auto plan = t.PlanScan(ids[0]);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->data_files.size(), 1u);
+}
+
+TEST(TableMetadataLogTest, PreviousVersionsMaxBoundsTheLogAndDeletesWhatItDrops) {
+  testing::ScratchDirectory root("iceberg_metadata_log");
+  const std::string dir = root.path() + "/ns/t";
+  Schema schema{0, {Field{1, "id", Type::Of(TypeId::kLong), false, ""}}, {}};
+  auto table = Table::Create(
+      dir, schema, {{kPreviousVersionsMaxProperty, "3"}, {kDeleteAfterCommitProperty, "true"}});
+  ASSERT_TRUE(table.ok()) << table.error().ToString();
+  for (int i = 0; i < 6; ++i) {
+    DataFile f;
+    f.file_path = table->location() + "/data/" + std::to_string(i) + ".parquet";
+    f.record_count = 1;
+    f.file_size_in_bytes = 10;
+    ASSERT_TRUE(table->Commit({Operation::kAppend, {f}, {}, {}, {}}).ok());
+  }
+  ASSERT_EQ(table->version(), 7);
+  ASSERT_EQ(table->metadata().metadata_log.size(), 3u);
+  EXPECT_EQ(table->metadata().metadata_log.front().metadata_file, table->MetadataFileUri(4));
+  for (int v = 1; v <= 7; ++v) {
+    EXPECT_EQ(fs::exists(dir + "/metadata/v" + std::to_string(v) + ".metadata.json"), v >= 4) << v;
+  }
+  // Without delete-after-commit the log is bounded and the files stay.
+  auto kept = Table::Create(root.path() + "/ns/u", schema, {{kPreviousVersionsMaxProperty, "1"}});
+  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(kept->UpdateSchema({SchemaChange::AddColumn("a", Type::Of(TypeId::kString))}).ok());
+  ASSERT_TRUE(kept->UpdateSchema({SchemaChange::AddColumn("b", Type::Of(TypeId::kString))}).ok());
+  EXPECT_EQ(kept->metadata().metadata_log.size(), 1u);
+  EXPECT_TRUE(fs::exists(root.path() + "/ns/u/metadata/v1.metadata.json"));
+}
+
 TEST(TableLayoutTest, NamesAndDirectoriesAreChecked) {
   EXPECT_EQ(*TableDirectory("/var/lake/", "lake", "students_dim"), "/var/lake/lake/students_dim");
   EXPECT_FALSE(TableDirectory("/var/lake", "..", "t").ok());
