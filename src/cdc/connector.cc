@@ -191,6 +191,18 @@ class Connector::Session {
       return OkStatus();
     }
     WarnPrivate(*current);
+    MIGSBYU_ASSIGN(auto all, conn_->ExecParams(
+                                 "SELECT puballtables FROM pg_publication WHERE pubname = $1",
+                                 {options_.publication_name}));
+    if (all.rows() == 1 && all.Get(0, 0) == "t") {
+      // PostgreSQL cannot add or drop a table of a FOR ALL TABLES publication: the operator who
+      // made it chose every table, so it is used as it is.
+      MIGSBYU_LOG_WARN(
+          "cdc: publication {} is FOR ALL TABLES, so it is not altered: every table it publishes "
+          "is captured (the private schema's excepted), whatever --table says",
+          options_.publication_name);
+      return OkStatus();
+    }
     auto contains = [](const std::vector<TableName>& tables, const TableName& t) {
       return std::any_of(tables.begin(), tables.end(), [&](const TableName& u) {
         return u.schema == t.schema && u.name == t.name;
