@@ -91,7 +91,8 @@ function DimensionTab({ entity, commits }: { entity: string; commits: number }) 
   const [currentOnly, setCurrentOnly] = useState(false);
   const q = useDebounced(filter.trim(), 250);
   const listing = useListing<Row>(`/analytics/dimensions/${entity}`, { current: currentOnly ? "true" : undefined }, {}, commits);
-  useEffect(() => listing.setQuery(q), [q, listing.setQuery]);
+  const { setQuery } = listing;
+  useEffect(() => setQuery(q), [q, setQuery]);
   const columns = useMemo(() => columnsFor(listing.rows, true), [listing.rows]);
   return (
     <div>
