@@ -33,7 +33,8 @@ struct TableName {
 TableName ParseTableName(const std::string& text);
 
 // The tables a publication captures, in a stable order. kNotFound if the publication is absent.
-Result<std::vector<TableName>> PublicationTables(pg::Connection& conn, const std::string& publication);
+Result<std::vector<TableName>> PublicationTables(pg::Connection& conn,
+                                                 const std::string& publication);
 
 // The table's live, non-generated columns in attribute order (as a pgoutput Relation lists
 // them), typed, with the primary key columns flagged. kNotFound if the table is absent.
@@ -54,10 +55,14 @@ struct SnapshotProgress {
 // flushes the sink. Rows stream through COPY one at a time (bounded memory). `progress` is
 // called after each table and every 10,000 rows. kCancelled when `stop` is requested.
 // REQUIRES: the replication connection that exported the snapshot runs no other command until
-// this returns. Leaves `conn` outside any transaction.
+// this returns. Leaves `conn` outside any transaction (or broken). A ROLLBACK after a failure
+// that fails too is logged, and the first failure returned; a COMMIT that fails once the sink has
+// flushed the copy is logged and the snapshot reported done: its transaction only read, and the
+// copy is complete and durable, so failing would make the caller take a second one.
 Status CopySnapshot(pg::Connection& conn, const std::string& snapshot_name,
                     const std::vector<TableName>& tables, Lsn consistent_point,
-                    transport::Sink& sink, const std::function<void(const SnapshotProgress&)>& progress,
+                    transport::Sink& sink,
+                    const std::function<void(const SnapshotProgress&)>& progress,
                     std::stop_token stop);
 
 // Splits one line of COPY text format into fields, unescaping them; nullopt fields are \N.
