@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "support/test_database.h"
 
 namespace migsbyu::pg {
@@ -39,28 +40,27 @@ AsyncPoolOptions Options(const std::string& url, size_t max_connections, size_t 
 
 // A port on 127.0.0.1 that nothing listens on: bound by us, then closed.
 int ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM, 0));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::bind(fd.Get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   socklen_t len = sizeof addr;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
+  EXPECT_EQ(::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
   return ntohs(addr.sin_port);
 }
 
-// A socket listening on 127.0.0.1 (closed by the caller); its port through `port`.
-int ListeningSocket(int* port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+// A socket listening on 127.0.0.1; its port through `port`.
+UniqueFd ListeningSocket(int* port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_EQ(::listen(fd, 16), 0);
+  EXPECT_EQ(::bind(fd.Get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::listen(fd.Get(), 16), 0);
   socklen_t len = sizeof addr;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  EXPECT_EQ(::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
   *port = ntohs(addr.sin_port);
   return fd;
 }
@@ -352,13 +352,11 @@ TEST(AsyncPoolTest, UnreachableServerFailsQuicklyWithUnavailable) {
 TEST(AsyncPoolTest, AServerThatHangsUpWhileConnectingFailsTheQueuedQueriesOnceNoneIsLeft) {
   EventLoop loop;
   int port = 0;
-  const int listener = ListeningSocket(&port);
+  const UniqueFd listener = ListeningSocket(&port);
   int accepted = 0;
-  ASSERT_TRUE(loop.Watch(listener, EPOLLIN, [&](uint32_t) {
-    int fd = ::accept(listener, nullptr, nullptr);
-    if (fd < 0) return;
-    ++accepted;
-    ::close(fd);
+  ASSERT_TRUE(loop.Watch(listener.Get(), EPOLLIN, [&](uint32_t) {
+    UniqueFd fd(::accept(listener.Get(), nullptr, nullptr));  // and hang up at once
+    if (fd) ++accepted;
   }));
   AsyncPool pool(loop,
                  Options("postgresql://nobody@127.0.0.1:" + std::to_string(port) + "/none", 2, 1));
@@ -384,15 +382,14 @@ TEST(AsyncPoolTest, AServerThatHangsUpWhileConnectingFailsTheQueuedQueriesOnceNo
   EXPECT_EQ(pool.connections(), 2u);
   RunLoop(loop, 10s);
   EXPECT_EQ(failed, 4);
-  loop.Unwatch(listener);
-  ::close(listener);
+  loop.Unwatch(listener.Get());
 }
 
 TEST(AsyncPoolTest, AConnectionAttemptWithNoAnswerFailsAfterConnectTimeout) {
   EventLoop loop;
   int port = 0;
   // Listening, never accepting: the kernel completes the handshake, nobody ever answers.
-  const int listener = ListeningSocket(&port);
+  const UniqueFd listener = ListeningSocket(&port);
   AsyncPoolOptions options =
       Options("postgresql://nobody@127.0.0.1:" + std::to_string(port) + "/none", 1, 1);
   options.connect_timeout = 200ms;
@@ -409,7 +406,6 @@ TEST(AsyncPoolTest, AConnectionAttemptWithNoAnswerFailsAfterConnectTimeout) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_GE(elapsed, 200ms);
   EXPECT_LT(elapsed, 5s);
-  ::close(listener);
 }
 
 TEST(AsyncPoolTest, DestructionFailsPendingQueriesWithUnavailable) {
