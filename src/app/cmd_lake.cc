@@ -11,10 +11,7 @@
 #include "lake/lake_sink.h"
 #include "lake/manifest.h"
 #include "lake/writer.h"
-#if __has_include("transport/kafka/kafka_source.h")
 #include "transport/kafka/kafka_source.h"
-#define MIGSBYU_HAVE_KAFKA_SOURCE 1
-#endif
 
 namespace migsbyu::app {
 
@@ -82,7 +79,6 @@ void RunQuery(const LakeFlags& flags) {
   }
 }
 
-#ifdef MIGSBYU_HAVE_KAFKA_SOURCE
 // The consumer group's partitions are the lake's tables: a member writes a table only while it
 // holds the table's partition (topic <prefix>.<schema>.<table>).
 class TableOwnership : public kafka::PartitionListener {
@@ -170,7 +166,6 @@ void RunConsume(const LakeFlags& flags) {
   if (!st.ok() && st.error().code() == ErrorCode::kCancelled && stop.stop_requested()) return;
   Check(st, "consume");
 }
-#endif
 
 }  // namespace
 
@@ -212,7 +207,6 @@ void AddLakeCommand(CLI::App& app) {
       ->required();
   query->callback([flags] { RunQuery(*flags); });
 
-#ifdef MIGSBYU_HAVE_KAFKA_SOURCE
   auto* consume = cmd->add_subcommand(
       "consume",
       "Fill the lake from the Kafka topics as one consumer group member; several members may "
@@ -225,7 +219,6 @@ void AddLakeCommand(CLI::App& app) {
   consume->add_option("--kafka-property", flags->kafka_properties,
                       "A librdkafka consumer property, name=value (repeatable)");
   consume->callback([flags] { RunConsume(*flags); });
-#endif
 }
 
 }  // namespace migsbyu::app

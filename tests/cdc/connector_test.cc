@@ -10,10 +10,7 @@
 
 #include "cdc_test_support.h"
 #include "support/test_database.h"
-#if __has_include("oltp/migrations.h")
 #include "oltp/migrations.h"
-#define MIGSBYU_HAVE_OLTP 1
-#endif
 
 namespace migsbyu::cdc {
 namespace {
@@ -294,7 +291,6 @@ TEST_F(ConnectorTest, SlotAdvancesWhileTheCapturedTablesAreIdle) {
   EXPECT_GE(connector.GetMetrics().last_flushed_lsn, target);
 }
 
-#ifdef MIGSBYU_HAVE_OLTP
 TEST_F(ConnectorTest, CapturesThePortalTablesOfTheMigratedSchema) {
   auto conn = Connect(db_.url());
   ASSERT_TRUE(oltp::ApplyMigrations(conn).ok());
@@ -321,7 +317,6 @@ TEST_F(ConnectorTest, CapturesThePortalTablesOfTheMigratedSchema) {
   EXPECT_EQ(changes[4]["table"], "teaches");
   EXPECT_EQ(changes[5]["after"]["gpa"], "4.00");
 }
-#endif
 
 }  // namespace
 }  // namespace migsbyu::cdc
