@@ -319,8 +319,10 @@ TEST(AsyncPoolTest, AConnectionTheServerEndsWhileIdleIsDroppedAndReplaced) {
 TEST(AsyncPoolTest, UnreachableServerFailsQuicklyWithUnavailable) {
   EventLoop loop;
   const std::string url = "postgresql://nobody@127.0.0.1:" + std::to_string(ClosedPort()) + "/none";
-  AsyncPool pool(loop, Options(url, 2, 1));
-  const auto start = std::chrono::steady_clock::now();
+  AsyncPoolOptions options = Options(url, 2, 1);
+  // Refused at once: a failure that waited for this timeout would outlast the loop's deadline.
+  options.connect_timeout = std::chrono::hours(1);
+  AsyncPool pool(loop, options);
   int failed = 0;
   bool in_query = false;
   std::function<void(Result<PgResult>, const ServerError&)> expect_refused =
@@ -344,9 +346,8 @@ TEST(AsyncPoolTest, UnreachableServerFailsQuicklyWithUnavailable) {
     pool.Query("SELECT 1", {}, false, expect_refused);
     in_query = false;
   }
-  RunLoop(loop, 10s);
+  RunLoop(loop, 30s);
   EXPECT_EQ(failed, 4);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 TEST(AsyncPoolTest, AServerThatHangsUpWhileConnectingFailsTheQueuedQueriesOnceNoneIsLeft) {
@@ -402,10 +403,9 @@ TEST(AsyncPoolTest, AConnectionAttemptWithNoAnswerFailsAfterConnectTimeout) {
     EXPECT_EQ(pool.connections(), 0u);
     loop.Stop();
   });
-  RunLoop(loop, 10s);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(elapsed, 200ms);
-  EXPECT_LT(elapsed, 5s);
+  RunLoop(loop, 30s);
+  // Not before its time (the message above says the timer, not a refusal, ended it).
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms);
 }
 
 TEST(AsyncPoolTest, DestructionFailsPendingQueriesWithUnavailable) {

@@ -246,12 +246,26 @@ TEST(PoolTest, WaitersGetConnectionsAsTheyReturn) {
   Pool pool(db.url(), 1);
   auto first = pool.Acquire();
   ASSERT_TRUE(first.ok());
+  auto pid = (*first)->Exec("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  std::string second_pid;
   std::thread t([&] {
-    auto second = pool.Acquire(std::chrono::seconds(10));
-    EXPECT_TRUE(second.ok());
+    auto second = pool.Acquire(std::chrono::seconds(60));
+    ASSERT_TRUE(second.ok()) << second.error().ToString();
+    auto r = (*second)->Exec("SELECT pg_backend_pid()");
+    ASSERT_TRUE(r.ok());
+    second_pid = std::string(r->Get(0, 0));
   });
+  // Released only once the other thread waits for it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (pool.waiting() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(pool.waiting(), 1u);
   { auto released = std::move(first).value(); }
   t.join();
+  EXPECT_EQ(second_pid, pid->Get(0, 0)) << "the waiter got the returned connection";
+  EXPECT_EQ(pool.waiting(), 0u);
 }
 
 }  // namespace migsbyu::pg

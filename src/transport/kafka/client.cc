@@ -303,6 +303,11 @@ Result<std::optional<Message>> Consumer::Poll(std::chrono::milliseconds timeout)
   return std::optional<Message>(std::move(msg));
 }
 
+size_t Consumer::QueuedEvents() const {
+  QueuePtr queue(rd_kafka_queue_get_consumer(rk_));
+  return queue ? rd_kafka_queue_length(queue.get()) : 0;
+}
+
 Result<std::pair<int64_t, int64_t>> Consumer::QueryWatermarks(const std::string& topic,
                                                               int32_t partition,
                                                               std::chrono::milliseconds timeout) {

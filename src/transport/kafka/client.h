@@ -135,6 +135,10 @@ class Consumer {
   // Commits, synchronously, `offset` (the next offset to read) for each partition.
   Status CommitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& offsets);
 
+  // What the next Poll has to serve (messages, rebalances, errors), without serving it: e.g. a
+  // rebalance that has reached this consumer while it did not poll.
+  size_t QueuedEvents() const;
+
  private:
   // What librdkafka's rebalance callback needs (its opaque, at a stable address).
   struct Rebalance {
