@@ -23,7 +23,8 @@ std::string FormatInstant(Clock::time_point t);
 
 // Parses "YYYY-MM-DD", or "YYYY-MM-DDTHH:MM[:SS[.fraction]]" ('T' or a space) followed by
 // nothing (UTC), "Z", or an offset "+HH", "+HHMM", "+HH:MM" (or '-'; a space stands for '+',
-// as an unescaped '+' in a query string arrives). Fractions beyond microseconds are cut. Fails with kInvalidArgument naming `what` and the text otherwise.
+// as an unescaped '+' in a query string arrives). Fractions beyond microseconds are cut. Fails with
+// kInvalidArgument naming `what` and the text otherwise.
 Result<int64_t> ParseInstantMicros(std::string_view text, std::string_view what);
 
 }  // namespace migsbyu::analytics

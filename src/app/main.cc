@@ -46,8 +46,9 @@ void InstallFatalSignalHandlers() {
 
 int main(int argc, char** argv) {
   InstallFatalSignalHandlers();
-  CLI::App app{"MigsbyU: a university course portal whose every change flows, by change data "
-               "capture, into an analytics lake of SCD Type 2 dimensions."};
+  CLI::App app{
+      "MigsbyU: a university course portal whose every change flows, by change data "
+      "capture, into an analytics lake of SCD Type 2 dimensions."};
   app.require_subcommand(1);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")

@@ -16,7 +16,7 @@
 namespace migsbyu::app {
 
 struct PipelineOptions {
-  bool enabled = true;          // --no-pipeline turns capture and analytics off
+  bool enabled = true;  // --no-pipeline turns capture and analytics off
   std::string lake_dir = "var/lake";
   std::string slot_name = "migsbyu";  // replication slot names are per cluster: one per serve
   std::string publication_name = "migsbyu";

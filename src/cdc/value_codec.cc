@@ -55,8 +55,8 @@ bool ParseDatePart(std::string_view s, size_t* p, bool bc, int64_t* days) {
   if (month < 1 || month > 12 || day < 1 || day > 31) return false;
   *p = q;
   // Year y BC is the proleptic year 1 - y.
-  *days = DaysFromCivil(bc ? 1 - year : year, static_cast<unsigned>(month),
-                        static_cast<unsigned>(day));
+  *days =
+      DaysFromCivil(bc ? 1 - year : year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   return true;
 }
 
@@ -91,9 +91,11 @@ Result<Value> ParseTimestamp(std::string_view text, bool with_zone) {
   int64_t h, mi, sec;
   if (p >= s.size() || s[p] != ' ') return Bad(ValueType::kTimestamp, text, what);
   ++p;
-  if (!Digits(s, &p, 2, &h) || p >= s.size() || s[p] != ':') return Bad(ValueType::kTimestamp, text, what);
+  if (!Digits(s, &p, 2, &h) || p >= s.size() || s[p] != ':')
+    return Bad(ValueType::kTimestamp, text, what);
   ++p;
-  if (!Digits(s, &p, 2, &mi) || p >= s.size() || s[p] != ':') return Bad(ValueType::kTimestamp, text, what);
+  if (!Digits(s, &p, 2, &mi) || p >= s.size() || s[p] != ':')
+    return Bad(ValueType::kTimestamp, text, what);
   ++p;
   if (!Digits(s, &p, 2, &sec)) return Bad(ValueType::kTimestamp, text, what);
   if (h > 24 || mi > 59 || sec > 60) return Bad(ValueType::kTimestamp, text, what);
@@ -111,7 +113,8 @@ Result<Value> ParseTimestamp(std::string_view text, bool with_zone) {
   }
   int64_t offset_s = 0;
   if (with_zone) {
-    if (p >= s.size() || (s[p] != '+' && s[p] != '-')) return Bad(ValueType::kTimestampTz, text, what);
+    if (p >= s.size() || (s[p] != '+' && s[p] != '-'))
+      return Bad(ValueType::kTimestampTz, text, what);
     int sign = s[p] == '-' ? -1 : 1;
     ++p;
     int64_t oh = 0, om = 0, os = 0;
@@ -142,7 +145,8 @@ Result<Value> ParseInteger(std::string_view text, const char* what) {
   T v{};
   auto r = std::from_chars(text.data(), text.data() + text.size(), v);
   if (r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-    return Error::InvalidArgument("cannot parse '" + std::string(text.substr(0, 64)) + "' as " + what);
+    return Error::InvalidArgument("cannot parse '" + std::string(text.substr(0, 64)) + "' as " +
+                                  what);
   }
   return Value::Integer(static_cast<int64_t>(v));
 }
@@ -162,23 +166,33 @@ Result<Value> ParseFloat(std::string_view text) {
 
 }  // namespace
 
-
 ValueType ValueTypeForOid(uint32_t oid) {
   switch (oid) {
-    case kBoolOid: return ValueType::kBool;
-    case kInt2Oid: return ValueType::kInt16;
-    case kInt4Oid: return ValueType::kInt32;
-    case kInt8Oid: return ValueType::kInt64;
+    case kBoolOid:
+      return ValueType::kBool;
+    case kInt2Oid:
+      return ValueType::kInt16;
+    case kInt4Oid:
+      return ValueType::kInt32;
+    case kInt8Oid:
+      return ValueType::kInt64;
     case kFloat4Oid:
-    case kFloat8Oid: return ValueType::kFloat64;
-    case kNumericOid: return ValueType::kNumeric;
+    case kFloat8Oid:
+      return ValueType::kFloat64;
+    case kNumericOid:
+      return ValueType::kNumeric;
     case kTextOid:
     case kVarcharOid:
-    case kBpcharOid: return ValueType::kText;
-    case kDateOid: return ValueType::kDate;
-    case kTimestampOid: return ValueType::kTimestamp;
-    case kTimestampTzOid: return ValueType::kTimestampTz;
-    default: return ValueType::kText;
+    case kBpcharOid:
+      return ValueType::kText;
+    case kDateOid:
+      return ValueType::kDate;
+    case kTimestampOid:
+      return ValueType::kTimestamp;
+    case kTimestampTzOid:
+      return ValueType::kTimestampTz;
+    default:
+      return ValueType::kText;
   }
 }
 
@@ -187,16 +201,25 @@ Result<Value> ParseTextValue(ValueType type, std::string_view text) {
     case ValueType::kBool:
       if (text == "t") return Value::Integer(1);
       if (text == "f") return Value::Integer(0);
-      return Error::InvalidArgument("cannot parse '" + std::string(text.substr(0, 64)) + "' as bool");
-    case ValueType::kInt16: return ParseInteger<int16_t>(text, "int2");
-    case ValueType::kInt32: return ParseInteger<int32_t>(text, "int4");
-    case ValueType::kInt64: return ParseInteger<int64_t>(text, "int8");
-    case ValueType::kFloat64: return ParseFloat(text);
+      return Error::InvalidArgument("cannot parse '" + std::string(text.substr(0, 64)) +
+                                    "' as bool");
+    case ValueType::kInt16:
+      return ParseInteger<int16_t>(text, "int2");
+    case ValueType::kInt32:
+      return ParseInteger<int32_t>(text, "int4");
+    case ValueType::kInt64:
+      return ParseInteger<int64_t>(text, "int8");
+    case ValueType::kFloat64:
+      return ParseFloat(text);
     case ValueType::kNumeric:
-    case ValueType::kText: return Value::Text(std::string(text));
-    case ValueType::kDate: return ParseDate(text);
-    case ValueType::kTimestamp: return ParseTimestamp(text, false);
-    case ValueType::kTimestampTz: return ParseTimestamp(text, true);
+    case ValueType::kText:
+      return Value::Text(std::string(text));
+    case ValueType::kDate:
+      return ParseDate(text);
+    case ValueType::kTimestamp:
+      return ParseTimestamp(text, false);
+    case ValueType::kTimestampTz:
+      return ParseTimestamp(text, true);
   }
   return Value::Text(std::string(text));
 }

@@ -1,8 +1,8 @@
 #include "cdc/value_codec.h"
 
-#include "common/civil_date.h"
-
 #include <gtest/gtest.h>
+
+#include "common/civil_date.h"
 
 namespace migsbyu::cdc {
 namespace {
@@ -46,9 +46,12 @@ TEST(ValueCodecTest, TextFormRoundTripsThroughValueToText) {
 
 TEST(ValueCodecTest, MalformedTextIsAnErrorNamingIt) {
   for (auto [type, text] : std::vector<std::pair<ValueType, std::string>>{
-           {ValueType::kDate, "2024-13-01"}, {ValueType::kInt16, "40000"},
-           {ValueType::kInt32, "12x"}, {ValueType::kBool, "yes"},
-           {ValueType::kTimestampTz, "2024-01-31 12:00:00"}, {ValueType::kFloat64, ""}}) {
+           {ValueType::kDate, "2024-13-01"},
+           {ValueType::kInt16, "40000"},
+           {ValueType::kInt32, "12x"},
+           {ValueType::kBool, "yes"},
+           {ValueType::kTimestampTz, "2024-01-31 12:00:00"},
+           {ValueType::kFloat64, ""}}) {
     auto v = ParseTextValue(type, text);
     ASSERT_FALSE(v.ok()) << text;
     EXPECT_NE(v.error().message().find(text), std::string::npos);

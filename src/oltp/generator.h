@@ -155,7 +155,8 @@ inline constexpr int64_t kMaxGenerateCount = 1'000'000;
 // the same seed inserts the same rows.
 //
 // Rows go in batches of multi-row INSERT ... SELECT FROM unnest(arrays) statements, every value
-// a parameter, into the tables and columns the entity descriptions (oltp/entity.h) name. The whole call is one transaction: on error nothing is inserted.
+// a parameter, into the tables and columns the entity descriptions (oltp/entity.h) name. The whole
+// call is one transaction: on error nothing is inserted.
 //
 // Errors: kValidation (naming the field) for a negative count or one above kMaxGenerateCount, or
 // for enrollments/assignments when there are no students/professors/courses to pick; the
