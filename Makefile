@@ -3,16 +3,18 @@
 #   make build      Release build into build/release (the binary and every test)
 #   make debug      Debug build into build/debug
 #   make unit       the unit tests (CTest label `unit`), in seconds
-#   make sanitize   AddressSanitizer + UndefinedBehaviorSanitizer build (clang) into build/sanitize,
-#                   then its unit, fuzz and integration tests against a throwaway PostgreSQL
-#   make test       every test of the Release build, then the sanitizer build's unit and fuzz tests
+#   make sanitize   AddressSanitizer + UndefinedBehaviorSanitizer build into build/sanitize, then
+#                   its unit and integration tests against a throwaway PostgreSQL, and make fuzz
+#   make fuzz       the libFuzzer targets (clang, sanitizers too) in build/fuzz, each run bounded
+#   make test       every test of the Release build, the sanitizer build's unit tests, make fuzz
 #   make lint       make format-check, and ESLint and tsc --noEmit over the web client
 BUILD ?= build/release
 DEBUG_BUILD ?= build/debug
 SANITIZE_BUILD ?= build/sanitize
+FUZZ_BUILD ?= build/fuzz
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup configure build build-app debug unit sanitize web run test bench format \
+.PHONY: all setup configure build build-app debug unit sanitize fuzz web run test bench format \
 	format-check lint clean FORCE
 
 all: build
@@ -38,8 +40,9 @@ setup:
 # CMakeLists.txt changes. `make configure` configures the Release folder again regardless.
 CMAKE_RELEASE := -G Ninja -DCMAKE_BUILD_TYPE=Release
 CMAKE_DEBUG := -G Ninja -DCMAKE_BUILD_TYPE=Debug
-CMAKE_SANITIZE := -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-	-DCMAKE_CXX_COMPILER=clang++ -DMIGSBYU_SANITIZE=ON
+CMAKE_SANITIZE := -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMIGSBYU_SANITIZE=ON
+CMAKE_FUZZ := -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+	-DCMAKE_CXX_COMPILER=clang++ -DMIGSBYU_FUZZ=ON
 
 $(BUILD)/build.ninja: | $(SETUP_STAMP)
 	@cmake -S . -B $(BUILD) $(CMAKE_RELEASE) >/dev/null
@@ -49,6 +52,9 @@ $(DEBUG_BUILD)/build.ninja: | $(SETUP_STAMP)
 
 $(SANITIZE_BUILD)/build.ninja: | $(SETUP_STAMP)
 	@cmake -S . -B $(SANITIZE_BUILD) $(CMAKE_SANITIZE) >/dev/null
+
+$(FUZZ_BUILD)/build.ninja: | $(SETUP_STAMP)
+	@cmake -S . -B $(FUZZ_BUILD) $(CMAKE_FUZZ) >/dev/null
 
 configure: $(SETUP_STAMP)
 	@cmake -S . -B $(BUILD) $(CMAKE_RELEASE) >/dev/null
@@ -67,9 +73,14 @@ unit: $(SETUP_STAMP) $(BUILD)/build.ninja
 	@ctest --test-dir $(BUILD) -L unit --output-on-failure -j $(JOBS)
 
 # Every test but web_unit (the front-end's own tests, the same JavaScript in every build).
-sanitize: $(SETUP_STAMP) $(SANITIZE_BUILD)/build.ninja web
+sanitize: $(SETUP_STAMP) $(SANITIZE_BUILD)/build.ninja web fuzz
 	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	@scripts/test.sh $(SANITIZE_BUILD) -E '^web_unit$$'
+
+# Only the fuzzers and the libraries they link are built in this configuration.
+fuzz: $(SETUP_STAMP) $(FUZZ_BUILD)/build.ninja
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	@ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure -j $(JOBS)
 
 web: $(SETUP_STAMP)
 	@if [ -f web/package.json ]; then cd web && npm run --silent build; fi
@@ -77,10 +88,12 @@ web: $(SETUP_STAMP)
 run: build-app web
 	@scripts/run.sh $(ARGS)
 
-test: build web $(SANITIZE_BUILD)/build.ninja
-	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target unit_tests fuzzers
+test: build web $(SANITIZE_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target unit_tests
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@scripts/test.sh $(BUILD)
-	@ctest --test-dir $(SANITIZE_BUILD) -L '^(unit|fuzz)$$' --output-on-failure -j $(JOBS)
+	@ctest --test-dir $(SANITIZE_BUILD) -L unit --output-on-failure -j $(JOBS)
+	@ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure -j $(JOBS)
 
 bench: build
 	@scripts/bench.sh $(BUILD)

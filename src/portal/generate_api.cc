@@ -28,8 +28,8 @@ Result<std::map<std::string, json>> ReadNumbers(const std::string& text,
   std::vector<FieldError> errors;
   std::map<std::string, json> out;
   for (const auto& [name, value] : body.items()) {
-    auto it = std::find_if(fields.begin(), fields.end(),
-                           [&key = name](const auto& f) { return f.name == key; });
+    auto it =
+        std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.name == name; });
     const std::string loc = "body." + name;
     if (it == fields.end()) {
       errors.push_back({loc, "extra fields not permitted"});
