@@ -6,7 +6,10 @@
 #   make sanitize   AddressSanitizer + UndefinedBehaviorSanitizer build into build/sanitize, then
 #                   its unit and integration tests against a throwaway PostgreSQL, and make fuzz
 #   make fuzz       the libFuzzer targets (clang, sanitizers too) in build/fuzz, each run bounded
-#   make test       every test of the Release build, the sanitizer build's unit tests, make fuzz
+#   make test       make lint, every test of the Release build, the sanitizer build's unit
+#                   tests, make fuzz
+#   make format     clang-format -i over the C++ files FORMAT_FILES lists
+#   make format-check  clang-format --dry-run -Werror over the same files
 #   make lint       make format-check, and ESLint and tsc --noEmit over the web client
 BUILD ?= build/release
 DEBUG_BUILD ?= build/debug
@@ -88,7 +91,7 @@ web: $(SETUP_STAMP)
 run: build-app web
 	@scripts/run.sh $(ARGS)
 
-test: build web $(SANITIZE_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
+test: lint build web $(SANITIZE_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
 	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target unit_tests
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@scripts/test.sh $(BUILD)
@@ -98,11 +101,17 @@ test: build web $(SANITIZE_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
 bench: build
 	@scripts/bench.sh $(BUILD)
 
+# The C++ files under clang-format: every tracked .h and .cc but those below FORMAT_EXCLUDE, the
+# folders other work is rewriting at the moment (formatting them now would only make that work's
+# merge conflict); empty the list once it has landed. `make format FORMAT_EXCLUDE=` formats all.
+FORMAT_EXCLUDE ?= src/cdc/ src/transport/ src/events/ src/oltp/migrations.cc
+FORMAT_FILES = $(filter-out $(addsuffix %,$(FORMAT_EXCLUDE)),$(shell git ls-files '*.h' '*.cc'))
+
 format: $(SETUP_STAMP)
-	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+	@clang-format -i $(FORMAT_FILES)
 
 format-check: $(SETUP_STAMP)
-	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run -Werror
+	@clang-format --dry-run -Werror $(FORMAT_FILES)
 
 lint: $(SETUP_STAMP) format-check
 	@cd web && npm run --silent lint
