@@ -2,11 +2,18 @@
 # The embedded PostgreSQL 15 cluster.
 #   pg.sh start DATADIR PORT   initdb on first use, start on 127.0.0.1:PORT, create database migsbyu
 #   pg.sh stop DATADIR         fast shutdown (clients disconnected, data kept)
-#   pg.sh url PORT             print the connection URL
+#   pg.sh url PORT [DATADIR]   print the connection URL (with the cluster's password file)
+#   pg.sh passfile DATADIR     print the path of the cluster's password file
 #   pg.sh free-port            print a free loopback TCP port
-# The cluster's superuser is `migsbyu`, trusted on loopback only. PostgreSQL refuses to run as root,
-# so as root the server's commands run as the `postgres` user on a folder it owns.
+# The cluster's superuser is `migsbyu`. It signs in with scram-sha-256 and a random password that
+# initdb sets and that is kept in DATADIR.pgpass (libpq's password-file format, mode 0600, owned by
+# whoever runs this script): clients find it through the URL's `passfile` parameter or PGPASSFILE.
+# The server listens on 127.0.0.1 only, without a Unix socket. A cluster made by an older version
+# with `trust` is moved to scram-sha-256 on its next start.
+# PostgreSQL refuses to run as root, so as root the server's commands run as the `postgres` user
+# on a folder it owns.
 set -euo pipefail
+umask 077
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 as_server_user() {
@@ -27,10 +34,27 @@ free_port() {
   echo "pg.sh: no free port found" >&2; return 1
 }
 
+# The password file of the cluster in DATADIR: beside it, never inside (the server's user owns the
+# data folder; the password belongs to the clients).
+passfile_of() { echo "$(dirname "$1")/$(basename "$1").pgpass"; }
+
+new_password() { head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40; }
+
+# Writes the password file for PORT (libpq ignores one that others can read).
+write_passfile() {
+  local file=$1 port=$2 password=$3
+  (umask 077; printf '127.0.0.1:%s:*:migsbyu:%s\n' "$port" "$password" >"$file.tmp")
+  mv -f "$file.tmp" "$file"
+}
+
+password_in() { sed -n '1s/^[^:]*:[^:]*:[^:]*:[^:]*://p' "$1"; }
+
 start() {
   local dir=$1 port=$2
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
+  local passfile
+  passfile=$(passfile_of "$dir")
   if [ "$(id -u)" = 0 ]; then
     chown postgres: "$dir"
     if ! runuser -u postgres -- test -w "$dir"; then
@@ -39,8 +63,18 @@ start() {
       exit 1
     fi
   fi
+  local migrate_from_trust=0
   if [ ! -f "$dir/PG_VERSION" ]; then
-    as_server_user "$bin/initdb" -D "$dir" -U migsbyu --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    local password pwfile
+    password=$(new_password)
+    # initdb reads the password from a file of the server's user, removed at once.
+    pwfile=$(mktemp /tmp/migsbyu-pw.XXXXXX)
+    printf '%s\n' "$password" >"$pwfile"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$pwfile"; fi
+    as_server_user "$bin/initdb" -D "$dir" -U migsbyu --pwfile="$pwfile" \
+      --auth-local=scram-sha-256 --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    rm -f "$pwfile"
+    write_passfile "$passfile" "$port" "$password"
     cat >>"$dir/postgresql.conf" <<CONF
 # MigsbyU
 listen_addresses = '127.0.0.1'
@@ -58,6 +92,16 @@ CONF
       # Throwaway test clusters: no durability across an OS crash, which tests never cause.
       printf "fsync = off\nfull_page_writes = off\n" >>"$dir/postgresql.conf"
     fi
+  elif grep -Eq '^[^#]*[[:space:]]trust([[:space:]]|$)' "$dir/pg_hba.conf" 2>/dev/null; then
+    migrate_from_trust=1
+  elif [ ! -f "$passfile" ]; then
+    echo "pg.sh: $passfile, the password of the cluster in $dir, is missing; restore it, or set a" \
+         "new one (stop the cluster, add 'local all all trust' on top of $dir/pg_hba.conf," \
+         "start it, run ALTER ROLE migsbyu PASSWORD, remove the line)" >&2
+    exit 1
+  else
+    # The port may differ from the last start's.
+    write_passfile "$passfile" "$port" "$(password_in "$passfile")"
   fi
   if as_server_user "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     echo "pg.sh: cluster in $dir already running" >&2
@@ -68,7 +112,18 @@ CONF
       exit 1
     fi
   fi
-  local psql=(psql -X -q -h 127.0.0.1 -p "$port" -U migsbyu)
+  if [ "$migrate_from_trust" = 1 ]; then
+    # A cluster initialised with `trust`: give the superuser a password, then require it.
+    local password
+    password=$(new_password)
+    echo "ALTER ROLE migsbyu PASSWORD :'pw'" |
+      psql -X -q -h 127.0.0.1 -p "$port" -U migsbyu -d postgres -v ON_ERROR_STOP=1 -v pw="$password" >/dev/null
+    write_passfile "$passfile" "$port" "$password"
+    as_server_user sed -i -E 's/^([^#]*[[:space:]])trust([[:space:]]*)$/\1scram-sha-256\2/' "$dir/pg_hba.conf"
+    as_server_user "$bin/pg_ctl" -D "$dir" reload >/dev/null
+    echo "pg.sh: $dir now requires scram-sha-256; its password is in $passfile" >&2
+  fi
+  local psql=(env PGPASSFILE="$passfile" psql -X -q -h 127.0.0.1 -p "$port" -U migsbyu)
   if [ "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'migsbyu'")" != 1 ]; then
     "${psql[@]}" -d postgres -c "CREATE DATABASE migsbyu"
   fi
@@ -83,7 +138,13 @@ stop() {
 case "${1:-}" in
   start) start "$2" "$3" ;;
   stop) stop "$2" ;;
-  url) echo "postgresql://migsbyu@127.0.0.1:$2/migsbyu" ;;
+  url)
+    if [ -n "${3:-}" ]; then
+      echo "postgresql://migsbyu@127.0.0.1:$2/migsbyu?passfile=$(passfile_of "$(cd "$3" && pwd)")"
+    else
+      echo "postgresql://migsbyu@127.0.0.1:$2/migsbyu"
+    fi ;;
+  passfile) passfile_of "$(cd "$2" && pwd)" ;;
   free-port) free_port ;;
-  *) echo "usage: pg.sh start DATADIR PORT | stop DATADIR | url PORT | free-port" >&2; exit 2 ;;
+  *) echo "usage: pg.sh start DATADIR PORT | stop DATADIR | url PORT [DATADIR] | passfile DATADIR | free-port" >&2; exit 2 ;;
 esac

@@ -2,8 +2,14 @@
 // Vite builds the portal's front-end into dist/, which `migsbyu serve` serves on :8501 with the
 // API under /api on the same origin. In development (`npm run dev`) /api is proxied to the server
 // named by MIGSBYU_API (default http://127.0.0.1:8501).
+//
+// The build has no inline script or style (the server's Content-Security-Policy allows neither):
+// Vite emits the entry as /assets/*.js and the styles as /assets/*.css; React's style props are
+// set through the DOM (element.style), which the policy does not restrict.
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
+
+const apiTarget = process.env.MIGSBYU_API ?? "http://127.0.0.1:8501";
 
 export default defineConfig({
   plugins: [react()],
@@ -24,7 +30,18 @@ export default defineConfig({
     },
   },
   server: {
-    proxy: { "/api": process.env.MIGSBYU_API ?? "http://127.0.0.1:8501" },
+    proxy: {
+      // The server answers only its own Host (421 otherwise) and its own Origin (403): the dev
+      // page's requests are its own, so they are forwarded as the server's.
+      "/api": {
+        target: apiTarget,
+        changeOrigin: true,
+        configure: (proxy) =>
+          proxy.on("proxyReq", (req) => {
+            if (req.getHeader("origin")) req.setHeader("origin", new URL(apiTarget).origin);
+          }),
+      },
+    },
   },
   test: {
     environment: "jsdom",

@@ -12,11 +12,12 @@ data=$(mktemp -d /tmp/migsbyu-bench-pg.XXXXXX)
 serve_pid=
 cleanup() {
   if [ -n "$serve_pid" ]; then kill -INT "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
-  scripts/pg.sh stop "$data"; rm -rf "$data"
+  scripts/pg.sh stop "$data"; rm -rf "$data" "$data.pgpass"
 }
 trap cleanup EXIT
 scripts/pg.sh start "$data" "$port"
-url=$(scripts/pg.sh url "$port")
+url=$(scripts/pg.sh url "$port" "$data")
+export PGPASSFILE=$(scripts/pg.sh passfile "$data")
 api_port=$(scripts/pg.sh free-port)
 "$build/migsbyu" serve --no-pipeline --database-url "$url" --api-address "127.0.0.1:$api_port" \
   --web-address "" ${MIGSBYU_SERVE_ARGS:-} >/dev/null &

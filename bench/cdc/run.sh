@@ -21,12 +21,13 @@ HUGE_ROWS=${HUGE_ROWS:-5000000}
 [ -x "$bin" ] || { echo "bench/cdc: $bin not built" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/migsbyu-bench-cdc.XXXXXX)
-chmod 755 "$work"
+chmod 711 "$work"  # the server's user (postgres, when run as root) must reach $work/pg
 port=$(scripts/pg.sh free-port)
 cleanup() { scripts/pg.sh stop "$work/pg" || true; rm -rf "$work"; }
 trap cleanup EXIT
 MIGSBYU_PG_FAST=1 scripts/pg.sh start "$work/pg" "$port" >/dev/null
-url="postgresql://migsbyu@127.0.0.1:$port/migsbyu"
+url=$(scripts/pg.sh url "$port" "$work/pg")
+export PGPASSFILE=$(scripts/pg.sh passfile "$work/pg")
 psql=(psql -X -q -v ON_ERROR_STOP=1 "$url")
 
 "${psql[@]}" <<SQL

@@ -28,7 +28,7 @@ done
 serve_pid=; data=
 cleanup() {
   if [ -n "$serve_pid" ]; then kill -INT "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
-  if [ -n "$data" ]; then scripts/pg.sh stop "$data" >/dev/null 2>&1 || true; rm -rf "$data"; fi
+  if [ -n "$data" ]; then scripts/pg.sh stop "$data" >/dev/null 2>&1 || true; rm -rf "$data" "$data.pgpass"; fi
   rm -rf var/bench-lake var/bench-lake-freshness
 }
 trap cleanup EXIT
@@ -38,7 +38,8 @@ if [ $run_freshness = yes ]; then
   port=$(scripts/pg.sh free-port)
   data=$(mktemp -d /tmp/migsbyu-bench-pg.XXXXXX)
   scripts/pg.sh start "$data" "$port" >/dev/null
-  url="postgresql://migsbyu@127.0.0.1:$port/postgres"
+  export PGPASSFILE=$(scripts/pg.sh passfile "$data")
+  url="postgresql://migsbyu@127.0.0.1:$port/postgres?passfile=$PGPASSFILE"
   rm -rf var/bench-lake-freshness
   "$build/migsbyu" migrate --database-url "$url" >/dev/null 2>&1
   api_port=$(scripts/pg.sh free-port)

@@ -1,76 +1,29 @@
 #include "analytics/console.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
-#include <condition_variable>
-#include <filesystem>
-#include <thread>
-#include <vector>
+#include <cstring>
 
-#include "analytics/query.h"
+#include "analytics/console_worker.h"
+#include "analytics/sql_policy.h"
+#include "analytics/worker_process.h"
+#include "common/log.h"
 
 namespace migsbyu::analytics {
 namespace {
 
+using nlohmann::json;
+
 constexpr size_t kMaxSqlBytes = 100000;
-
-const char* StatementTypeName(duckdb_statement_type type) {
-  switch (type) {
-    case DUCKDB_STATEMENT_TYPE_SELECT:
-      return "SELECT";
-    case DUCKDB_STATEMENT_TYPE_INSERT:
-      return "INSERT";
-    case DUCKDB_STATEMENT_TYPE_UPDATE:
-      return "UPDATE";
-    case DUCKDB_STATEMENT_TYPE_EXPLAIN:
-      return "EXPLAIN";
-    case DUCKDB_STATEMENT_TYPE_DELETE:
-      return "DELETE";
-    case DUCKDB_STATEMENT_TYPE_PREPARE:
-      return "PREPARE";
-    case DUCKDB_STATEMENT_TYPE_CREATE:
-      return "CREATE";
-    case DUCKDB_STATEMENT_TYPE_EXECUTE:
-      return "EXECUTE";
-    case DUCKDB_STATEMENT_TYPE_ALTER:
-      return "ALTER";
-    case DUCKDB_STATEMENT_TYPE_TRANSACTION:
-      return "transaction";
-    case DUCKDB_STATEMENT_TYPE_COPY:
-      return "COPY";
-    case DUCKDB_STATEMENT_TYPE_ANALYZE:
-      return "ANALYZE";
-    case DUCKDB_STATEMENT_TYPE_VARIABLE_SET:
-      return "SET VARIABLE";
-    case DUCKDB_STATEMENT_TYPE_CREATE_FUNC:
-      return "CREATE FUNCTION";
-    case DUCKDB_STATEMENT_TYPE_DROP:
-      return "DROP";
-    case DUCKDB_STATEMENT_TYPE_EXPORT:
-      return "EXPORT";
-    case DUCKDB_STATEMENT_TYPE_PRAGMA:
-      return "PRAGMA";
-    case DUCKDB_STATEMENT_TYPE_VACUUM:
-      return "VACUUM";
-    case DUCKDB_STATEMENT_TYPE_CALL:
-      return "CALL";
-    case DUCKDB_STATEMENT_TYPE_SET:
-      return "SET";
-    case DUCKDB_STATEMENT_TYPE_LOAD:
-      return "LOAD/INSTALL";
-    case DUCKDB_STATEMENT_TYPE_ATTACH:
-      return "ATTACH";
-    case DUCKDB_STATEMENT_TYPE_DETACH:
-      return "DETACH";
-    case DUCKDB_STATEMENT_TYPE_MULTI:
-      return "multi-statement";
-    default:
-      return "unknown";
-  }
-}
-
-constexpr const char* kOnlyReads =
-    "the console runs a single read-only query (SELECT) over the lake";
+// Room in a reply for its columns and messages beside the rows' byte budget.
+constexpr size_t kReplyOverhead = size_t{1} << 20;
+constexpr size_t kMaxMessageBytes = 2000;
+// A worker's start (exec, dynamic linking, confinement) counts against no query's time limit, but
+// may take no longer than this.
+constexpr std::chrono::milliseconds kStartTimeout{10000};
 
 // Skips whitespace and -- and /* */ comments from `pos`; returns the new position.
 size_t SkipSpaceAndComments(const std::string& sql, size_t pos) {
@@ -90,65 +43,100 @@ size_t SkipSpaceAndComments(const std::string& sql, size_t pos) {
   return pos;
 }
 
-// `sql` without trailing whitespace and semicolons, so that it can stand inside parentheses.
-std::string WithoutTrailingSemicolons(const std::string& sql) {
-  size_t end = sql.size();
-  while (end > 0 &&
-         (std::isspace(static_cast<unsigned char>(sql[end - 1])) || sql[end - 1] == ';')) {
-    --end;
-  }
-  return sql.substr(0, end);
+// "1 GiB", "512 MiB", "1536 KiB".
+std::string Bytes(int64_t n) {
+  if (n % (int64_t{1} << 30) == 0) return std::to_string(n >> 30) + " GiB";
+  if (n % (int64_t{1} << 20) == 0) return std::to_string(n >> 20) + " MiB";
+  if (n % 1024 == 0) return std::to_string(n >> 10) + " KiB";
+  return std::to_string(n) + " bytes";
 }
 
-// Interrupts a connection's running query once `limit` passes, unless finished first.
-class Watchdog {
- public:
-  Watchdog(duck::Connection& conn, std::chrono::milliseconds limit)
-      : thread_([this, &conn, limit] {
-          std::unique_lock lock(mu_);
-          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-            fired_ = true;
-            conn.Interrupt();
-          }
-        }) {}
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-  ~Watchdog() { Finish(); }
+std::string SignalName(int sig) {
+  const char* name = sigabbrev_np(sig);
+  return name ? std::string("SIG") + name : "signal " + std::to_string(sig);
+}
 
-  // Stops watching; true if the limit passed (and the query was interrupted).
-  bool Finish() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
+// A reply is at most {"columns": [{...}], "rows": [[value]]}: anything nested deeper is not one.
+constexpr int kMaxReplyDepth = 3;
+
+// The worker's reply, checked as hostile input: the shapes of console_worker.h and nothing else,
+// at most `rows_wanted` rows of as many values as there are columns.
+Result<ConsoleResult> DecodeReply(const std::string& text, int64_t rows_wanted,
+                                  const std::string& memory_limit) {
+  auto malformed = [](const std::string& why) {
+    MIGSBYU_LOG_WARN("sql console: a worker's answer was malformed: {}", why);
+    return Error::InvalidArgument("sql: the query's worker gave a malformed answer (" + why + ")");
+  };
+  bool too_deep = false;
+  json::parser_callback_t depth_check = [&](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxReplyDepth) too_deep = true;
+    return !too_deep;
+  };
+  json reply = json::parse(text, depth_check, /*allow_exceptions=*/false);
+  if (too_deep) return malformed("nested too deeply");
+  if (reply.is_discarded() || !reply.is_object()) return malformed("not a JSON object");
+  auto ok = reply.find("ok");
+  if (ok == reply.end() || !ok->is_boolean()) return malformed("no \"ok\"");
+  if (!ok->get<bool>()) {
+    auto kind = reply.find("kind");
+    auto message = reply.find("message");
+    if (kind == reply.end() || !kind->is_string() || message == reply.end() ||
+        !message->is_string()) {
+      return malformed("a failure without kind or message");
     }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    return fired_;
+    std::string m = message->get<std::string>().substr(0, kMaxMessageBytes);
+    if (!m.starts_with("sql: ")) m = "sql: " + m;
+    if (*kind == "memory") {
+      return Error::InvalidArgument("sql: the query exceeded the memory limit (" + memory_limit +
+                                    ") and was stopped: " + m.substr(5));
+    }
+    if (*kind != "refused" && *kind != "failed") return malformed("an unknown kind of failure");
+    return Error::InvalidArgument(m);
   }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  bool fired_ = false;
-  std::thread thread_;
-};
-
-// "CREATE [OR REPLACE] [TEMP|TEMPORARY] VIEW <rest>" as "CREATE OR REPLACE VIEW <rest>", so a
-// lake view (temporary on the lake's connection or not) becomes a shared view of the sandbox.
-std::optional<std::string> AsSharedView(const std::string& create_sql) {
-  std::string upper;
-  for (char c : create_sql) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  auto at = upper.find("VIEW ");
-  if (!upper.starts_with("CREATE ") || at == std::string::npos) return std::nullopt;
-  return "CREATE OR REPLACE VIEW " + create_sql.substr(at + 5);
+  ConsoleResult out;
+  auto columns = reply.find("columns");
+  auto rows = reply.find("rows");
+  auto truncated = reply.find("truncated");
+  auto truncated_by = reply.find("truncated_by");
+  if (columns == reply.end() || !columns->is_array()) return malformed("no columns");
+  if (rows == reply.end() || !rows->is_array()) return malformed("no rows");
+  if (truncated == reply.end() || !truncated->is_boolean()) return malformed("no truncated");
+  for (const auto& c : *columns) {
+    if (!c.is_object() || c.size() != 2 || !c.contains("name") || !c["name"].is_string() ||
+        !c.contains("type") || !c["type"].is_string()) {
+      return malformed("a column is not {name, type}");
+    }
+  }
+  if (rows->size() > static_cast<size_t>(rows_wanted)) return malformed("too many rows");
+  for (const auto& row : *rows) {
+    if (!row.is_array() || row.size() != columns->size()) return malformed("a row of wrong width");
+    for (const auto& v : row) {
+      if (!v.is_primitive()) return malformed("a value that is not a scalar");
+    }
+  }
+  if (truncated_by != reply.end() && !truncated_by->is_null()) {
+    if (!truncated_by->is_string() || (*truncated_by != "rows" && *truncated_by != "bytes")) {
+      return malformed("an unknown truncated_by");
+    }
+    out.truncated_by = truncated_by->get<std::string>();
+  }
+  if (truncated->get<bool>() != out.truncated_by.has_value()) {
+    return malformed("truncated and truncated_by disagree");
+  }
+  out.truncated = truncated->get<bool>();
+  out.columns = std::move(*columns);
+  out.rows = std::move(*rows);
+  return out;
 }
 
 }  // namespace
 
-nlohmann::json ConsoleResult::ToJson() const {
-  return {
-      {"columns", columns}, {"rows", rows}, {"truncated", truncated}, {"elapsed_ms", elapsed_ms}};
+json ConsoleResult::ToJson() const {
+  return {{"columns", columns},
+          {"rows", rows},
+          {"truncated", truncated},
+          {"truncated_by", truncated_by ? json(*truncated_by) : json(nullptr)},
+          {"elapsed_ms", elapsed_ms}};
 }
 
 std::optional<std::string> RefuseByText(const std::string& sql) {
@@ -170,81 +158,76 @@ std::optional<std::string> RefuseByText(const std::string& sql) {
     if (word == keyword) return std::nullopt;
   }
   return "sql: " + (word.empty() ? std::string("this") : word) +
-         " statements are refused: " + kOnlyReads;
+         " statements are refused: " + kConsoleRunsOnlyReads;
 }
 
 Result<std::unique_ptr<SqlConsole>> SqlConsole::Open(LakeAccess& lake, ConsoleOptions options) {
-  std::error_code ec;
-  std::string given = lake.Directory();
-  auto lexical = std::filesystem::absolute(given, ec).lexically_normal();
-  auto canonical = ec ? lexical : std::filesystem::weakly_canonical(lexical, ec);
-  if (ec || given.empty()) {
-    return Error::InvalidArgument("sql console: cannot resolve the lake folder '" + given +
-                                  "': " + ec.message());
+  auto invalid = [](const std::string& why) {
+    return Error::InvalidArgument("sql console: " + why);
+  };
+  if (options.max_limit < 1 || options.default_limit < 1 ||
+      options.default_limit > options.max_limit) {
+    return invalid("the row limits must satisfy 1 <= default <= maximum");
   }
-  // The lake names its files under its folder as given; a symbolic link in the path makes the
-  // resolved folder differ, so both are allowed.
-  std::vector<std::string> allowed;
-  for (const auto& path : {lexical, canonical}) {
-    std::string folder = path.string();
-    if (!folder.ends_with('/')) folder += '/';
-    if (std::find(allowed.begin(), allowed.end(), folder) == allowed.end()) {
-      allowed.push_back(folder);
-    }
+  if (options.max_result_bytes < 1024) return invalid("the result cap must be at least 1 KiB");
+  if (options.time_limit.count() < 1) return invalid("the time limit must be positive");
+  if (options.memory_limit_bytes < (int64_t{64} << 20)) {
+    return invalid("the memory limit must be at least 64 MiB");
   }
-  std::string directory = allowed.front();
-  std::string allowed_list;
-  for (const auto& folder : allowed) {
-    allowed_list += (allowed_list.empty() ? "" : ", ") + duck::QuoteString(folder);
+  if (options.threads < 1 || options.max_workers < 1 || options.max_queued < 0) {
+    return invalid("threads and workers must be at least 1, the queue at least 0");
   }
-
-  MIGSBYU_ASSIGN(auto db, duck::Database::Open(":memory:"));
-  MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db));
-  // The folder is ours (the lake's configuration), not user input; SET takes no parameters.
-  const std::string settings = "SET threads = " + std::to_string(options.threads) +
-                               ";"
-                               "SET memory_limit = " +
-                               duck::QuoteString(options.memory_limit) +
-                               ";"
-                               "SET temp_directory = '';"
-                               "SET autoinstall_known_extensions = false;"
-                               "SET autoload_known_extensions = false;"
-                               "SET allowed_directories = [" +
-                               allowed_list +
-                               "];"
-                               "SET enable_external_access = false;"
-                               "SET lock_configuration = true;";
-  if (auto status = conn.Execute(settings); !status.ok()) {
-    return status.error().WithContext("sql console: cannot configure the sandbox");
+  if (options.personal_columns.empty()) {
+    return invalid("no personal columns to mask were given");
   }
-  return std::unique_ptr<SqlConsole>(
-      new SqlConsole(lake, std::move(options), std::move(directory), std::move(db)));
+  if (options.worker_program.empty()) return invalid("no worker program");
+  return std::unique_ptr<SqlConsole>(new SqlConsole(lake, std::move(options)));
 }
 
-Status SqlConsole::MatchViews(duck::Connection& lake_conn) {
-  MIGSBYU_ASSIGN(auto views,
-                 lake_conn.Query("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal "
-                                 "ORDER BY view_name"));
-  std::string script;
-  for (uint64_t r = 0; r < views.RowCount(); ++r) {
-    auto create = AsSharedView(views.GetString(1, r));
-    if (!create) {
-      return Error::Internal("sql console: cannot copy lake view " + views.GetString(0, r));
-    }
-    script += *create + (create->ends_with(';') ? "" : ";");
+SqlConsole::Place::~Place() {
+  if (!console_) return;
+  {
+    std::lock_guard lock(console_->mu_);
+    --console_->running_;
   }
-  std::lock_guard lock(views_mu_);
-  if (script == views_sql_) return OkStatus();
-  MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db_));
-  if (auto status = conn.Execute("BEGIN TRANSACTION;" + script + "COMMIT;"); !status.ok()) {
-    (void)conn.Execute("ROLLBACK");
-    return status.error().WithContext("sql console: cannot copy the lake's views");
-  }
-  views_sql_ = std::move(script);
-  return OkStatus();
+  console_->turn_.notify_all();
 }
 
-Result<ConsoleResult> SqlConsole::Run(const std::string& sql, std::optional<int64_t> limit) {
+Result<SqlConsole::Place> SqlConsole::Admit() {
+  std::unique_lock lock(mu_);
+  if (queue_.empty() && running_ < options_.max_workers) {
+    ++running_;
+    return Place(this);
+  }
+  auto busy = [&](const std::string& why) {
+    return Error::TooManyRequests("sql console: busy (" + std::to_string(running_) +
+                                  " queries running, " + std::to_string(queue_.size()) +
+                                  " waiting): " + why + "; try again in a moment");
+  };
+  if (static_cast<int>(queue_.size()) >= options_.max_queued) return busy("the queue is full");
+  uint64_t ticket = next_ticket_++;
+  queue_.push_back(ticket);
+  bool admitted = turn_.wait_for(lock, options_.queue_timeout, [&] {
+    return running_ < options_.max_workers && queue_.front() == ticket;
+  });
+  if (!admitted) {
+    queue_.erase(std::find(queue_.begin(), queue_.end(), ticket));
+    turn_.notify_all();
+    return busy("waited " + std::to_string(options_.queue_timeout.count()) + " ms in the queue");
+  }
+  queue_.pop_front();
+  ++running_;
+  turn_.notify_all();  // the next in the queue may fit too
+  return Place(this);
+}
+
+ConsoleLoad SqlConsole::Load() {
+  std::lock_guard lock(mu_);
+  return {running_, static_cast<int>(queue_.size())};
+}
+
+Result<ConsoleResult> SqlConsole::Run(const std::string& sql, std::optional<int64_t> limit,
+                                      PersonalData personal_data) {
   int64_t rows_wanted = limit.value_or(options_.default_limit);
   if (rows_wanted < 1 || rows_wanted > options_.max_limit) {
     return Error::InvalidArgument("limit: " + std::to_string(rows_wanted) +
@@ -255,73 +238,99 @@ Result<ConsoleResult> SqlConsole::Run(const std::string& sql, std::optional<int6
                                   " bytes");
   }
   if (auto refusal = RefuseByText(sql)) return Error::InvalidArgument(*refusal);
-  // The query runs inside a lake read so that the snapshot whose files the views name stays
-  // pinned (compaction deletes no file of it) until the query is done.
-  std::optional<Result<ConsoleResult>> out;
-  Status read = lake_.Read([&](duck::Connection& lake_conn) -> Status {
-    if (auto matched = MatchViews(lake_conn); !matched.ok()) {
-      out.emplace(matched.error());
-    } else {
-      out.emplace(RunInSandbox(sql, rows_wanted));
-    }
-    return OkStatus();
-  });
-  if (!read.ok()) return std::move(read).error();
-  return std::move(*out);
+  MIGSBYU_ASSIGN(Place place, Admit());
+  return RunInWorker(sql, rows_wanted, personal_data);
 }
 
-Result<ConsoleResult> SqlConsole::RunInSandbox(const std::string& sql, int64_t rows_wanted) {
-  MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db_));
-  auto refuse_permission = [&](const Error& error) {
-    const std::string& m = error.message();
-    if (m.find("Permission Error") != std::string::npos) {
-      return Error::InvalidArgument(
-          "sql: refused: the console reads only the lake's files (under " + directory_ + "): " + m);
-    }
-    if (m.find("multiple statements") != std::string::npos) {
-      return Error::InvalidArgument(std::string("sql: several statements are refused: ") +
-                                    kOnlyReads);
-    }
-    return Error::InvalidArgument("sql: " + m);
-  };
-  {
-    auto prepared = conn.Prepare(sql);
-    if (!prepared.ok()) return refuse_permission(prepared.error());
-    duckdb_statement_type type = prepared->StatementType();
-    if (type != DUCKDB_STATEMENT_TYPE_SELECT) {
-      return Error::InvalidArgument(std::string("sql: ") + StatementTypeName(type) +
-                                    " statements are refused: " + kOnlyReads);
-    }
-    if (prepared->ParameterCount() != 0) {
-      return Error::InvalidArgument("sql: parameters ($1, ?) are not supported in the console");
+Result<ConsoleResult> SqlConsole::RunInWorker(const std::string& sql, int64_t rows_wanted,
+                                              PersonalData personal_data) {
+  // The commit stays pinned (no file of it is deleted) until the worker is gone.
+  MIGSBYU_ASSIGN(PinnedViews pinned, lake_.PinViews());
+  WorkerRequest request;
+  request.sql = sql;
+  request.rows = rows_wanted;
+  request.max_bytes = options_.max_result_bytes;
+  request.duckdb_memory_bytes = options_.memory_limit_bytes / 2;
+  request.threads = options_.threads;
+  request.views = std::move(pinned.views);
+  request.files = pinned.files;
+  request.masked_value = options_.masked_value;
+  if (personal_data == PersonalData::kMasked) {
+    for (const auto& c : options_.personal_columns) {
+      for (const char* prefix : {"", "before_", "after_"}) {
+        request.masked_columns.push_back(prefix + c);
+      }
     }
   }
-  // The row limit: the accepted query as a subquery, one row more than wanted to learn whether
-  // there were more.
-  const std::string limited =
-      "SELECT * FROM (\n" + WithoutTrailingSemicolons(sql) + "\n) AS console_query LIMIT $1";
-  auto started = std::chrono::steady_clock::now();
-  Watchdog watchdog(conn, options_.time_limit);
-  auto result = RunQuery(conn, limited, {Param(rows_wanted + 1)});
-  bool interrupted = watchdog.Finish();
+
+  WorkerLimits limits;
+  limits.address_space_bytes = static_cast<uint64_t>(options_.memory_limit_bytes);
+  limits.cpu_seconds =
+      static_cast<uint64_t>((options_.time_limit.count() * options_.threads + 999) / 1000 + 1);
+  limits.open_files = 64 + pinned.files.size();
+  std::vector<std::string> args = options_.worker_args;
+  args.insert(args.end(), {"--parent", std::to_string(getpid())});
+  MIGSBYU_ASSIGN(WorkerProcess worker, WorkerProcess::Start(options_.worker_program, args, limits));
+
+  std::string hello;
+  auto outcome = worker.Receive(&hello, 64, WorkerProcess::Clock::now() + kStartTimeout);
+  if (outcome != WorkerProcess::Outcome::kDone || hello != kWorkerHello) {
+    WorkerExit exit = worker.Finish();
+    MIGSBYU_LOG_WARN("sql console: a worker did not start (exit {}, signal {})", exit.code,
+                     exit.signal);
+    return Error::Unavailable("sql console: the query's worker did not start");
+  }
+  auto sent_at = WorkerProcess::Clock::now();
+  auto deadline = sent_at + options_.time_limit;
+  std::string reply;
+  outcome = worker.Send(EncodeRequest(request), deadline);
+  // A worker that closed early may still have answered: its reply is read either way.
+  if (outcome == WorkerProcess::Outcome::kDone || outcome == WorkerProcess::Outcome::kClosed) {
+    outcome = worker.Receive(
+        &reply, static_cast<size_t>(options_.max_result_bytes) + kReplyOverhead, deadline);
+  }
   double elapsed_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  if (!result.ok()) {
-    if (interrupted) {
+      std::chrono::duration<double, std::milli>(WorkerProcess::Clock::now() - sent_at).count();
+  WorkerExit exit = worker.Finish();
+  std::string memory_limit = Bytes(options_.memory_limit_bytes);
+  switch (outcome) {
+    case WorkerProcess::Outcome::kDone: {
+      MIGSBYU_ASSIGN(ConsoleResult result, DecodeReply(reply, rows_wanted, memory_limit));
+      result.elapsed_ms = elapsed_ms;
+      return result;
+    }
+    case WorkerProcess::Outcome::kDeadline:
       return Error::InvalidArgument("sql: the query ran longer than the time limit of " +
                                     std::to_string(options_.time_limit.count()) +
-                                    " ms and was interrupted");
-    }
-    return refuse_permission(result.error());
+                                    " ms and was stopped");
+    case WorkerProcess::Outcome::kTooLarge:
+      MIGSBYU_LOG_WARN("sql console: a worker's answer was over its size limit");
+      return Error::InvalidArgument("sql: the query's answer was larger than the console accepts");
+    case WorkerProcess::Outcome::kClosed:
+      break;
   }
-  ConsoleResult out;
-  for (const auto& column : result->columns) {
-    out.columns.push_back({{"name", column.name}, {"type", column.type}});
+  // The worker died without answering: say which limit stopped it.
+  if (exit.exited && exit.code == kExitMemory) {
+    return Error::InvalidArgument("sql: the query exceeded the memory limit (" + memory_limit +
+                                  ") and was stopped");
   }
-  out.rows = RowsToArrays(*result, 0, static_cast<uint64_t>(rows_wanted));
-  out.truncated = result->result.RowCount() > static_cast<uint64_t>(rows_wanted);
-  out.elapsed_ms = elapsed_ms;
-  return out;
+  if (exit.signal == SIGXCPU ||
+      (exit.signal == SIGKILL && !exit.killed_by_us &&
+       exit.cpu_seconds + 0.5 >= static_cast<double>(limits.cpu_seconds))) {
+    return Error::InvalidArgument("sql: the query used more than the CPU-time limit of " +
+                                  std::to_string(limits.cpu_seconds) + " s and was stopped");
+  }
+  MIGSBYU_LOG_WARN("sql console: a worker ended without answering (exit {}, {})", exit.code,
+                   exit.signal ? SignalName(exit.signal) : "no signal");
+  if (exit.signal == SIGABRT || exit.signal == SIGSEGV || exit.signal == SIGBUS) {
+    return Error::InvalidArgument("sql: the query stopped its worker (" + SignalName(exit.signal) +
+                                  "), most likely by exhausting its memory (limit " + memory_limit +
+                                  ") or its stack; nothing else was affected");
+  }
+  return Error::InvalidArgument(
+      "sql: the query's worker ended without answering (" +
+      (exit.signal ? SignalName(exit.signal) : "exit status " + std::to_string(exit.code)) +
+      "); nothing else was affected");
 }
 
 }  // namespace migsbyu::analytics

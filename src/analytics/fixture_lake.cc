@@ -72,11 +72,13 @@ Status FixtureLake::Publish(Lsn end_lsn, int64_t commit_time_micros) {
     version = latest_.version + 1;
   }
   std::string script = "BEGIN TRANSACTION;";
+  std::map<std::string, std::string> files;
   for (uint64_t r = 0; r < tables.RowCount(); ++r) {
     std::string table = tables.GetString(0, r);
     std::string file = directory_ + "/" + table + "-v" + std::to_string(version) + ".parquet";
     MIGSBYU_TRY(conn.Execute("COPY staging." + duck::QuoteIdentifier(table) + " TO " +
                              duck::QuoteString(file) + " (FORMAT parquet)"));
+    files[table] = file;
     script += "CREATE OR REPLACE VIEW main." + duck::QuoteIdentifier(table) +
               " AS SELECT * FROM read_parquet(" + duck::QuoteString(file) + ");";
   }
@@ -85,6 +87,7 @@ Status FixtureLake::Publish(Lsn end_lsn, int64_t commit_time_micros) {
     std::lock_guard lock(mu_);
     latest_.version = version;
     latest_.end_lsn = end_lsn;
+    files_ = std::move(files);
     if (commit_time_micros) latest_.commit_time = FromMicros(commit_time_micros);
   }
   cv_.notify_all();
@@ -97,6 +100,17 @@ Status FixtureLake::Read(const std::function<Status(duck::Connection&)>& read) {
   Status status = read(conn);
   (void)conn.Execute("ROLLBACK");
   return status;
+}
+
+Result<PinnedViews> FixtureLake::PinViews() {
+  std::lock_guard lock(mu_);
+  PinnedViews pinned;
+  pinned.version = latest_.version;
+  for (const auto& [view, file] : files_) {
+    pinned.views.emplace_back(view, "SELECT * FROM read_parquet(" + duck::QuoteString(file) + ")");
+    pinned.files.push_back(file);
+  }
+  return pinned;
 }
 
 LakeCommit FixtureLake::Latest() {

@@ -4,13 +4,15 @@
 // in-memory DuckDB, then Publish() writes each staging table to a Parquet file in a fresh
 // temporary folder and (re)creates a view of the same name over it, exactly as the real lake
 // exposes its contract views over its files. Each Publish is one commit: the version goes up
-// and WaitForCommit wakes. The folder is removed with the fixture.
+// and WaitForCommit wakes. Files are never deleted before the fixture is (PinViews' pin holds
+// nothing). The folder is removed with the fixture.
 //
 // Threading: Read, Latest, WaitForCommit and Directory are thread-safe; Execute and Publish are
 // called from the test's thread.
 #pragma once
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -38,14 +40,17 @@ class FixtureLake : public LakeAccess {
   LakeCommit Latest() override;
   std::optional<LakeCommit> WaitForCommit(uint64_t after_version,
                                           std::chrono::milliseconds timeout) override;
-  std::string Directory() override { return directory_; }
+  Result<PinnedViews> PinViews() override;
+  // The folder of the Parquet files.
+  const std::string& Directory() const { return directory_; }
 
  private:
   std::string directory_;
   duck::Database db_;
   std::mutex mu_;
   std::condition_variable cv_;
-  LakeCommit latest_;  // GUARDED_BY(mu_)
+  LakeCommit latest_;                         // GUARDED_BY(mu_)
+  std::map<std::string, std::string> files_;  // GUARDED_BY(mu_): view name -> its Parquet file
 };
 
 }  // namespace migsbyu::analytics::testing

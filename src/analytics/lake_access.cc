@@ -31,7 +31,15 @@ class LakeReadAccess : public LakeAccess {
     return ToCommit(position);
   }
 
-  std::string Directory() override { return lake_->dir(); }
+  Result<PinnedViews> PinViews() override {
+    std::shared_ptr<const lake::Manifest> snapshot = lake_->Snapshot();
+    PinnedViews pinned;
+    pinned.version = snapshot->version;
+    pinned.views = lake::Lake::ViewQueries(lake_->dir(), *snapshot);
+    pinned.files = lake::Lake::FilePaths(lake_->dir(), *snapshot);
+    pinned.pin = std::move(snapshot);
+    return pinned;
+  }
 
   std::optional<std::map<std::string, int64_t>> RowCounts() override {
     // The manifest counts rows per dataset file set; a dimension's versions are its dataset's

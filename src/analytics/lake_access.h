@@ -21,6 +21,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "analytics/status.h"
 #include "common/lsn.h"
@@ -35,6 +37,14 @@ struct LakeCommit {
   uint64_t version = 0;                          // 0 before the first commit; +1 per commit
   Lsn end_lsn;                                   // end LSN of the last transaction it holds
   std::optional<Clock::time_point> commit_time;  // PostgreSQL commit time of that transaction
+};
+
+// One commit's contract views, described for a reader that opens the files itself.
+struct PinnedViews {
+  uint64_t version = 0;
+  std::vector<std::pair<std::string, std::string>> views;  // name, the SELECT it stands for
+  std::vector<std::string> files;   // absolute path of every file the SELECTs read
+  std::shared_ptr<const void> pin;  // keeps the files from being deleted
 };
 
 class LakeAccess {
@@ -55,8 +65,10 @@ class LakeAccess {
   virtual std::optional<LakeCommit> WaitForCommit(uint64_t after_version,
                                                   std::chrono::milliseconds timeout) = 0;
 
-  // The folder that holds every lake file: the only one the SQL console may read.
-  virtual std::string Directory() = 0;
+  // Pins the latest commit for a reader in another process (the SQL console's worker): its
+  // contract views as SELECTs over its files, and the files. The files stay (compaction deletes
+  // none of them) while the returned `pin` lives.
+  virtual Result<PinnedViews> PinViews() = 0;
 
   // Rows per contract view at the latest commit when the lake knows them without a query
   // (from its metadata); nullopt makes the Service count them with SQL.

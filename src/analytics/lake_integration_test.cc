@@ -7,6 +7,7 @@
 #include <map>
 
 #include "analytics/console.h"
+#include "analytics/console_testing.h"
 #include "analytics/lake_access.h"
 #include "analytics/service.h"
 #include "lake/catalog.h"
@@ -236,18 +237,21 @@ TEST_F(LakeIntegrationTest, ServiceReadsTheLakesViews) {
 
 TEST_F(LakeIntegrationTest, ConsoleReadsTheLakeAndNothingElse) {
   WriteHistory();
-  auto console = SqlConsole::Open(*access_);
+  auto console = SqlConsole::Open(*access_, testing::TestConsoleOptions());
   ASSERT_TRUE(console.ok()) << console.error().ToString();
   auto count = (*console)->Run("SELECT count(*) FROM students_dim", std::nullopt);
   ASSERT_TRUE(count.ok()) << count.error().ToString();
   EXPECT_EQ(count->rows, nlohmann::json::parse("[[3]]"));
-  auto files = (*console)->Run(
-      "SELECT count(*) FROM read_parquet('" + dir_ + "/students_changes/*.parquet')", std::nullopt);
-  ASSERT_TRUE(files.ok()) << files.error().ToString();
-  EXPECT_EQ(files->rows, nlohmann::json::parse("[[4]]"));
-  auto passwd = (*console)->Run("SELECT * FROM read_csv('/etc/passwd')", std::nullopt);
-  ASSERT_FALSE(passwd.ok());
-  EXPECT_NE(passwd.error().message().find("refused"), std::string::npos);
+  // The lake's files only through its views: not by path, not even its own.
+  for (const std::string& sql :
+       {"SELECT count(*) FROM read_parquet('" + dir_ + "/students_changes/*.parquet')",
+        "SELECT count(*) FROM '" + dir_ + "/students_changes/*.parquet'",
+        std::string("SELECT * FROM read_csv('/etc/passwd')")}) {
+    auto refused = (*console)->Run(sql, std::nullopt);
+    ASSERT_FALSE(refused.ok()) << sql;
+    EXPECT_NE(refused.error().message().find("refused"), std::string::npos)
+        << refused.error().message();
+  }
 
   // The next commit shows in the console.
   Transaction(600, "2026-06-10T10:00:00Z",
@@ -255,6 +259,29 @@ TEST_F(LakeIntegrationTest, ConsoleReadsTheLakeAndNothingElse) {
   auto after = (*console)->Run("SELECT count(*) FROM students_dim WHERE id = 'S2'", std::nullopt);
   ASSERT_TRUE(after.ok()) << after.error().ToString();
   EXPECT_EQ(after->rows, nlohmann::json::parse("[[1]]"));
+}
+
+// The lake's own views, with the lake's column names: the dimensions' personal columns and the
+// change logs' before_ and after_ images of them are all masked.
+TEST_F(LakeIntegrationTest, ConsoleMasksPersonalDataInEveryView) {
+  WriteHistory();
+  auto console = SqlConsole::Open(*access_, testing::TestConsoleOptions());
+  ASSERT_TRUE(console.ok()) << console.error().ToString();
+  const std::string sql =
+      "SELECT (SELECT list(DISTINCT address) FROM students_dim), "
+      "(SELECT list(DISTINCT CAST(date_of_birth AS VARCHAR)) FROM students_dim), "
+      "(SELECT list(DISTINCT before_address) FROM students_changes WHERE before_id IS NOT NULL), "
+      "(SELECT list(DISTINCT after_address) FROM students_changes WHERE after_id IS NOT NULL), "
+      "(SELECT list(DISTINCT after_date_of_birth) FROM students_changes WHERE after_id IS NOT "
+      "NULL)";
+  auto masked = (*console)->Run(sql, std::nullopt, PersonalData::kMasked);
+  ASSERT_TRUE(masked.ok()) << masked.error().ToString();
+  EXPECT_EQ(masked->rows,
+            nlohmann::json::parse(R"([["[***]", "[***]", "[***]", "[***]", "[***]"]])"));
+  auto shown = (*console)->Run(sql, std::nullopt, PersonalData::kShown);
+  ASSERT_TRUE(shown.ok()) << shown.error().ToString();
+  EXPECT_EQ(shown->rows[0][0], "[1 Main St]");
+  EXPECT_EQ(shown->rows[0][3], "[1 Main St]");
 }
 
 TEST_F(LakeIntegrationTest, WaitForCommitReportsTheNextCommit) {

@@ -1,12 +1,14 @@
 #include "analytics/service.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "analytics/query.h"
 #include "analytics/tables.h"
+#include "common/actor.h"
 
 namespace migsbyu::analytics {
 namespace {
@@ -40,13 +42,14 @@ Result<std::vector<std::string>> ViewColumns(duck::Connection& conn, const std::
   return names;
 }
 
-Status CheckPaging(const Paging& paging) {
+// `max_limit`: the audit trail's pages (its CSV downloads) may be larger than other listings'.
+Status CheckPaging(const Paging& paging, int64_t max_limit = kMaxPageSize) {
   if (paging.skip < 0) {
     return Error::InvalidArgument("skip: " + std::to_string(paging.skip) + " is negative");
   }
-  if (paging.limit < 1 || paging.limit > kMaxPageSize) {
+  if (paging.limit < 1 || paging.limit > max_limit) {
     return Error::InvalidArgument("limit: " + std::to_string(paging.limit) +
-                                  " is not between 1 and " + std::to_string(kMaxPageSize));
+                                  " is not between 1 and " + std::to_string(max_limit));
   }
   return OkStatus();
 }
@@ -140,6 +143,99 @@ Result<std::string> ReplaySql(duck::Connection& conn, const OperationalTable& ta
          "t_position))";
 }
 
+// The operational tables whose change log the snapshot shows (the lake shows all five; a reader
+// over other data may lack some).
+Result<std::vector<const OperationalTable*>> ChangeLogs(duck::Connection& conn) {
+  MIGSBYU_ASSIGN(auto views, conn.Query("SELECT view_name FROM duckdb_views()"));
+  std::set<std::string> names;
+  for (uint64_t r = 0; r < views.RowCount(); ++r) names.insert(views.GetString(0, r));
+  std::vector<const OperationalTable*> out;
+  for (const auto& table : OperationalTables()) {
+    if (names.count(table.changes_view)) out.push_back(&table);
+  }
+  return out;
+}
+
+// `columns` of a change log view as a JSON object text, {'c': <side>c, ...} (NULL unless
+// `present`, the SQL condition of the image existing).
+std::string ImageJson(const std::vector<std::string>& columns, const std::string& side,
+                      const std::string& present) {
+  std::vector<std::string> fields;
+  for (const auto& c : columns) {
+    fields.push_back(duck::QuoteString(c) + ": " + duck::QuoteIdentifier(side + c));
+  }
+  return "CASE WHEN " + present + " THEN to_json({" + Join(fields, ", ") + "}) END";
+}
+
+// The part of the audit trail's UNION ALL that reads `table`'s change log: its rows in the
+// trail's shape, filtered by `query` (values bound into `sql`).
+Result<std::string> AuditBranch(duck::Connection& conn, const OperationalTable& table,
+                                const AuditQuery& query, Sql& sql) {
+  MIGSBYU_ASSIGN(auto view_columns, ViewColumns(conn, table.changes_view));
+  std::vector<std::string> columns;
+  for (const auto& name : view_columns) {
+    if (std::string column = ColumnOfAfter(name); !column.empty()) columns.push_back(column);
+  }
+  auto q = [](const std::string& id) { return duck::QuoteIdentifier(id); };
+  std::vector<std::string> key, values, sides;
+  for (const auto& k : table.key_columns) {
+    const std::string value = "coalesce(" + q(AfterColumn(k)) + ", " + q(BeforeColumn(k)) + ")";
+    key.push_back(duck::QuoteString(k) + ": " + value);
+    values.push_back(value);
+    sides.push_back(q(BeforeColumn(k)));
+    sides.push_back(q(AfterColumn(k)));
+  }
+  std::vector<std::string> where;
+  if (query.user) where.push_back("changed_by = " + sql.Bind(*query.user));
+  if (query.origin) where.push_back("origin = " + sql.Bind(*query.origin));
+  if (query.op) where.push_back("op = " + sql.Bind(*query.op));
+  if (query.record) where.push_back(sql.Bind(*query.record) + " IN (" + Join(sides, ", ") + ")");
+  if (query.from_micros) where.push_back("commit_time >= " + sql.Bind(Micros{*query.from_micros}));
+  if (query.to_micros) where.push_back("commit_time < " + sql.Bind(Micros{*query.to_micros}));
+  return "SELECT " + duck::QuoteString(table.name) +
+         " AS \"table\", op, commit_time, changed_by, origin, commit_lsn, position, xid, "
+         "to_json({" +
+         Join(key, ", ") + "}) AS \"key\", concat_ws(' / ', " + Join(values, ", ") +
+         ") AS record, " + ImageJson(columns, "before_", "op IN ('u', 'd')") + " AS \"before\", " +
+         ImageJson(columns, "after_", "op IN ('r', 'c', 'u')") + " AS \"after\" FROM " +
+         q(table.changes_view) + WhereClause(where);
+}
+
+std::string OperationName(const std::string& op) {
+  if (op == "r") return "snapshot";
+  if (op == "c") return "insert";
+  if (op == "u") return "update";
+  if (op == "d") return "delete";
+  if (op == "t") return "truncate";
+  return op;
+}
+
+// A JSON text column (to_json) as JSON; null stays null.
+nlohmann::json ParsedJson(const nlohmann::json& text) {
+  if (!text.is_string()) return nullptr;
+  return nlohmann::json::parse(text.get<std::string>(), nullptr, /*allow_exceptions=*/false);
+}
+
+// [{"field", "old", "new"}] for each field whose value differs between two images (objects or
+// null), in the after image's field order, then the before image's own.
+nlohmann::json ImageChanges(const nlohmann::json& before, const nlohmann::json& after) {
+  nlohmann::json changes = nlohmann::json::array();
+  const nlohmann::json empty = nlohmann::json::object();
+  const nlohmann::json& b = before.is_object() ? before : empty;
+  const nlohmann::json& a = after.is_object() ? after : empty;
+  for (const auto& [field, value] : a.items()) {
+    nlohmann::json old_value = b.contains(field) ? b[field] : nlohmann::json(nullptr);
+    if (old_value != value)
+      changes.push_back({{"field", field}, {"old", old_value}, {"new", value}});
+  }
+  for (const auto& [field, value] : b.items()) {
+    if (!a.contains(field) && !value.is_null()) {
+      changes.push_back({{"field", field}, {"old", value}, {"new", nullptr}});
+    }
+  }
+  return changes;
+}
+
 // Enrollment events of the fact, once each however many professors the fact pairs them with.
 constexpr const char* kEnrollmentEvents =
     "WITH enrollments AS (SELECT DISTINCT source_lsn, student_key, course_key, semester, "
@@ -220,6 +316,36 @@ Result<nlohmann::json> Service::History(const std::string& entity, const std::st
       }
     }
     nlohmann::json versions = RowsToObjects(result);
+    // The changes that removed this id (a delete, a truncate, its key moving away), in order:
+    // each deleted version was closed by the first of them after it.
+    const OperationalTable* log = FindOperationalTable(entity);
+    nlohmann::json removals = nlohmann::json::array();
+    if (log) {
+      Sql removal_sql;
+      std::string key = removal_sql.Bind(id);
+      MIGSBYU_ASSIGN(auto removed,
+                     RunQuery(conn,
+                              "SELECT commit_lsn, position, changed_by, origin FROM " +
+                                  duck::QuoteIdentifier(log->changes_view) +
+                                  " WHERE op = 't' OR (before_id = " + key +
+                                  " AND (op = 'd' OR (op = 'u' AND after_id IS DISTINCT FROM " +
+                                  key + "))) ORDER BY commit_lsn, position",
+                              removal_sql.params()));
+      removals = RowsToObjects(removed);
+    }
+    auto removal_after = [&](const nlohmann::json& version) -> const nlohmann::json* {
+      if (!version["source_lsn"].is_number() || !version["source_position"].is_number()) {
+        return nullptr;
+      }
+      const auto at = std::make_pair(version["source_lsn"].get<uint64_t>(),
+                                     version["source_position"].get<uint64_t>());
+      for (const auto& r : removals) {
+        if (std::make_pair(r["commit_lsn"].get<uint64_t>(), r["position"].get<uint64_t>()) > at) {
+          return &r;
+        }
+      }
+      return nullptr;
+    };
     const nlohmann::json* previous = nullptr;
     for (auto& version : versions) {
       nlohmann::json changes = nlohmann::json::array();
@@ -239,6 +365,10 @@ Result<nlohmann::json> Service::History(const std::string& entity, const std::st
               : nlohmann::json(nullptr);
       version["deleted_at"] =
           version["is_deleted"] == true ? version["row_effective_end"] : nlohmann::json(nullptr);
+      const nlohmann::json* removal =
+          version["is_deleted"] == true ? removal_after(version) : nullptr;
+      version["deleted_by"] = removal ? (*removal)["changed_by"] : nlohmann::json(nullptr);
+      version["deleted_origin"] = removal ? (*removal)["origin"] : nlohmann::json(nullptr);
       version["changes"] = std::move(changes);
       previous = &version;
     }
@@ -267,6 +397,73 @@ Result<Page> Service::AsOf(const std::string& table, int64_t at_micros, const Pa
     std::vector<std::string> keys;
     MIGSBYU_ASSIGN(auto replay, ReplaySql(conn, *operational, at, &keys));
     return PageOf(conn, "*", "FROM (" + replay + ") AS as_of", sql, Join(keys, ", "), paging);
+  });
+}
+
+Result<Page> Service::Audit(const AuditQuery& query) {
+  MIGSBYU_TRY(CheckPaging(query.paging, kMaxAuditPageSize));
+  if (query.table && !FindOperationalTable(*query.table)) {
+    return Error::InvalidArgument("table: '" + *query.table +
+                                  "' is not students, professors, courses, takes or teaches");
+  }
+  if (query.op && (query.op->size() != 1 ||
+                   std::string_view("rcudt").find((*query.op)[0]) == std::string_view::npos)) {
+    return Error::InvalidArgument("op: '" + *query.op + "' is not r, c, u, d or t");
+  }
+  if (query.origin) {
+    if (Status valid = CheckActor(Actor{std::nullopt, *query.origin}); !valid.ok()) {
+      return Error::InvalidArgument("origin: " + valid.error().message());
+    }
+  }
+  if (query.from_micros && query.to_micros && *query.from_micros > *query.to_micros) {
+    return Error::InvalidArgument("from: after to");
+  }
+  return OnSnapshot<Page>(lake_, [&](duck::Connection& conn) -> Result<Page> {
+    Sql sql;
+    std::vector<std::string> branches;
+    MIGSBYU_ASSIGN(auto logs, ChangeLogs(conn));
+    for (const OperationalTable* table : logs) {
+      if (query.table && *query.table != table->name) continue;
+      MIGSBYU_ASSIGN(auto branch, AuditBranch(conn, *table, query, sql));
+      branches.push_back(std::move(branch));
+    }
+    if (branches.empty()) return Page{};
+    const char* direction = query.oldest_first ? " ASC" : " DESC";
+    MIGSBYU_ASSIGN(Page page, PageOf(conn, "*", "FROM (" + Join(branches, " UNION ALL ") + ")", sql,
+                                     std::string("commit_lsn") + direction + ", position" +
+                                         direction + ", \"table\"",
+                                     query.paging));
+    for (auto& row : page.rows) {
+      for (const char* image : {"key", "before", "after"}) row[image] = ParsedJson(row[image]);
+      const std::string op = row["op"].is_string() ? row["op"].get<std::string>() : "";
+      row["operation"] = OperationName(op);
+      row["lsn"] = row["commit_lsn"].is_number()
+                       ? nlohmann::json(Lsn(row["commit_lsn"].get<uint64_t>()).ToString())
+                       : nlohmann::json(nullptr);
+      row.erase("commit_lsn");
+      row["changes"] = ImageChanges(row["before"], row["after"]);
+    }
+    return page;
+  });
+}
+
+Result<nlohmann::json> Service::AuditActors() {
+  return OnSnapshot<nlohmann::json>(lake_, [&](duck::Connection& conn) -> Result<nlohmann::json> {
+    std::vector<std::string> branches;
+    MIGSBYU_ASSIGN(auto logs, ChangeLogs(conn));
+    for (const OperationalTable* table : logs) {
+      branches.push_back("SELECT changed_by, origin, commit_time FROM " +
+                         duck::QuoteIdentifier(table->changes_view));
+    }
+    if (branches.empty()) return nlohmann::json::array();
+    MIGSBYU_ASSIGN(auto result,
+                   RunQuery(conn,
+                            "SELECT changed_by, origin, count(*) AS changes, max(commit_time) AS "
+                            "last_change FROM (" +
+                                Join(branches, " UNION ALL ") +
+                                ") GROUP BY ALL ORDER BY changes DESC, changed_by NULLS LAST, "
+                                "origin NULLS LAST"));
+    return RowsToObjects(result);
   });
 }
 

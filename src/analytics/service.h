@@ -69,6 +69,23 @@ struct FactQuery {
   Paging paging{};
 };
 
+// A filter of the audit trail: every condition set must hold.
+struct AuditQuery {
+  std::optional<std::string> user{};     // changed_by equals this
+  std::optional<std::string> origin{};   // portal | simulator | cli | snapshot | database
+  std::optional<std::string> table{};    // students | professors | courses | takes | teaches
+  std::optional<std::string> op{};       // r | c | u | d | t
+  std::optional<std::string> record{};   // a key column of the row equals this, before or after
+  std::optional<int64_t> from_micros{};  // committed at or after this instant
+  std::optional<int64_t> to_micros{};    // committed before this instant
+  bool oldest_first = false;             // default: newest first
+  Paging paging{};
+};
+
+// The most rows one audit page may hold (the CSV download's page; JSON pages stop at
+// kMaxPageSize).
+inline constexpr int64_t kMaxAuditPageSize = 100000;
+
 enum class HeadcountInterval { kDay, kMonth };
 
 class Service {
@@ -84,16 +101,34 @@ class Service {
   Result<Page> Dimension(const DimensionQuery& query);
 
   // {"entity", "id", "versions": [row + {"operation": "insert"|"update"|"reinsert",
-  //   "commit_time", "lsn": "X/Y", "deleted_at": instant|null,
+  //   "commit_time", "lsn": "X/Y", "deleted_at": instant|null, "deleted_by", "deleted_origin",
   //   "changes": [{"field", "old", "new"}, ...]}, ...]} in (source_lsn, source_position) order.
   // A version's changes compare its attributes with the previous version's (all non-null
-  // attributes, old null, for the first). kNotFound when the id has no version.
+  // attributes, old null, for the first). Each version carries who made it (its row's
+  // changed_by and origin); a version closed by a delete (or a truncate, or its key changing)
+  // also says who made that change, from the change log (deleted_by, deleted_origin; null when
+  // the change log does not hold it). kNotFound when the id has no version.
   Result<nlohmann::json> History(const std::string& entity, const std::string& id);
 
   // `table` as it was at `at_micros`: an operational table (students, professors, courses,
   // takes, teaches; its columns, ordered by primary key) or a dimension view (students_dim, ...;
   // the versions in force, ordered by surrogate key). kNotFound for an unknown table.
   Result<Page> AsOf(const std::string& table, int64_t at_micros, const Paging& paging);
+
+  // The audit trail: the changes of the five operational tables from their change logs, one page
+  // filtered by `query`, newest first (or oldest first), each
+  //   {"table", "op", "operation": "snapshot"|"insert"|"update"|"delete"|"truncate",
+  //    "commit_time", "changed_by", "origin", "lsn": "X/Y" (the commit's), "position", "xid",
+  //    "key": {key column: value}, "record": the key's values joined by " / " in key order
+  //    ("S1 / PHY101 / Fall 2026"), "before": {...}|null, "after": {...}|null,
+  //    "changes": [{"field", "old", "new"}]}
+  // where changes compare the before and after images (every non-null value of an insert's
+  // after image or a delete's before image). kInvalidArgument for an unknown table, origin
+  // syntax or op, a from after its to, or paging out of range (limit up to kMaxAuditPageSize).
+  Result<Page> Audit(const AuditQuery& query);
+  // Who changed anything, for the audit view's filters: [{"changed_by", "origin", "changes",
+  // "last_change"}], most changes first.
+  Result<nlohmann::json> AuditActors();
 
   // Fact rows, in commit order, each with the natural ids of its keys added: student_id,
   // professor_id, course_id, course_name (null where a key is null).

@@ -167,6 +167,169 @@ TEST_F(ServiceTest, HistoryGivesVersionsWithChangedFields) {
   EXPECT_EQ(fields, (std::set<std::string>{"gpa", "major"}));
 }
 
+TEST_F(ServiceTest, HistorySaysWhoMadeEachVersionAndWhoDeletedOne) {
+  auto history = service_.History("students", "S1");
+  ASSERT_TRUE(history.ok()) << history.error().ToString();
+  std::vector<std::string> who;
+  for (const auto& v : (*history)["versions"]) {
+    who.push_back(
+        (v["changed_by"].is_null() ? std::string("NULL") : v["changed_by"].get<std::string>()) +
+        "/" + v["origin"].get<std::string>());
+  }
+  EXPECT_EQ(who, (std::vector<std::string>{"registrar1/portal", "registrar2/portal",
+                                           "simulator/simulator", "NULL/database"}));
+  const auto& versions = (*history)["versions"];
+  // Version 3 was closed by admin's delete at T4 (the change log's 'd'); the others by updates.
+  EXPECT_EQ(versions[2]["deleted_by"], "admin");
+  EXPECT_EQ(versions[2]["deleted_origin"], "portal");
+  for (size_t i : {0u, 1u, 3u}) {
+    EXPECT_TRUE(versions[i]["deleted_by"].is_null()) << i;
+    EXPECT_TRUE(versions[i]["deleted_origin"].is_null()) << i;
+  }
+  // Who made a version is not an attribute that changed.
+  for (const auto& v : versions) {
+    for (const auto& change : v["changes"]) {
+      EXPECT_NE(change["field"], "changed_by");
+      EXPECT_NE(change["field"], "origin");
+    }
+  }
+}
+
+// The audit trail over the fixture's students and takes change logs (12 changes).
+class AuditTest : public ServiceTest {
+ protected:
+  // "table:commit_lsn:position:changed_by/origin" of each row of a page, in order.
+  std::vector<std::string> Rows(AuditQuery query) {
+    auto page = service_.Audit(query);
+    EXPECT_TRUE(page.ok()) << page.error().ToString();
+    std::vector<std::string> out;
+    if (!page.ok()) return out;
+    total_ = page->total;
+    for (const auto& r : page->rows) {
+      out.push_back(
+          r["table"].get<std::string>() + ":" + r["lsn"].get<std::string>() + ":" +
+          std::to_string(r["position"].get<int64_t>()) + ":" +
+          (r["changed_by"].is_null() ? std::string("NULL") : r["changed_by"].get<std::string>()) +
+          "/" + r["origin"].get<std::string>());
+    }
+    return out;
+  }
+  int64_t total_ = -1;
+};
+
+TEST_F(AuditTest, ListsEveryChangeNewestFirstWithWhoMadeIt) {
+  AuditQuery query;
+  query.paging.limit = 4;
+  EXPECT_EQ(Rows(query), (std::vector<std::string>{
+                             "students:0/1F4:2:NULL/database", "takes:0/1F4:1:NULL/database",
+                             "takes:0/1F4:0:NULL/database", "takes:0/190:1:admin/portal"}));
+  EXPECT_EQ(total_, 12);
+  query.oldest_first = true;
+  query.paging = {.skip = 1, .limit = 2};
+  EXPECT_EQ(Rows(query), (std::vector<std::string>{"students:0/64:1:NULL/snapshot",
+                                                   "takes:0/64:2:registrar1/portal"}));
+}
+
+TEST_F(AuditTest, FiltersByUserOriginTableOperationRecordAndTime) {
+  AuditQuery by_user;
+  by_user.user = "registrar2";
+  EXPECT_EQ(Rows(by_user), (std::vector<std::string>{"takes:0/C8:2:registrar2/portal",
+                                                     "takes:0/C8:1:registrar2/portal",
+                                                     "students:0/C8:0:registrar2/portal"}));
+  AuditQuery by_origin;
+  by_origin.origin = "simulator";
+  EXPECT_EQ(Rows(by_origin), (std::vector<std::string>{"takes:0/12C:3:simulator/simulator"}));
+  AuditQuery deletes;
+  deletes.table = "students";
+  deletes.op = "d";
+  EXPECT_EQ(Rows(deletes), (std::vector<std::string>{"students:0/190:0:admin/portal"}));
+  AuditQuery record;
+  record.record = "S2";  // S2's snapshot row and its two enrollments' changes
+  EXPECT_EQ(Rows(record), (std::vector<std::string>{
+                              "takes:0/190:1:admin/portal", "takes:0/C8:2:registrar2/portal",
+                              "takes:0/C8:1:registrar2/portal", "students:0/64:1:NULL/snapshot"}));
+  AuditQuery february;
+  february.from_micros = At("2026-02-10T10:00:00Z");
+  february.to_micros = At("2026-03-10T10:00:00Z");  // exclusive
+  EXPECT_EQ(Rows(february).size(), 3u);
+  AuditQuery none;
+  none.user = "nobody";
+  EXPECT_TRUE(Rows(none).empty());
+  EXPECT_EQ(total_, 0);
+}
+
+TEST_F(AuditTest, EachChangeCarriesItsKeyImagesAndChangedFields) {
+  AuditQuery query;
+  query.table = "takes";
+  query.op = "u";
+  auto page = service_.Audit(query);
+  ASSERT_TRUE(page.ok()) << page.error().ToString();
+  ASSERT_EQ(page->rows.size(), 1u);
+  const auto& row = page->rows[0];
+  EXPECT_EQ(row["operation"], "update");
+  EXPECT_EQ(row["commit_time"], "2026-04-10T10:00:00.000000Z");
+  EXPECT_EQ(row["xid"], 7004);
+  EXPECT_EQ(row["key"], nlohmann::json::parse(
+                            R"({"student_id":"S2","course_id":"MAT101","semester":"Fall 2026"})"));
+  EXPECT_EQ(row["before"]["semester"], "Spring 2026");
+  EXPECT_EQ(row["changes"], nlohmann::json::parse(
+                                R"([{"field":"semester","old":"Spring 2026","new":"Fall 2026"}])"));
+  query.op = "t";
+  page = service_.Audit(query);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->rows.size(), 1u);
+  EXPECT_EQ(page->rows[0]["operation"], "truncate");
+  EXPECT_TRUE(page->rows[0]["before"].is_null());
+  EXPECT_TRUE(page->rows[0]["after"].is_null());
+  EXPECT_TRUE(page->rows[0]["changes"].empty());
+  AuditQuery inserted;
+  inserted.table = "students";
+  inserted.op = "c";
+  inserted.oldest_first = true;
+  page = service_.Audit(inserted);
+  ASSERT_TRUE(page.ok());
+  ASSERT_FALSE(page->rows.empty());
+  EXPECT_EQ(page->rows[0]["changes"],
+            nlohmann::json::parse(R"([{"field":"first_name","old":null,"new":"Ada"},
+                                      {"field":"gpa","old":null,"new":3.0},
+                                      {"field":"id","old":null,"new":"S1"}])"));
+}
+
+TEST_F(AuditTest, RefusesBadFiltersNamingThem) {
+  auto refused = [&](AuditQuery q, const std::string& what) {
+    auto page = service_.Audit(q);
+    ASSERT_FALSE(page.ok()) << what;
+    EXPECT_EQ(page.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(page.error().message().find(what), std::string::npos) << page.error().message();
+  };
+  refused({.table = "pg_authid"}, "table");
+  refused({.op = "x"}, "op");
+  refused({.op = "cu"}, "op");
+  refused({.origin = "Portal; DROP"}, "origin");
+  refused({.from_micros = 2, .to_micros = 1}, "from");
+  refused({.paging = {.skip = 0, .limit = 0}}, "limit");
+  refused({.paging = {.skip = 0, .limit = kMaxAuditPageSize + 1}}, "limit");
+  refused({.paging = {.skip = -1, .limit = 10}}, "skip");
+  // Values are parameters, never SQL: a quote in a filter matches nothing.
+  AuditQuery quoted;
+  quoted.user = "x' OR '1'='1";
+  EXPECT_TRUE(Rows(quoted).empty());
+}
+
+TEST_F(AuditTest, ActorsCountTheirChanges) {
+  auto actors = service_.AuditActors();
+  ASSERT_TRUE(actors.ok()) << actors.error().ToString();
+  std::vector<std::string> got;
+  for (const auto& a : *actors) {
+    got.push_back(
+        (a["changed_by"].is_null() ? std::string("NULL") : a["changed_by"].get<std::string>()) +
+        "/" + a["origin"].get<std::string>() + "=" + std::to_string(a["changes"].get<int64_t>()));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"registrar2/portal=3", "NULL/database=3",
+                                           "admin/portal=2", "registrar1/portal=2",
+                                           "simulator/simulator=1", "NULL/snapshot=1"}));
+}
+
 TEST_F(ServiceTest, HistoryOfUnknownIdIsNotFound) {
   auto history = service_.History("courses", "NOPE");
   ASSERT_FALSE(history.ok());

@@ -52,7 +52,7 @@ const std::vector<std::string>& ScdColumns() {
   static const std::vector<std::string> kColumns = {
       "row_effective_start", "row_effective_end", "current_row_indicator",
       "is_deleted",          "source_lsn",        "source_position",
-      "source_xid"};
+      "source_xid",          "changed_by",        "origin"};
   return kColumns;
 }
 

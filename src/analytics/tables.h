@@ -32,7 +32,8 @@ const DimensionTable* FindDimension(std::string_view entity);
 const DimensionTable* FindDimensionByView(std::string_view view);
 const OperationalTable* FindOperationalTable(std::string_view name);
 
-// The columns every dimension version carries besides its surrogate key and attributes.
+// The columns every dimension version carries besides its surrogate key and attributes (the SCD
+// bookkeeping, and who made the version: changed_by, origin).
 const std::vector<std::string>& ScdColumns();
 
 // Change-log column names (docs/LAKE.md): the value of `column` before / after the change.

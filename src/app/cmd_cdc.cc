@@ -79,10 +79,7 @@ void AddCdcCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("cdc", "Capture the portal's changes from PostgreSQL into a sink");
   auto flags = std::make_shared<CdcFlags>();
   auto& o = flags->options;
-  o.database_url = DefaultDatabaseUrl();
-  cmd->add_option("--database-url", o.database_url,
-                  "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
-      ->capture_default_str();
+  AddDatabaseUrlOption(cmd, &o.database_url);
   cmd->add_option("--sink", flags->sink, "Where changes go: file:PATH, lake:DIR or kafka:BROKERS")
       ->capture_default_str();
   cmd->add_option("--slot", o.slot_name, "Replication slot")->capture_default_str();

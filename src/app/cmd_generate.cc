@@ -45,9 +45,7 @@ void AddGenerateCommand(CLI::App& app) {
       ->capture_default_str();
   auto* seed =
       cmd->add_option("--seed", options->seed, "Random seed (default: a fresh one, printed)");
-  cmd->add_option("--database-url", options->url,
-                  "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
-      ->capture_default_str();
+  AddDatabaseUrlOption(cmd, &options->url);
   cmd->callback([options, seed] {
     if (seed->count() == 0) options->seed = std::random_device{}();
     auto conn = pg::Connection::Open(options->url);
@@ -55,7 +53,7 @@ void AddGenerateCommand(CLI::App& app) {
     auto migrated = oltp::ApplyMigrations(*conn);  // idempotent: a fresh cluster works too
     if (!migrated.ok()) Fail(migrated.error());
     const auto start = std::chrono::steady_clock::now();
-    auto inserted = oltp::Generate(*conn, options->counts, options->seed);
+    auto inserted = oltp::Generate(*conn, options->counts, options->seed, Actor::Cli());
     if (!inserted.ok()) Fail(inserted.error());
     const auto ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);

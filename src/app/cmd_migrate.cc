@@ -10,9 +10,7 @@ namespace migsbyu::app {
 void AddMigrateCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("migrate", "Apply the operational schema's pending migrations");
   auto url = std::make_shared<std::string>(DefaultDatabaseUrl());
-  cmd->add_option("--database-url", *url,
-                  "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
-      ->capture_default_str();
+  AddDatabaseUrlOption(cmd, url.get());
   cmd->callback([url] {
     auto conn = pg::Connection::Open(*url);
     if (!conn.ok()) throw CLI::RuntimeError("migrate: " + conn.error().ToString(), 1);

@@ -1,6 +1,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -25,14 +26,24 @@ struct ServeOptions {
   portal::ServerOptions server;
   int pool_size = 16;
   PipelineOptions pipeline;
+  // The deadlines in seconds, as the flags take them.
+  double head_timeout = 10;
+  double body_timeout = 30;
+  double send_timeout = 30;
 };
 
-// "127.0.0.1:8000" -> "http://127.0.0.1:8000".
-std::string Url(const std::string& address, int port) {
+// "127.0.0.1:8000" -> "http://127.0.0.1:8000" (https under TLS).
+std::string Url(const std::string& address, int port, bool tls) {
   auto host = portal::ParseAddress(address);
   std::string h = host.ok() ? host->first : "127.0.0.1";
   if (h == "0.0.0.0" || h.empty()) h = "127.0.0.1";
-  return "http://" + h + ":" + std::to_string(port);
+  if (h == "::") h = "::1";
+  if (h.find(':') != std::string::npos) h = "[" + h + "]";
+  return (tls ? "https://" : "http://") + h + ":" + std::to_string(port);
+}
+
+std::chrono::milliseconds Milliseconds(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
 void Serve(const ServeOptions& options) {
@@ -58,15 +69,20 @@ void Serve(const ServeOptions& options) {
   auto pipeline = StartPipeline(options.database_url, options.pipeline, router);
   if (!pipeline.ok()) throw CLI::RuntimeError("serve: " + pipeline.error().ToString(), 1);
 
-  portal::Server server(router, options.server);
+  portal::ServerOptions server_options = options.server;
+  server_options.head_timeout = Milliseconds(options.head_timeout);
+  server_options.body_timeout = Milliseconds(options.body_timeout);
+  server_options.send_timeout = Milliseconds(options.send_timeout);
+  const bool tls = !server_options.tls_cert.empty();
+  portal::Server server(router, server_options);
   if (auto started = server.Start(); !started.ok()) {
     (*pipeline)->Stop();
     throw CLI::RuntimeError("serve: " + started.error().ToString(), 1);
   }
   std::printf("MigsbyU is serving.\n  API: %s/docs\n",
-              Url(options.server.api_address, server.api_port()).c_str());
+              Url(options.server.api_address, server.api_port(), tls).c_str());
   if (server.web_port() != 0) {
-    std::printf("  UI:  %s\n", Url(options.server.web_address, server.web_port()).c_str());
+    std::printf("  UI:  %s\n", Url(options.server.web_address, server.web_port(), tls).c_str());
   }
   std::printf("Press Ctrl-C to stop.\n");
   std::fflush(stdout);
@@ -80,6 +96,62 @@ void Serve(const ServeOptions& options) {
   MIGSBYU_LOG_INFO("serve: stopped");
 }
 
+// The HTTP surface's settings and limits (docs/SECURITY.md, "HTTP surface").
+void AddSecurityOptions(CLI::App* cmd, ServeOptions* options) {
+  portal::ServerOptions& s = options->server;
+  cmd->add_option("--tls-cert", s.tls_cert,
+                  "PEM certificate chain: with --tls-key, both addresses speak HTTPS only");
+  cmd->add_option("--tls-key", s.tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--behind-proxy", s.trusted_proxies,
+                  "Address of a reverse proxy (repeatable): only its X-Forwarded-For/-Proto/-Host "
+                  "are believed, and plain HTTP may then listen beyond loopback");
+  cmd->add_option("--public-host", s.public_hosts,
+                  "NAME or NAME:PORT clients may use in Host besides the bound address "
+                  "(repeatable); any other Host gets 421");
+  cmd->add_option("--cors-origin", s.cors_origins,
+                  "scheme://host[:port] whose pages may call the API cross-origin (repeatable); "
+                  "none by default");
+  cmd->add_option("--max-connections", s.max_connections,
+                  "Open connections over both addresses; more are answered 503")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-client", s.max_connections_per_client,
+                  "Open connections from one address (a proxy's excepted); more get 429")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--head-timeout", options->head_timeout,
+                  "Seconds for a whole request head (and a TLS handshake) to arrive; else 408")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--body-timeout", options->body_timeout,
+                  "Seconds for a request body to arrive after its head; else 408")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--send-timeout", options->send_timeout,
+                  "Seconds a client may take no byte of its answer before it is closed")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--keep-alive", s.keep_alive_seconds,
+                  "Seconds an idle keep-alive connection stays open")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", s.max_body_bytes, "Largest request body; larger get 413")
+      ->check(CLI::Range(1024, 1 << 30))
+      ->capture_default_str();
+  cmd->add_option("--max-event-streams", s.max_event_streams,
+                  "Event-stream subscribers over all streams; more get 503")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  cmd->add_option("--event-stream-queue-bytes", s.event_stream_queue_bytes,
+                  "Bytes an event-stream subscriber may fall behind before it is dropped")
+      ->check(CLI::Range(4096, 1 << 30))
+      ->capture_default_str();
+  cmd->add_option("--slow-threads", s.slow_threads,
+                  "Worker threads of the slow lane (analytics, the SQL console)")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void AddServeCommand(CLI::App& app) {
@@ -87,9 +159,7 @@ void AddServeCommand(CLI::App& app) {
       "serve",
       "Serve the REST API (and its docs) and the web UI, with change capture into the lake");
   auto options = std::make_shared<ServeOptions>();
-  cmd->add_option("--database-url", options->database_url,
-                  "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
-      ->capture_default_str();
+  AddDatabaseUrlOption(cmd, &options->database_url);
   cmd->add_option("--api-address", options->server.api_address, "host:port of the REST API")
       ->capture_default_str();
   cmd->add_option("--web-address", options->server.web_address,
@@ -106,7 +176,8 @@ void AddServeCommand(CLI::App& app) {
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   cmd->add_option("--threads", options->server.threads,
-                  "Worker threads for the requests that may block (listings, deletes, analytics)")
+                  "Worker threads for the requests that may block (listings, deletes; analytics "
+                  "have --slow-threads)")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   cmd->add_option("--db-connections", options->server.db_connections,
@@ -121,6 +192,7 @@ void AddServeCommand(CLI::App& app) {
                   "Reads in flight per read connection (more than 1 pipelines)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  AddSecurityOptions(cmd, options.get());
   AddPipelineOptions(cmd, &options->pipeline);
   cmd->callback([options] { Serve(*options); });
 }

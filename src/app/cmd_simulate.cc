@@ -81,9 +81,7 @@ void AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--max-events", options->simulator.max_events,
                   "Stop after this many events (0: only the duration limits the run)")
       ->capture_default_str();
-  cmd->add_option("--database-url", options->url,
-                  "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
-      ->capture_default_str();
+  AddDatabaseUrlOption(cmd, &options->url);
   cmd->callback([options, seed] {
     if (seed->count() == 0) options->simulator.seed = std::random_device{}();
     std::printf("simulate: %g events/s for %g s (seed %llu)\n", options->simulator.rate_per_second,

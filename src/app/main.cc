@@ -1,18 +1,39 @@
 #include <execinfo.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "app/commands.h"
 #include "common/log.h"
+#include "pg/connection.h"
 
 namespace migsbyu::app {
 
 std::string DefaultDatabaseUrl() {
   const char* url = std::getenv("DATABASE_URL");
-  return url && *url ? url : "postgresql://migsbyu@127.0.0.1:54320/migsbyu";
+  if (url && *url) return url;
+  std::string embedded = "postgresql://migsbyu@127.0.0.1:54320/migsbyu";
+  // The embedded cluster's password file (scripts/pg.sh), unless PGPASSFILE names one.
+  std::error_code ec;
+  auto passfile = std::filesystem::absolute("var/pg.pgpass", ec);
+  const char* env_passfile = std::getenv("PGPASSFILE");
+  if (!ec && (env_passfile == nullptr || *env_passfile == '\0') &&
+      std::filesystem::exists(passfile, ec)) {
+    embedded += "?passfile=" + passfile.string();
+  }
+  return embedded;
+}
+
+CLI::Option* AddDatabaseUrlOption(CLI::App* command, std::string* url) {
+  *url = DefaultDatabaseUrl();
+  return command
+      ->add_option("--database-url", *url,
+                   "PostgreSQL URL (default: DATABASE_URL or the embedded cluster)")
+      ->default_str(pg::RedactedConninfo(*url));
 }
 
 }  // namespace migsbyu::app
@@ -46,6 +67,9 @@ void InstallFatalSignalHandlers() {
 
 int main(int argc, char** argv) {
   InstallFatalSignalHandlers();
+  // The lake, change files and spools hold personal data: whatever this process creates is its
+  // owner's only.
+  ::umask(0077);
   CLI::App app{
       "MigsbyU: a university course portal whose every change flows, by change data "
       "capture, into an analytics lake of SCD Type 2 dimensions."};
@@ -60,6 +84,7 @@ int main(int argc, char** argv) {
   migsbyu::app::AddSimulateCommand(app);
   migsbyu::app::AddCdcCommand(app);
   migsbyu::app::AddLakeCommand(app);
+  migsbyu::app::AddConsoleWorkerCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
+#include "oltp/entity.h"
 #include "portal/analytics_api/analytics_routes.h"
 
 namespace migsbyu::app {
@@ -25,6 +26,32 @@ void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options) {
                   "Publication of the captured tables (created when absent)")
       ->capture_default_str();
   cmd->add_flag("!--no-pipeline", options->enabled, "Serve the portal without capture and lake");
+  auto& console = options->console;
+  cmd->add_option("--console-workers", console.max_workers,
+                  "SQL console queries that run at once (each in a worker process)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--console-queue", console.max_queued,
+                  "SQL console queries that may wait for a worker (more get 429)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  cmd->add_option_function<int64_t>(
+         "--console-time-limit-ms",
+         [&console](int64_t ms) { console.time_limit = std::chrono::milliseconds(ms); },
+         "Wall-clock limit of one SQL console query, ms (default 5000); its worker is then killed")
+      ->check(CLI::Range(int64_t{100}, int64_t{3600000}));
+  cmd->add_option_function<int64_t>(
+         "--console-memory-mb", [&console](int64_t mb) { console.memory_limit_bytes = mb << 20; },
+         "Address-space limit of one SQL console worker, MiB (default 1024)")
+      ->check(CLI::Range(int64_t{64}, int64_t{1} << 20));
+  cmd->add_option(
+         "--console-max-bytes", console.max_result_bytes,
+         "Largest SQL console answer, bytes of rows (more are cut, truncated_by \"bytes\")")
+      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 30))
+      ->capture_default_str();
+  cmd->add_option("--console-threads", console.threads, "DuckDB threads of one SQL console worker")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
 }
 
 namespace {
@@ -39,8 +66,9 @@ class NoPipeline : public Pipeline {
 class CapturePipeline : public Pipeline {
  public:
   CapturePipeline(std::shared_ptr<lake::Lake> lake, std::unique_ptr<lake::LakeSink> sink,
-                  cdc::ConnectorOptions connector_options)
-      : lake_(std::move(lake)),
+                  cdc::ConnectorOptions connector_options, analytics::ConsoleOptions console)
+      : console_options_(std::move(console)),
+        lake_(std::move(lake)),
         sink_(std::move(sink)),
         connector_(std::move(connector_options), sink_.get()),
         access_(analytics::AccessLake(lake_)),
@@ -49,7 +77,9 @@ class CapturePipeline : public Pipeline {
   ~CapturePipeline() override { Stop(); }
 
   Status Start(portal::Router& router) {
-    auto console = analytics::SqlConsole::Open(*access_);
+    console_options_.personal_columns = oltp::PiiColumnNames();
+    console_options_.masked_value = std::string(oltp::kMaskedValue);
+    auto console = analytics::SqlConsole::Open(*access_, console_options_);
     if (console.ok()) {
       console_ = std::move(console).value();
     } else {
@@ -100,6 +130,7 @@ class CapturePipeline : public Pipeline {
     return s;
   }
 
+  analytics::ConsoleOptions console_options_;
   std::shared_ptr<lake::Lake> lake_;
   std::unique_ptr<lake::LakeSink> sink_;
   cdc::Connector connector_;
@@ -125,7 +156,8 @@ Result<std::unique_ptr<Pipeline>> StartPipeline(const std::string& database_url,
   connector.database_url = database_url;
   connector.slot_name = options.slot_name;
   connector.publication_name = options.publication_name;
-  auto pipeline = std::make_unique<CapturePipeline>(lake, std::move(sink), connector);
+  auto pipeline =
+      std::make_unique<CapturePipeline>(lake, std::move(sink), connector, options.console);
   MIGSBYU_TRY(pipeline->Start(router));
   MIGSBYU_LOG_INFO("pipeline: capturing into the lake at {}", options.lake_dir);
   return std::unique_ptr<Pipeline>(std::move(pipeline));

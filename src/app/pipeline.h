@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "analytics/console.h"
 #include "common/result.h"
 #include "portal/router.h"
 
@@ -20,9 +21,10 @@ struct PipelineOptions {
   std::string lake_dir = "var/lake";
   std::string slot_name = "migsbyu";  // replication slot names are per cluster: one per serve
   std::string publication_name = "migsbyu";
+  analytics::ConsoleOptions console;  // the SQL console's limits (--console-*)
 };
 
-// Adds the pipeline's options (--lake-dir, --no-pipeline, ...) to a subcommand.
+// Adds the pipeline's options (--lake-dir, --no-pipeline, --console-*, ...) to a subcommand.
 void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options);
 
 class Pipeline {

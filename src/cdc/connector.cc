@@ -66,6 +66,8 @@ class Connector::Session {
     if (options_.protocol_version >= 2 && options_.streaming && repl_->ServerVersion() >= 140000) {
       start_options.push_back({"streaming", "on"});
     }
+    // Transactional logical decoding messages carry who made each transaction (common/actor.h).
+    if (repl_->ServerVersion() >= 140000) start_options.push_back({"messages", "true"});
     MIGSBYU_TRY(repl_->StartLogical(options_.slot_name, Lsn(0), start_options));
     decoder_.SetKeyResolver([this](uint32_t relid, const std::string&, const std::string&) {
       return PrimaryKeyColumns(*conn_, relid);
@@ -288,34 +290,61 @@ class Connector::Session {
         MIGSBYU_ASSIGN(DecodedMessage d, decoder_.DecodeStreamed(data, record_lsn));
         if (auto* row = std::get_if<RowMessage>(&d.message)) return On(*row, record_lsn);
         if (auto* t = std::get_if<TruncateMessage>(&d.message)) return On(*t, record_lsn);
+        if (auto* message = std::get_if<LogicalMessage>(&d.message)) {
+          return On(*message, record_lsn);
+        }
         return OkStatus();
       }));
     }
     return CommitTransaction();
   }
 
-  // Relation, Type, Origin, logical Message, Stream Stop: nothing to hand on.
+  // An actor message names who made the changes that follow it in its transaction. Messages
+  // outside a transaction, non-transactional ones and those of other prefixes are not ours. A
+  // payload that does not parse is not MigsbyU's either: its changes stay "database".
+  Status On(LogicalMessage& m, Lsn lsn) {
+    if (!in_tx_ || !m.transactional || m.prefix != kActorMessagePrefix) return OkStatus();
+    auto actor = DecodeActorPayload(m.content);
+    if (!actor.ok()) {
+      MIGSBYU_LOG_WARN("cdc: ignoring the actor message at LSN {} (xid {}): {}", lsn.ToString(),
+                       tx_.xid, actor.error().message());
+      actor_ = Actor::Database();
+      return OkStatus();
+    }
+    actor_ = std::move(actor).value();
+    return OkStatus();
+  }
+
+  // Relation, Type, Origin, Stream Stop: nothing to hand on.
   template <typename M>
   Status On(M&, Lsn) {
     return OkStatus();
   }
 
+  // The sink's Begin waits for the transaction's first change: a transaction that changed no
+  // captured table (one that carried only logical messages) never reaches the sink.
   Status BeginTransaction(const events::TransactionInfo& tx) {
     in_tx_ = true;
+    begun_ = false;
     tx_ = tx;
     position_ = 0;
+    actor_ = Actor::Database();
     // A transaction whose commit starts before what the sink holds ends at or before it.
     skip_ = tx.commit_lsn < delivered_;
-    if (skip_) return OkStatus();
-    return sink_.Begin(tx);
+    return OkStatus();
   }
 
   Status Apply(events::ChangeEvent e, Lsn lsn) {
+    if (!begun_) {
+      MIGSBYU_TRY(sink_.Begin(tx_));
+      begun_ = true;
+    }
     e.commit_lsn = tx_.commit_lsn;
     e.lsn = lsn;
     e.position = position_++;
     e.xid = tx_.xid;
     e.commit_time_us = tx_.commit_time_us;
+    e.actor = actor_;
     MIGSBYU_TRY(sink_.Apply(e));
     ++events_;
     return OkStatus();
@@ -323,8 +352,14 @@ class Connector::Session {
 
   Status CommitTransaction() {
     in_tx_ = false;
+    if (skip_) {
+      received_end_ = std::max(received_end_, tx_.end_lsn);
+      return OkStatus();
+    }
+    // Nothing of an empty transaction needs to be durable, so it does not hold back the
+    // acknowledgement of an idle slot either.
+    if (!begun_) return OkStatus();
     received_end_ = std::max(received_end_, tx_.end_lsn);
-    if (skip_) return OkStatus();
     MIGSBYU_TRY(sink_.Commit(tx_));
     delivered_ = tx_.end_lsn;
     std::lock_guard lock(owner_->metrics_mutex_);
@@ -362,7 +397,9 @@ class Connector::Session {
 
   bool in_tx_ = false;
   bool skip_ = false;
+  bool begun_ = false;  // the sink's Begin was called for the open transaction
   events::TransactionInfo tx_;
+  Actor actor_;  // of the open transaction, from its last actor message
   uint64_t position_ = 0;
   uint64_t events_ = 0;  // applied in the open transaction, not yet in the metrics
   uint64_t events_total_base_ = 0;

@@ -20,7 +20,15 @@
 //
 // Sink calls: TransactionInfo in Begin carries xid, commit_lsn and commit_time_us; end_lsn is
 // known only from the commit message, so it is set in Commit (and zero in Begin for transactions
-// that were not streamed). The sink is called only from the thread running Run().
+// that were not streamed). A transaction with no change of a captured table (one that carried
+// only logical decoding messages) is not handed to the sink at all. The sink is called only from
+// the thread running Run().
+//
+// Who changed what: the connector asks pgoutput for logical decoding messages (`messages`, on
+// servers ≥ 14, with protocol 1 and 2, streamed transactions included) and gives each change the
+// actor of the last transactional 'migsbyu.actor' message before it in its transaction
+// (common/actor.h); a change with none has origin "database", a snapshot row origin "snapshot".
+// The actor never outlives its transaction.
 //
 // Threading: Run() blocks its calling thread until the stop token is triggered (then it returns
 // OkStatus at the next message boundary, after a last flush and status update when no

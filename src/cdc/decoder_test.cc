@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -86,7 +87,18 @@ std::string Describe(const DecodedMessage& d) {
         } else if constexpr (std::is_same_v<M, OriginMessage>) {
           s << "origin " << m.name;
         } else if constexpr (std::is_same_v<M, LogicalMessage>) {
-          s << "message " << m.prefix << " " << m.content;
+          // Content bytes outside printable ASCII as \xHH, so a binary payload stays one line.
+          s << "message " << (m.transactional ? "transactional" : "non-transactional")
+            << " lsn=" << m.lsn.ToString() << " prefix=" << m.prefix << " content=";
+          for (unsigned char c : m.content) {
+            if (c >= 0x20 && c < 0x7f && c != '\\') {
+              s << c;
+            } else {
+              char hex[5];
+              std::snprintf(hex, sizeof hex, "\\x%02x", c);
+              s << hex;
+            }
+          }
         }
       },
       d.message);

@@ -220,6 +220,7 @@ Status CopyTable(pg::Connection& conn, const events::TableSchema& table_schema,
     e.position = (*position)++;
     e.xid = tx.xid;
     e.commit_time_us = tx.commit_time_us;
+    e.actor = Actor::Snapshot();
     MIGSBYU_TRY(sink.Apply(e));
     if (++progress->rows % 10000 == 0) {
       report(*progress);

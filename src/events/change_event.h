@@ -11,6 +11,12 @@
 // Snapshot rows (Operation::kRead) are delivered as one pseudo-transaction whose commit_lsn is
 // the replication slot's consistent point, before any streamed transaction.
 //
+// Who made a change travels with each change (`actor`, common/actor.h), not with its
+// transaction: the connector gives every change the actor of the last 'migsbyu.actor' message
+// before it in its transaction (none: origin "database"; snapshot rows: origin "snapshot"), and
+// the Kafka source reads it from each message's envelope, which a transaction spread over several
+// topics reaches in pieces.
+//
 // Threading: immutable once built; a TableSchema is shared (shared_ptr<const>) between events.
 #pragma once
 
@@ -20,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "common/actor.h"
 #include "common/lsn.h"
 
 namespace migsbyu::events {
@@ -104,6 +111,9 @@ struct ChangeEvent {
   uint64_t position = 0;      // 0-based index within the transaction
   uint32_t xid = 0;
   int64_t commit_time_us = 0;
+  // Who made it: changed_by (actor.user) and origin. An empty origin means not recorded: a
+  // change read back from a lake change log written before the lake stored actors.
+  Actor actor;
 };
 
 // Text form of a value as PostgreSQL would print it ("2024-01-31", "3.75", "t").

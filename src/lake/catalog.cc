@@ -117,6 +117,12 @@ events::Column ColumnFromDuckType(const std::string& name, const std::string& du
   return c;
 }
 
+const std::vector<std::pair<std::string, std::string>>& ActorColumns() {
+  static const std::vector<std::pair<std::string, std::string>> columns = {
+      {"changed_by", "VARCHAR"}, {"origin", "VARCHAR"}};
+  return columns;
+}
+
 std::string ChangesDataset(const std::string& table) { return table + "_changes"; }
 std::string ClosesDataset(const KnownTable& table) { return table.DimName() + "_closes"; }
 

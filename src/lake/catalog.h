@@ -44,6 +44,11 @@ std::string DuckTypeOf(const events::Column& column);
 // name as QueryResult::ColumnTypeName prints it. Unknown types read as text.
 events::Column ColumnFromDuckType(const std::string& name, const std::string& duck_type);
 
+// Who made each change (common/actor.h): the columns every change log row and dimension version
+// carries, (name, DuckDB type) in file order: changed_by (the user, NULL when none) and origin.
+// Files written before the lake recorded actors lack them; the lake's views show NULL there.
+const std::vector<std::pair<std::string, std::string>>& ActorColumns();
+
 // Dataset names.
 std::string ChangesDataset(const std::string& table);  // "students_changes"
 std::string ClosesDataset(const KnownTable& table);    // "students_dim_closes"

@@ -43,9 +43,23 @@ std::string ReadFiles(const std::string& dir, const std::vector<DataFile>& files
   return "read_parquet(" + FileList(dir, files) + ", union_by_name = true)";
 }
 
+// The rows of change log or dimension `files` as a subquery, with the actor columns even when no
+// file has them (files written before the lake recorded actors): NULL there. DuckDB drops the
+// empty branch when it plans, so projections and filters still reach the Parquet scan.
+std::string ReadWithActor(const std::string& dir, const std::vector<DataFile>& files) {
+  std::string missing;
+  for (const auto& [name, type] : ActorColumns()) {
+    missing +=
+        (missing.empty() ? "" : ", ") + ("NULL::" + type) + " AS " + duck::QuoteIdentifier(name);
+  }
+  return "(SELECT * FROM " + ReadFiles(dir, files) + " UNION ALL BY NAME SELECT " + missing +
+         " WHERE false)";
+}
+
 std::vector<std::pair<std::string, std::string>> ChangeColumns(const KnownTable& t) {
   std::vector<std::pair<std::string, std::string>> cols;
   for (const auto& m : kChangeMeta) cols.emplace_back(m[0], m[1]);
+  for (const auto& c : ActorColumns()) cols.push_back(c);
   for (const char* side : {"before_", "after_"}) {
     for (const auto& c : t.columns) cols.emplace_back(side + c.name, c.duck_type);
   }
@@ -56,6 +70,7 @@ std::vector<std::pair<std::string, std::string>> DimColumns(const KnownTable& t)
   std::vector<std::pair<std::string, std::string>> cols{{t.KeyColumn(), "BIGINT"}};
   for (const auto& c : t.columns) cols.emplace_back(c.name, c.duck_type);
   for (const auto& m : kDimMeta) cols.emplace_back(m[0], m[1]);
+  for (const auto& c : ActorColumns()) cols.push_back(c);
   return cols;
 }
 
@@ -63,12 +78,12 @@ std::string DimRelation(const std::string& dir, const Manifest& m, const KnownTa
   const auto& dims = m.Files(t.DimName());
   if (dims.empty()) return EmptyRelation(DimColumns(t));
   const auto& closes = m.Files(ClosesDataset(t));
-  if (closes.empty()) return "SELECT * FROM " + ReadFiles(dir, dims);
+  if (closes.empty()) return "SELECT * FROM " + ReadWithActor(dir, dims);
   std::string key = duck::QuoteIdentifier(t.KeyColumn());
   // A version written as closed ('no') is final. One written as current may have been closed by
   // a later commit: the closes dataset (one row per closed key) fixes it up. Keeping the two
   // apart lets a filter on current_row_indicator skip the join's other side entirely.
-  return "SELECT * FROM " + ReadFiles(dir, dims) +
+  return "SELECT * FROM " + ReadWithActor(dir, dims) +
          " WHERE current_row_indicator = 'no' UNION ALL "
          "SELECT d.* REPLACE ("
          "CASE WHEN c.k IS NULL THEN d.row_effective_end ELSE c.row_effective_end END "
@@ -76,7 +91,7 @@ std::string DimRelation(const std::string& dir, const Manifest& m, const KnownTa
          "CASE WHEN c.k IS NULL THEN 'yes' ELSE 'no' END AS current_row_indicator, "
          "CASE WHEN c.k IS NULL THEN d.is_deleted ELSE c.is_deleted END AS is_deleted) "
          "FROM (SELECT * FROM " +
-         ReadFiles(dir, dims) +
+         ReadWithActor(dir, dims) +
          " WHERE current_row_indicator = 'yes') d "
          "LEFT JOIN (SELECT " +
          key + " AS k, row_effective_end, is_deleted FROM " + ReadFiles(dir, closes) + ") c ON d." +
@@ -85,36 +100,44 @@ std::string DimRelation(const std::string& dir, const Manifest& m, const KnownTa
 
 }  // namespace
 
-std::string Lake::ViewsSql(const std::string& dir, const Manifest& m, bool temporary) {
-  std::string create = temporary ? "CREATE OR REPLACE TEMP VIEW " : "CREATE OR REPLACE VIEW ";
-  std::string sql;
+std::vector<std::pair<std::string, std::string>> Lake::ViewQueries(const std::string& dir,
+                                                                   const Manifest& m) {
+  std::vector<std::pair<std::string, std::string>> views;
   std::set<std::string> done;
   for (const auto& t : KnownTables()) {
     std::string changes = ChangesDataset(t.name);
     done.insert(changes);
     const auto& files = m.Files(changes);
-    sql += create + duck::QuoteIdentifier(changes) + " AS " +
-           (files.empty() ? EmptyRelation(ChangeColumns(t))
-                          : "SELECT * FROM " + ReadFiles(dir, files)) +
-           ";\n";
-    if (!t.entity.empty()) {
-      sql += create + duck::QuoteIdentifier(t.DimName()) + " AS " + DimRelation(dir, m, t) + ";\n";
-    }
+    views.emplace_back(changes, files.empty() ? EmptyRelation(ChangeColumns(t))
+                                              : "SELECT * FROM " + ReadWithActor(dir, files));
+    if (!t.entity.empty()) views.emplace_back(t.DimName(), DimRelation(dir, m, t));
   }
   // Change logs of tables outside the contract.
   for (const auto& [name, files] : m.datasets) {
-    if (files.empty() || done.count(name) || name.size() < 8 ||
-        name.substr(name.size() - 8) != "_changes") {
-      continue;
-    }
-    sql +=
-        create + duck::QuoteIdentifier(name) + " AS SELECT * FROM " + ReadFiles(dir, files) + ";\n";
+    if (files.empty() || done.count(name) || !name.ends_with("_changes")) continue;
+    views.emplace_back(name, "SELECT * FROM " + ReadWithActor(dir, files));
   }
   const auto& fact = m.Files(kFactDataset);
-  sql += create + kFactDataset + " AS " +
-         (fact.empty() ? EmptyRelation(FactColumns()) : "SELECT * FROM " + ReadFiles(dir, fact)) +
-         ";\n";
+  views.emplace_back(kFactDataset, fact.empty() ? EmptyRelation(FactColumns())
+                                                : "SELECT * FROM " + ReadFiles(dir, fact));
+  return views;
+}
+
+std::string Lake::ViewsSql(const std::string& dir, const Manifest& m, bool temporary) {
+  std::string create = temporary ? "CREATE OR REPLACE TEMP VIEW " : "CREATE OR REPLACE VIEW ";
+  std::string sql;
+  for (const auto& [name, query] : ViewQueries(dir, m)) {
+    sql += create + duck::QuoteIdentifier(name) + " AS " + query + ";\n";
+  }
   return sql;
+}
+
+std::vector<std::string> Lake::FilePaths(const std::string& dir, const Manifest& m) {
+  std::vector<std::string> paths;
+  for (const auto& [name, files] : m.datasets) {
+    for (const auto& f : files) paths.push_back((fs::path(dir) / f.path).string());
+  }
+  return paths;
 }
 
 Result<std::shared_ptr<Lake>> Lake::Open(const std::string& dir, int duckdb_threads) {

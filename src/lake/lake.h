@@ -22,6 +22,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -78,9 +79,15 @@ class Lake {
   // Versions some snapshot handed out still pins.
   std::set<uint64_t> PinnedVersions();
 
-  // The CREATE VIEW statements for the contract over `m`'s files under `dir` (`temporary`:
-  // CREATE TEMP VIEW, local to one connection).
+  // The contract views over `m`'s files under `dir`: each view's name and the SELECT it stands
+  // for (reading the files by absolute path), in the order they are created.
+  static std::vector<std::pair<std::string, std::string>> ViewQueries(const std::string& dir,
+                                                                      const Manifest& m);
+  // The CREATE VIEW statements for ViewQueries (`temporary`: CREATE TEMP VIEW, local to one
+  // connection).
   static std::string ViewsSql(const std::string& dir, const Manifest& m, bool temporary);
+  // The absolute paths of every data file of `m` under `dir`.
+  static std::vector<std::string> FilePaths(const std::string& dir, const Manifest& m);
 
  private:
   Lake(std::string dir, duck::Database db) : dir_(std::move(dir)), db_(std::move(db)) {}

@@ -121,6 +121,7 @@ Status ScdBuilder::OpenVersion(const KnownTable& table, const events::ChangeEven
   v.source_lsn = change.commit_lsn.value();
   v.source_position = change.position;
   v.source_xid = change.xid;
+  v.actor = change.actor;
   current_[table.entity][id] = v.key;
   return output_->OnVersion(std::move(v));
 }

@@ -47,6 +47,7 @@ struct DimVersion {
   uint64_t source_lsn = 0;
   uint64_t source_position = 0;
   uint32_t source_xid = 0;
+  Actor actor;  // of the change that made the version: changed_by and origin
 };
 
 struct DimClose {

@@ -8,6 +8,11 @@
 //   truncate <table>
 //   addcolumn <table> <name>              later changes of <table> carry a new text column
 //   commit <end_lsn>                      commits (end_lsn optional: commit_lsn + 1)
+//   actor <user|NULL> <origin>            the changes after it in the open transaction were made
+//                                         by this actor (from begin on: NULL database); "_" in
+//                                         the user is a space
+//   strip-actors                          rewrites every change log and dimension file without
+//                                         the actor columns: a lake written before they existed
 //   restart | rebuild | compact           reopen the writer / rebuild dims and fact / compact all
 //   query  then SQL lines, "----", expected rows ("|"-separated, NULL for null), a blank line
 // Values: "_" stands for a space inside a value.
@@ -67,6 +72,7 @@ class ScdCase {
         tx_.xid = static_cast<uint32_t>(std::stoull(words[1]));
         tx_.commit_time_us = std::stoll(words[2]);
         position_ = 0;
+        actor_ = Actor::Database();
         ASSERT_TRUE(sink_->Begin(tx_).ok());
       } else if (cmd == "commit") {
         tx_.end_lsn = Lsn(words.size() > 1 ? std::stoull(words[1]) : tx_.commit_lsn.value() + 1);
@@ -79,6 +85,14 @@ class ScdCase {
         auto schema = std::make_shared<events::TableSchema>(*Schema(words[1]));
         schema->columns.push_back({words[2], events::ValueType::kText, 25, -1, false});
         schemas_[words[1]] = schema;
+      } else if (cmd == "actor") {
+        ASSERT_EQ(words.size(), 3u);
+        std::string user = words[1];
+        std::replace(user.begin(), user.end(), '_', ' ');
+        actor_.user = user == "NULL" ? std::nullopt : std::optional<std::string>(user);
+        actor_.origin = words[2];
+      } else if (cmd == "strip-actors") {
+        StripActors();
       } else if (cmd == "restart") {
         Reopen();
       } else if (cmd == "rebuild" || cmd == "compact") {
@@ -119,6 +133,35 @@ class ScdCase {
     auto sink = LakeSink::Open(options_, lake_);
     ASSERT_TRUE(sink.ok()) << sink.error().ToString();
     sink_ = std::move(*sink);
+  }
+
+  // Rewrites the change log and dimension files of the latest manifest without changed_by and
+  // origin, as the writer wrote them before it recorded actors, then opens the lake again.
+  void StripActors() {
+    sink_.reset();
+    lake_.reset();
+    auto manifest = LoadLatestManifest(dir_);
+    ASSERT_TRUE(manifest.ok() && manifest->has_value());
+    auto db = duck::Database::Open(":memory:", {});
+    ASSERT_TRUE(db.ok());
+    auto conn = duck::Connection::Open(*db);
+    ASSERT_TRUE(conn.ok());
+    size_t stripped = 0;
+    for (const auto& [dataset, files] : (*manifest)->datasets) {
+      if (!dataset.ends_with("_changes") && !dataset.ends_with("_dim")) continue;
+      for (const auto& f : files) {
+        const std::string path = (fs::path(dir_) / f.path).string();
+        Status copied =
+            conn->Execute("COPY (SELECT * EXCLUDE (changed_by, origin) FROM read_parquet(" +
+                          duck::QuoteString(path) + ")) TO " + duck::QuoteString(path + ".old") +
+                          " (FORMAT parquet)");
+        ASSERT_TRUE(copied.ok()) << copied.error().ToString();
+        fs::rename(path + ".old", path);
+        ++stripped;
+      }
+    }
+    ASSERT_GT(stripped, 0u);
+    Open();
   }
 
   std::shared_ptr<const events::TableSchema> Schema(const std::string& table) {
@@ -170,6 +213,7 @@ class ScdCase {
     e.position = position_++;
     e.xid = tx_.xid;
     e.commit_time_us = tx_.commit_time_us;
+    e.actor = actor_;
     size_t arrow = std::find(words.begin(), words.end(), "<-") - words.begin();
     if (e.op == events::Operation::kDelete) {
       e.before = ParseRow(*e.table, words, 2, words.size());
@@ -208,6 +252,7 @@ class ScdCase {
   std::unique_ptr<LakeSink> sink_;
   events::TransactionInfo tx_;
   uint64_t position_ = 0;
+  Actor actor_;
   std::map<std::string, std::shared_ptr<const events::TableSchema>> schemas_;
 };
 

@@ -126,6 +126,21 @@ constexpr const char* kParquetOptions = " (FORMAT parquet, COMPRESSION zstd, ROW
 // are first copied together into row groups, a second copy of every value.
 constexpr uint64_t kBatchRows = 16384;
 
+// The change log's columns, in file order: op, commit_lsn, lsn, position, xid, commit_time, the
+// actor's (ActorColumns), then the before and after images.
+constexpr uint64_t kImagesAt = 8;
+
+// An optional string, or NULL.
+Status AppendOptionalString(duck::Appender& app, const std::optional<std::string>& v) {
+  return v ? app.AppendString(*v) : app.AppendNull();
+}
+
+// The actor columns of a row: changed_by, then origin (empty: not recorded, NULL).
+Status AppendActor(duck::Appender& app, const Actor& actor) {
+  MIGSBYU_TRY(AppendOptionalString(app, actor.user));
+  return actor.origin.empty() ? app.AppendNull() : app.AppendString(actor.origin);
+}
+
 // (commit_lsn, position) of a change.
 Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }
 
@@ -528,6 +543,7 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change, ChangeBuffer&
       buffer.columns = {{"op", "VARCHAR"},  {"commit_lsn", "UBIGINT"},
                         {"lsn", "UBIGINT"}, {"position", "UBIGINT"},
                         {"xid", "UBIGINT"}, {"commit_time", "TIMESTAMPTZ"}};
+      for (const auto& c : ActorColumns()) buffer.columns.push_back(c);
       for (const char* side : {"before_", "after_"}) {
         for (const auto& c : buffer.schema->columns) {
           buffer.columns.emplace_back(side + c.name, DuckTypeOf(c));
@@ -559,8 +575,10 @@ Status LakeWriter::BufferChange(const events::ChangeEvent& change, ChangeBuffer&
   batch.SetInteger(3, row, static_cast<int64_t>(change.position));
   batch.SetInteger(4, row, change.xid);
   batch.SetInteger(5, row, change.commit_time_us);
-  Status filled = FillImage(batch, 6, row, buffer.slots, change.before);
-  if (filled.ok()) filled = FillImage(batch, 6 + n, row, buffer.slots, change.after);
+  if (change.actor.user) batch.SetString(6, row, *change.actor.user);
+  if (!change.actor.origin.empty()) batch.SetString(7, row, change.actor.origin);
+  Status filled = FillImage(batch, kImagesAt, row, buffer.slots, change.before);
+  if (filled.ok()) filled = FillImage(batch, kImagesAt + n, row, buffer.slots, change.after);
   if (!filled.ok()) {
     // The row is not counted, so the next change fills it again.
     batch.Truncate(row);
@@ -697,6 +715,7 @@ Status LakeWriter::SpillDims() {
                                  {"source_xid", "UBIGINT"}}) {
         cols.emplace_back(n, t);
       }
+      for (const auto& c : ActorColumns()) cols.push_back(c);
       MIGSBYU_TRY(WriteFile(
           table->DimName(), cols, end - begin, [&](duck::Appender& app, size_t r) -> Status {
             const auto& v = list[begin + r];
@@ -708,7 +727,8 @@ Status LakeWriter::SpillDims() {
             MIGSBYU_TRY(app.AppendBool(v.is_deleted));
             MIGSBYU_TRY(app.AppendUint64(v.source_lsn));
             MIGSBYU_TRY(app.AppendUint64(v.source_position));
-            return app.AppendUint64(v.source_xid);
+            MIGSBYU_TRY(app.AppendUint64(v.source_xid));
+            return AppendActor(app, v.actor);
           }));
       begin = end;
     }
@@ -751,7 +771,7 @@ Status LakeWriter::SpillFact() {
         MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
         MIGSBYU_TRY(app.AppendUint64(f.source_position));
         MIGSBYU_TRY(app.AppendString(f.student_id));
-        MIGSBYU_TRY(f.professor_id ? app.AppendString(*f.professor_id) : app.AppendNull());
+        MIGSBYU_TRY(AppendOptionalString(app, f.professor_id));
         return app.AppendString(f.course_id);
       }));
   buffered_rows_ -= fact_.size();
@@ -991,12 +1011,14 @@ Status LakeWriter::ReplayChangeLogs(const std::map<std::string, Watermark>& afte
       after_sel += ", " + conv("after_");
       cur.schema->columns.push_back(col);
     }
-    cur.select = "SELECT op, commit_lsn, lsn, position, xid, epoch_us(commit_time)" + before_sel +
-                 after_sel + " FROM " + ChangesDataset(t.name) +
-                 " WHERE (commit_lsn > $1 OR (commit_lsn = $1 AND position > $2) OR $3)"
-                 " AND (commit_lsn < $4 OR (commit_lsn = $4 AND position <= $5))"
-                 " ORDER BY commit_lsn, position LIMIT " +
-                 std::to_string(kBatch);
+    cur.select =
+        "SELECT op, commit_lsn, lsn, position, xid, epoch_us(commit_time), changed_by, "
+        "origin" +
+        before_sel + after_sel + " FROM " + ChangesDataset(t.name) +
+        " WHERE (commit_lsn > $1 OR (commit_lsn = $1 AND position > $2) OR $3)"
+        " AND (commit_lsn < $4 OR (commit_lsn = $4 AND position <= $5))"
+        " ORDER BY commit_lsn, position LIMIT " +
+        std::to_string(kBatch);
     cursors.push_back(std::move(cur));
   }
   auto refill = [&](Cursor& cur) -> Status {
@@ -1044,11 +1066,14 @@ Status LakeWriter::ReplayChangeLogs(const std::map<std::string, Watermark>& afte
       e.position = rows.GetUint64(3, r);
       e.xid = static_cast<uint32_t>(rows.GetUint64(4, r));
       e.commit_time_us = rows.GetInt64(5, r);
+      if (!rows.IsNull(6, r)) e.actor.user = rows.GetString(6, r);
+      // A row stored before the lake recorded actors has none: its versions keep none either.
+      e.actor.origin = rows.IsNull(7, r) ? std::string() : rows.GetString(7, r);
       if (e.op == events::Operation::kUpdate || e.op == events::Operation::kDelete) {
-        e.before = read_row(r, 6);
+        e.before = read_row(r, kImagesAt);
       }
       if (e.op != events::Operation::kDelete && e.op != events::Operation::kTruncate) {
-        e.after = read_row(r, 6 + n);
+        e.after = read_row(r, kImagesAt + n);
       }
       cur.batch.push_back(std::move(e));
     }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "oltp/actor_stamp.h"
 #include "oltp/data/embedded.h"
 #include "oltp/entity.h"
 
@@ -457,9 +458,11 @@ std::string ToString(const GenerateCounts& c) {
          " assignments=" + std::to_string(c.assignments);
 }
 
-Status RunInTransaction(pg::Connection& conn, const std::function<Status()>& body) {
+Status RunInTransaction(pg::Connection& conn, const Actor& actor,
+                        const std::function<Status()>& body) {
   MIGSBYU_TRY(conn.Exec("BEGIN"));
-  Status status = body();
+  Status status = StampTransaction(conn, actor);
+  if (status.ok()) status = body();
   if (status.ok()) {
     auto committed = conn.Exec("COMMIT");
     if (!committed.ok()) status = std::move(committed).error();
@@ -478,7 +481,8 @@ Result<CourseRecord> InsertCourse(pg::Connection& conn, RecordFactory& factory) 
   return InsertOne<CourseRecord>(conn, Courses(), [&] { return factory.Course(); });
 }
 
-Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& wanted, uint64_t seed) {
+Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& wanted, uint64_t seed,
+                                const Actor& actor) {
   std::vector<FieldError> errors;
   CheckCount("students", wanted.students, errors);
   CheckCount("professors", wanted.professors, errors);
@@ -490,7 +494,7 @@ Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& want
   Random rng(seed);
   RecordFactory factory(rng);
   GenerateCounts done;
-  Status status = RunInTransaction(conn, [&]() -> Status {
+  Status status = RunInTransaction(conn, actor, [&]() -> Status {
     MIGSBYU_ASSIGN(done.students, Fill(conn, Students(), wanted.students,
                                        [&] { return ToRow(factory.Student()); }));
     MIGSBYU_ASSIGN(done.professors, Fill(conn, Professors(), wanted.professors,

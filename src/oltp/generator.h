@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/actor.h"
 #include "common/result.h"
 #include "pg/connection.h"
 
@@ -155,13 +156,15 @@ inline constexpr int64_t kMaxGenerateCount = 1'000'000;
 // the same seed inserts the same rows.
 //
 // Rows go in batches of multi-row INSERT ... SELECT FROM unnest(arrays) statements, every value
-// a parameter, into the tables and columns the entity descriptions (oltp/entity.h) name. The whole
-// call is one transaction: on error nothing is inserted.
+// a parameter, into the tables and columns the entity descriptions (oltp/entity.h) name. The
+// whole call is one transaction, stamped with `actor` (oltp/actor_stamp.h): on error nothing is
+// inserted.
 //
 // Errors: kValidation (naming the field) for a negative count or one above kMaxGenerateCount, or
 // for enrollments/assignments when there are no students/professors/courses to pick; the
 // database's error otherwise. REQUIRES: `conn` is not inside a transaction; the schema exists.
-Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& wanted, uint64_t seed);
+Result<GenerateCounts> Generate(pg::Connection& conn, const GenerateCounts& wanted, uint64_t seed,
+                                const Actor& actor);
 
 // "students=10 professors=2 courses=5 enrollments=30 assignments=4".
 std::string ToString(const GenerateCounts& counts);
@@ -173,8 +176,10 @@ Result<StudentRecord> InsertStudent(pg::Connection& conn, RecordFactory& factory
 Result<ProfessorRecord> InsertProfessor(pg::Connection& conn, RecordFactory& factory);
 Result<CourseRecord> InsertCourse(pg::Connection& conn, RecordFactory& factory);
 
-// Runs `body` between BEGIN and COMMIT on `conn`, rolling back when it (or COMMIT) fails, and
-// returns the first error. REQUIRES: `conn` is not inside a transaction.
-Status RunInTransaction(pg::Connection& conn, const std::function<Status()>& body);
+// Runs `body` between BEGIN and COMMIT on `conn`, the transaction stamped with `actor` first,
+// rolling back when it (or COMMIT) fails, and returns the first error. REQUIRES: `conn` is not
+// inside a transaction.
+Status RunInTransaction(pg::Connection& conn, const Actor& actor,
+                        const std::function<Status()>& body);
 
 }  // namespace migsbyu::oltp

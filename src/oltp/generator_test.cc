@@ -192,7 +192,8 @@ TEST(GenerateTest, StopsWhenTheKeySpaceIsFull) {
 
 TEST(GenerateTest, RejectsBadCountsAndEnrollmentsWithoutStudents) {
   SchemaDatabase db;
-  auto negative = Generate(db.conn(), {.students = -1, .courses = kMaxGenerateCount + 1}, 1);
+  auto negative =
+      Generate(db.conn(), {.students = -1, .courses = kMaxGenerateCount + 1}, 1, Actor::Cli());
   ASSERT_FALSE(negative.ok());
   EXPECT_EQ(negative.error().code(), ErrorCode::kValidation);
   ASSERT_EQ(negative.error().fields().size(), 2u);
@@ -200,11 +201,11 @@ TEST(GenerateTest, RejectsBadCountsAndEnrollmentsWithoutStudents) {
   EXPECT_EQ(negative.error().fields()[1].field, "courses");
 
   // No course: nothing to enroll in, and the students of the same call are rolled back too.
-  auto orphan = Generate(db.conn(), {.students = 5, .enrollments = 5}, 1);
+  auto orphan = Generate(db.conn(), {.students = 5, .enrollments = 5}, 1, Actor::Cli());
   ASSERT_FALSE(orphan.ok());
   EXPECT_EQ(orphan.error().code(), ErrorCode::kValidation);
   EXPECT_EQ(orphan.error().fields().at(0).field, "enrollments");
-  auto no_professor = Generate(db.conn(), {.courses = 5, .assignments = 5}, 1);
+  auto no_professor = Generate(db.conn(), {.courses = 5, .assignments = 5}, 1, Actor::Cli());
   ASSERT_FALSE(no_professor.ok());
   EXPECT_EQ(no_professor.error().fields().at(0).field, "assignments");
   EXPECT_EQ(db.Dump(), "\n--\n\n--\n\n--\n\n--\n\n--\n");

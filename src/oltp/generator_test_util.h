@@ -48,7 +48,7 @@ class SchemaDatabase {
 
   // Generate(), failing the test on error.
   GenerateCounts MustGenerate(const GenerateCounts& wanted, uint64_t seed) {
-    auto done = Generate(conn_, wanted, seed);
+    auto done = Generate(conn_, wanted, seed, Actor::Cli());
     EXPECT_TRUE(done.ok()) << done.error().ToString();
     return done.ok() ? *done : GenerateCounts{};
   }

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "oltp/actor_stamp.h"
+
 namespace migsbyu::oltp {
 namespace {
 
@@ -32,6 +34,22 @@ class Transaction {
 
 std::string Placeholder(size_t n) { return "$" + std::to_string(n); }
 
+// A parameter read as the column's type: INSERT ... SELECT, unlike VALUES, does not take the
+// parameters' types from the target columns.
+std::string TypedPlaceholder(size_t n, FieldType type) {
+  switch (type) {
+    case FieldType::kText:
+      return Placeholder(n) + "::text";
+    case FieldType::kInteger:
+      return Placeholder(n) + "::integer";
+    case FieldType::kDecimal2:
+      return Placeholder(n) + "::numeric";
+    case FieldType::kDate:
+      return Placeholder(n) + "::date";
+  }
+  return Placeholder(n);
+}
+
 std::string Plural(int64_t n, const std::string& noun, const std::string& plural) {
   return std::to_string(n) + " " + (n == 1 ? noun : plural);
 }
@@ -54,7 +72,7 @@ Repository::Repository(const Entity& entity)
   for (size_t i = 0; i < entity_.fields.size(); ++i) {
     columns_ += (i ? ", " : "") + entity_.fields[i].name;
     qualified_columns_ += (i ? ", " : "") + entity_.table + "." + entity_.fields[i].name;
-    placeholders += (i ? ", " : "") + Placeholder(i + 1);
+    placeholders += (i ? ", " : "") + TypedPlaceholder(i + 1, entity_.fields[i].type);
   }
   for (size_t i = 0; i < entity_.foreign_keys.size(); ++i) {
     const ForeignKey& fk = entity_.foreign_keys[i];
@@ -72,10 +90,15 @@ Repository::Repository(const Entity& entity)
   for (size_t i = 0; i < key_fields_.size(); ++i) {
     key_where_ += (i ? " AND " : "") + key_fields_[i]->name + " = " + Placeholder(i + 1);
   }
-  insert_sql_ = "INSERT INTO " + entity_.table + " (" + columns_ + ") VALUES (" + placeholders +
-                ") RETURNING " + columns_;
+  // The payload follows the row's values ($n+1). Reading the row from the CTE makes PostgreSQL
+  // emit the message before it inserts.
+  insert_sql_ = ActorCte(entity_.fields.size() + 1) + "INSERT INTO " + entity_.table + " (" +
+                columns_ + ") SELECT " + placeholders + " FROM " + kActorCte + " RETURNING " +
+                columns_;
   select_sql_ = "SELECT " + columns_ + " FROM " + entity_.table + " WHERE " + key_where_;
   delete_sql_ = "DELETE FROM " + entity_.table + " WHERE " + key_where_;
+  stamped_delete_sql_ = ActorCte(key_fields_.size() + 1) + "DELETE FROM " + entity_.table +
+                        " USING " + kActorCte + " WHERE " + key_where_;
   exists_sql_ = "SELECT 1 FROM " + entity_.table + " WHERE " + key_where_;
 }
 
@@ -132,7 +155,7 @@ Error Repository::Translate(const Error& error, const pg::ServerError& server) c
   return error;
 }
 
-Result<pg::Params> Repository::InsertParams(const Record& record) const {
+Result<pg::Params> Repository::InsertParams(const Record& record, const Actor& actor) const {
   pg::Params params;
   for (const auto& field : entity_.fields) {
     const FieldValue* found = nullptr;
@@ -144,6 +167,7 @@ Result<pg::Params> Repository::InsertParams(const Record& record) const {
     }
     params.push_back(found->text);
   }
+  params.push_back(EncodeActorPayload(actor));
   return params;
 }
 
@@ -166,8 +190,9 @@ Result<nlohmann::json> Repository::InsertResult(const Result<pg::PgResult>& resu
   return Translate(result.error(), server);
 }
 
-Result<nlohmann::json> Repository::Insert(pg::Connection& conn, const Record& record) const {
-  MIGSBYU_ASSIGN(auto params, InsertParams(record));
+Result<nlohmann::json> Repository::Insert(pg::Connection& conn, const Record& record,
+                                          const Actor& actor) const {
+  MIGSBYU_ASSIGN(auto params, InsertParams(record, actor));
   auto r = conn.ExecPrepared(insert_sql_, params);
   return InsertResult(r, conn.last_server_error(), record);
 }
@@ -245,7 +270,7 @@ Result<Page> Repository::List(pg::Connection& conn, const ListQuery& query) cons
 }
 
 Result<nlohmann::json> Repository::Update(pg::Connection& conn, const std::vector<std::string>& key,
-                                          const Record& changes) const {
+                                          const Record& changes, const Actor& actor) const {
   if (changes.empty()) return Get(conn, key);
   pg::Params params(key.begin(), key.end());
   std::string set;
@@ -253,24 +278,29 @@ Result<nlohmann::json> Repository::Update(pg::Connection& conn, const std::vecto
     params.push_back(change.text);
     set += (set.empty() ? "" : ", ") + change.field->name + " = " + Placeholder(params.size());
   }
-  auto r = conn.ExecParams(
-      "UPDATE " + entity_.table + " SET " + set + " WHERE " + key_where_ + " RETURNING " + columns_,
-      params);
+  params.push_back(EncodeActorPayload(actor));
+  auto r =
+      conn.ExecParams(ActorCte(params.size()) + "UPDATE " + entity_.table + " SET " + set +
+                          " FROM " + kActorCte + " WHERE " + key_where_ + " RETURNING " + columns_,
+                      params);
   if (!r.ok()) return Translate(r.error(), conn.last_server_error());
   if (r->rows() == 0) return NotFound(key);
   return RowToJson(*r, 0);
 }
 
-Status Repository::Delete(pg::Connection& conn, const std::vector<std::string>& key,
-                          bool cascade) const {
+Status Repository::Delete(pg::Connection& conn, const std::vector<std::string>& key, bool cascade,
+                          const Actor& actor) const {
   pg::Params params(key.begin(), key.end());
   if (referenced_by_.empty()) {
-    MIGSBYU_ASSIGN(auto r, conn.ExecPrepared(delete_sql_, params));
+    pg::Params stamped = params;
+    stamped.push_back(EncodeActorPayload(actor));
+    MIGSBYU_ASSIGN(auto r, conn.ExecPrepared(stamped_delete_sql_, stamped));
     if (r.AffectedRows() == 0) return NotFound(key);
     return OkStatus();
   }
   Transaction tx(conn);
   MIGSBYU_TRY(tx.Begin());
+  MIGSBYU_TRY(StampTransaction(conn, actor));
   MIGSBYU_ASSIGN(auto locked, conn.ExecParams("SELECT 1 FROM " + entity_.table + " WHERE " +
                                                   key_where_ + " FOR UPDATE",
                                               params));

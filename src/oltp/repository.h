@@ -10,6 +10,10 @@
 // the same transaction. The referenced row is locked while counting, so a concurrent insert of a
 // referring row either waits or is seen.
 //
+// Every write is stamped with its actor (oltp/actor_stamp.h): a single statement carries the
+// message in a WITH clause, a transaction emits it first, so capture attributes each change to
+// whoever made it and a rolled-back write leaves nothing.
+//
 // The statements whose text never changes (insert, get by key, exists, delete) run prepared on
 // the caller's connection (pg::Connection::ExecPrepared); those built from a request's filters,
 // sort or changed fields run unprepared, so that no request can grow a connection's statements.
@@ -22,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "common/actor.h"
 #include "common/result.h"
 #include "oltp/entity.h"
 #include "oltp/validation.h"
@@ -40,10 +45,11 @@ class Repository {
 
   const Entity& entity() const { return entity_; }
 
-  // Inserts a record validated in BodyMode::kCreate; returns the row as stored.
-  // kAlreadyExists ("Student already registered") if the key exists; for relations, kValidation
-  // naming the foreign-key field whose target does not exist.
-  Result<nlohmann::json> Insert(pg::Connection& conn, const Record& record) const;
+  // Inserts a record validated in BodyMode::kCreate, stamped with `actor`; returns the row as
+  // stored. kAlreadyExists ("Student already registered") if the key exists; for relations,
+  // kValidation naming the foreign-key field whose target does not exist.
+  Result<nlohmann::json> Insert(pg::Connection& conn, const Record& record,
+                                const Actor& actor) const;
 
   // The row with this key (values in key order); kNotFound if none.
   Result<nlohmann::json> Get(pg::Connection& conn, const std::vector<std::string>& key) const;
@@ -53,23 +59,28 @@ class Repository {
   // "Ada Lovelace"), joined in the same statement; a name is null when its referent is missing.
   Result<Page> List(pg::Connection& conn, const ListQuery& query) const;
 
-  // Sets the given non-key values of the row with this key; returns the updated row.
-  // An empty `changes` returns the row unchanged. kNotFound if none.
+  // Sets the given non-key values of the row with this key, stamped with `actor`; returns the
+  // updated row. An empty `changes` returns the row unchanged (and writes nothing). kNotFound if
+  // none.
   Result<nlohmann::json> Update(pg::Connection& conn, const std::vector<std::string>& key,
-                                const Record& changes) const;
+                                const Record& changes, const Actor& actor) const;
 
-  // Deletes the row with this key. kNotFound if none; kConflict if relations refer to it and
-  // !cascade; with cascade, returns after deleting the referring rows and the row atomically.
-  Status Delete(pg::Connection& conn, const std::vector<std::string>& key, bool cascade) const;
+  // Deletes the row with this key, stamped with `actor`. kNotFound if none; kConflict if
+  // relations refer to it and !cascade; with cascade, returns after deleting the referring rows
+  // and the row atomically (one transaction, one stamp).
+  Status Delete(pg::Connection& conn, const std::vector<std::string>& key, bool cascade,
+                const Actor& actor) const;
 
   // Whether a row with this key exists.
   Result<bool> Exists(pg::Connection& conn, const std::vector<std::string>& key) const;
 
   // Insert and Get in parts, for callers that run the statement themselves (the portal sends it
-  // on an asynchronous connection): the fixed SQL, its parameters, and the result (with the
-  // server's diagnostics when it failed) translated exactly as Insert and Get translate it.
+  // on an asynchronous connection): the fixed SQL (stamped, in one statement), its parameters
+  // (the row's values, then the actor's payload), and the result (with the server's diagnostics
+  // when it failed) translated exactly as Insert and Get translate it.
   const std::string& insert_sql() const { return insert_sql_; }
-  Result<pg::Params> InsertParams(const Record& record) const;  // kValidation: a field missing
+  // kValidation: a field missing.
+  Result<pg::Params> InsertParams(const Record& record, const Actor& actor) const;
   Result<nlohmann::json> InsertResult(const Result<pg::PgResult>& result,
                                       const pg::ServerError& server, const Record& record) const;
   const std::string& select_sql() const { return select_sql_; }
@@ -93,7 +104,8 @@ class Repository {
   std::string key_where_;          // "id = $1" or "student_id = $1 AND ..."
   std::string insert_sql_;
   std::string select_sql_;
-  std::string delete_sql_;
+  std::string delete_sql_;          // inside a transaction already stamped
+  std::string stamped_delete_sql_;  // alone, with its own stamp
   std::string exists_sql_;
 };
 

@@ -240,7 +240,7 @@ Result<std::string> ApplyRandomEvent(pg::Pool& pool, Random& rng, RecordFactory&
   MIGSBYU_ASSIGN(auto lease, pool.Acquire());
   EventContext ctx{*lease, rng, factory};
   std::string applied;
-  MIGSBYU_TRY(RunInTransaction(*lease, [&]() -> Status {
+  MIGSBYU_TRY(RunInTransaction(*lease, Actor::Simulator(), [&]() -> Status {
     MIGSBYU_ASSIGN(applied, kind.apply(ctx));
     return OkStatus();
   }));

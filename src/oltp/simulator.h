@@ -2,7 +2,8 @@
 // operational database at a given rate, so that change data capture and the lake's history have
 // something to show.
 //
-// Each event is one transaction on a connection leased from the pool. Kinds and their weights:
+// Each event is one transaction on a connection leased from the pool, stamped with the actor
+// "simulator" (user and origin: common/actor.h). Kinds and their weights:
 //   gpa_change 24          a student's GPA moves by up to +-0.50 (kept within 0.00-4.00)
 //   address_move 10        a student (4 in 5) or a professor moves to a new address
 //   year_advance 8         a student below year 6 moves up a year

@@ -168,7 +168,46 @@ Result<PgResult> CheckResult(PGconn* conn, ResultHandle result, ServerError* ser
 Error ConnectError(PGconn* conn) {
   std::string msg = PQerrorMessage(conn);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  return Error::Unavailable("postgres: cannot connect: " + msg);
+  const char* password = PQpass(conn);
+  return Error::Unavailable("postgres: cannot connect: " +
+                            WithoutSecret(std::move(msg), password ? password : ""));
+}
+
+std::string WithoutSecret(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+    text.replace(at, secret.size(), "***");
+  }
+  return text;
+}
+
+std::string RedactedConninfo(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);
+    return "(unparsable conninfo)";
+  }
+  std::string password;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val != nullptr) password = o->val;
+  }
+  PQconninfoFree(options);
+  // In a URL the password may be percent-encoded: hide the encoded form too.
+  std::string redacted = WithoutSecret(conninfo, password);
+  if (auto at = redacted.find("://"); at != std::string::npos) {
+    // postgresql://user:secret@host: whatever stands between the first ':' and '@' of the
+    // authority is the password.
+    auto authority_end = redacted.find_first_of("/?", at + 3);
+    auto amp = redacted.rfind('@', authority_end);
+    if (amp != std::string::npos && amp > at) {
+      auto colon = redacted.find(':', at + 3);
+      if (colon != std::string::npos && colon < amp) {
+        redacted.replace(colon + 1, amp - colon - 1, "***");
+      }
+    }
+  }
+  return redacted;
 }
 
 ErrorCode ErrorCodeForSqlState(std::string_view s) {

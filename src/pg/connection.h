@@ -142,8 +142,16 @@ std::string PreparedStatementName(std::string_view sql);
 Result<PgResult> CheckResult(PGconn* conn, ResultHandle result, ServerError* server_error);
 
 // "postgres: cannot connect: <libpq's message>" as kUnavailable, for a connection attempt that
-// failed. REQUIRES: callers in pg/ only.
+// failed; the password the attempt used never appears in it. REQUIRES: callers in pg/ only.
 Error ConnectError(PGconn* conn);
+
+// `conninfo` (a URL or key=value string) with its password, if it has one, replaced by "***":
+// for help texts and logs. A string libpq cannot parse comes back as "(unparsable conninfo)",
+// since the password's place in it is unknown.
+std::string RedactedConninfo(const std::string& conninfo);
+
+// `text` with every occurrence of `secret` replaced by "***" (unchanged when `secret` is empty).
+std::string WithoutSecret(std::string text, std::string_view secret);
 
 // Quotes an identifier the way PostgreSQL does ("my table"), for the DDL that cannot take
 // parameters (table and slot names that come from configuration, never from requests).

@@ -268,4 +268,28 @@ TEST(PoolTest, WaitersGetConnectionsAsTheyReturn) {
   EXPECT_EQ(pool.waiting(), 0u);
 }
 
+TEST(ConnectionTest, RedactedConninfoHidesThePasswordInEveryForm) {
+  EXPECT_EQ(RedactedConninfo("postgresql://u:s3cr%40t@db.example:5432/x"),
+            "postgresql://u:***@db.example:5432/x");
+  EXPECT_EQ(RedactedConninfo("postgresql://u:pw@[::1]:5432/x?sslmode=require"),
+            "postgresql://u:***@[::1]:5432/x?sslmode=require");
+  EXPECT_EQ(RedactedConninfo("postgresql://u@h/x?password=hunter22&application_name=a"),
+            "postgresql://u@h/x?password=***&application_name=a");
+  EXPECT_EQ(RedactedConninfo("host=h user=u password=hunter22 dbname=x"),
+            "host=h user=u password=*** dbname=x");
+  EXPECT_EQ(RedactedConninfo("postgresql://migsbyu@127.0.0.1:54320/migsbyu"),
+            "postgresql://migsbyu@127.0.0.1:54320/migsbyu");
+  EXPECT_EQ(RedactedConninfo("host=h password='unterminated"), "(unparsable conninfo)");
+}
+
+TEST(ConnectionTest, AFailedConnectionNamesNoPassword) {
+  // A refused connection: libpq's message is about the server, and the password never shows.
+  auto conn = Connection::Open("postgresql://u:Pw-9f8e7d6c@127.0.0.1:1/x?connect_timeout=2");
+  ASSERT_FALSE(conn.ok());
+  EXPECT_EQ(conn.error().message().find("Pw-9f8e7d6c"), std::string::npos)
+      << conn.error().message();
+  EXPECT_EQ(WithoutSecret("a secret, secret!", "secret"), "a ***, ***!");
+  EXPECT_EQ(WithoutSecret("unchanged", ""), "unchanged");
+}
+
 }  // namespace migsbyu::pg

@@ -56,7 +56,9 @@ Result<ReplicationConnection> ReplicationConnection::Open(const std::string& con
   ConnHandle c(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
   if (c == nullptr) return Error::Unavailable("postgres replication: out of memory");
   if (PQstatus(c.get()) != CONNECTION_OK) {
-    return Error::Unavailable("postgres replication: cannot connect: " + TrimmedError(c.get()));
+    const char* password = PQpass(c.get());
+    return Error::Unavailable("postgres replication: cannot connect: " +
+                              WithoutSecret(TrimmedError(c.get()), password ? password : ""));
   }
   return ReplicationConnection(std::move(c));
 }

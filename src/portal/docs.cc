@@ -1,6 +1,19 @@
 #include "portal/docs.h"
 
 namespace migsbyu::portal {
+namespace {
+
+constexpr const char* kScriptType = "text/javascript; charset=utf-8";
+constexpr const char* kStyleType = "text/css; charset=utf-8";
+
+Response Asset(const std::string& body, const char* type) {
+  Response r;
+  r.content_type = type;
+  r.body = body;
+  return r;
+}
+
+}  // namespace
 
 void RegisterDocs(Router& router, std::string title, std::string version) {
   const Router* table = &router;
@@ -23,6 +36,22 @@ void RegisterDocs(Router& router, std::string title, std::string version) {
        nullptr,
        {{"200",
          {{"description", "HTML"}, {"content", {{"text/html", nlohmann::json::object()}}}}}}});
+  // The page's script and styles are files of their own, so that its Content-Security-Policy
+  // can forbid inline script and style.
+  router.Add("GET", "/docs.js", [](const Request&) { return Asset(DocsScript(), kScriptType); },
+             {.summary = "The documentation page's script",
+              .tag = "Documentation",
+              .parameters = nlohmann::json::array(),
+              .request_body = nullptr,
+              .responses = nullptr,
+              .permission = Permission::kPublic});
+  router.Add("GET", "/docs.css", [](const Request&) { return Asset(DocsStyle(), kStyleType); },
+             {.summary = "The documentation page's styles",
+              .tag = "Documentation",
+              .parameters = nlohmann::json::array(),
+              .request_body = nullptr,
+              .responses = nullptr,
+              .permission = Permission::kPublic});
   router.Add("GET", "/",
              [](const Request&) {
                Response r;
@@ -46,36 +75,20 @@ const std::string& DocsPageHtml() {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>MigsbyU API</title>
-<style>
-  body { font: 15px/1.5 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f6f7f9; }
-  header { background: #23395d; color: #fff; padding: 18px 32px; }
-  header h1 { margin: 0; font-size: 22px; }
-  header p { margin: 4px 0 0; opacity: .85; }
-  main { max-width: 1100px; margin: 0 auto; padding: 16px 32px 64px; }
-  nav a { margin-right: 12px; color: #23395d; }
-  h2 { margin-top: 32px; border-bottom: 2px solid #d8dce3; padding-bottom: 4px; }
-  details { background: #fff; border: 1px solid #d8dce3; border-radius: 6px; margin: 8px 0; }
-  summary { cursor: pointer; padding: 8px 12px; font-family: ui-monospace, monospace; }
-  summary .sum { font-family: system-ui, sans-serif; color: #555; margin-left: 12px; }
-  .m { display: inline-block; min-width: 64px; text-align: center; border-radius: 4px;
-       color: #fff; font-weight: 600; margin-right: 8px; padding: 0 6px; }
-  .GET { background: #2f7ebc; } .POST { background: #2e9d5b; } .PUT { background: #c27c0e; }
-  .PATCH { background: #7c5cbf; } .DELETE { background: #c0392b; }
-  .body { padding: 4px 16px 16px; }
-  table { border-collapse: collapse; width: 100%; margin: 6px 0; }
-  th, td { text-align: left; border-bottom: 1px solid #eceef2; padding: 4px 8px; vertical-align: top; }
-  code, pre, textarea, input { font-family: ui-monospace, monospace; font-size: 13px; }
-  pre { background: #f0f2f5; padding: 8px; overflow: auto; max-height: 360px; }
-  textarea { width: 100%; min-height: 90px; }
-  button { background: #23395d; color: #fff; border: 0; border-radius: 4px; padding: 6px 14px; cursor: pointer; }
-  .muted { color: #666; }
-</style>
+<link rel="stylesheet" href="docs.css">
 </head>
 <body>
 <header><h1 id="title">MigsbyU API</h1><p id="subtitle">Loading openapi.json…</p></header>
 <main><nav id="nav"></nav><div id="ops"></div></main>
-<script>
-"use strict";
+<script src="docs.js"></script>
+</body>
+</html>
+)html";
+  return html;
+}
+
+const std::string& DocsScript() {
+  static const std::string script = R"js("use strict";
 const el = (tag, attrs = {}, ...kids) => {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -184,11 +197,36 @@ fetch("openapi.json").then((r) => r.json()).then((s) => {
     for (const [path, method, op] of list) ops.append(operation(path, method, op));
   }
 }).catch((e) => { document.getElementById("subtitle").textContent = "Could not load openapi.json: " + e; });
-</script>
-</body>
-</html>
-)html";
-  return html;
+)js";
+  return script;
+}
+
+const std::string& DocsStyle() {
+  static const std::string style =
+      R"css(  body { font: 15px/1.5 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f6f7f9; }
+  header { background: #23395d; color: #fff; padding: 18px 32px; }
+  header h1 { margin: 0; font-size: 22px; }
+  header p { margin: 4px 0 0; opacity: .85; }
+  main { max-width: 1100px; margin: 0 auto; padding: 16px 32px 64px; }
+  nav a { margin-right: 12px; color: #23395d; }
+  h2 { margin-top: 32px; border-bottom: 2px solid #d8dce3; padding-bottom: 4px; }
+  details { background: #fff; border: 1px solid #d8dce3; border-radius: 6px; margin: 8px 0; }
+  summary { cursor: pointer; padding: 8px 12px; font-family: ui-monospace, monospace; }
+  summary .sum { font-family: system-ui, sans-serif; color: #555; margin-left: 12px; }
+  .m { display: inline-block; min-width: 64px; text-align: center; border-radius: 4px;
+       color: #fff; font-weight: 600; margin-right: 8px; padding: 0 6px; }
+  .GET { background: #2f7ebc; } .POST { background: #2e9d5b; } .PUT { background: #c27c0e; }
+  .PATCH { background: #7c5cbf; } .DELETE { background: #c0392b; }
+  .body { padding: 4px 16px 16px; }
+  table { border-collapse: collapse; width: 100%; margin: 6px 0; }
+  th, td { text-align: left; border-bottom: 1px solid #eceef2; padding: 4px 8px; vertical-align: top; }
+  code, pre, textarea, input { font-family: ui-monospace, monospace; font-size: 13px; }
+  pre { background: #f0f2f5; padding: 8px; overflow: auto; max-height: 360px; }
+  textarea { width: 100%; min-height: 90px; }
+  button { background: #23395d; color: #fff; border: 0; border-radius: 4px; padding: 6px 14px; cursor: pointer; }
+  .muted { color: #666; }
+)css";
+  return style;
 }
 
 }  // namespace migsbyu::portal

@@ -1,9 +1,12 @@
-// The portal's self-description: GET /openapi.json, GET /docs and GET / (a redirect to /docs).
+// The portal's self-description: GET /openapi.json, GET /docs (with /docs.js and /docs.css) and
+// GET / (a redirect to /docs).
 //
 // /openapi.json is generated from the Router at request time, so it lists every route registered
-// by any component, including those registered after these. /docs is one self-contained HTML
-// page (no CDN, no external files) that fetches openapi.json beside it and renders every
-// operation with its parameters, body schema and responses, and a form to try it.
+// by any component, including those registered after these. /docs is an HTML page that fetches
+// openapi.json beside it and renders every operation with its parameters, body schema and
+// responses, and a form to try it. Its script and styles are served beside it (/docs.js,
+// /docs.css), never inline and never from a CDN, so that the page works under the server's
+// Content-Security-Policy (script-src 'self'; style-src 'self').
 //
 // Threading: the handlers only read the Router, which is not modified while serving.
 #pragma once
@@ -17,7 +20,9 @@ namespace migsbyu::portal {
 // REQUIRES: `router` outlives its use by the server.
 void RegisterDocs(Router& router, std::string title, std::string version);
 
-// The HTML of the docs page.
+// The HTML of the docs page, its script and its styles.
 const std::string& DocsPageHtml();
+const std::string& DocsScript();
+const std::string& DocsStyle();
 
 }  // namespace migsbyu::portal

@@ -147,7 +147,7 @@ void RegisterGenerateApi(Router& router, pg::Pool& pool, oltp::Simulator& simula
         uint64_t seed = numbers->count("seed") ? numbers->at("seed").get<uint64_t>() : RandomSeed();
         auto lease = pool.Acquire(std::chrono::seconds(5));
         if (!lease.ok()) return Response::FromError(lease.error());
-        auto inserted = oltp::Generate(**lease, wanted, seed);
+        auto inserted = oltp::Generate(**lease, wanted, seed, PortalActor(req));
         if (!inserted.ok()) {
           const Error& e = inserted.error();
           if (e.code() != ErrorCode::kValidation) return Response::FromError(e);

@@ -8,7 +8,8 @@
 //   POST /simulation/stop     -> the status once the run has ended
 //   GET  /simulation          -> {"running", "events", "by_kind", "last_error"}
 // Bodies are validated strictly like the REST API's: 400 unparseable JSON, 422 naming each bad
-// or unknown field.
+// or unknown field. Generated rows are stamped with the caller (PortalActor, rest_api.h); the
+// simulator's events with the user and origin "simulator", whoever started it.
 //
 // Threading: handlers run concurrently on the server's workers; the generator uses a leased
 // connection, the Simulator is thread-safe.

@@ -163,7 +163,7 @@ class Collection {
   std::variant<Response, DbCall> CreateQuery(const Request& req) const {
     auto record = Body(req, BodyMode::kCreate);
     if (!record.ok()) return Response::FromError(record.error());
-    auto params = repo_.InsertParams(*record);
+    auto params = repo_.InsertParams(*record, PortalActor(req));
     if (!params.ok()) return Response::FromError(params.error());
     return DbCall{.sql = repo_.insert_sql(),
                   .params = std::move(*params),
@@ -210,7 +210,7 @@ class Collection {
     auto record = Body(req, mode, key);
     if (!record.ok()) return Response::FromError(record.error());
     return WithConnection([&](pg::Connection& c) -> Result<Response> {
-      MIGSBYU_ASSIGN(auto row, repo_.Update(c, key, *record));
+      MIGSBYU_ASSIGN(auto row, repo_.Update(c, key, *record, PortalActor(req)));
       return Response::Json(row);
     });
   }
@@ -219,7 +219,7 @@ class Collection {
     auto cascade = oltp::ParseBoolQuery(Lookup(req), "cascade", false);
     if (!cascade.ok()) return Response::FromError(cascade.error());
     return WithConnection([&](pg::Connection& c) -> Result<Response> {
-      MIGSBYU_TRY(repo_.Delete(c, PathKey(req), *cascade));
+      MIGSBYU_TRY(repo_.Delete(c, PathKey(req), *cascade, PortalActor(req)));
       return Response::Json({{"ok", true}});
     });
   }
@@ -231,7 +231,7 @@ class Collection {
     std::vector<std::string> key;
     for (const auto& v : *record) key.push_back(v.text);
     return WithConnection([&](pg::Connection& c) -> Result<Response> {
-      MIGSBYU_TRY(repo_.Delete(c, key, false));
+      MIGSBYU_TRY(repo_.Delete(c, key, false, PortalActor(req)));
       return Response::Json({{"ok", true}});
     });
   }
@@ -336,6 +336,11 @@ void RegisterRelation(Router& router, std::shared_ptr<const Collection> c,
 }
 
 }  // namespace
+
+Actor PortalActor(const Request& request) {
+  return Actor::Portal(request.principal ? std::optional<std::string>(request.principal->user)
+                                         : std::nullopt);
+}
 
 Result<json> ParseJsonBody(const std::string& body) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) {

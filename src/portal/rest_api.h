@@ -22,6 +22,9 @@
 // Status codes: 400 unparseable JSON, 404, 409, 422 validation (one entry per field, FastAPI's
 // shape), 503 when no pooled connection is free in time or the database is down.
 //
+// Every write is stamped with the acting user (PortalActor, through the repository: docs/CDC.md
+// "Who changed what"), in the write's own transaction; creating a record stays one statement.
+//
 // Creating a record and getting one by key are one statement each: they are query routes, run on
 // the server's event loops over asynchronous connections to the pool's server (Router::AddQuery).
 // The others may take several statements and a transaction.
@@ -32,6 +35,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/actor.h"
 #include "oltp/entity.h"
 #include "oltp/validation.h"
 #include "pg/pool.h"
@@ -46,6 +50,11 @@ void RegisterRestApi(Router& router, pg::Pool& pool);
 // The OpenAPI schema of an entity's body in `mode` (kCreate: all required; kReplace: values
 // required; kPatch: none required).
 nlohmann::json EntitySchema(const oltp::Entity& entity, oltp::BodyMode mode);
+
+// Who a write of `request` is stamped with: origin "portal" and the principal's user, or no user
+// when the request has no principal (a router without a gate: tests of the HTTP layer, a portal
+// run without sign-in).
+Actor PortalActor(const Request& request);
 
 // Parses a request body as JSON: kInvalidArgument ("Malformed JSON: ...") if it does not parse;
 // an empty body is kValidation ("body": "field required"), as FastAPI answers.

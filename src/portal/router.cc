@@ -199,20 +199,35 @@ Response Response::FromError(const Error& error) {
 
 void Router::Add(std::string method, std::string pattern, Handler handler, RouteDoc doc) {
   auto segments = PatternSegments(pattern);
+  const Lane lane = LaneOf(pattern);
   routes_.push_back({std::move(method), std::move(pattern), std::move(handler), nullptr, nullptr,
-                     std::move(doc), std::move(segments)});
+                     std::move(doc), std::move(segments), lane});
 }
 
 void Router::AddQuery(std::string method, std::string pattern, QueryHandler handler, RouteDoc doc) {
   auto segments = PatternSegments(pattern);
   routes_.push_back({std::move(method), std::move(pattern), nullptr, std::move(handler), nullptr,
-                     std::move(doc), std::move(segments)});
+                     std::move(doc), std::move(segments), Lane::kFast});
 }
 
-void Router::AddEventStream(std::string pattern, StreamHandler handler, RouteDoc doc) {
+void Router::AddEventStream(std::string pattern, StreamPublisher publisher, RouteDoc doc) {
   auto segments = PatternSegments(pattern);
-  routes_.push_back({"GET", std::move(pattern), nullptr, nullptr, std::move(handler),
-                     std::move(doc), std::move(segments)});
+  routes_.push_back({"GET", std::move(pattern), nullptr, nullptr, std::move(publisher),
+                     std::move(doc), std::move(segments), Lane::kFast});
+}
+
+void Router::UseSlowLane(std::string prefix) {
+  slow_prefixes_.push_back(std::move(prefix));
+  for (auto& route : routes_) {
+    if (route.handler) route.lane = LaneOf(route.pattern);
+  }
+}
+
+Lane Router::LaneOf(const std::string& pattern) const {
+  for (const auto& prefix : slow_prefixes_) {
+    if (pattern.starts_with(prefix)) return Lane::kSlow;
+  }
+  return Lane::kFast;
 }
 
 void Router::AddSchema(const std::string& name, nlohmann::json schema) {

@@ -16,12 +16,18 @@
 //
 // Three kinds of route:
 //   - ordinary routes: a Handler that may block (several statements, a transaction, DuckDB); the
-//     server runs it on a worker thread;
+//     server runs it on a worker thread, of the fast lane or, for a route under a prefix given to
+//     UseSlowLane (analytics, the SQL console), of the slow lane, so that slow queries never make
+//     the health check, the records or the UI's files wait;
 //   - query routes: a QueryHandler whose work is one SQL statement. It runs on the server's event
 //     loop and must not block: it validates the request and answers at once, or returns the
 //     statement (a DbCall), which the loop sends on its own asynchronous connections to the
 //     router's database; `finish` makes the response from the result, on the loop too;
-//   - event streams (server-sent events), each on a thread of its own.
+//   - event streams (server-sent events): one publisher per route, on a thread the server owns,
+//     publishes events to every client subscribed; the subscribers are connections held by the
+//     event loops (no thread per client).
+// A handler may throw: the server answers 500 and logs what it says (expected failures are still
+// Results, answered with Response::FromError).
 //
 // Access: every route declares the permission it requires (RouteDoc::permission). Before a
 // matched route runs, the server asks the router's Gate to admit the request: the gate names the
@@ -33,6 +39,7 @@
 // concurrently from the server's threads and must be thread-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -120,15 +127,30 @@ struct DbCall {
 };
 using QueryHandler = std::function<std::variant<Response, DbCall>(const Request&)>;
 
-// Server-sent events: a stream handler sends events until it returns or Send reports that the
-// client has gone.
-class EventWriter {
+// Server-sent events. The server runs a stream route's publisher on a thread of its own from
+// Start until Stop; it publishes events, which reach every client subscribed at that moment.
+// Every subscriber has a bounded queue: one that falls behind by a whole queue is dropped (it
+// reconnects, as EventSource does, and gets the retained state again).
+class EventPublisher {
  public:
-  virtual ~EventWriter() = default;
-  // Writes "event: <event>\ndata: <data>\n\n". False once the client has disconnected.
-  virtual bool Send(std::string_view event, std::string_view data) = 0;
+  virtual ~EventPublisher() = default;
+  // Queues "event: <event>\ndata: <data>\n\n" for every current subscriber; never blocks.
+  virtual void Publish(std::string_view event, std::string_view data) = 0;
+  // As Publish, and kept: a client that subscribes later gets the latest retained event of each
+  // name first (state, such as a status document). A subscriber may see one twice around the
+  // moment it subscribes.
+  virtual void PublishRetained(std::string_view event, std::string_view data) = 0;
+  // True once the server is stopping: the publisher should return.
+  virtual bool stopping() const = 0;
+  // Waits `timeout`, or less if the server stops; returns !stopping().
+  virtual bool WaitFor(std::chrono::milliseconds timeout) = 0;
 };
-using StreamHandler = std::function<void(const Request&, EventWriter&)>;
+// Runs until publisher.stopping() (or returns earlier: the stream's subscribers then get no more
+// events). REQUIRES: returns soon after stopping() turns true (Stop waits for it).
+using StreamPublisher = std::function<void(EventPublisher& publisher)>;
+
+// Which workers run an ordinary route (see above).
+enum class Lane { kFast, kSlow };
 
 // OpenAPI fragments for one operation; empty members are left out of the document.
 struct RouteDoc {
@@ -162,16 +184,21 @@ class Router {
   struct Route {
     std::string method;
     std::string pattern;
-    Handler handler;       // set for ordinary routes
-    QueryHandler query;    // set for query routes
-    StreamHandler stream;  // set for event streams (method GET)
+    Handler handler;         // set for ordinary routes
+    QueryHandler query;      // set for query routes
+    StreamPublisher stream;  // set for event streams (method GET)
     RouteDoc doc;
     std::vector<std::string> segments;  // the pattern split at '/', for matching
+    Lane lane = Lane::kFast;            // of an ordinary route: see UseSlowLane
   };
 
   void Add(std::string method, std::string pattern, Handler handler, RouteDoc doc = {});
   void AddQuery(std::string method, std::string pattern, QueryHandler handler, RouteDoc doc = {});
-  void AddEventStream(std::string pattern, StreamHandler handler, RouteDoc doc = {});
+  void AddEventStream(std::string pattern, StreamPublisher publisher, RouteDoc doc = {});
+
+  // Ordinary routes whose pattern starts with `prefix` ("/analytics/") run on the slow lane's
+  // workers: those registered before this call and after it.
+  void UseSlowLane(std::string prefix);
 
   // The PostgreSQL server (libpq conninfo) that query routes run their statements on; empty
   // until set, and then query routes answer 503.
@@ -201,7 +228,10 @@ class Router {
   Match Find(const std::string& method, const std::string& path) const;
 
  private:
+  Lane LaneOf(const std::string& pattern) const;
+
   std::vector<Route> routes_;
+  std::vector<std::string> slow_prefixes_;
   std::string database_;
   const Gate* gate_ = nullptr;
   nlohmann::json schemas_ = nlohmann::json::object();

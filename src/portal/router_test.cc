@@ -67,7 +67,7 @@ TEST(RouterTest, OpenApiListsEveryRouteWithItsPathParameters) {
   Router router;
   router.Add("GET", "/a/{id}", [](const Request&) { return Named("a"); }, {"Get a", "A"});
   router.Add("DELETE", "/a/{id}", [](const Request&) { return Named("a"); });
-  router.AddEventStream("/events", [](const Request&, EventWriter&) {});
+  router.AddEventStream("/events", [](EventPublisher&) {});
   auto doc = router.OpenApi("T", "1");
   EXPECT_EQ(doc["openapi"], "3.0.3");
   EXPECT_TRUE(doc["paths"]["/a/{id}"].contains("get"));
@@ -75,6 +75,20 @@ TEST(RouterTest, OpenApiListsEveryRouteWithItsPathParameters) {
   EXPECT_TRUE(doc["paths"]["/events"].contains("get"));
   EXPECT_EQ(doc["paths"]["/a/{id}"]["get"]["parameters"][0]["name"], "id");
   EXPECT_EQ(doc["paths"]["/a/{id}"]["get"]["summary"], "Get a");
+}
+
+TEST(RouterTest, RoutesUnderASlowLanePrefixRunOnTheSlowLaneWhenEverRegistered) {
+  Router router;
+  auto ok = [](const Request&) { return Named("x"); };
+  router.Add("GET", "/analytics/before", ok);
+  router.Add("GET", "/health", ok);
+  router.UseSlowLane("/analytics/");
+  router.Add("POST", "/analytics/after", ok);
+  router.Add("GET", "/analyticsx", ok);
+  EXPECT_EQ(router.Find("GET", "/analytics/before").route->lane, Lane::kSlow);
+  EXPECT_EQ(router.Find("POST", "/analytics/after").route->lane, Lane::kSlow);
+  EXPECT_EQ(router.Find("GET", "/health").route->lane, Lane::kFast);
+  EXPECT_EQ(router.Find("GET", "/analyticsx").route->lane, Lane::kFast);
 }
 
 }  // namespace

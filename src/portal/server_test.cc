@@ -3,79 +3,21 @@
 // responses). The REST API's behaviour through this server is tested in tests/api.
 #include "portal/server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
+
+#include "portal/test_http_client.h"
 
 namespace migsbyu::portal {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A blocking loopback client that sends raw bytes and reads raw bytes.
-class RawClient {
- public:
-  explicit RawClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawClient() { ::close(fd_); }
-  bool connected() const { return connected_; }
-
-  void Send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
-  // Reads until `done(received)` holds, the server closes, or 10 s pass.
-  std::string ReadUntil(const std::function<bool(const std::string&)>& done) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done(received_) && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[65536];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      received_.append(buf, static_cast<size_t>(n));
-    }
-    return received_;
-  }
-  std::string ReadUntilContains(std::string_view needle, size_t times = 1) {
-    return ReadUntil([&](const std::string& s) { return Count(s, needle) >= times; });
-  }
-  // True once the server has closed the connection (reads to the end, at most 10 s).
-  bool WaitClosed() {
-    ReadUntil([this](const std::string&) { return closed_; });
-    return closed_;
-  }
-  static size_t Count(std::string_view s, std::string_view needle) {
-    size_t n = 0;
-    for (size_t at = s.find(needle); at != std::string_view::npos; at = s.find(needle, at + 1)) ++n;
-    return n;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::string received_;
-};
+using test_http::RawClient;
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -92,16 +34,19 @@ class ServerTest : public ::testing::Test {
       r.body.assign(8 << 20, 'x');
       return r;
     });
-    router_.Add("GET", "/slow", [](const Request&) {
-      std::this_thread::sleep_for(300ms);
-      return Response::Json({{"slow", true}});
+    router_.Add("GET", "/held", [this](const Request&) {
+      std::unique_lock lock(mu_);
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+      return Response::Json({{"held", true}});
     });
     router_.AddQuery("GET", "/now/{answer}",
                      [](const Request& r) -> std::variant<Response, DbCall> {
                        return Response::Json({{"answer", r.PathParam("answer")}});
                      });
     router_.AddQuery("GET", "/db", [](const Request&) -> std::variant<Response, DbCall> {
-      return DbCall{"SELECT 1", {}, true, [](Result<pg::PgResult>, const pg::ServerError&) {
+      return DbCall{"SELECT 1", {}, true, false, [](Result<pg::PgResult>, const pg::ServerError&) {
                       return Response::Json({{"ran", true}});
                     }};
     });
@@ -111,6 +56,7 @@ class ServerTest : public ::testing::Test {
     options.api_address = "127.0.0.1:0";
     options.web_address = "";
     options.threads = 4;
+    options.public_hosts = {"portal.test"};  // the requests' Host
     server_ = std::make_unique<Server>(router_, options);
     auto started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.error().ToString();
@@ -118,8 +64,28 @@ class ServerTest : public ::testing::Test {
 
   int port() const { return server_->api_port(); }
 
+  // Blocks until a request has entered /held.
+  void WaitUntilHeld() {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, 30s, [this] { return entered_; }));
+  }
+  void ReleaseHeld() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+  void TearDown() override {
+    ReleaseHeld();
+    if (server_) server_->Stop();
+  }
+
   Router router_;
   std::unique_ptr<Server> server_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool released_ = false;
 };
 
 TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
@@ -128,9 +94,9 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   ASSERT_TRUE(client.connected());
   // Three requests in one write: a worker route, a query route answered at once, a worker route.
   client.Send(
-      "GET /echo/one HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /now/two HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /echo/three?q=a%20b HTTP/1.1\r\nHost: x\r\n\r\n");
+      "GET /echo/one HTTP/1.1\r\nHost: portal.test\r\n\r\n"
+      "GET /now/two HTTP/1.1\r\nHost: portal.test\r\n\r\n"
+      "GET /echo/three?q=a%20b HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   std::string got = client.ReadUntilContains("HTTP/1.1 200 OK", 3);
   auto one = got.find("\"word\":\"one\"");
   auto two = got.find("\"answer\":\"two\"");
@@ -145,7 +111,7 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
 TEST_F(ServerTest, ResponseCarriesLengthTypeAndDate) {
   Start();
   RawClient client(port());
-  client.Send("GET /echo/x HTTP/1.1\r\n\r\n");
+  client.Send("GET /echo/x HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   std::string got = client.ReadUntilContains("}");
   EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n")) << got;
   EXPECT_NE(got.find("\r\nContent-Type: application/json\r\n"), std::string::npos) << got;
@@ -159,7 +125,10 @@ TEST_F(ServerTest, ResponseCarriesLengthTypeAndDate) {
 TEST_F(ServerTest, ExpectContinueGetsAnInterimResponseBeforeTheBody) {
   Start();
   RawClient client(port());
-  client.Send("POST /body HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  client.Send(
+      "POST /body HTTP/1.1\r\nHost: portal.test\r\nContent-Type: "
+      "application/json\r\nContent-Length: 5\r\nExpect: "
+      "100-continue\r\n\r\n");
   std::string interim = client.ReadUntilContains("\r\n\r\n");
   EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
   client.Send("hello");
@@ -171,7 +140,8 @@ TEST_F(ServerTest, ChunkedRequestBodyIsJoined) {
   Start();
   RawClient client(port());
   client.Send(
-      "POST /body HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "POST /body HTTP/1.1\r\nHost: portal.test\r\nContent-Type: "
+      "application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
       "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\n\r\n");
   std::string got = client.ReadUntilContains("}");
   EXPECT_NE(got.find("\"body\":\"abcdefg\""), std::string::npos) << got;
@@ -180,7 +150,9 @@ TEST_F(ServerTest, ChunkedRequestBodyIsJoined) {
 TEST_F(ServerTest, HeadSendsTheHeadersOfGetWithoutTheBody) {
   Start();
   RawClient client(port());
-  client.Send("HEAD /echo/x HTTP/1.1\r\n\r\nGET /echo/y HTTP/1.1\r\n\r\n");
+  client.Send(
+      "HEAD /echo/x HTTP/1.1\r\nHost: portal.test\r\n\r\nGET /echo/y HTTP/1.1\r\nHost: "
+      "portal.test\r\n\r\n");
   std::string got = client.ReadUntilContains("\"word\":\"y\"");
   // The HEAD response's Content-Length announces GET's body, but none follows it: the next
   // bytes are the second response.
@@ -215,7 +187,9 @@ TEST_F(ServerTest, Http10ClosesUnlessKeepAliveIsAsked) {
 TEST_F(ServerTest, MalformedRequestIs400JsonAndCloses) {
   Start();
   RawClient client(port());
-  client.Send("GET /echo/a HTTP/1.1\r\nBad Header: x\r\n\r\nGET /echo/b HTTP/1.1\r\n\r\n");
+  client.Send(
+      "GET /echo/a HTTP/1.1\r\nHost: portal.test\r\nBad Header: x\r\n\r\nGET /echo/b "
+      "HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   EXPECT_TRUE(client.WaitClosed());
   std::string got = client.ReadUntilContains("}");
   EXPECT_TRUE(got.starts_with("HTTP/1.1 400 Bad Request\r\n")) << got;
@@ -228,7 +202,9 @@ TEST_F(ServerTest, OversizedBodyIs413WithoutReadingIt) {
   options.max_body_bytes = 1000;
   Start(options);
   RawClient client(port());
-  client.Send("POST /body HTTP/1.1\r\nContent-Length: 5000\r\n\r\n");
+  client.Send(
+      "POST /body HTTP/1.1\r\nHost: portal.test\r\nContent-Type: "
+      "application/json\r\nContent-Length: 5000\r\n\r\n");
   std::string got = client.ReadUntilContains("}");
   EXPECT_TRUE(got.starts_with("HTTP/1.1 413 ")) << got;
   EXPECT_NE(got.find("Request body larger than 1000 bytes"), std::string::npos) << got;
@@ -238,7 +214,7 @@ TEST_F(ServerTest, OversizedBodyIs413WithoutReadingIt) {
 TEST_F(ServerTest, LargeResponseArrivesWhole) {
   Start();
   RawClient client(port());
-  client.Send("GET /big HTTP/1.1\r\n\r\n");
+  client.Send("GET /big HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   // 8 MiB outgrows the socket's buffer: the loop must finish it when the socket drains.
   std::string got = client.ReadUntil([](const std::string& s) {
     auto end = s.find("\r\n\r\n");
@@ -254,7 +230,7 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
   options.keep_alive_seconds = 1;
   Start(options);
   RawClient client(port());
-  client.Send("GET /echo/a HTTP/1.1\r\n\r\n");
+  client.Send("GET /echo/a HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   client.ReadUntilContains("}");
   auto before = std::chrono::steady_clock::now();
   EXPECT_TRUE(client.WaitClosed());
@@ -264,22 +240,31 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
 TEST_F(ServerTest, QueryRouteWithoutADatabaseIs503) {
   Start();
   RawClient client(port());
-  client.Send("GET /db HTTP/1.1\r\n\r\n");
+  client.Send("GET /db HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   std::string got = client.ReadUntilContains("}");
   EXPECT_TRUE(got.starts_with("HTTP/1.1 503 ")) << got;
   EXPECT_NE(got.find("no database is configured"), std::string::npos) << got;
 }
 
 TEST_F(ServerTest, StopFinishesTheRequestInFlightAndRefusesNewConnections) {
-  Start();
+  ServerOptions options;
+  options.event_loops = 1;  // so that the idle connection's drain is the held one's too
+  Start(options);
+  RawClient idle(port());
+  idle.Send("GET /echo/a HTTP/1.1\r\nHost: portal.test\r\n\r\n");
+  idle.ReadUntilContains("}");
   RawClient client(port());
-  client.Send("GET /slow HTTP/1.1\r\n\r\n");
-  std::this_thread::sleep_for(50ms);  // the request reaches its worker
+  client.Send("GET /held HTTP/1.1\r\nHost: portal.test\r\n\r\n");
+  WaitUntilHeld();
   const int old_port = port();
   std::thread stopper([this] { server_->Stop(); });
+  // The drain closes idle connections at once: once this one is closed, the held request is
+  // known to be answered as the last on its connection.
+  EXPECT_TRUE(idle.WaitClosed());
+  ReleaseHeld();
   std::string got = client.ReadUntilContains("}");
   stopper.join();
-  EXPECT_NE(got.find("\"slow\":true"), std::string::npos) << got;
+  EXPECT_NE(got.find("\"held\":true"), std::string::npos) << got;
   EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
   RawClient late(old_port);
   EXPECT_FALSE(late.connected());
@@ -292,7 +277,7 @@ TEST_F(ServerTest, ManyConnectionsSpreadOverLoopsAreAllServed) {
   std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < 50; ++i) clients.push_back(std::make_unique<RawClient>(port()));
   for (int i = 0; i < 50; ++i) {
-    clients[i]->Send("GET /now/" + std::to_string(i) + " HTTP/1.1\r\n\r\n");
+    clients[i]->Send("GET /now/" + std::to_string(i) + " HTTP/1.1\r\nHost: portal.test\r\n\r\n");
   }
   for (int i = 0; i < 50; ++i) {
     std::string want = "\"answer\":\"" + std::to_string(i) + "\"";

@@ -470,6 +470,19 @@ TEST_F(ApiTest, DocsPageIsServedLocallyAndRootRedirectsToIt) {
   EXPECT_NE(docs.Header("Content-Type").find("text/html"), std::string::npos);
   EXPECT_NE(docs.body.find("openapi.json"), std::string::npos);
   EXPECT_EQ(docs.body.find("https://"), std::string::npos) << "the page must not need a CDN";
+  // Its Content-Security-Policy forbids inline script and style: both are files beside it.
+  EXPECT_EQ(docs.body.find("<script>"), std::string::npos);
+  EXPECT_EQ(docs.body.find("<style"), std::string::npos);
+  EXPECT_EQ(docs.body.find(" style="), std::string::npos);
+  EXPECT_NE(docs.Header("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  for (const char* asset : {"docs.js", "docs.css"}) {
+    EXPECT_NE(docs.body.find(std::string("\"") + asset + "\""), std::string::npos) << asset;
+    auto file = Call("GET", std::string("/") + asset);
+    EXPECT_EQ(file.status, 200) << asset;
+    EXPECT_FALSE(file.body.empty()) << asset;
+    EXPECT_EQ(CallWeb("GET", std::string("/api/") + asset).body, file.body) << asset;
+  }
+  EXPECT_NE(Call("GET", "/docs.js").body.find("fetch(\"openapi.json\")"), std::string::npos);
   auto root = Call("GET", "/");
   EXPECT_EQ(root.status, 307);
   EXPECT_EQ(root.Header("Location"), "/docs");
@@ -571,10 +584,10 @@ class ServerBehaviourTest : public ApiTest {
       }
       return portal::Response::Json({{"finished", true}});
     });
-    router.AddEventStream("/test/events", [](const portal::Request& req, portal::EventWriter& w) {
-      int n = std::stoi(req.Query("n").value_or("3"));
-      for (int i = 0; i < n; ++i) {
-        if (!w.Send("tick", "{\"i\":" + std::to_string(i) + "}")) return;
+    router.AddEventStream("/test/events", [](portal::EventPublisher& events) {
+      events.PublishRetained("hello", "{\"i\":0}");
+      for (int i = 1; events.WaitFor(std::chrono::milliseconds(10)); ++i) {
+        events.Publish("tick", "{\"i\":" + std::to_string(i) + "}\nsecond line");
       }
     });
   }
@@ -610,15 +623,35 @@ TEST_F(ServerBehaviourTest, StopFinishesRequestsInFlight) {
 }
 
 TEST_F(ServerBehaviourTest, EventStreamsAreChunkedServerSentEvents) {
-  auto r = Call("GET", "/test/events?n=3");
-  ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(r.Header("Content-Type"), "text/event-stream");
-  EXPECT_EQ(r.Header("Transfer-Encoding"), "chunked");
-  EXPECT_EQ(r.body,
-            "event: tick\ndata: {\"i\":0}\n\nevent: tick\ndata: {\"i\":1}\n\n"
-            "event: tick\ndata: {\"i\":2}\n\n");
-  auto web = CallWeb("GET", "/api/test/events?n=1");
-  EXPECT_EQ(web.body, "event: tick\ndata: {\"i\":0}\n\n");
+  for (int port : {server_->api_port(), server_->web_port()}) {
+    const std::string path = port == server_->api_port() ? "/test/events" : "/api/test/events";
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(30, 0);
+    httplib::Headers headers;
+    std::string received;
+    client.Get(
+        path,
+        [&](const httplib::Response& r) {
+          headers = r.headers;
+          return r.status == 200;
+        },
+        [&](const char* data, size_t length) {
+          received.append(data, length);
+          return received.find("event: tick\n") == std::string::npos;  // one tick is enough
+        });
+    SCOPED_TRACE(path);
+    auto header = [&](const char* name) {
+      auto it = headers.find(name);
+      return it == headers.end() ? std::string() : it->second;
+    };
+    EXPECT_EQ(header("Content-Type"), "text/event-stream");
+    EXPECT_EQ(header("Transfer-Encoding"), "chunked");
+    // The retained event first, then what is published, each line of the data its own field.
+    EXPECT_TRUE(received.starts_with("event: hello\ndata: {\"i\":0}\n\n")) << received;
+    auto tick = received.find("event: tick\ndata: {\"i\":");
+    ASSERT_NE(tick, std::string::npos) << received;
+    EXPECT_NE(received.find("}\ndata: second line\n\n", tick), std::string::npos) << received;
+  }
 }
 
 }  // namespace

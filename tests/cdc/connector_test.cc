@@ -303,6 +303,103 @@ TEST_F(ConnectorTest, SlotAdvancesWhileTheCapturedTablesAreIdle) {
   EXPECT_GE(connector.GetMetrics().last_flushed_lsn, target);
 }
 
+// The SQL of a transaction stamped the way MigsbyU's writers stamp it (oltp/actor_stamp.h).
+std::string Stamp(const std::string& payload) {
+  return "SELECT pg_logical_emit_message(true, 'migsbyu.actor', '" + payload + "');";
+}
+
+// Who made each change, as the file sink wrote it: "user/origin", user "-" when null.
+std::vector<std::string> Actors(const std::vector<nlohmann::json>& changes) {
+  std::vector<std::string> out;
+  for (const auto& c : changes) {
+    out.push_back(
+        (c["changed_by"].is_null() ? std::string("-") : c["changed_by"].get<std::string>()) + "/" +
+        c["origin"].get<std::string>());
+  }
+  return out;
+}
+
+class ActorTest : public ConnectorTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(ActorTest, EachChangeCarriesTheActorBeforeItInItsTransactionAndNoOther) {
+  auto conn = Connect(db_.url());
+  Exec(conn,
+       "CREATE TABLE t (id int PRIMARY KEY, tag text); ALTER TABLE t REPLICA IDENTITY FULL;"
+       "INSERT INTO t VALUES (0, 'from the snapshot')");
+  ConnectorOptions o = Options({"t"});
+  o.protocol_version = GetParam();
+  InProcessConnector connector(o, File());
+  WaitForChanges(1);
+  // The portal's create: the message in a WITH clause of the one statement.
+  Exec(conn,
+       "WITH migsbyu_actor AS MATERIALIZED (SELECT pg_logical_emit_message(true, "
+       "'migsbyu.actor', '{\"user\":\"registrar1\",\"origin\":\"portal\"}'::text)) "
+       "INSERT INTO t (id, tag) SELECT 1, 'portal' FROM migsbyu_actor");
+  // psql: no message.
+  Exec(conn, "INSERT INTO t VALUES (2, 'psql')");
+  // Each message names who made the changes after it; the first change precedes any message.
+  Exec(conn, "BEGIN; UPDATE t SET tag = 'before any message' WHERE id = 2;" +
+                 Stamp(R"({"user":"simulator","origin":"simulator"})") +
+                 "UPDATE t SET tag = 'simulated' WHERE id = 1;" +
+                 Stamp(R"({"user":null,"origin":"cli"})") + "DELETE FROM t WHERE id = 2; COMMIT");
+  // A rolled-back write takes its actor with it: the next transaction is psql's.
+  Exec(conn, "BEGIN;" + Stamp(R"({"user":"mallory","origin":"portal"})") +
+                 "INSERT INTO t VALUES (3, 'rolled back'); ROLLBACK");
+  Exec(conn, "INSERT INTO t VALUES (4, 'psql again')");
+  // Not an actor: a non-transactional message, another prefix, a payload that does not parse.
+  Exec(conn,
+       "SELECT pg_logical_emit_message(false, 'migsbyu.actor', "
+       "'{\"user\":\"mallory\",\"origin\":\"portal\"}')");
+  Exec(conn,
+       "BEGIN; SELECT pg_logical_emit_message(true, 'other.app', "
+       "'{\"user\":\"mallory\",\"origin\":\"portal\"}'); INSERT INTO t VALUES (5, 'x');"
+       "COMMIT");
+  Exec(conn, "BEGIN;" + Stamp(R"({"user":"mallory"})") + "INSERT INTO t VALUES (6, 'x'); COMMIT");
+  // A stamped write that changed nothing: a transaction of one message, which the sink never
+  // sees.
+  Exec(conn, "BEGIN;" + Stamp(R"({"user":"registrar1","origin":"portal"})") +
+                 "DELETE FROM t WHERE id = 99; COMMIT");
+  Exec(conn, "INSERT INTO t VALUES (7, 'last')");
+  auto changes = WaitForChanges(10);
+  ASSERT_EQ(changes.size(), 10u);
+  EXPECT_EQ(Actors(changes),
+            (std::vector<std::string>{"-/snapshot", "registrar1/portal", "-/database", "-/database",
+                                      "simulator/simulator", "-/cli", "-/database", "-/database",
+                                      "-/database", "-/database"}));
+  EXPECT_EQ(changes[9]["after"]["tag"], "last");
+  // The snapshot and the 7 transactions that changed t: the message-only one is not among them.
+  EXPECT_EQ(ReadCommitted(File()).commits.size(), 8u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, ActorTest, ::testing::Values(1, 2),
+                         [](const auto& info) { return "Protocol" + std::to_string(info.param); });
+
+TEST_F(ConnectorTest, AStreamedTransactionCarriesItsActorToEveryChange) {
+  auto conn = Connect(db_.url());
+  Exec(conn, "ALTER DATABASE " + pg::QuoteIdentifier(db_.name()) +
+                 " SET logical_decoding_work_mem = '64kB'");
+  Exec(conn,
+       "CREATE TABLE big (id int PRIMARY KEY, tag text);"
+       "ALTER TABLE big REPLICA IDENTITY FULL");
+  InProcessConnector connector(Options({"big"}), File());
+  ASSERT_TRUE(
+      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 60s));
+  Exec(conn, "BEGIN;" + Stamp(R"({"user":"registrar1","origin":"portal"})") +
+                 "INSERT INTO big SELECT i, 'kept' FROM generate_series(1, 20000) i; COMMIT");
+  Exec(conn, "BEGIN;" + Stamp(R"({"user":"mallory","origin":"portal"})") +
+                 "INSERT INTO big SELECT i, 'aborted' FROM generate_series(20001, 40000) i;"
+                 "ROLLBACK");
+  Exec(conn, "INSERT INTO big VALUES (0, 'after')");
+  auto changes = WaitForChanges(20001);
+  ASSERT_EQ(changes.size(), 20001u);
+  for (size_t i = 0; i < 20000; ++i) {
+    ASSERT_EQ(changes[i]["changed_by"], "registrar1") << i;
+    ASSERT_EQ(changes[i]["origin"], "portal") << i;
+  }
+  EXPECT_TRUE(changes[20000]["changed_by"].is_null());
+  EXPECT_EQ(changes[20000]["origin"], "database");
+}
+
 TEST_F(ConnectorTest, CapturesThePortalTablesOfTheMigratedSchema) {
   auto conn = Connect(db_.url());
   ASSERT_TRUE(oltp::ApplyMigrations(conn).ok());

@@ -42,7 +42,10 @@ class PrivateCluster {
         port_ + " 2>&1");
   }
   void Stop() { Run(std::string(MIGSBYU_PG_SCRIPT) + " stop " + dir_.path() + "/data 2>&1"); }
-  std::string url() const { return "postgresql://migsbyu@127.0.0.1:" + port_ + "/migsbyu"; }
+  std::string url() const {
+    return "postgresql://migsbyu@127.0.0.1:" + port_ + "/migsbyu?passfile=" + dir_.path() +
+           "/data.pgpass";
+  }
   const std::string& dir() const { return dir_.path(); }
 
  private:

@@ -215,6 +215,13 @@ async function main() {
       viewport: { width: 1280, height: 860 },
       acceptDownloads: true,
     });
+    // A Content-Security-Policy violation (an inline script or style the policy refuses) is an
+    // error of the page, so that no scenario passes with a part of the UI blocked.
+    await context.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (e) =>
+        console.error(`Content-Security-Policy violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`),
+      );
+    });
     const page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(20_000);
     const pageErrors = [];
@@ -240,6 +247,10 @@ async function main() {
         const file = join(out, `${String(shotIndex).padStart(2, "0")}-${name}.png`);
         await page.screenshot({ path: file, fullPage: true });
         return file;
+      },
+      // SQL straight on the test database, as psql outside MigsbyU: the first column of each row.
+      sql(query) {
+        return psql(databaseUrl, query);
       },
       async api(method, path, body) {
         const res = await fetch(`${server.base}/api${path}`, {

@@ -4,8 +4,8 @@
 // OpenAPI document lacks one; `after` names scenarios whose records this one builds on. Every wait polls for a
 // condition with a deadline (playwright's auto-waiting locators or ctx.until); none sleeps.
 //
-// ctx: {page, base, goto(path), shot(name), api(method, path, body), until(probe, opts), state,
-//       figures, log}
+// ctx: {page, base, goto(path), shot(name), api(method, path, body), sql(query) (psql on the test
+//       database), until(probe, opts), state, figures, log}
 
 const STUDENT = "E2E0000001";
 const COURSE = "E2E101";
@@ -227,6 +227,59 @@ export const scenarios = [
     },
   },
   {
+    name: "the timeline and the audit trail say who made each change",
+    analytics: true,
+    routes: ["/analytics/audit", "/analytics/audit.csv"],
+    after: ["two versions of the student in the students dimension and the change in the timeline"],
+    async run({ page, goto, shot, api, sql, until, state, figures }) {
+      // A change made outside MigsbyU, straight on the database.
+      sql(`UPDATE students SET major = 'Chemistry' WHERE id = '${STUDENT}'`);
+      await goto(`/analytics/history?entity=students&id=${STUDENT}`);
+      const timeline = page.getByRole("list", { name: `History of students ${STUDENT}` });
+      await timeline.waitFor();
+      // The timeline refreshes at each lake commit: wait for the psql change's version.
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('[data-testid="version-actor"]')].some((e) => e.textContent.includes("outside MigsbyU")),
+        null,
+        { timeout: kPipelineMs },
+      );
+      const actors = await timeline.getByTestId("version-actor").allTextContents();
+      check(actors.length >= 3, `the timeline shows ${actors.length} versions, expected at least 3`);
+      // Made in this UI: through the portal (by whoever signed in, or no one without sign-in).
+      check(/portal$/.test(actors[0].trim()), `version 1 reads "${actors[0]}", expected the portal as its origin`);
+      check(/portal$/.test(actors[1].trim()), `version 2 reads "${actors[1]}", expected the portal as its origin`);
+      check(/outside MigsbyU\s*database$/.test(actors.at(-1).trim()), `the last version reads "${actors.at(-1)}", expected outside MigsbyU (database)`);
+      await shot("history-who");
+
+      await goto("/audit");
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).waitFor();
+      await page.getByLabel("Record").fill(STUDENT);
+      const rows = gridRows(page, "Audit trail");
+      await until(async () => (await rows.filter({ hasText: "outside MigsbyU" }).count()) === 1 && (await rows.filter({ hasText: "portal" }).count()) >= 2, {
+        ms: kPipelineMs,
+        what: "the audit trail to list the student's portal and psql changes",
+      });
+      const newest = await cells(rows.first());
+      check(newest.some((c) => c.includes("outside MigsbyU")) && newest.includes("database"), `the newest change reads ${newest}, expected the psql one`);
+      check(newest.some((c) => /Major: .*→ Chemistry/.test(c)), `the newest change does not show major → Chemistry: ${newest}`);
+      await page.getByLabel("Origin").selectOption("database");
+      await until(async () => (await rows.count()) === 1 && (await rows.filter({ hasText: "database" }).count()) === 1, {
+        ms: 10_000,
+        what: "the origin filter to keep the one psql change",
+      });
+      await shot("audit");
+
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download CSV" }).click()]);
+      const stream = await download.createReadStream();
+      let csv = "";
+      for await (const chunk of stream) csv += chunk.toString();
+      const lines = csv.split("\r\n").filter((l) => l !== "");
+      check(lines[0] === "commit_time,changed_by,origin,table,operation,record,changes,lsn,position,xid", `the CSV starts "${lines[0]}"`);
+      check(lines.length === 2, `the CSV holds ${lines.length - 1} changes, expected the one the filters keep`);
+      check(lines[1].includes(`,,database,students,update,${STUDENT},`), `the CSV row reads "${lines[1]}"`);
+    },
+  },
+  {
     name: "enroll the student in a course",
     after: ["add a student and edit the GPA"],
     async run({ page, goto, shot, api, until, state, figures }) {
@@ -318,7 +371,7 @@ export const scenarios = [
     },
   },
   {
-    name: "the SQL console runs a query, downloads CSV, and refuses a write",
+    name: "the SQL console runs a query, downloads CSV, refuses a write and survives a memory bomb",
     analytics: true,
     after: ["two versions of the student in the students dimension and the change in the timeline"],
     async run({ page, goto, shot, api, until, state, figures }) {
@@ -345,6 +398,14 @@ export const scenarios = [
       check((await alert.textContent()).trim().length > 0, "the refusal has no message");
       check((await page.locator('table[aria-label="Query result"]').count()) === 0, "a result grid is still shown after the refusal");
       await shot("sql-refused");
+
+      // The query that once grew the portal to 24 GB: its worker fails alone, and the console goes on.
+      await sql.fill("SELECT len(list_sort(range(500000000)))");
+      await page.getByRole("button", { name: "Run", exact: true }).click();
+      await page.locator(".sql-error", { hasText: "memory limit" }).waitFor();
+      await sql.fill("SELECT count(*) AS students FROM students_dim");
+      await page.getByRole("button", { name: "Run", exact: true }).click();
+      await gridRows(page, "Query result").first().waitFor();
     },
   },
   {
@@ -496,6 +557,25 @@ export const scenarios = [
       await page.locator(".grid-scroll").waitFor();
       await shot("operational-students-phone");
       await page.setViewportSize({ width: 1280, height: 860 });
+    },
+  },
+  {
+    // Every page of every scenario runs under the server's policy (run.mjs turns each violation
+    // into a page error, which fails its scenario); this one checks the policy itself, and that
+    // the API's docs page works under it too.
+    name: "the UI and the docs page run under a strict Content-Security-Policy",
+    async run({ page, base, goto, shot }) {
+      const res = await fetch(`${base}/`);
+      const policy = res.headers.get("content-security-policy") ?? "";
+      for (const directive of ["script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"]) {
+        check(policy.includes(directive), `the page's policy lacks ${directive}: ${policy}`);
+      }
+      check(!policy.includes("unsafe-inline") && !policy.includes("unsafe-eval"), `the policy allows inline code: ${policy}`);
+      check(res.headers.get("x-frame-options") === "DENY", "no X-Frame-Options: DENY");
+      await goto("/api/docs");
+      // The operations are drawn by docs.js, loaded from the server itself.
+      await page.locator("details summary").first().waitFor();
+      await shot("api-docs");
     },
   },
 ];

@@ -1,6 +1,7 @@
 // Kafka → lake: transactions produced by the KafkaSink to librdkafka's mock cluster, each of
 // them twice (as after a connector crash), are consumed by the KafkaSource into a LakeSink;
-// the lake stores every change once and builds the dimensions and the fact from them.
+// the lake stores every change once and builds the dimensions and the fact from them, each with
+// who made it (the envelope's source.changed_by and source.origin).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -38,17 +39,19 @@ class KafkaLakeTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // A transaction with commit_lsn 100·n; `rows`: (table, op, before, after).
+  // A transaction with commit_lsn 100·n made by `actor`; `rows`: (table, op, before, after).
   Tx Make(uint64_t n,
           std::vector<
               std::tuple<std::string, char, std::optional<events::Row>, std::optional<events::Row>>>
-              rows) {
+              rows,
+          const Actor& actor = Actor::Database()) {
     Tx tx;
     tx.info = {static_cast<uint32_t>(n), Lsn(100 * n), Lsn(100 * n + 8),
                1700000000000000 + static_cast<int64_t>(n) * 1000, false};
     for (auto& [table, op, before, after] : rows) {
       tx.changes.push_back(ChangeIn(tx.info, tx.changes.size(), schemas_.at(table),
                                     static_cast<events::Operation>(op), before, after));
+      tx.changes.back().actor = actor;
     }
     return tx;
   }
@@ -76,11 +79,15 @@ class KafkaLakeTest : public ::testing::Test {
 
 TEST_F(KafkaLakeTest, RedeliveredTransactionsAreStoredOnceAndFeedTheDimensions) {
   std::vector<Tx> txs = {
-      Make(1, {{"students", 'c', std::nullopt, Student("S1", "3.10")},
-               {"students", 'c', std::nullopt, Student("S2", "2.00")},
-               {"courses", 'c', std::nullopt, Course("C1")}}),
-      Make(2, {{"students", 'u', Student("S1", "3.10"), Student("S1", "3.90")},
-               {"takes", 'c', std::nullopt, Takes("S1", "C1")}}),
+      Make(1,
+           {{"students", 'c', std::nullopt, Student("S1", "3.10")},
+            {"students", 'c', std::nullopt, Student("S2", "2.00")},
+            {"courses", 'c', std::nullopt, Course("C1")}},
+           Actor::Portal("registrar1")),
+      Make(2,
+           {{"students", 'u', Student("S1", "3.10"), Student("S1", "3.90")},
+            {"takes", 'c', std::nullopt, Takes("S1", "C1")}},
+           Actor::Simulator()),
       Make(3, {{"students", 'd', Student("S2", "2.00"), std::nullopt}}),
   };
   // The marker: one change per topic, after everything else.
@@ -152,6 +159,25 @@ TEST_F(KafkaLakeTest, RedeliveredTransactionsAreStoredOnceAndFeedTheDimensions) 
       "ORDER BY student_id) FROM course_enrollment_fact");
   ASSERT_TRUE(fact.ok());
   EXPECT_EQ(fact->GetString(0, 0), "S1-C1:1 S9-C9:1");
+  auto actors = conn->connection.Query(
+      "SELECT string_agg(commit_lsn || ':' || position || ':' || coalesce(changed_by, '-') || ':' "
+      "|| origin, ' ' ORDER BY commit_lsn, position) FROM students_changes");
+  ASSERT_TRUE(actors.ok()) << actors.error().ToString();
+  EXPECT_EQ(actors->GetString(0, 0),
+            "100:0:registrar1:portal 100:1:registrar1:portal 200:0:simulator:simulator "
+            "300:0:-:database 400:0:-:database");
+  auto versions = conn->connection.Query(
+      "SELECT string_agg(student_key || ':' || coalesce(changed_by, '-') || ':' || origin, ' ' "
+      "ORDER BY student_key) FROM students_dim");
+  ASSERT_TRUE(versions.ok()) << versions.error().ToString();
+  EXPECT_EQ(versions->GetString(0, 0),
+            "1:registrar1:portal 2:registrar1:portal 3:simulator:simulator 4:-:database");
+  auto takes = conn->connection.Query(
+      "SELECT changed_by, origin FROM takes_changes "
+      "WHERE commit_lsn = 200");
+  ASSERT_TRUE(takes.ok()) << takes.error().ToString();
+  ASSERT_EQ(takes->RowCount(), 1u);
+  EXPECT_EQ(takes->GetString(0, 0), "simulator");
 }
 
 }  // namespace

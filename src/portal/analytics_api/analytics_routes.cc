@@ -6,6 +6,8 @@
 #include "analytics/instant.h"
 #include "analytics/status.h"
 #include "analytics/tables.h"
+#include "oltp/entity.h"
+#include "portal/csv.h"
 
 namespace migsbyu::portal {
 namespace {
@@ -322,25 +324,23 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
 
   router.AddEventStream(
       "/analytics/events",
-      [&service, options](const Request&, EventWriter& writer) {
-        auto status = [&] {
-          return writer.Send("status",
-                             analytics::StatusToJson(service.CurrentStatus(), Clock::now()).dump());
-        };
-        if (!status()) return;
+      [&service, options](EventPublisher& events) {
+        // One publisher for every subscriber: `status` is retained, so that a new subscriber
+        // gets the latest at once; `commit` goes to those subscribed when it happens.
         uint64_t seen = service.lake().Latest().version;
-        auto next_status = std::chrono::steady_clock::now() + options.status_interval;
-        while (!(options.stopping && options.stopping())) {
+        auto next_status = std::chrono::steady_clock::now();
+        while (!events.stopping() && !(options.stopping && options.stopping())) {
+          if (std::chrono::steady_clock::now() >= next_status) {
+            events.PublishRetained(
+                "status", analytics::StatusToJson(service.CurrentStatus(), Clock::now()).dump());
+            next_status += options.status_interval;
+          }
           auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
               next_status - std::chrono::steady_clock::now());
           if (auto commit = service.lake().WaitForCommit(
                   seen, std::max(wait, std::chrono::milliseconds(0)))) {
             seen = commit->version;
-            if (!writer.Send("commit", CommitJson(*commit).dump())) return;
-          }
-          if (std::chrono::steady_clock::now() >= next_status) {
-            if (!status()) return;
-            next_status += options.status_interval;
+            events.Publish("commit", CommitJson(*commit).dump());
           }
         }
       },
@@ -353,7 +353,7 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
 void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
   router.Add(
       "POST", "/analytics/sql",
-      [console](const Request& request) {
+      [console, &router](const Request& request) {
         return Guard([&]() -> Result<Response> {
           if (!console) return Error::Unavailable("the SQL console is not running");
           auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
@@ -371,11 +371,17 @@ void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
             }
             limit = body["limit"].get<int64_t>();
           }
-          MIGSBYU_ASSIGN(auto result, console->Run(body["sql"].get<std::string>(), limit));
+          // Personal data shows only to a principal with the pii grant; without a principal,
+          // only when no gate checks anyone (tests of the HTTP layer, docs/SECURITY.md).
+          bool shown = request.principal ? request.principal->pii : router.gate() == nullptr;
+          MIGSBYU_ASSIGN(auto result, console->Run(body["sql"].get<std::string>(), limit,
+                                                   shown ? analytics::PersonalData::kShown
+                                                         : analytics::PersonalData::kMasked));
           return Response::Json(result.ToJson());
         });
       },
-      {.summary = "Read-only SQL over the lake's views, with row and time limits",
+      {.summary = "Read-only SQL over the lake's views, run in an isolated worker with row, "
+                  "byte, time and memory limits",
        .tag = kTag,
        .request_body =
            {{"required", true},
@@ -389,20 +395,195 @@ void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
                     {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10000}}}}}}}}}}}},
        .responses = {{"200",
                       {{"description",
-                        "{columns: [{name, type}], rows, truncated, "
-                        "elapsed_ms}"}}},
-                     {"400", {{"description", "Refused or failed; detail says why"}}},
+                        "{columns: [{name, type}], rows, truncated, truncated_by (\"rows\" | "
+                        "\"bytes\" | null), elapsed_ms}"}}},
+                     {"400",
+                      {{"description",
+                        "Refused, failed, or stopped by a limit (time, memory, CPU); detail says "
+                        "why"}}},
+                     {"429", {{"description", "Every worker is busy and the queue is full"}}},
                      {"503", {{"description", "The console is not running"}}}}});
+}
+
+// ---- The Audit API ----
+
+// The filters and page of an audit request: its limit defaults to `default_limit`, at most
+// `max_limit`.
+Result<analytics::AuditQuery> AuditQueryOf(const Request& request, int64_t default_limit,
+                                           int64_t max_limit) {
+  analytics::AuditQuery query;
+  query.user = Text(request, "user");
+  query.origin = Text(request, "origin");
+  query.table = Text(request, "table");
+  query.op = Text(request, "op");
+  query.record = Text(request, "record");
+  MIGSBYU_ASSIGN(query.from_micros, Instant(request, "from"));
+  MIGSBYU_ASSIGN(query.to_micros, Instant(request, "to"));
+  auto order = Text(request, "order").value_or("desc");
+  if (order != "asc" && order != "desc") {
+    return Error::InvalidArgument("order: '" + order + "' is not asc or desc");
+  }
+  query.oldest_first = order == "asc";
+  MIGSBYU_ASSIGN(query.paging.skip, Integer(request, "skip", 0));
+  MIGSBYU_ASSIGN(query.paging.limit, Integer(request, "limit", default_limit));
+  if (query.paging.limit < 1 || query.paging.limit > max_limit) {
+    return Error::InvalidArgument("limit: " + std::to_string(query.paging.limit) +
+                                  " is not between 1 and " + std::to_string(max_limit));
+  }
+  return query;
+}
+
+// Personal values of an audit row read as masked for a principal without the pii grant: in its
+// before and after images and in its changes.
+void MaskPersonalFields(const Request& request, nlohmann::json& rows) {
+  if (!request.principal || request.principal->pii) return;
+  const auto& pii = oltp::PiiColumnNames();
+  auto personal = [&](const std::string& field) {
+    return std::binary_search(pii.begin(), pii.end(), field);
+  };
+  const nlohmann::json masked = std::string(oltp::kMaskedValue);
+  for (auto& row : rows) {
+    for (const char* image : {"before", "after"}) {
+      if (!row[image].is_object()) continue;
+      for (auto& [field, value] : row[image].items()) {
+        if (personal(field) && !value.is_null()) value = masked;
+      }
+    }
+    for (auto& change : row["changes"]) {
+      if (!personal(change["field"].get<std::string>())) continue;
+      for (const char* side : {"old", "new"}) {
+        if (!change[side].is_null()) change[side] = masked;
+      }
+    }
+  }
+}
+
+// The page of the audit trail `request` asks for, masked for its principal.
+Result<analytics::Page> AuditPage(analytics::Service& service, const Request& request,
+                                  int64_t default_limit, int64_t max_limit) {
+  MIGSBYU_ASSIGN(auto query, AuditQueryOf(request, default_limit, max_limit));
+  MIGSBYU_ASSIGN(auto page, service.Audit(query));
+  MaskPersonalFields(request, page.rows);
+  return page;
+}
+
+// A JSON value as a CSV cell's text: strings as they are, null as "", others as JSON.
+std::string CellText(const nlohmann::json& value) {
+  if (value.is_null()) return "";
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump();
+}
+
+std::string AuditCsv(const nlohmann::json& rows) {
+  std::string csv;
+  AppendCsvRow(&csv, {"commit_time", "changed_by", "origin", "table", "operation", "record",
+                      "changes", "lsn", "position", "xid"});
+  for (const auto& row : rows) {
+    std::string changes;
+    for (const auto& change : row["changes"]) {
+      auto side = [&](const char* name) {
+        return change[name].is_null() ? std::string("(none)") : CellText(change[name]);
+      };
+      changes += (changes.empty() ? "" : "; ") + change["field"].get<std::string>() + ": " +
+                 side("old") + " → " + side("new");
+    }
+    AppendCsvRow(
+        &csv, {CellText(row["commit_time"]), CellText(row["changed_by"]), CellText(row["origin"]),
+               CellText(row["table"]), CellText(row["operation"]), CellText(row["record"]), changes,
+               CellText(row["lsn"]), CellText(row["position"]), CellText(row["xid"])});
+  }
+  return csv;
+}
+
+nlohmann::json AuditFilterDocs() {
+  return nlohmann::json::array(
+      {QueryParam("user", "string", "Changes made by this user (changed_by)"),
+       QueryParam("origin", "string", "Changes made through this part of MigsbyU, or outside it",
+                  {"portal", "simulator", "cli", "snapshot", "database"}),
+       QueryParam("table", "string", "Changes of this table",
+                  {"students", "professors", "courses", "takes", "teaches"}),
+       QueryParam("op", "string", "Changes of this kind", {"r", "c", "u", "d", "t"}),
+       QueryParam("record", "string", "Changes of the row with this key value"),
+       QueryParam("from", "date-time", "Committed at or after this instant"),
+       QueryParam("to", "date-time", "Committed before this instant"),
+       QueryParam("order", "string", "By commit: newest first (default) or oldest first",
+                  {"desc", "asc"}),
+       QueryParam("skip", "integer", "Changes to skip (default 0)")});
+}
+
+void AddAuditRoutes(Router& router, analytics::Service& service) {
+  router.Add(
+      "GET", "/analytics/audit",
+      [&service](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          MIGSBYU_ASSIGN(auto page, AuditPage(service, request, 100, analytics::kMaxPageSize));
+          Response response = PageResponse(page);
+          response.headers.emplace_back("Cache-Control", "no-store");
+          return response;
+        });
+      },
+      {.summary = "The audit trail: changes by user, table and time, newest first",
+       .tag = kTag,
+       .parameters = Append(
+           AuditFilterDocs(),
+           {QueryParam("limit", "integer", "Changes to return (default 100, at most 10000)")}),
+       .request_body = nullptr,
+       .responses = JsonResponses(
+           "[{table, op, operation, commit_time, changed_by, origin, lsn, position, xid, key, "
+           "record, before, after, changes}]; X-Total-Count",
+           true),
+       .permission = Permission::kAdmin});
+
+  router.Add(
+      "GET", "/analytics/audit.csv",
+      [&service](const Request& request) {
+        return Guard([&]() -> Result<Response> {
+          MIGSBYU_ASSIGN(auto page, AuditPage(service, request, analytics::kMaxAuditPageSize,
+                                              analytics::kMaxAuditPageSize));
+          Response response;
+          response.content_type = "text/csv; charset=utf-8";
+          response.body = AuditCsv(page.rows);
+          response.headers.emplace_back("Content-Disposition",
+                                        "attachment; filename=\"migsbyu-audit.csv\"");
+          response.headers.emplace_back("X-Total-Count", std::to_string(page.total));
+          response.headers.emplace_back("Cache-Control", "no-store");
+          return response;
+        });
+      },
+      {.summary = "The audit trail as a CSV download (the same filters)",
+       .tag = kTag,
+       .parameters = Append(
+           AuditFilterDocs(),
+           {QueryParam("limit", "integer", "Changes to return (default and at most 100000)")}),
+       .request_body = nullptr,
+       .responses = {{"200",
+                      {{"description",
+                        "commit_time, changed_by, origin, table, operation, record, changes, lsn, "
+                        "position, xid; X-Total-Count gives the number matching"},
+                       {"content", {{"text/csv", nlohmann::json::object()}}}}},
+                     {"400", {{"description", "A parameter is invalid; detail names it"}}}},
+       .permission = Permission::kAdmin});
+
+  router.Add("GET", "/analytics/audit/actors",
+             [&service](const Request&) { return JsonResponse(service.AuditActors()); },
+             {.summary = "Who changed anything: [{changed_by, origin, changes, last_change}]",
+              .tag = kTag,
+              .request_body = nullptr,
+              .responses = JsonResponses("[{changed_by, origin, changes, last_change}]"),
+              .permission = Permission::kAdmin});
 }
 
 }  // namespace
 
 void RegisterAnalyticsRoutes(Router& router, analytics::Service& service,
                              analytics::SqlConsole* console, AnalyticsRoutesOptions options) {
+  // Queries of the lake may take long: they never make the other routes wait.
+  router.UseSlowLane("/analytics/");
   AddDimensionRoutes(router, service);
   AddAggregateRoutes(router, service);
   AddStatusRoutes(router, service, options);
   AddConsoleRoute(router, console);
+  AddAuditRoutes(router, service);
 }
 
 }  // namespace migsbyu::portal

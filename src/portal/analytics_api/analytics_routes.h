@@ -6,7 +6,9 @@
 //        instant> (versions in force then), skip (0), limit (100, ≤ 10,000), sort (a column;
 //        default the surrogate key), order=asc|desc → JSON array of versions, X-Total-Count.
 //   GET  /analytics/history/{entity}/{id} → {"entity", "id", "versions": [version + "operation",
-//        "commit_time", "lsn", "deleted_at", "changes": [{"field", "old", "new"}]]}; 404 if none.
+//        "commit_time", "lsn", "deleted_at", "deleted_by", "deleted_origin", "changes":
+//        [{"field", "old", "new"}]]}; each version's changed_by and origin say who made it; 404
+//        if none.
 //   GET  /analytics/as-of/{table}?at=<ISO instant>&skip&limit   table: students | professors |
 //        courses | takes | teaches (replayed from the change log) | students_dim |
 //        professors_dim | courses_dim → JSON array, X-Total-Count.
@@ -22,13 +24,31 @@
 //   GET  /analytics/events → text/event-stream: `commit` {"version", "end_lsn", "commit_time"}
 //        at each lake commit, `status` (as GET /analytics/status) at once and every second.
 //   POST /analytics/sql {"sql": "...", "limit": n} → {"columns": [{"name", "type"}], "rows":
-//        [[...]], "truncated", "elapsed_ms"}; a refused or failing query is 400 {"detail": why}.
+//        [[...]], "truncated", "truncated_by", "elapsed_ms"}; a refused or failing query, or one
+//        stopped by a limit, is 400 {"detail": why}; 429 when the console's queue is full. Personal
+//        data is masked unless the principal holds the pii grant (analytics/console.h).
+// The Audit API (who changed what, from the change logs; admins only: Permission::kAdmin):
+//   GET  /analytics/audit   one page of changes, newest first. Query: user (changed_by), origin
+//        (portal | simulator | cli | snapshot | database), table (students | professors |
+//        courses | takes | teaches), op (r | c | u | d | t), record (a key value), from, to (ISO
+//        instants: from ≤ commit time < to), order=desc|asc, skip (0), limit (100, ≤ 10,000)
+//        → JSON array of changes (analytics::Service::Audit), X-Total-Count.
+//   GET  /analytics/audit.csv   the same filters as a CSV download (limit ≤ 100,000, default
+//        100,000; X-Total-Count says how many match): one row per change, columns commit_time,
+//        changed_by, origin, table, operation, record, changes, lsn, position, xid; cells made
+//        safe for spreadsheets (portal/csv.h).
+//   GET  /analytics/audit/actors → [{"changed_by", "origin", "changes", "last_change"}]: who
+//        changed anything, for the audit view's filters.
+//   Personal fields (oltp::PiiColumnNames) in a change's images and changes read
+//   oltp::kMaskedValue for a principal without the pii grant, in JSON and CSV alike.
 // Values of the aggregates and their semantics are documented on analytics::Service.
 // Instants are ISO-8601 ("2026-11-25T16:15:00Z", offsets allowed); responses give them in UTC
 // with microseconds. Bad parameters are 400 naming the parameter.
 //
 // Threading: register before the server starts; the handlers are thread-safe (Service and
-// SqlConsole are). An event stream holds one server worker while its client is connected.
+// SqlConsole are). Every route under /analytics/ runs on the server's slow lane
+// (Router::UseSlowLane). /analytics/events has one publisher, on a thread of the server's,
+// whatever the number of its subscribers.
 #pragma once
 
 #include <chrono>
@@ -43,8 +63,7 @@ namespace migsbyu::portal {
 struct AnalyticsRoutesOptions {
   // How often /analytics/events sends `status`.
   std::chrono::milliseconds status_interval{1000};
-  // Event streams end when this returns true (e.g. the server is stopping); they also end as
-  // soon as a send finds the client gone.
+  // The event stream's publisher returns when this returns true, or when the server stops.
   std::function<bool()> stopping;
 };
 

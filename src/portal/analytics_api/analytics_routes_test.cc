@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "analytics/console_testing.h"
 #include "analytics/fixture_lake.h"
 #include "portal/server.h"
 
@@ -22,7 +23,7 @@ class AnalyticsRoutesTest : public ::testing::Test {
         lake_.Execute(analytics::testing::ReadFileOrDie(analytics::testing::StandardFixtureSql()))
             .ok());
     ASSERT_TRUE(lake_.Publish(Lsn(500)).ok());
-    auto console = analytics::SqlConsole::Open(lake_);
+    auto console = analytics::SqlConsole::Open(lake_, analytics::testing::TestConsoleOptions());
     ASSERT_TRUE(console.ok()) << console.error().ToString();
     console_ = std::move(console).value();
     AnalyticsRoutesOptions options;
@@ -269,6 +270,58 @@ TEST_F(AnalyticsRoutesTest, RoutesAreServedUnderApiOnTheWebAddressAndDocumented)
   EXPECT_EQ(
       doc["paths"]["/analytics/dimensions/{entity}"]["get"]["parameters"][0]["schema"]["enum"],
       nlohmann::json::parse(R"(["students","professors","courses"])"));
+}
+
+TEST_F(AnalyticsRoutesTest, TheAuditTrailIsFilteredPagedAndAdminsOnly) {
+  auto page = Get("/analytics/audit?table=takes&limit=2");
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200) << page->body;
+  EXPECT_EQ(page->get_header_value("X-Total-Count"), "7");
+  EXPECT_EQ(page->get_header_value("Cache-Control"), "no-store");
+  ASSERT_EQ(Body(page).size(), 2u);
+  EXPECT_EQ(Body(page)[0]["operation"], "insert");
+  EXPECT_TRUE(Body(page)[0]["changed_by"].is_null());
+  EXPECT_EQ(Body(page)[0]["origin"], "database");
+  auto mine =
+      Get("/analytics/audit?user=registrar2&from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z");
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(mine->get_header_value("X-Total-Count"), "3");
+  ExpectBadRequest(Get("/analytics/audit?table=pg_authid"), "table");
+  ExpectBadRequest(Get("/analytics/audit?from=yesterday"), "from");
+  ExpectBadRequest(Get("/analytics/audit?order=sideways"), "order");
+  ExpectBadRequest(Get("/analytics/audit?limit=10001"), "limit");
+  ExpectBadRequest(Get("/analytics/audit.csv?limit=100001"), "limit");
+  auto actors = Get("/analytics/audit/actors");
+  ASSERT_TRUE(actors);
+  EXPECT_EQ(actors->status, 200);
+  EXPECT_EQ(Body(actors).size(), 6u);
+  for (const auto& route : router_.routes()) {
+    if (route.pattern.starts_with("/analytics/audit")) {
+      EXPECT_EQ(route.doc.permission, Permission::kAdmin) << route.pattern;
+    }
+  }
+}
+
+TEST_F(AnalyticsRoutesTest, TheAuditCsvIsADownloadOfTheSameRows) {
+  auto csv = Get("/analytics/audit.csv?record=S2&order=asc");
+  ASSERT_TRUE(csv);
+  ASSERT_EQ(csv->status, 200) << csv->body;
+  EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(csv->get_header_value("Content-Disposition"),
+            "attachment; filename=\"migsbyu-audit.csv\"");
+  EXPECT_EQ(csv->get_header_value("X-Total-Count"), "4");
+  EXPECT_EQ(csv->body,
+            "commit_time,changed_by,origin,table,operation,record,changes,lsn,position,xid\r\n"
+            "2026-01-10T10:00:00.000000Z,,snapshot,students,snapshot,S2,"
+            "first_name: (none) → Alan; gpa: (none) → 4.0; id: (none) → S2,0/64,1,7001\r\n"
+            "2026-02-10T10:00:00.000000Z,registrar2,portal,takes,insert,S2 / PHY101 / Fall 2026,"
+            "course_id: (none) → PHY101; semester: (none) → Fall 2026; student_id: (none) → S2,"
+            "0/C8,1,7002\r\n"
+            "2026-02-10T10:00:00.000000Z,registrar2,portal,takes,insert,S2 / MAT101 / Spring 2026,"
+            "course_id: (none) → MAT101; semester: (none) → Spring 2026; student_id: (none) → S2,"
+            "0/C8,2,7002\r\n"
+            "2026-04-10T10:00:00.000000Z,admin,portal,takes,update,S2 / MAT101 / Fall 2026,"
+            "semester: Spring 2026 → Fall 2026,0/190,1,7004\r\n");
 }
 
 }  // namespace

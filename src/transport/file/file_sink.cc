@@ -260,6 +260,14 @@ Status FileSink::Apply(const events::ChangeEvent& e) {
   AppendLsn(&buffer_, "lsn", e.lsn);
   AppendField(&buffer_, "position", std::to_string(e.position));
   AppendField(&buffer_, "commit_time_us", std::to_string(e.commit_time_us));
+  buffer_.append(",\"changed_by\":");
+  if (e.actor.user) {
+    AppendEscaped(&buffer_, *e.actor.user);
+  } else {
+    buffer_.append("null");
+  }
+  buffer_.append(",\"origin\":");
+  AppendEscaped(&buffer_, e.actor.origin);
   buffer_.append(",\"before\":");
   AppendRow(&buffer_, *e.table, e.before);
   buffer_.append(",\"after\":");

@@ -6,15 +6,17 @@
 //    "snapshot":false}
 //   {"type":"change","op":"u","schema":"public","table":"students","xid":731,
 //    "commit_lsn":"0/1A2B3C","lsn":"0/1A2A00","position":0,"commit_time_us":...,
+//    "changed_by":"registrar1","origin":"portal",
 //    "before":{"id":"S1","gpa":"3.50",...},"after":{...}}
 //   {"type":"commit","xid":731,"commit_lsn":"0/1A2B3C","end_lsn":"0/1A2B70",
 //    "commit_time_us":...,"snapshot":false,"changes":1}
-// op is r(ead, snapshot), c(reate), u(pdate), d(elete) or t(runcate); before/after are null
-// when absent. Values are typed: bool → true/false, int2/4/8 → numbers, float8 → number (NaN and
-// infinities as strings), numeric → exact decimal string, date → "YYYY-MM-DD", timestamp →
-// "YYYY-MM-DD HH:MM:SS[.ffffff]", timestamptz → the same with "+00" (UTC), NULL → null, an
-// unchanged TOAST value the decoder could not fill → {"unchanged_toast":true}, anything else →
-// its PostgreSQL text form as a string.
+// op is r(ead, snapshot), c(reate), u(pdate), d(elete) or t(runcate); changed_by (a string or
+// null) and origin say who made the change (common/actor.h); before/after are null when absent.
+// Values are typed: bool → true/false, int2/4/8 → numbers, float8 → number (NaN and infinities as
+// strings), numeric → exact decimal string, date → "YYYY-MM-DD", timestamp → "YYYY-MM-DD
+// HH:MM:SS[.ffffff]", timestamptz → the same with "+00" (UTC), NULL → null, an unchanged TOAST
+// value the decoder could not fill → {"unchanged_toast":true}, anything else → its PostgreSQL text
+// form as a string.
 //
 // Recovery: Open() finds the last complete commit line, truncates any torn or uncommitted tail
 // after it, and reports its end_lsn as ResumeLsn(). A transaction begun again (after a failed

@@ -92,6 +92,33 @@ TEST_F(FileSinkTest, FlushReturnsLastCommittedEndAndReopenResumesThere) {
   EXPECT_EQ(lines[3]["changes"], 2);
 }
 
+TEST_F(FileSinkTest, EachChangeSaysWhoMadeIt) {
+  auto sink = FileSink::Open(path_);
+  ASSERT_TRUE(sink.ok());
+  auto tx = Tx(100);
+  ASSERT_TRUE((*sink)->Begin(tx).ok());
+  for (const Actor& actor :
+       {Actor::Portal("reg \"one\"\n"), Actor::Database(), Actor::Snapshot(), Actor::Simulator()}) {
+    ChangeEvent e;
+    e.table = table_;
+    e.after = events::Row{Value::Integer(1), Value::Null()};
+    e.actor = actor;
+    ASSERT_TRUE((*sink)->Apply(e).ok());
+  }
+  ASSERT_TRUE((*sink)->Commit(tx).ok());
+  ASSERT_TRUE((*sink)->Flush().ok());
+  auto lines = Lines();
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[1]["changed_by"], "reg \"one\"\n");
+  EXPECT_EQ(lines[1]["origin"], "portal");
+  EXPECT_TRUE(lines[2]["changed_by"].is_null());
+  EXPECT_EQ(lines[2]["origin"], "database");
+  EXPECT_TRUE(lines[3]["changed_by"].is_null());
+  EXPECT_EQ(lines[3]["origin"], "snapshot");
+  EXPECT_EQ(lines[4]["changed_by"], "simulator");
+  EXPECT_EQ(lines[4]["origin"], "simulator");
+}
+
 TEST_F(FileSinkTest, OpenTruncatesTornAndUncommittedTail) {
   {
     auto sink = FileSink::Open(path_);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "common/actor.h"
 #include "common/civil_date.h"
 
 namespace migsbyu::kafka {
@@ -483,7 +484,8 @@ json ValueSchema(const TableSchema& t, const EnvelopeOptions& o) {
       SimpleField("string", "schema", false), SimpleField("string", "table", false),
       SimpleField("int64", "txId", true), SimpleField("int64", "lsn", true),
       SimpleField("int64", "xmin", true), SimpleField("int64", "commit_lsn", true),
-      SimpleField("int64", "end_lsn", true)});
+      SimpleField("int64", "end_lsn", true), SimpleField("string", "changed_by", true),
+      SimpleField("string", "origin", true)});
   json tx_fields = json::array({SimpleField("string", "id", false),
                                 SimpleField("int64", "total_order", false),
                                 SimpleField("int64", "data_collection_order", false)});
@@ -604,6 +606,8 @@ Result<std::string> EncodeValue(const ChangeEvent& change, const EnvelopeContext
       {"xmin", nullptr},
       {"commit_lsn", change.commit_lsn.value()},
       {"end_lsn", context.end_lsn.IsZero() ? json(nullptr) : json(context.end_lsn.value())},
+      {"changed_by", change.actor.user ? json(*change.actor.user) : json(nullptr)},
+      {"origin", change.actor.origin},
   };
   payload["transaction"] = {
       {"id", std::to_string(change.xid) + ":" + std::to_string(change.commit_lsn.value())},
@@ -784,6 +788,26 @@ Result<Lsn> LsnFromJson(const json& j, const char* what) {
   }
   return Error::Corruption(std::string("kafka envelope: ") + what + " = " + j.dump() +
                            " is not an LSN");
+}
+
+// source.changed_by and source.origin (ours); an event without an origin (Debezium's own) was
+// made outside MigsbyU.
+Result<Actor> ActorOf(const json& source, const std::string& where_table) {
+  auto origin = source.find("origin");
+  if (origin == source.end() || origin->is_null()) return Actor::Database();
+  auto bad = [&](const std::string& what) {
+    return Error::Corruption("kafka envelope: source of " + where_table + ": " + what);
+  };
+  if (!origin->is_string()) return bad("origin is not a string");
+  Actor actor;
+  actor.origin = origin->get<std::string>();
+  auto user = source.find("changed_by");
+  if (user != source.end() && !user->is_null()) {
+    if (!user->is_string()) return bad("changed_by is not a string");
+    actor.user = user->get<std::string>();
+  }
+  if (Status checked = CheckActor(actor); !checked.ok()) return bad(checked.error().message());
+  return actor;
 }
 
 Result<json> ParseJson(const std::string& text, const char* what) {
@@ -1050,6 +1074,7 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
     MIGSBYU_ASSIGN(out.tx.end_lsn, LsnFromJson(source["end_lsn"], "source.end_lsn"));
   }
   out.tx.commit_time_us = ev.commit_time_us;
+  MIGSBYU_ASSIGN(ev.actor, ActorOf(source, where_table));
   return std::optional<DecodedChange>(std::move(out));
 }
 

@@ -15,7 +15,11 @@
 //                   the commit LSN of the transaction before this one, null when unknown), plus
 //                   two MigsbyU fields: commit_lsn and end_lsn (decimal) of this transaction
 //                   (end_lsn null when the sink did not know it yet: the connector learns it
-//                   only at the commit; a decoder then takes commit_lsn);
+//                   only at the commit; a decoder then takes commit_lsn), and who made the
+//                   change (common/actor.h): changed_by (the user, or null) and origin
+//                   ("portal", "simulator", "cli", "snapshot", "database"). An event without
+//                   origin (a real Debezium connector's) decodes as changed_by null, origin
+//                   "database";
 //     transaction   {id: "<txId>:<commit_lsn>", total_order: position + 1,
 //                   data_collection_order: 1-based index among this table's changes in the tx};
 //     op            "r" | "c" | "u" | "d" | "t"; ts_ms/ts_us/ts_ns: when the sink encoded it.

@@ -90,6 +90,7 @@ TEST(EnvelopeTest, EncodesEveryCaseExactly) {
       EXPECT_EQ(d.change.position, event.position);
       EXPECT_EQ(d.change.xid, event.xid);
       EXPECT_EQ(d.change.commit_time_us, event.commit_time_us);
+      EXPECT_EQ(d.change.actor, event.actor);
       EXPECT_EQ(d.tx.end_lsn, ctx.end_lsn);
       EXPECT_EQ(d.tx.snapshot, ctx.snapshot);
     }
@@ -160,6 +161,50 @@ TEST(EnvelopeTest, RejectsMalformedMessagesNamingTheProblem) {
   r = DecodeEnvelope(nullptr, &bad_value);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("public.t.id"), std::string::npos) << r.error().message();
+}
+
+// source.changed_by and source.origin are ours: read back as written, absent from Debezium's
+// events (which were made outside MigsbyU), and checked like any other input.
+TEST(EnvelopeTest, TheActorTravelsInTheSourceBlock) {
+  auto table = testing::TableFromJson(testing::ReadJson(kTestData / "table_students.json"));
+  events::ChangeEvent e;
+  e.op = events::Operation::kInsert;
+  e.table = table;
+  e.after = events::Row(table->columns.size());
+  (*e.after)[0] = events::Value::Integer(1);
+  for (const Actor& actor :
+       {Actor::Portal("registrar1"), Actor::Portal(std::nullopt), Actor::Simulator(), Actor::Cli(),
+        Actor::Snapshot(), Actor::Database()}) {
+    e.actor = actor;
+    for (bool schemas : {true, false}) {
+      EnvelopeOptions o;
+      o.schemas_enable = schemas;
+      auto value = EncodeValue(e, {}, o);
+      ASSERT_TRUE(value.ok()) << value.error().ToString();
+      auto decoded = DecodeEnvelope(nullptr, &*value);
+      ASSERT_TRUE(decoded.ok()) << decoded.error().ToString();
+      ASSERT_TRUE(decoded->has_value());
+      EXPECT_EQ((*decoded)->change.actor, actor) << *value;
+    }
+  }
+  const std::string base = R"({"op":"c","after":{"id":1},"source":{"schema":"public","table":"t")";
+  for (const auto& [source, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"(,"origin":7)", "origin is not a string"},
+           {R"(,"origin":"Portal")", "origin 'Portal'"},
+           {R"(,"origin":"portal","changed_by":["a"])", "changed_by is not a string"},
+           {R"(,"origin":"portal","changed_by":"a\nb")", "control character"},
+           {R"(,"origin":"portal","changed_by":"")", "user of 0 bytes"}}) {
+    std::string value = base + source + "}}";
+    auto r = DecodeEnvelope(nullptr, &value);
+    ASSERT_FALSE(r.ok()) << value;
+    EXPECT_EQ(r.error().code(), ErrorCode::kCorruption);
+    EXPECT_NE(r.error().message().find(message), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find("public.t"), std::string::npos) << r.error().message();
+  }
+  std::string unclaimed = base + R"(,"changed_by":"ignored without an origin"}})";
+  auto r = DecodeEnvelope(nullptr, &unclaimed);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ((*r)->change.actor, Actor::Database());
 }
 
 TEST(EnvelopeTest, RefusesANumericWithMoreDecimalsThanItsScaleInPreciseMode) {

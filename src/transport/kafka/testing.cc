@@ -114,6 +114,10 @@ events::ChangeEvent EventFromJson(const json& j, std::shared_ptr<const events::T
   e.position = j.value("position", 0u);
   e.xid = j.value("xid", 0u);
   e.commit_time_us = j.value("commit_time_us", int64_t{0});
+  if (j.contains("changed_by") && !j["changed_by"].is_null()) {
+    e.actor.user = j["changed_by"].get<std::string>();
+  }
+  e.actor.origin = j.value("origin", std::string(kOriginDatabase));
   return e;
 }
 
@@ -141,6 +145,8 @@ json DescribeChange(const events::ChangeEvent& c) {
           {"lsn", c.lsn.ToString()},
           {"position", c.position},
           {"commit_time_us", c.commit_time_us},
+          {"changed_by", c.actor.user ? json(*c.actor.user) : json(nullptr)},
+          {"origin", c.actor.origin},
           {"columns", cols},
           {"before", DescribeRow(c.before, *c.table)},
           {"after", DescribeRow(c.after, *c.table)}};

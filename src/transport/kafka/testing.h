@@ -32,14 +32,15 @@ json ReadJson(const std::filesystem::path& path);
 std::shared_ptr<const events::TableSchema> TableFromJson(const json& j);
 
 // {"op", "xid", "commit_lsn": "0/16B3748", "lsn", "position", "commit_time_us",
-//  "before"/"after": [values] or null}; values typed by column: integers for ints, dates (days)
+//  "changed_by" (default null), "origin" (default "database"), "before"/"after": [values] or null};
+//  values typed by column: integers for ints, dates (days)
 // and timestamps (µs), strings for text and numeric, "__toast__" for an unchanged TOAST value.
 events::ChangeEvent EventFromJson(const json& j, std::shared_ptr<const events::TableSchema> table);
 
 // {"end_lsn", "last_commit_lsn", "snapshot", "data_collection_order", "processed_at_us"}.
 EnvelopeContext ContextFromJson(const json& j);
 
-// A decoded change as comparable JSON: op, table, identity, columns and text-form values.
+// A decoded change as comparable JSON: op, table, identity, actor, columns and text-form values.
 json DescribeDecoded(const DecodedChange& d);
 // The same for a change as a sink received it.
 json DescribeChange(const events::ChangeEvent& c);

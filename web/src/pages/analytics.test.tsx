@@ -89,6 +89,38 @@ describe("History timeline", () => {
     expect(items[1].textContent).toMatch(/Gpa: 3\.1 → 3\.8/);
   });
 
+  it("says who made each version, and who deleted a deleted one", () => {
+    render(
+      <Timeline
+        history={{
+          entity: "students",
+          id: "S1",
+          versions: [
+            { ...version(1, 3.1, false, "2026-11-25 16:00:00+00", "2026-11-25 16:00:05+00"), changed_by: "registrar1", origin: "portal", changes: [] },
+            {
+              ...version(2, 3.8, false, "2026-11-25 16:00:05+00", "2026-11-25 16:00:09+00"),
+              changed_by: null,
+              origin: "database",
+              is_deleted: true,
+              deleted_at: "2026-11-25 16:00:09+00",
+              deleted_by: "admin",
+              deleted_origin: "portal",
+              changes: [{ field: "gpa", old: 3.1, new: 3.8 }],
+            },
+            { ...version(3, 2.0, true, "2026-11-25 16:00:10+00", null), changed_by: "simulator", origin: "simulator", changes: [] },
+          ],
+        }}
+      />,
+    );
+    const actors = screen.getAllByTestId("version-actor").map((e) => e.textContent);
+    expect(actors).toEqual(["by registrar1portal", "by outside MigsbyUdatabase", "by simulatorsimulator"]);
+    expect(screen.getAllByTestId("version-deleted-by").map((e) => e.textContent)).toEqual(["deleted by admin"]);
+    // Who made a version is not one of its attributes: the first version's list leaves it out.
+    const first = within(screen.getByRole("list", { name: "History of students S1" })).getAllByRole("listitem")[0];
+    expect(within(first).queryByText("Changed by")).toBeNull();
+    expect(within(first).queryByText("Origin")).toBeNull();
+  });
+
   it("loads the history named in the URL", async () => {
     window.history.replaceState(null, "", "/analytics/history?entity=students&id=S1");
     const calls = mockFetch((call) =>
@@ -168,6 +200,17 @@ describe("SQL console", () => {
       r.readAsText(blobs[0]);
     });
     expect(text).toBe('major,n\r\nPhysics,3\r\n"Art, History",1\r\n');
+  });
+
+  it("says when the server's size limit cut the answer", async () => {
+    const user = userEvent.setup();
+    mockFetch(() => ({
+      body: { columns: [{ name: "x", type: "VARCHAR" }], rows: [["a"]], truncated: true, truncated_by: "bytes", elapsed_ms: 12.6 },
+    }));
+    render(<SqlConsole />);
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await screen.findByText("a");
+    expect(screen.getByRole("status").textContent).toBe("1 rows (cut at the server's size limit for an answer) in 13 ms");
   });
 
   it("shows the server's refusal clearly", async () => {

@@ -9,6 +9,7 @@ import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { Pager } from "../components/Pager";
 import { LiveBadge } from "../components/LiveBadge";
 import { Tabs } from "../components/Tabs";
+import { actorLabel, originLabel } from "../lib/actor";
 import { instantAt, parseInstant, positionOf, type TimeRange } from "../lib/asof";
 import { downloadText, toCsv } from "../lib/csv";
 import { formatValue, humanize } from "../lib/format";
@@ -50,7 +51,7 @@ export function AnalyticsPage({ tab }: { tab: string }) {
   );
 }
 
-const kTail = ["row_effective_start", "row_effective_end", "current_row_indicator", "is_deleted", "source_lsn"];
+const kTail = ["row_effective_start", "row_effective_end", "current_row_indicator", "is_deleted", "source_lsn", "changed_by", "origin"];
 
 // Attributes in the order the operational forms show them (id, names, ...): JSON objects from
 // the server come with their keys sorted, which reads badly.
@@ -148,7 +149,7 @@ interface History {
   versions: HistoryVersion[];
 }
 
-const kBookkeeping = new Set(["changes", "operation", "commit_time", "lsn", "deleted_at", ...kTail]);
+const kBookkeeping = new Set(["changes", "operation", "commit_time", "lsn", "deleted_at", "deleted_by", "deleted_origin", ...kTail]);
 
 function HistoryTab({ commits }: { commits: number }) {
   const loc = useLocation();
@@ -230,6 +231,15 @@ export function Timeline({ history }: { history: History }) {
               {typeof v.operation === "string" && <span className="badge">{v.operation}</span>}
               {isCurrent(v) && <span className="badge current">current</span>}
               {deleted && <span className="badge deleted">deleted{v.deleted_at ? ` ${formatValue(v.deleted_at)}` : ""}</span>}
+              <span className="who" data-testid="version-actor">
+                by <strong>{actorLabel(v.changed_by, v.origin)}</strong>
+                {originLabel(v.origin) && <span className="badge origin">{originLabel(v.origin)}</span>}
+              </span>
+              {deleted && (v.deleted_by != null || v.deleted_origin != null) && (
+                <span className="who" data-testid="version-deleted-by">
+                  deleted by <strong>{actorLabel(v.deleted_by, v.deleted_origin)}</strong>
+                </span>
+              )}
               <span className="muted">
                 {formatValue(v.row_effective_start)} → {formatValue(v.row_effective_end) || "now"}
               </span>
@@ -550,7 +560,14 @@ interface SqlResult {
   columns: { name: string; type: string }[];
   rows: unknown[][];
   truncated: boolean;
+  // What cut the answer short: the row limit, or the server's cap on the answer's size.
+  truncated_by?: "rows" | "bytes" | null;
   elapsed_ms: number;
+}
+
+function truncationNote(result: SqlResult): string {
+  if (!result.truncated) return "";
+  return result.truncated_by === "bytes" ? " (cut at the server's size limit for an answer)" : " (truncated at the limit)";
 }
 
 export function SqlConsole() {
@@ -613,7 +630,7 @@ export function SqlConsole() {
           </button>
           <label className="inline">
             Row limit
-            <input type="number" min={1} max={100000} value={limit} onChange={(e) => setLimit(e.target.value)} />
+            <input type="number" min={1} max={10000} value={limit} onChange={(e) => setLimit(e.target.value)} />
           </label>
           <button type="button" onClick={download} disabled={!result}>
             Download CSV
@@ -628,7 +645,7 @@ export function SqlConsole() {
       {result && (
         <>
           <p className="muted" role="status">
-            {result.rows.length.toLocaleString()} rows{result.truncated ? ` (truncated at the limit)` : ""} in {result.elapsed_ms} ms
+            {result.rows.length.toLocaleString()} rows{truncationNote(result)} in {Math.round(result.elapsed_ms)} ms
           </p>
           <DataGrid label="Query result" columns={columns} rows={result.rows} rowKey={(_r, i) => String(i)} maxHeight={560} />
         </>
