@@ -101,11 +101,16 @@ test: lint build web $(SANITIZE_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
 bench: build
 	@scripts/bench.sh $(BUILD)
 
-# The C++ files under clang-format: every tracked .h and .cc but those below FORMAT_EXCLUDE, the
-# folders other work is rewriting at the moment (formatting them now would only make that work's
-# merge conflict); empty the list once it has landed. `make format FORMAT_EXCLUDE=` formats all.
-FORMAT_EXCLUDE ?= src/cdc/ src/transport/ src/events/ src/oltp/migrations.cc
-FORMAT_FILES = $(filter-out $(addsuffix %,$(FORMAT_EXCLUDE)),$(shell git ls-files '*.h' '*.cc'))
+# The C++ files under clang-format: every tracked .h and .cc but FORMAT_EXCLUDE, the files other
+# branches are changing at the moment (formatting them here would only make those branches'
+# merges conflict): src/cdc/connector.* (sign-in, operations), src/events/change_event.h,
+# src/transport/kafka/envelope.* (operations), src/lake/writer.cc (Iceberg, operations),
+# src/oltp/migrations.cc (sign-in). Empty the list once they have landed: `make format
+# FORMAT_EXCLUDE=` formats every file.
+FORMAT_EXCLUDE ?= src/cdc/connector.cc src/cdc/connector.h src/events/change_event.h \
+	src/transport/kafka/envelope.cc src/transport/kafka/envelope.h src/lake/writer.cc \
+	src/oltp/migrations.cc
+FORMAT_FILES = $(filter-out $(FORMAT_EXCLUDE),$(shell git ls-files '*.h' '*.cc'))
 
 format: $(SETUP_STAMP)
 	@clang-format -i $(FORMAT_FILES)
