@@ -9,11 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "transport/kafka/testing.h"
@@ -55,7 +54,8 @@ TEST(EnvelopeTest, EncodesEveryCaseExactly) {
   for (const auto& path : files) {
     SCOPED_TRACE(path.filename().string());
     json c = testing::ReadJson(path);
-    auto table = testing::TableFromJson(testing::ReadJson(kTestData / c["table"].get<std::string>()));
+    auto table =
+        testing::TableFromJson(testing::ReadJson(kTestData / c["table"].get<std::string>()));
     events::ChangeEvent event = testing::EventFromJson(c["event"], table);
     EnvelopeContext ctx = testing::ContextFromJson(c["context"]);
     EnvelopeOptions options = OptionsFrom(c["options"]);
@@ -170,7 +170,8 @@ TEST(EnvelopeTest, RejectsMalformedMessagesNamingTheProblem) {
 TEST(EnvelopeTest, DecodesIsoDatesTimestampsAndDecimalsStrictly) {
   auto decode = [](const std::string& type, const std::string& name, const std::string& value) {
     std::string message = R"({"schema":{"type":"struct","fields":[{"type":"struct","field":"after",
-      "fields":[{"type":")" + type + R"(","optional":false,"name":")" + name +
+      "fields":[{"type":")" +
+                          type + R"(","optional":false,"name":")" + name +
                           R"(","field":"v"}]}]},
       "payload":{"op":"c","source":{"schema":"public","table":"t","lsn":5},"after":{"v":)" +
                           value + "}}}";
@@ -184,9 +185,9 @@ TEST(EnvelopeTest, DecodesIsoDatesTimestampsAndDecimalsStrictly) {
   EXPECT_EQ(value("string", "io.debezium.time.IsoDate", R"("2024-02-29")").integer, 19782);
   EXPECT_EQ(value("string", "io.debezium.time.IsoTimestamp", R"("1970-01-01T00:00:01.5")").integer,
             1500000);
-  EXPECT_EQ(value("string", "io.debezium.time.ZonedTimestamp", R"("1970-01-01T01:00:00+01:00")")
-                .integer,
-            0);
+  EXPECT_EQ(
+      value("string", "io.debezium.time.ZonedTimestamp", R"("1970-01-01T01:00:00+01:00")").integer,
+      0);
   for (const auto& [type, name, json] : std::vector<std::array<std::string, 3>>{
            {"string", "io.debezium.time.IsoDate", R"("2024-02-31")"},
            {"string", "io.debezium.time.IsoDate", R"("2023-02-29")"},
