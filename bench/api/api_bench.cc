@@ -177,6 +177,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> pgbench_protocols = {"extended", "prepared"};
   pid_t server_pid = 0;
   pid_t postgres_pid = 0;
+  std::vector<std::string> tokens;
   app.add_option("--api", api, "host:port of `migsbyu serve`")->capture_default_str();
   app.add_option("--database-url", url, "The PostgreSQL URL the server uses (for pgbench)")
       ->required();
@@ -195,7 +196,15 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", server_pid, "pid of `migsbyu serve`, for its CPU time");
   app.add_option("--postgres-pid", postgres_pid,
                  "pid of the postmaster, for the CPU time of PostgreSQL and its backends");
+  app.add_option("--tokens", tokens,
+                 "Bearer tokens, comma-separated: client i sends the (i mod n)-th, as scripts call "
+                 "the API; none for a server run with --no-auth")
+      ->delimiter(',');
   CLI11_PARSE(app, argc, argv);
+  auto token_of = [&](int client) -> const std::string& {
+    static const std::string none;
+    return tokens.empty() ? none : tokens[static_cast<size_t>(client) % tokens.size()];
+  };
 
   auto colon = api.rfind(':');
   const std::string host = api.substr(0, colon);
@@ -217,12 +226,22 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "api_bench: %s/health does not answer 200\n", api.c_str());
       return 1;
     }
+    for (const auto& token : tokens) {
+      httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+      auto me = client.Get("/auth/me", auth);
+      if (!me || me->status != 200) {
+        std::fprintf(stderr, "api_bench: a token is refused: GET /auth/me answers %s\n",
+                     me ? std::to_string(me->status).c_str() : "nothing");
+        return 1;
+      }
+    }
   }
 
   // The rows both GET and SELECT read: seed-0 .. seed-(n-1).
   {
     httplib::Client client(host, port);
     client.set_keep_alive(true);
+    if (!tokens.empty()) client.set_bearer_token_auth(tokens.front());
     for (int i = 0; i < seed_rows; ++i) {
       auto r = client.Post("/students/", Student("seed-" + std::to_string(i)).dump(),
                            "application/json");
@@ -234,6 +253,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (tokens.empty()) {
+    std::printf("API calls carry no credential (a server run with --no-auth)\n");
+  } else {
+    std::printf("API calls carry a bearer token per client (%zu tokens), checked by the gate\n",
+                tokens.size());
+  }
   std::printf("%-22s %5s | %10s %8s %8s | %-8s %10s %8s %8s | %6s\n", "operation", "conc",
               "API req/s", "p50 ms", "p99 ms", "pgbench", "/s", "p50 ms", "p99 ms", "ratio");
   std::printf("%s\n", std::string(114, '-').c_str());
@@ -304,7 +329,7 @@ int main(int argc, char** argv) {
           [&](int t, int64_t i, std::string* out) {
             std::string id = prefix + std::to_string(t) + "-" + std::to_string(i);
             migsbyu::bench::WriteJsonRequest("POST", "/students/", host_header,
-                                             body_before + id + body_after, out);
+                                             body_before + id + body_after, out, token_of(t));
           },
           kInsertScript);
     }
@@ -315,8 +340,9 @@ int main(int argc, char** argv) {
       cell(
           "GET /students/{id}", c,
           [&](int t, int64_t, std::string* out) {
-            migsbyu::bench::WriteJsonRequest(
-                "GET", "/students/seed-" + std::to_string(pick(rngs[t])), host_header, "", out);
+            migsbyu::bench::WriteJsonRequest("GET",
+                                             "/students/seed-" + std::to_string(pick(rngs[t])),
+                                             host_header, "", out, token_of(t));
           },
           SelectScript(seed_rows));
     }

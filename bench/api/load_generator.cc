@@ -123,8 +123,9 @@ UniqueFd Connect(const std::string& host, int port, std::string* error) {
 }  // namespace
 
 void WriteJsonRequest(const char* method, const std::string& target, const std::string& host,
-                      const std::string& body, std::string* out) {
+                      const std::string& body, std::string* out, const std::string& token) {
   out->append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host);
+  if (!token.empty()) out->append("\r\nAuthorization: Bearer ").append(token);
   if (!body.empty()) {
     out->append("\r\nContent-Type: application/json\r\nContent-Length: ")
         .append(std::to_string(body.size()));

@@ -45,8 +45,9 @@ class LoadGenerator {
   int port_;
 };
 
-// "POST /students/ HTTP/1.1" with Host, Content-Type: application/json and Content-Length.
+// "POST /students/ HTTP/1.1" with Host, Content-Type: application/json and Content-Length, and
+// Authorization: Bearer `token` unless it is empty.
 void WriteJsonRequest(const char* method, const std::string& target, const std::string& host,
-                      const std::string& body, std::string* out);
+                      const std::string& body, std::string* out, const std::string& token = "");
 
 }  // namespace migsbyu::bench

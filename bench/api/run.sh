@@ -19,10 +19,14 @@ scripts/pg.sh start "$data" "$port"
 url=$(scripts/pg.sh url "$port" "$data")
 export PGPASSFILE=$(scripts/pg.sh passfile "$data")
 api_port=$(scripts/pg.sh free-port)
+# Authentication on, a bearer token per client, as a script calls the API (docs/SECURITY.md).
+tokens=$(for i in $(seq 1 16); do
+  "$build/migsbyu" token create --database-url "$url" --role registrar --name "bench-$i" 2>/dev/null
+done | paste -sd, -)
 "$build/migsbyu" serve --no-pipeline --database-url "$url" --api-address "127.0.0.1:$api_port" \
   --web-address "" ${MIGSBYU_SERVE_ARGS:-} >/dev/null &
 serve_pid=$!
 # api_bench waits for /health before it starts.
 echo "bench/api: PostgreSQL 15 on 127.0.0.1:$port, API on 127.0.0.1:$api_port, $(nproc) cores"
 "$build/bench/api/api_bench" --api "127.0.0.1:$api_port" --database-url "$url" \
-  --server-pid "$serve_pid" --postgres-pid "$(head -1 "$data/postmaster.pid")" "$@"
+  --server-pid "$serve_pid" --postgres-pid "$(head -1 "$data/postmaster.pid")" --tokens "$tokens" "$@"

@@ -1,5 +1,6 @@
 // A test program, not part of migsbyu: it confines itself as the console's worker does
-// (ConfineThisProcess), then tries what an escaped query would try, and sends one frame on stdout:
+// (ConfineThisProcess), waits for one frame on stdin as the worker waits for its query, then tries
+// what an escaped query would try, and sends one frame on stdout:
 // a JSON object from each attempt's name to its outcome, "ok" or the errno's name ("EPERM").
 // worker_process_test.cc starts it through WorkerProcess and checks the outcomes against
 // testdata/confinement.txt.
@@ -29,6 +30,7 @@ extern char** environ;
 namespace {
 
 using migsbyu::analytics::ConfineThisProcess;
+using migsbyu::analytics::ReadFrame;
 using migsbyu::analytics::WriteFrame;
 
 std::string Outcome(long result) {
@@ -50,6 +52,10 @@ int main(int argc, char** argv) {
   pid_t parent = argc > 2 ? static_cast<pid_t>(std::atoi(argv[2])) : 0;
   nlohmann::json out;
   out["confine"] = ConfineThisProcess(parent).ok() ? "ok" : "failed";
+  // As the console's worker does, wait for the parent's first frame: WorkerProcess::Start sets
+  // the resource limits after the spawn, so only a frame sent after Start returned says they are
+  // in place.
+  out["first_frame"] = ReadFrame(STDIN_FILENO, 64).ok() ? "ok" : "failed";
   const std::string scratch = "/tmp/migsbyu-confinement-probe-" + std::to_string(getpid());
 
   out["open_for_writing"] = Opened(open(scratch.c_str(), O_WRONLY | O_CREAT, 0600));

@@ -78,6 +78,17 @@ Status FixtureLake::Publish(Lsn end_lsn, int64_t commit_time_micros) {
     std::string file = directory_ + "/" + table + "-v" + std::to_string(version) + ".parquet";
     MIGSBYU_TRY(conn.Execute("COPY staging." + duck::QuoteIdentifier(table) + " TO " +
                              duck::QuoteString(file) + " (FORMAT parquet)"));
+    // A table whose rows did not change keeps its file, as in the real lake, so that its view's
+    // definition stays the same (the commit event names only the views that changed).
+    std::string previous;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = files_.find(table); it != files_.end()) previous = it->second;
+    }
+    if (!previous.empty() && ReadFileOrDie(previous) == ReadFileOrDie(file)) {
+      std::filesystem::remove(file);
+      file = previous;
+    }
     files[table] = file;
     script += "CREATE OR REPLACE VIEW main." + duck::QuoteIdentifier(table) +
               " AS SELECT * FROM read_parquet(" + duck::QuoteString(file) + ");";

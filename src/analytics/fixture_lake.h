@@ -4,7 +4,8 @@
 // in-memory DuckDB, then Publish() writes each staging table to a Parquet file in a fresh
 // temporary folder and (re)creates a view of the same name over it, exactly as the real lake
 // exposes its contract views over its files. Each Publish is one commit: the version goes up
-// and WaitForCommit wakes. Files are never deleted before the fixture is (PinViews' pin holds
+// and WaitForCommit wakes; a table whose rows are unchanged keeps its file (its view reads the
+// same file as before). Files are never deleted before the fixture is (PinViews' pin holds
 // nothing). The folder is removed with the fixture.
 //
 // Threading: Read, Latest, WaitForCommit and Directory are thread-safe; Execute and Publish are

@@ -1,5 +1,7 @@
 #include "analytics/lake_access.h"
 
+#include <algorithm>
+
 #include "analytics/tables.h"
 
 namespace migsbyu::analytics {
@@ -58,6 +60,21 @@ class LakeReadAccess : public LakeAccess {
 };
 
 }  // namespace
+
+std::vector<std::string> ChangedViews(const PinnedViews& before, const PinnedViews& after) {
+  std::map<std::string, std::string> was(before.views.begin(), before.views.end());
+  std::map<std::string, std::string> is(after.views.begin(), after.views.end());
+  std::vector<std::string> changed;
+  for (const auto& [name, definition] : is) {
+    auto it = was.find(name);
+    if (it == was.end() || it->second != definition) changed.push_back(name);
+  }
+  for (const auto& [name, definition] : was) {
+    if (!is.count(name)) changed.push_back(name);
+  }
+  std::sort(changed.begin(), changed.end());
+  return changed;
+}
 
 std::unique_ptr<LakeAccess> AccessLake(std::shared_ptr<lake::Lake> lake) {
   return std::make_unique<LakeReadAccess>(std::move(lake));

@@ -75,6 +75,12 @@ class LakeAccess {
   virtual std::optional<std::map<std::string, int64_t>> RowCounts() { return std::nullopt; }
 };
 
+// The names of the views whose definitions differ between two pins of the lake (views added,
+// removed, or reading other files), sorted. A view's definition names the files it reads, and a
+// data file never changes once written, so a view left out reads the same rows in `after` as in
+// `before` (compaction, which rewrites files without changing rows, names its views all the same).
+std::vector<std::string> ChangedViews(const PinnedViews& before, const PinnedViews& after);
+
 // A LakeAccess over the lake's read API. Read opens a connection on the latest snapshot and keeps
 // it pinned for the call.
 std::unique_ptr<LakeAccess> AccessLake(std::shared_ptr<lake::Lake> lake);

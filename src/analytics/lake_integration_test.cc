@@ -297,5 +297,34 @@ TEST_F(LakeIntegrationTest, WaitForCommitReportsTheNextCommit) {
   EXPECT_EQ(MicrosSinceEpoch(*commit->commit_time), At("2026-01-10T10:00:00Z"));
 }
 
+TEST_F(LakeIntegrationTest, ChangedViewsAreThoseOfTheTablesACommitWrote) {
+  WriteHistory();
+  using Op = events::Operation;
+  auto pinned = [&] {
+    auto views = access_->PinViews();
+    EXPECT_TRUE(views.ok()) << views.error().ToString();
+    return views.ok() ? std::move(*views) : PinnedViews{};
+  };
+  PinnedViews before = pinned();
+  std::map<std::string, V> professor = {{"id", V::Text("P1")},
+                                        {"first_name", V::Text("Emmy")},
+                                        {"last_name", V::Text("Noether")},
+                                        {"department", V::Text("Physics")},
+                                        {"annual_salary", V::Integer(120000)}};
+  std::map<std::string, V> raised = professor;
+  raised["annual_salary"] = V::Integer(130000);
+  Transaction(900, "2026-06-10T10:00:00Z", {{Op::kUpdate, "professors", professor, raised}});
+  PinnedViews after = pinned();
+  EXPECT_EQ(ChangedViews(before, after),
+            (std::vector<std::string>{"professors_changes", "professors_dim"}));
+  EXPECT_TRUE(ChangedViews(after, after).empty());
+
+  Transaction(1000, "2026-06-11T10:00:00Z",
+              {{Op::kUpdate, "students", Student("S1", "3.50", "Physics"),
+                Student("S1", "3.75", "Physics")}});
+  EXPECT_EQ(ChangedViews(after, pinned()),
+            (std::vector<std::string>{"students_changes", "students_dim"}));
+}
+
 }  // namespace
 }  // namespace migsbyu::analytics

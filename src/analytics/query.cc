@@ -56,7 +56,100 @@ nlohmann::json CellToJson(duck::QueryResult& result, uint64_t column, uint64_t r
   return result.GetString(column, row);
 }
 
+// Characters on screen, counted as UTF-8 code points (continuation bytes are not counted).
+size_t DisplayWidth(std::string_view text) {
+  return std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; });
+}
+
+std::string CsvField(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string FormatTable(Rows& rows) {
+  const uint64_t n = rows.result.RowCount();
+  std::vector<std::vector<std::string>> cells(n + 1);
+  std::vector<size_t> widths;
+  for (const auto& column : rows.columns) {
+    cells[0].push_back(column.name);
+    widths.push_back(DisplayWidth(column.name));
+  }
+  for (uint64_t r = 0; r < n; ++r) {
+    for (uint64_t c = 0; c < rows.columns.size(); ++c) {
+      cells[r + 1].push_back(CellText(rows, c, r).value_or("NULL"));
+      widths[c] = std::max(widths[c], DisplayWidth(cells[r + 1].back()));
+    }
+  }
+  std::string out;
+  auto line = [&](const std::vector<std::string>& row, bool header) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      const std::string& type = rows.columns[c].type;
+      bool right = !header && (IsSignedInteger(type) || IsUnsignedInteger(type) || IsReal(type));
+      std::string pad(widths[c] - DisplayWidth(row[c]), ' ');
+      out += c ? " | " : "";
+      out += right ? pad + row[c] : row[c] + (c + 1 < row.size() ? pad : "");
+    }
+    out += '\n';
+  };
+  line(cells[0], true);
+  for (size_t c = 0; c < widths.size(); ++c) out += (c ? "-+-" : "") + std::string(widths[c], '-');
+  out += '\n';
+  for (uint64_t r = 0; r < n; ++r) line(cells[r + 1], false);
+  out += "(" + std::to_string(n) + (n == 1 ? " row)\n" : " rows)\n");
+  return out;
+}
+
+std::string FormatCsv(Rows& rows) {
+  std::string out;
+  for (size_t c = 0; c < rows.columns.size(); ++c) {
+    out += (c ? "," : "") + CsvField(rows.columns[c].name);
+  }
+  out += "\r\n";
+  for (uint64_t r = 0; r < rows.result.RowCount(); ++r) {
+    for (uint64_t c = 0; c < rows.columns.size(); ++c) {
+      out += (c ? "," : "") + CsvField(CellText(rows, c, r).value_or(""));
+    }
+    out += "\r\n";
+  }
+  return out;
+}
+
+std::string FormatJson(Rows& rows) {
+  nlohmann::json objects = RowsToObjects(rows);
+  if (objects.empty()) return "[]\n";
+  std::string out;
+  for (size_t r = 0; r < objects.size(); ++r) out += (r ? ",\n " : "[") + objects[r].dump();
+  return out + "]\n";
+}
+
 }  // namespace
+
+std::optional<std::string> CellText(Rows& rows, uint64_t column, uint64_t row) {
+  if (rows.result.IsNull(column, row)) return std::nullopt;
+  return rows.result.GetString(column, row);
+}
+
+Result<RowsFormat> ParseRowsFormat(std::string_view name) {
+  if (name == "table") return RowsFormat::kTable;
+  if (name == "csv") return RowsFormat::kCsv;
+  if (name == "json") return RowsFormat::kJson;
+  return Error::InvalidArgument("format: expected table, csv or json, got '" + std::string(name) +
+                                "'");
+}
+
+std::string FormatRows(Rows& rows, RowsFormat format) {
+  switch (format) {
+    case RowsFormat::kCsv:
+      return FormatCsv(rows);
+    case RowsFormat::kJson:
+      return FormatJson(rows);
+    case RowsFormat::kTable:
+      break;
+  }
+  return FormatTable(rows);
+}
 
 std::string Sql::Bind(Param value) {
   params_.push_back(std::move(value));

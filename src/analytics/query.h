@@ -12,12 +12,18 @@
 // microseconds ("2026-11-25T16:15:00.000000Z", as instant.h formats); anything else → DuckDB's
 // text form.
 //
+// Text forms (CellText, FormatRows): the JSON form's text, except that DECIMALs keep their scale
+// ("4.00", not 4) and text is not quoted; NULL is nullopt. Lists, structs, maps, blobs, intervals
+// and UUIDs read as DuckDB prints them ("[1, 2]", "{'x': 1}", "\xAA\xBB", "1 day").
+//
 // Threading: functions over a connection owned by the calling thread.
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -65,5 +71,23 @@ nlohmann::json RowsToObjects(Rows& rows);
 
 // Rows [from, from + count) (clamped to the result) as arrays of values in column order.
 nlohmann::json RowsToArrays(Rows& rows, uint64_t from, uint64_t count);
+
+// One cell's text form (see above); nullopt for NULL.
+std::optional<std::string> CellText(Rows& rows, uint64_t column, uint64_t row);
+
+// How FormatRows prints a result:
+//   kTable: the column names, a rule, the rows in aligned columns (NULL as "NULL"), then
+//           "(N rows)";
+//   kCsv:   RFC 4180: a header of the column names, one line per row, CRLF line ends; cells
+//           holding a comma, a double quote, CR or LF quoted with their quotes doubled; NULL as
+//           an empty cell;
+//   kJson:  a JSON array of one object per row ({"column": JSON form}), one row per line.
+enum class RowsFormat { kTable, kCsv, kJson };
+
+// "table", "csv" or "json"; kInvalidArgument naming the text otherwise.
+Result<RowsFormat> ParseRowsFormat(std::string_view name);
+
+// Every row of `rows` in `format`, ending with a newline.
+std::string FormatRows(Rows& rows, RowsFormat format);
 
 }  // namespace migsbyu::analytics

@@ -18,6 +18,9 @@ TEST(WorkerProcessTest, AConfinedWorkerCanDoOnlyWhatItsWorkNeeds) {
   auto worker = WorkerProcess::Start(MIGSBYU_CONFINEMENT_PROBE,
                                      {"--parent", std::to_string(getpid())}, limits);
   ASSERT_TRUE(worker.ok()) << worker.error().ToString();
+  // The limits are set once Start returns; the probe starts its attempts on this frame.
+  ASSERT_EQ(worker->Send("go", WorkerProcess::Clock::now() + std::chrono::seconds(30)),
+            WorkerProcess::Outcome::kDone);
   std::string report;
   auto outcome =
       worker->Receive(&report, 1 << 20, WorkerProcess::Clock::now() + std::chrono::seconds(30));

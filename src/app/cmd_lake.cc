@@ -1,3 +1,4 @@
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -5,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "analytics/query.h"
 #include "app/commands.h"
 #include "lake/deriver.h"
 #include "lake/lake.h"
@@ -20,6 +22,7 @@ namespace {
 struct LakeFlags {
   std::string dir = "var/lake";
   std::string sql;
+  std::string format = "table";
   std::string brokers;
   std::string group = "migsbyu-lake";
   std::string topic_prefix = "migsbyu";
@@ -61,22 +64,20 @@ void PrintStatus(const LakeFlags& flags) {
 }
 
 void RunQuery(const LakeFlags& flags) {
+  auto format = analytics::ParseRowsFormat(flags.format);
+  if (!format.ok()) throw CLI::ValidationError("--format", format.error().message());
+  // One query, as a shell user types it: a trailing semicolon is not part of it.
+  std::string sql = flags.sql;
+  while (!sql.empty() &&
+         (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back()))))
+    sql.pop_back();
   auto lake = OpenLake(flags);
   auto conn = lake->Connect();
   if (!conn.ok()) throw CLI::RuntimeError("lake query: " + conn.error().ToString(), 1);
-  auto rows = conn->connection.Query(flags.sql);
+  auto rows = analytics::RunQuery(conn->connection, sql);
   if (!rows.ok()) throw CLI::RuntimeError("lake query: " + rows.error().ToString(), 1);
-  for (uint64_t c = 0; c < rows->ColumnCount(); ++c) {
-    std::printf("%s%s", c ? "|" : "", rows->ColumnName(c).c_str());
-  }
-  std::printf("\n");
-  for (uint64_t r = 0; r < rows->RowCount(); ++r) {
-    for (uint64_t c = 0; c < rows->ColumnCount(); ++c) {
-      std::printf("%s%s", c ? "|" : "",
-                  rows->IsNull(c, r) ? "NULL" : rows->GetString(c, r).c_str());
-    }
-    std::printf("\n");
-  }
+  std::string text = analytics::FormatRows(*rows, *format);
+  std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
 // The consumer group's partitions are the lake's tables: a member writes a table only while it
@@ -203,8 +204,14 @@ void AddLakeCommand(CLI::App& app) {
 
   auto* query = cmd->add_subcommand("query", "Run one SQL query over the lake's views, print rows");
   add_dir(query);
-  query->add_option("sql", flags->sql, "SQL over students_dim, course_enrollment_fact, ...")
+  query
+      ->add_option("sql", flags->sql,
+                   "One SELECT (or SHOW, DESCRIBE, SUMMARIZE) over students_dim, "
+                   "course_enrollment_fact, ...")
       ->required();
+  query->add_option("--format", flags->format, "Output: table, csv or json")
+      ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->capture_default_str();
   query->callback([flags] { RunQuery(*flags); });
 
   auto* consume = cmd->add_subcommand(

@@ -4,10 +4,14 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/commands.h"
 #include "app/pipeline.h"
+#include "auth/auth_api.h"
+#include "auth/authenticator.h"
+#include "auth/gate.h"
 #include "common/log.h"
 #include "oltp/migrations.h"
 #include "oltp/simulator.h"
@@ -26,6 +30,10 @@ struct ServeOptions {
   portal::ServerOptions server;
   int pool_size = 16;
   PipelineOptions pipeline;
+  bool no_auth = false;
+  bool secure_cookie = false;
+  int session_idle_seconds = 30 * 60;
+  int session_lifetime_seconds = 12 * 60 * 60;
   // The deadlines in seconds, as the flags take them.
   double head_timeout = 10;
   double body_timeout = 30;
@@ -46,6 +54,21 @@ std::chrono::milliseconds Milliseconds(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
+// On the first start (no user at all): the admin user, with a random password to print once.
+std::optional<std::string> CreateFirstAdmin(auth::Authenticator& authenticator) {
+  auto users = authenticator.Users();
+  if (!users.ok()) throw CLI::RuntimeError("serve: " + users.error().ToString(), 1);
+  if (!users->empty()) return std::nullopt;
+  const std::string password = auth::GeneratePassword();
+  auto added = authenticator.AddUser({"admin", portal::Role::kAdmin, true, password});
+  if (!added.ok()) {
+    if (added.error().code() == ErrorCode::kAlreadyExists) return std::nullopt;  // raced
+    throw CLI::RuntimeError("serve: cannot create the first user: " + added.error().ToString(), 1);
+  }
+  MIGSBYU_LOG_INFO("serve: first run: created the user admin");
+  return password;
+}
+
 void Serve(const ServeOptions& options) {
   // Every thread started from here on inherits the mask; this thread alone takes the signals.
   sigset_t signals;
@@ -60,8 +83,35 @@ void Serve(const ServeOptions& options) {
     auto migrated = oltp::ApplyMigrations(*conn);
     if (!migrated.ok()) throw CLI::RuntimeError("serve: " + migrated.error().ToString(), 1);
   }
+  if (options.no_auth) {
+    auto loopback =
+        auth::CheckLoopbackOnly({options.server.api_address, options.server.web_address});
+    if (!loopback.ok()) throw CLI::RuntimeError("serve: " + loopback.error().message(), 1);
+  }
+  auth::AuthOptions auth_options;
+  auth_options.session_idle = std::chrono::seconds(options.session_idle_seconds);
+  auth_options.session_lifetime = std::chrono::seconds(options.session_lifetime_seconds);
+  auto authenticator = auth::Authenticator::Start(options.database_url, auth_options);
+  if (!authenticator.ok()) {
+    throw CLI::RuntimeError("serve: " + authenticator.error().ToString(), 1);
+  }
+  std::optional<std::string> first_password;
+  if (!options.no_auth) first_password = CreateFirstAdmin(**authenticator);
+
   pg::Pool pool(options.database_url, static_cast<size_t>(options.pool_size));
   portal::Router router;
+  // The cookie is Secure whenever the UI is reached over HTTPS: served with TLS, or so declared
+  // for a TLS proxy in front.
+  const bool secure_cookie = options.secure_cookie || !options.server.tls_cert.empty();
+  auth::SignInGate sign_in(**authenticator, secure_cookie);
+  auth::OpenGate open;
+  if (options.no_auth) {
+    router.SetGate(&open);
+  } else {
+    router.SetGate(&sign_in);
+  }
+  auth::RegisterAuthRoutes(router, **authenticator,
+                           {.open = options.no_auth, .secure_cookie = secure_cookie});
   oltp::Simulator simulator(pool);
   portal::RegisterRestApi(router, pool);
   portal::RegisterGenerateApi(router, pool, simulator);
@@ -84,6 +134,23 @@ void Serve(const ServeOptions& options) {
   if (server.web_port() != 0) {
     std::printf("  UI:  %s\n", Url(options.server.web_address, server.web_port(), tls).c_str());
   }
+  if (first_password) {
+    const std::string login =
+        server.web_port() != 0 ? Url(options.server.web_address, server.web_port(), tls) + "/login"
+                               : Url(options.server.api_address, server.api_port(), tls) + "/docs";
+    std::printf(
+        "First run: no user existed, so this one was made (its password is shown only now):\n"
+        "  user:     admin\n"
+        "  password: %s\n"
+        "  Sign in at %s; change the password with `migsbyu user passwd admin`.\n",
+        first_password->c_str(), login.c_str());
+  }
+  if (options.no_auth) {
+    std::fprintf(stderr,
+                 "WARNING: --no-auth: sign-in is off. Every request acts as user 'local' with the "
+                 "admin role and the pii grant; only loopback addresses are served.\n");
+    MIGSBYU_LOG_WARN("serve: --no-auth: every request acts as user local (admin, pii)");
+  }
   std::printf("Press Ctrl-C to stop.\n");
   std::fflush(stdout);
 
@@ -93,6 +160,7 @@ void Serve(const ServeOptions& options) {
   server.Stop();
   simulator.Stop();
   (*pipeline)->Stop();
+  (*authenticator)->Stop();
   MIGSBYU_LOG_INFO("serve: stopped");
 }
 
@@ -191,6 +259,20 @@ void AddServeCommand(CLI::App& app) {
   cmd->add_option("--read-pipeline-depth", options->server.read_pipeline_depth,
                   "Reads in flight per read connection (more than 1 pipelines)")
       ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_flag("--no-auth", options->no_auth,
+                "No sign-in: every request acts as user 'local' (admin, pii), for the prototype's "
+                "client; loopback addresses only");
+  cmd->add_flag("--secure-cookie", options->secure_cookie,
+                "Mark the session cookie Secure (the UI is reached over HTTPS behind a TLS proxy; "
+                "implied by --tls-cert)");
+  cmd->add_option("--session-idle-seconds", options->session_idle_seconds,
+                  "A browser session ends after this long without a request")
+      ->check(CLI::Range(1, 7 * 24 * 3600))
+      ->capture_default_str();
+  cmd->add_option("--session-lifetime-seconds", options->session_lifetime_seconds,
+                  "A browser session ends this long after sign-in, active or not")
+      ->check(CLI::Range(1, 30 * 24 * 3600))
       ->capture_default_str();
   AddSecurityOptions(cmd, options.get());
   AddPipelineOptions(cmd, &options->pipeline);

@@ -22,6 +22,8 @@ void AddGenerateCommand(CLI::App& app);
 void AddSimulateCommand(CLI::App& app);
 void AddCdcCommand(CLI::App& app);
 void AddLakeCommand(CLI::App& app);
+void AddUserCommand(CLI::App& app);
+void AddTokenCommand(CLI::App& app);
 // The SQL console's worker (hidden): analytics/console_worker.h.
 void AddConsoleWorkerCommand(CLI::App& app);
 

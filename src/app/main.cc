@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
   migsbyu::app::AddSimulateCommand(app);
   migsbyu::app::AddCdcCommand(app);
   migsbyu::app::AddLakeCommand(app);
+  migsbyu::app::AddUserCommand(app);
+  migsbyu::app::AddTokenCommand(app);
   migsbyu::app::AddConsoleWorkerCommand(app);
   try {
     app.parse(argc, argv);

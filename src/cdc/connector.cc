@@ -7,6 +7,7 @@
 #include "cdc/snapshot.h"
 #include "cdc/spool.h"
 #include "common/log.h"
+#include "common/private_schema.h"
 #include "pg/connection.h"
 #include "pg/replication.h"
 
@@ -84,7 +85,10 @@ class Connector::Session {
  private:
   Status EnsurePublication() {
     auto tables = PublicationTables(*conn_, options_.publication_name);
-    if (tables.ok()) return OkStatus();
+    if (tables.ok()) {
+      WarnPrivate(*tables);
+      return OkStatus();
+    }
     if (tables.error().code() != ErrorCode::kNotFound) return tables.error();
     std::string sql = "CREATE PUBLICATION " + pg::QuoteIdentifier(options_.publication_name) +
                       " FOR TABLE ";
@@ -102,6 +106,19 @@ class Connector::Session {
     return OkStatus();
   }
 
+  // A publication made by hand (FOR ALL TABLES, or naming them) may publish the private schema's
+  // tables; their rows are dropped in the snapshot and in the stream (On(RowMessage&)) all the
+  // same, and the operator is told once per connection.
+  void WarnPrivate(const std::vector<TableName>& tables) {
+    for (const auto& t : tables) {
+      if (!IsPrivateSchema(t.schema)) continue;
+      MIGSBYU_LOG_WARN(
+          "cdc: publication {} publishes {}.{}; tables of the private schema are "
+          "never captured, so its changes are dropped",
+          options_.publication_name, t.schema, t.name);
+    }
+  }
+
   Result<bool> SlotExists() {
     MIGSBYU_ASSIGN(auto r, conn_->ExecParams(
                                "SELECT database = current_database(), plugin "
@@ -117,7 +134,12 @@ class Connector::Session {
 
   Status Snapshot(const pg::CreatedSlot& slot) {
     SetState(ConnectorState::kSnapshotting);
-    MIGSBYU_ASSIGN(auto tables, PublicationTables(*conn_, options_.publication_name));
+    MIGSBYU_ASSIGN(auto published, PublicationTables(*conn_, options_.publication_name));
+    std::vector<TableName> tables;
+    for (auto& t : published) {
+      if (IsPrivateSchema(t.schema)) continue;  // WarnPrivate said so at setup
+      tables.push_back(std::move(t));
+    }
     Status st = CopySnapshot(
         *conn_, slot.snapshot_name, tables, slot.consistent_point, sink_,
         [this](const SnapshotProgress& p) {
@@ -229,7 +251,7 @@ class Connector::Session {
 
   Status On(RowMessage& m, Lsn lsn) {
     if (!in_tx_) return Error::Corruption("change outside a transaction at LSN " + lsn.ToString());
-    if (skip_) return OkStatus();
+    if (skip_ || IsPrivateSchema(m.table->schema)) return OkStatus();
     events::ChangeEvent e;
     e.op = m.op;
     e.table = std::move(m.table);
@@ -242,6 +264,7 @@ class Connector::Session {
     if (!in_tx_) return Error::Corruption("Truncate outside a transaction at LSN " + lsn.ToString());
     if (skip_) return OkStatus();
     for (auto& table : m.tables) {
+      if (IsPrivateSchema(table->schema)) continue;
       events::ChangeEvent e;
       e.op = events::Operation::kTruncate;
       e.table = table;
@@ -424,6 +447,12 @@ Status Connector::Run(std::stop_token stop) {
   }
   if (options_.slot_name.empty() || options_.publication_name.empty()) {
     return Error::InvalidArgument("cdc: slot and publication names must not be empty");
+  }
+  for (const auto& table : options_.tables) {
+    if (IsPrivateSchema(ParseTableName(table).schema)) {
+      return Error::InvalidArgument("cdc: table " + table + " is in the private schema " +
+                                    std::string(kPrivateSchema) + ", which is never captured");
+    }
   }
   Lsn delivered = sink_->ResumeLsn().value_or(Lsn());
   auto backoff = options_.initial_backoff;

@@ -15,6 +15,10 @@
 //      nothing; it skips transactions whose end_lsn ≤ the sink's ResumeLsn(), so a replay
 //      duplicates nothing;
 //   5. reconnects with capped exponential backoff when the server or the connection goes away.
+// Never captured: the tables of the private schema (common/private_schema.h: sign-in's users,
+// sessions and tokens). Naming one in `tables` is kInvalidArgument; a publication made by hand
+// that publishes them (FOR ALL TABLES, say) is used, with a warning, but their rows are left out
+// of the snapshot and dropped from the stream, so none reaches the sink.
 // A snapshot interrupted by a crash is redone: a slot whose sink recorded nothing durable
 // (ResumeLsn() empty) is dropped and created again with a fresh snapshot.
 //

@@ -60,6 +60,72 @@ ALTER TABLE takes REPLICA IDENTITY FULL;
 ALTER TABLE teaches REPLICA IDENTITY FULL;
 )sql";
 
+// Sign-in (auth/accounts.h). Its tables live in the private schema (common/private_schema.h),
+// which change capture never publishes: none of them, nor any credential, reaches the lake, a
+// Kafka topic or a change file. Passwords are Argon2id strings; sessions and tokens are kept only
+// as the digests of their secrets. `generation` counts committed changes that can refuse a
+// credential (a revocation, a disabled user, a new role): each serving process polls it and
+// reloads its cache when it moves, so a change made by another process (`migsbyu token revoke`)
+// takes effect there within its poll interval. Last-seen and last-used times change without
+// moving it. Nothing of the login rate limiter is stored: its counts live in the process.
+constexpr const char* kSignIn = R"sql(
+CREATE SCHEMA migsbyu_auth;
+REVOKE ALL ON SCHEMA migsbyu_auth FROM PUBLIC;
+CREATE TABLE migsbyu_auth.users (
+  id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name                text NOT NULL UNIQUE CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,63}$'),
+  role                text NOT NULL CHECK (role IN ('viewer', 'analyst', 'registrar', 'admin')),
+  pii                 boolean NOT NULL,
+  password_hash       text NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+  disabled            boolean NOT NULL DEFAULT false,
+  created_at          timestamptz NOT NULL DEFAULT now(),
+  password_changed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE migsbyu_auth.sessions (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  digest       text NOT NULL UNIQUE CHECK (digest ~ '^[0-9a-f]{64}$'),
+  user_id      bigint NOT NULL REFERENCES migsbyu_auth.users (id) ON DELETE CASCADE,
+  created_at   timestamptz NOT NULL,
+  last_seen_at timestamptz NOT NULL,
+  expires_at   timestamptz NOT NULL,
+  revoked_at   timestamptz,
+  peer         text NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_user_id_idx ON migsbyu_auth.sessions (user_id);
+CREATE TABLE migsbyu_auth.tokens (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name         text NOT NULL CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,63}$'),
+  digest       text NOT NULL UNIQUE CHECK (digest ~ '^[0-9a-f]{64}$'),
+  role         text NOT NULL CHECK (role IN ('viewer', 'analyst', 'registrar', 'admin')),
+  pii          boolean NOT NULL,
+  created_by   text NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  expires_at   timestamptz,
+  revoked_at   timestamptz,
+  last_used_at timestamptz
+);
+CREATE UNIQUE INDEX tokens_live_name_idx ON migsbyu_auth.tokens (name) WHERE revoked_at IS NULL;
+CREATE TABLE migsbyu_auth.generation (
+  single boolean PRIMARY KEY DEFAULT true CHECK (single),
+  value  bigint NOT NULL
+);
+INSERT INTO migsbyu_auth.generation (value) VALUES (0);
+CREATE FUNCTION migsbyu_auth.bump_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE migsbyu_auth.generation SET value = value + 1;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON migsbyu_auth.users
+  FOR EACH STATEMENT EXECUTE FUNCTION migsbyu_auth.bump_generation();
+CREATE TRIGGER sessions_changed
+  AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF user_id, expires_at, revoked_at
+  ON migsbyu_auth.sessions FOR EACH STATEMENT EXECUTE FUNCTION migsbyu_auth.bump_generation();
+CREATE TRIGGER tokens_changed
+  AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF digest, role, pii, expires_at, revoked_at
+  ON migsbyu_auth.tokens FOR EACH STATEMENT EXECUTE FUNCTION migsbyu_auth.bump_generation();
+)sql";
+
 Status ApplyOne(pg::Connection& conn, const Migration& m) {
   auto context = "migration " + std::to_string(m.version) + " (" + m.name + ")";
   auto fail = [&](const Error& e) -> Status {
@@ -82,6 +148,7 @@ Status ApplyOne(pg::Connection& conn, const Migration& m) {
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> migrations = {
       {1, "initial schema", kInitialSchema},
+      {2, "sign-in: users, sessions and tokens in the private schema", kSignIn},
   };
   return migrations;
 }

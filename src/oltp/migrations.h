@@ -2,9 +2,11 @@
 //
 // Every component relies on these exact tables (students, professors, courses, takes for
 // enrollments, teaches for assignments) and on REPLICA IDENTITY FULL, which lets change data
-// capture see whole before-images of updated and deleted rows. Applied migrations are recorded in
-// schema_migrations(version, name, applied_at); each migration runs in its own transaction with
-// its record, so a failure leaves the schema at the previous version.
+// capture see whole before-images of updated and deleted rows. Sign-in's tables (users, sessions,
+// tokens) live apart, in the private schema that capture never reads (common/private_schema.h).
+// Applied migrations are recorded in schema_migrations(version, name, applied_at); each migration
+// runs in its own transaction with its record, so a failure leaves the schema at the previous
+// version.
 //
 // Threading: ApplyMigrations uses the caller's connection only. Concurrent callers on different
 // connections (two processes starting at once) are serialized by a PostgreSQL advisory lock.

@@ -234,7 +234,7 @@ Result<Page> Repository::List(pg::Connection& conn, const ListQuery& query) cons
     params.push_back(ContainsPattern(query.search));
     std::string any;
     for (const auto& f : entity_.fields) {
-      if (!f.searchable) continue;
+      if (!f.searchable || (f.pii && !query.personal)) continue;
       any += (any.empty() ? "" : " OR ") + column(f) + " ILIKE " + Placeholder(params.size());
     }
     if (!any.empty()) where += (where.empty() ? " WHERE (" : " AND (") + any + ")";

@@ -54,6 +54,9 @@ struct ListQuery {
   // Relations only: each row also carries the name of every record it refers to, under the
   // foreign key's `name` ("student_name"), null when that record does not exist.
   bool expand_names = false;
+  // Whether text search looks in personal fields (Field::pii) too: false for a caller who may
+  // not see them, whom matches inside them would tell what they hold.
+  bool personal = true;
 };
 
 inline constexpr int64_t kMaxListLimit = 1000;

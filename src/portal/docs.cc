@@ -21,7 +21,12 @@ void RegisterDocs(Router& router, std::string title, std::string version) {
              [table, title, version](const Request&) {
                return Response::Json(table->OpenApi(title, version));
              },
-             {"This document: OpenAPI 3 of every route", "Documentation"});
+             {.summary = "This document: OpenAPI 3 of every route",
+              .tag = "Documentation",
+              .parameters = nlohmann::json::array(),
+              .request_body = nullptr,
+              .responses = nullptr,
+              .permission = Permission::kPublic});
   router.Add(
       "GET", "/docs",
       [](const Request&) {
@@ -35,7 +40,8 @@ void RegisterDocs(Router& router, std::string title, std::string version) {
        nlohmann::json::array(),
        nullptr,
        {{"200",
-         {{"description", "HTML"}, {"content", {{"text/html", nlohmann::json::object()}}}}}}});
+         {{"description", "HTML"}, {"content", {{"text/html", nlohmann::json::object()}}}}}},
+       Permission::kPublic});
   // The page's script and styles are files of their own, so that its Content-Security-Policy
   // can forbid inline script and style.
   router.Add("GET", "/docs.js", [](const Request&) { return Asset(DocsScript(), kScriptType); },
@@ -65,7 +71,8 @@ void RegisterDocs(Router& router, std::string title, std::string version) {
               "Documentation",
               nlohmann::json::array(),
               nullptr,
-              {{"307", {{"description", "Redirect to /docs"}}}}});
+              {{"307", {{"description", "Redirect to /docs"}}}},
+              Permission::kPublic});
 }
 
 const std::string& DocsPageHtml() {
@@ -79,7 +86,7 @@ const std::string& DocsPageHtml() {
 </head>
 <body>
 <header><h1 id="title">MigsbyU API</h1><p id="subtitle">Loading openapi.json…</p></header>
-<main><nav id="nav"></nav><div id="ops"></div></main>
+<main><p><label>Bearer token for "Try it" (signed in to the UI, the session cookie is sent anyway): <input id="token" type="password" autocomplete="off" size="50"></label></p><nav id="nav"></nav><div id="ops"></div></main>
 <script src="docs.js"></script>
 </body>
 </html>
@@ -128,6 +135,7 @@ function operation(path, method, op) {
   const M = method.toUpperCase();
   const body = el("div", { class: "body" });
   if (op.summary) body.append(el("p", {}, op.summary));
+  if (op["x-permission"]) body.append(el("p", { class: "muted" }, "Requires the " + op["x-permission"] + " permission: " + (op["x-roles"] || []).join(", ")));
   const inputs = {};
   if (op.parameters && op.parameters.length) {
     const t = el("table", {}, el("tr", {}, el("th", {}, "Parameter"), el("th", {}, "In"), el("th", {}, "Value"), el("th", {}, "Description")));
@@ -161,6 +169,8 @@ function operation(path, method, op) {
     const full = base.replace(/\/$/, "") + url + (query.toString() ? "?" + query : "");
     const init = { method: M, headers: {} };
     if (textarea) { init.body = textarea.value; init.headers["Content-Type"] = "application/json"; }
+    const token = document.getElementById("token").value.trim();
+    if (token) init.headers["Authorization"] = "Bearer " + token;
     result.textContent = M + " " + full + " …";
     try {
       const res = await fetch(full, init);

@@ -8,6 +8,10 @@
 // /docs.css), never inline and never from a CDN, so that the page works under the server's
 // Content-Security-Policy (script-src 'self'; style-src 'self').
 //
+// The three are public (the API's description is no secret). The docs page shows each
+// operation's required permission and roles (x-permission, x-roles) and takes a bearer token
+// for its "Try it" calls; in a browser signed in to the UI, the session cookie is sent anyway.
+//
 // Threading: the handlers only read the Router, which is not modified while serving.
 #pragma once
 

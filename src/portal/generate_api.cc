@@ -164,7 +164,8 @@ void RegisterGenerateApi(Router& router, pg::Pool& pool, oltp::Simulator& simula
        json::array(),
        body_of("GenerateRequest"),
        {{"200", {{"description", "The counts inserted and the seed used"}}},
-        {"422", {{"description", "A bad count, or enrollments without students or courses"}}}}});
+        {"422", {{"description", "A bad count, or enrollments without students or courses"}}}},
+       Permission::kWrite});
   router.Add("POST", "/simulation/start",
              [&simulator](const Request& req) {
                auto numbers = ReadNumbers(req.body, SimulationFields());
@@ -192,17 +193,28 @@ void RegisterGenerateApi(Router& router, pg::Pool& pool, oltp::Simulator& simula
               body_of("SimulationRequest"),
               {{"200", {{"description", "The simulator's status"}}},
                {"409", {{"description", "A simulation is already running"}}},
-               {"422", {{"description", "A bad option"}}}}});
+               {"422", {{"description", "A bad option"}}}},
+              Permission::kWrite});
   router.Add("POST", "/simulation/stop",
              [&simulator](const Request&) {
                simulator.Stop();
                return Response::Json(StatusJson(simulator.GetStatus()));
              },
-             {"Stop the activity simulator (after the event in flight)", "Data tools"});
+             {.summary = "Stop the activity simulator (after the event in flight)",
+              .tag = "Data tools",
+              .parameters = nlohmann::json::array(),
+              .request_body = nullptr,
+              .responses = nullptr,
+              .permission = Permission::kWrite});
   router.Add(
       "GET", "/simulation",
       [&simulator](const Request&) { return Response::Json(StatusJson(simulator.GetStatus())); },
-      {"The activity simulator's status", "Data tools"});
+      {.summary = "The activity simulator's status",
+       .tag = "Data tools",
+       .parameters = nlohmann::json::array(),
+       .request_body = nullptr,
+       .responses = nullptr,
+       .permission = Permission::kRead});
 }
 
 }  // namespace migsbyu::portal

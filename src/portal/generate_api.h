@@ -11,6 +11,8 @@
 // or unknown field. Generated rows are stamped with the caller (PortalActor, rest_api.h); the
 // simulator's events with the user and origin "simulator", whoever started it.
 //
+// Access: the three POSTs need the write permission (registrar, admin); GET /simulation read.
+//
 // Threading: handlers run concurrently on the server's workers; the generator uses a leased
 // connection, the Simulator is thread-safe.
 #pragma once

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "oltp/repository.h"
+#include "portal/masking.h"
 
 namespace migsbyu::portal {
 namespace {
@@ -153,13 +154,28 @@ class Collection {
     return key;
   }
 
+  // The request's record. A caller who sees personal fields masked gets them back as "***" and
+  // might send that back: it would overwrite the real value, so it is refused.
   Result<oltp::Record> Body(const Request& req, BodyMode mode,
                             const std::vector<std::string>& path_key = {}) const {
     MIGSBYU_ASSIGN(auto body, ParseJsonBody(req.body));
+    if (body.is_object() && !SeesPersonalData(req)) {
+      std::vector<FieldError> masked;
+      for (const auto& f : entity().fields) {
+        auto it = body.find(f.name);
+        if (f.pii && it != body.end() && *it == oltp::kMaskedValue) {
+          masked.push_back({"body." + f.name,
+                            "the masked value cannot be written back; leave the field out (PATCH) "
+                            "to keep it"});
+        }
+      }
+      if (!masked.empty()) return Error::Validation(std::move(masked));
+    }
     return oltp::ValidateBody(entity(), body, mode, path_key);
   }
 
-  // POST /E/: one INSERT, run by the server's event loop.
+  // POST /E/: one INSERT, run by the server's event loop. The answer echoes the record, so it
+  // is masked like a read.
   std::variant<Response, DbCall> CreateQuery(const Request& req) const {
     auto record = Body(req, BodyMode::kCreate);
     if (!record.ok()) return Response::FromError(record.error());
@@ -169,9 +185,9 @@ class Collection {
                   .params = std::move(*params),
                   .prepared = true,
                   .read_only = false,
-                  .finish = [this, record = std::move(*record)](Result<pg::PgResult> r,
-                                                                const pg::ServerError& server) {
-                    return Answer(repo_.InsertResult(r, server, record));
+                  .finish = [this, record = std::move(*record), masked = !SeesPersonalData(req)](
+                                Result<pg::PgResult> r, const pg::ServerError& server) {
+                    return Answer(repo_.InsertResult(r, server, record), masked);
                   }};
   }
 
@@ -182,13 +198,16 @@ class Collection {
                   .params = repo_.KeyParams(key),
                   .prepared = true,
                   .read_only = true,
-                  .finish = [this, key](Result<pg::PgResult> r, const pg::ServerError&) {
-                    return Answer(repo_.GetResult(r, key));
+                  .finish = [this, key, masked = !SeesPersonalData(req)](Result<pg::PgResult> r,
+                                                                         const pg::ServerError&) {
+                    return Answer(repo_.GetResult(r, key), masked);
                   }};
   }
 
-  static Response Answer(const Result<json>& row) {
-    return row.ok() ? Response::Json(*row) : Response::FromError(row.error());
+  static Response Answer(Result<json> row, bool masked) {
+    if (!row.ok()) return Response::FromError(row.error());
+    if (masked) MaskPersonalFields(*row);
+    return Response::Json(*row);
   }
 
   // A listing, optionally restricted to rows whose `column` equals `value`.
@@ -197,8 +216,16 @@ class Collection {
     auto query = oltp::ParseListQuery(entity(), Lookup(req));
     if (!query.ok()) return Response::FromError(query.error());
     if (column != nullptr) query->equals.push_back({column, value});
+    const bool masked = !SeesPersonalData(req);
+    if (query->sort != nullptr) {
+      if (auto sort = CheckPersonalSort(req, query->sort->name); !sort.ok()) {
+        return Response::FromError(sort.error());
+      }
+    }
+    query->personal = !masked;
     return WithConnection([&](pg::Connection& c) -> Result<Response> {
       MIGSBYU_ASSIGN(auto page, repo_.List(c, *query));
+      if (masked) MaskPersonalFields(page.items);
       Response r = Response::Json(page.items);
       r.headers.emplace_back("X-Total-Count", std::to_string(page.total));
       return r;
@@ -211,6 +238,7 @@ class Collection {
     if (!record.ok()) return Response::FromError(record.error());
     return WithConnection([&](pg::Connection& c) -> Result<Response> {
       MIGSBYU_ASSIGN(auto row, repo_.Update(c, key, *record, PortalActor(req)));
+      if (!SeesPersonalData(req)) MaskPersonalFields(row);
       return Response::Json(row);
     });
   }
@@ -275,27 +303,29 @@ void RegisterEntity(Router& router, std::shared_ptr<const Collection> c) {
   }
   router.AddQuery("POST", base, [c](const Request& r) { return c->CreateQuery(r); },
                   {"Register a " + e.noun, tag, json::array(), JsonBody(e.title),
-                   WithErrors(Ok(Ref(e.title)), {400, 409, 413, 422, 503})});
-  router.Add("GET", base, [c](const Request& r) { return c->List(r); },
-             {"List " + e.plural, tag, ListParameters(e), nullptr, ListResponses(e)});
-  router.AddQuery(
-      "GET", item, [c](const Request& r) { return c->GetQuery(r); },
-      {"Get a " + e.noun, tag, json::array(), nullptr, WithErrors(Ok(Ref(e.title)), {404, 503})});
+                   WithErrors(Ok(Ref(e.title)), {400, 409, 413, 422, 503}), Permission::kWrite});
+  router.Add(
+      "GET", base, [c](const Request& r) { return c->List(r); },
+      {"List " + e.plural, tag, ListParameters(e), nullptr, ListResponses(e), Permission::kRead});
+  router.AddQuery("GET", item, [c](const Request& r) { return c->GetQuery(r); },
+                  {"Get a " + e.noun, tag, json::array(), nullptr,
+                   WithErrors(Ok(Ref(e.title)), {404, 503}), Permission::kRead});
   router.Add("PUT", item, [c](const Request& r) { return c->Update(r, BodyMode::kReplace); },
              {"Replace a " + e.noun + "'s fields", tag, json::array(),
               JsonBody(SchemaName(e, BodyMode::kReplace)),
-              WithErrors(Ok(Ref(e.title)), {400, 404, 413, 422, 503})});
+              WithErrors(Ok(Ref(e.title)), {400, 404, 413, 422, 503}), Permission::kWrite});
   router.Add("PATCH", item, [c](const Request& r) { return c->Update(r, BodyMode::kPatch); },
              {"Change some of a " + e.noun + "'s fields", tag, json::array(),
               JsonBody(SchemaName(e, BodyMode::kPatch)),
-              WithErrors(Ok(Ref(e.title)), {400, 404, 413, 422, 503})});
+              WithErrors(Ok(Ref(e.title)), {400, 404, 413, 422, 503}), Permission::kWrite});
   router.Add("DELETE", item, [c](const Request& r) { return c->Delete(r); },
              {"Delete a " + e.noun, tag,
               json::array({QueryParam("cascade", {{"type", "boolean"}, {"default", false}},
                                       "Also delete the enrollments/assignments that refer to it")}),
               nullptr,
               WithErrors(Ok({{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}}),
-                         {404, 409, 422, 503})});
+                         {404, 409, 422, 503}),
+              Permission::kWrite});
 }
 
 void RegisterRelation(Router& router, std::shared_ptr<const Collection> c,
@@ -308,12 +338,14 @@ void RegisterRelation(Router& router, std::shared_ptr<const Collection> c,
   json ok_true = Ok({{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}});
   router.AddQuery("POST", base, [c](const Request& q) { return c->CreateQuery(q); },
                   {"Register an " + r.noun, tag, json::array(), JsonBody(r.title),
-                   WithErrors(Ok(Ref(r.title)), {400, 409, 413, 422, 503})});
-  router.Add("GET", base, [c](const Request& q) { return c->List(q); },
-             {"List " + r.plural, tag, ListParameters(r), nullptr, ListResponses(r)});
-  router.Add("DELETE", base, [c](const Request& q) { return c->DeleteByBody(q); },
-             {"Delete an " + r.noun + " given as the JSON body", tag, json::array(),
-              JsonBody(r.title), WithErrors(ok_true, {400, 404, 413, 422, 503})});
+                   WithErrors(Ok(Ref(r.title)), {400, 409, 413, 422, 503}), Permission::kWrite});
+  router.Add(
+      "GET", base, [c](const Request& q) { return c->List(q); },
+      {"List " + r.plural, tag, ListParameters(r), nullptr, ListResponses(r), Permission::kRead});
+  router.Add(
+      "DELETE", base, [c](const Request& q) { return c->DeleteByBody(q); },
+      {"Delete an " + r.noun + " given as the JSON body", tag, json::array(), JsonBody(r.title),
+       WithErrors(ok_true, {400, 404, 413, 422, 503}), Permission::kWrite});
   // The prototype's GET /enrollments/{student_id}: the first foreign key.
   const Field* first = r.Find(r.foreign_keys.front().column);
   json by_first = ListResponses(r);
@@ -321,7 +353,7 @@ void RegisterRelation(Router& router, std::shared_ptr<const Collection> c,
   router.Add("GET", base + "{" + first->name + "}",
              [c, first](const Request& q) { return c->ListByColumn(q, first); },
              {"List the " + r.plural + " of one " + first->name + " (404 when none)", tag,
-              ListParameters(r), nullptr, by_first});
+              ListParameters(r), nullptr, by_first, Permission::kRead});
   // GET /<owner>/{id>/<relation> for every foreign key.
   for (const auto& fk : r.foreign_keys) {
     auto owner = owners.at(fk.table);
@@ -331,7 +363,7 @@ void RegisterRelation(Router& router, std::shared_ptr<const Collection> c,
     router.Add("GET", "/" + owner->entity().path + "/{id}/" + r.path,
                [c, owner, column](const Request& q) { return c->ListReferring(q, *owner, column); },
                {"List a " + owner->entity().noun + "'s " + r.plural, tag, ListParameters(r),
-                nullptr, responses});
+                nullptr, responses, Permission::kRead});
   }
 }
 
@@ -429,7 +461,8 @@ void RegisterRestApi(Router& router, pg::Pool& pool) {
               json::array(),
               nullptr,
               {{"200", Ok({{"type", "object"}})},
-               {"503", {{"description", "The database is unavailable"}}}}});
+               {"503", {{"description", "The database is unavailable"}}}},
+              Permission::kPublic});
 }
 
 }  // namespace migsbyu::portal

@@ -19,6 +19,12 @@
 // a page of names costs one request. Without it the rows are exactly the prototype's.
 // And GET /health: {"status": "ok", "database": "ok"}, or 503 when the database cannot answer.
 //
+// Access (RouteDoc::permission): listings and records need read (any signed-in role); creating,
+// changing and deleting need write (registrar, admin); /health is public. A principal without
+// the pii grant sees address and date_of_birth as "***" in every record it gets back, the
+// answers to its own writes included, cannot sort by them (403) and its ?q= does not search them
+// (portal/masking.h).
+//
 // Status codes: 400 unparseable JSON, 404, 409, 422 validation (one entry per field, FastAPI's
 // shape), 503 when no pooled connection is free in time or the database is down.
 //

@@ -156,6 +156,43 @@ nlohmann::json Location(const std::string& field) {
   return loc;
 }
 
+// An operation's access in OpenAPI: who may call it, how they prove it, and the refusals.
+void DescribeAccess(Permission permission, const nlohmann::json& schemes, nlohmann::json* op) {
+  nlohmann::json roles = nlohmann::json::array();
+  for (Role r : {Role::kViewer, Role::kAnalyst, Role::kRegistrar, Role::kAdmin}) {
+    if (RoleHolds(r, permission)) roles.push_back(RoleName(r));
+  }
+  (*op)["x-permission"] = PermissionName(permission);
+  (*op)["x-roles"] = permission == Permission::kPublic ? nlohmann::json::array({"anyone"}) : roles;
+  if (schemes.empty()) return;
+  if (permission == Permission::kPublic) {
+    (*op)["security"] = nlohmann::json::array();
+    return;
+  }
+  nlohmann::json alternatives = nlohmann::json::array();
+  for (const auto& [name, scheme] : schemes.items()) {
+    alternatives.push_back({{name, nlohmann::json::array()}});
+  }
+  (*op)["security"] = alternatives;
+  nlohmann::json& responses = (*op)["responses"];
+  auto error = [](const std::string& description) {
+    return nlohmann::json{
+        {"description", description},
+        {"content",
+         {{"application/json", {{"schema", {{"$ref", "#/components/schemas/HTTPError"}}}}}}}};
+  };
+  if (!responses.contains("401")) {
+    responses["401"] = error("Not signed in, or the session or token has ended");
+  }
+  if (!responses.contains("403")) {
+    std::string who;
+    for (const auto& r : roles) who += (who.empty() ? "" : ", ") + r.get<std::string>();
+    responses["403"] =
+        error("Signed in with a role that lacks the " + std::string(PermissionName(permission)) +
+              " permission (held by " + who + ")");
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> Request::Query(const std::string& name) const {
@@ -234,6 +271,10 @@ void Router::AddSchema(const std::string& name, nlohmann::json schema) {
   schemas_[name] = std::move(schema);
 }
 
+void Router::AddSecurityScheme(const std::string& name, nlohmann::json scheme) {
+  security_schemes_[name] = std::move(scheme);
+}
+
 Router::Match Router::Find(const std::string& method, const std::string& path) const {
   Match best;
   int best_literals = -1;
@@ -288,6 +329,7 @@ nlohmann::json Router::OpenApi(const std::string& title, const std::string& vers
     } else {
       op["responses"] = {{"200", {{"description", "Success"}}}};
     }
+    if (route.doc.permission) DescribeAccess(*route.doc.permission, security_schemes_, &op);
     std::string method = route.method;
     for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     paths[route.pattern][method] = op;
@@ -295,6 +337,7 @@ nlohmann::json Router::OpenApi(const std::string& title, const std::string& vers
   nlohmann::json doc = {
       {"openapi", "3.0.3"}, {"info", {{"title", title}, {"version", version}}}, {"paths", paths}};
   doc["components"]["schemas"] = schemas_;
+  if (!security_schemes_.empty()) doc["components"]["securitySchemes"] = security_schemes_;
   doc["components"]["schemas"]["HTTPError"] = {
       {"type", "object"},
       {"properties", {{"detail", {{"description", "What failed and with which input"}}}}},

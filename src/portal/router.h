@@ -211,8 +211,13 @@ class Router {
 
   // Components may add schemas under components.schemas of the OpenAPI document.
   void AddSchema(const std::string& name, nlohmann::json schema);
+  // And security schemes (components.securitySchemes): once there is one, every operation that
+  // is not public lists them all as alternatives in its `security`, public ones `security: []`.
+  void AddSecurityScheme(const std::string& name, nlohmann::json scheme);
 
-  // The OpenAPI 3 document of every registered route.
+  // The OpenAPI 3 document of every registered route. Each operation carries
+  // `x-permission` (its RouteDoc::permission's name) and `x-roles` (the roles that hold it); a
+  // route that declares none has neither, and is refused to everyone once a gate is set.
   nlohmann::json OpenApi(const std::string& title, const std::string& version) const;
 
   const std::vector<Route>& routes() const { return routes_; }
@@ -235,6 +240,7 @@ class Router {
   std::string database_;
   const Gate* gate_ = nullptr;
   nlohmann::json schemas_ = nlohmann::json::object();
+  nlohmann::json security_schemes_ = nlohmann::json::object();
 };
 
 }  // namespace migsbyu::portal

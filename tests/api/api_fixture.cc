@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "auth/testing.h"
 #include "oltp/migrations.h"
 #include "portal/docs.h"
 #include "portal/generate_api.h"
@@ -28,6 +29,7 @@ void ApiTest::SetUp() {
   }
   pool_ = std::make_unique<pg::Pool>(db_->url(), 8);
   router_ = std::make_unique<portal::Router>();
+  router_->SetGate(&gate_);
   simulator_ = std::make_unique<oltp::Simulator>(*pool_);
   portal::RegisterRestApi(*router_, *pool_);
   portal::RegisterGenerateApi(*router_, *pool_, *simulator_);
@@ -63,20 +65,8 @@ void ApiTest::TearDown() {
 namespace {
 HttpReply Send(int port, const std::string& method, const std::string& path,
                const std::string& body) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(30, 0);
-  httplib::Request req;
-  req.method = method;
-  req.path = path;
-  req.body = body;
-  if (!body.empty()) req.set_header("Content-Type", "application/json");
-  auto res = client.send(req);
-  HttpReply reply;
-  if (!res) return reply;
-  reply.status = res->status;
-  reply.body = res->body;
-  reply.headers = res->headers;
-  return reply;
+  auto r = auth::testing::HttpClient(port).Call(method, path, {}, body);
+  return {r.status, std::move(r.body), std::move(r.headers)};
 }
 }  // namespace
 

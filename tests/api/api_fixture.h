@@ -1,5 +1,8 @@
 // The fixture of the API tests: a fresh migrated database, the REST API and docs on a Router,
 // and the portal's Server on ephemeral loopback ports (API and web), reached with httplib.
+// These tests are about the API's contract, not sign-in: the router has the gate of
+// `serve --no-auth` (every request acts as the local admin, with the pii grant). Access and
+// masking are tested in src/auth and tests/auth.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "auth/gate.h"
 #include "oltp/simulator.h"
 #include "pg/pool.h"
 #include "portal/router.h"
@@ -59,6 +63,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<oltp::Simulator> simulator_;
+  auth::OpenGate gate_;
   std::unique_ptr<portal::Router> router_;
   std::unique_ptr<portal::Server> server_;
   std::filesystem::path web_dir_;

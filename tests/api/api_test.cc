@@ -575,21 +575,29 @@ TEST_F(ApiTest, ManyConcurrentClientsAreAllServed) {
 class ServerBehaviourTest : public ApiTest {
  protected:
   void AddRoutes(portal::Router& router) override {
-    router.Add("GET", "/test/held", [this](const portal::Request&) {
-      {
-        std::unique_lock lock(mu_);
-        entered_ = true;
-        cv_.notify_all();
-        cv_.wait(lock, [&] { return released_; });
-      }
-      return portal::Response::Json({{"finished", true}});
-    });
-    router.AddEventStream("/test/events", [](portal::EventPublisher& events) {
-      events.PublishRetained("hello", "{\"i\":0}");
-      for (int i = 1; events.WaitFor(std::chrono::milliseconds(10)); ++i) {
-        events.Publish("tick", "{\"i\":" + std::to_string(i) + "}\nsecond line");
-      }
-    });
+    portal::RouteDoc doc;
+    doc.permission = portal::Permission::kRead;  // a route the gate refuses has none
+    router.Add(
+        "GET", "/test/held",
+        [this](const portal::Request&) {
+          {
+            std::unique_lock lock(mu_);
+            entered_ = true;
+            cv_.notify_all();
+            cv_.wait(lock, [&] { return released_; });
+          }
+          return portal::Response::Json({{"finished", true}});
+        },
+        doc);
+    router.AddEventStream(
+        "/test/events",
+        [](portal::EventPublisher& events) {
+          events.PublishRetained("hello", "{\"i\":0}");
+          for (int i = 1; events.WaitFor(std::chrono::milliseconds(10)); ++i) {
+            events.Publish("tick", "{\"i\":" + std::to_string(i) + "}\nsecond line");
+          }
+        },
+        doc);
   }
   std::mutex mu_;
   std::condition_variable cv_;

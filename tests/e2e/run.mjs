@@ -5,9 +5,11 @@
 //
 // Creates a fresh database on the cluster named by MIGSBYU_TEST_DATABASE_URL (scripts/test.sh
 // starts one), starts `migsbyu serve` on it with a temporary lake and loopback ports the server
-// picks itself, drives Debian's headless Chromium through playwright-core over the scenarios in
-// scenarios.mjs, saves a screenshot of every page into --out, then stops the server with SIGINT and
-// drops the database with its replication slots. Scenarios that need the analytics pipeline are
+// picks itself (sign-in on: the first run prints the admin's password, which the scenarios sign
+// in with; API calls made from here carry an admin token made with `migsbyu token create`),
+// drives Debian's headless Chromium through playwright-core over the scenarios in scenarios.mjs,
+// saves a screenshot of every page into --out, then stops the server with SIGINT and drops the
+// database with its replication slots. Scenarios that need the analytics pipeline are
 // skipped, with the reason printed, when GET /api/analytics/status says it is not available.
 // Exits non-zero on any failure; the last line is "N passed, M failed, K skipped".
 import { spawn, spawnSync } from "node:child_process";
@@ -81,8 +83,11 @@ export async function until(probe, { ms = 30_000, every = 100, what = "condition
   }
 }
 
-async function startServer(args, databaseUrl, lakeDir, out) {
-  const logFile = createWriteStream(join(out, "server.log"));
+// `migsbyu serve` on `databaseUrl`: with capture into `lakeDir`, or `extra` options instead (a
+// second server for one scenario). Resolves once /api/health answers, with its base URL and
+// everything it printed so far (`output()`).
+async function startServer(args, databaseUrl, lakeDir, out, { extra = null, log = "server.log" } = {}) {
+  const logFile = createWriteStream(join(out, log));
   const child = spawn(
     args.binary,
     [
@@ -91,10 +96,12 @@ async function startServer(args, databaseUrl, lakeDir, out) {
       "--api-address", "127.0.0.1:0",
       "--web-address", "127.0.0.1:0",
       "--web-dir", resolve(args.webDir),
-      "--lake-dir", lakeDir,
-      // Slot names are per cluster: the database's own name keeps runs apart.
-      "--slot", new URL(databaseUrl).pathname.slice(1),
-      "--publication", "e2e",
+      ...(extra ?? [
+        "--lake-dir", lakeDir,
+        // Slot names are per cluster: the database's own name keeps runs apart.
+        "--slot", new URL(databaseUrl).pathname.slice(1),
+        "--publication", "e2e",
+      ]),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -139,17 +146,25 @@ async function startServer(args, databaseUrl, lakeDir, out) {
     }
     return exited;
   };
-  return { base, stop, exited: () => exited };
+  return { base, stop, exited: () => exited, output: () => output };
+}
+
+// Runs a `migsbyu` command to completion; its stdout, or an error with its stderr.
+function migsbyu(args, command, input) {
+  const r = spawnSync(args.binary, command, { encoding: "utf8", input });
+  if (r.error) throw new Error(`migsbyu ${command[0]} could not run: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`migsbyu ${command.join(" ")} failed: ${r.stderr.trim()}`);
+  return r.stdout;
 }
 
 // Whether the analytics pipeline answers and captures; the reason when it does not. Capture
 // starts beside the server, so a "not running" answer is asked again until `ms` pass.
-async function probeAnalytics(base, ms = 30_000) {
+async function probeAnalytics(base, token, ms = 30_000) {
   let reason = null;
   try {
     await until(
       async () => {
-        const res = await fetch(`${base}/api/analytics/status`);
+        const res = await fetch(`${base}/api/analytics/status`, { headers: { Authorization: `Bearer ${token}` } });
         const text = await res.text();
         if (!res.ok) {
           reason = `GET /api/analytics/status answered ${res.status}: ${text.slice(0, 160)}`;
@@ -200,7 +215,15 @@ async function main() {
     log(`database ${dbName} created`);
     server = await startServer(args, databaseUrl, lakeDir, out);
     log(`server up at ${server.base}`);
-    const analyticsUnavailable = await probeAnalytics(server.base);
+    const adminPassword = /password:\s+(\S+)/.exec(server.output())?.[1];
+    if (!adminPassword) throw new Error(`the first run printed no admin password:\n${server.output().slice(-2000)}`);
+    // The token API calls from here carry, made the way a script's is; the server sees it within
+    // its poll interval.
+    const token = migsbyu(args, ["token", "create", "--database-url", databaseUrl, "--role", "admin", "--name", "e2e-runner"]).trim();
+    await until(async () => (await fetch(`${server.base}/api/auth/me`, { headers: { Authorization: `Bearer ${token}` } })).ok, {
+      what: "the server to admit the runner's token",
+    });
+    const analyticsUnavailable = await probeAnalytics(server.base, token);
     if (analyticsUnavailable) log(`analytics pipeline not available: ${analyticsUnavailable}`);
     // The routes the server documents: a scenario whose route is not served is skipped, saying so.
     const served = await fetch(`${server.base}/api/openapi.json`)
@@ -233,12 +256,21 @@ async function main() {
     let shotIndex = 0;
     const ctx = {
       page,
+      context,
+      chromium,
+      chromiumArgs: { executablePath: args.chromium, headless: true, args: kChromiumArgs },
       base: server.base,
       out,
       state: {},
       figures: {},
       until,
       log,
+      adminPassword,
+      // A `migsbyu` command on the test database; its stdout.
+      migsbyu: (command, input) => migsbyu(args, [...command, "--database-url", databaseUrl], input),
+      // A second `migsbyu serve` on the same database (no capture) with `extra` options; the
+      // scenario stops it.
+      startServer: (extra, name) => startServer(args, databaseUrl, null, out, { extra: ["--no-pipeline", ...extra], log: `server-${name}.log` }),
       async goto(path) {
         await page.goto(`${server.base}${path}`, { waitUntil: "load" });
       },
@@ -252,10 +284,15 @@ async function main() {
       sql(query) {
         return psql(databaseUrl, query);
       },
-      async api(method, path, body) {
+      // An API call as the runner's admin token, or with `auth`: {token} or {cookie} ("" for none).
+      async api(method, path, body, auth = { token }) {
+        const headers = {};
+        if (body !== undefined) headers["Content-Type"] = "application/json";
+        if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
+        if (auth.cookie) headers.Cookie = `migsbyu_session=${auth.cookie}`;
         const res = await fetch(`${server.base}/api${path}`, {
           method,
-          headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+          headers,
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         const text = await res.text();

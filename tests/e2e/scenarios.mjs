@@ -4,8 +4,11 @@
 // OpenAPI document lacks one; `after` names scenarios whose records this one builds on. Every wait polls for a
 // condition with a deadline (playwright's auto-waiting locators or ctx.until); none sleeps.
 //
-// ctx: {page, base, goto(path), shot(name), api(method, path, body), sql(query) (psql on the test
-//       database), until(probe, opts), state, figures, log}
+// ctx: {page, context, base, goto(path), shot(name), api(method, path, body, auth?), sql(query)
+//       (psql on the test database), until(probe, opts), state, figures, log, adminPassword,
+//       migsbyu(command, input), startServer(extra, name), chromium, chromiumArgs}
+// The first scenario signs the browser in as the first run's admin; every later one runs signed
+// in as admin unless it says otherwise (and signs back in as admin before it ends).
 
 const STUDENT = "E2E0000001";
 const COURSE = "E2E101";
@@ -52,7 +55,56 @@ async function setSlider(locator, value) {
 
 const gridRows = (page, label) => page.locator(`table[aria-label="${label}"] tbody tr`);
 
+// Signs the browser in through the login page (from wherever it is) and waits for the app.
+async function signIn(page, base, user, password) {
+  await page.goto(`${base}/login`, { waitUntil: "load" });
+  await page.getByRole("heading", { name: "Sign in to MigsbyU" }).waitFor();
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+  const who = await page.locator(".who-name").textContent();
+  check(who === user, `signed in as ${user}, the header says ${who}`);
+}
+
+async function signOut(page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in to MigsbyU" }).waitFor();
+}
+
+// The browser's session cookie, as a script would send it.
+async function sessionCookie(context) {
+  return (await context.cookies()).find((c) => c.name === "migsbyu_session");
+}
+
 export const scenarios = [
+  {
+    name: "sign in as the first run's admin",
+    routes: ["/auth/login", "/auth/me"],
+    async run({ page, context, base, goto, shot, api, adminPassword }) {
+      await goto("/operational/students");
+      // Nobody is signed in: the login page, remembering where we were going.
+      await page.getByRole("heading", { name: "Sign in to MigsbyU" }).waitFor();
+      await page.waitForURL(/\/login\?next=%2Foperational%2Fstudents$/);
+      await page.getByLabel("User name").fill("admin");
+      await page.getByLabel("Password").fill("not the password");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      const refused = await page.getByRole("alert").textContent();
+      check(refused.includes("Invalid user name or password"), `a wrong password reads "${refused}"`);
+      await shot("login-refused");
+      await page.getByLabel("Password").fill(adminPassword);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Operational database" }).waitFor();
+      const who = await page.getByLabel("Signed in as").textContent();
+      check(who.includes("admin") && who.includes("Sign out"), `the header reads "${who}"`);
+      const cookie = await sessionCookie(context);
+      check(cookie && cookie.httpOnly && cookie.sameSite === "Strict", `the session cookie is ${JSON.stringify(cookie)}`);
+      check((await page.evaluate(() => document.cookie)).indexOf("migsbyu_session") < 0, "page scripts can read the session cookie");
+      const me = await api("GET", "/auth/me", undefined, { cookie: cookie.value });
+      check(me.status === 200 && me.body.user === "admin", `GET /auth/me with the cookie answered ${me.status} ${JSON.stringify(me.body)}`);
+      await shot("signed-in");
+    },
+  },
   {
     name: "home page shows the architecture and both schemas",
     async run({ page, goto, shot, api, until, state, figures }) {
@@ -245,9 +297,9 @@ export const scenarios = [
       );
       const actors = await timeline.getByTestId("version-actor").allTextContents();
       check(actors.length >= 3, `the timeline shows ${actors.length} versions, expected at least 3`);
-      // Made in this UI: through the portal (by whoever signed in, or no one without sign-in).
-      check(/portal$/.test(actors[0].trim()), `version 1 reads "${actors[0]}", expected the portal as its origin`);
-      check(/portal$/.test(actors[1].trim()), `version 2 reads "${actors[1]}", expected the portal as its origin`);
+      // Made in this UI, signed in as the first run's admin: by admin, through the portal.
+      check(/^by admin\s*portal$/.test(actors[0].trim()), `version 1 reads "${actors[0]}", expected by admin through the portal`);
+      check(/^by admin\s*portal$/.test(actors[1].trim()), `version 2 reads "${actors[1]}", expected by admin through the portal`);
       check(/outside MigsbyU\s*database$/.test(actors.at(-1).trim()), `the last version reads "${actors.at(-1)}", expected outside MigsbyU (database)`);
       await shot("history-who");
 
@@ -418,6 +470,8 @@ export const scenarios = [
       await page.waitForFunction(() => /[0-9A-F]+\/[0-9A-F]+/i.test(document.querySelectorAll(".stat .stat-value")[3]?.textContent ?? ""), null, { timeout: kPipelineMs });
       check(/[0-9A-F]+\/[0-9A-F]+/i.test(await lsn.textContent()), "no LSN shown");
       await page.locator('table[aria-label="Per-table counts"] tbody tr').first().waitFor();
+      // The events-per-second chart appears with the second `status` event (one a second).
+      await page.locator(".chart", { hasText: "Events per second" }).locator("canvas").waitFor({ timeout: kPipelineMs });
       await shot("pipeline");
     },
   },
@@ -442,6 +496,69 @@ export const scenarios = [
         check((await page.locator(".form-error").count()) === 0, `the ${tab} dimension shows an error`);
         await shot(`${tab}-dimension`);
       }
+    },
+  },
+  {
+    name: "a stream of lake commits refreshes the charts in coalesced batches, and no view it did not change",
+    analytics: true,
+    async run({ page, goto, api, sql, until, figures }) {
+      const id = "E2ESTREAM1";
+      const kCommits = 30;
+      sql(`INSERT INTO students VALUES ('${id}', 'Stream', 'Test', 'Female', '1 Main St', '2004-01-02', 'Physics', 2, 2.00, 'Full-time') ON CONFLICT (id) DO UPDATE SET gpa = 2.00`);
+      // kCommits transactions, 100 ms apart (the pause paces the load; nothing waits on it): the
+      // lake commits each, as under a steady stream of changes.
+      const stream = (from) =>
+        sql(`DO $$ BEGIN FOR i IN 1..${kCommits} LOOP UPDATE students SET gpa = ${from} + i / 100.0 WHERE id = '${id}'; COMMIT; PERFORM pg_sleep(0.1); END LOOP; END $$`);
+      const landed = (gpa) =>
+        until(async () => {
+          const r = await api("GET", `/analytics/dimensions/students?id=${id}&current=true`);
+          return Array.isArray(r.body) && r.body.length === 1 && Number(r.body[0].gpa) === gpa;
+        }, { ms: kPipelineMs, what: `GPA ${gpa} of ${id} in the lake` });
+      const commitsSeen = async () => Number(/^(\d+)/.exec((await page.locator(".live-badge").getAttribute("title")) ?? "")?.[1] ?? 0);
+      // The start times of the page's fetches whose URL contains `part`.
+      const requests = (part) =>
+        page.evaluate((p) => performance.getEntriesByType("resource").filter((e) => e.name.includes(p)).map((e) => e.startTime), part);
+      const open = async (path) => {
+        await goto(path);
+        await page.evaluate(() => performance.setResourceTimingBufferSize(100_000));
+        await page.waitForFunction(() => document.querySelector(".live-badge.open") !== null, null, { timeout: kPipelineMs });
+      };
+
+      // The charts (five aggregates, all of which read students_dim or the fact).
+      await open("/analytics/charts");
+      await page.waitForFunction(() => document.querySelectorAll(".chart").length === 4 && !document.querySelector(".chart .loading"), null, { timeout: kPipelineMs });
+      const before = (await requests("/api/analytics/aggregates/")).length;
+      const seen0 = await commitsSeen();
+      stream(2);
+      await landed(2 + kCommits / 100);
+      await until(async () => (await commitsSeen()) > seen0 + 1, { ms: kPipelineMs, what: "the stream's commit events" });
+      // Resource timing lists a fetch once it has answered: wait for whole refreshes of five.
+      const starts = await until(
+        async () => {
+          const all = (await requests("/api/analytics/aggregates/")).slice(before);
+          return all.length > 0 && all.length % 5 === 0 ? all : null;
+        },
+        { ms: kPipelineMs, what: "whole refreshes of the charts' five aggregates" },
+      );
+      const commits = (await commitsSeen()) - seen0;
+      const refreshes = starts.length / 5;
+      figures.stream_commits_seen = commits;
+      figures.stream_chart_refreshes = refreshes;
+      // Coalesced: fewer refreshes than commits (the once-a-second bound itself is checked with a
+      // fake clock in web/src/pages/analytics.test.tsx; this suite asserts no times).
+      check(refreshes < commits, `${refreshes} refreshes of the charts for ${commits} commits: not coalesced`);
+
+      // The professors dimension reads nothing the stream changes: not one refetch.
+      await open("/analytics/professors");
+      await page.locator('table[aria-label="professors dimension"]').waitFor();
+      await until(async () => (await requests("/api/analytics/dimensions/professors")).length > 0, { what: "the professors listing" });
+      const listed = (await requests("/api/analytics/dimensions/professors")).length;
+      const seen1 = await commitsSeen();
+      stream(3);
+      await landed(3 + kCommits / 100);
+      await until(async () => (await commitsSeen()) > seen1 + 1, { ms: kPipelineMs, what: "the second stream's commit events" });
+      const relisted = (await requests("/api/analytics/dimensions/professors")).length - listed;
+      check(relisted === 0, `the professors dimension refetched ${relisted} times for ${(await commitsSeen()) - seen1} student commits`);
     },
   },
   {
@@ -539,6 +656,126 @@ export const scenarios = [
       figures["100k_rows_in_dom_of_1000"] = rendered;
       check(/of 100,0/.test(await statusText()), `the pager reads "${await statusText()}"`);
       await shot("students-100k");
+    },
+  },
+  {
+    name: "the admin creates a user and a token, and revokes the token",
+    routes: ["/auth/users", "/auth/tokens"],
+    async run({ page, goto, shot, api, state }) {
+      await goto("/admin/users");
+      const form = page.getByRole("form", { name: "Add a user" });
+      await form.getByLabel("Name").fill("e2e-viewer");
+      await form.getByLabel("Role").selectOption("viewer");
+      check(!(await form.getByLabel("Sees personal data").isChecked()), "a viewer gets the pii grant by default");
+      await form.getByLabel("Password").fill("viewer password 1");
+      await form.getByRole("button", { name: "Add user" }).click();
+      await page.getByRole("status").getByText("Added e2e-viewer.").waitFor();
+      await page.getByLabel("Role of e2e-viewer").waitFor();
+      await shot("admin-users");
+      state.viewer = { user: "e2e-viewer", password: "viewer password 1" };
+
+      await goto("/admin/tokens");
+      const tokens = page.getByRole("form", { name: "Create a token" });
+      await tokens.getByLabel("Name").fill("e2e-script");
+      await tokens.getByLabel("Role").selectOption("analyst");
+      await tokens.getByRole("button", { name: "Create token" }).click();
+      const secret = (await page.getByRole("status", { name: "New token" }).locator("code.secret-value").textContent()).trim();
+      check(/^mgt_[A-Za-z0-9_-]{43}$/.test(secret), `the page shows "${secret}" as the token`);
+      await shot("admin-token-created");
+      const asScript = await api("GET", "/auth/me", undefined, { token: secret });
+      check(asScript.status === 200 && asScript.body.user === "token:e2e-script" && asScript.body.role === "analyst",
+        `the new token is answered ${asScript.status} ${JSON.stringify(asScript.body)}`);
+      const listed = await page.getByRole("table", { name: "Tokens" }).textContent();
+      check(listed.includes("e2e-script") && !listed.includes(secret), "the token list shows the secret");
+      await page.getByRole("button", { name: "Revoke token e2e-script" }).click();
+      await page.getByText(/Revoked e2e-script/).waitFor();
+      // Revoked through this server's API: refused by the very next request.
+      const after = await api("GET", "/auth/me", undefined, { token: secret });
+      check(after.status === 401, `a revoked token is answered ${after.status}`);
+    },
+  },
+  {
+    name: "a viewer sees no delete button and gets 403 from the API",
+    after: ["the admin creates a user and a token, and revokes the token"],
+    routes: ["/students/", "/analytics/audit"],
+    async run({ page, base, goto, shot, api, state, adminPassword }) {
+      const target = "E2EVIEW001";
+      const made = await api("POST", "/students/", {
+        id: target, first_name: "Vera", last_name: "Viewer", gender: "Female", address: "3 Masked Row",
+        date_of_birth: "2003-03-03", major: "Physics", year_of_study: 1, gpa: 3.0, enrollment_status: "Full-time",
+      });
+      check(made.status === 200, `POST /students/ answered ${made.status}: ${JSON.stringify(made.body)}`);
+      await signOut(page);
+      await signIn(page, base, state.viewer.user, state.viewer.password);
+      await goto("/operational/students");
+      await page.getByLabel("Search students").fill(target);
+      const row = gridRows(page, "students").filter({ hasText: target });
+      await row.waitFor();
+      check((await page.getByRole("button", { name: /^Delete / }).count()) === 0, "a viewer is shown Delete buttons");
+      check((await page.getByRole("button", { name: /^Edit / }).count()) === 0, "a viewer is shown Edit buttons");
+      check((await page.getByRole("button", { name: "Add student", exact: true }).count()) === 0, "a viewer is shown Add student");
+      check((await page.getByRole("link", { name: "Admin" }).count()) === 0, "a viewer is shown the Admin pages");
+      check((await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).count()) === 0, "a viewer is shown the Audit page");
+      const shown = await cells(row);
+      check(shown.filter((c) => c === "***").length === 2 && !shown.includes("3 Masked Row"),
+        `a viewer sees personal fields unmasked: ${shown.join(" | ")}`);
+      await shot("viewer-students");
+      // The server is the protection, not the hidden button: the page's own session tries.
+      const status = await page.evaluate(
+        (id) => fetch(`/api/students/${encodeURIComponent(id)}`, { method: "DELETE" }).then((r) => r.status),
+        target,
+      );
+      check(status === 403, `DELETE as a viewer answered ${status}`);
+      const audit = await page.evaluate(() => fetch("/api/analytics/audit").then((r) => r.status));
+      check(audit === 403, `GET /analytics/audit as a viewer answered ${audit}`);
+      check((await api("GET", `/students/${encodeURIComponent(target)}`)).status === 200, "the viewer's DELETE deleted");
+      await signOut(page);
+      await signIn(page, base, "admin", adminPassword);
+    },
+  },
+  {
+    name: "signing out ends the session on the server",
+    async run({ page, context, base, shot, api, adminPassword }) {
+      await page.goto(`${base}/`, { waitUntil: "load" });
+      const before = (await sessionCookie(context))?.value;
+      check(before, "no session cookie before signing out");
+      check((await api("GET", "/auth/me", undefined, { cookie: before })).status === 200, "the session does not work before signing out");
+      await signOut(page);
+      await shot("signed-out");
+      check(!(await sessionCookie(context)), "the cookie is still in the browser after signing out");
+      const after = await api("GET", "/auth/me", undefined, { cookie: before });
+      check(after.status === 401, `the old session cookie is answered ${after.status} after signing out`);
+      await signIn(page, base, "admin", adminPassword);
+    },
+  },
+  {
+    name: "a session ends at its lifetime and the page goes to sign-in",
+    async run({ out, until, adminPassword, startServer, chromium, chromiumArgs, log }) {
+      // A second server on the same database whose sessions last 3 s, in a browser of its own
+      // (cookies are per host, not per port, so the main browser's would be overwritten).
+      const short = await startServer(["--session-lifetime-seconds", "3"], "short-sessions");
+      const browser = await chromium.launch(chromiumArgs);
+      try {
+        const page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+        await signIn(page, short.base, "admin", adminPassword);
+        await page.goto(`${short.base}/operational/students`, { waitUntil: "load" });
+        await page.getByRole("heading", { name: "Operational database" }).waitFor();
+        const t0 = Date.now();
+        // Requests do not extend a lifetime: reloading until the login page shows is the poll.
+        await until(
+          async () => {
+            await page.reload({ waitUntil: "load" });
+            return (await page.getByRole("heading", { name: "Sign in to MigsbyU" }).count()) > 0;
+          },
+          { ms: 30_000, every: 500, what: "the expired session to lead to the login page" },
+        );
+        log(`the session ended ${Date.now() - t0} ms after the page loaded`);
+        await page.waitForURL(/\/login\?next=%2Foperational%2Fstudents$/);
+        await page.screenshot({ path: `${out}/session-expired.png`, fullPage: true });
+      } finally {
+        await browser.close();
+        await short.stop();
+      }
     },
   },
   {

@@ -1,6 +1,7 @@
 // Test support: a scripted fetch. Each call is recorded (method, URL parsed relative to the page,
 // JSON body) and answered by `route`, so a test states exactly what the server says.
 import { vi } from "vitest";
+import { ROLE_PERMISSIONS, type Me } from "./lib/auth";
 
 export interface Call {
   method: string;
@@ -30,4 +31,9 @@ export function mockFetch(route: (call: Call) => Reply | undefined) {
   });
   vi.stubGlobal("fetch", fn);
   return calls;
+}
+
+// A signed-in user of `role` (the permissions /auth/me would report), for rendering pages.
+export function meAs(role: Me["role"], user: string = role, pii = role === "admin" || role === "registrar"): Me {
+  return { user, role, pii, permissions: ROLE_PERMISSIONS[role], via: "session" };
 }

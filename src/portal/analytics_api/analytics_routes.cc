@@ -8,6 +8,7 @@
 #include "analytics/tables.h"
 #include "oltp/entity.h"
 #include "portal/csv.h"
+#include "portal/masking.h"
 
 namespace migsbyu::portal {
 namespace {
@@ -60,15 +61,42 @@ Result<analytics::Paging> PagingOf(const Request& request) {
 
 // ---- Responses ----
 
-Response PageResponse(const Result<analytics::Page>& page) {
+// Masks the old and new values of the personal fields in `changes` ([{field, old, new}]).
+void MaskPersonalChanges(nlohmann::json& changes) {
+  for (auto& change : changes) {
+    if (!change.is_object() || !change.value("field", nlohmann::json()).is_string() ||
+        !IsPersonalColumn(change["field"].get<std::string>())) {
+      continue;
+    }
+    for (const char* side : {"old", "new"}) {
+      if (change.contains(side) && !change[side].is_null()) change[side] = oltp::kMaskedValue;
+    }
+  }
+}
+
+// Rows of the lake for `request`: personal fields masked unless its principal may see them
+// (portal/masking.h). Every answer below goes through one of these two.
+Response PageResponse(const Request& request, Result<analytics::Page> page) {
   if (!page.ok()) return Response::FromError(page.error());
+  if (!SeesPersonalData(request)) MaskPersonalFields(page->rows);
   Response response = Response::Json(page->rows);
   response.headers.emplace_back("X-Total-Count", std::to_string(page->total));
   return response;
 }
 
-Response JsonResponse(const Result<nlohmann::json>& body) {
+// A history ({"versions": [...]}, each version's "changes" [{field, old, new}]) or an aggregate
+// (an array of objects).
+Response JsonResponse(const Request& request, Result<nlohmann::json> body) {
   if (!body.ok()) return Response::FromError(body.error());
+  if (!SeesPersonalData(request)) {
+    MaskPersonalFields(*body);
+    if (body->is_object() && body->contains("versions")) {
+      for (auto& version : (*body)["versions"]) {
+        MaskPersonalFields(version);
+        if (version.contains("changes")) MaskPersonalChanges(version["changes"]);
+      }
+    }
+  }
   return Response::Json(*body);
 }
 
@@ -163,13 +191,14 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
           MIGSBYU_ASSIGN(query.deleted, Boolean(request, "deleted"));
           MIGSBYU_ASSIGN(query.as_of_micros, Instant(request, "as_of"));
           query.sort = Text(request, "sort");
+          if (query.sort) MIGSBYU_TRY(CheckPersonalSort(request, *query.sort));
           auto order = Text(request, "order").value_or("asc");
           if (order != "asc" && order != "desc") {
             return Error::InvalidArgument("order: '" + order + "' is not asc or desc");
           }
           query.descending = order == "desc";
           MIGSBYU_ASSIGN(query.paging, PagingOf(request));
-          return PageResponse(service.Dimension(query));
+          return PageResponse(request, service.Dimension(query));
         });
       },
       {.summary = "Versions of an SCD Type 2 dimension, filtered, sorted and paginated",
@@ -185,21 +214,23 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
             QueryParam("order", "string", "Sort order", {"asc", "desc"})},
            PagingDocs()),
        .request_body = nullptr,
-       .responses = JsonResponses("Versions; X-Total-Count gives the number matching", true)});
+       .responses = JsonResponses("Versions; X-Total-Count gives the number matching", true),
+       .permission = Permission::kRead});
 
-  router.Add(
-      "GET", "/analytics/history/{entity}/{id}",
-      [&service](const Request& request) {
-        return JsonResponse(service.History(request.PathParam("entity"), request.PathParam("id")));
-      },
-      {.summary = "Every version of one record, with the fields each version changed",
-       .tag = kTag,
-       .parameters = {PathParam("entity", "The dimension", EntityNames()),
-                      PathParam("id", "The record's id")},
-       .request_body = nullptr,
-       .responses = JsonResponses(
-           "{entity, id, versions: [version + operation, commit_time, lsn, deleted_at, "
-           "changes: [{field, old, new}]]}")});
+  router.Add("GET", "/analytics/history/{entity}/{id}",
+             [&service](const Request& request) {
+               return JsonResponse(
+                   request, service.History(request.PathParam("entity"), request.PathParam("id")));
+             },
+             {.summary = "Every version of one record, with the fields each version changed",
+              .tag = kTag,
+              .parameters = {PathParam("entity", "The dimension", EntityNames()),
+                             PathParam("id", "The record's id")},
+              .request_body = nullptr,
+              .responses = JsonResponses(
+                  "{entity, id, versions: [version + operation, commit_time, lsn, deleted_at, "
+                  "changes: [{field, old, new}]]}"),
+              .permission = Permission::kRead});
 
   router.Add(
       "GET", "/analytics/as-of/{table}",
@@ -208,7 +239,7 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
           MIGSBYU_ASSIGN(auto at, Instant(request, "at"));
           if (!at) return Error::InvalidArgument("at: an ISO-8601 instant is required");
           MIGSBYU_ASSIGN(auto paging, PagingOf(request));
-          return PageResponse(service.AsOf(request.PathParam("table"), *at, paging));
+          return PageResponse(request, service.AsOf(request.PathParam("table"), *at, paging));
         });
       },
       {.summary = "A table as it was at an instant",
@@ -220,7 +251,8 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
                              QueryParam("at", "date-time", "The instant (required)")},
                             PagingDocs()),
        .request_body = nullptr,
-       .responses = JsonResponses("Rows; X-Total-Count gives the number in all", true)});
+       .responses = JsonResponses("Rows; X-Total-Count gives the number in all", true),
+       .permission = Permission::kRead});
 
   router.Add("GET", "/analytics/fact",
              [&service](const Request& request) {
@@ -231,7 +263,7 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
                  query.course_id = Text(request, "course_id");
                  query.professor_id = Text(request, "professor_id");
                  MIGSBYU_ASSIGN(query.paging, PagingOf(request));
-                 return PageResponse(service.Fact(query));
+                 return PageResponse(request, service.Fact(query));
                });
              },
              {.summary = "The course enrollment fact, with the natural ids of its keys",
@@ -242,30 +274,36 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
                                     QueryParam("professor_id", "string", "The professor's id")},
                                    PagingDocs()),
               .request_body = nullptr,
-              .responses = JsonResponses("Fact rows in commit order; X-Total-Count", true)});
+              .responses = JsonResponses("Fact rows in commit order; X-Total-Count", true),
+              .permission = Permission::kRead});
 }
 
 void AddAggregateRoutes(Router& router, analytics::Service& service) {
   const std::string base = "/analytics/aggregates/";
   router.Add(
       "GET", base + "enrollments-per-semester",
-      [&service](const Request&) { return JsonResponse(service.EnrollmentsPerSemester()); },
+      [&service](const Request& request) {
+        return JsonResponse(request, service.EnrollmentsPerSemester());
+      },
       {.summary = "Net enrollments per semester: [{label: semester, value}] in calendar order",
        .tag = kTag,
        .request_body = nullptr,
-       .responses = JsonResponses("[{label, value}]")});
-  router.Add(
-      "GET", base + "enrollments-per-department",
-      [&service](const Request&) { return JsonResponse(service.EnrollmentsPerDepartment()); },
-      {.summary = "Net enrollments per course department: [{label: department, value}]",
-       .tag = kTag,
-       .request_body = nullptr,
-       .responses = JsonResponses("[{label, value}], largest first")});
+       .responses = JsonResponses("[{label, value}]"),
+       .permission = Permission::kRead});
+  router.Add("GET", base + "enrollments-per-department",
+             [&service](const Request& request) {
+               return JsonResponse(request, service.EnrollmentsPerDepartment());
+             },
+             {.summary = "Net enrollments per course department: [{label: department, value}]",
+              .tag = kTag,
+              .request_body = nullptr,
+              .responses = JsonResponses("[{label, value}], largest first"),
+              .permission = Permission::kRead});
   router.Add("GET", base + "gpa-distribution",
              [&service](const Request& request) {
                return Guard([&]() -> Result<Response> {
                  MIGSBYU_ASSIGN(auto at, Instant(request, "at"));
-                 return JsonResponse(service.GpaDistribution(at));
+                 return JsonResponse(request, service.GpaDistribution(at));
                });
              },
              {.summary = "GPA histogram: 16 bins of 0.25 [{label, lower, upper, value}]",
@@ -273,7 +311,8 @@ void AddAggregateRoutes(Router& router, analytics::Service& service) {
               .parameters = {QueryParam(
                   "at", "date-time", "Students in force at this instant (default: current ones)")},
               .request_body = nullptr,
-              .responses = JsonResponses("[{label, lower, upper, value}]")});
+              .responses = JsonResponses("[{label, lower, upper, value}]"),
+              .permission = Permission::kRead});
   router.Add(
       "GET", base + "headcount",
       [&service](const Request& request) {
@@ -282,10 +321,10 @@ void AddAggregateRoutes(Router& router, analytics::Service& service) {
           if (interval != "day" && interval != "month") {
             return Error::InvalidArgument("interval: '" + interval + "' is not day or month");
           }
-          return JsonResponse(service.Headcount(interval == "day"
-                                                    ? analytics::HeadcountInterval::kDay
-                                                    : analytics::HeadcountInterval::kMonth,
-                                                analytics::MicrosSinceEpoch(Clock::now())));
+          return JsonResponse(
+              request, service.Headcount(interval == "day" ? analytics::HeadcountInterval::kDay
+                                                           : analytics::HeadcountInterval::kMonth,
+                                         analytics::MicrosSinceEpoch(Clock::now())));
         });
       },
       {.summary = "Students in force at the end of each day or month, up to now",
@@ -293,7 +332,8 @@ void AddAggregateRoutes(Router& router, analytics::Service& service) {
        .parameters = {QueryParam("interval", "string", "Bucket size (default month)",
                                  {"day", "month"})},
        .request_body = nullptr,
-       .responses = JsonResponses("[{label, at, value}]")});
+       .responses = JsonResponses("[{label, at, value}]"),
+       .permission = Permission::kRead});
 }
 
 void AddStatusRoutes(Router& router, analytics::Service& service,
@@ -306,7 +346,8 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
       {.summary = "Pipeline status: slot lag, events/s, last committed LSN, freshness, counts",
        .tag = kTag,
        .request_body = nullptr,
-       .responses = JsonResponses("The status document")});
+       .responses = JsonResponses("The status document"),
+       .permission = Permission::kRead});
 
   router.Add("GET", "/metrics",
              [&service](const Request&) {
@@ -320,7 +361,8 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
               .request_body = nullptr,
               .responses = {{"200",
                              {{"description", "migsbyu_* metrics"},
-                              {"content", {{"text/plain", nlohmann::json::object()}}}}}}});
+                              {"content", {{"text/plain", nlohmann::json::object()}}}}}},
+              .permission = Permission::kRead});
 
   router.AddEventStream(
       "/analytics/events",
@@ -328,6 +370,16 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
         // One publisher for every subscriber: `status` is retained, so that a new subscriber
         // gets the latest at once; `commit` goes to those subscribed when it happens.
         uint64_t seen = service.lake().Latest().version;
+        // The views as of the last commit announced, to name those each commit changed. Only
+        // their definitions are kept: the pin goes at once, so no file is kept from deletion.
+        auto view_definitions = [&service]() -> std::optional<analytics::PinnedViews> {
+          auto pinned = service.lake().PinViews();
+          if (!pinned.ok()) return std::nullopt;
+          pinned->pin.reset();
+          pinned->files.clear();
+          return std::move(*pinned);
+        };
+        std::optional<analytics::PinnedViews> views = view_definitions();
         auto next_status = std::chrono::steady_clock::now();
         while (!events.stopping() && !(options.stopping && options.stopping())) {
           if (std::chrono::steady_clock::now() >= next_status) {
@@ -340,14 +392,20 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
           if (auto commit = service.lake().WaitForCommit(
                   seen, std::max(wait, std::chrono::milliseconds(0)))) {
             seen = commit->version;
-            events.Publish("commit", CommitJson(*commit).dump());
+            nlohmann::json announced = CommitJson(*commit);
+            std::optional<analytics::PinnedViews> now = view_definitions();
+            // Without both pins, "tables" is left out: a client then refreshes every view.
+            if (views && now) announced["tables"] = analytics::ChangedViews(*views, *now);
+            views = std::move(now);
+            events.Publish("commit", announced.dump());
           }
         }
       },
       {.summary = "Live events: `commit` at each lake commit, `status` every second",
        .tag = kTag,
        .request_body = nullptr,
-       .responses = nullptr});
+       .responses = nullptr,
+       .permission = Permission::kRead});
 }
 
 void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
@@ -402,7 +460,8 @@ void AddConsoleRoute(Router& router, analytics::SqlConsole* console) {
                         "Refused, failed, or stopped by a limit (time, memory, CPU); detail says "
                         "why"}}},
                      {"429", {{"description", "Every worker is busy and the queue is full"}}},
-                     {"503", {{"description", "The console is not running"}}}}});
+                     {"503", {{"description", "The console is not running"}}}},
+       .permission = Permission::kConsole});
 }
 
 // ---- The Audit API ----
@@ -433,28 +492,15 @@ Result<analytics::AuditQuery> AuditQueryOf(const Request& request, int64_t defau
   return query;
 }
 
-// Personal values of an audit row read as masked for a principal without the pii grant: in its
-// before and after images and in its changes.
-void MaskPersonalFields(const Request& request, nlohmann::json& rows) {
-  if (!request.principal || request.principal->pii) return;
-  const auto& pii = oltp::PiiColumnNames();
-  auto personal = [&](const std::string& field) {
-    return std::binary_search(pii.begin(), pii.end(), field);
-  };
-  const nlohmann::json masked = std::string(oltp::kMaskedValue);
+// Personal values of audit rows read as masked for a principal without the pii grant: in their
+// before and after images and in their changes (portal/masking.h).
+void MaskAuditRows(const Request& request, nlohmann::json& rows) {
+  if (SeesPersonalData(request)) return;
   for (auto& row : rows) {
     for (const char* image : {"before", "after"}) {
-      if (!row[image].is_object()) continue;
-      for (auto& [field, value] : row[image].items()) {
-        if (personal(field) && !value.is_null()) value = masked;
-      }
+      if (row.contains(image)) MaskPersonalFields(row[image]);
     }
-    for (auto& change : row["changes"]) {
-      if (!personal(change["field"].get<std::string>())) continue;
-      for (const char* side : {"old", "new"}) {
-        if (!change[side].is_null()) change[side] = masked;
-      }
-    }
+    if (row.contains("changes")) MaskPersonalChanges(row["changes"]);
   }
 }
 
@@ -463,7 +509,7 @@ Result<analytics::Page> AuditPage(analytics::Service& service, const Request& re
                                   int64_t default_limit, int64_t max_limit) {
   MIGSBYU_ASSIGN(auto query, AuditQueryOf(request, default_limit, max_limit));
   MIGSBYU_ASSIGN(auto page, service.Audit(query));
-  MaskPersonalFields(request, page.rows);
+  MaskAuditRows(request, page.rows);
   return page;
 }
 
@@ -517,7 +563,7 @@ void AddAuditRoutes(Router& router, analytics::Service& service) {
       [&service](const Request& request) {
         return Guard([&]() -> Result<Response> {
           MIGSBYU_ASSIGN(auto page, AuditPage(service, request, 100, analytics::kMaxPageSize));
-          Response response = PageResponse(page);
+          Response response = PageResponse(request, page);
           response.headers.emplace_back("Cache-Control", "no-store");
           return response;
         });
@@ -564,13 +610,14 @@ void AddAuditRoutes(Router& router, analytics::Service& service) {
                      {"400", {{"description", "A parameter is invalid; detail names it"}}}},
        .permission = Permission::kAdmin});
 
-  router.Add("GET", "/analytics/audit/actors",
-             [&service](const Request&) { return JsonResponse(service.AuditActors()); },
-             {.summary = "Who changed anything: [{changed_by, origin, changes, last_change}]",
-              .tag = kTag,
-              .request_body = nullptr,
-              .responses = JsonResponses("[{changed_by, origin, changes, last_change}]"),
-              .permission = Permission::kAdmin});
+  router.Add(
+      "GET", "/analytics/audit/actors",
+      [&service](const Request& request) { return JsonResponse(request, service.AuditActors()); },
+      {.summary = "Who changed anything: [{changed_by, origin, changes, last_change}]",
+       .tag = kTag,
+       .request_body = nullptr,
+       .responses = JsonResponses("[{changed_by, origin, changes, last_change}]"),
+       .permission = Permission::kAdmin});
 }
 
 }  // namespace

@@ -21,8 +21,12 @@
 //   GET  /analytics/aggregates/headcount?interval=day|month → [{"label", "at", "value"}]
 //   GET  /analytics/status → the pipeline status (analytics/status.h StatusToJson)
 //   GET  /metrics → the same in Prometheus' text format (text/plain; version=0.0.4)
-//   GET  /analytics/events → text/event-stream: `commit` {"version", "end_lsn", "commit_time"}
-//        at each lake commit, `status` (as GET /analytics/status) at once and every second.
+//   GET  /analytics/events → text/event-stream: `commit` {"version", "end_lsn", "commit_time",
+//        "tables"} at each lake commit, `status` (as GET /analytics/status) at once and every
+//        second. "tables" names the views (students_dim, course_enrollment_fact, takes_changes,
+//        ...) whose rows may differ from those at the previous `commit` of the stream
+//        (analytics::ChangedViews), sorted; it is absent when the lake could not say, and then
+//        any view may have changed.
 //   POST /analytics/sql {"sql": "...", "limit": n} → {"columns": [{"name", "type"}], "rows":
 //        [[...]], "truncated", "truncated_by", "elapsed_ms"}; a refused or failing query, or one
 //        stopped by a limit, is 400 {"detail": why}; 429 when the console's queue is full. Personal
@@ -42,6 +46,13 @@
 //   Personal fields (oltp::PiiColumnNames) in a change's images and changes read
 //   oltp::kMaskedValue for a principal without the pii grant, in JSON and CSV alike.
 // Values of the aggregates and their semantics are documented on analytics::Service.
+// Access (RouteDoc::permission): every route needs the read permission (any signed-in role),
+// /metrics included (the figures of /analytics/status, which the pipeline page shows everyone;
+// a Prometheus scraper then needs no more than a viewer's token), except POST /analytics/sql,
+// which needs console (analyst, admin). A principal without the pii grant sees personal fields
+// (address, date_of_birth, and before_/after_ forms) as "***" in every answer (portal/masking.h)
+// and may not sort a dimension by one (403). The console route hands the principal on in the
+// Request; masking inside the console's worker reads Request::principal->pii.
 // Instants are ISO-8601 ("2026-11-25T16:15:00Z", offsets allowed); responses give them in UTC
 // with microseconds. Bad parameters are 400 naming the parameter.
 //

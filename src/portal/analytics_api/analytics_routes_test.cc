@@ -227,6 +227,45 @@ TEST_F(AnalyticsRoutesTest, EventStreamSendsStatusThenCommit) {
   EXPECT_EQ(status["slot_lag_bytes"], 2048);
 }
 
+TEST_F(AnalyticsRoutesTest, EventStreamCommitNamesTheViewsItChanged) {
+  httplib::Client client("127.0.0.1", server_->api_port());
+  client.set_read_timeout(10, 0);
+  std::string received;
+  std::vector<nlohmann::json> commits;
+  std::string error;
+  auto publish = [&](const char* sql, Lsn lsn) {
+    Status done = sql ? lake_.Execute(sql) : OkStatus();
+    if (done.ok()) done = lake_.Publish(lsn);
+    if (!done.ok()) error = done.error().ToString();
+  };
+  int chunks = 0;
+  bool changed = false;
+  client.Get("/analytics/events", [&](const char* data, size_t length) {
+    received.append(data, length);
+    ++chunks;
+    for (size_t at; (at = received.find("event: commit\ndata: ")) != std::string::npos;) {
+      size_t end = received.find('\n', at + 20);
+      if (end == std::string::npos) break;
+      commits.push_back(nlohmann::json::parse(received.substr(at + 20, end - at - 20)));
+      received.erase(0, end);
+      // The second commit changes nothing.
+      if (commits.size() == 1) publish(nullptr, Lsn(0x800));
+    }
+    if (!changed && received.find("event: status\n") != std::string::npos) {
+      changed = true;
+      publish(
+          "UPDATE students_dim SET gpa = 3.99 WHERE id = 'S1'; "
+          "INSERT INTO takes_changes SELECT * FROM takes_changes LIMIT 1",
+          Lsn(0x700));
+    }
+    return commits.size() < 2 && chunks < 100 && error.empty();
+  });
+  ASSERT_TRUE(error.empty()) << error;
+  ASSERT_EQ(commits.size(), 2u) << received;
+  EXPECT_EQ(commits[0]["tables"], nlohmann::json({"students_dim", "takes_changes"})) << commits[0];
+  EXPECT_EQ(commits[1]["tables"], nlohmann::json::array()) << commits[1];
+}
+
 TEST_F(AnalyticsRoutesTest, EventStreamEndsWhenTheServerStops) {
   std::promise<void> first_status;
   std::thread listener([&] {

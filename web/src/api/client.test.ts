@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ApiError, buildUrl, errorFromBody, listPage, request } from "./client";
+import { api, ApiError, buildUrl, errorFromBody, listPage, onUnauthenticated, request } from "./client";
 import { mockFetch } from "../test-utils";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -71,5 +71,20 @@ describe("request", () => {
     const err = await request("GET", "/health").catch((e) => e);
     expect(err.status).toBe(0);
     expect(err.message).toContain("/api/health");
+  });
+});
+
+describe("401 answers", () => {
+  it("tell the listeners, except for the sign-in itself", async () => {
+    mockFetch(() => ({ status: 401, body: { detail: "Not signed in" } }));
+    const heard = vi.fn();
+    const stop = onUnauthenticated(heard);
+    await expect(api.get("/students/")).rejects.toMatchObject({ status: 401 });
+    expect(heard).toHaveBeenCalledTimes(1);
+    await expect(api.post("/auth/login", { user: "x", password: "y" })).rejects.toMatchObject({ status: 401 });
+    expect(heard).toHaveBeenCalledTimes(1);
+    stop();
+    await expect(api.get("/students/")).rejects.toMatchObject({ status: 401 });
+    expect(heard).toHaveBeenCalledTimes(1);
   });
 });

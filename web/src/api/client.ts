@@ -2,6 +2,9 @@
 // origin (the server serves the API beside the front-end), and every failure comes back as an
 // ApiError carrying the HTTP status, the server's message, and — for 422 validation errors in
 // FastAPI's shape — one message per field, keyed by the last element of each error's `loc`.
+// The browser's session cookie (HttpOnly, so this code never sees it) goes with every call; a 401
+// from any call but the sign-in itself tells the listeners of onUnauthenticated, and the app
+// then shows the login page.
 
 export const API_BASE = "/api";
 
@@ -41,6 +44,15 @@ export function errorFromBody(status: number, body: unknown, fallback: string): 
     return new ApiError(status, summary, fields);
   }
   return new ApiError(status, fallback);
+}
+
+const unauthenticated = new Set<() => void>();
+
+// Calls `listener` whenever the server answers 401 (the session ended or was revoked). Returns
+// the function that stops it.
+export function onUnauthenticated(listener: () => void): () => void {
+  unauthenticated.add(listener);
+  return () => unauthenticated.delete(listener);
 }
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
@@ -89,6 +101,7 @@ export async function request<T>(
       body = text;
     }
   }
+  if (response.status === 401 && path !== "/auth/login") unauthenticated.forEach((l) => l());
   if (!response.ok) {
     throw errorFromBody(
       response.status,
@@ -105,6 +118,7 @@ export const api = {
   post: <T>(path: string, body?: unknown, query?: Query) =>
     request<T>("POST", path, { body: body ?? {}, query }).then((r) => r.data),
   put: <T>(path: string, body: unknown) => request<T>("PUT", path, { body }).then((r) => r.data),
+  patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, { body }).then((r) => r.data),
   del: <T>(path: string, query?: Query, body?: unknown) =>
     request<T>("DELETE", path, { query, body }).then((r) => r.data),
 };

@@ -1,6 +1,7 @@
 // The operational data model as the front-end sees it: one description per entity drives its
 // grid columns, its add/edit form, its picker label and its API paths, so the five tabs share one
 // generic implementation instead of five hand-written ones.
+import { formatValue } from "../lib/format";
 
 export type FieldKind = "text" | "number" | "date" | "select";
 
@@ -14,9 +15,14 @@ export interface FieldSpec {
   max?: number;
   step?: number;
   integer?: boolean;
+  personal?: boolean; // address, date of birth: "***" for users without the pii grant
+  decimals?: number; // shown with this many decimals wherever it appears (GPA: 4.00)
 }
 
 export type Row = Record<string, unknown>;
+
+// The names of the personal fields of any entity.
+export const PERSONAL_FIELDS = ["address", "date_of_birth"];
 
 export interface EntitySpec {
   key: "students" | "professors" | "courses";
@@ -50,11 +56,11 @@ export const STUDENTS: EntitySpec = {
     { name: "first_name", label: "First name", kind: "text", required: true },
     { name: "last_name", label: "Last name", kind: "text", required: true },
     { name: "gender", label: "Gender", kind: "text", options: GENDERS },
-    { name: "address", label: "Address", kind: "text" },
-    { name: "date_of_birth", label: "Date of birth", kind: "date" },
+    { name: "address", label: "Address", kind: "text", personal: true },
+    { name: "date_of_birth", label: "Date of birth", kind: "date", personal: true },
     { name: "major", label: "Major", kind: "text", options: MAJORS },
     { name: "year_of_study", label: "Year of study", kind: "number", min: 1, max: 6, step: 1, integer: true },
-    { name: "gpa", label: "GPA", kind: "number", min: 0, max: 4, step: 0.01 },
+    { name: "gpa", label: "GPA", kind: "number", min: 0, max: 4, step: 0.01, decimals: 2 },
     { name: "enrollment_status", label: "Enrollment status", kind: "select", options: ["Full-time", "Part-time"] },
   ],
   display: personName,
@@ -71,9 +77,9 @@ export const PROFESSORS: EntitySpec = {
     { name: "first_name", label: "First name", kind: "text", required: true },
     { name: "last_name", label: "Last name", kind: "text", required: true },
     { name: "gender", label: "Gender", kind: "text", options: GENDERS },
-    { name: "address", label: "Address", kind: "text" },
+    { name: "address", label: "Address", kind: "text", personal: true },
     { name: "department", label: "Department", kind: "text" },
-    { name: "date_of_birth", label: "Date of birth", kind: "date" },
+    { name: "date_of_birth", label: "Date of birth", kind: "date", personal: true },
     { name: "annual_salary", label: "Annual salary", kind: "number", min: 0, step: 1000, integer: true },
   ],
   display: personName,
@@ -94,6 +100,17 @@ export const COURSES: EntitySpec = {
 };
 
 export const ENTITIES = [STUDENTS, PROFESSORS, COURSES];
+
+const kDecimals = new Map(ENTITIES.flatMap((e) => e.fields.filter((f) => f.decimals !== undefined).map((f) => [f.name, f.decimals!] as const)));
+
+// A value of field `name` (of any entity, in any view: grids, dimensions, history) as text: with
+// the field's fixed decimals when it has them, as formatValue shows it otherwise.
+export function formatField(name: string, value: unknown): string {
+  const decimals = kDecimals.get(name);
+  const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+  if (decimals === undefined || !Number.isFinite(n)) return formatValue(value);
+  return n.toFixed(decimals);
+}
 
 // A link between two entities in a semester: enrollments (student–course) and assignments
 // (professor–course).

@@ -2,7 +2,8 @@
 // Data comes as the aggregates API gives it — an array of objects — and chartData() picks the
 // axis: the first non-numeric key is x (instants become a time axis, other text becomes
 // categories), numeric keys become series; a second text key ("long" data such as
-// {semester, bucket, count}) is pivoted into one series per value.
+// {semester, bucket, count}) is pivoted into one series per value. plotOptions() chooses how it
+// is drawn.
 import { useEffect, useRef, type ReactNode } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -73,6 +74,97 @@ export function chartData(rows: Record<string, unknown>[], xKey?: string): Chart
 }
 
 const longest = (labels: string[]) => labels.reduce((m, l) => Math.max(m, l.length), 0);
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+// An instant (seconds since the epoch) as a wall-clock time, "16:15:30" (local time).
+export function clockLabel(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+export interface PlotSettings {
+  kind?: "line" | "bars";
+  width: number;
+  height: number;
+  xLabel?: string;
+  valueLabel?: string;
+  // A time axis over the `spanS` seconds up to `endS` (default: the newest point), labelled with
+  // wall-clock times, however few seconds the points themselves span.
+  timeWindow?: { spanS: number; endS?: number };
+}
+
+const kGroupWidth = 0.8; // of a category's slot, shared by its bars
+
+// The x-axis width of one bar group: a category's slot (1), or the day drawn around an instant
+// alone (0 for other time series, which are lines).
+const groupSlot = (data: ChartData) => (data.time ? (data.x.length === 1 ? 43_200 : 0) : 1);
+
+// Where series `i`'s bars go when several share each x: side by side across the group, each
+// `size` wide from its left edge `x0` (x-axis units).
+export function barLayout(data: ChartData, i: number): { x0: number[]; size: number[] } {
+  const slot = groupSlot(data);
+  const width = (kGroupWidth * slot) / Math.max(data.series.length, 1);
+  return { x0: data.x.map((x) => x - (kGroupWidth * slot) / 2 + i * width), size: data.x.map(() => width) };
+}
+
+// How a chart is drawn. Categories are bars, side by side when there are several series; a time
+// series is a line, except one of a single instant, which is a bar in the day around it (a lone
+// dot reads as nothing).
+export function plotOptions(data: ChartData, settings: PlotSettings): uPlot.Options {
+  const { kind = "line", width, height, xLabel, valueLabel, timeWindow } = settings;
+  const n = Math.max(data.series.length, 1);
+  const bars = kind === "bars" || !data.time || data.x.length === 1;
+  let xRange: uPlot.Scale["range"] = undefined;
+  if (timeWindow) {
+    const end = timeWindow.endS ?? data.x[data.x.length - 1] ?? 0;
+    xRange = [end - timeWindow.spanS, end];
+  } else if (data.time) {
+    if (data.x.length === 1) xRange = [data.x[0] - 43_200, data.x[0] + 43_200];
+  } else {
+    xRange = [-0.6, data.x.length - 0.4];
+  }
+  const xAxis: uPlot.Axis = data.labels
+    ? {
+        values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? (data.labels![s] ?? "") : "")),
+        incrs: [1, 2, 3, 4, 5, 10, 20, 50],
+        space: Math.min(120, Math.max(40, longest(data.labels) * 7)),
+      }
+    : timeWindow
+      ? { values: (_u, splits) => splits.map(clockLabel), incrs: [1, 2, 5, 10, 15, 20, 30, 60, 120, 300], space: 70 }
+      : {};
+  return {
+    width,
+    height,
+    title: undefined,
+    scales: { x: { time: data.time, range: xRange } },
+    axes: [xAxis, {}],
+    series: [
+      { label: xLabel ?? (data.time ? "Time" : "") },
+      ...data.series.map((s, i) => ({
+        label: s.name === "value" ? (valueLabel ?? "Value") : s.name,
+        stroke: kPalette[i % kPalette.length],
+        fill: bars ? kPalette[i % kPalette.length] + "cc" : undefined,
+        width: bars ? 0 : 2,
+        paths: bars
+          ? uPlot.paths.bars!(
+              n === 1
+                ? { size: [kGroupWidth, 60], align: 0 }
+                : {
+                    size: [kGroupWidth, 60],
+                    disp: {
+                      x0: { unit: 1, values: () => barLayout(data, i).x0 },
+                      size: { unit: 1, values: () => barLayout(data, i).size },
+                    },
+                  },
+            )
+          : undefined,
+        points: { show: !bars && data.x.length < 60 },
+        spanGaps: true,
+      })),
+    ],
+    legend: { show: data.series.length > 0 },
+  };
+}
 
 export function Chart({
   title,
@@ -82,6 +174,7 @@ export function Chart({
   children,
   xLabel,
   valueLabel,
+  timeWindow,
 }: {
   title: string;
   xLabel?: string; // legend name of the x value
@@ -90,55 +183,17 @@ export function Chart({
   kind?: "line" | "bars";
   height?: number;
   children?: ReactNode;
+  timeWindow?: PlotSettings["timeWindow"];
 }) {
   const box = useRef<HTMLDivElement>(null);
   const data = chartData(rows);
   const key = JSON.stringify(data);
+  const windowKey = JSON.stringify(timeWindow ?? null);
 
   useEffect(() => {
     const el = box.current;
     if (!el || data.x.length === 0 || typeof ResizeObserver === "undefined") return;
-    const bars = data.series.length === 1 && (kind === "bars" || (!data.time && data.x.length <= 40));
-    const width = Math.max(el.clientWidth, 280);
-    const opts: uPlot.Options = {
-      width,
-      height,
-      title: undefined,
-      scales: {
-        x: {
-          time: data.time,
-          // One instant alone would be stretched over years: show the day around it.
-          range: data.time
-            ? data.x.length === 1
-              ? [data.x[0] - 43_200, data.x[0] + 43_200]
-              : undefined
-            : [-0.6, data.x.length - 0.4],
-        },
-      },
-      axes: [
-        data.labels
-          ? ({
-              values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? (data.labels![s] ?? "") : "")),
-              incrs: [1, 2, 3, 4, 5, 10, 20, 50],
-              space: Math.min(120, Math.max(40, longest(data.labels) * 7)),
-            } as uPlot.Axis)
-          : {},
-        {},
-      ],
-      series: [
-        { label: xLabel ?? (data.time ? "Time" : "") },
-        ...data.series.map((s, i) => ({
-          label: s.name === "value" ? (valueLabel ?? "Value") : s.name,
-          stroke: kPalette[i % kPalette.length],
-          fill: bars ? kPalette[i % kPalette.length] + "cc" : undefined,
-          width: bars ? 0 : 2,
-          paths: bars ? uPlot.paths.bars!({ size: [0.8 / Math.max(data.series.length, 1), 60], align: 0 }) : undefined,
-          points: { show: !bars && data.x.length < 60 },
-          spanGaps: true,
-        })),
-      ],
-      legend: { show: data.series.length > 0 },
-    };
+    const opts = plotOptions(data, { kind, width: Math.max(el.clientWidth, 280), height, xLabel, valueLabel, timeWindow });
     const plot = new uPlot(opts, [data.x, ...data.series.map((s) => s.values)] as uPlot.AlignedData, el);
     const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 280), height }));
     ro.observe(el);
@@ -147,7 +202,7 @@ export function Chart({
       plot.destroy();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, kind, height, xLabel, valueLabel]);
+  }, [key, kind, height, xLabel, valueLabel, windowKey]);
 
   return (
     <figure className="chart card">

@@ -12,9 +12,12 @@ export interface EntityFormProps {
   // Sends the record; rejects with an ApiError to show its messages.
   onSubmit: (record: Row) => Promise<unknown>;
   onCancel?: () => void;
+  // Fields left out of the form and of the record it sends (a user without the pii grant edits
+  // a record whose personal fields read "***": sending those back would overwrite them).
+  omit?: string[];
 }
 
-export function EntityForm({ spec, mode, initial, onSubmit, onCancel }: EntityFormProps) {
+export function EntityForm({ spec, mode, initial, onSubmit, onCancel, omit = [] }: EntityFormProps) {
   const [values, setValues] = useState<Record<string, string>>(() => recordToForm(spec, initial ?? {}));
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [error, setError] = useState<string | null>(null);
@@ -27,7 +30,9 @@ export function EntityForm({ spec, mode, initial, onSubmit, onCancel }: EntityFo
     setError(null);
     setFieldErrors({});
     try {
-      await onSubmit(formToRecord(spec, values));
+      const record = formToRecord(spec, values);
+      for (const name of omit) delete record[name];
+      await onSubmit(record);
     } catch (err) {
       if (err instanceof ApiError) {
         setFieldErrors(err.fieldErrors);
@@ -48,7 +53,7 @@ export function EntityForm({ spec, mode, initial, onSubmit, onCancel }: EntityFo
   return (
     <form className="entity-form" onSubmit={submit} aria-label={`${mode === "add" ? "Add" : "Edit"} ${spec.singular}`} noValidate>
       <div className="form-grid">
-        {spec.fields.map((field) => {
+        {spec.fields.filter((f) => !omit.includes(f.name)).map((field) => {
           const id = `${formId}-${field.name}`;
           const err = fieldErrors[field.name];
           const readOnly = mode === "edit" && field.name === "id";

@@ -2,10 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { AnalyticsPage, SqlConsole, Timeline } from "./analytics";
-import { PipelinePage } from "./pipeline";
+import { freshnessText, PipelinePage } from "./pipeline";
 import { LiveProvider } from "../lib/live";
 import type { EventSourceLike } from "../lib/sse";
-import { mockFetch } from "../test-utils";
+import { renderAs } from "../test-render";
+import { meAs, mockFetch } from "../test-utils";
 
 class FakeSource implements EventSourceLike {
   readyState = 1;
@@ -37,7 +38,7 @@ describe("Students dimension", () => {
     );
     const source = new FakeSource();
     const factory = vi.fn(() => source);
-    render(
+    renderAs(
       <LiveProvider factory={factory}>
         <AnalyticsPage tab="students" />
       </LiveProvider>,
@@ -59,11 +60,74 @@ describe("Students dimension", () => {
   it("filters by id or name with q", async () => {
     const user = userEvent.setup();
     const calls = mockFetch(() => ({ body: [] }));
-    render(<AnalyticsPage tab="students" />);
+    renderAs(<AnalyticsPage tab="students" />);
     await user.type(screen.getByLabelText("Filter by id or name"), "Lovelace");
     await waitFor(() => expect(calls.at(-1)!.url.searchParams.get("q")).toBe("Lovelace"));
     await user.click(screen.getByLabelText("Current rows only"));
     await waitFor(() => expect(calls.at(-1)!.url.searchParams.get("current")).toBe("true"));
+  });
+});
+
+describe("Refresh on lake commits", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("refetches the charts' five aggregates at most once a second, and only for commits that touch them", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    window.history.replaceState(null, "", "/analytics/charts");
+    const calls = mockFetch((call) => (call.url.pathname.startsWith("/api/analytics/aggregates/") ? { body: [] } : undefined));
+    const aggregates = () => calls.filter((c) => c.url.pathname.startsWith("/api/analytics/aggregates/")).length;
+    const source = new FakeSource();
+    render(
+      <LiveProvider factory={() => source}>
+        <AnalyticsPage tab="charts" />
+      </LiveProvider>,
+    );
+    expect(aggregates()).toBe(5);
+
+    // A commit after a quiet second refreshes at once.
+    source.emit("commit", { version: 2, tables: ["students_dim", "students_changes"] });
+    expect(aggregates()).toBe(10);
+    // A stream of commits every 50 ms: folded into one refresh when the second is up.
+    for (let v = 3; v < 12; v++) {
+      act(() => vi.advanceTimersByTime(50));
+      source.emit("commit", { version: v, tables: ["course_enrollment_fact", "takes_changes"] });
+    }
+    expect(aggregates()).toBe(10);
+    act(() => vi.advanceTimersByTime(549));
+    expect(aggregates()).toBe(10);
+    act(() => vi.advanceTimersByTime(1));
+    expect(aggregates()).toBe(15);
+
+    // Commits of views the charts do not read refresh nothing.
+    for (let v = 12; v < 20; v++) {
+      act(() => vi.advanceTimersByTime(300));
+      source.emit("commit", { version: v, tables: ["professors_dim", "teaches_changes"] });
+    }
+    source.emit("commit", { version: 20, tables: [] });
+    act(() => vi.advanceTimersByTime(2000));
+    expect(aggregates()).toBe(15);
+
+    // A commit that does not say what it changed may have changed anything.
+    source.emit("commit", { version: 21 });
+    expect(aggregates()).toBe(20);
+  });
+
+  it("refreshes a dimension for its own table only", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const calls = mockFetch((call) => (call.url.pathname.startsWith("/api/analytics/dimensions/") ? { body: [], headers: { "X-Total-Count": "0" } } : undefined));
+    const listings = () => calls.filter((c) => c.url.pathname === "/api/analytics/dimensions/professors").length;
+    const source = new FakeSource();
+    render(
+      <LiveProvider factory={() => source}>
+        <AnalyticsPage tab="professors" />
+      </LiveProvider>,
+    );
+    expect(listings()).toBe(1);
+    source.emit("commit", { version: 2, tables: ["students_dim"] });
+    act(() => vi.advanceTimersByTime(2000));
+    expect(listings()).toBe(1);
+    source.emit("commit", { version: 3, tables: ["professors_dim"] });
+    expect(listings()).toBe(2);
   });
 });
 
@@ -86,7 +150,7 @@ describe("History timeline", () => {
     expect(items[0].textContent).toContain("Version 1");
     expect(items[0].textContent).toContain("Lovelace");
     expect(items[1].textContent).toContain("current");
-    expect(items[1].textContent).toMatch(/Gpa: 3\.1 → 3\.8/);
+    expect(items[1].textContent).toMatch(/Gpa: 3\.10 → 3\.80/);
   });
 
   it("says who made each version, and who deleted a deleted one", () => {
@@ -128,7 +192,7 @@ describe("History timeline", () => {
         ? { body: { entity: "students", id: "S1", versions: [version(1, 3.1, true, "2026-11-25 16:00:00+00", null)] } }
         : undefined,
     );
-    render(<AnalyticsPage tab="history" />);
+    renderAs(<AnalyticsPage tab="history" />);
     await screen.findByText("Version 1");
     expect(calls).toHaveLength(1);
   });
@@ -149,7 +213,7 @@ describe("As of", () => {
       return undefined;
     });
     const asOf = () => calls.filter((c) => c.url.searchParams.get("as_of")).at(-1)!.url.searchParams;
-    render(<AnalyticsPage tab="as-of" />);
+    renderAs(<AnalyticsPage tab="as-of" />);
     const slider = (await screen.findByRole("slider", { name: "As of" })) as HTMLInputElement;
     await waitFor(() => expect(slider.disabled).toBe(false));
     const start = Number(slider.dataset.startMs);
@@ -160,7 +224,7 @@ describe("As of", () => {
     setSlider(slider, "500");
     const mid = new Date(start + Math.round((end - start) / 2)).toISOString();
     await waitFor(() => expect(asOf().get("as_of")).toBe(mid));
-    await screen.findByText("3.1");
+    await screen.findByText("3.10");
   });
 
   it("replays enrollments through the as-of route", async () => {
@@ -169,7 +233,7 @@ describe("As of", () => {
       call.url.pathname === "/api/analytics/as-of/takes" ? { body: [{ student_id: "S1", course_id: "C1", semester: "Fall 2026" }] } : { body: [] },
     );
     window.history.replaceState(null, "", "/analytics/as-of?at=2026-11-25T16:10:00Z");
-    render(<AnalyticsPage tab="as-of" />);
+    renderAs(<AnalyticsPage tab="as-of" />);
     await user.selectOptions(screen.getByLabelText("Table"), "takes");
     await screen.findByText("C1");
     expect(calls.find((c) => c.url.pathname === "/api/analytics/as-of/takes")!.url.searchParams.get("at")).toBe("2026-11-25T16:10:00.000Z");
@@ -231,7 +295,7 @@ describe("Pipeline", () => {
         : undefined,
     );
     const source = new FakeSource();
-    render(
+    renderAs(
       <LiveProvider factory={() => source}>
         <PipelinePage />
       </LiveProvider>,
@@ -243,5 +307,43 @@ describe("Pipeline", () => {
     expect(screen.getByText("250")).toBeTruthy();
     const counts = screen.getByRole("table", { name: "Per-table counts" });
     expect(within(counts).getByText("11")).toBeTruthy();
+  });
+
+  it("says the lake is idle and up to date when the slot has no lag, and how fresh it is otherwise", async () => {
+    mockFetch((call) =>
+      call.url.pathname === "/api/analytics/status" ? { body: { slot_lag_bytes: 0, slot_lag_seconds: 0, freshness_seconds: 600 } } : undefined,
+    );
+    const source = new FakeSource();
+    render(
+      <LiveProvider factory={() => source}>
+        <PipelinePage />
+      </LiveProvider>,
+    );
+    const freshness = () => screen.getByText("Freshness").parentElement!.querySelector(".stat-value")!.textContent;
+    await waitFor(() => expect(freshness()).toBe("idle, up to date"));
+    source.emit("status", { slot_lag_bytes: 4096, slot_lag_seconds: 1.5, freshness_seconds: 2.5 });
+    expect(freshness()).toBe("2.5 s");
+  });
+});
+
+describe("freshnessText", () => {
+  it("is idle with no lag in bytes or seconds, the freshness otherwise", () => {
+    expect(freshnessText(0, 0, 900)).toBe("idle, up to date");
+    expect(freshnessText(0, null, 900)).toBe("idle, up to date");
+    expect(freshnessText(null, 0, 900)).toBe("idle, up to date");
+    expect(freshnessText(100, 0.2, 0.4)).toBe("400 ms");
+    expect(freshnessText(100, 3, 300)).toBe("5 min");
+    expect(freshnessText(null, null, null)).toBe("–");
+  });
+});
+
+describe("Analytics for each role", () => {
+  it("offers the SQL console to the roles that hold the console permission only", () => {
+    for (const [role, console] of [["viewer", false], ["registrar", false], ["analyst", true], ["admin", true]] as const) {
+      mockFetch(() => ({ body: [], headers: { "X-Total-Count": "0" } }));
+      const { unmount } = renderAs(<AnalyticsPage tab="students" />, meAs(role));
+      expect(!!screen.queryByRole("tab", { name: "SQL console" })).toBe(console);
+      unmount();
+    }
   });
 });

@@ -1,9 +1,10 @@
 // Analytics pages: the SCD Type 2 dimensions with every version, a record's history, the tables
 // as of any instant, the enrollment fact, charts of the aggregates and a SQL console over the
-// lake. Every view refetches when the live stream reports a lake commit.
+// lake. Every view refetches when a lake commit changes a view it reads (useLakeRefresh: at most
+// once a second while commits stream).
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
 import { api, listPage, type Query } from "../api/client";
-import { ENTITIES, type Row } from "../api/schema";
+import { ENTITIES, PERSONAL_FIELDS, formatField, type Row } from "../api/schema";
 import { Chart } from "../components/Chart";
 import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { Pager } from "../components/Pager";
@@ -13,7 +14,8 @@ import { actorLabel, originLabel } from "../lib/actor";
 import { instantAt, parseInstant, positionOf, type TimeRange } from "../lib/asof";
 import { downloadText, toCsv } from "../lib/csv";
 import { formatValue, humanize } from "../lib/format";
-import { useLive } from "../lib/live";
+import { useAuth } from "../lib/auth";
+import { useLakeRefresh } from "../lib/live";
 import { navigate, useLocation } from "../lib/router";
 import { useDebounced, useListing } from "../lib/useListing";
 
@@ -28,23 +30,32 @@ const TABS = [
   { key: "sql", label: "SQL console" },
 ];
 const DIMENSIONS = ["students", "professors", "courses"] as const;
+// The lake views (the server's names, as commit events give them) each view reads.
+const dimView = (entity: string) => `${entity}_dim`;
+const changesView = (table: string) => `${table}_changes`;
+const kFactView = "course_enrollment_fact";
+const kAllDims = DIMENSIONS.map(dimView);
+// The aggregates: enrollments from the fact (departments through courses_dim), GPA and headcount
+// from students_dim.
+const kChartViews = [kFactView, "courses_dim", "students_dim"];
 
 export function AnalyticsPage({ tab }: { tab: string }) {
-  const active = TABS.some((t) => t.key === tab) ? tab : "students";
-  const live = useLive();
+  // The SQL console is for the roles with the console permission (analyst, admin).
+  const tabs = useAuth().can("console") ? TABS : TABS.filter((t) => t.key !== "sql");
+  const active = tabs.some((t) => t.key === tab) ? tab : "students";
   return (
     <section aria-labelledby="an-title">
       <div className="page-head">
         <h1 id="an-title">Analytics lake</h1>
         <LiveBadge />
       </div>
-      <Tabs items={TABS} active={active} base="/analytics" label="Analytics views" />
+      <Tabs items={tabs} active={active} base="/analytics" label="Analytics views" />
       <div role="tabpanel" aria-labelledby={`tab-${active}`} className="tab-panel">
-        {(DIMENSIONS as readonly string[]).includes(active) && <DimensionTab key={active} entity={active} commits={live.commits} />}
-        {active === "history" && <HistoryTab commits={live.commits} />}
-        {active === "as-of" && <AsOfTab commits={live.commits} />}
-        {active === "fact" && <FactTab commits={live.commits} />}
-        {active === "charts" && <ChartsTab commits={live.commits} />}
+        {(DIMENSIONS as readonly string[]).includes(active) && <DimensionTab key={active} entity={active} />}
+        {active === "history" && <HistoryTab />}
+        {active === "as-of" && <AsOfTab />}
+        {active === "fact" && <FactTab />}
+        {active === "charts" && <ChartsTab />}
         {active === "sql" && <SqlConsole />}
       </div>
     </section>
@@ -63,7 +74,8 @@ const fieldRank = (k: string) => {
 
 // Grid columns for rows whose keys are known only at run time: keys first, then the attributes
 // in the forms' order, SCD bookkeeping last.
-export function columnsFor(rows: Row[], sortable: boolean): GridColumn<Row>[] {
+// `sortable`: every column, except the personal ones when `masked` (the server refuses those).
+export function columnsFor(rows: Row[], sortable: boolean, masked = false): GridColumn<Row>[] {
   const keys: string[] = [];
   for (const r of rows.slice(0, 50)) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
   const head = keys.filter((k) => k.endsWith("_key"));
@@ -74,27 +86,29 @@ export function columnsFor(rows: Row[], sortable: boolean): GridColumn<Row>[] {
   return [...head, ...body, ...tail].map((k) => ({
     key: k,
     label: humanize(k),
-    sortable,
+    sortable: sortable && !(masked && PERSONAL_FIELDS.includes(k)),
     numeric: rows.some((r) => typeof r[k] === "number") && !k.endsWith("_key"),
     render:
       k === "current_row_indicator"
         ? (r: Row) => <span className={r[k] === "yes" ? "badge current" : "badge"}>{String(r[k])}</span>
         : k === "is_deleted"
           ? (r: Row) => (r[k] === true || r[k] === "true" ? <span className="badge deleted">deleted</span> : "")
-          : undefined,
+          : (r: Row) => formatField(k, r[k]),
   }));
 }
 
 const isCurrent = (r: Row) => r.current_row_indicator === "yes";
 
-function DimensionTab({ entity, commits }: { entity: string; commits: number }) {
+function DimensionTab({ entity }: { entity: string }) {
+  const commits = useLakeRefresh([dimView(entity)]);
   const [filter, setFilter] = useState("");
   const [currentOnly, setCurrentOnly] = useState(false);
   const q = useDebounced(filter.trim(), 250);
   const listing = useListing<Row>(`/analytics/dimensions/${entity}`, { current: currentOnly ? "true" : undefined }, {}, commits);
   const { setQuery } = listing;
   useEffect(() => setQuery(q), [q, setQuery]);
-  const columns = useMemo(() => columnsFor(listing.rows, true), [listing.rows]);
+  const masked = !useAuth().me?.pii;
+  const columns = useMemo(() => columnsFor(listing.rows, true, masked), [listing.rows, masked]);
   return (
     <div>
       <div className="toolbar">
@@ -151,9 +165,10 @@ interface History {
 
 const kBookkeeping = new Set(["changes", "operation", "commit_time", "lsn", "deleted_at", "deleted_by", "deleted_origin", ...kTail]);
 
-function HistoryTab({ commits }: { commits: number }) {
+function HistoryTab() {
   const loc = useLocation();
   const entity = loc.params.get("entity") ?? "students";
+  const commits = useLakeRefresh([dimView(entity), changesView(entity)]);
   const id = loc.params.get("id") ?? "";
   const [draft, setDraft] = useState({ entity, id });
   const [history, setHistory] = useState<History | null>(null);
@@ -260,7 +275,7 @@ export function Timeline({ history }: { history: History }) {
               <ul className="changes" aria-label={`Changes in version ${i + 1}`}>
                 {changes.map((c) => (
                   <li key={c.field}>
-                    <span className="field-name">{humanize(c.field)}</span>: <del>{formatValue(c.old)}</del> → <ins>{formatValue(c.new)}</ins>
+                    <span className="field-name">{humanize(c.field)}</span>: <del>{formatField(c.field, c.old)}</del> → <ins>{formatField(c.field, c.new)}</ins>
                   </li>
                 ))}
               </ul>
@@ -269,7 +284,7 @@ export function Timeline({ history }: { history: History }) {
                 {attributes.map(([k, val]) => (
                   <div key={k}>
                     <dt>{humanize(k)}</dt>
-                    <dd>{formatValue(val)}</dd>
+                    <dd>{formatField(k, val)}</dd>
                   </div>
                 ))}
               </dl>
@@ -305,7 +320,7 @@ async function earliestChange(signal: AbortSignal): Promise<number | null> {
   return known.length ? Math.min(...known) : null;
 }
 
-function AsOfTab({ commits }: { commits: number }) {
+function AsOfTab() {
   const loc = useLocation();
   const [table, setTable] = useState(loc.params.get("table") ?? "students");
   const [filter, setFilter] = useState(loc.params.get("q") ?? "");
@@ -323,6 +338,8 @@ function AsOfTab({ commits }: { commits: number }) {
   const settledAt = useDebounced(at, 150);
   const q = useDebounced(filter.trim(), 250);
   const spec = AS_OF_TABLES.find((t) => t.key === table) ?? AS_OF_TABLES[0];
+  const firstChanged = useLakeRefresh(kAllDims);
+  const commits = useLakeRefresh([spec.dimension ? dimView(spec.key) : changesView(spec.key)]);
 
   // The slider spans the earliest change in the lake to now.
   useEffect(() => {
@@ -333,7 +350,7 @@ function AsOfTab({ commits }: { commits: number }) {
       setRange({ startMs: first ?? now - 3600_000, endMs: Math.max(now, (first ?? now) + 1000) });
     });
     return () => ac.abort();
-  }, [commits]);
+  }, [firstChanged]);
 
   useEffect(() => setAtText(at), [at]);
   useEffect(() => setPage((p) => ({ ...p, skip: 0 })), [table, q]);
@@ -424,7 +441,8 @@ function AsOfTab({ commits }: { commits: number }) {
   );
 }
 
-function FactTab({ commits }: { commits: number }) {
+function FactTab() {
+  const commits = useLakeRefresh([kFactView]);
   const [semester, setSemester] = useState("");
   const sem = useDebounced(semester.trim(), 300);
   const listing = useListing<Row>("/analytics/fact", { semester: sem || undefined }, {}, commits);
@@ -505,7 +523,9 @@ export function mergeDistributions(now: Row[], then: Row[], thenLabel: string): 
   return now.map((r) => ({ label: r.label, [thenLabel]: earlier.get(String(r.label)) ?? null, now: r.value }));
 }
 
-function ChartsTab({ commits }: { commits: number }) {
+function ChartsTab() {
+  // One refresh key for the five aggregates: a commit refreshes them together, once.
+  const commits = useLakeRefresh(kChartViews);
   const [compareAt, setCompareAt] = useState(() => new Date(Date.now() - 3600_000).toISOString());
   const [interval, setHeadcountInterval] = useState("day");
   const perSemester = useAggregate("enrollments-per-semester", {}, commits);
@@ -603,7 +623,7 @@ export function SqlConsole() {
         key: String(i),
         label: `${c.name}`,
         numeric: /INT|DOUBLE|DECIMAL|FLOAT|REAL|NUMERIC|BIGINT|HUGEINT/i.test(c.type),
-        render: (row: unknown[]) => formatValue(row[i]),
+        render: (row: unknown[]) => formatField(c.name, row[i]),
       })),
     [result],
   );

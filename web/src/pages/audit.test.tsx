@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { App } from "../App";
-import { mockFetch } from "../test-utils";
+import { meAs, mockFetch } from "../test-utils";
 import { AuditPage, auditQuery, kNoFilters, recordText } from "./audit";
 
 const change = (over: Record<string, unknown>) => ({
@@ -118,27 +118,35 @@ describe("The Audit entry of the navigation", () => {
     addEventListener() {}
     close() {}
   }
-  const nav = () => within(screen.getByRole("navigation", { name: "Main" }));
+  // The navigation, once /auth/me has answered and the shell shows it.
+  const nav = async () => within(await screen.findByRole("navigation", { name: "Main" }));
+
+  // A server whose /auth/me answers `me`; every other call an empty list.
+  const serve = (me: ReturnType<typeof meAs>) =>
+    mockFetch((call) => (call.url.pathname === "/api/auth/me" ? { body: me } : { body: [] }));
 
   it("is offered to admins, and when the portal runs without sign-in", async () => {
     vi.stubGlobal("EventSource", NoEvents);
-    mockFetch(() => ({ body: [] }));
     window.history.replaceState(null, "", "/pipeline");
+    serve({ ...meAs("admin", "local"), via: "open" });
     const { unmount } = render(<App />);
-    expect(nav().getByRole("link", { name: "Audit" })).toBeTruthy();
+    expect((await nav()).getByRole("link", { name: "Audit" })).toBeTruthy();
     unmount();
-    render(<App session={{ signInRequired: true, user: "root", role: "admin" }} />);
-    expect(nav().getByRole("link", { name: "Audit" })).toBeTruthy();
+    serve(meAs("admin", "root"));
+    render(<App />);
+    expect((await nav()).getByRole("link", { name: "Audit" })).toBeTruthy();
   });
 
-  it("is hidden from every other role", () => {
+  it("is hidden from every other role, and its page is not served to them", async () => {
     vi.stubGlobal("EventSource", NoEvents);
-    mockFetch(() => ({ body: [] }));
-    window.history.replaceState(null, "", "/pipeline");
     for (const role of ["viewer", "analyst", "registrar"] as const) {
-      const { unmount } = render(<App session={{ signInRequired: true, user: "u", role }} />);
-      expect(nav().queryByRole("link", { name: "Audit" })).toBeNull();
-      expect(nav().getByRole("link", { name: "Analytics" })).toBeTruthy();
+      window.history.replaceState(null, "", "/audit");
+      serve(meAs(role, "u"));
+      const { unmount } = render(<App />);
+      const links = await nav();
+      expect(links.getByRole("link", { name: "Analytics" })).toBeTruthy();
+      expect(links.queryByRole("link", { name: "Audit" })).toBeNull();
+      expect(await screen.findByRole("heading", { name: "Not found" })).toBeTruthy();
       unmount();
     }
   });

@@ -10,7 +10,7 @@ import { LiveBadge } from "../components/LiveBadge";
 import { Pager } from "../components/Pager";
 import { actorLabel, originLabel } from "../lib/actor";
 import { formatValue, humanize } from "../lib/format";
-import { useLive } from "../lib/live";
+import { useLakeRefresh } from "../lib/live";
 import { useDebounced, useListing } from "../lib/useListing";
 
 export interface AuditFilters {
@@ -124,12 +124,15 @@ const COLUMNS: GridColumn<Row>[] = [
   { key: "lsn", label: "Commit LSN", render: (r) => <span className="mono">{formatValue(r.lsn)}</span> },
 ];
 
+// The change logs the audit reads.
+const kChangeViews = ["students", "professors", "courses", "takes", "teaches"].map((t) => `${t}_changes`);
+
 export function AuditPage() {
-  const live = useLive();
+  const changed = useLakeRefresh(kChangeViews);
   const [draft, setDraft] = useState<AuditFilters>(kNoFilters);
   const filters = useDebounced(draft, 300);
   const query = useMemo(() => auditQuery(filters), [filters]);
-  const listing = useListing<Row>("/analytics/audit", query, { limit: 50 }, live.commits);
+  const listing = useListing<Row>("/analytics/audit", query, { limit: 50 }, changed);
   const queryKey = JSON.stringify(query);
   const { skip, limit, setPage } = listing;
   // New filters start again from the first page.
@@ -145,7 +148,7 @@ export function AuditPage() {
       .then((rows) => setActors(Array.isArray(rows) ? rows : []))
       .catch(() => undefined);
     return () => ac.abort();
-  }, [live.commits]);
+  }, [changed]);
   const users = useMemo(
     () => [...new Set(actors.map((a) => a.changed_by).filter((u): u is string => typeof u === "string" && u !== ""))].sort(),
     [actors],

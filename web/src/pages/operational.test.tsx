@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { OperationalPage } from "./operational";
-import { mockFetch, type Call } from "../test-utils";
+import { renderAs } from "../test-render";
+import { meAs, mockFetch, type Call } from "../test-utils";
 
 const student = (i: number) => ({
   id: `S${String(i).padStart(5, "0")}`, first_name: `First${i}`, last_name: `Last${i}`, gender: "Female", address: "1 Main St",
@@ -33,17 +34,35 @@ afterEach(() => vi.unstubAllGlobals());
 describe("Operational students tab", () => {
   it("asks the server for one page and shows the total", async () => {
     const calls = studentServer();
-    render(<OperationalPage tab="students" />);
+    renderAs(<OperationalPage tab="students" />);
     await screen.findByText("S00049");
     expect(listings(calls)).toEqual([{ skip: "0", limit: "50", sort: "id", order: "asc" }]);
     expect(screen.getByText(/of 100,000/)).toBeTruthy();
     expect(screen.getAllByRole("row")).toHaveLength(51);
   });
 
+  it("shows GPA with two decimals", async () => {
+    studentServer((call) =>
+      call.method === "GET" && call.url.pathname === "/api/students/"
+        ? { body: [{ ...student(1), gpa: 4 }, { ...student(2), gpa: 3.5 }, { ...student(3), gpa: null }], headers: { "X-Total-Count": "3" } }
+        : undefined,
+    );
+    renderAs(<OperationalPage tab="students" />);
+    await screen.findByText("S00001");
+    const gpaOf = (id: string) => {
+      const row = screen.getByText(id).closest("tr")!;
+      const column = screen.getAllByRole("columnheader").findIndex((h) => h.textContent?.includes("GPA"));
+      return within(row).getAllByRole("cell")[column].textContent;
+    };
+    expect(gpaOf("S00001")).toBe("4.00");
+    expect(gpaOf("S00002")).toBe("3.50");
+    expect(gpaOf("S00003")).toBe("");
+  });
+
   it("pages and sorts on the server", async () => {
     const user = userEvent.setup();
     const calls = studentServer();
-    render(<OperationalPage tab="students" />);
+    renderAs(<OperationalPage tab="students" />);
     await screen.findByText("S00000");
 
     await user.click(screen.getByRole("button", { name: "Next page" }));
@@ -67,7 +86,7 @@ describe("Operational students tab", () => {
   it("searches with q after typing stops", async () => {
     const user = userEvent.setup();
     const calls = studentServer();
-    render(<OperationalPage tab="students" />);
+    renderAs(<OperationalPage tab="students" />);
     await screen.findByText("S00000");
     await user.type(screen.getByLabelText("Search students"), "Lovelace");
     await waitFor(() => expect(listings(calls).at(-1)).toMatchObject({ q: "Lovelace", skip: "0" }));
@@ -81,7 +100,7 @@ describe("Operational students tab", () => {
       if (call.url.searchParams.get("cascade") === "true") return { body: { ok: true } };
       return { status: 409, body: { detail: "student S00001 is referred to by 3 enrollments" } };
     });
-    render(<OperationalPage tab="students" />);
+    renderAs(<OperationalPage tab="students" />);
     await screen.findByText("S00001");
     await user.click(screen.getByRole("button", { name: "Delete S00001" }));
     const dialog = screen.getByRole("dialog");
@@ -101,7 +120,7 @@ describe("Operational students tab", () => {
       if (call.method === "PUT") return { body: call.body };
       return undefined;
     });
-    render(<OperationalPage tab="students" />);
+    renderAs(<OperationalPage tab="students" />);
     await screen.findByText("S00002");
     await user.click(screen.getByRole("button", { name: "Edit S00002" }));
     const dialog = await screen.findByRole("dialog");
@@ -119,7 +138,7 @@ describe("Operational students tab", () => {
   it("generates N random records through POST /generate", async () => {
     const user = userEvent.setup();
     const calls = studentServer((call) => (call.url.pathname === "/api/generate" ? { body: { students: 1000 } } : undefined));
-    render(<OperationalPage tab="students" />);
+    renderAs(<OperationalPage tab="students" />);
     await screen.findByText("S00000");
     const count = screen.getByLabelText("Generate random students");
     await user.clear(count);
@@ -142,7 +161,7 @@ describe("Operational enrollments tab", () => {
       if (p === "/api/enrollments/") return { body: { ok: true } };
       return undefined;
     });
-    render(<OperationalPage tab="enrollments" />);
+    renderAs(<OperationalPage tab="enrollments" />);
     const studentBox = screen.getByRole("combobox", { name: "Student" });
     await user.type(studentBox, "Last7");
     await waitFor(() => expect(calls.some((c) => c.url.pathname === "/api/students/" && c.url.searchParams.get("q") === "Last7")).toBe(true));
@@ -181,7 +200,7 @@ describe("Operational enrollments tab", () => {
       }
       return { body: { running: false } };
     });
-    render(<OperationalPage tab="enrollments" />);
+    renderAs(<OperationalPage tab="enrollments" />);
     const grid = await screen.findByRole("table", { name: "Enrollments" });
     const rows = await within(grid).findAllByRole("row");
     expect(rows).toHaveLength(3);
@@ -199,10 +218,65 @@ describe("Operational enrollments tab", () => {
   it("asks for a student and a course before sending anything", async () => {
     const user = userEvent.setup();
     const calls = mockFetch((call) => (call.url.pathname === "/api/enrollments/" ? { body: [] } : { body: { running: false } }));
-    render(<OperationalPage tab="enrollments" />);
+    renderAs(<OperationalPage tab="enrollments" />);
     await user.click(screen.getByRole("button", { name: "Enroll" }));
     expect(screen.getByText("Choose a student")).toBeTruthy();
     expect(screen.getByText("Choose a course")).toBeTruthy();
     expect(calls.filter((c) => c.method === "POST")).toEqual([]);
+  });
+});
+
+describe("What each role is offered", () => {
+  it("shows a viewer or an analyst no control that writes", async () => {
+    for (const role of ["viewer", "analyst"] as const) {
+      studentServer();
+      const { unmount } = renderAs(<OperationalPage tab="students" />, meAs(role));
+      await screen.findByText("S00001");
+      expect(screen.queryByRole("button", { name: "Delete S00001" })).toBeNull();
+      expect(screen.queryByRole("button", { name: "Edit S00001" })).toBeNull();
+      expect(screen.queryByRole("button", { name: "Add student" })).toBeNull();
+      expect(screen.queryByLabelText("Generate random students")).toBeNull();
+      expect(screen.queryByRole("form", { name: "Activity simulation" })).toBeNull();
+      expect(screen.queryByRole("columnheader", { name: "Actions" })).toBeNull();
+      unmount();
+    }
+    mockFetch((call) => (call.url.pathname === "/api/enrollments/" ? { body: [], headers: { "X-Total-Count": "0" } } : undefined));
+    renderAs(<OperationalPage tab="enrollments" />, meAs("viewer"));
+    await screen.findByRole("table", { name: "Enrollments" });
+    expect(screen.queryByRole("button", { name: "Enroll" })).toBeNull();
+  });
+
+  it("does not offer sorting by a personal field without the pii grant", async () => {
+    studentServer();
+    renderAs(<OperationalPage tab="students" />, meAs("viewer"));
+    await screen.findByText("S00001");
+    expect(screen.queryByRole("button", { name: /Sort by Address/ })).toBeNull();
+    expect(screen.queryByRole("button", { name: /Sort by Date of birth/ })).toBeNull();
+    expect(screen.getByRole("button", { name: /Sort by GPA/ })).toBeTruthy();
+  });
+
+  it("lets a registrar without the pii grant edit only what it can see, with PATCH", async () => {
+    const user = userEvent.setup();
+    const calls = studentServer((call) => {
+      if (call.method === "GET" && call.url.pathname === "/api/students/S00002") return { body: { ...student(2), address: "***", date_of_birth: "***" } };
+      if (call.method === "PATCH") return { body: { ...student(2), address: "***", date_of_birth: "***" } };
+      return undefined;
+    });
+    renderAs(<OperationalPage tab="students" />, meAs("registrar", "reg", false));
+    await screen.findByText("S00002");
+    await user.click(screen.getByRole("button", { name: "Edit S00002" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(within(dialog).queryByLabelText(/^Address/)).toBeNull();
+    expect(within(dialog).queryByLabelText(/^Date of birth/)).toBeNull();
+    const gpa = within(dialog).getByLabelText(/^GPA/) as HTMLInputElement;
+    await user.clear(gpa);
+    await user.type(gpa, "3.1");
+    await user.click(within(dialog).getByRole("button", { name: "Save changes" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    expect(calls.some((c) => c.method === "PUT")).toBe(false);
+    const patch = calls.find((c) => c.method === "PATCH")!;
+    expect(patch.body).toMatchObject({ gpa: 3.1 });
+    expect(patch.body).not.toHaveProperty("address");
+    expect(patch.body).not.toHaveProperty("date_of_birth");
   });
 });

@@ -3,8 +3,8 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
 import { api, ApiError, type FieldErrors } from "../api/client";
 import {
-  ASSIGNMENTS, COURSES, ENROLLMENTS, PROFESSORS, STUDENTS,
-  type EntitySpec, type LinkSpec, type Row,
+  ASSIGNMENTS, COURSES, ENROLLMENTS, PERSONAL_FIELDS, PROFESSORS, STUDENTS,
+  formatField, type EntitySpec, type LinkSpec, type Row,
 } from "../api/schema";
 import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { EntityForm } from "../components/EntityForm";
@@ -14,6 +14,7 @@ import { Picker } from "../components/Picker";
 import { SemesterPicker } from "../components/SemesterPicker";
 import { Tabs } from "../components/Tabs";
 import { currentSemester } from "../lib/semester";
+import { useAuth } from "../lib/auth";
 import { useDebounced, useListing } from "../lib/useListing";
 
 const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -27,6 +28,7 @@ const TABS = [
 ];
 
 export function OperationalPage({ tab }: { tab: string }) {
+  const writer = useAuth().can("write");
   const active = TABS.some((t) => t.key === tab) ? tab : "students";
   const entity = { students: STUDENTS, professors: PROFESSORS, courses: COURSES }[active];
   const link = { enrollments: ENROLLMENTS, assignments: ASSIGNMENTS }[active];
@@ -34,7 +36,7 @@ export function OperationalPage({ tab }: { tab: string }) {
     <section aria-labelledby="op-title">
       <div className="page-head">
         <h1 id="op-title">Operational database</h1>
-        <SimulationPanel />
+        {writer && <SimulationPanel />}
       </div>
       <Tabs items={TABS} active={active} base="/operational" label="Tables" />
       <div role="tabpanel" aria-labelledby={`tab-${active}`} className="tab-panel">
@@ -99,14 +101,25 @@ type Dialog =
   | { kind: "delete"; row: Row; conflict?: string; error?: string };
 
 function EntityTab({ spec }: { spec: EntitySpec }) {
+  const { can, me } = useAuth();
+  const writer = can("write");
+  const masked = !me?.pii;
   const listing = useListing<Row>(spec.path, {}, { sort: { field: "id", order: "asc" } });
   const [dialog, setDialog] = useState<Dialog | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const close = useCallback(() => setDialog(null), []);
 
   const columns = useMemo<GridColumn<Row>[]>(
-    () => spec.fields.map((f) => ({ key: f.name, label: f.label, sortable: true, numeric: f.kind === "number" })),
-    [spec],
+    () =>
+      spec.fields.map((f) => ({
+        key: f.name,
+        label: f.label,
+        // Sorting by a personal field would tell its order: the server refuses it without the grant.
+        sortable: !(f.personal && masked),
+        numeric: f.kind === "number",
+        render: f.decimals !== undefined ? (row: Row) => formatField(f.name, row[f.name]) : undefined,
+      })),
+    [spec, masked],
   );
 
   const openEdit = async (row: Row) => {
@@ -134,10 +147,14 @@ function EntityTab({ spec }: { spec: EntitySpec }) {
     <div className="entity-tab">
       <div className="toolbar">
         <SearchBox label={spec.plural} onSearch={listing.setQuery} />
-        <button type="button" className="primary" onClick={() => setDialog({ kind: "add" })}>
-          Add {spec.singular}
-        </button>
-        <GenerateForm kind={spec.key} label={spec.plural} onDone={listing.reload} />
+        {writer && (
+          <>
+            <button type="button" className="primary" onClick={() => setDialog({ kind: "add" })}>
+              Add {spec.singular}
+            </button>
+            <GenerateForm kind={spec.key} label={spec.plural} onDone={listing.reload} />
+          </>
+        )}
       </div>
       {notice && (
         <p className="note" role="status">
@@ -157,7 +174,7 @@ function EntityTab({ spec }: { spec: EntitySpec }) {
         sort={listing.sort}
         onSort={listing.setSort}
         loading={listing.loading}
-        actions={(row) => (
+        actions={writer ? (row) => (
           <span className="row-actions">
             <button type="button" onClick={() => openEdit(row)} aria-label={`Edit ${String(row.id)}`}>
               Edit
@@ -166,7 +183,7 @@ function EntityTab({ spec }: { spec: EntitySpec }) {
               Delete
             </button>
           </span>
-        )}
+        ) : undefined}
       />
       <Pager label={spec.plural} skip={listing.skip} limit={listing.limit} total={listing.total} shown={listing.rows.length} onChange={listing.setPage} />
 
@@ -192,8 +209,11 @@ function EntityTab({ spec }: { spec: EntitySpec }) {
             mode="edit"
             initial={dialog.row}
             onCancel={close}
+            omit={masked ? PERSONAL_FIELDS : []}
             onSubmit={async (record) => {
-              await api.put(`${spec.path}${encodeURIComponent(String(dialog.row.id))}`, record);
+              // Without the pii grant the personal fields are left out: PATCH keeps them.
+              const path = `${spec.path}${encodeURIComponent(String(dialog.row.id))}`;
+              await (masked ? api.patch(path, record) : api.put(path, record));
               setDialog(null);
               setNotice(`Saved ${spec.singular} ${String(record.id)}.`);
               listing.reload();
@@ -265,6 +285,7 @@ function NamedId({ name, id }: { name: unknown; id: unknown }) {
 const kExpandNames = { expand: "names" };
 
 function LinkTab({ spec }: { spec: LinkSpec }) {
+  const writer = useAuth().can("write");
   const listing = useListing<Row>(spec.path, kExpandNames);
   const [left, setLeft] = useState("");
   const [right, setRight] = useState("");
@@ -309,6 +330,7 @@ function LinkTab({ spec }: { spec: LinkSpec }) {
 
   return (
     <div className="link-tab">
+      {writer && (
       <form className="link-form card" onSubmit={add} aria-label={`${spec.addVerb} form`}>
         <h2>
           {spec.addVerb} a {spec.left.entity.singular} {spec.key === "enrollments" ? "in" : "to"} a course
@@ -324,6 +346,7 @@ function LinkTab({ spec }: { spec: LinkSpec }) {
           </button>
         </div>
       </form>
+      )}
       {message && (
         <p className={message.error ? "form-error" : "note"} role={message.error ? "alert" : "status"}>
           {message.text}
@@ -331,7 +354,7 @@ function LinkTab({ spec }: { spec: LinkSpec }) {
       )}
       <div className="toolbar">
         <SearchBox label={spec.key} onSearch={listing.setQuery} />
-        <GenerateForm kind={spec.generateKey} label={spec.key} onDone={listing.reload} />
+        {writer && <GenerateForm kind={spec.generateKey} label={spec.key} onDone={listing.reload} />}
       </div>
       {listing.error && (
         <p className="form-error" role="alert">
@@ -346,11 +369,15 @@ function LinkTab({ spec }: { spec: LinkSpec }) {
         sort={listing.sort}
         onSort={listing.setSort}
         loading={listing.loading}
-        actions={(row) => (
-          <button type="button" className="danger" onClick={() => setConfirm(row)}>
-            {spec.removeVerb}
-          </button>
-        )}
+        actions={
+          writer
+            ? (row) => (
+                <button type="button" className="danger" onClick={() => setConfirm(row)}>
+                  {spec.removeVerb}
+                </button>
+              )
+            : undefined
+        }
       />
       <Pager label={spec.title} skip={listing.skip} limit={listing.limit} total={listing.total} shown={listing.rows.length} onChange={listing.setPage} />
       {confirm && (

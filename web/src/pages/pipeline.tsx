@@ -31,12 +31,23 @@ export function tableCounts(status: PipelineStatus | null): [string, Record<stri
 }
 type Row = Record<string, unknown>;
 
+// The chart's window: the samples (one per `status` event, every second) of the last two minutes.
+export const kEventsWindowS = 120;
+
+// Freshness: the age of the newest change in the lake, which keeps growing while nothing
+// changes; with the slot caught up (no lag) the lake is as fresh as it can be.
+export const kUpToDate = "idle, up to date";
+export function freshnessText(lagBytes: number | null, lagSeconds: number | null, freshnessS: number | null): string {
+  if (lagBytes === 0 || lagSeconds === 0) return kUpToDate;
+  return formatSeconds(freshnessS);
+}
+
 export function PipelinePage() {
   const live = useLive();
   const [initial, setInitial] = useState<PipelineStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const history = useRef<{ at: string; events_per_s: number }[]>([]);
-  const [series, setSeries] = useState<{ at: string; events_per_s: number }[]>([]);
+  const history = useRef<{ at: string; value: number }[]>([]); // events per second, oldest first
+  const [series, setSeries] = useState<{ at: string; value: number }[]>([]);
 
   useEffect(() => {
     api
@@ -50,13 +61,19 @@ export function PipelinePage() {
 
   useEffect(() => {
     if (!live.status || eps === null) return;
-    history.current = [...history.current.slice(-119), { at: new Date().toISOString(), events_per_s: eps }];
+    const now = Date.now();
+    history.current = [
+      ...history.current.filter((p) => Date.parse(p.at) > now - kEventsWindowS * 1000),
+      { at: new Date(now).toISOString(), value: eps },
+    ];
     setSeries(history.current);
   }, [live.status, eps]);
 
   const lagBytes = num(pick(status, ["slot_lag_bytes", "lag_bytes", "slot.lag_bytes", "lag.bytes"]));
   const lagSeconds = num(pick(status, ["slot_lag_seconds", "lag_seconds", "slot.lag_seconds", "lag.seconds"]));
-  const freshness = num(pick(status, ["freshness_s", "freshness_seconds", "freshness", "freshness_ms"]));
+  const freshnessRaw = num(pick(status, ["freshness_s", "freshness_seconds", "freshness", "freshness_ms"]));
+  const freshness = freshnessRaw === null ? null : pick(status, ["freshness_ms"]) !== undefined ? freshnessRaw / 1000 : freshnessRaw;
+  const freshnessShown = freshnessText(lagBytes, lagSeconds, freshness);
   const lsn = pick(status, ["last_committed_lsn", "last_lsn", "committed_lsn", "lake.last_lsn", "lsn"]);
   const commitTime = pick(status, ["last_commit_time", "last_committed_at", "last_commit_at", "commit_time", "lake.last_commit_time"]);
   const visibleMs = num(pick(status, ["commit_to_visible_ms"]));
@@ -80,13 +97,15 @@ export function PipelinePage() {
       <div className="stats" aria-live="polite">
         <Stat label="Slot lag" value={formatBytes(lagBytes)} sub={lagSeconds !== null ? formatSeconds(lagSeconds) + " behind" : undefined} />
         <Stat label="Events / s" value={eps === null ? "–" : eps.toFixed(eps < 10 ? 1 : 0)} />
-        <Stat label="Freshness" value={formatSeconds(freshness === null ? null : pick(status, ["freshness_ms"]) !== undefined ? freshness / 1000 : freshness)} sub="newest change → lake" />
+        <Stat label="Freshness" value={freshnessShown} sub="newest change → lake" words={freshnessShown === kUpToDate} />
         <Stat label="Last committed LSN" value={formatValue(lsn) || "–"} sub={commitTime ? formatValue(commitTime) : undefined} mono />
         <Stat label="Commit → visible" value={formatSeconds(visibleMs === null ? null : visibleMs / 1000)} sub="PostgreSQL commit to queryable" />
         <Stat label="Events applied" value={eventsTotal === null ? "–" : eventsTotal.toLocaleString()} sub={capture === false ? "capture stopped" : capture ? "capture running" : undefined} />
         <Stat label="Lake commits seen" value={String(live.commits)} sub={lakeVersion !== null ? `lake version ${lakeVersion}` : "since this page opened"} />
       </div>
-      {series.length > 1 && <Chart title="Events per second (last two minutes)" rows={series} kind="line" height={180} />}
+      {series.length > 1 && (
+        <Chart title="Events per second (last two minutes)" rows={series} kind="line" height={180} xLabel="Time" valueLabel="Events / s" timeWindow={{ spanS: kEventsWindowS }} />
+      )}
       <h2>Per-table counts</h2>
       <table className="grid compact" aria-label="Per-table counts">
         <thead>
@@ -127,11 +146,12 @@ export function PipelinePage() {
   );
 }
 
-function Stat({ label, value, sub, mono }: { label: string; value: string; sub?: string; mono?: boolean }) {
+// `words`: a value in words rather than a figure, set smaller so that it fits the card.
+function Stat({ label, value, sub, mono, words }: { label: string; value: string; sub?: string; mono?: boolean; words?: boolean }) {
   return (
     <div className="stat card">
       <div className="stat-label">{label}</div>
-      <div className={`stat-value${mono ? " mono" : ""}`}>{value}</div>
+      <div className={`stat-value${mono ? " mono" : ""}${words ? " words" : ""}`}>{value}</div>
       {sub && <div className="stat-sub muted">{sub}</div>}
     </div>
   );
