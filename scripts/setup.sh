@@ -15,7 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev kcat
   libsodium-dev libssl-dev openssl libavro-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   chromium chromium-driver
   procps time
 )

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/unique_fd.h"
+
 namespace migsbyu::bench {
 namespace {
 
@@ -80,7 +82,7 @@ bool ParseHead(std::string_view head, ResponseHead* out) {
 }
 
 struct Connection {
-  int fd = -1;
+  UniqueFd fd;
   std::string out;
   size_t written = 0;
   bool want_write = false;  // EPOLLOUT registered: the last send would have blocked
@@ -92,33 +94,29 @@ struct Connection {
   bool open = false;
 };
 
-int Connect(const std::string& host, int port, std::string* error) {
+UniqueFd Connect(const std::string& host, int port, std::string* error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
     *error = "cannot resolve " + host + ": " + gai_strerror(rc);
-    return -1;
+    return UniqueFd();
   }
-  int fd = -1;
-  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) continue;
-    if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-      close(fd);
-      fd = -1;
-    }
+  UniqueFd fd;
+  for (addrinfo* a = found; a != nullptr && !fd; a = a->ai_next) {
+    fd.Reset(socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
+    if (fd && connect(fd.Get(), a->ai_addr, a->ai_addrlen) != 0) fd.Reset();
   }
   freeaddrinfo(found);
-  if (fd < 0) {
+  if (!fd) {
     *error = "cannot connect to " + host + ":" + std::to_string(port) + ": " + strerror(errno);
-    return -1;
+    return fd;
   }
   // Requests are written whole, so Nagle's algorithm could only delay them.
   int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  setsockopt(fd.Get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fcntl(fd.Get(), F_SETFL, fcntl(fd.Get(), F_GETFL) | O_NONBLOCK);
   return fd;
 }
 
@@ -143,26 +141,19 @@ LoadResult LoadGenerator::Run(int connections, std::chrono::duration<double> dur
     if (result.first_error.empty()) result.first_error = std::move(why);
   };
   std::vector<Connection> conns(static_cast<size_t>(connections));
-  int epoll = epoll_create1(EPOLL_CLOEXEC);
-  auto close_all = [&] {
-    for (auto& c : conns) {
-      if (c.fd >= 0) close(c.fd);
-      c.fd = -1;
-    }
-    close(epoll);
-  };
+  const UniqueFd epoll_fd(epoll_create1(EPOLL_CLOEXEC));
+  const int epoll = epoll_fd.Get();
   for (size_t i = 0; i < conns.size(); ++i) {
     std::string error;
     conns[i].fd = Connect(host_, port_, &error);
-    if (conns[i].fd < 0) {
+    if (!conns[i].fd) {
       fail(error);
-      close_all();
       return result;
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u32 = static_cast<uint32_t>(i);
-    epoll_ctl(epoll, EPOLL_CTL_ADD, conns[i].fd, &ev);
+    epoll_ctl(epoll, EPOLL_CTL_ADD, conns[i].fd.Get(), &ev);
   }
 
   auto set_want_write = [&](size_t i, bool want) {
@@ -172,7 +163,7 @@ LoadResult LoadGenerator::Run(int connections, std::chrono::duration<double> dur
     epoll_event ev{};
     ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
     ev.data.u32 = static_cast<uint32_t>(i);
-    epoll_ctl(epoll, EPOLL_CTL_MOD, c.fd, &ev);
+    epoll_ctl(epoll, EPOLL_CTL_MOD, c.fd.Get(), &ev);
   };
   int open = 0;
   auto shut = [&](size_t i) {
@@ -180,12 +171,13 @@ LoadResult LoadGenerator::Run(int connections, std::chrono::duration<double> dur
     if (!c.open) return;
     c.open = false;
     --open;
-    epoll_ctl(epoll, EPOLL_CTL_DEL, c.fd, nullptr);
+    epoll_ctl(epoll, EPOLL_CTL_DEL, c.fd.Get(), nullptr);
   };
   auto flush = [&](size_t i) {
     Connection& c = conns[i];
     while (c.written < c.out.size()) {
-      ssize_t n = send(c.fd, c.out.data() + c.written, c.out.size() - c.written, MSG_NOSIGNAL);
+      ssize_t n =
+          send(c.fd.Get(), c.out.data() + c.written, c.out.size() - c.written, MSG_NOSIGNAL);
       if (n > 0) {
         c.written += static_cast<size_t>(n);
       } else if (n < 0 && errno == EAGAIN) {
@@ -249,7 +241,7 @@ LoadResult LoadGenerator::Run(int connections, std::chrono::duration<double> dur
       if (!c.open || !(events[static_cast<size_t>(e)].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
         continue;
       }
-      ssize_t got = recv(c.fd, buffer, sizeof buffer, 0);
+      ssize_t got = recv(c.fd.Get(), buffer, sizeof buffer, 0);
       if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
       if (got <= 0) {
         fail(got == 0 ? "the server closed a keep-alive connection"
@@ -298,7 +290,6 @@ LoadResult LoadGenerator::Run(int connections, std::chrono::duration<double> dur
   }
   result.seconds = std::chrono::duration<double>(last_response - started).count();
   result.cpu_seconds = CpuSeconds() - cpu_start;
-  close_all();
   return result;
 }
 

@@ -184,7 +184,10 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
   });
-  while (!listener.connected()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (auto deadline = Clock::now() + std::chrono::seconds(30); !listener.connected();) {
+    if (Clock::now() > deadline) Fail("the analytics event stream of " + api + " did not connect");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 
   // Open loop: request i of the run is due at start + i / rate; client c sends i ≡ c (mod clients).
   const int total = rate * seconds;

@@ -68,7 +68,8 @@ void RunCdc(CdcFlags& flags) {
       auto m = connector.GetMetrics();
       if (stop_at && m.last_flushed_lsn >= *stop_at) stop.request_stop();
       auto now = std::chrono::steady_clock::now();
-      if (flags.metrics_every_s > 0 && now - last_report >= std::chrono::seconds(flags.metrics_every_s)) {
+      if (flags.metrics_every_s > 0 &&
+          now - last_report >= std::chrono::seconds(flags.metrics_every_s)) {
         last_report = now;
         MIGSBYU_LOG_INFO("cdc: {} events={} ev/s={:.0f} flushed={} lag_bytes={} lag_s={:.1f}",
                          cdc::ConnectorStateName(m.state), m.events_total, m.events_per_second,
@@ -94,21 +95,27 @@ void AddCdcCommand(CLI::App& app) {
   auto flags = std::make_shared<CdcFlags>();
   auto& o = flags->options;
   AddDatabaseUrlOption(cmd, &o.database_url);
-  cmd->add_option("--sink", flags->sink, "Where changes go: file:PATH, lake:DIR or kafka:BROKERS")->capture_default_str();
+  cmd->add_option("--sink", flags->sink, "Where changes go: file:PATH, lake:DIR or kafka:BROKERS")
+      ->capture_default_str();
   cmd->add_option("--slot", o.slot_name, "Replication slot")->capture_default_str();
   cmd->add_option("--publication", o.publication_name, "Publication (created when absent)")
       ->capture_default_str();
   cmd->add_option("--protocol", o.protocol_version, "pgoutput protocol version: 1 or 2")
-      ->capture_default_str()->check(CLI::IsMember({1, 2}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({1, 2}));
   cmd->add_flag("--no-streaming", flags->no_streaming,
                 "Protocol 2: do not stream in-progress transactions");
-  cmd->add_flag("--no-snapshot", flags->no_snapshot, "Do not copy the tables when creating the slot");
+  cmd->add_flag("--no-snapshot", flags->no_snapshot,
+                "Do not copy the tables when creating the slot");
   cmd->add_option("--status-interval-ms", flags->status_interval_ms,
-                  "Longest time between flushes and status updates")->capture_default_str();
-  cmd->add_option("--spool-dir", o.spool_dir, "Folder for spooled streamed transactions (default TMPDIR)");
+                  "Longest time between flushes and status updates")
+      ->capture_default_str();
+  cmd->add_option("--spool-dir", o.spool_dir,
+                  "Folder for spooled streamed transactions (default TMPDIR)");
   AddCaptureOptions(cmd, &o.tables, &flags->on_slot_loss, &flags->on_error);
   cmd->add_option("--stop-at", flags->stop_at, "Stop once this LSN is flushed (benchmarks, tests)");
-  cmd->add_option("--metrics-every", flags->metrics_every_s, "Log the metrics every N seconds (0: never)");
+  cmd->add_option("--metrics-every", flags->metrics_every_s,
+                  "Log the metrics every N seconds (0: never)");
   cmd->callback([flags] { RunCdc(*flags); });
 }
 

@@ -14,10 +14,7 @@
 #include "lake/lake_sink.h"
 #include "lake/manifest.h"
 #include "lake/writer.h"
-#if __has_include("transport/kafka/kafka_source.h")
 #include "transport/kafka/kafka_source.h"
-#define MIGSBYU_HAVE_KAFKA_SOURCE 1
-#endif
 
 namespace migsbyu::app {
 
@@ -111,7 +108,6 @@ void RunQuery(const LakeFlags& flags) {
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
-#ifdef MIGSBYU_HAVE_KAFKA_SOURCE
 // The consumer group's partitions are the lake's tables: a member writes a table only while it
 // holds the table's partition (topic <prefix>.<schema>.<table>).
 class TableOwnership : public kafka::PartitionListener {
@@ -207,7 +203,6 @@ void RunConsume(const LakeFlags& flags) {
   if (!st.ok() && st.error().code() == ErrorCode::kCancelled && stop.stop_requested()) return;
   Check(st, "consume");
 }
-#endif
 
 }  // namespace
 
@@ -262,7 +257,6 @@ void AddLakeCommand(CLI::App& app) {
       ->capture_default_str();
   query->callback([flags] { RunQuery(*flags); });
 
-#ifdef MIGSBYU_HAVE_KAFKA_SOURCE
   auto* consume = cmd->add_subcommand(
       "consume",
       "Fill the lake from the Kafka topics as one consumer group member; several members may "
@@ -281,7 +275,6 @@ void AddLakeCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"dead-letter", "stop"}));
   consume->callback([flags] { RunConsume(*flags); });
-#endif
 }
 
 }  // namespace migsbyu::app

@@ -85,8 +85,16 @@ class Reader {
 
 bool IsStreamableDataMessage(char type) {
   switch (type) {
-    case 'R': case 'Y': case 'I': case 'U': case 'D': case 'T': case 'M': return true;
-    default: return false;
+    case 'R':
+    case 'Y':
+    case 'I':
+    case 'U':
+    case 'D':
+    case 'T':
+    case 'M':
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -145,7 +153,8 @@ class MessageParser {
         if (!r_.LsnField(&m.origin_lsn) || !r_.CString(&m.name)) return Corrupt("truncated Origin");
         return PgOutputMessage(m);
       }
-      case 'R': return ParseRelation();
+      case 'R':
+        return ParseRelation();
       case 'Y': {
         TypeMessage m;
         if (!r_.U32(&m.type_oid) || !r_.CString(&m.schema) || !r_.CString(&m.name)) {
@@ -153,10 +162,14 @@ class MessageParser {
         }
         return PgOutputMessage(m);
       }
-      case 'I': return ParseRow(Operation::kInsert);
-      case 'U': return ParseRow(Operation::kUpdate);
-      case 'D': return ParseRow(Operation::kDelete);
-      case 'T': return ParseTruncate();
+      case 'I':
+        return ParseRow(Operation::kInsert);
+      case 'U':
+        return ParseRow(Operation::kUpdate);
+      case 'D':
+        return ParseRow(Operation::kDelete);
+      case 'T':
+        return ParseTruncate();
       case 'M': {
         LogicalMessage m;
         uint8_t flags;
@@ -177,7 +190,8 @@ class MessageParser {
         m.first_segment = first == 1;
         return PgOutputMessage(m);
       }
-      case 'E': return PgOutputMessage(StreamStopMessage{});
+      case 'E':
+        return PgOutputMessage(StreamStopMessage{});
       case 'c': {
         StreamCommitMessage m;
         if (!r_.U32(&m.xid) || !r_.U8(&m.flags) || !r_.LsnField(&m.commit_lsn) ||
@@ -192,7 +206,8 @@ class MessageParser {
         if (!r_.U32(&m.xid) || !r_.U32(&m.subxid)) return Corrupt("truncated Stream Abort");
         return PgOutputMessage(m);
       }
-      default: return Corrupt("unknown message type");
+      default:
+        return Corrupt("unknown message type");
     }
   }
 
@@ -201,8 +216,8 @@ class MessageParser {
     RelationMessage m;
     uint8_t identity;
     uint16_t ncols;
-    if (!r_.U32(&table->relation_id) || !r_.CString(&table->schema) ||
-        !r_.CString(&table->name) || !r_.U8(&identity) || !r_.U16(&ncols)) {
+    if (!r_.U32(&table->relation_id) || !r_.CString(&table->schema) || !r_.CString(&table->name) ||
+        !r_.U8(&identity) || !r_.U16(&ncols)) {
       return Corrupt("truncated Relation");
     }
     if (table->schema.empty()) table->schema = "pg_catalog";
@@ -238,7 +253,8 @@ class MessageParser {
     uint32_t relid;
     if (!r_.U32(&relid)) return Corrupt("truncated relation id");
     auto it = relations_->find(relid);
-    if (it == relations_->end()) return Corrupt("change for undescribed relation " + std::to_string(relid));
+    if (it == relations_->end())
+      return Corrupt("change for undescribed relation " + std::to_string(relid));
     return it->second;
   }
 
@@ -255,8 +271,12 @@ class MessageParser {
       uint8_t kind;
       if (!r_.U8(&kind)) return Corrupt("truncated tuple column " + std::to_string(i));
       switch (kind) {
-        case 'n': row.push_back(Value::Null()); break;
-        case 'u': row.push_back(Value::UnchangedToast()); break;
+        case 'n':
+          row.push_back(Value::Null());
+          break;
+        case 'u':
+          row.push_back(Value::UnchangedToast());
+          break;
         case 't': {
           uint32_t length;
           std::string_view text;
@@ -264,7 +284,8 @@ class MessageParser {
             return Corrupt("truncated value of " + table.name + "." + table.columns[i].name);
           }
           auto v = ParseTextValue(table.columns[i].type, text);
-          if (!v.ok()) return Corrupt(table.name + "." + table.columns[i].name + ": " + v.error().message());
+          if (!v.ok())
+            return Corrupt(table.name + "." + table.columns[i].name + ": " + v.error().message());
           row.push_back(std::move(v).value());
           break;
         }
@@ -332,10 +353,12 @@ Result<DecodedMessage> Decoder::Decode(std::string_view data, Lsn lsn) {
   bool streamed = in_stream_ && !data.empty() && IsStreamableDataMessage(data[0]);
   MIGSBYU_ASSIGN(DecodedMessage m, DecodeImpl(data, lsn, streamed));
   if (std::holds_alternative<StreamStartMessage>(m.message)) {
-    if (in_stream_) return Error::Corruption("Stream Start inside a stream at LSN " + lsn.ToString());
+    if (in_stream_)
+      return Error::Corruption("Stream Start inside a stream at LSN " + lsn.ToString());
     in_stream_ = true;
   } else if (std::holds_alternative<StreamStopMessage>(m.message)) {
-    if (!in_stream_) return Error::Corruption("Stream Stop outside a stream at LSN " + lsn.ToString());
+    if (!in_stream_)
+      return Error::Corruption("Stream Stop outside a stream at LSN " + lsn.ToString());
     in_stream_ = false;
   }
   return m;

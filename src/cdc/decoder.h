@@ -100,8 +100,8 @@ struct StreamAbortMessage {
 
 using PgOutputMessage =
     std::variant<BeginMessage, CommitMessage, OriginMessage, RelationMessage, TypeMessage,
-                 RowMessage, TruncateMessage, LogicalMessage, StreamStartMessage,
-                 StreamStopMessage, StreamCommitMessage, StreamAbortMessage>;
+                 RowMessage, TruncateMessage, LogicalMessage, StreamStartMessage, StreamStopMessage,
+                 StreamCommitMessage, StreamAbortMessage>;
 
 struct DecodedMessage {
   PgOutputMessage message;

@@ -82,7 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     length = std::min(length, size - pos);
     std::string_view message(reinterpret_cast<const char*>(data + pos), length);
     pos += length;
-    auto decoded = streamed ? decoder.DecodeStreamed(message, Lsn(lsn)) : decoder.Decode(message, Lsn(lsn));
+    auto decoded =
+        streamed ? decoder.DecodeStreamed(message, Lsn(lsn)) : decoder.Decode(message, Lsn(lsn));
     if (!decoded.ok() && decoded.error().message().find(Lsn(lsn).ToString()) == std::string::npos) {
       std::abort();  // every decoder error names the LSN
     }

@@ -57,10 +57,11 @@ std::string Describe(const DecodedMessage& d) {
           s << "begin xid=" << m.xid << " final_lsn=" << m.final_lsn.ToString()
             << " time=" << m.commit_time_us;
         } else if constexpr (std::is_same_v<M, CommitMessage>) {
-          s << "commit commit_lsn=" << m.commit_lsn.ToString() << " end_lsn=" << m.end_lsn.ToString();
+          s << "commit commit_lsn=" << m.commit_lsn.ToString()
+            << " end_lsn=" << m.end_lsn.ToString();
         } else if constexpr (std::is_same_v<M, RelationMessage>) {
-          s << "relation " << m.table->schema << "." << m.table->name << " id=" << m.table->relation_id
-            << " identity=" << m.replica_identity << " columns=";
+          s << "relation " << m.table->schema << "." << m.table->name
+            << " id=" << m.table->relation_id << " identity=" << m.replica_identity << " columns=";
           for (size_t i = 0; i < m.table->columns.size(); ++i) {
             const auto& c = m.table->columns[i];
             s << (i ? "," : "") << c.name << ":" << c.type_oid << ":" << static_cast<int>(c.type)
@@ -192,7 +193,7 @@ TEST(DecoderTest, EveryTruncatedMessageIsCorruptionNamingTheLsn) {
       Lsn lsn = *Lsn::Parse(lsn_text);
       bool was_in_stream = decoder.in_stream();
       auto whole = decoder.Decode(bytes, lsn);
-      if (!whole.ok()) continue;  // an intended error case
+      if (!whole.ok()) continue;      // an intended error case
       if (prefixes > 2000) continue;  // the streamed files repeat the same shapes
       bool in_stream = decoder.in_stream();
       for (size_t n = 0; n < bytes.size(); ++n) {
@@ -219,10 +220,10 @@ TEST(DecoderTest, UpdateWithUnchangedToastKeepsOldValue) {
                     "big" + '\0' + std::string("\0\0\0\x19", 4) +
                     std::string("\xff\xff\xff\xff", 4);
   ASSERT_TRUE(decoder.Decode(rel, Lsn(1)).ok());
-  std::string update = std::string("U") + std::string("\0\0\0\1", 4) + "O" + std::string("\0\2", 2) +
-                       "t" + std::string("\0\0\0\1", 4) + "7" + "t" + std::string("\0\0\0\3", 4) +
-                       "old" + "N" + std::string("\0\2", 2) + "t" + std::string("\0\0\0\1", 4) +
-                       "8" + "u";
+  std::string update = std::string("U") + std::string("\0\0\0\1", 4) + "O" +
+                       std::string("\0\2", 2) + "t" + std::string("\0\0\0\1", 4) + "7" + "t" +
+                       std::string("\0\0\0\3", 4) + "old" + "N" + std::string("\0\2", 2) + "t" +
+                       std::string("\0\0\0\1", 4) + "8" + "u";
   auto d = decoder.Decode(update, Lsn(2));
   ASSERT_TRUE(d.ok()) << d.error().ToString();
   const auto& row = std::get<RowMessage>(d->message);

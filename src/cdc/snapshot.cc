@@ -1,10 +1,25 @@
 #include "cdc/snapshot.h"
 
 #include "cdc/value_codec.h"
+#include "common/integer.h"
+#include "common/log.h"
 
 namespace migsbyu::cdc {
 
 using events::Value;
+
+namespace {
+
+// A number in the catalog's answer about `table`; anything but one is a corrupt answer.
+template <typename T>
+Result<T> CatalogNumber(const pg::PgResult& r, int row, int col, const std::string& table,
+                        const char* what) {
+  if (auto v = ParseInteger<T>(r.Get(row, col))) return *v;
+  return Error::Corruption("schema of " + table + ": bad " + what + " '" +
+                           std::string(r.Get(row, col)) + "'");
+}
+
+}  // namespace
 
 TableName ParseTableName(const std::string& text) {
   auto dot = text.find('.');
@@ -14,14 +29,16 @@ TableName ParseTableName(const std::string& text) {
 
 Result<std::vector<TableName>> PublicationTables(pg::Connection& conn,
                                                  const std::string& publication) {
-  MIGSBYU_ASSIGN(auto exists, conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1",
-                                              {publication}));
-  if (exists.rows() == 0) return Error::NotFound("publication '" + publication + "' does not exist");
+  MIGSBYU_ASSIGN(auto exists,
+                 conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication}));
+  if (exists.rows() == 0)
+    return Error::NotFound("publication '" + publication + "' does not exist");
   MIGSBYU_ASSIGN(auto r, conn.ExecParams("SELECT schemaname, tablename FROM pg_publication_tables "
                                          "WHERE pubname = $1 ORDER BY schemaname, tablename",
                                          {publication}));
   std::vector<TableName> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
   return out;
 }
 
@@ -38,16 +55,17 @@ Result<std::shared_ptr<const events::TableSchema>> LoadTableSchema(pg::Connectio
           "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
           "WHERE n.nspname = $1 AND c.relname = $2 ORDER BY a.attnum",
           {table.schema, table.name}));
-  if (r.rows() == 0) return Error::NotFound("table " + table.schema + "." + table.name + " not found");
+  const std::string name = table.schema + "." + table.name;
+  if (r.rows() == 0) return Error::NotFound("table " + name + " not found");
   auto schema = std::make_shared<events::TableSchema>();
-  schema->relation_id = static_cast<uint32_t>(std::stoul(std::string(r.Get(0, 0))));
+  MIGSBYU_ASSIGN(schema->relation_id, CatalogNumber<uint32_t>(r, 0, 0, name, "relation oid"));
   schema->schema = table.schema;
   schema->name = table.name;
   for (int i = 0; i < r.rows(); ++i) {
     events::Column c;
     c.name = std::string(r.Get(i, 1));
-    c.type_oid = static_cast<uint32_t>(std::stoul(std::string(r.Get(i, 2))));
-    c.type_modifier = std::stoi(std::string(r.Get(i, 3)));
+    MIGSBYU_ASSIGN(c.type_oid, CatalogNumber<uint32_t>(r, i, 2, name, "type oid"));
+    MIGSBYU_ASSIGN(c.type_modifier, CatalogNumber<int32_t>(r, i, 3, name, "type modifier"));
     c.key = r.Get(i, 4) == "t";
     c.type = ValueTypeForOid(c.type_oid);
     schema->columns.push_back(std::move(c));
@@ -56,11 +74,11 @@ Result<std::shared_ptr<const events::TableSchema>> LoadTableSchema(pg::Connectio
 }
 
 Result<std::vector<std::string>> PrimaryKeyColumns(pg::Connection& conn, uint32_t relation_id) {
-  MIGSBYU_ASSIGN(auto r, conn.ExecParams(
-                             "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
-                             "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
-                             "WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY a.attnum",
-                             {std::to_string(relation_id)}));
+  MIGSBYU_ASSIGN(auto r,
+                 conn.ExecParams("SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+                                 "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+                                 "WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY a.attnum",
+                                 {std::to_string(relation_id)}));
   std::vector<std::string> out;
   for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Get(i, 0));
   return out;
@@ -90,16 +108,31 @@ Status ParseCopyLine(std::string_view line, std::vector<std::optional<std::strin
     }
     if (++i == line.size()) return Error::Corruption("COPY line ends in a lone backslash");
     switch (char e = line[i]) {
-      case 'N': null_field = (i - 1 == field_start); break;
-      case 'b': field += '\b'; break;
-      case 'f': field += '\f'; break;
-      case 'n': field += '\n'; break;
-      case 'r': field += '\r'; break;
-      case 't': field += '\t'; break;
-      case 'v': field += '\v'; break;
+      case 'N':
+        null_field = (i - 1 == field_start);
+        break;
+      case 'b':
+        field += '\b';
+        break;
+      case 'f':
+        field += '\f';
+        break;
+      case 'n':
+        field += '\n';
+        break;
+      case 'r':
+        field += '\r';
+        break;
+      case 't':
+        field += '\t';
+        break;
+      case 'v':
+        field += '\v';
+        break;
       case 'x': {
         int v = 0, n = 0;
-        while (n < 2 && i + 1 < line.size() && std::isxdigit(static_cast<unsigned char>(line[i + 1]))) {
+        while (n < 2 && i + 1 < line.size() &&
+               std::isxdigit(static_cast<unsigned char>(line[i + 1]))) {
           char h = line[++i];
           v = v * 16 + (h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
           ++n;
@@ -135,8 +168,9 @@ bool IsSnapshotName(const std::string& s) {
 }
 
 Status CopyTable(pg::Connection& conn, const events::TableSchema& table_schema,
-                 std::shared_ptr<const events::TableSchema> table, const events::TransactionInfo& tx,
-                 transport::Sink& sink, uint64_t* position, SnapshotProgress* progress,
+                 std::shared_ptr<const events::TableSchema> table,
+                 const events::TransactionInfo& tx, transport::Sink& sink, uint64_t* position,
+                 SnapshotProgress* progress,
                  const std::function<void(const SnapshotProgress&)>& report, std::stop_token stop) {
   std::string columns;
   for (const auto& c : table_schema.columns) {
@@ -146,27 +180,14 @@ Status CopyTable(pg::Connection& conn, const events::TableSchema& table_schema,
   std::string name = table_schema.schema + "." + table_schema.name;
   std::string sql = "COPY " + pg::QuoteIdentifier(table_schema.schema) + "." +
                     pg::QuoteIdentifier(table_schema.name) + " (" + columns + ") TO STDOUT";
-  MIGSBYU_TRY(conn.Exec(sql));
-  PGconn* raw = conn.raw();
   std::vector<std::optional<std::string>> fields;
-  Status failure = OkStatus();
-  for (;;) {
-    char* buf = nullptr;
-    int n = PQgetCopyData(raw, &buf, 0);
-    if (n == -1) break;
-    if (n == -2) return Error::Unavailable("snapshot COPY of " + name + ": " + PQerrorMessage(raw));
-    std::unique_ptr<char, void (*)(void*)> owned(buf, PQfreemem);
-    if (!failure.ok()) continue;  // drain the COPY so the connection stays usable
-    std::string_view line(buf, static_cast<size_t>(n));
+  auto apply = [&](std::string_view line) -> Status {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     Status parsed = ParseCopyLine(line, &fields);
     if (parsed.ok() && fields.size() != table_schema.columns.size()) {
       parsed = Error::Corruption("COPY row with " + std::to_string(fields.size()) + " fields");
     }
-    if (!parsed.ok()) {
-      failure = parsed.error().WithContext("snapshot of " + name);
-      continue;
-    }
+    if (!parsed.ok()) return parsed.error().WithContext("snapshot of " + name);
     events::Row row;
     row.reserve(fields.size());
     for (size_t i = 0; i < fields.size(); ++i) {
@@ -177,13 +198,11 @@ Status CopyTable(pg::Connection& conn, const events::TableSchema& table_schema,
       auto v = ParseTextValue(table_schema.columns[i].type, *fields[i]);
       if (!v.ok()) {
         // A value the server printed that does not parse is corrupt input, not a bad option.
-        failure = Error::Corruption("snapshot of " + name + "." + table_schema.columns[i].name +
-                                    ": " + v.error().message());
-        break;
+        return Error::Corruption("snapshot of " + name + "." + table_schema.columns[i].name + ": " +
+                                 v.error().message());
       }
       row.push_back(std::move(v).value());
     }
-    if (!failure.ok()) continue;
     events::ChangeEvent e;
     e.op = events::Operation::kRead;
     e.table = table;
@@ -194,20 +213,23 @@ Status CopyTable(pg::Connection& conn, const events::TableSchema& table_schema,
     e.xid = tx.xid;
     e.commit_time_us = tx.commit_time_us;
     e.actor = Actor::Snapshot();
-    Status applied = sink.Apply(e);
-    if (!applied.ok()) failure = std::move(applied).error();
+    MIGSBYU_TRY(sink.Apply(e));
     if (++progress->rows % 10000 == 0) {
       report(*progress);
-      if (stop.stop_requested()) failure = Error::Cancelled("snapshot of " + name + " cancelled");
+      if (stop.stop_requested()) return Error::Cancelled("snapshot of " + name + " cancelled");
     }
-  }
-  while (PGresult* r = PQgetResult(raw)) {
-    bool bad = PQresultStatus(r) != PGRES_COMMAND_OK;
-    std::string msg = bad ? PQresultErrorMessage(r) : "";
-    PQclear(r);
-    if (bad && failure.ok()) failure = Error::Unavailable("snapshot COPY of " + name + ": " + msg);
-  }
-  return failure;
+    return OkStatus();
+  };
+  // A row's error (the sink's, a corrupt value, a stop) comes back as it is; the statement's
+  // gets the table's name.
+  Status row_error = OkStatus();
+  Status copied = conn.CopyOut(sql, [&](std::string_view line) {
+    row_error = apply(line);
+    return row_error;
+  });
+  if (!row_error.ok()) return row_error;
+  if (!copied.ok()) return copied.error().WithContext("snapshot COPY of " + name);
+  return OkStatus();
 }
 
 }  // namespace
@@ -230,9 +252,18 @@ Status CopySnapshot(pg::Connection& conn, const std::string& snapshot_name,
   MIGSBYU_TRY(conn.Exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3"));
   MIGSBYU_TRY(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
   // The snapshot id comes from the server and is checked above: it cannot carry SQL.
+  // Ends the transaction after a failure, whose error is the one returned; a ROLLBACK that fails
+  // too (the connection is gone) is logged.
+  auto roll_back = [&](const Error& cause) {
+    auto rolled_back = conn.Exec("ROLLBACK");
+    if (!rolled_back.ok()) {
+      MIGSBYU_LOG_WARN("cdc: ROLLBACK of snapshot {} after \"{}\" failed: {}", snapshot_name,
+                       cause.message(), rolled_back.error().ToString());
+    }
+  };
   auto set = conn.Exec("SET TRANSACTION SNAPSHOT '" + snapshot_name + "'");
   if (!set.ok()) {
-    (void)conn.Exec("ROLLBACK");
+    roll_back(set.error());
     // The exported snapshot is gone (its replication connection moved on or died): retryable,
     // and the retry makes a new slot and snapshot.
     return Error::Unavailable("cannot import snapshot " + snapshot_name + ": " +
@@ -269,8 +300,20 @@ Status CopySnapshot(pg::Connection& conn, const std::string& snapshot_name,
     return OkStatus();
   };
   Status st = run();
-  (void)conn.Exec(st.ok() ? "COMMIT" : "ROLLBACK");
-  return st;
+  if (!st.ok()) {
+    roll_back(st.error());
+    return st;
+  }
+  auto committed = conn.Exec("COMMIT");
+  if (!committed.ok()) {
+    // The transaction only read, and the sink holds the whole copy durably: the snapshot is
+    // done. Failing it now would make the connector take a second one into the same sink.
+    MIGSBYU_LOG_WARN(
+        "cdc: snapshot {} at {} is complete in the sink, but COMMIT of its read-only "
+        "transaction failed: {}",
+        snapshot_name, consistent_point.ToString(), committed.error().ToString());
+  }
+  return OkStatus();
 }
 
 }  // namespace migsbyu::cdc

@@ -33,7 +33,8 @@ struct TableName {
 TableName ParseTableName(const std::string& text);
 
 // The tables a publication captures, in a stable order. kNotFound if the publication is absent.
-Result<std::vector<TableName>> PublicationTables(pg::Connection& conn, const std::string& publication);
+Result<std::vector<TableName>> PublicationTables(pg::Connection& conn,
+                                                 const std::string& publication);
 
 // The table's live, non-generated columns in attribute order (as a pgoutput Relation lists
 // them), typed, with the primary key columns flagged. kNotFound if the table is absent.
@@ -58,11 +59,14 @@ Result<int64_t> ServerClockUs(pg::Connection& conn);
 // `instant_us` comes from the server's clock read just before the slot was created, so every
 // transaction the slot streams commits after it by the same clock and no version ends before it
 // starts. (Not the snapshot transaction's own now(): that transaction begins after the slot's
-// consistent point, and a transaction committing in between is streamed with an earlier time.) Rows
-// stream through COPY one at a time (bounded memory). `progress` is called after each table and
-// every 10,000 rows. kCancelled when `stop` is requested. REQUIRES: the replication connection that
-// exported the snapshot runs no other command until this returns. Leaves `conn` outside any
-// transaction.
+// consistent point, and a transaction committing in between is streamed with an earlier time.)
+// Rows stream through COPY one at a time (bounded memory). `progress` is called after each table
+// and every 10,000 rows. kCancelled when `stop` is requested.
+// REQUIRES: the replication connection that exported the snapshot runs no other command until
+// this returns. Leaves `conn` outside any transaction (or broken). A ROLLBACK after a failure
+// that fails too is logged, and the first failure returned; a COMMIT that fails once the sink has
+// flushed the copy is logged and the snapshot reported done: its transaction only read, and the
+// copy is complete and durable, so failing would make the caller take a second one.
 Status CopySnapshot(pg::Connection& conn, const std::string& snapshot_name,
                     const std::vector<TableName>& tables, Lsn consistent_point, int64_t instant_us,
                     transport::Sink& sink,

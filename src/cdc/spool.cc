@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace migsbyu::cdc {
 
 namespace {
@@ -29,16 +31,16 @@ Result<std::unique_ptr<TransactionSpool>> TransactionSpool::Create(const std::st
   std::string path = folder + "/migsbyu-spool-" + std::to_string(xid) + "-XXXXXX";
   std::vector<char> name(path.begin(), path.end());
   name.push_back('\0');
-  int fd = mkstemp(name.data());
-  if (fd < 0) {
+  UniqueFd fd(mkstemp(name.data()));
+  if (!fd) {
     return Error::Internal("cannot create spool file in " + folder + ": " + std::strerror(errno));
   }
   unlink(name.data());
-  std::FILE* f = fdopen(fd, "w+b");
+  std::FILE* f = fdopen(fd.Get(), "w+b");
   if (f == nullptr) {
-    close(fd);
     return Error::Internal("cannot open spool file in " + folder + ": " + std::strerror(errno));
   }
+  fd.Release();  // the FILE owns it now
   std::setvbuf(f, nullptr, _IOFBF, kBufferBytes);
   return std::unique_ptr<TransactionSpool>(new TransactionSpool(f, xid));
 }

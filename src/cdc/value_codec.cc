@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <limits>
 
-#include "common/civil_date.h"
+#include "common/iso8601.h"
 
 namespace migsbyu::cdc {
 
@@ -24,42 +24,6 @@ Error Bad(ValueType, std::string_view text, std::string_view why) {
                                 std::string(why));
 }
 
-// Reads exactly `n` decimal digits at `*p`, advancing it.
-bool Digits(std::string_view s, size_t* p, size_t n, int64_t* out) {
-  if (*p + n > s.size()) return false;
-  int64_t v = 0;
-  for (size_t i = 0; i < n; ++i) {
-    char c = s[*p + i];
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *p += n;
-  *out = v;
-  return true;
-}
-
-// "YYYY-MM-DD" (year of 4 or more digits) at the start of `s`; `*p` ends after it.
-bool ParseDatePart(std::string_view s, size_t* p, bool bc, int64_t* days) {
-  size_t start = *p;
-  while (*p < s.size() && s[*p] >= '0' && s[*p] <= '9') ++*p;
-  size_t year_digits = *p - start;
-  if (year_digits < 4 || year_digits > 6) return false;
-  int64_t year = 0, month = 0, day = 0;
-  size_t q = start;
-  if (!Digits(s, &q, year_digits, &year)) return false;
-  if (q >= s.size() || s[q] != '-') return false;
-  ++q;
-  if (!Digits(s, &q, 2, &month) || q >= s.size() || s[q] != '-') return false;
-  ++q;
-  if (!Digits(s, &q, 2, &day)) return false;
-  if (month < 1 || month > 12 || day < 1 || day > 31) return false;
-  *p = q;
-  // Year y BC is the proleptic year 1 - y.
-  *days = DaysFromCivil(bc ? 1 - year : year, static_cast<unsigned>(month),
-                        static_cast<unsigned>(day));
-  return true;
-}
-
 bool EndsWithBc(std::string_view* s) {
   if (s->size() > 3 && s->substr(s->size() - 3) == " BC") {
     s->remove_suffix(3);
@@ -68,73 +32,38 @@ bool EndsWithBc(std::string_view* s) {
   return false;
 }
 
+// PostgreSQL's date and timestamp output under DateStyle ISO: ISO-8601 (common/iso8601.h) with a
+// space before the time, a zone only on timestamptz, and " BC" after the years before 1 AD.
+Result<IsoDateTime> ParseDateTimeText(std::string_view text, const char* what, bool time,
+                                      bool zone) {
+  std::string_view s = text;
+  const bool bc = EndsWithBc(&s);
+  auto parsed = ParseIsoDateTime(s, bc);
+  if (!parsed.ok()) {
+    return Error::InvalidArgument(Bad(ValueType::kTimestamp, text, what).message() + " (" +
+                                  parsed.error().message() + ")");
+  }
+  if (parsed->has_time != time || parsed->has_offset != zone) {
+    return Bad(ValueType::kTimestamp, text, what);
+  }
+  return parsed;
+}
+
 Result<Value> ParseDate(std::string_view text) {
   if (text == "infinity") return Value::Integer(std::numeric_limits<int64_t>::max());
   if (text == "-infinity") return Value::Integer(std::numeric_limits<int64_t>::min());
-  std::string_view s = text;
-  bool bc = EndsWithBc(&s);
-  size_t p = 0;
-  int64_t days;
-  if (!ParseDatePart(s, &p, bc, &days) || p != s.size()) return Bad(ValueType::kDate, text, "date");
-  return Value::Integer(days);
+  MIGSBYU_ASSIGN(IsoDateTime date, ParseDateTimeText(text, "date", false, false));
+  return Value::Integer(DaysSinceEpoch(date));
 }
 
 Result<Value> ParseTimestamp(std::string_view text, bool with_zone) {
   const char* what = with_zone ? "timestamptz" : "timestamp";
   if (text == "infinity") return Value::Integer(std::numeric_limits<int64_t>::max());
   if (text == "-infinity") return Value::Integer(std::numeric_limits<int64_t>::min());
-  std::string_view s = text;
-  bool bc = EndsWithBc(&s);
-  size_t p = 0;
-  int64_t days;
-  if (!ParseDatePart(s, &p, bc, &days)) return Bad(ValueType::kTimestamp, text, what);
-  int64_t h, mi, sec;
-  if (p >= s.size() || s[p] != ' ') return Bad(ValueType::kTimestamp, text, what);
-  ++p;
-  if (!Digits(s, &p, 2, &h) || p >= s.size() || s[p] != ':') return Bad(ValueType::kTimestamp, text, what);
-  ++p;
-  if (!Digits(s, &p, 2, &mi) || p >= s.size() || s[p] != ':') return Bad(ValueType::kTimestamp, text, what);
-  ++p;
-  if (!Digits(s, &p, 2, &sec)) return Bad(ValueType::kTimestamp, text, what);
-  if (h > 24 || mi > 59 || sec > 60) return Bad(ValueType::kTimestamp, text, what);
-  int64_t frac = 0;
-  if (p < s.size() && s[p] == '.') {
-    ++p;
-    int digits = 0;
-    while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-      if (digits < 6) frac = frac * 10 + (s[p] - '0');
-      ++digits;
-      ++p;
-    }
-    if (digits == 0 || digits > 6) return Bad(ValueType::kTimestamp, text, what);
-    for (int i = digits; i < 6; ++i) frac *= 10;
-  }
-  int64_t offset_s = 0;
-  if (with_zone) {
-    if (p >= s.size() || (s[p] != '+' && s[p] != '-')) return Bad(ValueType::kTimestampTz, text, what);
-    int sign = s[p] == '-' ? -1 : 1;
-    ++p;
-    int64_t oh = 0, om = 0, os = 0;
-    if (!Digits(s, &p, 2, &oh)) return Bad(ValueType::kTimestampTz, text, what);
-    if (p < s.size() && s[p] == ':') {
-      ++p;
-      if (!Digits(s, &p, 2, &om)) return Bad(ValueType::kTimestampTz, text, what);
-      if (p < s.size() && s[p] == ':') {
-        ++p;
-        if (!Digits(s, &p, 2, &os)) return Bad(ValueType::kTimestampTz, text, what);
-      }
-    }
-    offset_s = sign * (oh * 3600 + om * 60 + os);
-  }
-  if (p != s.size()) return Bad(ValueType::kTimestamp, text, what);
-  int64_t seconds, us;
-  if (__builtin_mul_overflow(days, int64_t{86400}, &seconds) ||
-      __builtin_add_overflow(seconds, h * 3600 + mi * 60 + sec - offset_s, &seconds) ||
-      __builtin_mul_overflow(seconds, int64_t{1000000}, &us) ||
-      __builtin_add_overflow(us, frac, &us)) {
-    return Bad(ValueType::kTimestamp, text, what);
-  }
-  return Value::Integer(us);
+  MIGSBYU_ASSIGN(IsoDateTime t, ParseDateTimeText(text, what, true, with_zone));
+  auto micros = MicrosSinceEpoch(t);
+  if (!micros) return Bad(ValueType::kTimestamp, text, what);
+  return Value::Integer(*micros);
 }
 
 template <typename T>
@@ -142,7 +71,8 @@ Result<Value> ParseInteger(std::string_view text, const char* what) {
   T v{};
   auto r = std::from_chars(text.data(), text.data() + text.size(), v);
   if (r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-    return Error::InvalidArgument("cannot parse '" + std::string(text.substr(0, 64)) + "' as " + what);
+    return Error::InvalidArgument("cannot parse '" + std::string(text.substr(0, 64)) + "' as " +
+                                  what);
   }
   return Value::Integer(static_cast<int64_t>(v));
 }
@@ -162,23 +92,33 @@ Result<Value> ParseFloat(std::string_view text) {
 
 }  // namespace
 
-
 ValueType ValueTypeForOid(uint32_t oid) {
   switch (oid) {
-    case kBoolOid: return ValueType::kBool;
-    case kInt2Oid: return ValueType::kInt16;
-    case kInt4Oid: return ValueType::kInt32;
-    case kInt8Oid: return ValueType::kInt64;
+    case kBoolOid:
+      return ValueType::kBool;
+    case kInt2Oid:
+      return ValueType::kInt16;
+    case kInt4Oid:
+      return ValueType::kInt32;
+    case kInt8Oid:
+      return ValueType::kInt64;
     case kFloat4Oid:
-    case kFloat8Oid: return ValueType::kFloat64;
-    case kNumericOid: return ValueType::kNumeric;
+    case kFloat8Oid:
+      return ValueType::kFloat64;
+    case kNumericOid:
+      return ValueType::kNumeric;
     case kTextOid:
     case kVarcharOid:
-    case kBpcharOid: return ValueType::kText;
-    case kDateOid: return ValueType::kDate;
-    case kTimestampOid: return ValueType::kTimestamp;
-    case kTimestampTzOid: return ValueType::kTimestampTz;
-    default: return ValueType::kText;
+    case kBpcharOid:
+      return ValueType::kText;
+    case kDateOid:
+      return ValueType::kDate;
+    case kTimestampOid:
+      return ValueType::kTimestamp;
+    case kTimestampTzOid:
+      return ValueType::kTimestampTz;
+    default:
+      return ValueType::kText;
   }
 }
 
@@ -187,16 +127,25 @@ Result<Value> ParseTextValue(ValueType type, std::string_view text) {
     case ValueType::kBool:
       if (text == "t") return Value::Integer(1);
       if (text == "f") return Value::Integer(0);
-      return Error::InvalidArgument("cannot parse '" + std::string(text.substr(0, 64)) + "' as bool");
-    case ValueType::kInt16: return ParseInteger<int16_t>(text, "int2");
-    case ValueType::kInt32: return ParseInteger<int32_t>(text, "int4");
-    case ValueType::kInt64: return ParseInteger<int64_t>(text, "int8");
-    case ValueType::kFloat64: return ParseFloat(text);
+      return Error::InvalidArgument("cannot parse '" + std::string(text.substr(0, 64)) +
+                                    "' as bool");
+    case ValueType::kInt16:
+      return ParseInteger<int16_t>(text, "int2");
+    case ValueType::kInt32:
+      return ParseInteger<int32_t>(text, "int4");
+    case ValueType::kInt64:
+      return ParseInteger<int64_t>(text, "int8");
+    case ValueType::kFloat64:
+      return ParseFloat(text);
     case ValueType::kNumeric:
-    case ValueType::kText: return Value::Text(std::string(text));
-    case ValueType::kDate: return ParseDate(text);
-    case ValueType::kTimestamp: return ParseTimestamp(text, false);
-    case ValueType::kTimestampTz: return ParseTimestamp(text, true);
+    case ValueType::kText:
+      return Value::Text(std::string(text));
+    case ValueType::kDate:
+      return ParseDate(text);
+    case ValueType::kTimestamp:
+      return ParseTimestamp(text, false);
+    case ValueType::kTimestampTz:
+      return ParseTimestamp(text, true);
   }
   return Value::Text(std::string(text));
 }

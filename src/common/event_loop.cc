@@ -10,10 +10,10 @@
 
 namespace migsbyu {
 
-EventLoop::EventLoop() {
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+EventLoop::EventLoop()
+    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (!epoll_fd_ || !wake_fd_) {
     std::fprintf(stderr, "event loop: cannot create epoll set or eventfd: %s\n",
                  std::strerror(errno));
     std::abort();
@@ -21,20 +21,17 @@ EventLoop::EventLoop() {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = 0;  // watch id 0: the wake-up descriptor
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  ::epoll_ctl(epoll_fd_.Get(), EPOLL_CTL_ADD, wake_fd_.Get(), &ev);
 }
 
-EventLoop::~EventLoop() {
-  ::close(wake_fd_);
-  ::close(epoll_fd_);
-}
+EventLoop::~EventLoop() = default;
 
 bool EventLoop::Watch(int fd, uint32_t events, IoCallback callback) {
   const uint64_t id = next_watch_id_++;
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = id;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+  if (::epoll_ctl(epoll_fd_.Get(), EPOLL_CTL_ADD, fd, &ev) != 0) return false;
   watchers_.emplace(id, std::make_shared<Watcher>(Watcher{fd, std::move(callback)}));
   watch_ids_[fd] = id;
   return true;
@@ -46,13 +43,13 @@ void EventLoop::Modify(int fd, uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = it->second;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  ::epoll_ctl(epoll_fd_.Get(), EPOLL_CTL_MOD, fd, &ev);
 }
 
 void EventLoop::Unwatch(int fd) {
   auto it = watch_ids_.find(fd);
   if (it == watch_ids_.end()) return;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  ::epoll_ctl(epoll_fd_.Get(), EPOLL_CTL_DEL, fd, nullptr);
   watchers_.erase(it->second);
   watch_ids_.erase(it);
 }
@@ -71,7 +68,7 @@ void EventLoop::Post(Task task) {
   }
   if (wake) {
     uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof one);
+    (void)!::write(wake_fd_.Get(), &one, sizeof one);
   }
 }
 
@@ -87,7 +84,7 @@ void EventLoop::Cancel(TimerId id) { timers_.erase(id); }
 void EventLoop::Stop() {
   stop_ = true;
   uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
+  (void)!::write(wake_fd_.Get(), &one, sizeof one);
 }
 
 int EventLoop::TimeoutMs() const {
@@ -129,7 +126,8 @@ void EventLoop::Run() {
   epoll_event events[kMaxEvents];
   while (!stop_.load()) {
     // Tasks the last pass posted from this thread woke nobody: do not wait for them.
-    int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, local_posted_.empty() ? TimeoutMs() : 0);
+    int n =
+        ::epoll_wait(epoll_fd_.Get(), events, kMaxEvents, local_posted_.empty() ? TimeoutMs() : 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       std::fprintf(stderr, "event loop: epoll_wait: %s\n", std::strerror(errno));
@@ -139,7 +137,7 @@ void EventLoop::Run() {
       const uint64_t id = events[i].data.u64;
       if (id == 0) {
         uint64_t count;
-        (void)!::read(wake_fd_, &count, sizeof count);
+        (void)!::read(wake_fd_.Get(), &count, sizeof count);
         continue;
       }
       auto it = watchers_.find(id);

@@ -30,6 +30,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace migsbyu {
 
 class EventLoop {
@@ -79,8 +81,8 @@ class EventLoop {
   void RunDueTimers();
   int TimeoutMs() const;
 
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;  // an eventfd: Post and Stop write it to end epoll_wait
+  UniqueFd epoll_fd_;
+  UniqueFd wake_fd_;  // an eventfd: Post and Stop write it to end epoll_wait
   std::atomic<bool> stop_{false};
   std::atomic<std::thread::id> thread_id_{};
 

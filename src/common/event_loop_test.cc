@@ -8,31 +8,42 @@
 namespace migsbyu {
 namespace {
 
+// A pipe whose ends close with the test, however it ends.
+struct Pipe {
+  Pipe() {
+    int fds[2];
+    EXPECT_EQ(::pipe(fds), 0);
+    read_end.Reset(fds[0]);
+    write_end.Reset(fds[1]);
+  }
+  UniqueFd read_end;
+  UniqueFd write_end;
+};
+
 TEST(EventLoopTest, ReadableDescriptorCallsBackUntilUnwatched) {
   EventLoop loop;
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
+  Pipe pipe;
+  const int in = pipe.read_end.Get();
   std::string got;
-  ASSERT_TRUE(loop.Watch(fds[0], EPOLLIN, [&](uint32_t events) {
+  int calls = 0;
+  ASSERT_TRUE(loop.Watch(in, EPOLLIN, [&](uint32_t events) {
+    ++calls;
     EXPECT_TRUE(events & EPOLLIN);
     char buf[16];
-    ssize_t n = ::read(fds[0], buf, sizeof buf);
+    ssize_t n = ::read(in, buf, sizeof buf);
+    ASSERT_GT(n, 0);
     got.append(buf, static_cast<size_t>(n));
+    // The second write only once the first was read: it must wake the loop again.
+    if (got == "abc") (void)!::write(pipe.write_end.Get(), "def", 3);
     if (got.size() >= 6) {
-      loop.Unwatch(fds[0]);
+      loop.Unwatch(in);
       loop.Stop();
     }
   }));
-  std::thread writer([&] {
-    (void)!::write(fds[1], "abc", 3);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    (void)!::write(fds[1], "def", 3);
-  });
+  (void)!::write(pipe.write_end.Get(), "abc", 3);
   loop.Run();
-  writer.join();
   EXPECT_EQ(got, "abcdef");
-  ::close(fds[0]);
-  ::close(fds[1]);
+  EXPECT_EQ(calls, 2);
 }
 
 TEST(EventLoopTest, PostedTasksRunOnTheLoopThreadInOrder) {
@@ -95,26 +106,24 @@ TEST(EventLoopTest, TimersRunInDeadlineOrderAndCancelledOnesNever) {
 
 TEST(EventLoopTest, DescriptorUnwatchedByAnotherCallbackGetsNoStaleEvent) {
   EventLoop loop;
-  int a[2], b[2];
-  ASSERT_EQ(::pipe(a), 0);
-  ASSERT_EQ(::pipe(b), 0);
+  Pipe a, b;
+  const int a_in = a.read_end.Get(), b_in = b.read_end.Get();
   int calls = 0;
   // Both ready in the same pass: whichever runs first unwatches the other.
   auto first = [&](int other) {
     return [&, other](uint32_t) {
       ++calls;
       loop.Unwatch(other);
-      loop.Unwatch(other == a[0] ? b[0] : a[0]);
+      loop.Unwatch(other == a_in ? b_in : a_in);
       loop.Stop();
     };
   };
-  ASSERT_TRUE(loop.Watch(a[0], EPOLLIN, first(b[0])));
-  ASSERT_TRUE(loop.Watch(b[0], EPOLLIN, first(a[0])));
-  (void)!::write(a[1], "x", 1);
-  (void)!::write(b[1], "y", 1);
+  ASSERT_TRUE(loop.Watch(a_in, EPOLLIN, first(b_in)));
+  ASSERT_TRUE(loop.Watch(b_in, EPOLLIN, first(a_in)));
+  (void)!::write(a.write_end.Get(), "x", 1);
+  (void)!::write(b.write_end.Get(), "y", 1);
   loop.Run();
   EXPECT_EQ(calls, 1);
-  for (int fd : {a[0], a[1], b[0], b[1]}) ::close(fd);
 }
 
 }  // namespace

@@ -7,7 +7,8 @@ namespace migsbyu {
 
 std::optional<Lsn> Lsn::Parse(std::string_view text) {
   auto slash = text.find('/');
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 >= text.size()) return std::nullopt;
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 >= text.size())
+    return std::nullopt;
   uint32_t hi = 0, lo = 0;
   auto h = std::from_chars(text.data(), text.data() + slash, hi, 16);
   if (h.ec != std::errc() || h.ptr != text.data() + slash) return std::nullopt;

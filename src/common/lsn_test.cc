@@ -18,8 +18,6 @@ TEST(LsnTest, RejectsMalformedText) {
   }
 }
 
-TEST(LsnTest, OrdersByPosition) {
-  EXPECT_LT(*Lsn::Parse("0/FFFFFFFF"), *Lsn::Parse("1/0"));
-}
+TEST(LsnTest, OrdersByPosition) { EXPECT_LT(*Lsn::Parse("0/FFFFFFFF"), *Lsn::Parse("1/0")); }
 
 }  // namespace migsbyu

@@ -1,9 +1,9 @@
 #include "events/change_event.h"
 
-#include "common/civil_date.h"
-
 #include <cstdio>
 #include <ctime>
+
+#include "common/civil_date.h"
 
 namespace migsbyu::events {
 
@@ -24,8 +24,7 @@ std::string FormatTimestamp(int64_t us, bool zone) {
   CivilFromDays(days, &y, &m, &d);
   char buf[64];
   int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld",
-                        static_cast<long long>(y), m, d,
-                        static_cast<long long>(rem / 3600000000LL),
+                        static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600000000LL),
                         static_cast<long long>(rem / 60000000LL % 60),
                         static_cast<long long>(rem / 1000000LL % 60));
   std::string s(buf, n);
@@ -44,17 +43,20 @@ std::string FormatTimestamp(int64_t us, bool zone) {
 std::string ValueToText(ValueType type, const Value& v) {
   if (v.state != Value::State::kPresent) return "";
   switch (type) {
-    case ValueType::kBool: return v.integer ? "t" : "f";
+    case ValueType::kBool:
+      return v.integer ? "t" : "f";
     case ValueType::kInt16:
     case ValueType::kInt32:
-    case ValueType::kInt64: return std::to_string(v.integer);
+    case ValueType::kInt64:
+      return std::to_string(v.integer);
     case ValueType::kFloat64: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.17g", v.real);
       return buf;
     }
     case ValueType::kNumeric:
-    case ValueType::kText: return v.text;
+    case ValueType::kText:
+      return v.text;
     case ValueType::kDate: {
       int64_t y;
       unsigned m, d;
@@ -63,8 +65,10 @@ std::string ValueToText(ValueType type, const Value& v) {
       std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
       return buf;
     }
-    case ValueType::kTimestamp: return FormatTimestamp(v.integer, false);
-    case ValueType::kTimestampTz: return FormatTimestamp(v.integer, true);
+    case ValueType::kTimestamp:
+      return FormatTimestamp(v.integer, false);
+    case ValueType::kTimestampTz:
+      return FormatTimestamp(v.integer, true);
   }
   return "";
 }

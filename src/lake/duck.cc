@@ -6,7 +6,10 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <utility>
+
+#include "common/decimal.h"
 
 namespace migsbyu::duck {
 namespace {
@@ -273,41 +276,6 @@ Status Appender::EndRow() { return Check(duckdb_appender_end_row(appender_), "en
 Status Appender::Flush() { return Check(duckdb_appender_flush(appender_), "flush"); }
 Status Appender::Close() { return Check(duckdb_appender_close(appender_), "close"); }
 
-// ---- Decimals ----
-
-namespace {
-
-// The scaled integer of a decimal's text: digits before the point, then exactly `scale` digits
-// after it (PostgreSQL already rounded to the scale, so further digits are dropped).
-Result<__int128> ParseDecimal(std::string_view text, int scale) {
-  size_t i = 0;
-  bool negative = !text.empty() && text[0] == '-';
-  if (!text.empty() && (text[0] == '-' || text[0] == '+')) ++i;
-  __int128 value = 0;
-  int fraction = -1, digits = 0;
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '.' && fraction < 0) {
-      fraction = 0;
-      continue;
-    }
-    if (c < '0' || c > '9') {
-      return Error::InvalidArgument("not a decimal: '" + std::string(text) + "'");
-    }
-    if (fraction >= 0) {
-      if (fraction == scale) continue;
-      ++fraction;
-    }
-    value = value * 10 + (c - '0');
-    if (++digits > 38)
-      return Error::InvalidArgument("decimal too long: '" + std::string(text) + "'");
-  }
-  for (int f = std::max(fraction, 0); f < scale; ++f) value *= 10;
-  return negative ? -value : value;
-}
-
-}  // namespace
-
 // ---- ArrowBatch and BatchScan ----
 
 }  // namespace migsbyu::duck
@@ -464,7 +432,15 @@ void ArrowBatch::Reset() {
 
 Status ArrowBatch::SetDecimal(uint64_t col, uint64_t row, std::string_view text) {
   Column& c = columns_[col];
-  MIGSBYU_ASSIGN(__int128 value, ParseDecimal(text, c.scale));
+  // PostgreSQL already rounded the value to the column's scale: a digit beyond it is an error,
+  // not something to drop.
+  MIGSBYU_ASSIGN(Decimal decimal, ParseDecimal(text, {38, c.scale}));
+  std::optional<__int128> scaled = ScaledInt128(decimal, c.scale);
+  if (!scaled) {
+    return Error::InvalidArgument("duckdb: decimal '" + std::string(text.substr(0, 64)) +
+                                  "' does not fit DECIMAL(38," + std::to_string(c.scale) + ")");
+  }
+  const __int128 value = *scaled;
   Reach(c, row);
   MarkValid(c, row);
   c.values[2 * row] = static_cast<uint64_t>(value);

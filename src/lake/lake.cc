@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "common/log.h"
 #include "lake/catalog.h"
 
 namespace migsbyu::lake {
@@ -191,7 +192,15 @@ CommitPosition Lake::WaitForCommit(uint64_t after_version, std::chrono::millisec
                 latest_->written_at_us};
       }
     }
-    (void)Refresh();
+    // A failed re-read (a manifest that cannot be read) leaves the latest as it was, and the
+    // next slice tries again; it is logged once, not every 50 ms while it lasts.
+    Status refreshed = Refresh();
+    std::lock_guard lock(mu_);
+    std::string error = refreshed.ok() ? "" : refreshed.error().ToString();
+    if (!error.empty() && error != refresh_error_) {
+      spdlog::warn("lake {}: cannot re-read the latest manifest: {}", dir_, error);
+    }
+    refresh_error_ = std::move(error);
   }
 }
 
@@ -230,8 +239,9 @@ std::set<uint64_t> Lake::PinnedVersions() {
 Result<LakeConnection> Lake::Connect(std::shared_ptr<const Manifest> snapshot) {
   if (!snapshot) snapshot = Snapshot();
   MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db_));
-  // Timestamps print in UTC whatever the machine's zone (ignored when ICU is absent).
-  (void)conn.Execute("SET TimeZone = 'UTC'");
+  // Timestamps print in UTC whatever the machine's zone (DuckDB's ICU extension, linked in):
+  // without it every time read back would be silently off.
+  MIGSBYU_TRY(conn.Execute("SET TimeZone = 'UTC'"));
   MIGSBYU_TRY(conn.Execute(ViewsSql(dir_, *snapshot, /*temporary=*/true)));
   return LakeConnection{std::move(snapshot), std::move(conn)};
 }

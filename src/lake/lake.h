@@ -99,6 +99,7 @@ class Lake {
   std::condition_variable committed_;
   std::shared_ptr<const Manifest> latest_;
   std::vector<std::weak_ptr<const Manifest>> handed_out_;
+  std::string refresh_error_;  // WaitForCommit's last failed Refresh, logged once
 };
 
 }  // namespace migsbyu::lake

@@ -14,6 +14,16 @@ namespace {
 
 using Columns = std::vector<std::pair<std::string, std::string>>;
 
+// Removes a file the lake no longer needs (garbage, a torn manifest, a rolled-back commit's
+// data). A failure is logged, not returned: nothing reads the file, and the next garbage
+// collection tries again.
+void RemoveUnneeded(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::remove(path, ec) && ec) {
+    spdlog::warn("lake: cannot remove {}: {}", path.string(), ec.message());
+  }
+}
+
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -174,7 +184,9 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
   MIGSBYU_ASSIGN(auto db, duck::Database::Open(
                               ":memory:", {{"threads", std::to_string(options.duckdb_threads)}}));
   MIGSBYU_ASSIGN(auto conn, duck::Connection::Open(db));
-  (void)conn.Execute("SET TimeZone = 'UTC'");
+  // Timestamps print in UTC whatever the machine's zone: without it every time read back would
+  // be silently off.
+  MIGSBYU_TRY(conn.Execute("SET TimeZone = 'UTC'"));
   std::unique_ptr<LakeWriter> w(
       new LakeWriter(std::move(options), std::move(lake), std::move(db), std::move(conn)));
   MIGSBYU_ASSIGN(w->batch_scan_, duck::BatchScan::Register(w->conn_, "lake_batches"));
@@ -206,12 +218,12 @@ Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(WriterOptions options,
   // Manifests above the latest parseable one are torn: remove them with the temporary files.
   for (const auto& entry : fs::directory_iterator(fs::path(w->options_.dir) / kManifestDir, ec)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind(".tmp-", 0) == 0) fs::remove(entry.path(), ec);
+    if (name.rfind(".tmp-", 0) == 0) RemoveUnneeded(entry.path());
   }
   for (uint64_t v : ListManifestVersions(w->options_.dir)) {
     if (v > w->published_.version) {
       spdlog::warn("lake: removing torn manifest {}", ManifestPath(w->options_.dir, v));
-      fs::remove(ManifestPath(w->options_.dir, v), ec);
+      RemoveUnneeded(ManifestPath(w->options_.dir, v));
     }
   }
   commit.reset();
@@ -340,9 +352,8 @@ Status LakeWriter::Restore() {
 
 Status LakeWriter::Reset() {
   AbortStream();
-  std::error_code ec;
   for (const auto& [dataset, files] : pending_) {
-    for (const auto& f : files) fs::remove(fs::path(options_.dir) / f.path, ec);
+    for (const auto& f : files) RemoveUnneeded(fs::path(options_.dir) / f.path);
   }
   pending_.clear();
   changes_.clear();
@@ -704,8 +715,7 @@ Result<DataFile> LakeWriter::FinishStream() {
   stream_.reset();
   changes_[done.table].streamed = false;
   if (!done.status.ok()) {
-    std::error_code ec;
-    fs::remove(fs::path(options_.dir) / done.file.path, ec);
+    RemoveUnneeded(fs::path(options_.dir) / done.file.path);
     return done.status.error();
   }
   return done.file;
@@ -716,8 +726,7 @@ void LakeWriter::AbortStream() {
   stream_scan_.Abort("lake: the buffered changes of " + stream_->table + " were dropped");
   stream_->thread.join();
   stream_scan_.Clear();
-  std::error_code ec;
-  fs::remove(fs::path(options_.dir) / stream_->file.path, ec);
+  RemoveUnneeded(fs::path(options_.dir) / stream_->file.path);
   auto buffer = changes_.find(stream_->table);
   if (buffer != changes_.end()) buffer->second.streamed = false;
   stream_.reset();
@@ -987,7 +996,7 @@ Status LakeWriter::CollectGarbage() {
     if (cached == manifest_files_.end()) {
       auto m = LoadManifest(options_.dir, v);
       if (!m.ok()) {
-        if (v < published_.version) fs::remove(ManifestPath(options_.dir, v), ec);
+        if (v < published_.version) RemoveUnneeded(ManifestPath(options_.dir, v));
         continue;
       }
       ManifestFiles entry{m->written_at_us, {}};
@@ -1000,7 +1009,7 @@ Status LakeWriter::CollectGarbage() {
     bool keep = v == versions.back() || v == published_.version || pinned.count(v) ||
                 cached->second.written_at_us >= horizon;
     if (!keep) {
-      if (v < published_.version) fs::remove(ManifestPath(options_.dir, v), ec);
+      if (v < published_.version) RemoveUnneeded(ManifestPath(options_.dir, v));
       manifest_files_.erase(cached);
       continue;
     }
@@ -1017,9 +1026,11 @@ Status LakeWriter::CollectGarbage() {
     if (!Owns(dir.path().filename().string())) continue;
     for (const auto& file : fs::directory_iterator(dir.path(), ec)) {
       std::string rel = dir.path().filename().string() + "/" + file.path().filename().string();
-      if (file.path().extension() == ".parquet" && !live.count(rel)) fs::remove(file.path(), ec);
+      if (file.path().extension() == ".parquet" && !live.count(rel)) RemoveUnneeded(file.path());
     }
   }
+  // Unlisted, a folder's garbage stays until the next collection lists it.
+  if (ec) spdlog::warn("lake: garbage collection cannot list {}: {}", options_.dir, ec.message());
   return OkStatus();
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/log_capture.h"
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
 #include "lake/testing.h"
@@ -125,6 +126,28 @@ TEST_F(WriterTest, TornManifestAndOrphanFilesAfterACrashAreIgnoredAndRemoved) {
   ASSERT_TRUE(w->Publish().ok());
   EXPECT_EQ(Count("SELECT count(*) FROM students_dim"), 5u);
   EXPECT_EQ(Count("SELECT max(student_key) FROM students_dim"), 5u);
+}
+
+TEST_F(WriterTest, GarbageThatCannotBeRemovedIsLoggedAndTheWriterCarriesOn) {
+  {
+    auto w = OpenWriter();
+    InsertTransaction(*w, 1, 3);
+    ASSERT_TRUE(w->Publish().ok());
+  }
+  // An unlisted "data file" that is a folder with something in it: remove() refuses it.
+  const fs::path stuck = fs::path(dir_) / "students_changes" / "part-00000009-0000.parquet";
+  fs::create_directories(stuck);
+  std::ofstream(stuck / "inside") << "x";
+  LogCapture log;
+  auto w = OpenWriter();
+  ASSERT_NE(w, nullptr);
+  EXPECT_NE(log.Text().find("[warning] lake: cannot remove " + stuck.string() + ": "),
+            std::string::npos)
+      << log.Text();
+  EXPECT_TRUE(fs::exists(stuck / "inside"));
+  InsertTransaction(*w, 2, 2);
+  ASSERT_TRUE(w->Publish().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM students_dim"), 5u);
 }
 
 TEST_F(WriterTest, HugeTransactionIsSpilledButInvisibleUntilCommitted) {

@@ -169,10 +169,11 @@ Status ApplyMigrations(pg::Connection& conn) {
     // every start; the advisory lock keeps the check and the creation together.
     MIGSBYU_ASSIGN(auto exists, conn.Exec("SELECT to_regclass('schema_migrations') IS NOT NULL"));
     if (exists.Get(0, 0) != "t") {
-      MIGSBYU_TRY(conn.Exec("CREATE TABLE schema_migrations ("
-                            " version integer PRIMARY KEY,"
-                            " name text NOT NULL,"
-                            " applied_at timestamptz NOT NULL DEFAULT now())"));
+      MIGSBYU_TRY(
+          conn.Exec("CREATE TABLE schema_migrations ("
+                    " version integer PRIMARY KEY,"
+                    " name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())"));
     }
     MIGSBYU_ASSIGN(auto applied, AppliedVersions(conn));
     for (const auto& m : Migrations()) {

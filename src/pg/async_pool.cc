@@ -78,19 +78,20 @@ struct AsyncPool::Completion {
   ServerError server_error;
 };
 
-// One PGconn, owned: the destructor unwatches its socket, cancels its connect timer and closes it.
+// One PGconn: the destructor unwatches its socket and cancels its connect timer before `handle`
+// closes it.
 struct AsyncPool::Conn {
-  Conn(EventLoop& loop, PGconn* pg) : loop(loop), pg(pg) {}
+  Conn(EventLoop& loop, ConnHandle conn) : loop(loop), handle(std::move(conn)), pg(handle.get()) {}
   ~Conn() {
     if (fd >= 0) loop.Unwatch(fd);
     if (timer != 0) loop.Cancel(timer);
-    PQfinish(pg);
   }
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
   EventLoop& loop;
-  PGconn* pg;
+  ConnHandle handle;
+  PGconn* const pg;  // handle's, for libpq's calls
   int fd = -1;
   bool ready = false;      // connected, non-blocking, in pipeline mode
   bool writing = false;    // PQflush left output unsent: EPOLLOUT is watched
@@ -177,19 +178,18 @@ void AsyncPool::FailQueued(const Error& error) {
 }
 
 bool AsyncPool::Open() {
-  PGconn* pg = PQconnectStart(options_.conninfo.c_str());
+  ConnHandle pg(PQconnectStart(options_.conninfo.c_str()));
   std::optional<Error> failed;
   if (pg == nullptr) {
     failed = Error::Unavailable("postgres: cannot connect: out of memory");
-  } else if (PQstatus(pg) == CONNECTION_BAD) {
-    failed = ConnectError(pg);
-    PQfinish(pg);
+  } else if (PQstatus(pg.get()) == CONNECTION_BAD) {
+    failed = ConnectError(pg.get());
   }
   if (failed) {
     if (connections_.empty()) FailQueued(*failed);
     return false;
   }
-  connections_.push_back(std::make_unique<Conn>(loop_, pg));
+  connections_.push_back(std::make_unique<Conn>(loop_, std::move(pg)));
   Conn* c = connections_.back().get();
   ++opening_;
   // Before the first PQconnectPoll, libpq wants the socket to be writable.
@@ -366,20 +366,19 @@ bool AsyncPool::ReadResults(Conn* c) {
   // In pipeline mode each command's results end with a null; a Sync is one PGRES_PIPELINE_SYNC
   // result with no null after it.
   while (!c->items.empty() && !PQisBusy(c->pg)) {
-    PGresult* raw = PQgetResult(c->pg);
+    ResultHandle result(PQgetResult(c->pg));
     Item& item = c->items.front();
     if (item.kind == Item::kSync) {
-      const bool synced = raw != nullptr && PQresultStatus(raw) == PGRES_PIPELINE_SYNC;
-      PgResult discard(raw);
+      const bool synced = result != nullptr && PQresultStatus(result.get()) == PGRES_PIPELINE_SYNC;
       if (!synced) return false;
       Pending* p = item.query;
       c->items.pop_front();
       if (p != nullptr && !EndSegment(c, p)) return false;
       continue;
     }
-    if (raw != nullptr) {
+    if (result != nullptr) {
       item.answered = true;
-      HandleResult(c, item, raw);
+      HandleResult(c, item, std::move(result));
       continue;
     }
     const bool answered = item.answered;
@@ -389,9 +388,9 @@ bool AsyncPool::ReadResults(Conn* c) {
   return true;
 }
 
-void AsyncPool::HandleResult(Conn* c, Item& item, PGresult* raw) {
+void AsyncPool::HandleResult(Conn* c, Item& item, ResultHandle result) {
   Pending* p = item.query;
-  const ExecStatusType status = PQresultStatus(raw);
+  const ExecStatusType status = PQresultStatus(result.get());
   // The statement is forgotten only if no other query has prepared it again since.
   auto forget = [&] {
     auto it = c->statements.find(item.name);
@@ -402,21 +401,16 @@ void AsyncPool::HandleResult(Conn* c, Item& item, PGresult* raw) {
   switch (item.kind) {
     case Item::kDeallocate:
     case Item::kSync:
-      PQclear(raw);
       return;
     case Item::kPrepare: {
-      if (status == PGRES_COMMAND_OK) {
-        PQclear(raw);
-        return;
-      }
-      auto r = CheckResult(c->pg, raw, &p->server_error);
+      if (status == PGRES_COMMAND_OK) return;
+      auto r = CheckResult(c->pg, std::move(result), &p->server_error);
       if (!r.ok()) p->outcome = std::move(r);
       forget();
       return;
     }
     case Item::kExecute: {
       if (status == PGRES_PIPELINE_ABORTED) {
-        PQclear(raw);
         // The prepare in front of it failed and said why; nothing else shares its segment.
         if (!p->outcome) {
           p->outcome = Error::Internal("postgres: statement skipped by its failed pipeline");
@@ -424,7 +418,7 @@ void AsyncPool::HandleResult(Conn* c, Item& item, PGresult* raw) {
         return;
       }
       ServerError server_error;
-      auto r = CheckResult(c->pg, raw, &server_error);
+      auto r = CheckResult(c->pg, std::move(result), &server_error);
       if (!r.ok() && !item.name.empty() && !p->retried && StatementGone(server_error.sqlstate) &&
           PQstatus(c->pg) == CONNECTION_OK) {
         p->retry = true;

@@ -102,7 +102,7 @@ class AsyncPool {
   void AdvanceConnect(Conn* c);
   void ConnectFailed(Conn* c, const Error& error);
   bool ReadResults(Conn* c);
-  void HandleResult(Conn* c, Item& item, PGresult* raw);
+  void HandleResult(Conn* c, Item& item, ResultHandle result);
   bool EndSegment(Conn* c, Pending* p);
   void Break(Conn* c);
   void Remove(Conn* c);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "support/test_database.h"
 
 namespace migsbyu::pg {
@@ -39,28 +40,27 @@ AsyncPoolOptions Options(const std::string& url, size_t max_connections, size_t 
 
 // A port on 127.0.0.1 that nothing listens on: bound by us, then closed.
 int ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM, 0));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::bind(fd.Get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   socklen_t len = sizeof addr;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
+  EXPECT_EQ(::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
   return ntohs(addr.sin_port);
 }
 
-// A socket listening on 127.0.0.1 (closed by the caller); its port through `port`.
-int ListeningSocket(int* port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+// A socket listening on 127.0.0.1; its port through `port`.
+UniqueFd ListeningSocket(int* port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_EQ(::listen(fd, 16), 0);
+  EXPECT_EQ(::bind(fd.Get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::listen(fd.Get(), 16), 0);
   socklen_t len = sizeof addr;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  EXPECT_EQ(::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
   *port = ntohs(addr.sin_port);
   return fd;
 }
@@ -319,8 +319,10 @@ TEST(AsyncPoolTest, AConnectionTheServerEndsWhileIdleIsDroppedAndReplaced) {
 TEST(AsyncPoolTest, UnreachableServerFailsQuicklyWithUnavailable) {
   EventLoop loop;
   const std::string url = "postgresql://nobody@127.0.0.1:" + std::to_string(ClosedPort()) + "/none";
-  AsyncPool pool(loop, Options(url, 2, 1));
-  const auto start = std::chrono::steady_clock::now();
+  AsyncPoolOptions options = Options(url, 2, 1);
+  // Refused at once: a failure that waited for this timeout would outlast the loop's deadline.
+  options.connect_timeout = std::chrono::hours(1);
+  AsyncPool pool(loop, options);
   int failed = 0;
   bool in_query = false;
   std::function<void(Result<PgResult>, const ServerError&)> expect_refused =
@@ -344,21 +346,18 @@ TEST(AsyncPoolTest, UnreachableServerFailsQuicklyWithUnavailable) {
     pool.Query("SELECT 1", {}, false, expect_refused);
     in_query = false;
   }
-  RunLoop(loop, 10s);
+  RunLoop(loop, 30s);
   EXPECT_EQ(failed, 4);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 TEST(AsyncPoolTest, AServerThatHangsUpWhileConnectingFailsTheQueuedQueriesOnceNoneIsLeft) {
   EventLoop loop;
   int port = 0;
-  const int listener = ListeningSocket(&port);
+  const UniqueFd listener = ListeningSocket(&port);
   int accepted = 0;
-  ASSERT_TRUE(loop.Watch(listener, EPOLLIN, [&](uint32_t) {
-    int fd = ::accept(listener, nullptr, nullptr);
-    if (fd < 0) return;
-    ++accepted;
-    ::close(fd);
+  ASSERT_TRUE(loop.Watch(listener.Get(), EPOLLIN, [&](uint32_t) {
+    UniqueFd fd(::accept(listener.Get(), nullptr, nullptr));  // and hang up at once
+    if (fd) ++accepted;
   }));
   AsyncPool pool(loop,
                  Options("postgresql://nobody@127.0.0.1:" + std::to_string(port) + "/none", 2, 1));
@@ -384,15 +383,14 @@ TEST(AsyncPoolTest, AServerThatHangsUpWhileConnectingFailsTheQueuedQueriesOnceNo
   EXPECT_EQ(pool.connections(), 2u);
   RunLoop(loop, 10s);
   EXPECT_EQ(failed, 4);
-  loop.Unwatch(listener);
-  ::close(listener);
+  loop.Unwatch(listener.Get());
 }
 
 TEST(AsyncPoolTest, AConnectionAttemptWithNoAnswerFailsAfterConnectTimeout) {
   EventLoop loop;
   int port = 0;
   // Listening, never accepting: the kernel completes the handshake, nobody ever answers.
-  const int listener = ListeningSocket(&port);
+  const UniqueFd listener = ListeningSocket(&port);
   AsyncPoolOptions options =
       Options("postgresql://nobody@127.0.0.1:" + std::to_string(port) + "/none", 1, 1);
   options.connect_timeout = 200ms;
@@ -405,11 +403,9 @@ TEST(AsyncPoolTest, AConnectionAttemptWithNoAnswerFailsAfterConnectTimeout) {
     EXPECT_EQ(pool.connections(), 0u);
     loop.Stop();
   });
-  RunLoop(loop, 10s);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(elapsed, 200ms);
-  EXPECT_LT(elapsed, 5s);
-  ::close(listener);
+  RunLoop(loop, 30s);
+  // Not before its time (the message above says the timer, not a refusal, ended it).
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms);
 }
 
 TEST(AsyncPoolTest, DestructionFailsPendingQueriesWithUnavailable) {

@@ -1,5 +1,7 @@
 #include "pg/connection.h"
 
+#include "common/integer.h"
+
 namespace migsbyu::pg {
 namespace {
 
@@ -29,80 +31,45 @@ std::string PreparedStatementName(std::string_view sql) {
   return name;
 }
 
-PgResult& PgResult::operator=(PgResult&& o) noexcept {
-  if (this != &o) {
-    if (r_) PQclear(r_);
-    r_ = o.r_;
-    o.r_ = nullptr;
-  }
-  return *this;
-}
-
-PgResult::~PgResult() {
-  if (r_) PQclear(r_);
-}
-
 std::optional<std::string> PgResult::GetOptional(int row, int col) const {
   if (IsNull(row, col)) return std::nullopt;
   return std::string(Get(row, col));
 }
 
 int64_t PgResult::AffectedRows() const {
-  const char* n = r_ ? PQcmdTuples(r_) : "";
-  return *n ? std::stoll(n) : 0;
+  // libpq gives digits, or nothing for statements that count no rows.
+  return ParseInteger<int64_t>(r_ ? PQcmdTuples(r_.get()) : "").value_or(0);
 }
 
 Result<Connection> Connection::Open(const std::string& conninfo) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
+  ConnHandle c(PQconnectdb(conninfo.c_str()));
   if (c == nullptr) return Error::Unavailable("postgres: out of memory while connecting");
-  if (PQstatus(c) != CONNECTION_OK) {
-    Error error = ConnectError(c);
-    PQfinish(c);
-    return error;
-  }
-  return Connection(c);
-}
-
-Connection& Connection::operator=(Connection&& o) noexcept {
-  if (this != &o) {
-    if (c_) PQfinish(c_);
-    c_ = o.c_;
-    o.c_ = nullptr;
-    last_error_ = std::move(o.last_error_);
-    prepared_ = std::move(o.prepared_);
-  }
-  return *this;
-}
-
-Connection::~Connection() {
-  if (c_) PQfinish(c_);
+  if (PQstatus(c.get()) != CONNECTION_OK) return ConnectError(c.get());
+  return Connection(std::move(c));
 }
 
 bool Connection::InTransaction() const {
   if (c_ == nullptr) return false;
-  auto s = PQtransactionStatus(c_);
+  auto s = PQtransactionStatus(c_.get());
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
 }
 
 Result<PgResult> Connection::Exec(const std::string& sql) {
   if (c_ == nullptr) return Error::Unavailable("postgres: connection closed");
-  return Check(PQexec(c_, sql.c_str()), sql);
+  return Check(ResultHandle(PQexec(c_.get(), sql.c_str())));
 }
 
 Result<PgResult> Connection::ExecParams(const std::string& sql, const Params& params) {
   if (c_ == nullptr) return Error::Unavailable("postgres: connection closed");
   auto values = Values(params);
-  return Check(PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                            values.data(), nullptr, nullptr, 0),
-               sql);
+  return Check(ResultHandle(PQexecParams(c_.get(), sql.c_str(), static_cast<int>(values.size()),
+                                         nullptr, values.data(), nullptr, nullptr, 0)));
 }
 
-Result<PgResult> Connection::RunPrepared(const std::string& name, const Params& params,
-                                         std::string_view sql) {
+Result<PgResult> Connection::RunPrepared(const std::string& name, const Params& params) {
   auto values = Values(params);
-  return Check(PQexecPrepared(c_, name.c_str(), static_cast<int>(values.size()), values.data(),
-                              nullptr, nullptr, 0),
-               sql);
+  return Check(ResultHandle(PQexecPrepared(c_.get(), name.c_str(), static_cast<int>(values.size()),
+                                           values.data(), nullptr, nullptr, 0)));
 }
 
 Result<PgResult> Connection::ExecPrepared(const std::string& sql, const Params& params) {
@@ -112,28 +79,73 @@ Result<PgResult> Connection::ExecPrepared(const std::string& sql, const Params& 
   if (it != prepared_.end() && it->second != sql) return ExecParams(sql, params);  // collision
   if (it == prepared_.end()) {
     if (prepared_.size() >= kMaxPrepared) return ExecParams(sql, params);
-    MIGSBYU_TRY(Check(PQprepare(c_, name.c_str(), sql.c_str(), 0, nullptr), sql));
+    MIGSBYU_TRY(Check(ResultHandle(PQprepare(c_.get(), name.c_str(), sql.c_str(), 0, nullptr))));
     prepared_.emplace(name, sql);
   }
   const bool in_transaction = InTransaction();
-  auto r = RunPrepared(name, params, sql);
+  auto r = RunPrepared(name, params);
   // 26000: the server no longer has the statement; 0A000 "cached plan must not change result
   // type": a table's columns changed under it. Either way, prepare it afresh.
   const std::string& state = last_error_.sqlstate;
   if (r.ok() || in_transaction || IsBroken() || (state != "26000" && state != "0A000")) return r;
   prepared_.erase(name);
-  (void)Check(PQexec(c_, ("DEALLOCATE " + name).c_str()), "DEALLOCATE");
-  MIGSBYU_TRY(Check(PQprepare(c_, name.c_str(), sql.c_str(), 0, nullptr), sql));
+  // The stale statement may be gone already (26000): nothing to drop is no failure.
+  (void)Check(ResultHandle(PQexec(c_.get(), ("DEALLOCATE " + name).c_str())));
+  MIGSBYU_TRY(Check(ResultHandle(PQprepare(c_.get(), name.c_str(), sql.c_str(), 0, nullptr))));
   prepared_.emplace(name, sql);
-  return RunPrepared(name, params, sql);
+  return RunPrepared(name, params);
 }
 
-Result<PgResult> Connection::Check(PGresult* raw, std::string_view /*sql*/) {
-  return CheckResult(c_, raw, &last_error_);
+Status Connection::CopyOut(const std::string& sql,
+                           const std::function<Status(std::string_view row)>& on_row) {
+  if (c_ == nullptr) return Error::Unavailable("postgres: connection closed");
+  PGconn* c = c_.get();
+  ResultHandle started(PQexec(c, sql.c_str()));
+  const ExecStatusType status = started ? PQresultStatus(started.get()) : PGRES_FATAL_ERROR;
+  Status failure = OkStatus();
+  if (status == PGRES_COPY_IN) {
+    // Nothing may be sent: end the COPY FROM STDIN before anything is read into the table.
+    started.reset();
+    PQputCopyEnd(c, "COPY FROM STDIN refused: CopyOut only reads");
+    failure = Error::InvalidArgument("postgres: CopyOut needs a COPY ... TO STDOUT, not: " + sql);
+  } else {
+    MIGSBYU_TRY(Check(std::move(started)));
+    if (status != PGRES_COPY_OUT) {
+      return Error::InvalidArgument("postgres: CopyOut needs a COPY ... TO STDOUT, not: " + sql);
+    }
+    for (;;) {
+      char* data = nullptr;
+      const int n = PQgetCopyData(c, &data, /*async=*/0);
+      BufferHandle row(data);
+      if (n == -1) break;  // the COPY is over; its outcome is the result that follows
+      if (n == -2) {
+        if (failure.ok()) {
+          std::string message = PQerrorMessage(c);
+          while (!message.empty() && message.back() == '\n') message.pop_back();
+          failure = Error::Unavailable("postgres: COPY read failed: " + message);
+        }
+        break;
+      }
+      if (!failure.ok()) continue;  // drained, so that the connection stays usable
+      Status applied = on_row(std::string_view(data, static_cast<size_t>(n)));
+      if (!applied.ok()) failure = std::move(applied);
+    }
+  }
+  // The COPY's outcome, then the null that ends the command.
+  while (ResultHandle r{PQgetResult(c)}) {
+    auto checked = Check(std::move(r));
+    if (!checked.ok() && failure.ok()) failure = std::move(checked).error();
+  }
+  return failure;
 }
 
-Result<PgResult> CheckResult(PGconn* conn, PGresult* raw, ServerError* server_error) {
-  PgResult r(raw);
+Result<PgResult> Connection::Check(ResultHandle r) {
+  return CheckResult(c_.get(), std::move(r), &last_error_);
+}
+
+Result<PgResult> CheckResult(PGconn* conn, ResultHandle result, ServerError* server_error) {
+  PGresult* raw = result.get();
+  PgResult r(std::move(result));
   const bool broken = conn == nullptr || PQstatus(conn) != CONNECTION_OK;
   if (raw == nullptr) {
     *server_error = {"08006", "", "", "", ""};

@@ -1,8 +1,12 @@
-// RAII over libpq: pg::Connection owns a PGconn, pg::PgResult owns a PGresult.
+// RAII over libpq: pg::Connection owns a PGconn, pg::PgResult owns a PGresult (through the owner
+// types of pg/handle.h).
 //
 // Every statement that carries a value is parameterized: ExecParams and ExecPrepared send the SQL
 // text and the values separately (text format), so no value is ever spliced into SQL. Exec is for
 // fixed SQL (migrations, BEGIN/COMMIT) only.
+//
+// CopyOut streams a COPY ... TO STDOUT row by row, so that a table of any size is read in bounded
+// memory; no libpq handle leaves this folder.
 //
 // ExecPrepared keeps a statement prepared on this connection (a protocol-level named statement,
 // named "migsbyu_" + a hash of its text), so that PostgreSQL parses and plans it once per
@@ -22,6 +26,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +34,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "pg/handle.h"
 
 namespace migsbyu::pg {
 
@@ -41,33 +47,29 @@ struct ServerError {
   std::string detail;
 };
 
+// A statement's result. Move-only.
 class PgResult {
  public:
   PgResult() = default;
-  explicit PgResult(PGresult* r) : r_(r) {}
-  PgResult(PgResult&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
-  PgResult& operator=(PgResult&& o) noexcept;
-  PgResult(const PgResult&) = delete;
-  PgResult& operator=(const PgResult&) = delete;
-  ~PgResult();
+  explicit PgResult(ResultHandle r) : r_(std::move(r)) {}
 
-  int rows() const { return r_ ? PQntuples(r_) : 0; }
-  int columns() const { return r_ ? PQnfields(r_) : 0; }
-  bool IsNull(int row, int col) const { return PQgetisnull(r_, row, col); }
+  int rows() const { return r_ ? PQntuples(r_.get()) : 0; }
+  int columns() const { return r_ ? PQnfields(r_.get()) : 0; }
+  bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col); }
   // The text form of a value; empty for NULL (check IsNull).
   std::string_view Get(int row, int col) const {
-    return {PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col))};
+    return {PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col))};
   }
   std::optional<std::string> GetOptional(int row, int col) const;
-  std::string_view ColumnName(int col) const { return PQfname(r_, col); }
+  std::string_view ColumnName(int col) const { return PQfname(r_.get(), col); }
   // -1 if no such column.
-  int ColumnIndex(const char* name) const { return PQfnumber(r_, name); }
-  uint32_t ColumnType(int col) const { return PQftype(r_, col); }
-  // Rows affected by INSERT/UPDATE/DELETE; 0 otherwise.
+  int ColumnIndex(const char* name) const { return PQfnumber(r_.get(), name); }
+  uint32_t ColumnType(int col) const { return PQftype(r_.get(), col); }
+  // Rows affected by INSERT/UPDATE/DELETE (and rows copied by COPY); 0 otherwise.
   int64_t AffectedRows() const;
 
  private:
-  PGresult* r_ = nullptr;
+  ResultHandle r_;
 };
 
 // Positional parameters $1..$n in text format; nullopt is SQL NULL.
@@ -78,14 +80,8 @@ class Connection {
   // Connects with a libpq URL or key=value string. kUnavailable if the server cannot be reached.
   static Result<Connection> Open(const std::string& conninfo);
 
-  Connection(Connection&& o) noexcept
-      : c_(o.c_), last_error_(std::move(o.last_error_)), prepared_(std::move(o.prepared_)) {
-    o.c_ = nullptr;
-  }
-  Connection& operator=(Connection&& o) noexcept;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  ~Connection();
+  Connection(Connection&&) noexcept = default;
+  Connection& operator=(Connection&&) noexcept = default;
 
   // Fixed SQL, possibly several statements; no values allowed in it.
   Result<PgResult> Exec(const std::string& sql);
@@ -101,23 +97,30 @@ class Connection {
   Result<PgResult> ExecPrepared(const std::string& sql, const Params& params);
   static constexpr size_t kMaxPrepared = 64;
 
+  // Runs `sql`, one COPY ... TO STDOUT statement (fixed SQL, as for Exec), and calls `on_row` with
+  // each row as the server sent it (one CopyData message; in the text and CSV formats a line
+  // ending in '\n'), one row at a time: memory stays bounded by the longest row, whatever the
+  // table's size. The view is valid only during the call. Once `on_row` returns an error it is
+  // not called again; the rest of the COPY is read and discarded, so that the connection stays
+  // usable, and that error is returned. The statement's own errors come back as Exec's do (the
+  // server's diagnostics in last_server_error()); kInvalidArgument, naming the statement, when
+  // `sql` is not a COPY ... TO STDOUT.
+  Status CopyOut(const std::string& sql, const std::function<Status(std::string_view row)>& on_row);
+
   // True when the socket is gone; the pool drops such connections.
-  bool IsBroken() const { return c_ == nullptr || PQstatus(c_) != CONNECTION_OK; }
+  bool IsBroken() const { return c_ == nullptr || PQstatus(c_.get()) != CONNECTION_OK; }
   // True when a transaction is open or failed (the pool rolls such connections back).
   bool InTransaction() const;
   // The server's diagnostics for the last failed statement.
   const ServerError& last_server_error() const { return last_error_; }
-  int ServerVersion() const { return PQserverVersion(c_); }
-
-  // REQUIRES: callers in pg/ and cdc/ only (the replication protocol needs the raw handle).
-  PGconn* raw() { return c_; }
+  int ServerVersion() const { return PQserverVersion(c_.get()); }
 
  private:
-  explicit Connection(PGconn* c) : c_(c) {}
-  Result<PgResult> Check(PGresult* r, std::string_view sql);
-  Result<PgResult> RunPrepared(const std::string& name, const Params& params, std::string_view sql);
+  explicit Connection(ConnHandle c) : c_(std::move(c)) {}
+  Result<PgResult> Check(ResultHandle r);
+  Result<PgResult> RunPrepared(const std::string& name, const Params& params);
 
-  PGconn* c_ = nullptr;
+  ConnHandle c_;
   ServerError last_error_;
   // Statement name -> the text prepared under it on this connection.
   std::unordered_map<std::string, std::string> prepared_;
@@ -134,9 +137,9 @@ std::string PreparedStatementName(std::string_view sql);
 // The outcome of one statement, exactly as Connection reports it: `result` itself when it
 // succeeded; otherwise the error (ErrorCodeForSqlState of its SQLSTATE, or kUnavailable when
 // `conn` is broken or `result` is null; message "postgres: <primary> (SQLSTATE xxxxx)"), with the
-// server's diagnostics stored in *server_error. Takes ownership of `result`.
-// REQUIRES: callers in pg/ only (it takes the raw handles).
-Result<PgResult> CheckResult(PGconn* conn, PGresult* result, ServerError* server_error);
+// server's diagnostics stored in *server_error.
+// REQUIRES: callers in pg/ only (it takes the raw connection).
+Result<PgResult> CheckResult(PGconn* conn, ResultHandle result, ServerError* server_error);
 
 // "postgres: cannot connect: <libpq's message>" as kUnavailable, for a connection attempt that
 // failed; the password the attempt used never appears in it. REQUIRES: callers in pg/ only.

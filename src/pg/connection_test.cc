@@ -101,6 +101,94 @@ TEST(ConnectionTest, ExecPreparedHoldsAtMostMaxPreparedStatements) {
   EXPECT_EQ(PreparedCount(*conn), static_cast<int>(Connection::kMaxPrepared));
 }
 
+TEST(ConnectionTest, CopyOutStreamsEveryRowAsTheServerSentIt) {
+  testing::TestDatabase db;
+  auto conn = Connection::Open(db.url());
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(conn->Exec("CREATE TABLE t (id int PRIMARY KEY, s text)").ok());
+  ASSERT_TRUE(
+      conn->Exec("INSERT INTO t SELECT n, 'row ' || n FROM generate_series(1, 50000) n").ok());
+  ASSERT_TRUE(conn->ExecParams("INSERT INTO t VALUES (0, $1)", {"tab\tnewline\n"}).ok());
+  std::vector<std::string> rows;
+  Status copied =
+      conn->CopyOut("COPY (SELECT id, s FROM t ORDER BY id) TO STDOUT", [&](std::string_view row) {
+        rows.emplace_back(row);
+        return OkStatus();
+      });
+  ASSERT_TRUE(copied.ok()) << copied.error().ToString();
+  ASSERT_EQ(rows.size(), 50001u);
+  EXPECT_EQ(rows[0], "0\ttab\\tnewline\\n\n");  // text format: escaped, one line per row
+  EXPECT_EQ(rows[1], "1\trow 1\n");
+  EXPECT_EQ(rows[50000], "50000\trow 50000\n");
+  EXPECT_FALSE(conn->InTransaction());
+  auto after = conn->Exec("SELECT count(*) FROM t");
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  EXPECT_EQ(after->Get(0, 0), "50001");
+}
+
+TEST(ConnectionTest, CopyOutStopsAtTheCallersErrorAndLeavesTheConnectionUsable) {
+  testing::TestDatabase db;
+  auto conn = Connection::Open(db.url());
+  ASSERT_TRUE(conn.ok());
+  int calls = 0;
+  Status copied = conn->CopyOut("COPY (SELECT generate_series(1, 20000)) TO STDOUT",
+                                [&](std::string_view row) -> Status {
+                                  if (++calls == 10)
+                                    return Error::Corruption("row " + std::string(row));
+                                  return OkStatus();
+                                });
+  ASSERT_FALSE(copied.ok());
+  EXPECT_EQ(copied.error().code(), ErrorCode::kCorruption);
+  EXPECT_EQ(copied.error().message(), "row 10\n");
+  EXPECT_EQ(calls, 10);
+  auto next = conn->Exec("SELECT 1");
+  ASSERT_TRUE(next.ok()) << next.error().ToString();
+  EXPECT_EQ(next->Get(0, 0), "1");
+}
+
+TEST(ConnectionTest, CopyOutReportsTheServersErrorMidStream) {
+  testing::TestDatabase db;
+  auto conn = Connection::Open(db.url());
+  ASSERT_TRUE(conn.ok());
+  int calls = 0;
+  // Rows stream until the 50,000th divides by zero.
+  Status copied =
+      conn->CopyOut("COPY (SELECT 1 / (50000 - n) FROM generate_series(1, 60000) n) TO STDOUT",
+                    [&](std::string_view) {
+                      ++calls;
+                      return OkStatus();
+                    });
+  ASSERT_FALSE(copied.ok());
+  EXPECT_EQ(copied.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(conn->last_server_error().sqlstate, "22012") << copied.error().ToString();
+  EXPECT_LT(calls, 50000);
+  EXPECT_TRUE(conn->Exec("SELECT 1").ok());
+}
+
+TEST(ConnectionTest, CopyOutRefusesWhatIsNotACopyToStdout) {
+  testing::TestDatabase db;
+  auto conn = Connection::Open(db.url());
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(conn->Exec("CREATE TABLE t (id int)").ok());
+  auto never = [](std::string_view) -> Status {
+    ADD_FAILURE() << "no row expected";
+    return OkStatus();
+  };
+  for (const std::string sql : {"SELECT 1", "COPY t FROM STDIN"}) {
+    Status copied = conn->CopyOut(sql, never);
+    ASSERT_FALSE(copied.ok()) << sql;
+    EXPECT_EQ(copied.error().code(), ErrorCode::kInvalidArgument) << sql;
+    EXPECT_NE(copied.error().message().find(sql), std::string::npos) << copied.error().ToString();
+    EXPECT_FALSE(conn->InTransaction()) << sql;
+  }
+  auto rows = conn->Exec("SELECT count(*) FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.error().ToString();
+  EXPECT_EQ(rows->Get(0, 0), "0");
+  Status missing = conn->CopyOut("COPY missing TO STDOUT", never);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(conn->last_server_error().sqlstate, "42P01");
+}
+
 TEST(PoolTest, AReplacedConnectionStartsWithoutPreparedStatements) {
   testing::TestDatabase db;
   Pool pool(db.url(), 1);
@@ -158,12 +246,26 @@ TEST(PoolTest, WaitersGetConnectionsAsTheyReturn) {
   Pool pool(db.url(), 1);
   auto first = pool.Acquire();
   ASSERT_TRUE(first.ok());
+  auto pid = (*first)->Exec("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  std::string second_pid;
   std::thread t([&] {
-    auto second = pool.Acquire(std::chrono::seconds(10));
-    EXPECT_TRUE(second.ok());
+    auto second = pool.Acquire(std::chrono::seconds(60));
+    ASSERT_TRUE(second.ok()) << second.error().ToString();
+    auto r = (*second)->Exec("SELECT pg_backend_pid()");
+    ASSERT_TRUE(r.ok());
+    second_pid = std::string(r->Get(0, 0));
   });
+  // Released only once the other thread waits for it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (pool.waiting() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(pool.waiting(), 1u);
   { auto released = std::move(first).value(); }
   t.join();
+  EXPECT_EQ(second_pid, pid->Get(0, 0)) << "the waiter got the returned connection";
+  EXPECT_EQ(pool.waiting(), 0u);
 }
 
 TEST(ConnectionTest, RedactedConninfoHidesThePasswordInEveryForm) {

@@ -11,7 +11,11 @@ Pool::Lease::~Lease() {
 
 Result<Pool::Lease> Pool::Acquire(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  if (!cv_.wait_for(lock, timeout, [&] { return !idle_.empty() || lent_ < max_size_; })) {
+  ++waiting_;
+  const bool available =
+      cv_.wait_for(lock, timeout, [&] { return !idle_.empty() || lent_ < max_size_; });
+  --waiting_;
+  if (!available) {
     return Error::Unavailable("postgres: all " + std::to_string(max_size_) +
                               " pooled connections busy");
   }
@@ -30,6 +34,11 @@ Result<Pool::Lease> Pool::Acquire(std::chrono::milliseconds timeout) {
     return std::move(opened).error();
   }
   return Lease(this, std::make_unique<Connection>(std::move(opened).value()));
+}
+
+size_t Pool::waiting() const {
+  std::lock_guard lock(mu_);
+  return waiting_;
 }
 
 void Pool::Return(std::unique_ptr<Connection> conn) {

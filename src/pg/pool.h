@@ -45,16 +45,19 @@ class Pool {
 
   const std::string& conninfo() const { return conninfo_; }
   size_t max_size() const { return max_size_; }
+  // Callers waiting in Acquire for a connection to come back.
+  size_t waiting() const;
 
  private:
   void Return(std::unique_ptr<Connection> conn);
 
   const std::string conninfo_;
   const size_t max_size_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;
   size_t lent_ = 0;
+  size_t waiting_ = 0;
 };
 
 }  // namespace migsbyu::pg

@@ -4,7 +4,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
+
+#include "common/integer.h"
 
 namespace migsbyu::pg {
 
@@ -52,37 +53,25 @@ Result<ReplicationConnection> ReplicationConnection::Open(const std::string& con
   const char* keys[] = {"dbname", "replication", "options", nullptr};
   const char* values[] = {conninfo.c_str(), "database",
                           "-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3", nullptr};
-  PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  ConnHandle c(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
   if (c == nullptr) return Error::Unavailable("postgres replication: out of memory");
-  if (PQstatus(c) != CONNECTION_OK) {
-    const char* password = PQpass(c);
-    std::string msg = WithoutSecret(TrimmedError(c), password ? password : "");
-    PQfinish(c);
-    return Error::Unavailable("postgres replication: cannot connect: " + msg);
+  if (PQstatus(c.get()) != CONNECTION_OK) {
+    const char* password = PQpass(c.get());
+    return Error::Unavailable("postgres replication: cannot connect: " +
+                              WithoutSecret(TrimmedError(c.get()), password ? password : ""));
   }
-  return ReplicationConnection(c);
-}
-
-ReplicationConnection& ReplicationConnection::operator=(ReplicationConnection&& o) noexcept {
-  if (this != &o) {
-    if (c_) PQfinish(c_);
-    c_ = std::exchange(o.c_, nullptr);
-    streaming_ = o.streaming_;
-  }
-  return *this;
-}
-
-ReplicationConnection::~ReplicationConnection() {
-  if (c_) PQfinish(c_);
+  return ReplicationConnection(std::move(c));
 }
 
 Result<PgResult> ReplicationConnection::Command(const std::string& command) {
   if (c_ == nullptr) return Error::Unavailable("postgres replication: connection closed");
   if (streaming_) return Error::Internal("replication command while streaming: " + command);
-  PGresult* raw = PQexec(c_, command.c_str());
-  PgResult r(raw);
-  if (raw == nullptr || PQstatus(c_) != CONNECTION_OK) {
-    return Error::Unavailable("postgres replication: " + command + ": " + TrimmedError(c_));
+  PGconn* c = c_.get();
+  ResultHandle result(PQexec(c, command.c_str()));
+  PGresult* raw = result.get();
+  PgResult r(std::move(result));
+  if (raw == nullptr || PQstatus(c) != CONNECTION_OK) {
+    return Error::Unavailable("postgres replication: " + command + ": " + TrimmedError(c));
   }
   auto status = PQresultStatus(raw);
   if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK || status == PGRES_COPY_BOTH) {
@@ -93,8 +82,8 @@ Result<PgResult> ReplicationConnection::Command(const std::string& command) {
   ErrorCode code = ErrorCodeForSqlState(sqlstate);
   if (sqlstate == "42710") code = ErrorCode::kAlreadyExists;  // duplicate_object
   if (sqlstate == "42704") code = ErrorCode::kNotFound;       // undefined_object
-  return Error(code, "postgres replication: " + command + ": " + TrimmedError(c_) +
-                         " (SQLSTATE " + sqlstate + ")");
+  return Error(code, "postgres replication: " + command + ": " + TrimmedError(c) + " (SQLSTATE " +
+                         sqlstate + ")");
 }
 
 Result<SystemIdentity> ReplicationConnection::IdentifySystem() {
@@ -104,9 +93,14 @@ Result<SystemIdentity> ReplicationConnection::IdentifySystem() {
   }
   SystemIdentity id;
   id.system_id = std::string(r.Get(0, 0));
-  id.timeline = static_cast<uint32_t>(std::stoul(std::string(r.Get(0, 1))));
+  auto timeline = ParseInteger<uint32_t>(r.Get(0, 1));
+  if (!timeline) {
+    return Error::Corruption("IDENTIFY_SYSTEM: bad timeline '" + std::string(r.Get(0, 1)) + "'");
+  }
+  id.timeline = *timeline;
   auto lsn = Lsn::Parse(r.Get(0, 2));
-  if (!lsn) return Error::Corruption("IDENTIFY_SYSTEM: bad xlogpos '" + std::string(r.Get(0, 2)) + "'");
+  if (!lsn)
+    return Error::Corruption("IDENTIFY_SYSTEM: bad xlogpos '" + std::string(r.Get(0, 2)) + "'");
   id.wal_flush = *lsn;
   id.database = std::string(r.Get(0, 3));
   return id;
@@ -162,12 +156,14 @@ Result<std::optional<ReplicationMessage>> ReplicationConnection::ReadMessage(
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     char* buf = nullptr;
-    int n = PQgetCopyData(c_, &buf, /*async=*/1);
+    int n = PQgetCopyData(c_.get(), &buf, /*async=*/1);
+    BufferHandle owned(buf);
     if (n > 0) {
-      std::unique_ptr<char, void (*)(void*)> owned(buf, PQfreemem);
       ReplicationMessage m;
       if (buf[0] == 'w') {
-        if (n < 25) return Error::Corruption("replication: XLogData header of " + std::to_string(n) + " bytes");
+        if (n < 25)
+          return Error::Corruption("replication: XLogData header of " + std::to_string(n) +
+                                   " bytes");
         m.kind = ReplicationMessage::Kind::kXLogData;
         m.wal_start = Lsn(ReadBigEndian64(buf + 1));
         m.wal_end = Lsn(ReadBigEndian64(buf + 9));
@@ -176,38 +172,41 @@ Result<std::optional<ReplicationMessage>> ReplicationConnection::ReadMessage(
         return std::optional<ReplicationMessage>(std::move(m));
       }
       if (buf[0] == 'k') {
-        if (n < 18) return Error::Corruption("replication: keepalive of " + std::to_string(n) + " bytes");
+        if (n < 18)
+          return Error::Corruption("replication: keepalive of " + std::to_string(n) + " bytes");
         m.kind = ReplicationMessage::Kind::kKeepalive;
         m.wal_end = Lsn(ReadBigEndian64(buf + 1));
         m.send_time_us = static_cast<int64_t>(ReadBigEndian64(buf + 9)) + kPostgresEpochOffsetUs;
         m.reply_requested = buf[17] != 0;
         return std::optional<ReplicationMessage>(std::move(m));
       }
-      return Error::Corruption(std::string("replication: unknown CopyData message '") + buf[0] + "'");
+      return Error::Corruption(std::string("replication: unknown CopyData message '") + buf[0] +
+                               "'");
     }
     if (n == -1) {
       streaming_ = false;
       std::string detail;
-      while (PGresult* r = PQgetResult(c_)) {
-        if (PQresultStatus(r) == PGRES_FATAL_ERROR) detail = PQresultErrorMessage(r);
-        PQclear(r);
+      while (ResultHandle r{PQgetResult(c_.get())}) {
+        if (PQresultStatus(r.get()) == PGRES_FATAL_ERROR) detail = PQresultErrorMessage(r.get());
       }
       return Error::Unavailable("postgres replication: stream ended by the server " + detail);
     }
     if (n == -2) {
-      return Error::Unavailable("postgres replication: read failed: " + TrimmedError(c_));
+      return Error::Unavailable("postgres replication: read failed: " + TrimmedError(c_.get()));
     }
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return std::optional<ReplicationMessage>();
-    pollfd pfd{PQsocket(c_), POLLIN, 0};
-    int wait_ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
+    pollfd pfd{PQsocket(c_.get()), POLLIN, 0};
+    int wait_ms =
+        static_cast<int>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) +
+        1;
     int p = poll(&pfd, 1, wait_ms);
     if (p < 0 && errno != EINTR) {
       return Error::Unavailable(std::string("postgres replication: poll: ") + std::strerror(errno));
     }
-    if (p > 0 && PQconsumeInput(c_) == 0) {
-      return Error::Unavailable("postgres replication: read failed: " + TrimmedError(c_));
+    if (p > 0 && PQconsumeInput(c_.get()) == 0) {
+      return Error::Unavailable("postgres replication: read failed: " + TrimmedError(c_.get()));
     }
   }
 }
@@ -221,15 +220,16 @@ Status ReplicationConnection::SendStatus(Lsn flushed) {
   WriteBigEndian64(msg + 17, flushed.value());
   WriteBigEndian64(msg + 25, static_cast<uint64_t>(NowPostgresUs()));
   msg[33] = 0;
-  if (PQputCopyData(c_, msg, sizeof msg) <= 0) {
-    return Error::Unavailable("postgres replication: status update failed: " + TrimmedError(c_));
+  if (PQputCopyData(c_.get(), msg, sizeof msg) <= 0) {
+    return Error::Unavailable("postgres replication: status update failed: " +
+                              TrimmedError(c_.get()));
   }
   return Flush();
 }
 
 Status ReplicationConnection::Flush() {
-  if (PQflush(c_) < 0) {
-    return Error::Unavailable("postgres replication: send failed: " + TrimmedError(c_));
+  if (PQflush(c_.get()) < 0) {
+    return Error::Unavailable("postgres replication: send failed: " + TrimmedError(c_.get()));
   }
   return OkStatus();
 }

@@ -23,6 +23,7 @@
 #include "common/lsn.h"
 #include "common/result.h"
 #include "pg/connection.h"
+#include "pg/handle.h"
 
 namespace migsbyu::pg {
 
@@ -43,11 +44,11 @@ struct CreatedSlot {
 struct ReplicationMessage {
   enum class Kind { kXLogData, kKeepalive };
   Kind kind = Kind::kXLogData;
-  Lsn wal_start;       // XLogData: the WAL position of this message's data
-  Lsn wal_end;         // the server's WAL end at sending time
-  int64_t send_time_us = 0;  // µs since the Unix epoch
+  Lsn wal_start;                 // XLogData: the WAL position of this message's data
+  Lsn wal_end;                   // the server's WAL end at sending time
+  int64_t send_time_us = 0;      // µs since the Unix epoch
   bool reply_requested = false;  // keepalive only
-  std::string data;    // XLogData payload (the pgoutput message)
+  std::string data;              // XLogData payload (the pgoutput message)
 };
 
 // Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01).
@@ -59,12 +60,8 @@ class ReplicationConnection {
   // kUnavailable when the server cannot be reached or refuses replication.
   static Result<ReplicationConnection> Open(const std::string& conninfo);
 
-  ReplicationConnection(ReplicationConnection&& o) noexcept
-      : c_(std::exchange(o.c_, nullptr)), streaming_(o.streaming_) {}
-  ReplicationConnection& operator=(ReplicationConnection&& o) noexcept;
-  ReplicationConnection(const ReplicationConnection&) = delete;
-  ReplicationConnection& operator=(const ReplicationConnection&) = delete;
-  ~ReplicationConnection();
+  ReplicationConnection(ReplicationConnection&&) noexcept = default;
+  ReplicationConnection& operator=(ReplicationConnection&&) noexcept = default;
 
   Result<SystemIdentity> IdentifySystem();
 
@@ -89,16 +86,16 @@ class ReplicationConnection {
   Status SendStatus(Lsn flushed);
 
   // The socket, for callers that poll several sources. -1 when closed.
-  int socket() const { return c_ ? PQsocket(c_) : -1; }
-  int ServerVersion() const { return c_ ? PQserverVersion(c_) : 0; }
+  int socket() const { return c_ ? PQsocket(c_.get()) : -1; }
+  int ServerVersion() const { return c_ ? PQserverVersion(c_.get()) : 0; }
 
  private:
-  explicit ReplicationConnection(PGconn* c) : c_(c) {}
+  explicit ReplicationConnection(ConnHandle c) : c_(std::move(c)) {}
   // Runs a replication command expecting tuples or command-ok.
   Result<PgResult> Command(const std::string& command);
   Status Flush();
 
-  PGconn* c_ = nullptr;
+  ConnHandle c_;
   bool streaming_ = false;
 };
 

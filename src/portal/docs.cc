@@ -39,8 +39,7 @@ void RegisterDocs(Router& router, std::string title, std::string version) {
        "Documentation",
        nlohmann::json::array(),
        nullptr,
-       {{"200",
-         {{"description", "HTML"}, {"content", {{"text/html", nlohmann::json::object()}}}}}},
+       {{"200", {{"description", "HTML"}, {"content", {{"text/html", nlohmann::json::object()}}}}}},
        Permission::kPublic});
   // The page's script and styles are files of their own, so that its Content-Security-Policy
   // can forbid inline script and style.

@@ -7,7 +7,12 @@
 //
 // Patterns use {name} for a path segment: "/students/{id}". Handlers return a Response; expected
 // failures become Response::FromError, the one place that maps ErrorCode to an HTTP status and
-// the body {"detail": ...}.
+// the body {"detail": ...}. A handler (and a DbCall's `finish`) should not throw: an expected
+// failure is a returned error, never an exception. Should one escape anyway (a broken invariant,
+// std::bad_alloc), the server catches any std::exception and answers 500, logging the method,
+// path and what(), as Response::FromError does for kInternal; an event stream's exception is
+// logged and ends the stream. Nothing else is caught: an exception not derived from
+// std::exception ends the process.
 //
 // Three kinds of route:
 //   - ordinary routes: a Handler that may block (several statements, a transaction, DuckDB); the

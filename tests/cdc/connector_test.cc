@@ -9,11 +9,8 @@
 #include <thread>
 
 #include "cdc_test_support.h"
-#include "support/test_database.h"
-#if __has_include("oltp/migrations.h")
 #include "oltp/migrations.h"
-#define MIGSBYU_HAVE_OLTP 1
-#endif
+#include "support/test_database.h"
 
 namespace migsbyu::cdc {
 namespace {
@@ -41,10 +38,12 @@ class ConnectorTest : public ::testing::Test {
   // Waits until the file holds `n` committed changes; returns them.
   std::vector<nlohmann::json> WaitForChanges(size_t n) {
     std::vector<nlohmann::json> changes;
-    bool ok = PollUntil([&] {
-      changes = ReadCommitted(File()).changes;
-      return changes.size() >= n;
-    }, 120s);
+    bool ok = PollUntil(
+        [&] {
+          changes = ReadCommitted(File()).changes;
+          return changes.size() >= n;
+        },
+        120s);
     EXPECT_TRUE(ok) << "only " << changes.size() << " of " << n << " changes arrived";
     return changes;
   }
@@ -144,28 +143,29 @@ TEST_F(ConnectorTest, SnapshotWithConcurrentWritesHoldsEveryRowExactlyOnce) {
       auto r = w.ExecParams("INSERT INTO rows VALUES ($1, 'live')", {std::to_string(id)});
       ASSERT_TRUE(r.ok()) << r.error().ToString();
       // And touch an old row, which the snapshot may or may not have seen.
-      auto u = w.ExecParams("UPDATE rows SET v = 'updated' WHERE id = $1",
-                            {std::to_string(id - 50000)});
+      auto u =
+          w.ExecParams("UPDATE rows SET v = 'updated' WHERE id = $1", {std::to_string(id - 50000)});
       ASSERT_TRUE(u.ok());
       last_written = id;
     }
   });
   InProcessConnector connector(Options({"rows"}), File());
-  ASSERT_TRUE(PollUntil([&] {
-    return connector.GetMetrics().state == ConnectorState::kStreaming;
-  }, 120s));
+  ASSERT_TRUE(
+      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 120s));
   stop_writer = true;
   writer.join();
   int n = last_written;
   // Writes before the slot existed show only in the snapshot, so wait for a final marker row.
   Exec(conn, "INSERT INTO rows VALUES (0, 'end')");
   std::vector<nlohmann::json> changes;
-  ASSERT_TRUE(PollUntil([&] {
-    changes = ReadCommitted(File()).changes;
-    return !changes.empty() && changes.back()["after"]["id"] == 0;
-  }, 120s));
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        changes = ReadCommitted(File()).changes;
+        return !changes.empty() && changes.back()["after"]["id"] == 0;
+      },
+      120s));
   ++n;
-  std::map<int, int> seen;       // id → times it appeared as a row (read or insert)
+  std::map<int, int> seen;           // id → times it appeared as a row (read or insert)
   std::map<int, std::string> value;  // id → last value, applying the changes in order
   for (const auto& c : changes) {
     int id = c["after"]["id"];
@@ -187,8 +187,9 @@ TEST_F(ConnectorTest, SnapshotWithConcurrentWritesHoldsEveryRowExactlyOnce) {
 
 TEST_F(ConnectorTest, SchemaChangeMidStreamShowsInLaterEvents) {
   auto conn = Connect(db_.url());
-  Exec(conn, "CREATE TABLE evolving (id int PRIMARY KEY, a int, b text);"
-             "ALTER TABLE evolving REPLICA IDENTITY FULL");
+  Exec(conn,
+       "CREATE TABLE evolving (id int PRIMARY KEY, a int, b text);"
+       "ALTER TABLE evolving REPLICA IDENTITY FULL");
   InProcessConnector connector(Options({"evolving"}), File());
   WaitForChanges(0);
   ASSERT_TRUE(PollUntil([&] { return ReadCommitted(File()).commits.size() == 1; }, 60s));
@@ -214,21 +215,23 @@ TEST_F(ConnectorTest, StreamedTransactionsReplayOnCommitAndVanishOnAbort) {
   // A tiny decoding budget makes the server stream every sizeable transaction (protocol 2).
   Exec(conn, "ALTER DATABASE " + pg::QuoteIdentifier(db_.name()) +
                  " SET logical_decoding_work_mem = '64kB'");
-  Exec(conn, "CREATE TABLE big (id int PRIMARY KEY, tag text);"
-             "ALTER TABLE big REPLICA IDENTITY FULL");
+  Exec(conn,
+       "CREATE TABLE big (id int PRIMARY KEY, tag text);"
+       "ALTER TABLE big REPLICA IDENTITY FULL");
   InProcessConnector connector(Options({"big"}), File());
-  ASSERT_TRUE(PollUntil([&] {
-    return connector.GetMetrics().state == ConnectorState::kStreaming;
-  }, 60s));
-  Exec(conn, "BEGIN;"
-             "INSERT INTO big SELECT i, 'kept' FROM generate_series(1, 20000) i;"
-             "SAVEPOINT s;"
-             "INSERT INTO big SELECT i, 'rolled back' FROM generate_series(20001, 40000) i;"
-             "ROLLBACK TO SAVEPOINT s;"
-             "INSERT INTO big SELECT i, 'kept' FROM generate_series(40001, 60000) i;"
-             "COMMIT");
-  Exec(conn, "BEGIN; INSERT INTO big SELECT i, 'aborted' FROM generate_series(60001, 90000) i;"
-             "ROLLBACK");
+  ASSERT_TRUE(
+      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 60s));
+  Exec(conn,
+       "BEGIN;"
+       "INSERT INTO big SELECT i, 'kept' FROM generate_series(1, 20000) i;"
+       "SAVEPOINT s;"
+       "INSERT INTO big SELECT i, 'rolled back' FROM generate_series(20001, 40000) i;"
+       "ROLLBACK TO SAVEPOINT s;"
+       "INSERT INTO big SELECT i, 'kept' FROM generate_series(40001, 60000) i;"
+       "COMMIT");
+  Exec(conn,
+       "BEGIN; INSERT INTO big SELECT i, 'aborted' FROM generate_series(60001, 90000) i;"
+       "ROLLBACK");
   Exec(conn, "INSERT INTO big VALUES (0, 'after')");
   auto changes = WaitForChanges(40001);
   ASSERT_EQ(changes.size(), 40001u);
@@ -248,19 +251,21 @@ TEST_F(ConnectorTest, ProtocolOneDeliversLargeTransactionsWholeAndSkipsAbortedOn
   auto conn = Connect(db_.url());
   Exec(conn, "ALTER DATABASE " + pg::QuoteIdentifier(db_.name()) +
                  " SET logical_decoding_work_mem = '64kB'");  // the server spills to its disk
-  Exec(conn, "CREATE TABLE v1 (id int PRIMARY KEY, tag text);"
-             "ALTER TABLE v1 REPLICA IDENTITY FULL");
+  Exec(conn,
+       "CREATE TABLE v1 (id int PRIMARY KEY, tag text);"
+       "ALTER TABLE v1 REPLICA IDENTITY FULL");
   ConnectorOptions o = Options({"v1"});
   o.protocol_version = 1;
   InProcessConnector connector(o, File());
-  ASSERT_TRUE(PollUntil([&] {
-    return connector.GetMetrics().state == ConnectorState::kStreaming;
-  }, 60s));
-  Exec(conn, "BEGIN; INSERT INTO v1 SELECT i, 'kept' FROM generate_series(1, 10000) i;"
-             "SAVEPOINT s; INSERT INTO v1 SELECT i, 'gone' FROM generate_series(10001, 20000) i;"
-             "ROLLBACK TO SAVEPOINT s; COMMIT");
-  Exec(conn, "BEGIN; INSERT INTO v1 SELECT i, 'gone' FROM generate_series(20001, 30000) i;"
-             "ROLLBACK");
+  ASSERT_TRUE(
+      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 60s));
+  Exec(conn,
+       "BEGIN; INSERT INTO v1 SELECT i, 'kept' FROM generate_series(1, 10000) i;"
+       "SAVEPOINT s; INSERT INTO v1 SELECT i, 'gone' FROM generate_series(10001, 20000) i;"
+       "ROLLBACK TO SAVEPOINT s; COMMIT");
+  Exec(conn,
+       "BEGIN; INSERT INTO v1 SELECT i, 'gone' FROM generate_series(20001, 30000) i;"
+       "ROLLBACK");
   Exec(conn, "DELETE FROM v1 WHERE id <= 10");
   auto changes = WaitForChanges(10010);
   ASSERT_EQ(changes.size(), 10010u);
@@ -271,25 +276,29 @@ TEST_F(ConnectorTest, ProtocolOneDeliversLargeTransactionsWholeAndSkipsAbortedOn
 
 TEST_F(ConnectorTest, SlotAdvancesWhileTheCapturedTablesAreIdle) {
   auto conn = Connect(db_.url());
-  Exec(conn, "CREATE TABLE captured (id int PRIMARY KEY); CREATE TABLE elsewhere (id int);"
-             "ALTER TABLE captured REPLICA IDENTITY FULL");
+  Exec(conn,
+       "CREATE TABLE captured (id int PRIMARY KEY); CREATE TABLE elsewhere (id int);"
+       "ALTER TABLE captured REPLICA IDENTITY FULL");
   InProcessConnector connector(Options({"captured"}), File());
-  ASSERT_TRUE(PollUntil([&] {
-    return connector.GetMetrics().state == ConnectorState::kStreaming;
-  }, 60s));
+  ASSERT_TRUE(
+      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 60s));
   // WAL that no captured table is in.
   Exec(conn, "INSERT INTO elsewhere SELECT generate_series(1, 50000)");
   auto end = conn.Exec("SELECT pg_current_wal_lsn()");
   ASSERT_TRUE(end.ok());
   Lsn target = *Lsn::Parse(end->Get(0, 0));
   Lsn confirmed;
-  EXPECT_TRUE(PollUntil([&] {
-    auto r = conn.ExecParams(
-        "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", {db_.name()});
-    if (!r.ok() || r->rows() != 1 || r->IsNull(0, 0)) return false;
-    confirmed = *Lsn::Parse(r->Get(0, 0));
-    return confirmed >= target;
-  }, 60s)) << "confirmed " << confirmed.ToString() << ", WAL at " << target.ToString();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        auto r = conn.ExecParams(
+            "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
+            {db_.name()});
+        if (!r.ok() || r->rows() != 1 || r->IsNull(0, 0)) return false;
+        confirmed = *Lsn::Parse(r->Get(0, 0));
+        return confirmed >= target;
+      },
+      60s))
+      << "confirmed " << confirmed.ToString() << ", WAL at " << target.ToString();
   EXPECT_EQ(ReadCommitted(File()).changes.size(), 0u);
   EXPECT_GE(connector.GetMetrics().last_flushed_lsn, target);
 }
@@ -391,7 +400,6 @@ TEST_F(ConnectorTest, AStreamedTransactionCarriesItsActorToEveryChange) {
   EXPECT_EQ(changes[20000]["origin"], "database");
 }
 
-#ifdef MIGSBYU_HAVE_OLTP
 TEST_F(ConnectorTest, CapturesThePortalTablesOfTheMigratedSchema) {
   auto conn = Connect(db_.url());
   ASSERT_TRUE(oltp::ApplyMigrations(conn).ok());
@@ -418,7 +426,6 @@ TEST_F(ConnectorTest, CapturesThePortalTablesOfTheMigratedSchema) {
   EXPECT_EQ(changes[4]["table"], "teaches");
   EXPECT_EQ(changes[5]["after"]["gpa"], "4.00");
 }
-#endif
 
 }  // namespace
 }  // namespace migsbyu::cdc

@@ -26,9 +26,10 @@ TEST(CrashTest, KillNineAtRandomPointsThenRestartKeepsEveryChangeExactlyOnceInOr
   testing::TempDir dir;
   std::string file = dir.path() + "/changes.jsonl";
   auto conn = Connect(db.url());
-  Exec(conn, "CREATE TABLE w (seq bigint PRIMARY KEY, v text);"
-             "ALTER TABLE w REPLICA IDENTITY FULL;"
-             "INSERT INTO w SELECT i, 'initial' FROM generate_series(1, 30000) i");
+  Exec(conn,
+       "CREATE TABLE w (seq bigint PRIMARY KEY, v text);"
+       "ALTER TABLE w REPLICA IDENTITY FULL;"
+       "INSERT INTO w SELECT i, 'initial' FROM generate_series(1, 30000) i");
   std::vector<std::string> args = {"--slot", db.name(), "--table", "w", "--spool-dir", dir.path()};
 
   std::atomic<bool> stop_writer{false};
@@ -67,10 +68,13 @@ TEST(CrashTest, KillNineAtRandomPointsThenRestartKeepsEveryChangeExactlyOnceInOr
 
   ChildConnector last(db.url(), file, args);
   testing::FileContents contents;
-  ASSERT_TRUE(PollUntil([&] {
-    contents = ReadCommitted(file);
-    return !contents.changes.empty() && contents.changes.back()["after"]["seq"] == 0;
-  }, 180s)) << "the marker row never arrived";
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        contents = ReadCommitted(file);
+        return !contents.changes.empty() && contents.changes.back()["after"]["seq"] == 0;
+      },
+      180s))
+      << "the marker row never arrived";
   EXPECT_EQ(last.Terminate(), 0);
   contents = ReadCommitted(file);
 

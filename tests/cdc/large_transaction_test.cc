@@ -40,18 +40,22 @@ void RunMillionRowTransaction(const std::vector<std::string>& protocol_args) {
   auto conn = Connect(db.url());
   Exec(conn, "ALTER DATABASE " + pg::QuoteIdentifier(db.name()) +
                  " SET logical_decoding_work_mem = '1MB'");
-  Exec(conn, "CREATE TABLE big (id int PRIMARY KEY, v text);"
-             "ALTER TABLE big REPLICA IDENTITY FULL");
-  std::vector<std::string> args = {"--slot", db.name(), "--table", "big", "--spool-dir", dir.path()};
+  Exec(conn,
+       "CREATE TABLE big (id int PRIMARY KEY, v text);"
+       "ALTER TABLE big REPLICA IDENTITY FULL");
+  std::vector<std::string> args = {"--slot", db.name(),     "--table",
+                                   "big",    "--spool-dir", dir.path()};
   args.insert(args.end(), protocol_args.begin(), protocol_args.end());
   ChildConnector child(db.url(), file, args);
   ASSERT_TRUE(PollUntil([&] { return CountCommitted(file).second == 1; }, 60s));
   Exec(conn, "INSERT INTO big SELECT i, md5(i::text) FROM generate_series(1, 1000000) i");
   std::pair<size_t, size_t> counted;
-  ASSERT_TRUE(PollUntil([&] {
-    counted = CountCommitted(file);
-    return counted.second == 2;
-  }, 280s));
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        counted = CountCommitted(file);
+        return counted.second == 2;
+      },
+      280s));
   long peak_kb = child.PeakRssKb();
   EXPECT_EQ(child.Terminate(), 0);
   EXPECT_EQ(counted.first, 1000000u);

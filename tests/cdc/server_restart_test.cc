@@ -22,8 +22,9 @@ using testing::ReadCommitted;
 TEST(ServerRestartTest, ConnectorReconnectsAfterServerRestartAndLosesNothing) {
   PrivateCluster cluster(MIGSBYU_PG_SCRIPT);
   auto conn = Connect(cluster.url());
-  Exec(conn, "CREATE TABLE r (id int PRIMARY KEY);"
-             "ALTER TABLE r REPLICA IDENTITY FULL");
+  Exec(conn,
+       "CREATE TABLE r (id int PRIMARY KEY);"
+       "ALTER TABLE r REPLICA IDENTITY FULL");
   ConnectorOptions o;
   o.database_url = cluster.url();
   o.tables = {"r"};
@@ -42,10 +43,13 @@ TEST(ServerRestartTest, ConnectorReconnectsAfterServerRestartAndLosesNothing) {
     ASSERT_TRUE(again.ExecParams("INSERT INTO r VALUES ($1)", {std::to_string(i)}).ok());
   }
   std::vector<nlohmann::json> changes;
-  ASSERT_TRUE(PollUntil([&] {
-    changes = ReadCommitted(file).changes;
-    return changes.size() >= 200;
-  }, 120s)) << changes.size() << " changes";
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        changes = ReadCommitted(file).changes;
+        return changes.size() >= 200;
+      },
+      120s))
+      << changes.size() << " changes";
   std::map<int, int> seen;
   for (const auto& c : changes) ++seen[c["after"]["id"].get<int>()];
   ASSERT_EQ(seen.size(), 200u);

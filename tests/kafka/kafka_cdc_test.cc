@@ -61,15 +61,15 @@ TEST(KafkaCdcTest, ConnectorChangesReachKafkaAndComeBackTypedInCommitOrder) {
   cdc::Connector connector(options, sink->get());
   Status connector_status = OkStatus();
   std::jthread capture([&](std::stop_token stop) { connector_status = connector.Run(stop); });
-  ASSERT_TRUE(WaitFor([&] {
-    return connector.GetMetrics().state == cdc::ConnectorState::kStreaming;
-  }));
+  ASSERT_TRUE(
+      WaitFor([&] { return connector.GetMetrics().state == cdc::ConnectorState::kStreaming; }));
 
   Exec(*conn,
        "INSERT INTO offerings VALUES (2, 'Databases', 1234.50, '2024-02-29', "
        "'2024-01-31 12:34:56.789', '2024-01-31 12:34:56.5+02', true, 0.25, 9007199254740993)");
-  Exec(*conn, "BEGIN; UPDATE offerings SET fee = -0.05 WHERE id = 2; "
-              "DELETE FROM offerings WHERE id = 1; COMMIT");
+  Exec(*conn,
+       "BEGIN; UPDATE offerings SET fee = -0.05 WHERE id = 2; "
+       "DELETE FROM offerings WHERE id = 1; COMMIT");
 
   testing::RecordingSink recorded;
   KafkaSourceOptions source_options;
@@ -84,7 +84,8 @@ TEST(KafkaCdcTest, ConnectorChangesReachKafkaAndComeBackTypedInCommitOrder) {
   });
   ASSERT_TRUE(WaitFor([&] {
     return recorded.change_count() >= 4 && source.stats().tombstones >= 1;
-  })) << recorded.change_count() << " changes";
+  })) << recorded.change_count()
+      << " changes";
   consume.request_stop();
   consume.join();
 
@@ -95,10 +96,15 @@ TEST(KafkaCdcTest, ConnectorChangesReachKafkaAndComeBackTypedInCommitOrder) {
   EXPECT_EQ(described[0]["op"], "r");
   EXPECT_EQ(described[0]["after"]["title"], "from the snapshot");
   EXPECT_EQ(described[1]["op"], "c");
-  EXPECT_EQ(described[1]["after"],
-            json({{"id", "2"}, {"title", "Databases"}, {"fee", "1234.50"}, {"starts", "2024-02-29"},
-                  {"updated", "2024-01-31 12:34:56.789"}, {"created", "2024-01-31 10:34:56.5+00"},
-                  {"open", "t"}, {"ratio", "0.25"}, {"seats", "9007199254740993"}}));
+  EXPECT_EQ(described[1]["after"], json({{"id", "2"},
+                                         {"title", "Databases"},
+                                         {"fee", "1234.50"},
+                                         {"starts", "2024-02-29"},
+                                         {"updated", "2024-01-31 12:34:56.789"},
+                                         {"created", "2024-01-31 10:34:56.5+00"},
+                                         {"open", "t"},
+                                         {"ratio", "0.25"},
+                                         {"seats", "9007199254740993"}}));
   EXPECT_EQ(described[2]["op"], "u");
   EXPECT_EQ(described[2]["before"]["fee"], "1234.50");
   EXPECT_EQ(described[2]["after"]["fee"], "-0.05");
@@ -119,9 +125,8 @@ TEST(KafkaCdcTest, ConnectorChangesReachKafkaAndComeBackTypedInCommitOrder) {
   EXPECT_LT(changes[1].commit_lsn, changes[2].commit_lsn);
 
   // The connector confirmed to PostgreSQL what Kafka acknowledged: past the last commit.
-  ASSERT_TRUE(WaitFor([&] {
-    return connector.GetMetrics().last_flushed_lsn > changes[3].commit_lsn;
-  }));
+  ASSERT_TRUE(
+      WaitFor([&] { return connector.GetMetrics().last_flushed_lsn > changes[3].commit_lsn; }));
   EXPECT_GT((*sink)->AcknowledgedLsn(), changes[3].commit_lsn);
   capture.request_stop();
   capture.join();

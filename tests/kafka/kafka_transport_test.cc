@@ -52,7 +52,8 @@ struct Tx {
 // Builds transactions with consecutive LSNs over the tables of table_students.json.
 class TxBuilder {
  public:
-  TxBuilder() : students_(testing::TableFromJson(testing::ReadJson(kTestData / "table_students.json"))) {}
+  TxBuilder()
+      : students_(testing::TableFromJson(testing::ReadJson(kTestData / "table_students.json"))) {}
 
   std::shared_ptr<const events::TableSchema> Table(const std::string& name) {
     auto& t = tables_[name];
@@ -102,15 +103,20 @@ class TxBuilder {
       e.xid = tx.info.xid;
       switch (e.op) {
         case events::Operation::kRead:
-        case events::Operation::kInsert: e.after = RowFor(op.second, op.second % 5 == 4); break;
+        case events::Operation::kInsert:
+          e.after = RowFor(op.second, op.second % 5 == 4);
+          break;
         case events::Operation::kUpdate:
           e.before = RowFor(op.second);
           e.after = RowFor(op.second + 1000);
           (*e.after)[0] = events::Value::Integer(op.second);
           (*e.after)[1] = events::Value::UnchangedToast();
           break;
-        case events::Operation::kDelete: e.before = RowFor(op.second); break;
-        case events::Operation::kTruncate: break;
+        case events::Operation::kDelete:
+          e.before = RowFor(op.second);
+          break;
+        case events::Operation::kTruncate:
+          break;
       }
       tx.changes.push_back(std::move(e));
     }
@@ -263,7 +269,8 @@ TEST_F(KafkaTransportTest, EveryOperationAndTypeRoundTripsThroughTheMockCluster)
   const size_t total = Expected(txs).size();
   ASSERT_TRUE(WaitFor([&] {
     return recorded.change_count() >= total && source.source().stats().tombstones >= 2;
-  })) << recorded.change_count() << " of " << total;
+  })) << recorded.change_count()
+      << " of " << total;
   ASSERT_TRUE(source.Stop().ok());
   EXPECT_EQ(Received(recorded.changes()), Expected(txs));
   EXPECT_EQ(source.source().stats().tombstones, 2u);
@@ -493,7 +500,8 @@ void KafkaTransportTest::GroupOfTwoSplitsTheTablesAndHandsOverOnLeave(const std:
   ASSERT_TRUE(WaitFor([&] {
     return a.source().AssignedPartitions() >= 1 && b->source().AssignedPartitions() >= 1 &&
            a.source().AssignedPartitions() + b->source().AssignedPartitions() == tables.size();
-  })) << a.source().AssignedPartitions() << " + " << b->source().AssignedPartitions();
+  })) << a.source().AssignedPartitions()
+      << " + " << b->source().AssignedPartitions();
 
   std::vector<Tx> round1;
   for (int i = 0; i < 5; ++i) {
@@ -586,12 +594,13 @@ TEST_F(KafkaTransportTest, AConsumerClosedWithARevocationPendingAppliesItAfterAS
   }));
   const size_t b_held = b.assigned;
 
+  // The topics are empty: nothing waits in B's queue until the rebalance does.
+  ASSERT_EQ(b.consumer->QueuedEvents(), 0u);
   a.closing = true;
   a.consumer.reset();  // leaves the group, which rebalances
   // B does not poll: its heartbeat (every 300 ms) learns of the rebalance and the revocation of
-  // its partitions is queued for it. Nothing observable says so without serving it, hence a wait
-  // of several heartbeats rather than a poll.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // its partitions is queued for it.
+  ASSERT_TRUE(WaitFor([&] { return b.consumer->QueuedEvents() > 0; }));
   b.closing = true;
   b.consumer.reset();
   EXPECT_EQ(b.revoked_while_closing.load(), b_held);

@@ -61,8 +61,8 @@ TestDatabase::~TestDatabase() {
         "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
         "WHERE database = $1 AND NOT active",
         {name_});
-    auto left = admin->ExecParams("SELECT count(*) FROM pg_replication_slots WHERE database = $1",
-                                  {name_});
+    auto left =
+        admin->ExecParams("SELECT count(*) FROM pg_replication_slots WHERE database = $1", {name_});
     if (dropped.ok() && left.ok() && left->Get(0, 0) == "0") break;
     usleep(100000);
   }

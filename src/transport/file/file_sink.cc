@@ -9,6 +9,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "common/log.h"
+
 namespace migsbyu::transport {
 
 namespace {
@@ -19,11 +21,21 @@ void AppendEscaped(std::string* out, std::string_view s) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -48,10 +60,14 @@ void AppendValue(std::string* out, events::ValueType type, const events::Value& 
     return;
   }
   switch (type) {
-    case ValueType::kBool: out->append(v.integer ? "true" : "false"); return;
+    case ValueType::kBool:
+      out->append(v.integer ? "true" : "false");
+      return;
     case ValueType::kInt16:
     case ValueType::kInt32:
-    case ValueType::kInt64: out->append(std::to_string(v.integer)); return;
+    case ValueType::kInt64:
+      out->append(std::to_string(v.integer));
+      return;
     case ValueType::kFloat64:
       if (!std::isfinite(v.real)) {
         AppendEscaped(out, std::isnan(v.real) ? "NaN" : (v.real > 0 ? "Infinity" : "-Infinity"));
@@ -60,10 +76,14 @@ void AppendValue(std::string* out, events::ValueType type, const events::Value& 
       }
       return;
     case ValueType::kNumeric:
-    case ValueType::kText: AppendEscaped(out, v.text); return;
+    case ValueType::kText:
+      AppendEscaped(out, v.text);
+      return;
     case ValueType::kDate:
     case ValueType::kTimestamp:
-    case ValueType::kTimestampTz: AppendEscaped(out, events::ValueToText(type, v)); return;
+    case ValueType::kTimestampTz:
+      AppendEscaped(out, events::ValueToText(type, v));
+      return;
   }
 }
 
@@ -102,33 +122,38 @@ Error FileSink::IoError(const std::string& what) const {
 }
 
 Result<std::unique_ptr<FileSink>> FileSink::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Error::Internal("file sink " + path + ": cannot open: " + std::strerror(errno));
-  }
-  std::unique_ptr<FileSink> sink(new FileSink(path, fd));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return Error::Internal("file sink " + path + ": cannot open: " + std::strerror(errno));
+  std::unique_ptr<FileSink> sink(new FileSink(path, std::move(fd)));
   MIGSBYU_TRY(sink->Recover());
   return sink;
 }
 
 FileSink::~FileSink() {
-  (void)WriteBuffer();
-  ::close(fd_);
+  if (buffer_.empty()) return;
+  const size_t unwritten = buffer_.size();
+  Status written = WriteBuffer();
+  if (!written.ok()) {
+    MIGSBYU_LOG_ERROR(
+        "{} at close: {} buffered bytes not written (recovery keeps the file up "
+        "to its last complete commit line)",
+        written.error().message(), unwritten);
+  }
 }
 
 Status FileSink::Recover() {
   struct stat st;
-  if (fstat(fd_, &st) != 0) return IoError("stat");
+  if (fstat(fd_.Get(), &st) != 0) return IoError("stat");
   uint64_t size = static_cast<uint64_t>(st.st_size);
   // Walk complete lines backwards from the end until a commit line.
   constexpr uint64_t kBlock = 1 << 16;
-  std::string window;       // file bytes [window_start, size)
+  std::string window;  // file bytes [window_start, size)
   uint64_t window_start = size;
   auto byte_at = [&](uint64_t pos, char* out) -> Status {
     while (pos < window_start) {
       uint64_t start = window_start > kBlock ? window_start - kBlock : 0;
       std::string block(window_start - start, '\0');
-      ssize_t n = pread(fd_, block.data(), block.size(), static_cast<off_t>(start));
+      ssize_t n = pread(fd_.Get(), block.data(), block.size(), static_cast<off_t>(start));
       if (n != static_cast<ssize_t>(block.size())) return IoError("read during recovery");
       window.insert(0, block);
       window_start = start;
@@ -155,7 +180,7 @@ Status FileSink::Recover() {
       --start;
     }
     std::string line(end - 1 - start, '\0');
-    if (pread(fd_, line.data(), line.size(), static_cast<off_t>(start)) !=
+    if (pread(fd_.Get(), line.data(), line.size(), static_cast<off_t>(start)) !=
         static_cast<ssize_t>(line.size())) {
       return IoError("read during recovery");
     }
@@ -175,8 +200,10 @@ Status FileSink::Recover() {
     end = start;
     window.resize(end - window_start);  // memory: only the bytes before the next candidate
   }
-  if (keep != size && ftruncate(fd_, static_cast<off_t>(keep)) != 0) return IoError("truncate");
-  if (keep != size && fdatasync(fd_) != 0) return IoError("fdatasync");
+  if (keep != size && ftruncate(fd_.Get(), static_cast<off_t>(keep)) != 0) {
+    return IoError("truncate");
+  }
+  if (keep != size && fdatasync(fd_.Get()) != 0) return IoError("fdatasync");
   written_ = keep;
   committed_offset_ = keep;
   return OkStatus();
@@ -185,7 +212,7 @@ Status FileSink::Recover() {
 Status FileSink::WriteBuffer() {
   size_t done = 0;
   while (done < buffer_.size()) {
-    ssize_t n = pwrite(fd_, buffer_.data() + done, buffer_.size() - done,
+    ssize_t n = pwrite(fd_.Get(), buffer_.data() + done, buffer_.size() - done,
                        static_cast<off_t>(written_ + done));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -205,7 +232,9 @@ Status FileSink::Begin(const events::TransactionInfo& tx) {
       buffer_.resize(committed_offset_ - written_);
     } else {
       buffer_.clear();
-      if (ftruncate(fd_, static_cast<off_t>(committed_offset_)) != 0) return IoError("truncate");
+      if (ftruncate(fd_.Get(), static_cast<off_t>(committed_offset_)) != 0) {
+        return IoError("truncate");
+      }
       written_ = committed_offset_;
     }
   }
@@ -264,7 +293,7 @@ Status FileSink::Commit(const events::TransactionInfo& tx) {
 
 Result<Lsn> FileSink::Flush() {
   MIGSBYU_TRY(WriteBuffer());
-  if (fdatasync(fd_) != 0) return IoError("fdatasync");
+  if (fdatasync(fd_.Get()) != 0) return IoError("fdatasync");
   return committed_end_;
 }
 

@@ -24,12 +24,17 @@
 // transaction once, whole.
 //
 // Memory: lines are buffered up to 1 MiB, then written; a transaction of any size streams.
+// Errors: a failed write or fdatasync is returned by the call that made it (Begin, Apply and
+// Commit write when the buffer is full, Flush always). The destructor writes what is still
+// buffered, without syncing (recovery drops it unless a commit line made it); it can only log a
+// failure, so call Flush first to get every error as a value.
 // Threading: one thread (REQUIRES: external synchronization), as the Sink contract says.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "common/unique_fd.h"
 #include "transport/sink.h"
 
 namespace migsbyu::transport {
@@ -47,11 +52,12 @@ class FileSink : public Sink {
   Status Apply(const events::ChangeEvent& change) override;
   Status Commit(const events::TransactionInfo& tx) override;
   // Writes the buffer and fdatasyncs; returns the end_lsn of the last committed transaction.
+  // kInternal naming the path and the failed call (write, fdatasync) with errno's text.
   Result<Lsn> Flush() override;
   std::optional<Lsn> ResumeLsn() override { return resume_; }
 
  private:
-  FileSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  FileSink(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
   Status Recover();
   Status WriteBuffer();
   Status MaybeWrite() { return buffer_.size() >= kBufferBytes ? WriteBuffer() : OkStatus(); }
@@ -60,7 +66,7 @@ class FileSink : public Sink {
   static constexpr size_t kBufferBytes = 1 << 20;
 
   std::string path_;
-  int fd_;
+  UniqueFd fd_;
   std::string buffer_;
   uint64_t written_ = 0;           // bytes in the file
   uint64_t committed_offset_ = 0;  // file offset just after the last commit line

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "common/log_capture.h"
 
 namespace migsbyu::transport {
 namespace {
@@ -141,6 +145,46 @@ TEST_F(FileSinkTest, BeginAgainDropsUncommittedLines) {
   ASSERT_EQ(lines.size(), 7u);
   EXPECT_EQ(lines[3]["type"], "begin");
   EXPECT_EQ(lines[6]["changes"], 2);
+}
+
+// /dev/full takes an open and reports ENOSPC on every write: the disk full, on demand.
+constexpr const char* kFullDevice = "/dev/full";
+
+TEST_F(FileSinkTest, FlushReturnsTheWriteErrorNamingTheFile) {
+  auto sink = FileSink::Open(kFullDevice);
+  ASSERT_TRUE(sink.ok()) << sink.error().ToString();
+  WriteTx(**sink, 100, 1);  // buffered, not yet written
+  LogCapture log;
+  auto flushed = (*sink)->Flush();
+  ASSERT_FALSE(flushed.ok());
+  EXPECT_EQ(flushed.error().code(), ErrorCode::kInternal);
+  EXPECT_EQ(flushed.error().message(),
+            std::string("file sink /dev/full: write: ") + std::strerror(ENOSPC));
+  EXPECT_EQ(log.Text(), "") << "a returned error is not logged too";
+}
+
+TEST_F(FileSinkTest, DestructorLogsTheWriteErrorItCannotReturn) {
+  LogCapture log;
+  {
+    auto sink = FileSink::Open(kFullDevice);
+    ASSERT_TRUE(sink.ok()) << sink.error().ToString();
+    WriteTx(**sink, 100, 2);
+  }
+  EXPECT_NE(log.Text().find("[error] file sink /dev/full: write: " +
+                            std::string(std::strerror(ENOSPC)) + " at close: "),
+            std::string::npos)
+      << log.Text();
+}
+
+TEST_F(FileSinkTest, DestructorWritesWhatIsBufferedAndLogsNothing) {
+  LogCapture log;
+  {
+    auto sink = FileSink::Open(path_);
+    ASSERT_TRUE(sink.ok());
+    WriteTx(**sink, 100, 1);
+  }
+  EXPECT_EQ(Lines().size(), 3u);  // begin, change, commit
+  EXPECT_EQ(log.Text(), "");
 }
 
 }  // namespace

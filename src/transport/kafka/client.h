@@ -93,7 +93,9 @@ class Producer {
 
 // Rebalance notification: assigned (true) or revoked (false) partitions. The consumer applies
 // the assignment itself after the callback returns, incrementally when the configured
-// partition.assignment.strategy is cooperative ("cooperative-sticky"), whole otherwise.
+// partition.assignment.strategy is cooperative ("cooperative-sticky"), whole otherwise. When
+// librdkafka refuses to apply it, the Poll that served the rebalance returns that error
+// (kUnavailable naming the partitions); one served while the consumer closes is logged.
 using RebalanceCallback =
     std::function<void(bool assigned, const std::vector<std::pair<std::string, int32_t>>&)>;
 
@@ -113,7 +115,10 @@ class Consumer {
   Status Subscribe(const std::vector<std::string>& topics);
 
   // Returns the next message, or nullopt when none arrived within `timeout`. Rebalance
-  // callbacks run inside this call. Errors other than end-of-partition are returned.
+  // callbacks run inside this call. Errors other than end-of-partition are returned, and so is
+  // a rebalance that could not be applied: replace the consumer after such an error. The message
+  // polled with it, if any, is not returned (with enable.auto.commit=false, as KafkaSource runs
+  // its consumer, the group delivers it again).
   Result<std::optional<Message>> Poll(std::chrono::milliseconds timeout);
 
   // The partition's low and high watermark offsets, asked of its leader (a round trip).
@@ -130,11 +135,16 @@ class Consumer {
   // Commits, synchronously, `offset` (the next offset to read) for each partition.
   Status CommitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& offsets);
 
+  // What the next Poll has to serve (messages, rebalances, errors), without serving it: e.g. a
+  // rebalance that has reached this consumer while it did not poll.
+  size_t QueuedEvents() const;
+
  private:
   // What librdkafka's rebalance callback needs (its opaque, at a stable address).
   struct Rebalance {
     RebalanceCallback callback;
-    bool cooperative = false;  // fixed by the configured strategy
+    bool cooperative = false;    // fixed by the configured strategy
+    std::optional<Error> error;  // an assignment librdkafka refused, for Poll to return
   };
   Consumer(rd_kafka_t* rk, std::unique_ptr<Rebalance> rebalance);
   void Close();

@@ -11,7 +11,9 @@
 
 #include "common/actor.h"
 #include "common/civil_date.h"
+#include "common/decimal.h"
 #include "common/identifier.h"
+#include "common/iso8601.h"
 
 namespace migsbyu::kafka {
 
@@ -74,33 +76,6 @@ std::optional<std::string> Base64Decode(std::string_view in) {
 
 // ------------------------------------------------------------------------------ decimals
 
-struct DecimalParts {
-  bool negative = false;
-  std::string digits;  // unscaled, no sign
-  int scale = 0;
-};
-
-std::optional<DecimalParts> SplitDecimal(std::string_view text) {
-  DecimalParts d;
-  size_t i = 0;
-  if (i < text.size() && (text[i] == '-' || text[i] == '+')) d.negative = text[i++] == '-';
-  bool dot = false, any = false;
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '.' && !dot) {
-      dot = true;
-    } else if (c >= '0' && c <= '9') {
-      d.digits += c;
-      any = true;
-      if (dot) ++d.scale;
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (!any) return std::nullopt;
-  return d;
-}
-
 // Unscaled decimal digits → big-endian two's-complement bytes (minimal length).
 std::string DigitsToTwosComplement(std::string digits, bool negative) {
   std::string bytes;  // little-endian magnitude
@@ -129,8 +104,11 @@ std::string DigitsToTwosComplement(std::string digits, bool negative) {
   return bytes;
 }
 
-// Big-endian two's-complement bytes → decimal text with `scale` fraction digits.
-std::string TwosComplementToDecimal(std::string bytes, int scale) {
+// Big-endian two's-complement bytes → decimal text with `scale` fraction digits; nullopt for a
+// scale or a length (417 bytes hold any 1000-digit value) beyond a numeric's, which would make the
+// conversion's quadratic work hostile input's to choose.
+std::optional<std::string> TwosComplementToDecimal(std::string bytes, int64_t scale) {
+  if (scale < 0 || scale > kMaxDecimalDigits || bytes.size() > 417) return std::nullopt;
   bool negative = !bytes.empty() && (uint8_t(bytes[0]) & 0x80);
   if (negative) {
     int carry = 1;
@@ -172,74 +150,6 @@ std::optional<std::pair<int, int>> NumericPrecisionScale(int32_t typmod) {
 
 // ------------------------------------------------------------------------------ time
 
-
-bool ReadInt(std::string_view s, size_t& i, size_t n, int64_t* out) {
-  if (i + n > s.size()) return false;
-  int64_t v = 0;
-  for (size_t k = 0; k < n; ++k) {
-    char c = s[i + k];
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  i += n;
-  *out = v;
-  return true;
-}
-
-// "YYYY-MM-DD" → days since the epoch.
-std::optional<int64_t> ParseIsoDate(std::string_view s, size_t* consumed = nullptr) {
-  size_t i = 0;
-  int64_t y, m, d;
-  if (!ReadInt(s, i, 4, &y) || i >= s.size() || s[i++] != '-' || !ReadInt(s, i, 2, &m) ||
-      i >= s.size() || s[i++] != '-' || !ReadInt(s, i, 2, &d) || m < 1 || m > 12 || d < 1 ||
-      d > 31) {
-    return std::nullopt;
-  }
-  if (consumed) *consumed = i;
-  else if (i != s.size()) return std::nullopt;
-  return DaysFromCivil(y, unsigned(m), unsigned(d));
-}
-
-// "YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|±HH[:MM]]" → µs since the epoch (UTC when zoned).
-std::optional<int64_t> ParseIsoTimestamp(std::string_view s) {
-  size_t i = 0;
-  auto days = ParseIsoDate(s, &i);
-  if (!days || i >= s.size() || (s[i] != 'T' && s[i] != ' ')) return std::nullopt;
-  ++i;
-  int64_t h, mi, se;
-  if (!ReadInt(s, i, 2, &h) || i >= s.size() || s[i++] != ':' || !ReadInt(s, i, 2, &mi) ||
-      i >= s.size() || s[i++] != ':' || !ReadInt(s, i, 2, &se)) {
-    return std::nullopt;
-  }
-  int64_t us = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    int64_t scale = 100000;
-    bool any = false;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      us += (s[i] - '0') * scale;  // digits beyond µs are dropped (scale reaches 0)
-      scale /= 10;
-      ++i;
-      any = true;
-    }
-    if (!any) return std::nullopt;
-  }
-  int64_t offset_s = 0;
-  if (i < s.size()) {
-    if (s[i] == 'Z') {
-      ++i;
-    } else if (s[i] == '+' || s[i] == '-') {
-      int sign = s[i++] == '-' ? -1 : 1;
-      int64_t oh, om = 0;
-      if (!ReadInt(s, i, 2, &oh)) return std::nullopt;
-      if (i < s.size() && s[i] == ':') ++i;
-      if (i < s.size() && !ReadInt(s, i, 2, &om)) return std::nullopt;
-      offset_s = sign * (oh * 3600 + om * 60);
-    }
-  }
-  if (i != s.size()) return std::nullopt;
-  return (*days * 86400 + h * 3600 + mi * 60 + se - offset_s) * 1000000 + us;
-}
 
 // ISO 8601 text of a date/timestamp value: events::ValueToText with 'T' and 'Z'.
 std::string IsoText(ValueType type, const Value& v) {
@@ -409,18 +319,18 @@ Result<json> EncodeColumnValue(const TableSchema& t, const Column& c, const Valu
     case ValueType::kText: return json(v.text);
     case ValueType::kNumeric: {
       if (o.decimal_handling == DecimalHandling::kString) return json(v.text);
-      auto parts = SplitDecimal(v.text);
-      if (!parts) {
-        return Error::InvalidArgument("kafka envelope: numeric " + Where(t, c) + " = '" + v.text +
-                                      "' is not a finite decimal");
-      }
-      if (o.decimal_handling == DecimalHandling::kDouble) return json(std::strtod(v.text.c_str(), nullptr));
+      // Bounded by the column's numeric(p, s), or by PostgreSQL's largest declared numeric.
       auto ps = NumericPrecisionScale(c.type_modifier);
-      int scale = ps ? ps->second : parts->scale;
-      if (parts->scale > scale) {
-        return Error::InvalidArgument("kafka envelope: numeric " + Where(t, c) + " = '" + v.text +
-                                      "' has more than " + std::to_string(scale) + " decimals");
+      DecimalBounds bounds;
+      if (ps) bounds = {ps->first, ps->second};
+      auto parts = ParseDecimal(v.text, bounds);
+      if (!parts.ok()) {
+        return parts.error().WithContext("kafka envelope: numeric " + Where(t, c));
       }
+      if (o.decimal_handling == DecimalHandling::kDouble) {
+        return json(std::strtod(v.text.c_str(), nullptr));
+      }
+      int scale = ps ? ps->second : parts->scale;
       std::string digits = parts->digits + std::string(scale - parts->scale, '0');
       std::string b64 = Base64Encode(DigitsToTwosComplement(digits, parts->negative));
       if (ps) return json(b64);
@@ -780,7 +690,9 @@ Result<Value> DecodeColumnValue(const json& v, const FieldCodec& codec, const st
     if (b64.size() > kMaxDecimalBase64) return bad("a decimal of at most 1000 digits");
     auto bytes = Base64Decode(b64);
     if (!bytes) return bad("base64 decimal bytes");
-    return TwosComplementToDecimal(*bytes, static_cast<int>(scale));
+    auto text = TwosComplementToDecimal(*bytes, scale);
+    if (!text) return bad("a decimal of at most 1000 digits");
+    return *std::move(text);
   };
   if (v.is_null()) return Value::Null();
   if (v.is_string() && v.get_ref<const std::string&>() == kUnavailable) return Value::UnchangedToast();
@@ -819,18 +731,16 @@ Result<Value> DecodeColumnValue(const json& v, const FieldCodec& codec, const st
         return Value::Text(std::move(text));
       }
       if (s.size() > kMaxDecimalDigits + 2) return bad("a decimal of at most 1000 digits");
-      if (!SplitDecimal(s)) {
-        if (s == "NaN" || s == "Infinity" || s == "-Infinity") return Value::Text(s);
-        return bad("a decimal");
-      }
+      if (s == "NaN" || s == "Infinity" || s == "-Infinity") return Value::Text(s);
+      if (!ParseDecimal(s).ok()) return bad("a decimal");
       return Value::Text(s);
     }
     case ValueType::kDate: {
       if (v.is_number_integer()) return Value::Integer(v.get<int64_t>());
       if (!v.is_string()) return bad("a date");
-      auto d = ParseIsoDate(v.get_ref<const std::string&>());
-      if (!d) return bad("an ISO date");
-      return Value::Integer(*d);
+      auto d = ParseIsoDateTime(v.get_ref<const std::string&>());
+      if (!d.ok() || d->has_time) return bad("an ISO date");
+      return Value::Integer(DaysSinceEpoch(*d));
     }
     case ValueType::kTimestamp:
     case ValueType::kTimestampTz: {
@@ -840,9 +750,11 @@ Result<Value> DecodeColumnValue(const json& v, const FieldCodec& codec, const st
         return Value::Integer(n * codec.time_unit_us);
       }
       if (!v.is_string()) return bad("a timestamp");
-      auto ts = ParseIsoTimestamp(v.get_ref<const std::string&>());
-      if (!ts) return bad("an ISO timestamp");
-      return Value::Integer(*ts);
+      auto ts = ParseIsoDateTime(v.get_ref<const std::string&>());
+      std::optional<int64_t> micros;
+      if (ts.ok() && ts->has_time) micros = MicrosSinceEpoch(*ts);
+      if (!micros) return bad("an ISO timestamp");
+      return Value::Integer(*micros);
     }
   }
   return bad("decodable");

@@ -7,11 +7,12 @@
 #include "transport/kafka/envelope.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "transport/kafka/testing.h"
@@ -53,7 +54,8 @@ TEST(EnvelopeTest, EncodesEveryCaseExactly) {
   for (const auto& path : files) {
     SCOPED_TRACE(path.filename().string());
     json c = testing::ReadJson(path);
-    auto table = testing::TableFromJson(testing::ReadJson(kTestData / c["table"].get<std::string>()));
+    auto table =
+        testing::TableFromJson(testing::ReadJson(kTestData / c["table"].get<std::string>()));
     events::ChangeEvent event = testing::EventFromJson(c["event"], table);
     EnvelopeContext ctx = testing::ContextFromJson(c["context"]);
     EnvelopeOptions options = OptionsFrom(c["options"]);
@@ -161,6 +163,43 @@ TEST(EnvelopeTest, RejectsMalformedMessagesNamingTheProblem) {
   r = DecodeEnvelope(nullptr, &bad_value);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("public.t.id"), std::string::npos) << r.error().message();
+}
+
+// Debezium's IsoDate and IsoTimestamp strings and string-mode decimals are read by the strict
+// parsers of common/: a day that does not exist is refused, not carried into the next month.
+TEST(EnvelopeTest, DecodesIsoDatesTimestampsAndDecimalsStrictly) {
+  auto decode = [](const std::string& type, const std::string& name, const std::string& value) {
+    std::string message = R"({"schema":{"type":"struct","fields":[{"type":"struct","field":"after",
+      "fields":[{"type":")" +
+                          type + R"(","optional":false,"name":")" + name +
+                          R"(","field":"v"}]}]},
+      "payload":{"op":"c","source":{"schema":"public","table":"t","lsn":5},"after":{"v":)" +
+                          value + "}}}";
+    return DecodeEnvelope(nullptr, &message);
+  };
+  auto value = [&](const std::string& type, const std::string& name, const std::string& json) {
+    auto r = decode(type, name, json);
+    EXPECT_TRUE(r.ok() && r->has_value()) << json << ": " << (r.ok() ? "" : r.error().ToString());
+    return r.ok() && r->has_value() ? (*(*r)->change.after)[0] : events::Value::Null();
+  };
+  EXPECT_EQ(value("string", "io.debezium.time.IsoDate", R"("2024-02-29")").integer, 19782);
+  EXPECT_EQ(value("string", "io.debezium.time.IsoTimestamp", R"("1970-01-01T00:00:01.5")").integer,
+            1500000);
+  EXPECT_EQ(
+      value("string", "io.debezium.time.ZonedTimestamp", R"("1970-01-01T01:00:00+01:00")").integer,
+      0);
+  for (const auto& [type, name, json] : std::vector<std::array<std::string, 3>>{
+           {"string", "io.debezium.time.IsoDate", R"("2024-02-31")"},
+           {"string", "io.debezium.time.IsoDate", R"("2023-02-29")"},
+           {"string", "io.debezium.time.IsoDate", R"("2024-01-01T00:00:00Z")"},
+           {"string", "io.debezium.time.IsoTimestamp", R"("2024-04-31T10:00:00")"},
+           {"string", "io.debezium.time.IsoTimestamp", R"("2024-01-01")"},
+           {"string", "io.debezium.time.ZonedTimestamp", R"("2024-01-01T24:00:00Z")"}}) {
+    auto r = decode(type, name, json);
+    ASSERT_FALSE(r.ok()) << name << " " << json;
+    EXPECT_EQ(r.error().code(), ErrorCode::kCorruption);
+    EXPECT_NE(r.error().message().find("public.t.v"), std::string::npos) << r.error().message();
+  }
 }
 
 // source.changed_by and source.origin are ours: read back as written, absent from Debezium's

@@ -66,8 +66,8 @@ void KafkaSink::OnDelivery(void* opaque, rd_kafka_resp_err_t error) {
   if (replacing_) return;
   auto it = pending_.find(reinterpret_cast<TxId>(opaque));
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR && !delivery_error_) {
-    delivery_error_ = Error::Unavailable(std::string("kafka sink: delivery failed: ") +
-                                         rd_kafka_err2str(error));
+    delivery_error_ =
+        Error::Unavailable(std::string("kafka sink: delivery failed: ") + rd_kafka_err2str(error));
   }
   if (it == pending_.end()) return;  // a transaction abandoned after an earlier failure
   if (it->second.outstanding > 0) --it->second.outstanding;
@@ -167,8 +167,8 @@ Status KafkaSink::ProduceTransactionRecord(bool end) {
 Status KafkaSink::Apply(const events::ChangeEvent& change) {
   MIGSBYU_TRY(TakeDeliveryError());
   if (!current_) {
-    return Error::Internal("kafka sink: Apply outside a transaction (lsn " +
-                           change.lsn.ToString() + ")");
+    return Error::Internal("kafka sink: Apply outside a transaction (lsn " + change.lsn.ToString() +
+                           ")");
   }
   const std::string topic = TopicName(options_.envelope, *change.table);
   MIGSBYU_TRY(EnsureTopic(topic));
@@ -213,11 +213,10 @@ Result<Lsn> KafkaSink::Flush() {
   MIGSBYU_TRY(TakeDeliveryError());
   AdvanceAcknowledged();
   if (int left = producer_->OutstandingMessages(); left > 0) {
-    return Error::Unavailable("kafka sink: " + std::to_string(left) +
-                              " messages not acknowledged within " +
-                              std::to_string(options_.flush_timeout.count()) +
-                              " ms (brokers " + options_.brokers + "); acknowledged up to " +
-                              acknowledged_.ToString());
+    return Error::Unavailable(
+        "kafka sink: " + std::to_string(left) + " messages not acknowledged within " +
+        std::to_string(options_.flush_timeout.count()) + " ms (brokers " + options_.brokers +
+        "); acknowledged up to " + acknowledged_.ToString());
   }
   return acknowledged_;
 }

@@ -18,10 +18,10 @@ json ReadJson(const std::filesystem::path& path) {
 namespace {
 
 const std::pair<const char*, ValueType> kTypeNames[] = {
-    {"bool", ValueType::kBool},         {"int16", ValueType::kInt16},
-    {"int32", ValueType::kInt32},       {"int64", ValueType::kInt64},
-    {"float64", ValueType::kFloat64},   {"numeric", ValueType::kNumeric},
-    {"text", ValueType::kText},         {"date", ValueType::kDate},
+    {"bool", ValueType::kBool},           {"int16", ValueType::kInt16},
+    {"int32", ValueType::kInt32},         {"int64", ValueType::kInt64},
+    {"float64", ValueType::kFloat64},     {"numeric", ValueType::kNumeric},
+    {"text", ValueType::kText},           {"date", ValueType::kDate},
     {"timestamp", ValueType::kTimestamp}, {"timestamptz", ValueType::kTimestampTz},
 };
 
@@ -50,18 +50,23 @@ events::Value ValueFromJson(const json& v, ValueType type) {
   if (v.is_null()) return events::Value::Null();
   if (v.is_string() && v.get<std::string>() == "__toast__") return events::Value::UnchangedToast();
   switch (type) {
-    case ValueType::kBool: return events::Value::Integer(v.get<bool>() ? 1 : 0);
-    case ValueType::kFloat64: return events::Value::Real(v.get<double>());
+    case ValueType::kBool:
+      return events::Value::Integer(v.get<bool>() ? 1 : 0);
+    case ValueType::kFloat64:
+      return events::Value::Real(v.get<double>());
     case ValueType::kNumeric:
-    case ValueType::kText: return events::Value::Text(v.get<std::string>());
-    default: return events::Value::Integer(v.get<int64_t>());
+    case ValueType::kText:
+      return events::Value::Text(v.get<std::string>());
+    default:
+      return events::Value::Integer(v.get<int64_t>());
   }
 }
 
 std::optional<events::Row> RowFromJson(const json& j, const events::TableSchema& t) {
   if (j.is_null()) return std::nullopt;
   events::Row row;
-  for (size_t i = 0; i < t.columns.size(); ++i) row.push_back(ValueFromJson(j.at(i), t.columns[i].type));
+  for (size_t i = 0; i < t.columns.size(); ++i)
+    row.push_back(ValueFromJson(j.at(i), t.columns[i].type));
   return row;
 }
 
@@ -70,9 +75,12 @@ json DescribeRow(const std::optional<events::Row>& row, const events::TableSchem
   json out = json::object();
   for (size_t i = 0; i < t.columns.size() && i < row->size(); ++i) {
     const auto& v = (*row)[i];
-    if (v.state == events::Value::State::kNull) out[t.columns[i].name] = nullptr;
-    else if (v.state == events::Value::State::kUnchangedToast) out[t.columns[i].name] = "<toast>";
-    else out[t.columns[i].name] = events::ValueToText(t.columns[i].type, v);
+    if (v.state == events::Value::State::kNull)
+      out[t.columns[i].name] = nullptr;
+    else if (v.state == events::Value::State::kUnchangedToast)
+      out[t.columns[i].name] = "<toast>";
+    else
+      out[t.columns[i].name] = events::ValueToText(t.columns[i].type, v);
   }
   return out;
 }
@@ -206,37 +214,37 @@ size_t RecordingSink::change_count() const {
 // ------------------------------------------------------------------------------ MockCluster
 
 MockCluster::MockCluster(int brokers) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  ConfPtr conf(rd_kafka_conf_new());
   char err[512];
-  rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
-  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  rd_kafka_conf_set(conf.get(), "log_level", "0", err, sizeof err);
+  rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
   if (!rk_) throw std::runtime_error(std::string("mock cluster handle: ") + err);
-  cluster_ = rd_kafka_mock_cluster_new(rk_, brokers);
+  conf.release();  // the handle owns it now
+  cluster_.reset(rd_kafka_mock_cluster_new(rk_.get(), brokers));
   if (!cluster_) throw std::runtime_error("rd_kafka_mock_cluster_new failed");
-  bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+  bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster_.get());
 }
 
-MockCluster::~MockCluster() {
-  if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
-  if (rk_) rd_kafka_destroy(rk_);
-}
+MockCluster::~MockCluster() = default;
 
 void MockCluster::CreateTopic(const std::string& topic, int partitions) {
-  rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 3);
+  rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(cluster_.get(), topic.c_str(), partitions, 3);
   if (e) throw std::runtime_error("mock topic " + topic + ": " + rd_kafka_err2str(e));
 }
 
-void MockCluster::SetAllBrokersDown() { rd_kafka_mock_broker_set_down(cluster_, -1); }
-void MockCluster::SetAllBrokersUp() { rd_kafka_mock_broker_set_up(cluster_, -1); }
+void MockCluster::SetAllBrokersDown() { rd_kafka_mock_broker_set_down(cluster_.get(), -1); }
+void MockCluster::SetAllBrokersUp() { rd_kafka_mock_broker_set_up(cluster_.get(), -1); }
 
 void MockCluster::FailNextProduceRequests(size_t count, rd_kafka_resp_err_t error) {
   std::vector<rd_kafka_resp_err_t> errors(count, error);
-  rd_kafka_mock_push_request_errors_array(cluster_, /*ApiKey Produce*/ 0, count, errors.data());
+  rd_kafka_mock_push_request_errors_array(cluster_.get(), /*ApiKey Produce*/ 0, count,
+                                          errors.data());
 }
 
-void ProduceRaw(const std::string& brokers, const std::string& topic,
-                const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>>&
-                    messages) {
+void ProduceRaw(
+    const std::string& brokers, const std::string& topic,
+    const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>>&
+        messages) {
   int failures = 0;
   auto producer = Producer::Create({{"bootstrap.servers", brokers}, {"enable.idempotence", "true"}},
                                    [&](void*, rd_kafka_resp_err_t e) { failures += e != 0; });

@@ -10,15 +10,16 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "transport/kafka/client.h"
 #include "transport/kafka/envelope.h"
+#include "transport/kafka/handles.h"
 #include "transport/sink.h"
 
 namespace migsbyu::kafka::testing {
@@ -34,8 +35,7 @@ std::shared_ptr<const events::TableSchema> TableFromJson(const json& j);
 //  "changed_by" (default null), "origin" (default "database"), "before"/"after": [values] or null};
 //  values typed by column: integers for ints, dates (days)
 // and timestamps (µs), strings for text and numeric, "__toast__" for an unchanged TOAST value.
-events::ChangeEvent EventFromJson(const json& j,
-                                  std::shared_ptr<const events::TableSchema> table);
+events::ChangeEvent EventFromJson(const json& j, std::shared_ptr<const events::TableSchema> table);
 
 // {"end_lsn", "last_commit_lsn", "snapshot", "data_collection_order", "processed_at_us"}.
 EnvelopeContext ContextFromJson(const json& j);
@@ -83,14 +83,14 @@ class MockCluster {
   void FailNextProduceRequests(size_t count, rd_kafka_resp_err_t error);
 
  private:
-  rd_kafka_t* rk_ = nullptr;  // the handle the mock cluster lives on
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  KafkaHandlePtr rk_;  // the handle the mock cluster lives on; destroyed after it
+  KafkaPtr<rd_kafka_mock_cluster_t, rd_kafka_mock_cluster_destroy> cluster_;
   std::string bootstraps_;
 };
 
 // Produces raw key/value strings (null when nullptr) and waits for their acknowledgement.
-void ProduceRaw(const std::string& brokers, const std::string& topic,
-                const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>>&
-                    messages);
+void ProduceRaw(
+    const std::string& brokers, const std::string& topic,
+    const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>>& messages);
 
 }  // namespace migsbyu::kafka::testing

@@ -105,7 +105,8 @@ function DimensionTab({ entity }: { entity: string }) {
   const [currentOnly, setCurrentOnly] = useState(false);
   const q = useDebounced(filter.trim(), 250);
   const listing = useListing<Row>(`/analytics/dimensions/${entity}`, { current: currentOnly ? "true" : undefined }, {}, commits);
-  useEffect(() => listing.setQuery(q), [q, listing.setQuery]);
+  const { setQuery } = listing;
+  useEffect(() => setQuery(q), [q, setQuery]);
   const masked = !useAuth().me?.pii;
   const columns = useMemo(() => columnsFor(listing.rows, true, masked), [listing.rows, masked]);
   return (
