@@ -27,8 +27,8 @@ struct PipelineOptions {
   std::vector<std::string> tables = {"students", "professors", "courses", "takes", "teaches"};
   std::string on_slot_loss = "stop";     // --on-slot-loss: stop or resnapshot (cdc/slot.h)
   std::string on_error = "dead-letter";  // --on-error: dead-letter or stop
-  analytics::ConsoleOptions console;  // the SQL console's limits (--console-*)
-  lake::IcebergOptions iceberg;       // --no-iceberg, --iceberg-retention-hours
+  analytics::ConsoleOptions console;     // the SQL console's limits (--console-*)
+  lake::IcebergOptions iceberg;          // --no-iceberg, --iceberg-retention-hours
 };
 
 // Adds the pipeline's options (--lake-dir, --no-pipeline, --console-*, ...) to a subcommand.

@@ -17,11 +17,16 @@ namespace migsbyu::cdc {
 
 std::string_view ConnectorStateName(ConnectorState state) {
   switch (state) {
-    case ConnectorState::kStarting: return "starting";
-    case ConnectorState::kSnapshotting: return "snapshotting";
-    case ConnectorState::kStreaming: return "streaming";
-    case ConnectorState::kReconnecting: return "reconnecting";
-    case ConnectorState::kStopped: return "stopped";
+    case ConnectorState::kStarting:
+      return "starting";
+    case ConnectorState::kSnapshotting:
+      return "snapshotting";
+    case ConnectorState::kStreaming:
+      return "streaming";
+    case ConnectorState::kReconnecting:
+      return "reconnecting";
+    case ConnectorState::kStopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -58,7 +63,10 @@ std::string ChangeAsJson(const events::ChangeEvent& e) {
 class Connector::Session {
  public:
   Session(Connector* owner, Lsn* delivered, std::stop_token stop)
-      : owner_(owner), options_(owner->options_), sink_(*owner->sink_), delivered_(*delivered),
+      : owner_(owner),
+        options_(owner->options_),
+        sink_(*owner->sink_),
+        delivered_(*delivered),
         stop_(std::move(stop)) {}
 
   // Returns when stopped (OkStatus) or on the first error. `made_progress` tells the caller
@@ -96,8 +104,9 @@ class Connector::Session {
     }
     if (slot_exists && options_.snapshot && delivered_.IsZero()) {
       // The sink holds nothing durable: a snapshot was interrupted (or the sink is new).
-      MIGSBYU_LOG_WARN("cdc: slot {} exists but the sink holds nothing; recreating it for a snapshot",
-                   options_.slot_name);
+      MIGSBYU_LOG_WARN(
+          "cdc: slot {} exists but the sink holds nothing; recreating it for a snapshot",
+          options_.slot_name);
       MIGSBYU_TRY(repl_->DropSlot(options_.slot_name));
       slot_exists = false;
     }
@@ -106,7 +115,8 @@ class Connector::Session {
       MIGSBYU_ASSIGN(snapshot_instant_us_, ServerClockUs(*conn_));
       MIGSBYU_ASSIGN(auto slot,
                      repl_->CreateLogicalSlot(options_.slot_name, options_.snapshot || resnapshot));
-      MIGSBYU_LOG_INFO("cdc: created slot {} at {}", options_.slot_name, slot.consistent_point.ToString());
+      MIGSBYU_LOG_INFO("cdc: created slot {} at {}", options_.slot_name,
+                       slot.consistent_point.ToString());
       if (options_.snapshot || resnapshot) {
         MIGSBYU_TRY(Snapshot(slot));
         if (stop_.stop_requested()) return OkStatus();
@@ -191,9 +201,9 @@ class Connector::Session {
       return OkStatus();
     }
     WarnPrivate(*current);
-    MIGSBYU_ASSIGN(auto all, conn_->ExecParams(
-                                 "SELECT puballtables FROM pg_publication WHERE pubname = $1",
-                                 {options_.publication_name}));
+    MIGSBYU_ASSIGN(auto all,
+                   conn_->ExecParams("SELECT puballtables FROM pg_publication WHERE pubname = $1",
+                                     {options_.publication_name}));
     if (all.rows() == 1 && all.Get(0, 0) == "t") {
       // PostgreSQL cannot add or drop a table of a FOR ALL TABLES publication: the operator who
       // made it chose every table, so it is used as it is.
@@ -444,7 +454,8 @@ class Connector::Session {
   }
 
   Status On(TruncateMessage& m, Lsn lsn) {
-    if (!in_tx_) return Error::Corruption("Truncate outside a transaction at LSN " + lsn.ToString());
+    if (!in_tx_)
+      return Error::Corruption("Truncate outside a transaction at LSN " + lsn.ToString());
     if (skip_) return OkStatus();
     for (auto& table : m.tables) {
       if (IsPrivateSchema(table->schema)) continue;
@@ -477,7 +488,8 @@ class Connector::Session {
   }
 
   Status On(StreamCommitMessage& m, Lsn lsn) {
-    if (in_tx_) return Error::Corruption("Stream Commit inside a transaction at LSN " + lsn.ToString());
+    if (in_tx_)
+      return Error::Corruption("Stream Commit inside a transaction at LSN " + lsn.ToString());
     auto it = spools_.find(m.xid);
     std::unique_ptr<TransactionSpool> spool;
     if (it != spools_.end()) {
@@ -657,8 +669,8 @@ Connector::~Connector() = default;
 Status Connector::Run(std::stop_token stop) {
   if (options_.database_url.empty()) return Error::InvalidArgument("cdc: database_url is empty");
   if (options_.protocol_version != 1 && options_.protocol_version != 2) {
-    return Error::InvalidArgument("cdc: protocol_version " + std::to_string(options_.protocol_version) +
-                                  " (use 1 or 2)");
+    return Error::InvalidArgument("cdc: protocol_version " +
+                                  std::to_string(options_.protocol_version) + " (use 1 or 2)");
   }
   if (options_.slot_name.empty() || options_.publication_name.empty()) {
     return Error::InvalidArgument("cdc: slot and publication names must not be empty");

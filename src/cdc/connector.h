@@ -125,8 +125,8 @@ struct Metrics {
   double events_per_second = 0;  // over the last few seconds
   uint64_t events_total = 0;     // changes handed to the sink since start (snapshot included)
   uint64_t transactions_total = 0;
-  Lsn last_flushed_lsn;          // confirmed to the server
-  Lsn server_wal_end;            // the server's position as last reported
+  Lsn last_flushed_lsn;  // confirmed to the server
+  Lsn server_wal_end;    // the server's position as last reported
   int64_t last_commit_time_us = 0;
   // Snapshot progress: tables copied of total, and rows so far.
   uint32_t snapshot_tables_done = 0;
@@ -144,7 +144,7 @@ struct Metrics {
   // Reconciling snapshots taken after a slot loss (--on-slot-loss=resnapshot).
   uint64_t slot_resnapshots = 0;
   uint64_t dead_letters = 0;  // changes set aside as unstorable since start
-  std::string last_error;  // empty when none since the last successful (re)connection
+  std::string last_error;     // empty when none since the last successful (re)connection
 };
 
 class Connector {

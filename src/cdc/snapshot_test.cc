@@ -63,8 +63,8 @@ class SnapshotTest : public ::testing::Test {
   Status Copy(HookSink& sink) {
     return CopySnapshot(
         *copier_, slot_.snapshot_name, {{"public", "t"}}, slot_.consistent_point,
-        /*instant_us=*/1'700'000'000'000'000, sink,
-        [](const SnapshotProgress&) {}, std::stop_token());
+        /*instant_us=*/1'700'000'000'000'000, sink, [](const SnapshotProgress&) {},
+        std::stop_token());
   }
 
   // Ends the copier's session and waits until its backend is gone.

@@ -32,8 +32,8 @@
 namespace migsbyu::events {
 
 enum class Operation : char {
-  kRead = 'r',      // a row of the initial snapshot
-  kInsert = 'c',    // Debezium's letters: c(reate), u(pdate), d(elete), t(runcate), r(ead)
+  kRead = 'r',    // a row of the initial snapshot
+  kInsert = 'c',  // Debezium's letters: c(reate), u(pdate), d(elete), t(runcate), r(ead)
   kUpdate = 'u',
   kDelete = 'd',
   kTruncate = 't',
@@ -46,7 +46,7 @@ enum class ValueType : uint8_t {
   kInt32,
   kInt64,
   kFloat64,
-  kNumeric,      // exact decimal, text form
+  kNumeric,  // exact decimal, text form
   kText,
   kDate,         // days since 1970-01-01
   kTimestamp,    // µs since 1970-01-01 00:00:00, no zone
@@ -95,10 +95,10 @@ using Row = std::vector<Value>;
 
 struct TransactionInfo {
   uint32_t xid = 0;
-  Lsn commit_lsn;            // the LSN of the commit record
-  Lsn end_lsn;               // the LSN just past the commit: what to acknowledge
+  Lsn commit_lsn;              // the LSN of the commit record
+  Lsn end_lsn;                 // the LSN just past the commit: what to acknowledge
   int64_t commit_time_us = 0;  // commit timestamp, µs since the Unix epoch
-  bool snapshot = false;     // the initial snapshot's pseudo-transaction
+  bool snapshot = false;       // the initial snapshot's pseudo-transaction
   // Snapshot only: the tables it copies (names without schema), also those with no row, so a
   // sink that reconciles knows which tables the snapshot speaks for. Empty when unknown.
   std::vector<std::string> snapshot_tables;

@@ -169,8 +169,8 @@ class ScdBuilder {
   std::map<std::string, std::set<std::string>> snapshot_ids_;
   std::map<std::string, std::set<std::tuple<std::string, std::string, std::string>>>
       snapshot_links_;
-  std::map<Offering, std::set<std::string>> enrolled_;                       // → students
-  std::map<Offering, std::set<std::string>> assigned_;                       // → professors
+  std::map<Offering, std::set<std::string>> enrolled_;  // → students
+  std::map<Offering, std::set<std::string>> assigned_;  // → professors
 };
 
 }  // namespace migsbyu::lake

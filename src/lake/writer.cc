@@ -833,21 +833,21 @@ Status LakeWriter::SpillDims() {
 
 Status LakeWriter::SpillFact() {
   // The appends below follow FactColumns()' order.
-  MIGSBYU_TRY(WriteFile(
-      kFactDataset, FactColumns(), fact_.size(), [&](duck::Appender& app, size_t r) -> Status {
-        const auto& f = fact_[r];
-        MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
-        MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
-        MIGSBYU_TRY(AppendOptionalInt(app, f.course_key));
-        MIGSBYU_TRY(app.AppendString(f.semester));
-        MIGSBYU_TRY(app.AppendInt32(f.count));
-        MIGSBYU_TRY(app.AppendTimestampTz(f.event_time_us));
-        MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
-        MIGSBYU_TRY(app.AppendUint64(f.source_position));
-        MIGSBYU_TRY(app.AppendString(f.student_id));
-        MIGSBYU_TRY(AppendOptionalString(app, f.professor_id));
-        return app.AppendString(f.course_id);
-      }));
+  MIGSBYU_TRY(WriteFile(kFactDataset, FactColumns(), fact_.size(),
+                        [&](duck::Appender& app, size_t r) -> Status {
+                          const auto& f = fact_[r];
+                          MIGSBYU_TRY(AppendOptionalInt(app, f.student_key));
+                          MIGSBYU_TRY(AppendOptionalInt(app, f.professor_key));
+                          MIGSBYU_TRY(AppendOptionalInt(app, f.course_key));
+                          MIGSBYU_TRY(app.AppendString(f.semester));
+                          MIGSBYU_TRY(app.AppendInt32(f.count));
+                          MIGSBYU_TRY(app.AppendTimestampTz(f.event_time_us));
+                          MIGSBYU_TRY(app.AppendUint64(f.source_lsn));
+                          MIGSBYU_TRY(app.AppendUint64(f.source_position));
+                          MIGSBYU_TRY(app.AppendString(f.student_id));
+                          MIGSBYU_TRY(AppendOptionalString(app, f.professor_id));
+                          return app.AppendString(f.course_id);
+                        }));
   buffered_rows_ -= fact_.size();
   fact_.clear();
   return OkStatus();

@@ -150,7 +150,6 @@ std::optional<std::pair<int, int>> NumericPrecisionScale(int32_t typmod) {
 
 // ------------------------------------------------------------------------------ time
 
-
 // ISO 8601 text of a date/timestamp value: events::ValueToText with 'T' and 'Z'.
 std::string IsoText(ValueType type, const Value& v) {
   std::string text = events::ValueToText(type, v);
@@ -171,22 +170,36 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 // PostgreSQL type name as Debezium's column.propagate.source.type prints it.
 std::string SourceTypeName(const Column& c) {
   switch (c.type_oid) {
-    case 1043: return "VARCHAR";
-    case 1042: return "BPCHAR";
-    case 25: return "TEXT";
-    default: break;
+    case 1043:
+      return "VARCHAR";
+    case 1042:
+      return "BPCHAR";
+    case 25:
+      return "TEXT";
+    default:
+      break;
   }
   switch (c.type) {
-    case ValueType::kBool: return "BOOL";
-    case ValueType::kInt16: return "INT2";
-    case ValueType::kInt32: return "INT4";
-    case ValueType::kInt64: return "INT8";
-    case ValueType::kFloat64: return "FLOAT8";
-    case ValueType::kNumeric: return "NUMERIC";
-    case ValueType::kText: return "TEXT";
-    case ValueType::kDate: return "DATE";
-    case ValueType::kTimestamp: return "TIMESTAMP";
-    case ValueType::kTimestampTz: return "TIMESTAMPTZ";
+    case ValueType::kBool:
+      return "BOOL";
+    case ValueType::kInt16:
+      return "INT2";
+    case ValueType::kInt32:
+      return "INT4";
+    case ValueType::kInt64:
+      return "INT8";
+    case ValueType::kFloat64:
+      return "FLOAT8";
+    case ValueType::kNumeric:
+      return "NUMERIC";
+    case ValueType::kText:
+      return "TEXT";
+    case ValueType::kDate:
+      return "DATE";
+    case ValueType::kTimestamp:
+      return "TIMESTAMP";
+    case ValueType::kTimestampTz:
+      return "TIMESTAMPTZ";
   }
   return "TEXT";
 }
@@ -198,13 +211,20 @@ struct SourceType {
 
 std::optional<SourceType> FromSourceTypeName(std::string_view name) {
   static const std::pair<std::string_view, SourceType> kTypes[] = {
-      {"BOOL", {ValueType::kBool, 16}},          {"INT2", {ValueType::kInt16, 21}},
-      {"INT4", {ValueType::kInt32, 23}},         {"INT8", {ValueType::kInt64, 20}},
-      {"FLOAT8", {ValueType::kFloat64, 701}},    {"NUMERIC", {ValueType::kNumeric, 1700}},
-      {"TEXT", {ValueType::kText, 25}},          {"VARCHAR", {ValueType::kText, 1043}},
-      {"BPCHAR", {ValueType::kText, 1042}},      {"DATE", {ValueType::kDate, 1082}},
-      {"TIMESTAMP", {ValueType::kTimestamp, 1114}}, {"TIMESTAMPTZ", {ValueType::kTimestampTz, 1184}},
-      {"SERIAL", {ValueType::kInt32, 23}},       {"BIGSERIAL", {ValueType::kInt64, 20}},
+      {"BOOL", {ValueType::kBool, 16}},
+      {"INT2", {ValueType::kInt16, 21}},
+      {"INT4", {ValueType::kInt32, 23}},
+      {"INT8", {ValueType::kInt64, 20}},
+      {"FLOAT8", {ValueType::kFloat64, 701}},
+      {"NUMERIC", {ValueType::kNumeric, 1700}},
+      {"TEXT", {ValueType::kText, 25}},
+      {"VARCHAR", {ValueType::kText, 1043}},
+      {"BPCHAR", {ValueType::kText, 1042}},
+      {"DATE", {ValueType::kDate, 1082}},
+      {"TIMESTAMP", {ValueType::kTimestamp, 1114}},
+      {"TIMESTAMPTZ", {ValueType::kTimestampTz, 1184}},
+      {"SERIAL", {ValueType::kInt32, 23}},
+      {"BIGSERIAL", {ValueType::kInt64, 20}},
   };
   for (const auto& [n, t] : kTypes) {
     if (n == name) return t;
@@ -214,16 +234,26 @@ std::optional<SourceType> FromSourceTypeName(std::string_view name) {
 
 uint32_t DefaultOid(ValueType t) {
   switch (t) {
-    case ValueType::kBool: return 16;
-    case ValueType::kInt16: return 21;
-    case ValueType::kInt32: return 23;
-    case ValueType::kInt64: return 20;
-    case ValueType::kFloat64: return 701;
-    case ValueType::kNumeric: return 1700;
-    case ValueType::kText: return 25;
-    case ValueType::kDate: return 1082;
-    case ValueType::kTimestamp: return 1114;
-    case ValueType::kTimestampTz: return 1184;
+    case ValueType::kBool:
+      return 16;
+    case ValueType::kInt16:
+      return 21;
+    case ValueType::kInt32:
+      return 23;
+    case ValueType::kInt64:
+      return 20;
+    case ValueType::kFloat64:
+      return 701;
+    case ValueType::kNumeric:
+      return 1700;
+    case ValueType::kText:
+      return 25;
+    case ValueType::kDate:
+      return 1082;
+    case ValueType::kTimestamp:
+      return 1114;
+    case ValueType::kTimestampTz:
+      return 1184;
   }
   return 25;
 }
@@ -249,12 +279,24 @@ json FieldSchema(const Column& c, bool optional, const EnvelopeOptions& o) {
   };
   json params = {{kSourceType, SourceTypeName(c)}};
   switch (c.type) {
-    case ValueType::kBool: set_type("boolean"); break;
-    case ValueType::kInt16: set_type("int16"); break;
-    case ValueType::kInt32: set_type("int32"); break;
-    case ValueType::kInt64: set_type("int64"); break;
-    case ValueType::kFloat64: set_type("double"); break;
-    case ValueType::kText: set_type("string"); break;
+    case ValueType::kBool:
+      set_type("boolean");
+      break;
+    case ValueType::kInt16:
+      set_type("int16");
+      break;
+    case ValueType::kInt32:
+      set_type("int32");
+      break;
+    case ValueType::kInt64:
+      set_type("int64");
+      break;
+    case ValueType::kFloat64:
+      set_type("double");
+      break;
+    case ValueType::kText:
+      set_type("string");
+      break;
     case ValueType::kNumeric: {
       auto ps = NumericPrecisionScale(c.type_modifier);
       if (ps) {
@@ -281,17 +323,22 @@ json FieldSchema(const Column& c, bool optional, const EnvelopeOptions& o) {
       break;
     }
     case ValueType::kDate:
-      if (o.time_precision == TimePrecision::kIsoString) set_type("string", "io.debezium.time.IsoDate");
-      else if (o.time_precision == TimePrecision::kAdaptive) set_type("int32", "io.debezium.time.Date");
-      else set_type("int32", "org.apache.kafka.connect.data.Date");
+      if (o.time_precision == TimePrecision::kIsoString)
+        set_type("string", "io.debezium.time.IsoDate");
+      else if (o.time_precision == TimePrecision::kAdaptive)
+        set_type("int32", "io.debezium.time.Date");
+      else
+        set_type("int32", "org.apache.kafka.connect.data.Date");
       break;
     case ValueType::kTimestamp:
       if (c.type_modifier >= 0) params[kSourceLength] = std::to_string(c.type_modifier);
       if (o.time_precision == TimePrecision::kIsoString) {
         set_type("string", "io.debezium.time.IsoTimestamp");
       } else if (o.time_precision == TimePrecision::kAdaptive) {
-        if (TimestampPrecision(c) <= 3) set_type("int64", "io.debezium.time.Timestamp");
-        else set_type("int64", "io.debezium.time.MicroTimestamp");
+        if (TimestampPrecision(c) <= 3)
+          set_type("int64", "io.debezium.time.Timestamp");
+        else
+          set_type("int64", "io.debezium.time.MicroTimestamp");
       } else {
         set_type("int64", "org.apache.kafka.connect.data.Timestamp");
       }
@@ -311,12 +358,16 @@ Result<json> EncodeColumnValue(const TableSchema& t, const Column& c, const Valu
   if (v.state == Value::State::kNull) return json(nullptr);
   if (v.state == Value::State::kUnchangedToast) return json(kUnavailable);
   switch (c.type) {
-    case ValueType::kBool: return json(v.integer != 0);
+    case ValueType::kBool:
+      return json(v.integer != 0);
     case ValueType::kInt16:
     case ValueType::kInt32:
-    case ValueType::kInt64: return json(v.integer);
-    case ValueType::kFloat64: return json(v.real);
-    case ValueType::kText: return json(v.text);
+    case ValueType::kInt64:
+      return json(v.integer);
+    case ValueType::kFloat64:
+      return json(v.real);
+    case ValueType::kText:
+      return json(v.text);
     case ValueType::kNumeric: {
       if (o.decimal_handling == DecimalHandling::kString) return json(v.text);
       // Bounded by the column's numeric(p, s), or by PostgreSQL's largest declared numeric.
@@ -345,7 +396,8 @@ Result<json> EncodeColumnValue(const TableSchema& t, const Column& c, const Valu
         return json(v.integer);
       }
       return json(FloorDiv(v.integer, 1000));
-    case ValueType::kTimestampTz: return json(IsoText(c.type, v));
+    case ValueType::kTimestampTz:
+      return json(IsoText(c.type, v));
   }
   return json(nullptr);
 }
@@ -384,33 +436,55 @@ json SimpleField(const char* type, const char* field, bool optional) {
 
 json ValueSchema(const TableSchema& t, const EnvelopeOptions& o) {
   const std::string prefix = Prefix(o, t);
-  json source_fields = json::array({
-      SimpleField("string", "version", false), SimpleField("string", "connector", false),
-      SimpleField("string", "name", false), SimpleField("int64", "ts_ms", false),
-      {{"type", "string"}, {"optional", true}, {"name", "io.debezium.data.Enum"}, {"version", 1},
-       {"parameters", {{"allowed", "true,last,false,incremental"}}}, {"default", "false"},
-       {"field", "snapshot"}},
-      SimpleField("string", "db", false), SimpleField("string", "sequence", true),
-      SimpleField("int64", "ts_us", true), SimpleField("int64", "ts_ns", true),
-      SimpleField("string", "schema", false), SimpleField("string", "table", false),
-      SimpleField("int64", "txId", true), SimpleField("int64", "lsn", true),
-      SimpleField("int64", "xmin", true), SimpleField("int64", "commit_lsn", true),
-      SimpleField("int64", "end_lsn", true), SimpleField("string", "changed_by", true),
-      SimpleField("string", "origin", true)});
-  json tx_fields = json::array({SimpleField("string", "id", false),
-                                SimpleField("int64", "total_order", false),
-                                SimpleField("int64", "data_collection_order", false)});
-  json fields = json::array({
-      RowSchema(t, o, false, prefix + ".Value", "before"),
-      RowSchema(t, o, false, prefix + ".Value", "after"),
-      {{"type", "struct"}, {"fields", source_fields}, {"optional", false},
-       {"name", "io.debezium.connector.postgresql.Source"}, {"field", "source"}},
-      {{"type", "struct"}, {"fields", tx_fields}, {"optional", true}, {"name", "event.block"},
-       {"version", 1}, {"field", "transaction"}},
-      SimpleField("string", "op", false), SimpleField("int64", "ts_ms", true),
-      SimpleField("int64", "ts_us", true), SimpleField("int64", "ts_ns", true)});
-  return {{"type", "struct"}, {"fields", fields}, {"optional", false},
-          {"name", prefix + ".Envelope"}, {"version", 1}};
+  json source_fields = json::array({SimpleField("string", "version", false),
+                                    SimpleField("string", "connector", false),
+                                    SimpleField("string", "name", false),
+                                    SimpleField("int64", "ts_ms", false),
+                                    {{"type", "string"},
+                                     {"optional", true},
+                                     {"name", "io.debezium.data.Enum"},
+                                     {"version", 1},
+                                     {"parameters", {{"allowed", "true,last,false,incremental"}}},
+                                     {"default", "false"},
+                                     {"field", "snapshot"}},
+                                    SimpleField("string", "db", false),
+                                    SimpleField("string", "sequence", true),
+                                    SimpleField("int64", "ts_us", true),
+                                    SimpleField("int64", "ts_ns", true),
+                                    SimpleField("string", "schema", false),
+                                    SimpleField("string", "table", false),
+                                    SimpleField("int64", "txId", true),
+                                    SimpleField("int64", "lsn", true),
+                                    SimpleField("int64", "xmin", true),
+                                    SimpleField("int64", "commit_lsn", true),
+                                    SimpleField("int64", "end_lsn", true),
+                                    SimpleField("string", "changed_by", true),
+                                    SimpleField("string", "origin", true)});
+  json tx_fields =
+      json::array({SimpleField("string", "id", false), SimpleField("int64", "total_order", false),
+                   SimpleField("int64", "data_collection_order", false)});
+  json fields = json::array({RowSchema(t, o, false, prefix + ".Value", "before"),
+                             RowSchema(t, o, false, prefix + ".Value", "after"),
+                             {{"type", "struct"},
+                              {"fields", source_fields},
+                              {"optional", false},
+                              {"name", "io.debezium.connector.postgresql.Source"},
+                              {"field", "source"}},
+                             {{"type", "struct"},
+                              {"fields", tx_fields},
+                              {"optional", true},
+                              {"name", "event.block"},
+                              {"version", 1},
+                              {"field", "transaction"}},
+                             SimpleField("string", "op", false),
+                             SimpleField("int64", "ts_ms", true),
+                             SimpleField("int64", "ts_us", true),
+                             SimpleField("int64", "ts_ns", true)});
+  return {{"type", "struct"},
+          {"fields", fields},
+          {"optional", false},
+          {"name", prefix + ".Envelope"},
+          {"version", 1}};
 }
 
 // The schema parts depend only on the table and the options, so each thread keeps the dumped
@@ -428,8 +502,9 @@ const SchemaTexts& CachedSchemas(const TableSchema& t, const EnvelopeOptions& o)
   constexpr size_t kMaxTables = 64;
   thread_local std::vector<SchemaTexts> cache;
   for (const auto& e : cache) {
-    if (e.decimal == o.decimal_handling && e.time == o.time_precision && e.prefix == o.topic_prefix &&
-        e.table.name == t.name && e.table.schema == t.schema && e.table.columns == t.columns) {
+    if (e.decimal == o.decimal_handling && e.time == o.time_precision &&
+        e.prefix == o.topic_prefix && e.table.name == t.name && e.table.schema == t.schema &&
+        e.table.columns == t.columns) {
       return e;
     }
   }
@@ -474,7 +549,9 @@ std::string TopicName(const EnvelopeOptions& options, const TableSchema& table) 
 Result<std::optional<std::string>> EncodeKey(const ChangeEvent& change,
                                              const EnvelopeOptions& options) {
   const TableSchema& t = *change.table;
-  const events::Row* row = change.after ? &*change.after : change.before ? &*change.before : nullptr;
+  const events::Row* row = change.after    ? &*change.after
+                           : change.before ? &*change.before
+                                           : nullptr;
   bool has_key = std::any_of(t.columns.begin(), t.columns.end(), [](auto& c) { return c.key; });
   if (!row || !has_key || change.op == Operation::kTruncate) return std::optional<std::string>();
   MIGSBYU_ASSIGN(json payload, EncodeRow(t, *row, options, true));
@@ -595,8 +672,8 @@ namespace {
 // How one column's values are written, from its field schema (or inferred).
 struct FieldCodec {
   ValueType type = ValueType::kText;
-  int64_t time_unit_us = 1;     // int64 timestamps: 1 (µs), 1000 (ms); -1000 for ns
-  bool decimal_bytes = false;   // org.apache.kafka.connect.data.Decimal
+  int64_t time_unit_us = 1;    // int64 timestamps: 1 (µs), 1000 (ms); -1000 for ns
+  bool decimal_bytes = false;  // org.apache.kafka.connect.data.Decimal
   int decimal_scale = 0;
 };
 
@@ -612,12 +689,16 @@ std::pair<Column, FieldCodec> ColumnFromFieldSchema(const json& f) {
   c.name = Str(f, "field");
   const std::string type = Str(f, "type");
   const std::string name = Str(f, "name");
-  json params = f.contains("parameters") && f["parameters"].is_object() ? f["parameters"] : json::object();
-  if (type == "boolean") codec.type = ValueType::kBool;
-  else if (type == "int8" || type == "int16") codec.type = ValueType::kInt16;
+  json params =
+      f.contains("parameters") && f["parameters"].is_object() ? f["parameters"] : json::object();
+  if (type == "boolean")
+    codec.type = ValueType::kBool;
+  else if (type == "int8" || type == "int16")
+    codec.type = ValueType::kInt16;
   else if (type == "int32") {
     codec.type = (name == "io.debezium.time.Date" || name == "org.apache.kafka.connect.data.Date")
-                     ? ValueType::kDate : ValueType::kInt32;
+                     ? ValueType::kDate
+                     : ValueType::kInt32;
   } else if (type == "int64") {
     codec.type = ValueType::kInt64;
     if (name == "io.debezium.time.MicroTimestamp") {
@@ -639,17 +720,21 @@ std::pair<Column, FieldCodec> ColumnFromFieldSchema(const json& f) {
   } else if (type == "struct" && name == "io.debezium.data.VariableScaleDecimal") {
     codec.type = ValueType::kNumeric;
   } else if (type == "string") {
-    if (name == "io.debezium.time.ZonedTimestamp") codec.type = ValueType::kTimestampTz;
-    else if (name == "io.debezium.time.IsoDate") codec.type = ValueType::kDate;
-    else if (name == "io.debezium.time.IsoTimestamp") codec.type = ValueType::kTimestamp;
-    else codec.type = ValueType::kText;
+    if (name == "io.debezium.time.ZonedTimestamp")
+      codec.type = ValueType::kTimestampTz;
+    else if (name == "io.debezium.time.IsoDate")
+      codec.type = ValueType::kDate;
+    else if (name == "io.debezium.time.IsoTimestamp")
+      codec.type = ValueType::kTimestamp;
+    else
+      codec.type = ValueType::kText;
   }
   c.type = codec.type;
   c.type_oid = DefaultOid(c.type);
   // column.propagate.source.type refines the type (string-encoded numerics, varchar, ...).
   if (auto st = FromSourceTypeName(Str(params, kSourceType))) {
-    bool compatible = st->type == c.type ||
-                      (c.type == ValueType::kText && st->type == ValueType::kNumeric);
+    bool compatible =
+        st->type == c.type || (c.type == ValueType::kText && st->type == ValueType::kNumeric);
     if (compatible) {
       c.type = codec.type = st->type;
       c.type_oid = st->oid;
@@ -671,10 +756,14 @@ std::pair<Column, FieldCodec> ColumnFromFieldSchema(const json& f) {
 
 FieldCodec InferCodec(const json& v) {
   FieldCodec codec;
-  if (v.is_boolean()) codec.type = ValueType::kBool;
-  else if (v.is_number_integer()) codec.type = ValueType::kInt64;
-  else if (v.is_number_float()) codec.type = ValueType::kFloat64;
-  else if (v.is_object() && v.contains("scale") && v.contains("value")) codec.type = ValueType::kNumeric;
+  if (v.is_boolean())
+    codec.type = ValueType::kBool;
+  else if (v.is_number_integer())
+    codec.type = ValueType::kInt64;
+  else if (v.is_number_float())
+    codec.type = ValueType::kFloat64;
+  else if (v.is_object() && v.contains("scale") && v.contains("value"))
+    codec.type = ValueType::kNumeric;
   return codec;
 }
 
@@ -695,7 +784,8 @@ Result<Value> DecodeColumnValue(const json& v, const FieldCodec& codec, const st
     return *std::move(text);
   };
   if (v.is_null()) return Value::Null();
-  if (v.is_string() && v.get_ref<const std::string&>() == kUnavailable) return Value::UnchangedToast();
+  if (v.is_string() && v.get_ref<const std::string&>() == kUnavailable)
+    return Value::UnchangedToast();
   switch (codec.type) {
     case ValueType::kBool:
       if (!v.is_boolean()) return bad("a boolean");
@@ -843,8 +933,8 @@ Result<json> ParseJson(const std::string& text, const char* what) {
   MIGSBYU_TRY(CheckParsable(text, what));
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) {
-    return Error::Corruption(std::string("kafka envelope: ") + what + " is not JSON: " +
-                             text.substr(0, 80));
+    return Error::Corruption(std::string("kafka envelope: ") + what +
+                             " is not JSON: " + text.substr(0, 80));
   }
   return j;
 }
@@ -970,19 +1060,19 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
   if (payload.is_object() && !payload.contains("op") && payload.contains("status")) {
     return std::optional<DecodedChange>();
   }
-  if (payload.is_object() && payload.value("op", json()) == "m") return std::optional<DecodedChange>();
+  if (payload.is_object() && payload.value("op", json()) == "m")
+    return std::optional<DecodedChange>();
   if (!payload.is_object() || !payload.contains("source") || !payload["source"].is_object() ||
       !payload.contains("op") || !payload["op"].is_string()) {
-    return Error::Corruption("kafka envelope: value has no source or op: " +
-                             value->substr(0, 120));
+    return Error::Corruption("kafka envelope: value has no source or op: " + value->substr(0, 120));
   }
   const json& source = payload["source"];
   const std::string op = payload["op"].get<std::string>();
   DecodedChange out;
   ChangeEvent& ev = out.change;
   if (op.size() != 1 || std::string_view("rcudt").find(op[0]) == std::string_view::npos) {
-    return Error::Corruption("kafka envelope: unknown op '" + op + "' in " +
-                             Str(source, "schema") + "." + Str(source, "table"));
+    return Error::Corruption("kafka envelope: unknown op '" + op + "' in " + Str(source, "schema") +
+                             "." + Str(source, "table"));
   }
   ev.op = static_cast<Operation>(op[0]);
   auto table = std::make_shared<TableSchema>();
@@ -1049,8 +1139,8 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
     for (size_t i = 0; i < table->columns.size(); ++i) {
       auto it = obj.find(table->columns[i].name);
       if (it == obj.end()) continue;
-      MIGSBYU_ASSIGN(row[i], DecodeColumnValue(*it, codecs[i],
-                                               where_table + "." + table->columns[i].name));
+      MIGSBYU_ASSIGN(row[i],
+                     DecodeColumnValue(*it, codecs[i], where_table + "." + table->columns[i].name));
     }
     (std::string_view(part) == "before" ? ev.before : ev.after) = std::move(row);
   }
@@ -1077,7 +1167,8 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
     }
   }
   const json* tx = payload.contains("transaction") && payload["transaction"].is_object()
-                       ? &payload["transaction"] : nullptr;
+                       ? &payload["transaction"]
+                       : nullptr;
   std::string snapshot = source.contains("snapshot") && source["snapshot"].is_boolean()
                              ? (source["snapshot"].get<bool>() ? "true" : "false")
                              : Str(source, "snapshot");

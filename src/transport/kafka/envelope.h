@@ -86,7 +86,7 @@ struct EnvelopeOptions {
   bool schemas_enable = true;            // the JSON converter's schemas.enable (key and value)
   DecimalHandling decimal_handling = DecimalHandling::kString;
   TimePrecision time_precision = TimePrecision::kIsoString;
-  bool tombstones_on_delete = true;      // tombstones.on.delete
+  bool tombstones_on_delete = true;  // tombstones.on.delete
 };
 
 // "<prefix>.<schema>.<table>".
@@ -94,12 +94,12 @@ std::string TopicName(const EnvelopeOptions& options, const events::TableSchema&
 
 // What an envelope carries beyond the change itself; the sink knows it.
 struct EnvelopeContext {
-  Lsn end_lsn;                          // of the transaction; zero when not known yet
-  std::optional<Lsn> last_commit_lsn;   // commit LSN of the previous transaction, if known
-  bool snapshot = false;                // part of the initial snapshot
-  bool last_snapshot_record = false;    // source.snapshot = "last"
-  uint64_t data_collection_order = 1;   // 1-based among this table's changes in the transaction
-  int64_t processed_at_us = 0;          // payload ts_ms/ts_us/ts_ns
+  Lsn end_lsn;                         // of the transaction; zero when not known yet
+  std::optional<Lsn> last_commit_lsn;  // commit LSN of the previous transaction, if known
+  bool snapshot = false;               // part of the initial snapshot
+  bool last_snapshot_record = false;   // source.snapshot = "last"
+  uint64_t data_collection_order = 1;  // 1-based among this table's changes in the transaction
+  int64_t processed_at_us = 0;         // payload ts_ms/ts_us/ts_ns
 };
 
 // The key message, or nullopt when the change has no key (a truncate, or a table without a
@@ -144,8 +144,8 @@ struct DecodedChange {
 
 // Decodes one message. `key` and `value` are null for Kafka null. A tombstone (null value) and
 // a record that is not a row change (Debezium's transaction BEGIN/END metadata, an op "m"
-// logical decoding message) give nullopt. Errors (Corruption) name what is malformed: bad JSON, missing source, unknown
-// op, a value that does not match its declared type.
+// logical decoding message) give nullopt. Errors (Corruption) name what is malformed: bad JSON,
+// missing source, unknown op, a value that does not match its declared type.
 Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
                                                     const std::string* value);
 

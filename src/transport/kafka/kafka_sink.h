@@ -103,7 +103,7 @@ class KafkaSink : public transport::Sink {
   TxId next_tx_ = 1;
   std::optional<TxId> current_;
   events::TransactionInfo current_info_;
-  std::map<std::string, uint64_t> data_collection_order_;  // per table, current transaction
+  std::map<std::string, uint64_t> data_collection_order_;   // per table, current transaction
   std::map<std::string, uint64_t> data_collection_events_;  // per "<schema>.<table>", likewise
   std::optional<Lsn> last_commit_lsn_;
   Lsn acknowledged_;
