@@ -42,7 +42,8 @@ describe("App", () => {
     expect(await screen.findByRole("heading", { level: 1, name: "MigsbyU" })).toBeTruthy();
     expect(screen.getByRole("img", { name: "Operational schema" })).toBeTruthy();
     expect(screen.getByRole("img", { name: "Analytics schema" })).toBeTruthy();
-    expect(StubEventSource.opened).toEqual(["/api/analytics/events"]);
+    // The live stream opens in an effect, which may run just after the first paint.
+    await waitFor(() => expect(StubEventSource.opened).toEqual(["/api/analytics/events"]));
 
     await user.click(screen.getByRole("link", { name: "Operational" }));
     expect(window.location.pathname).toBe("/operational/students");
