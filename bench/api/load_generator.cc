@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "common/unique_fd.h"
 
 namespace migsbyu::bench {
@@ -26,17 +27,6 @@ double CpuSeconds() {
   getrusage(RUSAGE_THREAD, &usage);
   auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // What the head of a response says about how to read the rest.
@@ -66,16 +56,16 @@ bool ParseHead(std::string_view head, ResponseHead* out) {
     std::string_view name = header.substr(0, colon);
     std::string_view value = header.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    if (EqualsIgnoreCase(name, "content-length")) {
+    if (EqualsIgnoreAsciiCase(name, "content-length")) {
       out->content_length = 0;
       for (char ch : value) {
         if (ch < '0' || ch > '9') return false;
         out->content_length = out->content_length * 10 + static_cast<size_t>(ch - '0');
       }
-    } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
+    } else if (EqualsIgnoreAsciiCase(name, "transfer-encoding")) {
       out->chunked = true;
-    } else if (EqualsIgnoreCase(name, "connection")) {
-      out->close = EqualsIgnoreCase(value, "close");
+    } else if (EqualsIgnoreAsciiCase(name, "connection")) {
+      out->close = EqualsIgnoreAsciiCase(value, "close");
     }
   }
   return true;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <utility>
 
+#include "common/ascii.h"
+
 namespace migsbyu::portal::http {
 namespace {
 
@@ -34,17 +36,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-char ToLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-// `lower` must be lower-case already.
-bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (ToLower(s[i]) != lower[i]) return false;
-  }
-  return true;
 }
 
 std::string_view TrimWhitespace(std::string_view s) {
@@ -228,7 +219,7 @@ class RequestParser {
       size_t scheme_end = target.find("://");
       std::string_view scheme = target.substr(0, scheme_end);
       if (scheme_end == std::string_view::npos ||
-          !(EqualsIgnoreCase(scheme, "http") || EqualsIgnoreCase(scheme, "https"))) {
+          !(EqualsIgnoreAsciiCase(scheme, "http") || EqualsIgnoreAsciiCase(scheme, "https"))) {
         return Fail(400, "Request target " + Quote(target) + " is not a path starting with '/'");
       }
       std::string_view rest = target.substr(scheme_end + 3);
@@ -304,7 +295,7 @@ class RequestParser {
     }
 
     std::string name(line.substr(0, name_end));
-    for (char& c : name) c = ToLower(c);
+    for (char& c : name) c = AsciiToLower(c);
     if (name == "content-length") {
       if (!content_length_) {
         content_length_ = value;
@@ -315,7 +306,7 @@ class RequestParser {
     } else if (name == "transfer-encoding") {
       has_transfer_encoding_ = true;
       ForEachListElement(value, [&](std::string_view coding) {
-        if (EqualsIgnoreCase(coding, "chunked")) {
+        if (EqualsIgnoreAsciiCase(coding, "chunked")) {
           ++chunked_codings_;
         } else if (unsupported_coding_.empty()) {
           unsupported_coding_ = coding;
@@ -323,11 +314,11 @@ class RequestParser {
       });
     } else if (name == "connection") {
       ForEachListElement(value, [&](std::string_view option) {
-        if (EqualsIgnoreCase(option, "close")) connection_close_ = true;
-        if (EqualsIgnoreCase(option, "keep-alive")) connection_keep_alive_ = true;
+        if (EqualsIgnoreAsciiCase(option, "close")) connection_close_ = true;
+        if (EqualsIgnoreAsciiCase(option, "keep-alive")) connection_keep_alive_ = true;
       });
     } else if (name == "expect") {
-      if (EqualsIgnoreCase(value, "100-continue")) expect_continue_ = true;
+      if (EqualsIgnoreAsciiCase(value, "100-continue")) expect_continue_ = true;
     }
     result_.request.headers.emplace(std::move(name), std::string(value));
     return true;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/ascii.h"
 #include "common/log.h"
 
 namespace migsbyu::portal {
@@ -99,21 +100,11 @@ bool IsTokenChar(unsigned char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if ((static_cast<unsigned char>(a[i]) | 0x20) != (static_cast<unsigned char>(b[i]) | 0x20)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The headers the writer owns: a route setting one would send it twice.
 bool IsWritersOwn(std::string_view name) {
   for (std::string_view own :
        {"content-length", "transfer-encoding", "connection", "date", "content-type"}) {
-    if (EqualsIgnoreCase(name, own)) return true;
+    if (EqualsIgnoreAsciiCase(name, own)) return true;
   }
   return false;
 }
@@ -173,7 +164,7 @@ bool AppendResponse(const Response& r, const Framing& framing, std::string* out)
       AppendResponse(ErrorResponse(500, "Internal Server Error"), framing, out);
       return false;
     }
-    cache_control = cache_control || EqualsIgnoreCase(name, "cache-control");
+    cache_control = cache_control || EqualsIgnoreAsciiCase(name, "cache-control");
   }
   if (!IsSafeHeader("Content-Type", r.content_type)) {
     MIGSBYU_LOG_ERROR("portal: a {} response's Content-Type '{}' is refused; answering 500",

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/ascii.h"
 #include "common/unique_fd.h"
 
 namespace migsbyu::portal::test_http {
@@ -31,19 +32,9 @@ struct Reply {
   // The first value of `name` (any case); nullopt if absent.
   std::optional<std::string> Header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
-      if (EqualsIgnoreCase(k, name)) return v;
+      if (EqualsIgnoreAsciiCase(k, name)) return v;
     }
     return std::nullopt;
-  }
-  static bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(a[i])) !=
-          std::tolower(static_cast<unsigned char>(b[i]))) {
-        return false;
-      }
-    }
-    return true;
   }
 };
 
