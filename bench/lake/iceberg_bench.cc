@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "lake/duck.h"
 #include "lake/iceberg/files.h"
 #include "lake/iceberg/parquet.h"
@@ -31,9 +32,9 @@ namespace migsbyu::iceberg {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+using bench::Clock;
+using bench::Ms;
+using bench::Must;
 
 // CPU time of the calling thread in ms: the commit runs on it, so this is its own work, without
 // the time spent waiting for the disk.
@@ -41,19 +42,6 @@ double ThreadCpuMs() {
   timespec t{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-[[noreturn]] void Die(const Error& e) {
-  std::fprintf(stderr, "iceberg_bench: %s\n", e.ToString().c_str());
-  std::exit(1);
-}
-template <typename T>
-T Must(Result<T> r) {
-  if (!r.ok()) Die(r.error());
-  return std::move(*r);
-}
-void Must(Status s) {
-  if (!s.ok()) Die(s.error());
 }
 
 // The change log of the students table: operation and position columns, then before_/after_
@@ -203,6 +191,7 @@ int Run(int commits, int64_t rows, int threads, const std::string& dir) {
 }  // namespace migsbyu::iceberg
 
 int main(int argc, char** argv) {
+  migsbyu::bench::program_name = "iceberg_bench";
   CLI::App app{"Iceberg write cost beside DuckDB's COPY"};
   int commits = 100, threads = 2;
   int64_t rows = 100000;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "lake/catalog.h"
 #include "lake/lake.h"
 #include "lake/manifest.h"
@@ -28,9 +29,9 @@
 namespace migsbyu::lake {
 namespace {
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+using bench::Clock;
+using bench::Ms;
+using bench::Must;
 
 // CPU time of the whole process (every thread) so far, user and system.
 double CpuSeconds() {
@@ -38,19 +39,6 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   auto s = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
   return s(u.ru_utime) + s(u.ru_stime);
-}
-
-[[noreturn]] void Die(const Error& e) {
-  std::fprintf(stderr, "lake_bench: %s\n", e.ToString().c_str());
-  std::exit(1);
-}
-template <typename T>
-T Must(Result<T> r) {
-  if (!r.ok()) Die(r.error());
-  return std::move(*r);
-}
-void Must(Status s) {
-  if (!s.ok()) Die(s.error());
 }
 
 // Median wall time of `runs` executions of `sql` (the first run warms the file cache, not timed).
@@ -451,6 +439,7 @@ void RunWrite(const std::string& dir, int64_t rows, int threads, int repeats, bo
 }  // namespace migsbyu::lake
 
 int main(int argc, char** argv) {
+  migsbyu::bench::program_name = "lake_bench";
   CLI::App app{"bench/lake: lake query latency and write throughput beside their limits"};
   int64_t students = 1000000, versions = 10, write_rows = 1000000;
   int threads = 2, write_repeats = 5;
