@@ -164,31 +164,16 @@ std::unique_ptr<KafkaSink> MakeSink(
     const testing::MockCluster& cluster,
     std::chrono::milliseconds flush_timeout = std::chrono::seconds(30),
     bool transaction_metadata = false) {
-  KafkaSinkOptions o;
-  o.brokers = cluster.bootstraps();
+  KafkaSinkOptions o = cluster.SinkOptions();
   o.flush_timeout = flush_timeout;
   o.transaction_metadata = transaction_metadata;
-  o.extra["log_level"] = "3";
   auto sink = KafkaSink::Create(o);
   EXPECT_TRUE(sink.ok()) << sink.error().ToString();
   return std::move(sink).value();
 }
 
 KafkaSourceOptions SourceOptions(const testing::MockCluster& cluster, const std::string& group) {
-  KafkaSourceOptions o;
-  o.brokers = cluster.bootstraps();
-  o.group_id = group;
-  o.flush_interval = std::chrono::milliseconds(100);
-  o.extra["log_level"] = "3";
-  o.extra["topic.metadata.refresh.interval.ms"] = "500";
-  // The mock coordinator holds a rejoin for up to the session timeout (45 s by default).
-  o.extra["session.timeout.ms"] = "6000";
-  o.extra["heartbeat.interval.ms"] = "300";
-  if (const char* debug = std::getenv("MIGSBYU_KAFKA_DEBUG")) {  // e.g. "cgrp": librdkafka's log
-    o.extra["debug"] = debug;
-    o.extra["log_level"] = "7";
-  }
-  return o;
+  return cluster.SourceOptions(group);
 }
 
 // Runs a KafkaSource on its own thread until destroyed; Run's status is kept.
@@ -376,10 +361,8 @@ TEST_F(KafkaTransportTest, TransactionMetadataBracketsEachTransactionWithItsCoun
 
 TEST_F(KafkaTransportTest, TombstonesCanBeTurnedOff) {
   CreateTopics({"students"});
-  KafkaSinkOptions o;
-  o.brokers = cluster_.bootstraps();
+  KafkaSinkOptions o = cluster_.SinkOptions();
   o.envelope.tombstones_on_delete = false;
-  o.extra["log_level"] = "3";
   auto sink = KafkaSink::Create(o);
   ASSERT_TRUE(sink.ok());
   std::vector<Tx> txs = {b_.Make({{"students", {'c', 1}}}), b_.Make({{"students", {'d', 1}}})};

@@ -239,10 +239,8 @@ class KafkaGroupTest : public ::testing::Test {
     dir_ = (fs::temp_directory_path() / ("lake_group_" + std::to_string(getpid()))).string();
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    kafka::KafkaSinkOptions o;
-    o.brokers = cluster_.bootstraps();
+    kafka::KafkaSinkOptions o = cluster_.SinkOptions();
     o.create_topics = false;
-    o.extra["log_level"] = "3";
     auto producer = kafka::KafkaSink::Create(o);
     ASSERT_TRUE(producer.ok()) << producer.error().ToString();
     producer_ = std::move(*producer);

@@ -95,10 +95,8 @@ TEST_F(KafkaLakeTest, RedeliveredTransactionsAreStoredOnceAndFeedTheDimensions) 
                        {"courses", 'c', std::nullopt, Course("C9")},
                        {"takes", 'c', std::nullopt, Takes("S9", "C9")}});
   {
-    kafka::KafkaSinkOptions o;
-    o.brokers = cluster_.bootstraps();
+    kafka::KafkaSinkOptions o = cluster_.SinkOptions();
     o.create_topics = false;
-    o.extra["log_level"] = "3";
     auto producer = kafka::KafkaSink::Create(o);
     ASSERT_TRUE(producer.ok()) << producer.error().ToString();
     for (int round = 0; round < 2; ++round) {  // everything twice, as a replaying connector would
@@ -121,14 +119,7 @@ TEST_F(KafkaLakeTest, RedeliveredTransactionsAreStoredOnceAndFeedTheDimensions) 
   options.writer.dir = dir_;
   auto sink = LakeSink::Open(options, *lake);
   ASSERT_TRUE(sink.ok());
-  kafka::KafkaSourceOptions so;
-  so.brokers = cluster_.bootstraps();
-  so.group_id = "lake";
-  so.flush_interval = std::chrono::milliseconds(100);
-  so.extra["log_level"] = "3";
-  so.extra["topic.metadata.refresh.interval.ms"] = "500";
-  so.extra["session.timeout.ms"] = "6000";
-  so.extra["heartbeat.interval.ms"] = "300";
+  kafka::KafkaSourceOptions so = cluster_.SourceOptions("lake");
   kafka::KafkaSource source(so);
   Status run = OkStatus();
   std::jthread consumer([&](std::stop_token stop) { run = source.Run(stop, **sink); });

@@ -61,10 +61,8 @@ class PoisonTest : public ::testing::Test {
 
   // Produces student `id` created at commit LSN `lsn` with our own envelope.
   void ProduceGood(const std::string& id, uint64_t lsn) {
-    kafka::KafkaSinkOptions o;
-    o.brokers = cluster_.bootstraps();
+    kafka::KafkaSinkOptions o = cluster_.SinkOptions();
     o.create_topics = false;
-    o.extra["log_level"] = "3";
     auto producer = kafka::KafkaSink::Create(o);
     ASSERT_TRUE(producer.ok()) << producer.error().ToString();
     events::TransactionInfo tx;
@@ -93,12 +91,9 @@ class PoisonTest : public ::testing::Test {
   }
 
   kafka::KafkaSourceOptions SourceOptions() {
-    kafka::KafkaSourceOptions o;
-    o.brokers = cluster_.bootstraps();
-    o.group_id = "poison-" + std::to_string(getpid());
+    kafka::KafkaSourceOptions o = cluster_.SourceOptions("poison-" + std::to_string(getpid()));
     o.topics = {kTopic};
     o.flush_interval = std::chrono::milliseconds(50);
-    o.extra["log_level"] = "3";
     return o;
   }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
@@ -212,6 +213,29 @@ size_t RecordingSink::change_count() const {
 }
 
 // ------------------------------------------------------------------------------ MockCluster
+
+KafkaSinkOptions MockCluster::SinkOptions() const {
+  KafkaSinkOptions o;
+  o.brokers = bootstraps_;
+  o.extra["log_level"] = "3";
+  return o;
+}
+
+KafkaSourceOptions MockCluster::SourceOptions(const std::string& group) const {
+  KafkaSourceOptions o;
+  o.brokers = bootstraps_;
+  o.group_id = group;
+  o.flush_interval = std::chrono::milliseconds(100);
+  o.extra["log_level"] = "3";
+  o.extra["topic.metadata.refresh.interval.ms"] = "500";
+  o.extra["session.timeout.ms"] = "6000";
+  o.extra["heartbeat.interval.ms"] = "300";
+  if (const char* debug = std::getenv("MIGSBYU_KAFKA_DEBUG")) {
+    o.extra["debug"] = debug;
+    o.extra["log_level"] = "7";
+  }
+  return o;
+}
 
 MockCluster::MockCluster(int brokers) {
   ConfPtr conf(rd_kafka_conf_new());

@@ -20,6 +20,8 @@
 #include "transport/kafka/client.h"
 #include "transport/kafka/envelope.h"
 #include "transport/kafka/handles.h"
+#include "transport/kafka/kafka_sink.h"
+#include "transport/kafka/kafka_source.h"
 #include "transport/sink.h"
 
 namespace migsbyu::kafka::testing {
@@ -81,6 +83,14 @@ class MockCluster {
   void SetAllBrokersUp();
   // The next `count` Produce requests fail with `error`.
   void FailNextProduceRequests(size_t count, rd_kafka_resp_err_t error);
+
+  // A producer's options for this cluster: its bootstraps, and only librdkafka's warnings and
+  // errors logged.
+  KafkaSinkOptions SinkOptions() const;
+  // A consumer's options for this cluster in consumer group `group`: flushes every 100 ms, and
+  // the mock coordinator's timings shortened (it holds a rejoin for up to the session timeout,
+  // 45 s by default). MIGSBYU_KAFKA_DEBUG (e.g. "cgrp") turns on librdkafka's debug log.
+  KafkaSourceOptions SourceOptions(const std::string& group) const;
 
  private:
   KafkaHandlePtr rk_;  // the handle the mock cluster lives on; destroyed after it
