@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/decimal.h"
 #include "lake/catalog.h"
 #include "lake/manifest.h"
 
@@ -197,23 +199,11 @@ Error Unstorable(std::string message) { return {ErrorCode::kValidation, std::mov
 // A numeric's text fits DECIMAL(precision, scale): [+-]digits[.digits], at most precision −
 // scale integer digits (leading zeros aside).
 bool FitsDecimal(std::string_view text, int precision, int scale) {
-  size_t i = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
-  int integer_digits = 0;
-  bool any = false, leading = true, dot = false;
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '.' && !dot) {
-      dot = true;
-      continue;
-    }
-    if (c < '0' || c > '9') return false;
-    any = true;
-    if (dot) continue;
-    if (leading && c == '0') continue;
-    leading = false;
-    ++integer_digits;
-  }
-  return any && integer_digits <= precision - scale;
+  auto d = ParseDecimal(text);
+  if (!d.ok()) return false;
+  const int digits = static_cast<int>(d->digits.size());
+  const int integer_digits = d->digits == "0" ? 0 : std::max(0, digits - d->scale);
+  return integer_digits <= precision - scale;
 }
 
 }  // namespace
