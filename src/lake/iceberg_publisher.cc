@@ -109,6 +109,54 @@ Result<Columns> DescribeColumns(duck::Connection& conn, const std::string& query
   return cols;
 }
 
+// The dimension columns that are not the captured table's (besides the key).
+bool IsDimensionColumn(const std::string& name) {
+  static const std::set<std::string> kColumns{
+      "row_effective_start",  "row_effective_end", "source_lsn", "source_position",
+      "source_xid",           "is_deleted",        "changed_by", "origin",
+      "current_row_indicator"};
+  return kColumns.count(name) > 0;
+}
+
+constexpr std::string_view kAfterPrefix = "after_";
+
+// The captured table's columns as `dataset`'s table holds them: a change log's after_<column>
+// fields, a dimension's fields other than its key and its SCD2 columns; in schema order.
+std::vector<RelationColumn> CapturedColumnsOf(const iceberg::Schema& schema,
+                                              const DatasetShape& shape) {
+  std::vector<RelationColumn> out;
+  for (const auto& f : schema.fields) {
+    if (!shape.dimension) {
+      if (f.name.starts_with(kAfterPrefix)) {
+        out.push_back({f.name.substr(kAfterPrefix.size()), f.type});
+      }
+    } else if (f.name != shape.dimension->KeyColumn() && !IsDimensionColumn(f.name)) {
+      out.push_back({f.name, f.type});
+    }
+  }
+  return out;
+}
+
+// The table columns a captured column `name` is in `dataset`'s table.
+std::vector<std::string> FieldsOf(const DatasetShape& shape, const std::string& name) {
+  if (shape.dimension) return {name};
+  return {"before_" + name, std::string(kAfterPrefix) + name};
+}
+
+// (former name, current name) of every current field that some earlier schema named otherwise,
+// leaving out former names a current field has now (a new column may take a freed name).
+std::vector<std::pair<std::string, std::string>> FormerNames(const iceberg::TableMetadata& m) {
+  const iceberg::Schema& current = m.CurrentSchema();
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& s : m.schemas) {
+    for (const auto& f : s.fields) {
+      const iceberg::Field* now = current.FindId(f.id);
+      if (now && now->name != f.name && !current.Find(f.name)) out.emplace(f.name, now->name);
+    }
+  }
+  return {out.begin(), out.end()};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<IcebergPublisher>> IcebergPublisher::Open(std::string lake_dir,
@@ -174,11 +222,17 @@ std::string IcebergPublisher::TableName(const std::string& dataset) const {
   return options_.ns + "." + dataset;
 }
 
-void IcebergPublisher::Offer(const Manifest& m) {
+void IcebergPublisher::Offer(const Manifest& m, const Relations& relations) {
   std::lock_guard lock(mu_);
+  for (const auto& [table, columns] : relations) offered_relations_[table] = columns;
   if (m.version <= published_version_ && !offered_) return;
   offered_ = m;
   wake_.notify_all();
+}
+
+void IcebergPublisher::TakeRelations() {
+  for (auto& [table, columns] : offered_relations_) relations_[table] = std::move(columns);
+  offered_relations_.clear();
 }
 
 std::set<uint64_t> IcebergPublisher::PinnedVersions() {
@@ -195,6 +249,7 @@ Status IcebergPublisher::Drain() {
     if (offered_) {
       Manifest m = std::move(*offered_);
       offered_.reset();
+      TakeRelations();
       lock.unlock();
       Status s = Publish(m);
       lock.lock();
@@ -221,6 +276,7 @@ void IcebergPublisher::Loop(std::stop_token stop) {
     if (!offered_) continue;
     Manifest m = std::move(*offered_);
     offered_.reset();
+    TakeRelations();
     working_ = m.version;
     lock.unlock();
     Status s = Publish(m);
@@ -303,14 +359,7 @@ Status IcebergPublisher::PublishTable(const Manifest& m, const std::string& data
     if (!created.ok()) return created.error();
     table.emplace(std::move(*created));
   }
-  // Columns added to the captured table since: added to the Iceberg schema (new field ids).
-  std::vector<iceberg::SchemaChange> added;
-  for (const auto& [name, type] : columns) {
-    if (table->metadata().CurrentSchema().Find(name)) continue;
-    MIGSBYU_ASSIGN(iceberg::Type t, iceberg::TypeFromDuck(type));
-    added.push_back(iceberg::SchemaChange::AddColumn(name, t));
-  }
-  if (!added.empty()) MIGSBYU_TRY(table->UpdateSchema(added));
+  MIGSBYU_TRY(EvolveTable(*table, dataset, columns));
   const iceberg::Schema& schema = table->metadata().CurrentSchema();
 
   const std::optional<Watermark> mark = WatermarkOf(table->metadata());
@@ -370,6 +419,22 @@ Status IcebergPublisher::PublishTable(const Manifest& m, const std::string& data
     }
   }
   MIGSBYU_TRY(conn_.Execute(rows_sql));
+  // Rows written before a rename carry the column under its former name: their value goes under
+  // the current one (the files hold one name or the other, never both).
+  for (const auto& [former, current] : FormerNames(table->metadata())) {
+    auto has = [&](const std::string& n) {
+      return std::any_of(columns.begin(), columns.end(),
+                         [&](const auto& c) { return c.first == n; });
+    };
+    if (!has(former)) continue;
+    const std::string f = duck::QuoteIdentifier(former), c = duck::QuoteIdentifier(current);
+    if (!has(current)) {
+      const iceberg::Field* field = schema.Find(current);
+      MIGSBYU_TRY(conn_.Execute("ALTER TABLE ice_rows ADD COLUMN " + c + " " +
+                                iceberg::DuckTypeOf(field->type)));
+    }
+    MIGSBYU_TRY(conn_.Execute("UPDATE ice_rows SET " + c + " = coalesce(" + c + ", " + f + ")"));
+  }
   // The new watermark: the highest order key among the new rows (and new closes).
   std::string marks =
       "SELECT " + lsn + " AS l, " + pos + " AS p FROM ice_rows WHERE NOT " + kClosedMarker;
@@ -439,6 +504,86 @@ Status IcebergPublisher::PublishTable(const Manifest& m, const std::string& data
     *out = TableVersion{"v" + std::to_string(table->version()) + ".metadata.json", table->version(),
                         s->snapshot_id, s->sequence_number};
   }
+  return OkStatus();
+}
+
+Status IcebergPublisher::EvolveTable(iceberg::Table& table, const std::string& dataset,
+                                     const Columns& columns) {
+  auto shape = ShapeOf(dataset);
+  std::vector<iceberg::SchemaChange> changes;
+  const iceberg::Schema& schema = table.metadata().CurrentSchema();
+  std::string captured = dataset.ends_with("_changes")
+                             ? dataset.substr(0, dataset.size() - std::string("_changes").size())
+                             : (shape->dimension ? shape->dimension->name : "");
+  // The relation: renames, drops and widenings can only be known from it.
+  if (auto it = relations_.find(captured); !captured.empty() && it != relations_.end()) {
+    for (const auto& c : DiffColumns(CapturedColumnsOf(schema, *shape), it->second)) {
+      for (const auto& field : FieldsOf(*shape, c.name)) {
+        switch (c.kind) {
+          case ColumnChange::Kind::kRename: {
+            if (!schema.Find(field)) break;
+            const std::string renamed =
+                shape->dimension ? c.new_name : field.substr(0, field.find('_') + 1) + c.new_name;
+            changes.push_back(iceberg::SchemaChange::RenameColumn(field, renamed));
+            if (schema.Find(field)->type != c.type) {
+              changes.push_back(iceberg::SchemaChange::WidenColumn(renamed, c.type));
+            }
+            break;
+          }
+          case ColumnChange::Kind::kDrop:
+            if (schema.Find(field)) changes.push_back(iceberg::SchemaChange::DropColumn(field));
+            break;
+          case ColumnChange::Kind::kWiden:
+            if (schema.Find(field)) {
+              changes.push_back(iceberg::SchemaChange::WidenColumn(field, c.type));
+            }
+            break;
+          case ColumnChange::Kind::kRetype:
+            MIGSBYU_LOG_WARN(
+                "iceberg: {}.{} changed to {}, which Iceberg cannot promote {} to; the column "
+                "keeps its type",
+                TableName(dataset), field, iceberg::TypeName(c.type),
+                iceberg::TypeName(schema.Find(field) ? schema.Find(field)->type : c.type));
+            break;
+          case ColumnChange::Kind::kAdd:
+            break;  // below, in the view's order
+        }
+      }
+    }
+  }
+  if (!changes.empty()) {
+    MIGSBYU_LOG_INFO("iceberg: {} follows its table's columns ({} schema changes)",
+                     TableName(dataset), changes.size());
+    MIGSBYU_TRY(table.UpdateSchema(changes));
+    changes.clear();
+  }
+  // Columns new to the table (new field ids), and widenings the files show. A name some schema
+  // had before is not taken back from the view: the lake's older files still show a dropped or
+  // renamed column, which the relation said is gone.
+  const iceberg::Schema& now = table.metadata().CurrentSchema();
+  std::set<std::string> ever;
+  for (const auto& s : table.metadata().schemas) {
+    for (const auto& f : s.fields) ever.insert(f.name);
+  }
+  std::set<std::string> relation_columns;
+  if (auto it = relations_.find(captured); !captured.empty() && it != relations_.end()) {
+    for (const auto& c : it->second) {
+      for (const auto& field : FieldsOf(*shape, c.name)) relation_columns.insert(field);
+    }
+  }
+  for (const auto& [name, type] : columns) {
+    MIGSBYU_ASSIGN(iceberg::Type t, iceberg::TypeFromDuck(type));
+    if (const iceberg::Field* f = now.Find(name)) {
+      if (f->type != t && iceberg::CanPromote(f->type, t)) {
+        changes.push_back(iceberg::SchemaChange::WidenColumn(name, t));
+      }
+      continue;
+    }
+    if (!ever.count(name) || relation_columns.count(name)) {
+      changes.push_back(iceberg::SchemaChange::AddColumn(name, t));
+    }
+  }
+  if (!changes.empty()) MIGSBYU_TRY(table.UpdateSchema(changes));
   return OkStatus();
 }
 

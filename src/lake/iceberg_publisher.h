@@ -50,6 +50,7 @@
 #include <thread>
 
 #include "common/result.h"
+#include "lake/column_changes.h"
 #include "lake/commit_record.h"
 #include "lake/duck.h"
 #include "lake/manifest.h"
@@ -74,6 +75,10 @@ struct IcebergOptions {
   int metadata_versions = 100;
 };
 
+// Per captured table ("students"), its columns as the last relation message the writer applied
+// described them, in attnum order.
+using Relations = std::map<std::string, std::vector<RelationColumn>>;
+
 class IcebergPublisher {
  public:
   // Opens the publisher of the lake at `lake_dir` (absolute; kInvalidArgument for a directory no
@@ -88,8 +93,11 @@ class IcebergPublisher {
   IcebergPublisher(const IcebergPublisher&) = delete;
   IcebergPublisher& operator=(const IcebergPublisher&) = delete;
 
-  // Hands over a newly committed manifest (replacing one offered and not yet taken). Cheap.
-  void Offer(const Manifest& m);
+  // Hands over a newly committed manifest (replacing one offered and not yet taken), with the
+  // captured tables' columns as of its last change (merged over those offered before: a table
+  // absent keeps what was known of it). Cheap. The next publish makes each table's Iceberg
+  // schema follow its relation's columns: renames, drops, widenings and adds (column_changes.h).
+  void Offer(const Manifest& m, const Relations& relations = {});
   // Versions whose files the publisher may read: the one offered and the one being published.
   std::set<uint64_t> PinnedVersions();
   // Waits until the last manifest offered is published (or failed); returns the first error
@@ -111,6 +119,13 @@ class IcebergPublisher {
   IcebergPublisher(std::string lake_dir, IcebergOptions options, duck::Database db,
                    duck::Connection conn);
   void Loop(std::stop_token stop);
+  // Moves the relations offered into relations_. REQUIRES: mu_ held, by the publishing thread.
+  void TakeRelations();
+  // Makes `table`'s schema follow the relation of `dataset`'s captured table, when known (see
+  // Offer), then adds the columns of `columns` (the dataset's view) that no schema of the table
+  // ever named, and widens a column whose view type is a promotion of its Iceberg type.
+  Status EvolveTable(iceberg::Table& table, const std::string& dataset,
+                     const std::vector<std::pair<std::string, std::string>>& columns);
   // Brings `dataset`'s table to manifest `m`; fills `out` with its state (nullopt: no table,
   // the dataset being empty).
   Status PublishTable(const Manifest& m, const std::string& dataset,
@@ -132,7 +147,9 @@ class IcebergPublisher {
   std::mutex mu_;
   std::condition_variable_any wake_;
   std::optional<Manifest> offered_;
-  uint64_t working_ = 0;  // the version being published, 0 when none
+  Relations offered_relations_;  // taken with offered_
+  Relations relations_;          // the publishing thread's: what Publish follows
+  uint64_t working_ = 0;         // the version being published, 0 when none
   bool draining_ = false;
   std::optional<Error> error_;
   std::chrono::steady_clock::time_point last_publish_{};

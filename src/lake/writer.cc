@@ -890,8 +890,23 @@ Status LakeWriter::CommitManifest(Manifest next) {
   published_ = std::move(next);
   file_seq_ = 0;
   if (lake_) lake_->Publish(published_);
-  if (iceberg_) iceberg_->Offer(published_);
+  if (iceberg_) iceberg_->Offer(published_, CurrentRelations());
   return OkStatus();
+}
+
+Relations LakeWriter::CurrentRelations() const {
+  Relations relations;
+  for (const auto& [table, buffer] : changes_) {
+    if (!buffer.schema) continue;
+    std::vector<RelationColumn> columns;
+    for (const auto& c : buffer.schema->columns) {
+      auto type = iceberg::TypeFromDuck(DuckTypeOf(c));
+      if (!type.ok()) break;  // a type Iceberg cannot hold: the table keeps its schema
+      columns.push_back({c.name, *type});
+    }
+    if (columns.size() == buffer.schema->columns.size()) relations[table] = std::move(columns);
+  }
+  return relations;
 }
 
 Result<bool> LakeWriter::Publish() {

@@ -181,6 +181,9 @@ class LakeWriter : public ScdOutput {
   Result<FileLock> LockCommit();
   Status Reset();
   Status SpillAll();
+  // Each captured table's columns as its last buffered change described them, for the Iceberg
+  // publisher's schema evolution. REQUIRES: no transaction open (all buffered changes published).
+  Relations CurrentRelations() const;
   TableState& StateOf(const std::shared_ptr<const events::TableSchema>& schema);
   // Writes `change` (TOAST already resolved) as the next row of `buffer`, its table's.
   Status BufferChange(const events::ChangeEvent& change, ChangeBuffer& buffer);
