@@ -3,7 +3,7 @@
 //   /                        Home
 //   /login?next=<path>       Sign in
 //   /operational/<tab>       students | professors | courses | enrollments | assignments
-//   /analytics/<tab>         students | professors | courses | history | as-of | fact | charts | sql
+//   /analytics/<tab>         students | professors | courses | history | as-of | snapshots | fact | charts | sql
 //   /pipeline                live pipeline status
 //   /audit                   the audit trail: who changed what (admins; see lib/session.tsx)
 //   /admin/<tab>             users | tokens | sessions (admins only)

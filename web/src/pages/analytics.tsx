@@ -10,6 +10,7 @@ import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { Pager } from "../components/Pager";
 import { LiveBadge } from "../components/LiveBadge";
 import { Tabs } from "../components/Tabs";
+import { SnapshotsTab } from "./snapshots";
 import { actorLabel, originLabel } from "../lib/actor";
 import { instantAt, parseInstant, positionOf, type TimeRange } from "../lib/asof";
 import { downloadText, toCsv } from "../lib/csv";
@@ -25,6 +26,7 @@ const TABS = [
   { key: "courses", label: "Courses dimension" },
   { key: "history", label: "History" },
   { key: "as-of", label: "As of" },
+  { key: "snapshots", label: "Snapshots" },
   { key: "fact", label: "Enrollment fact" },
   { key: "charts", label: "Charts" },
   { key: "sql", label: "SQL console" },
@@ -54,6 +56,7 @@ export function AnalyticsPage({ tab }: { tab: string }) {
         {(DIMENSIONS as readonly string[]).includes(active) && <DimensionTab key={active} entity={active} />}
         {active === "history" && <HistoryTab />}
         {active === "as-of" && <AsOfTab />}
+        {active === "snapshots" && <SnapshotsTab />}
         {active === "fact" && <FactTab />}
         {active === "charts" && <ChartsTab />}
         {active === "sql" && <SqlConsole />}
