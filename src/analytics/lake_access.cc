@@ -55,6 +55,14 @@ class LakeReadAccess : public LakeAccess {
     return counts;
   }
 
+  Result<std::vector<lake::IcebergPoint>> IcebergPoints() override {
+    return lake::ListIcebergPoints(lake_->dir());
+  }
+
+  Result<std::optional<lake::CommitRecord>> RecordOfSnapshot(int64_t snapshot_id) override {
+    return lake::FindRecordOfSnapshot(lake_->dir(), snapshot_id);
+  }
+
  private:
   std::shared_ptr<lake::Lake> lake_;
 };

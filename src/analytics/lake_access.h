@@ -28,6 +28,7 @@
 #include "common/lsn.h"
 #include "common/result.h"
 #include "lake/duck.h"
+#include "lake/iceberg_history.h"
 #include "lake/lake.h"
 
 namespace migsbyu::analytics {
@@ -73,6 +74,17 @@ class LakeAccess {
   // Rows per contract view at the latest commit when the lake knows them without a query
   // (from its metadata); nullopt makes the Service count them with SQL.
   virtual std::optional<std::map<std::string, int64_t>> RowCounts() { return std::nullopt; }
+
+  // The lake's Iceberg points, oldest first (lake/iceberg_history.h); empty for a lake without
+  // Iceberg tables (the default: test fixtures have none).
+  virtual Result<std::vector<lake::IcebergPoint>> IcebergPoints() {
+    return std::vector<lake::IcebergPoint>();
+  }
+  // The oldest commit record naming `snapshot_id`; nullopt when none does.
+  virtual Result<std::optional<lake::CommitRecord>> RecordOfSnapshot(int64_t snapshot_id) {
+    (void)snapshot_id;
+    return std::optional<lake::CommitRecord>();
+  }
 };
 
 // The names of the views whose definitions differ between two pins of the lake (views added,

@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "analytics/instant.h"
 #include "analytics/query.h"
 #include "analytics/tables.h"
 #include "common/actor.h"
@@ -398,6 +399,56 @@ Result<Page> Service::AsOf(const std::string& table, int64_t at_micros, const Pa
     MIGSBYU_ASSIGN(auto replay, ReplaySql(conn, *operational, at, &keys));
     return PageOf(conn, "*", "FROM (" + replay + ") AS as_of", sql, Join(keys, ", "), paging);
   });
+}
+
+Result<int64_t> Service::SnapshotInstant(int64_t snapshot_id) {
+  MIGSBYU_ASSIGN(auto record, lake_.RecordOfSnapshot(snapshot_id));
+  if (!record) {
+    return Error::NotFound("analytics: snapshot " + std::to_string(snapshot_id) +
+                           " is named by no retained lake commit (unknown or expired)");
+  }
+  return record->commit_time_us;
+}
+
+namespace {
+
+std::string WithoutNamespace(const std::string& qualified) {
+  size_t dot = qualified.find('.');
+  return dot == std::string::npos ? qualified : qualified.substr(dot + 1);
+}
+
+}  // namespace
+
+Result<nlohmann::json> Service::Snapshots() {
+  MIGSBYU_ASSIGN(auto points, lake_.IcebergPoints());
+  nlohmann::json out = nlohmann::json::array();
+  for (auto p = points.rbegin(); p != points.rend(); ++p) {
+    const lake::CommitRecord& r = p->record;
+    nlohmann::json snapshots = nlohmann::json::object();
+    for (const auto& [name, state] : r.tables) {
+      snapshots[WithoutNamespace(name)] = std::to_string(state.snapshot_id);
+    }
+    nlohmann::json changes = nlohmann::json::array();
+    for (const auto& c : p->changes) {
+      changes.push_back({{"table", WithoutNamespace(c.table)},
+                         {"snapshot_id", std::to_string(c.snapshot_id)},
+                         {"operation", c.operation},
+                         {"added_rows", c.added_rows},
+                         {"deleted_rows", c.deleted_rows},
+                         {"rows", c.rows},
+                         {"complete", c.complete}});
+    }
+    out.push_back({{"lake_version", r.lake_version},
+                   {"commit_time", r.commit_time_us
+                                       ? nlohmann::json(FormatInstant(FromMicros(r.commit_time_us)))
+                                       : nlohmann::json(nullptr)},
+                   {"written_at", FormatInstant(FromMicros(r.written_at_us))},
+                   {"lsn", r.commit_lsn.ToString()},
+                   {"end_lsn", r.end_lsn.ToString()},
+                   {"snapshots", std::move(snapshots)},
+                   {"changes", std::move(changes)}});
+  }
+  return out;
 }
 
 Result<Page> Service::Audit(const AuditQuery& query) {

@@ -115,6 +115,24 @@ class Service {
   // the versions in force, ordered by surrogate key). kNotFound for an unknown table.
   Result<Page> AsOf(const std::string& table, int64_t at_micros, const Paging& paging);
 
+  // Time travel by Iceberg snapshot id: the instant of the lake commit whose Iceberg point
+  // first names `snapshot_id` (of any of the lake's tables), i.e. the PostgreSQL commit time of
+  // the last transaction that point holds. Every as-of read at that instant shows the lake as
+  // that point holds it: a version or row is in force there exactly when its change committed at
+  // or before the point's last transaction (commit times follow commit order; two transactions
+  // committed in the same microsecond on either side of a point would both count).
+  // kNotFound when no retained point names the id (never made, expired, or the lake publishes
+  // no Iceberg tables).
+  Result<int64_t> SnapshotInstant(int64_t snapshot_id);
+
+  // The lake's Iceberg points, newest first: [{"lake_version", "commit_time", "written_at",
+  //   "lsn": "X/Y" (the commit's), "end_lsn", "snapshots": {table: "id"},
+  //   "changes": [{"table", "snapshot_id", "operation", "added_rows", "deleted_rows", "rows",
+  //   "complete"}]}], tables named without the namespace ("students_dim"), snapshot ids as
+  // decimal strings (they exceed JavaScript's exact integers). `changes` lists the tables whose
+  // snapshot differs from the previous point's (lake/iceberg_history.h).
+  Result<nlohmann::json> Snapshots();
+
   // The audit trail: the changes of the five operational tables from their change logs, one page
   // filtered by `query`, newest first (or oldest first), each
   //   {"table", "op", "operation": "snapshot"|"insert"|"update"|"delete"|"truncate",

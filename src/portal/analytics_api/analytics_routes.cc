@@ -52,6 +52,39 @@ Result<std::optional<int64_t>> Instant(const Request& request, const std::string
   return std::optional<int64_t>(micros);
 }
 
+// The instant `request` asks for: the date-time parameter `name`, or the instant of the Iceberg
+// snapshot `as_of_snapshot` names (Service::SnapshotInstant: 404 for an id no retained lake
+// commit names). Both given: 400. `*from_snapshot` says which it was.
+Result<std::optional<int64_t>> InstantOrSnapshot(analytics::Service& service,
+                                                 const Request& request, const std::string& name,
+                                                 bool* from_snapshot) {
+  *from_snapshot = false;
+  MIGSBYU_ASSIGN(auto at, Instant(request, name));
+  auto snapshot = Text(request, "as_of_snapshot");
+  if (!snapshot) return at;
+  if (at) {
+    return Error::InvalidArgument(name + ", as_of_snapshot: give an instant or a snapshot id, " +
+                                  "not both");
+  }
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(snapshot->data(), snapshot->data() + snapshot->size(), id);
+  if (ec != std::errc() || end != snapshot->data() + snapshot->size()) {
+    return Error::InvalidArgument("as_of_snapshot: '" + *snapshot +
+                                  "' is not an Iceberg snapshot id (a decimal integer)");
+  }
+  MIGSBYU_ASSIGN(int64_t micros, service.SnapshotInstant(id));
+  *from_snapshot = true;
+  return std::optional<int64_t>(micros);
+}
+
+// Tells the client which instant a snapshot id stood for.
+Response WithSnapshotInstant(Response response, bool from_snapshot, std::optional<int64_t> at) {
+  if (from_snapshot && at && response.status == 200) {
+    response.headers.emplace_back("X-As-Of", analytics::FormatInstant(analytics::FromMicros(*at)));
+  }
+  return response;
+}
+
 Result<analytics::Paging> PagingOf(const Request& request) {
   analytics::Paging paging;
   MIGSBYU_ASSIGN(paging.skip, Integer(request, "skip", 0));
@@ -163,6 +196,14 @@ nlohmann::json JsonResponses(const std::string& description, bool paged = false)
           {"404", {{"description", "Unknown entity, table or id"}}}};
 }
 
+nlohmann::json AsOfSnapshotDocs() {
+  return QueryParam(
+      "as_of_snapshot", "string",
+      "An Iceberg snapshot id of any of the lake's tables (GET /analytics/snapshots): "
+      "as of the lake commit that snapshot holds; the X-As-Of header gives its "
+      "instant. Not together with the instant.");
+}
+
 nlohmann::json EntityNames() {
   nlohmann::json names = nlohmann::json::array();
   for (const auto& d : analytics::Dimensions()) names.push_back(d.entity);
@@ -189,7 +230,9 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
           query.q = Text(request, "q");
           MIGSBYU_ASSIGN(query.current, Boolean(request, "current"));
           MIGSBYU_ASSIGN(query.deleted, Boolean(request, "deleted"));
-          MIGSBYU_ASSIGN(query.as_of_micros, Instant(request, "as_of"));
+          bool from_snapshot = false;
+          MIGSBYU_ASSIGN(query.as_of_micros,
+                         InstantOrSnapshot(service, request, "as_of", &from_snapshot));
           query.sort = Text(request, "sort");
           if (query.sort) MIGSBYU_TRY(CheckPersonalSort(request, *query.sort));
           auto order = Text(request, "order").value_or("asc");
@@ -198,7 +241,8 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
           }
           query.descending = order == "desc";
           MIGSBYU_ASSIGN(query.paging, PagingOf(request));
-          return PageResponse(request, service.Dimension(query));
+          return WithSnapshotInstant(PageResponse(request, service.Dimension(query)), from_snapshot,
+                                     query.as_of_micros);
         });
       },
       {.summary = "Versions of an SCD Type 2 dimension, filtered, sorted and paginated",
@@ -210,6 +254,7 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
             QueryParam("current", "boolean", "true: current versions only; false: past ones"),
             QueryParam("deleted", "boolean", "Versions closed by a delete (true) or not"),
             QueryParam("as_of", "date-time", "Versions in force at this instant"),
+            AsOfSnapshotDocs(),
             QueryParam("sort", "string", "A column of the dimension (default its surrogate key)"),
             QueryParam("order", "string", "Sort order", {"asc", "desc"})},
            PagingDocs()),
@@ -236,20 +281,28 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
       "GET", "/analytics/as-of/{table}",
       [&service](const Request& request) {
         return Guard([&]() -> Result<Response> {
-          MIGSBYU_ASSIGN(auto at, Instant(request, "at"));
-          if (!at) return Error::InvalidArgument("at: an ISO-8601 instant is required");
+          bool from_snapshot = false;
+          MIGSBYU_ASSIGN(auto at, InstantOrSnapshot(service, request, "at", &from_snapshot));
+          if (!at) {
+            return Error::InvalidArgument(
+                "at: an ISO-8601 instant (or as_of_snapshot, an Iceberg snapshot id) is required");
+          }
           MIGSBYU_ASSIGN(auto paging, PagingOf(request));
-          return PageResponse(request, service.AsOf(request.PathParam("table"), *at, paging));
+          return WithSnapshotInstant(
+              PageResponse(request, service.AsOf(request.PathParam("table"), *at, paging)),
+              from_snapshot, at);
         });
       },
-      {.summary = "A table as it was at an instant",
+      {.summary = "A table as it was at an instant or at an Iceberg snapshot of the lake",
        .tag = kTag,
-       .parameters = Append({PathParam("table",
-                                       "An operational table (replayed from its change log) or "
-                                       "a dimension (versions in force)",
-                                       AsOfTableNames()),
-                             QueryParam("at", "date-time", "The instant (required)")},
-                            PagingDocs()),
+       .parameters = Append(
+           {PathParam("table",
+                      "An operational table (replayed from its change log) or "
+                      "a dimension (versions in force)",
+                      AsOfTableNames()),
+            QueryParam("at", "date-time", "The instant (required unless as_of_snapshot is given)"),
+            AsOfSnapshotDocs()},
+           PagingDocs()),
        .request_body = nullptr,
        .responses = JsonResponses("Rows; X-Total-Count gives the number in all", true),
        .permission = Permission::kRead});
@@ -405,6 +458,27 @@ void AddStatusRoutes(Router& router, analytics::Service& service,
        .tag = kTag,
        .request_body = nullptr,
        .responses = nullptr,
+       .permission = Permission::kRead});
+}
+
+void AddSnapshotRoutes(Router& router, analytics::Service& service) {
+  router.Add(
+      "GET", "/analytics/snapshots",
+      [&service](const Request&) {
+        auto body = service.Snapshots();
+        if (!body.ok()) return Response::FromError(body.error());
+        Response response = Response::Json(*body);
+        response.headers.emplace_back("Cache-Control", "no-store");
+        return response;
+      },
+      {.summary = "The lake's Iceberg snapshots, newest first: each lake commit still readable "
+                  "through Iceberg, its time and what it changed in which table",
+       .tag = kTag,
+       .request_body = nullptr,
+       .responses = JsonResponses(
+           "[{lake_version, commit_time, written_at, lsn, end_lsn, snapshots: {table: id}, "
+           "changes: [{table, snapshot_id, operation, added_rows, deleted_rows, rows, "
+           "complete}]}]; snapshot ids are decimal strings"),
        .permission = Permission::kRead});
 }
 
@@ -629,6 +703,7 @@ void RegisterAnalyticsRoutes(Router& router, analytics::Service& service,
   AddDimensionRoutes(router, service);
   AddAggregateRoutes(router, service);
   AddStatusRoutes(router, service, options);
+  AddSnapshotRoutes(router, service);
   AddConsoleRoute(router, console);
   AddAuditRoutes(router, service);
 }
