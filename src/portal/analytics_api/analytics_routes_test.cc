@@ -103,10 +103,21 @@ TEST_F(AnalyticsRoutesTest, BadParametersAre400NamingTheParameter) {
   ExpectBadRequest(Get("/analytics/dimensions/students?sort=nope"), "sort");
   ExpectBadRequest(Get("/analytics/dimensions/students?order=up"), "order");
   ExpectBadRequest(Get("/analytics/as-of/takes"), "at");
+  ExpectBadRequest(Get("/analytics/as-of/takes?as_of_snapshot=x"), "as_of_snapshot");
+  ExpectBadRequest(Get("/analytics/dimensions/students?as_of=2026-04-10&as_of_snapshot=1"),
+                   "as_of_snapshot");
   ExpectBadRequest(Get("/analytics/aggregates/headcount?interval=year"), "interval");
   auto unknown = Get("/analytics/dimensions/teachers");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
+  // A lake without Iceberg tables names no snapshot.
+  auto no_snapshot = Get("/analytics/as-of/takes?as_of_snapshot=42");
+  ASSERT_TRUE(no_snapshot);
+  EXPECT_EQ(no_snapshot->status, 404);
+  auto snapshots = Get("/analytics/snapshots");
+  ASSERT_TRUE(snapshots);
+  EXPECT_EQ(snapshots->status, 200);
+  EXPECT_EQ(Body(snapshots), nlohmann::json::array());
 }
 
 TEST_F(AnalyticsRoutesTest, HistoryAndAsOf) {
@@ -301,7 +312,7 @@ TEST_F(AnalyticsRoutesTest, RoutesAreServedUnderApiOnTheWebAddressAndDocumented)
         "/analytics/aggregates/enrollments-per-semester",
         "/analytics/aggregates/enrollments-per-department",
         "/analytics/aggregates/gpa-distribution", "/analytics/aggregates/headcount",
-        "/analytics/status", "/metrics", "/analytics/events"}) {
+        "/analytics/status", "/metrics", "/analytics/events", "/analytics/snapshots"}) {
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
     EXPECT_TRUE(doc["paths"][path]["get"].contains("summary")) << path;
   }
