@@ -420,7 +420,8 @@ Status IcebergPublisher::PublishTable(const Manifest& m, const std::string& data
   }
   MIGSBYU_TRY(conn_.Execute(rows_sql));
   // Rows written before a rename carry the column under its former name: their value goes under
-  // the current one (the files hold one name or the other, never both).
+  // the current one (a row has a value under one name at most: a file written before the rename
+  // lacks the new name, one written after it the former; a compacted file has both, NULL in one).
   for (const auto& [former, current] : FormerNames(table->metadata())) {
     auto has = [&](const std::string& n) {
       return std::any_of(columns.begin(), columns.end(),
