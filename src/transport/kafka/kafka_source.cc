@@ -1,6 +1,7 @@
 #include "transport/kafka/kafka_source.h"
 
 #include <algorithm>
+#include <limits>
 #include <regex>
 
 #include "common/log.h"
@@ -103,10 +104,19 @@ bool KafkaSource::Subscribed(const std::string& collection) {
   return false;
 }
 
+bool KafkaSource::HoldsTopic(const std::string& topic) const {
+  auto it = assigned_set_.lower_bound({topic, std::numeric_limits<int32_t>::min()});
+  return it != assigned_set_.end() && it->first == topic;
+}
+
 bool KafkaSource::Complete(const PendingTx& tx) {
   if (!tx.end) return false;
   for (const auto& c : tx.end->collections) {
-    if (!Subscribed(c.data_collection)) continue;
+    // Only what this member reads counts: in a group, other members read the other topics.
+    if (!Subscribed(c.data_collection) ||
+        !HoldsTopic(options_.topic_prefix + "." + c.data_collection)) {
+      continue;
+    }
     auto seen = tx.seen.find(c.data_collection);
     if ((seen == tx.seen.end() ? 0 : seen->second) < c.event_count) return false;
   }

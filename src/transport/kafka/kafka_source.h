@@ -203,6 +203,8 @@ class KafkaSource {
   bool Complete(const PendingTx& tx);
   // Remembers (a bounded number of) transaction ids handed on, whose END records are ignored.
   void RememberHanded(const std::string& id);
+  // Whether this member holds a partition of `topic`.
+  bool HoldsTopic(const std::string& topic) const;
   // Whether a data_collection's topic is among those this source subscribes to.
   bool Subscribed(const std::string& data_collection);
   // Drops every buffered change (their offsets were not committed: they are read again).
