@@ -72,8 +72,12 @@ class KafkaTxTest : public ::testing::Test {
               std::tuple<std::string, char, std::optional<events::Row>, std::optional<events::Row>>>
               rows) {
     Tx tx;
-    tx.info = {static_cast<uint32_t>(n), Lsn(100 * n), Lsn(100 * n + 8),
-               1700000000000000 + static_cast<int64_t>(n) * 1000000, false};
+    tx.info = {static_cast<uint32_t>(n),
+               Lsn(100 * n),
+               Lsn(100 * n + 8),
+               1700000000000000 + static_cast<int64_t>(n) * 1000000,
+               false,
+               {}};
     for (auto& [table, op, before, after] : rows) {
       tx.changes.push_back(ChangeIn(tx.info, tx.changes.size(), schemas_.at(table),
                                     static_cast<events::Operation>(op), before, after));
@@ -148,7 +152,8 @@ class KafkaTxTest : public ::testing::Test {
     produced_ += messages.size();
   }
 
-  void StartConsumer(kafka::TransactionMode mode, const std::string& group = "lake") {
+  void StartConsumer(kafka::TransactionMode mode, const std::string& group = "lake",
+                     size_t max_buffered_changes = 50000) {
     auto lake = Lake::Open(dir_, 1);
     ASSERT_TRUE(lake.ok()) << lake.error().ToString();
     lake_ = *lake;
@@ -159,6 +164,7 @@ class KafkaTxTest : public ::testing::Test {
     sink_ = std::move(*sink);
     kafka::KafkaSourceOptions so = cluster_.SourceOptions(group);
     so.transactions = mode;
+    so.max_buffered_changes = max_buffered_changes;
     source_ = std::make_unique<kafka::KafkaSource>(so);
     consumer_ = std::jthread([this](std::stop_token stop) { run_ = source_->Run(stop, *sink_); });
   }
@@ -455,6 +461,30 @@ TEST_F(KafkaTxTest, ARestartReadsWaitingTransactionsAgainAndStoresEachChangeOnce
   Rebuild();
   EXPECT_EQ(Dims(), dims);
   EXPECT_EQ(Fact(), fact);
+}
+
+TEST_F(KafkaTxTest, PastTheBufferBoundTheOldestTransactionGoesOnIncompleteAndNothingIsLost) {
+  Tx tx1 = Make(1, {{"students", 'c', std::nullopt, Student("S1", "2.00")},
+                    {"students", 'c', std::nullopt, Student("S2", "2.00")},
+                    {"courses", 'c', std::nullopt, Course("C1")}});
+  Tx tx2 = Make(2, {{"students", 'c', std::nullopt, Student("S3", "2.00")},
+                    {"students", 'c', std::nullopt, Student("S4", "2.00")}});
+  TxMessages m1 = Encode(tx1), m2 = Encode(tx2);
+  StartConsumer(kafka::TransactionMode::kAuto, "lake", /*max_buffered_changes=*/3);
+  // tx1 without its course waits; tx2 behind it fills the buffer past 3: tx1 goes on as it is.
+  Produce({m1.begin, m1.end, m2.begin, m2.end, m1.changes[0], m1.changes[1], m2.changes[0],
+           m2.changes[1]});
+  ASSERT_TRUE(Stored(4, 0, 0));
+  EXPECT_EQ(source_->stats().incomplete, 1u);
+  EXPECT_EQ(source_->stats().transactions, 1u);  // tx2, whole
+  // tx1's last change follows as it comes.
+  Produce({m1.changes[2]});
+  ASSERT_TRUE(Stored(4, 1, 0));
+  StopConsumer();
+  EXPECT_EQ(QueryText(dir_,
+                      "SELECT commit_lsn, position, after_id FROM students_changes UNION ALL "
+                      "SELECT commit_lsn, position, after_id FROM courses_changes ORDER BY ALL"),
+            "100|0|S1\n100|1|S2\n100|2|C1\n200|0|S3\n200|1|S4\n");
 }
 
 }  // namespace
