@@ -118,11 +118,11 @@ class TableOwnership : public kafka::PartitionListener {
       : sink_(sink), dir_(std::move(dir)), stop_(std::move(stop)) {}
 
   Status OnAssigned(const std::vector<std::string>& topics) override {
-    for (const auto& t : topics) MIGSBYU_TRY(sink_.AcquireTable(TableOf(t), stop_));
+    for (const auto& t : topics) MIGSBYU_TRY(sink_.AcquireTable(kafka::TableOfTopic(t), stop_));
     return OkStatus();
   }
   Status OnRevoked(const std::vector<std::string>& topics) override {
-    for (const auto& t : topics) MIGSBYU_TRY(sink_.ReleaseTable(TableOf(t)));
+    for (const auto& t : topics) MIGSBYU_TRY(sink_.ReleaseTable(kafka::TableOfTopic(t)));
     return OkStatus();
   }
   uint64_t CatchUpToken() override {
@@ -130,14 +130,11 @@ class TableOwnership : public kafka::PartitionListener {
     return latest.ok() && *latest ? (*latest)->commit_lsn.value() : 0;
   }
   Status OnCaughtUp(const std::vector<std::string>& topics, uint64_t token) override {
-    for (const auto& t : topics) sink_.MarkCaughtUp(TableOf(t), token);
+    for (const auto& t : topics) sink_.MarkCaughtUp(kafka::TableOfTopic(t), token);
     return OkStatus();
   }
 
  private:
-  static std::string TableOf(const std::string& topic) {
-    return topic.substr(topic.find_last_of('.') + 1);
-  }
   lake::LakeSink& sink_;
   const std::string dir_;
   const std::stop_token stop_;

@@ -608,6 +608,11 @@ Result<std::string> EncodeValue(const ChangeEvent& change, const EnvelopeContext
   return WithSchema(CachedSchemas(t, options).value, payload);
 }
 
+std::string TableOfTopic(std::string_view topic) {
+  const size_t dot = topic.find_last_of('.');
+  return std::string(dot == std::string_view::npos ? topic : topic.substr(dot + 1));
+}
+
 std::string TransactionId(uint32_t xid, Lsn commit_lsn) {
   return std::to_string(xid) + ":" + std::to_string(commit_lsn.value());
 }

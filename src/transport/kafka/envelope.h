@@ -91,6 +91,9 @@ struct EnvelopeOptions {
 
 // "<prefix>.<schema>.<table>".
 std::string TopicName(const EnvelopeOptions& options, const events::TableSchema& table);
+// The table a topic named so is for: what follows its last '.' ("students" of
+// "migsbyu.public.students"), the whole name when it has none.
+std::string TableOfTopic(std::string_view topic);
 
 // What an envelope carries beyond the change itself; the sink knows it.
 struct EnvelopeContext {

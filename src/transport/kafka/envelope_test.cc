@@ -260,6 +260,17 @@ TEST(EnvelopeTest, RefusesANumericWithMoreDecimalsThanItsScaleInPreciseMode) {
   EXPECT_NE(v.error().message().find("public.students.gpa"), std::string::npos);
 }
 
+TEST(EnvelopeTest, ATopicNamesItsTable) {
+  EnvelopeOptions options;
+  events::TableSchema students;
+  students.schema = "public";
+  students.name = "students";
+  EXPECT_EQ(TopicName(options, students), "migsbyu.public.students");
+  EXPECT_EQ(TableOfTopic(TopicName(options, students)), "students");
+  EXPECT_EQ(TableOfTopic("dbserver1.inventory.customers"), "customers");
+  EXPECT_EQ(TableOfTopic("plain"), "plain");
+}
+
 TEST(EnvelopeTest, ParsesOptionNamesAsDebeziumSpellsThem) {
   EXPECT_EQ(*ParseDecimalHandling("precise"), DecimalHandling::kPrecise);
   EXPECT_EQ(*ParseTimePrecision("adaptive"), TimePrecision::kAdaptive);
