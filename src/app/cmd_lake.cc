@@ -30,7 +30,9 @@ struct LakeFlags {
   std::vector<std::string> topics;
   std::vector<std::string> kafka_properties;  // librdkafka "name=value"
   std::string on_error = "dead-letter";       // or "stop"
-  size_t limit = 100;                         // dead-letters: how many of the newest
+  std::string transactions = "auto";          // or "exact", "partition"
+  size_t max_buffered_changes = 50000;
+  size_t limit = 100;  // dead-letters: how many of the newest
 };
 
 std::shared_ptr<lake::Lake> OpenLake(const LakeFlags& flags) {
@@ -116,11 +118,11 @@ class TableOwnership : public kafka::PartitionListener {
       : sink_(sink), dir_(std::move(dir)), stop_(std::move(stop)) {}
 
   Status OnAssigned(const std::vector<std::string>& topics) override {
-    for (const auto& t : topics) MIGSBYU_TRY(sink_.AcquireTable(TableOf(t), stop_));
+    for (const auto& t : topics) MIGSBYU_TRY(sink_.AcquireTable(kafka::TableOfTopic(t), stop_));
     return OkStatus();
   }
   Status OnRevoked(const std::vector<std::string>& topics) override {
-    for (const auto& t : topics) MIGSBYU_TRY(sink_.ReleaseTable(TableOf(t)));
+    for (const auto& t : topics) MIGSBYU_TRY(sink_.ReleaseTable(kafka::TableOfTopic(t)));
     return OkStatus();
   }
   uint64_t CatchUpToken() override {
@@ -128,14 +130,11 @@ class TableOwnership : public kafka::PartitionListener {
     return latest.ok() && *latest ? (*latest)->commit_lsn.value() : 0;
   }
   Status OnCaughtUp(const std::vector<std::string>& topics, uint64_t token) override {
-    for (const auto& t : topics) sink_.MarkCaughtUp(TableOf(t), token);
+    for (const auto& t : topics) sink_.MarkCaughtUp(kafka::TableOfTopic(t), token);
     return OkStatus();
   }
 
  private:
-  static std::string TableOf(const std::string& topic) {
-    return topic.substr(topic.find_last_of('.') + 1);
-  }
   lake::LakeSink& sink_;
   const std::string dir_;
   const std::stop_token stop_;
@@ -168,6 +167,10 @@ void RunConsume(const LakeFlags& flags) {
   // The caught-up check asks the brokers for the partitions' ends; a shorter fetch long-poll
   // keeps that request from queueing behind an idle fetch for long.
   source_options.extra["fetch.wait.max.ms"] = "100";
+  auto mode = kafka::ParseTransactionMode(flags.transactions);
+  if (!mode.ok()) throw CLI::ValidationError("--transactions", mode.error().message());
+  source_options.transactions = *mode;
+  source_options.max_buffered_changes = flags.max_buffered_changes;
   for (const auto& p : flags.kafka_properties) {
     auto eq = p.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -195,10 +198,15 @@ void RunConsume(const LakeFlags& flags) {
   Status st = source.Run(stop.get_token(), **sink);
   watcher.request_stop();
   auto stats = source.stats();
-  std::printf("lake consume: %llu changes, %llu duplicates dropped, %llu dead letters\n",
-              static_cast<unsigned long long>(stats.changes),
-              static_cast<unsigned long long>(stats.duplicates),
-              static_cast<unsigned long long>(stats.dead_letters));
+  std::printf(
+      "lake consume: %llu changes, %llu duplicates dropped, %llu dead letters; transactions %s: "
+      "%llu whole, %llu incomplete, %llu late changes\n",
+      static_cast<unsigned long long>(stats.changes),
+      static_cast<unsigned long long>(stats.duplicates),
+      static_cast<unsigned long long>(stats.dead_letters), flags.transactions.c_str(),
+      static_cast<unsigned long long>(stats.transactions),
+      static_cast<unsigned long long>(stats.incomplete),
+      static_cast<unsigned long long>(stats.late));
   // Stopped while waiting for a table another member still held: a clean stop all the same.
   if (!st.ok() && st.error().code() == ErrorCode::kCancelled && stop.stop_requested()) return;
   Check(st, "consume");
@@ -274,6 +282,19 @@ void AddLakeCommand(CLI::App& app) {
                    "aside in the lake's dead letters and go on) or stop")
       ->capture_default_str()
       ->check(CLI::IsMember({"dead-letter", "stop"}));
+  consume
+      ->add_option("--transactions", flags->transactions,
+                   "auto: whole transactions in commit order while this member reads "
+                   "<prefix>.transaction (kafka+txmeta sinks, Debezium's "
+                   "provide.transaction.metadata), else per partition; exact: also subscribe to "
+                   "it with --topic; partition: never")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "exact", "partition"}));
+  consume
+      ->add_option("--max-buffered-changes", flags->max_buffered_changes,
+                   "Whole transactions: the most changes kept waiting for the rest of their "
+                   "transactions; past it the oldest goes on incomplete")
+      ->capture_default_str();
   consume->callback([flags] { RunConsume(*flags); });
 }
 

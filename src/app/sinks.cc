@@ -1,5 +1,8 @@
 #include "app/sinks.h"
 
+#include <string_view>
+
+#include "common/integer.h"
 #include "lake/lake_sink.h"
 #include "transport/file/file_sink.h"
 #include "transport/kafka/kafka_sink.h"
@@ -24,12 +27,27 @@ Result<std::unique_ptr<transport::Sink>> MakeSink(const std::string& spec) {
     kafka::KafkaSinkOptions options;
     options.brokers = arg;
     options.transaction_metadata = kind == "kafka+txmeta";
+    // kafka:BROKERS?partitions=N: topics the sink creates get N partitions, keyed by primary key.
+    if (auto q = arg.find('?'); q != std::string::npos) {
+      options.brokers = arg.substr(0, q);
+      const std::string query = arg.substr(q + 1);
+      constexpr std::string_view kPartitions = "partitions=";
+      if (!query.starts_with(kPartitions)) {
+        return Error::InvalidArgument("kafka sink '" + spec +
+                                      "': the only option is ?partitions=N, got ?" + query);
+      }
+      auto n = ParseInteger<int>(std::string_view(query).substr(kPartitions.size()));
+      if (!n)
+        return Error::InvalidArgument("kafka sink '" + spec + "': partitions is not a number");
+      options.partitions = *n;  // KafkaSink::Create refuses fewer than 1
+    }
     MIGSBYU_ASSIGN(auto sink, kafka::KafkaSink::Create(std::move(options)));
     return std::unique_ptr<transport::Sink>(std::move(sink));
   }
   return Error::InvalidArgument(
       "unknown sink '" + spec +
-      "' (expected file:PATH, lake:DIR, kafka:BROKERS or kafka+txmeta:BROKERS)");
+      "' (expected file:PATH, lake:DIR, kafka:BROKERS or kafka+txmeta:BROKERS, optionally "
+      "followed by ?partitions=N)");
 }
 
 }  // namespace migsbyu::app

@@ -117,6 +117,10 @@ struct ChangeEvent {
   // Who made it: changed_by (actor.user) and origin. An empty origin means not recorded: a
   // change read back from a lake change log written before the lake stored actors.
   Actor actor;
+  // The Kafka partition of its table's topic it was read from, or -1 (not read from Kafka). A
+  // topic's partitions are ordered each on its own, not with each other: a sink that drops
+  // redeliveries by (commit_lsn, position) keeps one mark per partition (docs/LAKE.md "Kafka").
+  int32_t source_partition = -1;
 };
 
 // Text form of a value as PostgreSQL would print it ("2024-01-31", "3.75", "t").

@@ -42,6 +42,7 @@ Manifest MergeOwned(const Manifest& latest, const Manifest& mine, const Ownershi
   for (const auto& t : owned.tables) {
     take(merged.watermarks, mine.watermarks, t);
     take(merged.caught_up, mine.caught_up, t);
+    take(merged.partition_watermarks, mine.partition_watermarks, t);
   }
   for (const auto& e : owned.entities) take(merged.next_keys, mine.next_keys, e);
   if (owned.deriver) merged.derived = mine.derived;
@@ -82,6 +83,17 @@ std::string ManifestToJson(const Manifest& m) {
     }
     j["derived"] = derived;
   }
+  if (!m.partition_watermarks.empty()) {
+    json tables = json::object();
+    for (const auto& [table, parts] : m.partition_watermarks) {
+      json marks = json::object();
+      for (const auto& [p, w] : parts) {
+        marks[std::to_string(p)] = {{"commit_lsn", w.commit_lsn}, {"position", w.position}};
+      }
+      tables[table] = marks;
+    }
+    j["partition_watermarks"] = tables;
+  }
   return j.dump(1);
 }
 
@@ -113,6 +125,15 @@ Result<Manifest> ManifestFromJson(const std::string& text, const std::string& or
     if (j.contains("derived")) {
       for (const auto& [table, w] : j.at("derived").items()) {
         m.derived[table] = {w.at("commit_lsn").get<uint64_t>(), w.at("position").get<uint64_t>()};
+      }
+    }
+    if (j.contains("partition_watermarks")) {
+      for (const auto& [table, parts] : j.at("partition_watermarks").items()) {
+        auto& marks = m.partition_watermarks[table];
+        for (const auto& [p, w] : parts.items()) {
+          marks[static_cast<int32_t>(std::stol(p))] = {w.at("commit_lsn").get<uint64_t>(),
+                                                       w.at("position").get<uint64_t>()};
+        }
       }
     }
     return m;

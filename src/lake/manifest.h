@@ -15,12 +15,17 @@
 //                                     "rows":3}], ...},
 //    "watermarks":{"students":{"commit_lsn":120,"position":2}, ...},
 //    "next_keys":{"student":4, ...},
-//    "caught_up":{"professors":118}, "derived":{"takes":{"commit_lsn":120,"position":1}, ...}}
+//    "caught_up":{"professors":118}, "derived":{"takes":{"commit_lsn":120,"position":1}, ...},
+//    "partition_watermarks":{"students":{"0":{"commit_lsn":120,"position":2},"1":{...}}}}
 // "caught_up" and "derived" exist only in a lake written by several processes (docs/LAKE.md
 // "Several writers"): caught_up[t] = L says the lake holds every change of table t whose commit
 // LSN is <= L (claimed by t's owner when it had read its topic to the end, for an idle table
 // whose watermark stays behind); derived[t] is the last change of t that the enrollment fact was
-// derived from.
+// derived from. "partition_watermarks" exists only for tables fed from Kafka: per partition of
+// the table's topic, the (commit_lsn, position) of the last change stored from it; the table's
+// watermark is then the greatest of them (partitions are not ordered with each other, so a
+// change below the table's watermark may still be new). A lake without them (written before)
+// seeds a table's first partition mark from its watermark.
 //
 // Commit protocol: data files are written (and fsynced) first, under names no manifest lists
 // yet; then the manifest is written to `_manifests/.tmp-<version>`, fsynced, renamed to its
@@ -76,6 +81,8 @@ struct Manifest {
   std::map<std::string, int64_t> next_keys;
   std::map<std::string, uint64_t> caught_up;  // table -> commit LSN (several writers only)
   std::map<std::string, Watermark> derived;   // table -> last change the fact was derived from
+  // table -> Kafka partition -> last change stored from that partition (Kafka-fed tables only)
+  std::map<std::string, std::map<int32_t, Watermark>> partition_watermarks;
 
   // Rows of one dataset (0 when absent).
   uint64_t Rows(const std::string& dataset) const;
@@ -84,8 +91,8 @@ struct Manifest {
 };
 
 // What one writer of a shared lake owns: it alone changes these datasets (their file lists are
-// replaced whole), these tables' watermarks and caught_up claims, these entities' next keys,
-// and, for the deriver, the derived marks.
+// replaced whole), these tables' watermarks (table and partition) and caught_up claims, these
+// entities' next keys, and, for the deriver, the derived marks.
 struct Ownership {
   std::set<std::string> datasets;
   std::set<std::string> tables;

@@ -284,6 +284,7 @@ Status LakeWriter::Restore() {
   for (const auto& [entity, next] : published_.next_keys) builder_->SetNextKey(entity, next);
   tables_.clear();  // it points into watermarks_ and changes_
   watermarks_ = published_.watermarks;
+  partition_watermarks_ = published_.partition_watermarks;
   caught_up_ = published_.caught_up;
   derived_ = published_.derived;
   end_lsn_ = published_.end_lsn;
@@ -401,7 +402,28 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
   last_position_ = std::max(last_position_, change.position);
   TableState& state = StateOf(change.table);
   const Watermark mark = MarkOf(change);
-  if (!state.mark) {
+  if (change.source_partition >= 0) {
+    // Read from Kafka: each partition is in commit order, the partitions are not with each
+    // other, so a redelivery is recognised by its partition's mark; the table's watermark is
+    // the greatest of them (what the safe point and the derived marks read).
+    auto& parts = partition_watermarks_[change.table->name];
+    auto [part, added] = parts.try_emplace(change.source_partition);
+    if (added && parts.size() == 1) {
+      // A lake written before partition marks: its table watermark was the one partition's.
+      if (auto w = watermarks_.find(change.table->name); w != watermarks_.end()) {
+        part->second = w->second;
+      }
+    }
+    if (mark <= part->second) return OkStatus();
+    part->second = mark;
+    if (!state.mark) {
+      auto [it, fresh] = watermarks_.try_emplace(change.table->name, mark);
+      state.mark = &it->second;
+      if (!fresh) it->second = std::max(it->second, mark);
+    } else {
+      *state.mark = std::max(*state.mark, mark);
+    }
+  } else if (!state.mark) {
     auto [it, added] = watermarks_.try_emplace(change.table->name, mark);
     state.mark = &it->second;
     if (!added && mark <= it->second) return OkStatus();
@@ -921,6 +943,7 @@ Result<bool> LakeWriter::Publish() {
   next.commit_lsn = commit_lsn_;
   next.commit_time_us = commit_time_us_;
   next.watermarks = watermarks_;
+  next.partition_watermarks = partition_watermarks_;
   next.next_keys = builder_->next_keys();
   next.caught_up = caught_up_;
   if (options_.role == WriterRole::kExclusive) {
@@ -1270,6 +1293,12 @@ Status LakeWriter::AcquireTable(const std::string& table, std::stop_token stop) 
   } else {
     watermarks_.erase(table);
   }
+  if (auto p = published_.partition_watermarks.find(table);
+      p != published_.partition_watermarks.end()) {
+    partition_watermarks_[table] = p->second;
+  } else {
+    partition_watermarks_.erase(table);
+  }
   if (auto c = published_.caught_up.find(table); c != published_.caught_up.end()) {
     caught_up_[table] = c->second;
   } else {
@@ -1301,6 +1330,7 @@ Status LakeWriter::ReleaseTable(const std::string& table) {
   }
   tables_.clear();  // it points into watermarks_ and changes_
   watermarks_.erase(table);
+  partition_watermarks_.erase(table);
   caught_up_.erase(table);
   changes_.erase(table);
   table_locks_.erase(table);

@@ -9,6 +9,8 @@
 //
 // Exactly once: each captured table has a watermark (commit_lsn, position) of its last stored
 // change; Apply skips changes at or below it, so a replay after a crash stores nothing twice.
+// A change read from Kafka (ChangeEvent::source_partition ≥ 0) is compared with the mark of its
+// partition instead: a topic's partitions are each in commit order but not with each other.
 // After a crash, files no manifest lists are deleted when the writer opens.
 //
 // Compaction runs in the writer's thread after a publish when a dataset has more than
@@ -237,6 +239,7 @@ class LakeWriter : public ScdOutput {
   Lsn end_lsn_, commit_lsn_;
   int64_t commit_time_us_ = 0;
   std::map<std::string, Watermark> watermarks_;
+  std::map<std::string, std::map<int32_t, Watermark>> partition_watermarks_;
   // Buffers and written-but-unpublished files.
   std::map<std::string, ChangeBuffer> changes_;
   // By schema object; cleared when watermarks_ or changes_ are replaced.

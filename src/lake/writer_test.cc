@@ -40,8 +40,10 @@ class WriterTest : public ::testing::Test {
   }
 
   // Transaction `n` (1-based) inserts `rows` students; commit_lsn = 10n, end_lsn = 10n + 1.
+  // `partition`: the Kafka partition the changes were read from (-1: not from Kafka).
   void InsertTransaction(LakeWriter& w, uint64_t n, int rows = 1, bool commit = true,
-                         std::shared_ptr<const events::TableSchema> table = nullptr) {
+                         std::shared_ptr<const events::TableSchema> table = nullptr,
+                         int32_t partition = -1) {
     if (!table) table = schema_;
     events::TransactionInfo tx{static_cast<uint32_t>(n), Lsn(10 * n), Lsn(10 * n + 1),
                                static_cast<int64_t>(n) * 1000, false};
@@ -57,6 +59,7 @@ class WriterTest : public ::testing::Test {
       e.position = i;
       e.xid = tx.xid;
       e.commit_time_us = tx.commit_time_us;
+      e.source_partition = partition;
       Status s = w.Apply(e);
       ASSERT_TRUE(s.ok()) << s.error().ToString();
     }
@@ -88,6 +91,7 @@ TEST_F(WriterTest, ManifestRoundTripsThroughJson) {
   m.datasets["students_changes"] = {{"students_changes/part-00000007-0000.parquet", 3}};
   m.watermarks["students"] = {120, 2};
   m.next_keys["student"] = 4;
+  m.partition_watermarks["students"] = {{0, {110, 1}}, {2, {120, 2}}};
   auto back = ManifestFromJson(ManifestToJson(m), "test");
   ASSERT_TRUE(back.ok()) << back.error().ToString();
   EXPECT_EQ(back->version, 7u);
@@ -95,6 +99,7 @@ TEST_F(WriterTest, ManifestRoundTripsThroughJson) {
   EXPECT_EQ(back->datasets, m.datasets);
   EXPECT_EQ(back->watermarks["students"], (Watermark{120, 2}));
   EXPECT_EQ(back->next_keys, m.next_keys);
+  EXPECT_EQ(back->partition_watermarks, m.partition_watermarks);
   EXPECT_FALSE(ManifestFromJson(ManifestToJson(m).substr(0, 40), "torn").ok());
 }
 
@@ -272,6 +277,42 @@ TEST_F(WriterTest, PartOfATransactionArrivingLateIsPublished) {
   ASSERT_TRUE(published.ok());
   EXPECT_FALSE(*published);
   EXPECT_EQ(Count("SELECT count(*) FROM applicants_changes"), 2u);
+}
+
+TEST_F(WriterTest, KafkaPartitionsOfATableAreDeduplicatedEachByItsOwnMark) {
+  auto w = OpenWriter();
+  InsertTransaction(*w, 2, 1, true, nullptr, /*partition=*/1);
+  ASSERT_TRUE(w->Publish().ok());
+  // Below the table's watermark, but new in its partition: stored.
+  InsertTransaction(*w, 1, 1, true, nullptr, 0);
+  // Redeliveries of both partitions: dropped.
+  InsertTransaction(*w, 1, 1, true, nullptr, 0);
+  InsertTransaction(*w, 2, 1, true, nullptr, 1);
+  ASSERT_TRUE(w->Publish().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM students_changes"), 2u);
+  EXPECT_EQ(w->published().watermarks.at("students"), (Watermark{20, 0}));
+  w.reset();
+  // The marks come back from the manifest.
+  w = OpenWriter();
+  EXPECT_EQ(w->published().partition_watermarks.at("students"),
+            (std::map<int32_t, Watermark>{{0, {10, 0}}, {1, {20, 0}}}));
+  InsertTransaction(*w, 1, 1, true, nullptr, 0);
+  InsertTransaction(*w, 3, 1, true, nullptr, 2);
+  ASSERT_TRUE(w->Publish().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM students_changes"), 3u);
+}
+
+TEST_F(WriterTest, ALakeWithoutPartitionMarksSeedsTheFirstFromTheTableWatermark) {
+  auto w = OpenWriter();
+  InsertTransaction(*w, 1);
+  InsertTransaction(*w, 2);
+  ASSERT_TRUE(w->Publish().ok());
+  EXPECT_TRUE(w->published().partition_watermarks.empty());
+  // The same topic, now read with its partition known: what the table holds is not stored again.
+  InsertTransaction(*w, 2, 1, true, nullptr, 0);
+  InsertTransaction(*w, 3, 1, true, nullptr, 0);
+  ASSERT_TRUE(w->Publish().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM students_changes"), 3u);
 }
 
 TEST_F(WriterTest, CompactionKeepsEveryRowExactlyOnceWhileReadersQuery) {

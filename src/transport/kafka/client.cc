@@ -98,13 +98,14 @@ Result<Producer> Producer::Create(const Config& config, DeliveryCallback on_deli
 }
 
 Status Producer::Produce(const std::string& topic, const std::string* key, const std::string* value,
-                         void* opaque) {
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(key ? key->data() : nullptr, key ? key->size() : 0),
-      RD_KAFKA_V_VALUE(value ? const_cast<char*>(value->data()) : nullptr,
-                       value ? value->size() : 0),
-      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+                         void* opaque, int32_t partition) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_KEY(key ? key->data() : nullptr, key ? key->size() : 0),
+                        RD_KAFKA_V_VALUE(value ? const_cast<char*>(value->data()) : nullptr,
+                                         value ? value->size() : 0),
+                        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return OkStatus();
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
     return Error::Unavailable("kafka: local queue full producing to " + topic);

@@ -54,10 +54,12 @@ class Producer {
   Producer& operator=(const Producer&) = delete;
   ~Producer();
 
-  // Enqueues one message (key/value may be null: a null value is a tombstone). Returns
-  // Unavailable when librdkafka's local queue is full: call Poll() and retry.
+  // Enqueues one message (key/value may be null: a null value is a tombstone) to `partition`,
+  // or, by default, to the partition librdkafka's partitioner picks: the same for the same key
+  // (consistent_random: a hash of the key; a null key goes to any). Returns Unavailable when
+  // librdkafka's local queue is full: call Poll() and retry.
   Status Produce(const std::string& topic, const std::string* key, const std::string* value,
-                 void* opaque);
+                 void* opaque, int32_t partition = RD_KAFKA_PARTITION_UA);
 
   // Serves delivery reports for up to `timeout`.
   void Poll(std::chrono::milliseconds timeout);

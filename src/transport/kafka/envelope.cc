@@ -608,6 +608,11 @@ Result<std::string> EncodeValue(const ChangeEvent& change, const EnvelopeContext
   return WithSchema(CachedSchemas(t, options).value, payload);
 }
 
+std::string TableOfTopic(std::string_view topic) {
+  const size_t dot = topic.find_last_of('.');
+  return std::string(dot == std::string_view::npos ? topic : topic.substr(dot + 1));
+}
+
 std::string TransactionId(uint32_t xid, Lsn commit_lsn) {
   return std::to_string(xid) + ":" + std::to_string(commit_lsn.value());
 }
@@ -1194,8 +1199,50 @@ Result<std::optional<DecodedChange>> DecodeEnvelope(const std::string* key,
     MIGSBYU_ASSIGN(out.tx.end_lsn, LsnFromJson(source["end_lsn"], "source.end_lsn"));
   }
   out.tx.commit_time_us = ev.commit_time_us;
+  if (tx && tx->contains("id") && (*tx)["id"].is_string()) {
+    out.transaction_id = (*tx)["id"].get<std::string>();
+  }
+  out.data_collection = where_table;
   MIGSBYU_ASSIGN(ev.actor, ActorOf(source, where_table));
   return std::optional<DecodedChange>(std::move(out));
+}
+
+Result<TransactionRecord> DecodeTransactionRecord(const std::string* key,
+                                                  const std::string* value) {
+  (void)key;  // the id is also in the value
+  if (!value) return Error::Corruption("kafka transaction record: null value");
+  MIGSBYU_TRY(CheckParsable(*value, "value"));
+  MIGSBYU_ASSIGN(json whole, ParseJson(*value, "value"));
+  auto [schema, payload] = SplitSchema(std::move(whole));
+  if (!payload.is_object() || !payload.contains("status") || !payload["status"].is_string() ||
+      !payload.contains("id") || !payload["id"].is_string()) {
+    return Error::Corruption("kafka transaction record: no status or id: " + value->substr(0, 120));
+  }
+  TransactionRecord r;
+  r.id = payload["id"].get<std::string>();
+  const std::string status = payload["status"].get<std::string>();
+  if (status == "BEGIN") return r;
+  if (status != "END") {
+    return Error::Corruption("kafka transaction record " + r.id.substr(0, 64) +
+                             ": unknown status '" + status.substr(0, 32) + "'");
+  }
+  r.end = true;
+  const json& collections = payload.value("data_collections", json());
+  if (!collections.is_array()) {
+    return Error::Corruption("kafka transaction record " + r.id.substr(0, 64) +
+                             ": END without data_collections");
+  }
+  for (const auto& c : collections) {
+    if (!c.is_object() || !c.contains("data_collection") || !c["data_collection"].is_string() ||
+        !c.contains("event_count") || !c["event_count"].is_number_unsigned()) {
+      return Error::Corruption("kafka transaction record " + r.id.substr(0, 64) +
+                               ": malformed data_collections entry");
+    }
+    r.collections.push_back(
+        {c["data_collection"].get<std::string>(), c["event_count"].get<uint64_t>()});
+    r.event_count += r.collections.back().event_count;
+  }
+  return r;
 }
 
 }  // namespace migsbyu::kafka

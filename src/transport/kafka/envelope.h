@@ -91,6 +91,9 @@ struct EnvelopeOptions {
 
 // "<prefix>.<schema>.<table>".
 std::string TopicName(const EnvelopeOptions& options, const events::TableSchema& table);
+// The table a topic named so is for: what follows its last '.' ("students" of
+// "migsbyu.public.students"), the whole name when it has none.
+std::string TableOfTopic(std::string_view topic);
 
 // What an envelope carries beyond the change itself; the sink knows it.
 struct EnvelopeContext {
@@ -140,7 +143,23 @@ struct DecodedChange {
   // True for a Debezium snapshot event without transaction metadata: no field orders it, so
   // the caller sets change.position to the message's Kafka offset (stable across redelivery).
   bool position_from_offset = false;
+  // payload.transaction.id (empty without a transaction block): what the transaction metadata
+  // records name, and "<schema>.<table>", the data_collection they count this change under.
+  std::string transaction_id;
+  std::string data_collection;
 };
+
+// A transaction metadata record (EncodeTransactionRecord's, or Debezium's) decoded.
+struct TransactionRecord {
+  bool end = false;  // END (with counts) or BEGIN
+  std::string id;
+  uint64_t event_count = 0;                      // END only
+  std::vector<DataCollectionCount> collections;  // END only
+};
+
+// Decodes a message of the transaction metadata topic, schemas on or off. Corruption names what
+// is malformed (not JSON, no status or id, an END without its counts).
+Result<TransactionRecord> DecodeTransactionRecord(const std::string* key, const std::string* value);
 
 // Decodes one message. `key` and `value` are null for Kafka null. A tombstone (null value) and
 // a record that is not a row change (Debezium's transaction BEGIN/END metadata, an op "m"

@@ -260,12 +260,61 @@ TEST(EnvelopeTest, RefusesANumericWithMoreDecimalsThanItsScaleInPreciseMode) {
   EXPECT_NE(v.error().message().find("public.students.gpa"), std::string::npos);
 }
 
+TEST(EnvelopeTest, ATopicNamesItsTable) {
+  EnvelopeOptions options;
+  events::TableSchema students;
+  students.schema = "public";
+  students.name = "students";
+  EXPECT_EQ(TopicName(options, students), "migsbyu.public.students");
+  EXPECT_EQ(TableOfTopic(TopicName(options, students)), "students");
+  EXPECT_EQ(TableOfTopic("dbserver1.inventory.customers"), "customers");
+  EXPECT_EQ(TableOfTopic("plain"), "plain");
+}
+
 TEST(EnvelopeTest, ParsesOptionNamesAsDebeziumSpellsThem) {
   EXPECT_EQ(*ParseDecimalHandling("precise"), DecimalHandling::kPrecise);
   EXPECT_EQ(*ParseTimePrecision("adaptive"), TimePrecision::kAdaptive);
   EXPECT_EQ(*ParseTimePrecision("connect"), TimePrecision::kConnect);
   EXPECT_FALSE(ParseDecimalHandling("exact").ok());
   EXPECT_FALSE(ParseTimePrecision("seconds").ok());
+}
+
+TEST(EnvelopeTest, TransactionRecordsDecodeWithTheirCountsSchemasOnOrOff) {
+  for (bool schemas : {true, false}) {
+    EnvelopeOptions options;
+    options.schemas_enable = schemas;
+    auto [bk, bv] =
+        EncodeTransactionRecord("571:23966520", std::nullopt, 1706695530001000, options);
+    auto begin = DecodeTransactionRecord(&bk, &bv);
+    ASSERT_TRUE(begin.ok()) << begin.error().ToString();
+    EXPECT_FALSE(begin->end);
+    EXPECT_EQ(begin->id, "571:23966520");
+    auto [ek, ev] = EncodeTransactionRecord(
+        "571:23966520",
+        std::vector<DataCollectionCount>{{"public.courses", 1}, {"public.students", 2}},
+        1706695530001000, options);
+    auto end = DecodeTransactionRecord(&ek, &ev);
+    ASSERT_TRUE(end.ok()) << end.error().ToString();
+    EXPECT_TRUE(end->end);
+    EXPECT_EQ(end->event_count, 3u);
+    ASSERT_EQ(end->collections.size(), 2u);
+    EXPECT_EQ(end->collections[1].data_collection, "public.students");
+    EXPECT_EQ(end->collections[1].event_count, 2u);
+  }
+  // Debezium's own END record (testdata/debezium/transaction_metadata_end.json).
+  json c = testing::ReadJson(kTestData / "debezium" / "transaction_metadata_end.json");
+  std::string key = c["key"].dump(), value = c["value"].dump();
+  auto debezium = DecodeTransactionRecord(&key, &value);
+  ASSERT_TRUE(debezium.ok()) << debezium.error().ToString();
+  EXPECT_EQ(debezium->id, "580:22988680");
+  EXPECT_EQ(debezium->event_count, 3u);
+  for (const char* bad : {R"({"status": "END", "id": "1:2"})", R"({"id": "1:2"})",
+                          R"({"status": "COMMIT", "id": "1:2"})", "not json"}) {
+    std::string v = bad;
+    auto r = DecodeTransactionRecord(nullptr, &v);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), ErrorCode::kCorruption) << bad;
+  }
 }
 
 }  // namespace

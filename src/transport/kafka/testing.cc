@@ -267,14 +267,15 @@ void MockCluster::FailNextProduceRequests(size_t count, rd_kafka_resp_err_t erro
 
 void ProduceRaw(
     const std::string& brokers, const std::string& topic,
-    const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>>&
-        messages) {
+    const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>>& messages,
+    int32_t partition) {
   int failures = 0;
   auto producer = Producer::Create({{"bootstrap.servers", brokers}, {"enable.idempotence", "true"}},
                                    [&](void*, rd_kafka_resp_err_t e) { failures += e != 0; });
   ASSERT_TRUE(producer.ok()) << producer.error().ToString();
   for (const auto& [k, v] : messages) {
-    ASSERT_TRUE(producer->Produce(topic, k ? &*k : nullptr, v ? &*v : nullptr, nullptr).ok());
+    ASSERT_TRUE(
+        producer->Produce(topic, k ? &*k : nullptr, v ? &*v : nullptr, nullptr, partition).ok());
   }
   EXPECT_EQ(producer->Flush(std::chrono::seconds(30)), 0);
   EXPECT_EQ(failures, 0);

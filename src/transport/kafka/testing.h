@@ -98,9 +98,11 @@ class MockCluster {
   std::string bootstraps_;
 };
 
-// Produces raw key/value strings (null when nullptr) and waits for their acknowledgement.
+// Produces raw key/value strings (null when nullptr) to `partition` (by default the one the
+// key's hash picks) and waits for their acknowledgement.
 void ProduceRaw(
     const std::string& brokers, const std::string& topic,
-    const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>>& messages);
+    const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>>& messages,
+    int32_t partition = RD_KAFKA_PARTITION_UA);
 
 }  // namespace migsbyu::kafka::testing
