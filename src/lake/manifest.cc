@@ -42,6 +42,7 @@ Manifest MergeOwned(const Manifest& latest, const Manifest& mine, const Ownershi
   for (const auto& t : owned.tables) {
     take(merged.watermarks, mine.watermarks, t);
     take(merged.caught_up, mine.caught_up, t);
+    take(merged.dimension_keys, mine.dimension_keys, t);
   }
   for (const auto& e : owned.entities) take(merged.next_keys, mine.next_keys, e);
   if (owned.deriver) merged.derived = mine.derived;
@@ -82,6 +83,7 @@ std::string ManifestToJson(const Manifest& m) {
     }
     j["derived"] = derived;
   }
+  if (!m.dimension_keys.empty()) j["dimension_keys"] = m.dimension_keys;
   return j.dump(1);
 }
 
@@ -114,6 +116,10 @@ Result<Manifest> ManifestFromJson(const std::string& text, const std::string& or
       for (const auto& [table, w] : j.at("derived").items()) {
         m.derived[table] = {w.at("commit_lsn").get<uint64_t>(), w.at("position").get<uint64_t>()};
       }
+    }
+    if (j.contains("dimension_keys")) {
+      m.dimension_keys =
+          j.at("dimension_keys").get<std::map<std::string, std::vector<std::string>>>();
     }
     return m;
   } catch (const std::exception& e) {

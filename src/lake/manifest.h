@@ -15,7 +15,11 @@
 //                                     "rows":3}], ...},
 //    "watermarks":{"students":{"commit_lsn":120,"position":2}, ...},
 //    "next_keys":{"student":4, ...},
-//    "caught_up":{"professors":118}, "derived":{"takes":{"commit_lsn":120,"position":1}, ...}}
+//    "caught_up":{"professors":118}, "derived":{"takes":{"commit_lsn":120,"position":1}, ...},
+//    "dimension_keys":{"rooms":["building","number"]}}
+// "dimension_keys" lists, for each captured table outside the portal's five that has a dimension
+// (<table>_dim), its primary key columns: what a rebuild and a restart key its versions by (the
+// change log does not record which columns form the key). Absent when there is none.
 // "caught_up" and "derived" exist only in a lake written by several processes (docs/LAKE.md
 // "Several writers"): caught_up[t] = L says the lake holds every change of table t whose commit
 // LSN is <= L (claimed by t's owner when it had read its topic to the end, for an idle table
@@ -76,6 +80,8 @@ struct Manifest {
   std::map<std::string, int64_t> next_keys;
   std::map<std::string, uint64_t> caught_up;  // table -> commit LSN (several writers only)
   std::map<std::string, Watermark> derived;   // table -> last change the fact was derived from
+  // table -> its primary key columns, for generic dimensions (catalog.h CapturedDimension).
+  std::map<std::string, std::vector<std::string>> dimension_keys;
 
   // Rows of one dataset (0 when absent).
   uint64_t Rows(const std::string& dataset) const;
@@ -84,7 +90,8 @@ struct Manifest {
 };
 
 // What one writer of a shared lake owns: it alone changes these datasets (their file lists are
-// replaced whole), these tables' watermarks and caught_up claims, these entities' next keys,
+// replaced whole), these tables' watermarks, caught_up claims and dimension keys, these
+// entities' next keys,
 // and, for the deriver, the derived marks.
 struct Ownership {
   std::set<std::string> datasets;
