@@ -607,7 +607,9 @@ Status LakeWriter::BeginReconcile() {
   (void)published;
   if (published_.version > 0) {
     // Restored state knows the current versions' keys, not their values: replaying the change
-    // log gives the builder both, as a rebuild would, with nothing written.
+    // log gives the builder both, as a rebuild would, with nothing written. The views must show
+    // what this process published since it opened, or the replay would stop short of it.
+    MIGSBYU_TRY(InstallViews(published_));
     auto builder = std::make_unique<ScdBuilder>(this, options_.tracked);
     std::swap(builder, builder_);
     suppress_output_ = true;
