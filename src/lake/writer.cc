@@ -516,10 +516,12 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
     }
     stored = &*resolved;
   }
-  // The builder reads only the contract's tables, and in a group only those whose dimensions
-  // this writer derives (Builds).
-  if (state.builds) MIGSBYU_TRY(builder_->Apply(*stored));
+  // The builder reads the tables with dimensions or links (the contract's, and any other with a
+  // primary key), and in a group only those whose dimensions this writer derives (Builds). The
+  // change is buffered first: a value the change log cannot hold fails it before the builder
+  // makes a version of it, which could not be written either.
   if (!replaying_) MIGSBYU_TRY(BufferChange(*stored, *state.buffer));
+  if (state.builds) MIGSBYU_TRY(builder_->Apply(*stored));
   if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
   return OkStatus();
 }
