@@ -10,6 +10,7 @@
 #include "analytics/query.h"
 #include "analytics/tables.h"
 #include "common/actor.h"
+#include "lake/catalog.h"
 
 namespace migsbyu::analytics {
 namespace {
@@ -41,6 +42,15 @@ Result<std::vector<std::string>> ViewColumns(duck::Connection& conn, const std::
   std::vector<std::string> names;
   for (uint64_t c = 0; c < result.ColumnCount(); ++c) names.push_back(result.ColumnName(c));
   return names;
+}
+
+// Whether the snapshot has a view (or, in a fixture, a table) called `name`.
+Result<bool> HasView(duck::Connection& conn, const std::string& name) {
+  MIGSBYU_ASSIGN(auto stmt, conn.Prepare("SELECT count(*) FROM information_schema.tables WHERE "
+                                         "table_name = $1"));
+  MIGSBYU_TRY(stmt.BindString(1, name));
+  MIGSBYU_ASSIGN(auto rows, stmt.Execute());
+  return rows.GetInt64(0, 0) > 0;
 }
 
 // `max_limit`: the audit trail's pages (its CSV downloads) may be larger than other listings'.
@@ -249,12 +259,31 @@ Service::Service(LakeAccess& lake, StatusProvider status)
 
 Result<Page> Service::Dimension(const DimensionQuery& query) {
   const DimensionTable* dim = FindDimension(query.entity);
+  // A captured table outside the contract: its dimension, when the lake has one.
+  DimensionTable generic;
+  if (const lake::KnownTable* t = dim ? nullptr : lake::CapturedDimension(query.entity);
+      t && t->generic) {
+    generic = {t->name, t->DimName(), t->KeyColumn(), {}};
+    dim = &generic;
+    if (query.id || query.q) {
+      return Error::InvalidArgument("id, q: filters of the portal's dimensions; " + t->DimName() +
+                                    " has no id column of the contract");
+    }
+  }
   if (!dim) {
     return Error::NotFound("analytics: no dimension '" + query.entity +
-                           "' (students, professors or courses)");
+                           "' (students, professors, courses or a captured table's; "
+                           "GET /analytics/lake-dimensions lists them)");
   }
   MIGSBYU_TRY(CheckPaging(query.paging));
   return OnSnapshot<Page>(lake_, [&](duck::Connection& conn) -> Result<Page> {
+    if (dim == &generic) {
+      MIGSBYU_ASSIGN(bool present, HasView(conn, dim->view));
+      if (!present) {
+        return Error::NotFound("analytics: the lake has no dimension " + dim->view + " (is " +
+                               dim->entity + " captured, with a primary key?)");
+      }
+    }
     Sql sql;
     std::vector<std::string> where;
     if (query.id) where.push_back("id = " + sql.Bind(*query.id));
@@ -287,6 +316,36 @@ Result<Page> Service::Dimension(const DimensionQuery& query) {
     }
     return PageOf(conn, "*", "FROM " + duck::QuoteIdentifier(dim->view) + WhereClause(where), sql,
                   order, query.paging);
+  });
+}
+
+Result<nlohmann::json> Service::LakeDimensions() {
+  return OnSnapshot<nlohmann::json>(lake_, [&](duck::Connection& conn) -> Result<nlohmann::json> {
+    MIGSBYU_ASSIGN(auto names,
+                   conn.Query("SELECT DISTINCT table_name FROM information_schema.tables "
+                              "WHERE table_name LIKE '%\\_dim' ESCAPE '\\' "
+                              "ORDER BY 1"));
+    nlohmann::json out = nlohmann::json::array();
+    for (uint64_t r = 0; r < names.RowCount(); ++r) {
+      const std::string view = names.GetString(0, r);
+      const lake::KnownTable* t = lake::DimensionOfDataset(view);
+      if (!t) continue;
+      const DimensionTable* portal = FindDimensionByView(view);
+      MIGSBYU_ASSIGN(auto columns, ViewColumns(conn, view));
+      MIGSBYU_ASSIGN(auto counts,
+                     conn.Query("SELECT count(*), count(*) FILTER (WHERE current_row_indicator = "
+                                "'yes') FROM " +
+                                duck::QuoteIdentifier(view)));
+      out.push_back({{"entity", portal ? portal->entity : t->name},
+                     {"table", t->name},
+                     {"view", view},
+                     {"key_column", portal ? portal->key_column : t->KeyColumn()},
+                     {"portal", portal != nullptr},
+                     {"columns", columns},
+                     {"versions", counts.GetInt64(0, 0)},
+                     {"current_versions", counts.GetInt64(1, 0)}});
+    }
+    return out;
   });
 }
 

@@ -96,9 +96,17 @@ class Service {
   Service& operator=(const Service&) = delete;
 
   // Versions of one dimension, filtered and sorted, one page. Rows carry every column of the
-  // dimension view. kNotFound for an unknown entity, kInvalidArgument for an unknown sort column
-  // or paging out of range.
+  // dimension view. `entity` is students, professors, courses, or a captured table outside the
+  // portal's five that has a dimension in the lake (<table>_dim; id and q then do not apply: it
+  // has no id column of the contract). kNotFound for an unknown entity, kInvalidArgument for an
+  // unknown sort column, id or q on such a table's dimension, or paging out of range.
   Result<Page> Dimension(const DimensionQuery& query);
+
+  // Every dimension the lake holds at one snapshot, the portal's three and those of any other
+  // captured table (docs/LAKE.md "Dimensions of any captured table"), ordered by view:
+  //   [{"entity": the Dimension() entity, "table", "view", "key_column", "portal": bool,
+  //     "columns": [the view's columns], "versions", "current_versions"}]
+  Result<nlohmann::json> LakeDimensions();
 
   // {"entity", "id", "versions": [row + {"operation": "insert"|"update"|"reinsert",
   //   "commit_time", "lsn": "X/Y", "deleted_at": instant|null, "deleted_by", "deleted_origin",

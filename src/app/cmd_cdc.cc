@@ -26,6 +26,7 @@ struct CdcFlags {
   int metrics_every_s = 0;
   std::string on_slot_loss = "stop";
   std::string on_error = "dead-letter";
+  lake::TrackedColumns scd;  // --scd, for a lake sink
 };
 
 void RunCdc(CdcFlags& flags) {
@@ -41,7 +42,7 @@ void RunCdc(CdcFlags& flags) {
     stop_at = Lsn::Parse(flags.stop_at);
     if (!stop_at) throw CLI::ValidationError("--stop-at", "not an LSN: " + flags.stop_at);
   }
-  auto sink = MakeSink(flags.sink);
+  auto sink = MakeSink(flags.sink, flags.scd);
   if (!sink.ok()) throw CLI::RuntimeError("cdc: " + sink.error().ToString(), 1);
   // Only the lake refuses changes as unstorable; its dead letters are kept beside it.
   std::unique_ptr<lake::DeadLetterStore> dead_letters;
@@ -113,6 +114,7 @@ void AddCdcCommand(CLI::App& app) {
   cmd->add_option("--spool-dir", o.spool_dir,
                   "Folder for spooled streamed transactions (default TMPDIR)");
   AddCaptureOptions(cmd, &o.tables, &flags->on_slot_loss, &flags->on_error);
+  AddScdOptions(cmd, &flags->scd);
   cmd->add_option("--stop-at", flags->stop_at, "Stop once this LSN is flushed (benchmarks, tests)");
   cmd->add_option("--metrics-every", flags->metrics_every_s,
                   "Log the metrics every N seconds (0: never)");

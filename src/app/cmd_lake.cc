@@ -8,6 +8,7 @@
 
 #include "analytics/query.h"
 #include "app/commands.h"
+#include "app/sinks.h"
 #include "lake/dead_letters.h"
 #include "lake/deriver.h"
 #include "lake/lake.h"
@@ -32,7 +33,8 @@ struct LakeFlags {
   std::string on_error = "dead-letter";       // or "stop"
   std::string transactions = "auto";          // or "exact", "partition"
   size_t max_buffered_changes = 50000;
-  size_t limit = 100;  // dead-letters: how many of the newest
+  size_t limit = 100;        // dead-letters: how many of the newest
+  lake::TrackedColumns scd;  // --scd: rebuild, compact, consume
 };
 
 std::shared_ptr<lake::Lake> OpenLake(const LakeFlags& flags) {
@@ -45,6 +47,7 @@ std::unique_ptr<lake::LakeWriter> OpenWriter(const LakeFlags& flags) {
   lake::WriterOptions options;
   options.dir = flags.dir;
   options.duckdb_threads = 2;
+  options.tracked = flags.scd;
   auto writer = lake::LakeWriter::Open(options, nullptr);
   if (!writer.ok()) throw CLI::RuntimeError("lake: " + writer.error().ToString(), 1);
   return std::move(*writer);
@@ -154,6 +157,7 @@ void RunConsume(const LakeFlags& flags) {
   lake::LakeSinkOptions options;
   options.writer.dir = flags.dir;
   options.writer.role = lake::WriterRole::kTableOwner;
+  options.writer.tracked = flags.scd;
   auto sink = lake::LakeSink::Open(options, nullptr);
   if (!sink.ok()) throw CLI::RuntimeError("lake consume: " + sink.error().ToString(), 1);
   lake::DeriverOptions deriver_options;
@@ -230,6 +234,7 @@ void AddLakeCommand(CLI::App& app) {
   auto* rebuild = cmd->add_subcommand(
       "rebuild", "Rebuild the dimensions and the fact from the change logs (same surrogate keys)");
   add_dir(rebuild);
+  AddScdOptions(rebuild, &flags->scd);
   rebuild->callback([flags] {
     auto writer = OpenWriter(*flags);
     Check(writer->Rebuild(), "rebuild");
@@ -239,6 +244,7 @@ void AddLakeCommand(CLI::App& app) {
 
   auto* compact = cmd->add_subcommand("compact", "Merge every dataset's files now");
   add_dir(compact);
+  AddScdOptions(compact, &flags->scd);
   compact->callback([flags] {
     auto writer = OpenWriter(*flags);
     Check(writer->Compact(/*force=*/true), "compact");
@@ -276,6 +282,7 @@ void AddLakeCommand(CLI::App& app) {
   consume->add_option("--topic", flags->topics, "Topics (default: every topic of the prefix)");
   consume->add_option("--kafka-property", flags->kafka_properties,
                       "A librdkafka consumer property, name=value (repeatable)");
+  AddScdOptions(consume, &flags->scd);
   consume
       ->add_option("--on-error", flags->on_error,
                    "A message that does not decode or cannot be stored: dead-letter (set it "

@@ -7,6 +7,7 @@
 #include "analytics/lake_access.h"
 #include "analytics/service.h"
 #include "analytics/status.h"
+#include "app/sinks.h"
 #include "cdc/connector.h"
 #include "common/log.h"
 #include "lake/dead_letters.h"
@@ -27,6 +28,7 @@ void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options) {
                   "Publication of the captured tables (created when absent)")
       ->capture_default_str();
   AddCaptureOptions(cmd, &options->tables, &options->on_slot_loss, &options->on_error);
+  AddScdOptions(cmd, &options->scd);
   cmd->add_flag("!--no-pipeline", options->enabled, "Serve the portal without capture and lake");
   cmd->add_flag("!--no-iceberg", options->iceberg.enabled,
                 "Do not publish the lake's datasets as Iceberg tables (docs/LAKE.md)");
@@ -196,6 +198,7 @@ Result<std::unique_ptr<Pipeline>> StartPipeline(const std::string& database_url,
   lake::LakeSinkOptions sink_options;
   sink_options.writer.dir = options.lake_dir;
   sink_options.writer.iceberg = options.iceberg;
+  sink_options.writer.tracked = options.scd;
   MIGSBYU_ASSIGN(auto sink, lake::LakeSink::Open(sink_options, lake));
   cdc::ConnectorOptions connector;
   connector.database_url = database_url;

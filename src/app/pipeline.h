@@ -14,6 +14,7 @@
 #include "analytics/console.h"
 #include "common/result.h"
 #include "lake/iceberg_publisher.h"
+#include "lake/scd.h"
 #include "portal/router.h"
 
 namespace migsbyu::app {
@@ -29,6 +30,7 @@ struct PipelineOptions {
   std::string on_error = "dead-letter";  // --on-error: dead-letter or stop
   analytics::ConsoleOptions console;     // the SQL console's limits (--console-*)
   lake::IcebergOptions iceberg;          // --no-iceberg, --iceberg-retention-hours
+  lake::TrackedColumns scd;              // --scd, --scd-config
 };
 
 // Adds the pipeline's options (--lake-dir, --no-pipeline, --console-*, ...) to a subcommand.

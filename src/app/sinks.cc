@@ -9,7 +9,30 @@
 
 namespace migsbyu::app {
 
-Result<std::unique_ptr<transport::Sink>> MakeSink(const std::string& spec) {
+void AddScdOptions(CLI::App* cmd, lake::TrackedColumns* tracked) {
+  cmd->add_option_function<std::vector<std::string>>(
+         "--scd",
+         [tracked](const std::vector<std::string>& specs) {
+           for (const auto& spec : specs) {
+             Status added = lake::AddScdOption(spec, tracked);
+             if (!added.ok()) throw CLI::ValidationError("--scd", added.error().message());
+           }
+         },
+         "Columns whose change makes a new dimension version, per table: TABLE:track=COL,COL "
+         "(repeatable; the key is always tracked; default every column)")
+      ->type_name("TABLE:track=COLS");
+  cmd->add_option_function<std::string>(
+         "--scd-config",
+         [tracked](const std::string& path) {
+           Status loaded = lake::LoadScdConfig(path, tracked);
+           if (!loaded.ok()) throw CLI::ValidationError("--scd-config", loaded.error().message());
+         },
+         "File of --scd values, one per line ('#' starts a comment)")
+      ->type_name("FILE");
+}
+
+Result<std::unique_ptr<transport::Sink>> MakeSink(const std::string& spec,
+                                                  const lake::TrackedColumns& tracked) {
   auto colon = spec.find(':');
   std::string kind = spec.substr(0, colon);
   std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
@@ -20,6 +43,7 @@ Result<std::unique_ptr<transport::Sink>> MakeSink(const std::string& spec) {
   if (kind == "lake" && !arg.empty()) {
     lake::LakeSinkOptions options;
     options.writer.dir = arg;
+    options.writer.tracked = tracked;
     MIGSBYU_ASSIGN(auto sink, lake::LakeSink::Open(options, nullptr));
     return std::unique_ptr<transport::Sink>(std::move(sink));
   }

@@ -6,15 +6,23 @@
 //                  kafka+txmeta:BROKERS also writes the transaction metadata topic (docs/KAFKA.md)
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 
 #include "common/result.h"
+#include "lake/scd.h"
 #include "transport/sink.h"
 
 namespace migsbyu::app {
 
-// Builds the sink a spec names. kInvalidArgument naming the spec for an unknown kind.
-Result<std::unique_ptr<transport::Sink>> MakeSink(const std::string& spec);
+// Builds the sink a spec names; a lake sink's dimensions track `tracked` (--scd). kInvalidArgument
+// naming the spec for an unknown kind.
+Result<std::unique_ptr<transport::Sink>> MakeSink(const std::string& spec,
+                                                  const lake::TrackedColumns& tracked = {});
+
+// Adds --scd TABLE:track=COLUMN,... (repeatable) and --scd-config FILE (docs/LAKE.md "SCD
+// options"), parsed into *tracked, to a command that writes the lake's dimensions.
+void AddScdOptions(CLI::App* cmd, lake::TrackedColumns* tracked);
 
 }  // namespace migsbyu::app

@@ -1,5 +1,9 @@
 #include "lake/catalog.h"
 
+#include <map>
+#include <memory>
+#include <mutex>
+
 namespace migsbyu::lake {
 
 const std::vector<KnownTable>& KnownTables() {
@@ -50,6 +54,45 @@ const KnownTable* FindEntity(const std::string& entity) {
     if (!t.entity.empty() && t.entity == entity) return &t;
   }
   return nullptr;
+}
+
+namespace {
+
+bool PlainIdentifier(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const KnownTable* CapturedDimension(const std::string& table) {
+  if (const KnownTable* known = FindKnownTable(table)) {
+    return known->entity.empty() ? nullptr : known;
+  }
+  if (!PlainIdentifier(table) || FindEntity(table)) return nullptr;
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<KnownTable>> interned;
+  std::lock_guard lock(mu);
+  auto& slot = interned[table];
+  if (!slot) {
+    slot = std::make_unique<KnownTable>();
+    slot->name = table;
+    slot->entity = table;
+    slot->generic = true;
+  }
+  return slot.get();
+}
+
+const KnownTable* DimensionOfDataset(const std::string& dataset) {
+  constexpr std::string_view kSuffix = "_dim";
+  if (!dataset.ends_with(kSuffix)) return nullptr;
+  const KnownTable* t = CapturedDimension(dataset.substr(0, dataset.size() - kSuffix.size()));
+  return t && t->DimName() == dataset ? t : nullptr;
 }
 
 std::optional<std::pair<int, int>> DecimalOf(const events::Column& column) {

@@ -36,9 +36,8 @@ struct DatasetShape {
 std::optional<DatasetShape> ShapeOf(const std::string& dataset) {
   if (dataset.ends_with("_changes")) return DatasetShape{"commit_lsn", "position", nullptr};
   if (dataset == kFactDataset) return DatasetShape{"source_lsn", "source_position", nullptr};
-  for (const auto& t : KnownTables()) {
-    if (!t.entity.empty() && t.DimName() == dataset)
-      return DatasetShape{"source_lsn", "source_position", &t};
+  if (const KnownTable* t = DimensionOfDataset(dataset)) {
+    return DatasetShape{"source_lsn", "source_position", t};
   }
   return std::nullopt;  // a dimension's closes: part of the dimension's table
 }

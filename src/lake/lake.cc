@@ -118,6 +118,11 @@ std::vector<std::pair<std::string, std::string>> Lake::ViewQueries(const std::st
     if (files.empty() || done.count(name) || !name.ends_with("_changes")) continue;
     views.emplace_back(name, "SELECT * FROM " + ReadWithActor(dir, files));
   }
+  // Their dimensions (a table whose changes carried a primary key).
+  for (const auto& [name, keys] : m.dimension_keys) {
+    const KnownTable* t = CapturedDimension(name);
+    if (t && t->generic) views.emplace_back(t->DimName(), DimRelation(dir, m, *t));
+  }
   const auto& fact = m.Files(kFactDataset);
   views.emplace_back(kFactDataset, fact.empty() ? EmptyRelation(FactColumns())
                                                 : "SELECT * FROM " + ReadFiles(dir, fact));

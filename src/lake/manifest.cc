@@ -43,6 +43,7 @@ Manifest MergeOwned(const Manifest& latest, const Manifest& mine, const Ownershi
     take(merged.watermarks, mine.watermarks, t);
     take(merged.caught_up, mine.caught_up, t);
     take(merged.partition_watermarks, mine.partition_watermarks, t);
+    take(merged.dimension_keys, mine.dimension_keys, t);
   }
   for (const auto& e : owned.entities) take(merged.next_keys, mine.next_keys, e);
   if (owned.deriver) merged.derived = mine.derived;
@@ -94,6 +95,7 @@ std::string ManifestToJson(const Manifest& m) {
     }
     j["partition_watermarks"] = tables;
   }
+  if (!m.dimension_keys.empty()) j["dimension_keys"] = m.dimension_keys;
   return j.dump(1);
 }
 
@@ -135,6 +137,10 @@ Result<Manifest> ManifestFromJson(const std::string& text, const std::string& or
                                                        w.at("position").get<uint64_t>()};
         }
       }
+    }
+    if (j.contains("dimension_keys")) {
+      m.dimension_keys =
+          j.at("dimension_keys").get<std::map<std::string, std::vector<std::string>>>();
     }
     return m;
   } catch (const std::exception& e) {

@@ -16,7 +16,11 @@
 //    "watermarks":{"students":{"commit_lsn":120,"position":2}, ...},
 //    "next_keys":{"student":4, ...},
 //    "caught_up":{"professors":118}, "derived":{"takes":{"commit_lsn":120,"position":1}, ...},
-//    "partition_watermarks":{"students":{"0":{"commit_lsn":120,"position":2},"1":{...}}}}
+//    "partition_watermarks":{"students":{"0":{"commit_lsn":120,"position":2},"1":{...}}},
+//    "dimension_keys":{"rooms":["building","number"]}}
+// "dimension_keys" lists, for each captured table outside the portal's five that has a dimension
+// (<table>_dim), its primary key columns: what a rebuild and a restart key its versions by (the
+// change log does not record which columns form the key). Absent when there is none.
 // "caught_up" and "derived" exist only in a lake written by several processes (docs/LAKE.md
 // "Several writers"): caught_up[t] = L says the lake holds every change of table t whose commit
 // LSN is <= L (claimed by t's owner when it had read its topic to the end, for an idle table
@@ -83,6 +87,8 @@ struct Manifest {
   std::map<std::string, Watermark> derived;   // table -> last change the fact was derived from
   // table -> Kafka partition -> last change stored from that partition (Kafka-fed tables only)
   std::map<std::string, std::map<int32_t, Watermark>> partition_watermarks;
+  // table -> its primary key columns, for generic dimensions (catalog.h CapturedDimension).
+  std::map<std::string, std::vector<std::string>> dimension_keys;
 
   // Rows of one dataset (0 when absent).
   uint64_t Rows(const std::string& dataset) const;
@@ -91,8 +97,8 @@ struct Manifest {
 };
 
 // What one writer of a shared lake owns: it alone changes these datasets (their file lists are
-// replaced whole), these tables' watermarks (table and partition) and caught_up claims, these
-// entities' next keys, and, for the deriver, the derived marks.
+// replaced whole), these tables' watermarks (table and partition), caught_up claims and
+// dimension keys, these entities' next keys, and, for the deriver, the derived marks.
 struct Ownership {
   std::set<std::string> datasets;
   std::set<std::string> tables;

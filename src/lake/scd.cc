@@ -1,6 +1,7 @@
 #include "lake/scd.h"
 
 #include <algorithm>
+#include <fstream>
 
 namespace migsbyu::lake {
 namespace {
@@ -12,7 +13,86 @@ std::optional<std::string> TextOf(const events::ChangeEvent& change, const event
   return events::ValueToText(change.table->columns[i].type, row[i]);
 }
 
+bool HasKey(const events::TableSchema& schema) {
+  return std::any_of(schema.columns.begin(), schema.columns.end(),
+                     [](const events::Column& c) { return c.key; });
+}
+
 }  // namespace
+
+namespace {
+
+bool PlainName(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status AddScdOption(const std::string& spec, TrackedColumns* tracked) {
+  auto bad = [&](const std::string& why) {
+    return Error::InvalidArgument("--scd " + spec + ": " + why +
+                                  " (expected TABLE:track=COLUMN,COLUMN...)");
+  };
+  auto colon = spec.find(':');
+  if (colon == std::string::npos) return bad("no ':' after the table");
+  std::string table = spec.substr(0, colon);
+  if (!PlainName(table)) return bad("'" + table + "' is not a table name");
+  std::string rest = spec.substr(colon + 1);
+  auto eq = rest.find('=');
+  if (eq == std::string::npos) return bad("no '=' after the option");
+  std::string option = rest.substr(0, eq);
+  if (option != "track") return bad("unknown option '" + option + "'");
+  std::set<std::string> columns;
+  std::string list = rest.substr(eq + 1);
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string column = list.substr(start, comma - start);
+    if (!PlainName(column)) return bad("'" + column + "' is not a column name");
+    columns.insert(column);
+    start = comma + 1;
+  }
+  (*tracked)[table].merge(columns);
+  return OkStatus();
+}
+
+Status LoadScdConfig(const std::string& path, TrackedColumns* tracked) {
+  std::ifstream in(path);
+  if (!in) return Error::NotFound("--scd-config " + path + ": cannot read the file");
+  TrackedColumns read = *tracked;
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    size_t first = line.find_first_not_of(' ');
+    if (first == std::string::npos || line[first] == '#') continue;
+    Status added = AddScdOption(line.substr(first), &read);
+    if (!added.ok()) {
+      return Error::InvalidArgument(path + ":" + std::to_string(line_no) + ": " +
+                                    added.error().message());
+    }
+  }
+  *tracked = std::move(read);
+  return OkStatus();
+}
+
+std::string KeyText(const std::vector<std::string>& key_texts) {
+  // The unit separator cannot occur in a PostgreSQL text value's normal use, and a single-column
+  // key is its value's text as it is (as the portal tables' "id").
+  std::string text;
+  for (size_t i = 0; i < key_texts.size(); ++i) {
+    if (i) text += '\x1f';
+    text += key_texts[i];
+  }
+  return text;
+}
 
 ScdBuilder::ScdBuilder(ScdOutput* output, TrackedColumns tracked)
     : output_(output), tracked_(std::move(tracked)) {
@@ -22,8 +102,52 @@ ScdBuilder::ScdBuilder(ScdOutput* output, TrackedColumns tracked)
 }
 
 void ScdBuilder::RestoreCurrent(const std::string& entity, const std::string& id, int64_t key,
-                                int64_t start_us) {
-  current_[entity][id] = Current{key, start_us, std::nullopt};
+                                int64_t start_us, events::Row key_values) {
+  current_[entity][id] = Current{key, start_us, std::nullopt, std::move(key_values)};
+}
+
+Status ScdBuilder::RestoreCurrentVersion(std::shared_ptr<const events::TableSchema> schema,
+                                         events::Row values, int64_t key, int64_t start_us) {
+  const KnownTable* table = CapturedDimension(schema->name);
+  if (!table || !table->generic) {
+    return Error::InvalidArgument("lake: " + schema->name + " is not a generic dimension's table");
+  }
+  events::ChangeEvent like;
+  like.op = events::Operation::kRead;
+  like.table = schema;
+  like.after = std::move(values);
+  auto id = IdOf(*table, like, *like.after);
+  if (!id) {
+    return Error::InvalidArgument("lake: " + table->DimName() + " version " + std::to_string(key) +
+                                  " has no value for its key");
+  }
+  events::Row key_values(schema->columns.size());
+  for (size_t i = 0; i < key_values.size() && i < like.after->size(); ++i) {
+    if (schema->columns[i].key) key_values[i] = (*like.after)[i];
+  }
+  current_[table->entity][*id] =
+      Current{key, start_us, Fingerprint(like, *like.after), std::move(key_values)};
+  generic_schemas_.try_emplace(table->name, std::move(schema));
+  return OkStatus();
+}
+
+int64_t ScdBuilder::TakeKey(const std::string& entity) {
+  auto [it, added] = next_key_.try_emplace(entity, 1);
+  return it->second++;
+}
+
+std::optional<std::string> ScdBuilder::IdOf(const KnownTable& table,
+                                            const events::ChangeEvent& change,
+                                            const events::Row& row) const {
+  if (!table.generic) return TextOf(change, row, "id");
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < change.table->columns.size(); ++i) {
+    if (!change.table->columns[i].key) continue;
+    if (i >= row.size() || row[i].is_null()) return std::nullopt;
+    texts.push_back(events::ValueToText(change.table->columns[i].type, row[i]));
+  }
+  if (texts.empty()) return std::nullopt;
+  return KeyText(texts);
 }
 
 void ScdBuilder::BeginSnapshot() {
@@ -98,15 +222,42 @@ std::vector<events::ChangeEvent> ScdBuilder::SnapshotDeletes(const events::Trans
     std::sort(gone.begin(), gone.end());  // a stable order, so that positions are reproducible
     for (auto& id : gone) deletion(t, {std::move(id)});
   }
+  // Tables outside the contract: the delete carries the key values in the schema last seen.
+  for (const auto& [name, schema] : generic_schemas_) {
+    const KnownTable* t = CapturedDimension(name);
+    if (!t || !listed(*t)) continue;
+    const auto& seen = snapshot_ids_[t->entity];
+    std::vector<std::pair<std::string, const Current*>> gone;
+    for (const auto& [id, current] : current_[t->entity]) {
+      if (!seen.count(id) && current.key_values.size() == schema->columns.size()) {
+        gone.emplace_back(id, &current);
+      }
+    }
+    std::sort(gone.begin(), gone.end());
+    for (const auto& [id, current] : gone) {
+      events::ChangeEvent e;
+      e.op = events::Operation::kDelete;
+      e.table = schema;
+      e.before = current->key_values;
+      e.commit_lsn = tx.commit_lsn;
+      e.lsn = tx.commit_lsn;
+      e.position = position++;
+      e.xid = tx.xid;
+      e.commit_time_us = tx.commit_time_us;
+      e.actor = Actor::Snapshot();
+      out.push_back(std::move(e));
+    }
+  }
   in_snapshot_ = false;
   snapshot_ids_.clear();
   snapshot_links_.clear();
   return out;
 }
 
-bool ScdBuilder::Tracks(const std::string& table, const std::string& column) const {
-  auto tracked = tracked_.find(table);
-  return tracked == tracked_.end() || tracked->second.count(column) || column == "id";
+bool ScdBuilder::Tracks(const events::TableSchema& schema, size_t column) const {
+  const events::Column& c = schema.columns[column];
+  auto tracked = tracked_.find(schema.name);
+  return tracked == tracked_.end() || tracked->second.count(c.name) || c.name == "id" || c.key;
 }
 
 uint64_t ScdBuilder::Fingerprint(const events::ChangeEvent& change, const events::Row& row) const {
@@ -123,7 +274,7 @@ uint64_t ScdBuilder::Fingerprint(const events::ChangeEvent& change, const events
   };
   for (size_t i = 0; i < change.table->columns.size() && i < row.size(); ++i) {
     const auto& column = change.table->columns[i];
-    if (row[i].is_null() || !Tracks(change.table->name, column.name)) continue;
+    if (row[i].is_null() || !Tracks(*change.table, i)) continue;
     mix(column.name);
     mix(events::ValueToText(column.type, row[i]));
   }
@@ -150,17 +301,22 @@ std::optional<int64_t> ScdBuilder::CurrentKey(const std::string& entity,
 }
 
 Status ScdBuilder::Apply(const events::ChangeEvent& change) {
-  const KnownTable* table = FindKnownTable(change.table->name);
-  if (!table) return OkStatus();
-  if (!table->entity.empty()) return ApplyDimension(*table, change);
-  return ApplyLink(table->name == "takes", change);
+  if (const KnownTable* table = FindKnownTable(change.table->name)) {
+    if (!table->entity.empty()) return ApplyDimension(*table, change);
+    return ApplyLink(table->name == "takes", change);
+  }
+  // Any other captured table with a primary key: a dimension of its own.
+  const KnownTable* table = CapturedDimension(change.table->name);
+  if (!table || !HasKey(*change.table)) return OkStatus();
+  generic_schemas_[table->name] = change.table;
+  return ApplyDimension(*table, change);
 }
 
 bool ScdBuilder::TrackedChange(const events::ChangeEvent& change) const {
   const auto& before = *change.before;
   const auto& after = *change.after;
   for (size_t i = 0; i < change.table->columns.size(); ++i) {
-    if (!Tracks(change.table->name, change.table->columns[i].name)) continue;
+    if (!Tracks(*change.table, i)) continue;
     const events::Value none;
     const auto& b = i < before.size() ? before[i] : none;
     const auto& a = i < after.size() ? after[i] : none;
@@ -174,7 +330,7 @@ Status ScdBuilder::ApplyDimension(const KnownTable& table, const events::ChangeE
   switch (change.op) {
     case Operation::kRead:
     case Operation::kInsert: {
-      auto id = change.after ? TextOf(change, *change.after, "id") : std::nullopt;
+      auto id = change.after ? IdOf(table, change, *change.after) : std::nullopt;
       if (!id)
         return Error::InvalidArgument(table.name + " change without an id at " +
                                       change.commit_lsn.ToString());
@@ -192,23 +348,32 @@ Status ScdBuilder::ApplyDimension(const KnownTable& table, const events::ChangeE
     }
     case Operation::kUpdate: {
       if (!change.after) return OkStatus();
-      auto id = TextOf(change, *change.after, "id");
+      auto id = IdOf(table, change, *change.after);
       if (!id)
         return Error::InvalidArgument(table.name + " update without an id at " +
                                       change.commit_lsn.ToString());
-      auto old_id = change.before ? TextOf(change, *change.before, "id") : std::nullopt;
+      auto old_id = change.before ? IdOf(table, change, *change.before) : std::nullopt;
       if (old_id && *old_id != *id) {
         if (CurrentKey(table.entity, *old_id)) {
           MIGSBYU_TRY(CloseCurrent(table, change, *old_id, true));
         }
       } else if (change.before && !TrackedChange(change)) {
         return OkStatus();
+      } else if (!change.before) {
+        // No before image (a table with the default replica identity): the current version's
+        // tracked values tell whether anything tracked changed.
+        auto& ids = current_[table.entity];
+        auto it = ids.find(*id);
+        if (it != ids.end() && it->second.fingerprint &&
+            *it->second.fingerprint == Fingerprint(change, *change.after)) {
+          return OkStatus();
+        }
       }
       if (CurrentKey(table.entity, *id)) MIGSBYU_TRY(CloseCurrent(table, change, *id, false));
       return OpenVersion(table, change, *id);
     }
     case Operation::kDelete: {
-      auto id = change.before ? TextOf(change, *change.before, "id") : std::nullopt;
+      auto id = change.before ? IdOf(table, change, *change.before) : std::nullopt;
       if (!id || !CurrentKey(table.entity, *id)) return OkStatus();
       return CloseCurrent(table, change, *id, true);
     }
@@ -226,7 +391,7 @@ Status ScdBuilder::OpenVersion(const KnownTable& table, const events::ChangeEven
                                const std::string& id) {
   DimVersion v;
   v.table = &table;
-  v.key = next_key_[table.entity]++;
+  v.key = TakeKey(table.entity);
   v.schema = change.table;
   v.values = *change.after;
   v.start_us = change.commit_time_us;
@@ -234,7 +399,16 @@ Status ScdBuilder::OpenVersion(const KnownTable& table, const events::ChangeEven
   v.source_position = change.position;
   v.source_xid = change.xid;
   v.actor = change.actor;
-  current_[table.entity][id] = Current{v.key, v.start_us, Fingerprint(change, v.values)};
+  events::Row key_values;
+  if (table.generic) {
+    // Only the key's values, for a reconciling snapshot's delete of this id.
+    key_values.resize(change.table->columns.size());
+    for (size_t i = 0; i < key_values.size() && i < v.values.size(); ++i) {
+      if (change.table->columns[i].key) key_values[i] = v.values[i];
+    }
+  }
+  current_[table.entity][id] =
+      Current{v.key, v.start_us, Fingerprint(change, v.values), std::move(key_values)};
   return output_->OnVersion(std::move(v));
 }
 

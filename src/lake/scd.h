@@ -3,11 +3,13 @@
 // order and stores what it emits; a rebuild feeds it the change log in the same order and so
 // emits the same versions with the same surrogate keys.
 //
-// Dimensions (students, professors, courses; see docs/LAKE.md "SCD semantics"):
+// Dimensions (students, professors, courses, and every other captured table whose changes carry
+// a primary key, keyed by it; see docs/LAKE.md "SCD semantics"):
 //   insert / snapshot read  → a new version, key = the entity's next key, start = commit time;
 //   update of a tracked column → the current version closes at the commit time, a new one opens
 //     (several changes in one transaction give versions with empty intervals, start = end);
-//   update touching only untracked columns → nothing;
+//   update touching only untracked columns → nothing (without a before image, as from a table
+//     with the default replica identity: compared with the current version's tracked values);
 //   delete → the current version closes at the commit time and is marked deleted;
 //   truncate → every current version closes as deleted.
 // Reconciling snapshots (docs/CDC.md "Reconciling snapshots"): a snapshot read of an id whose
@@ -97,12 +99,27 @@ class ScdOutput {
 // every column.
 using TrackedColumns = std::map<std::string, std::set<std::string>>;
 
+// Adds one `--scd` value to `tracked` (docs/LAKE.md "SCD options"): "TABLE:track=a,b" (only
+// changes of a or b, and of the key, make versions of TABLE). Given twice for a table, the
+// columns add up. kInvalidArgument naming the value when it is malformed or a name is not a plain
+// identifier; `tracked` is then unchanged.
+Status AddScdOption(const std::string& spec, TrackedColumns* tracked);
+// Adds the options of a file (`--scd-config`): one `--scd` value per line; blank lines and lines
+// starting with '#' are skipped. kInvalidArgument naming the file and line, kNotFound when the
+// file cannot be read; `tracked` is then unchanged.
+Status LoadScdConfig(const std::string& path, TrackedColumns* tracked);
+
+// The natural key of a generic dimension's version: its key columns' texts (ValueToText) joined
+// by U+001F; a single-column key's text as it is.
+std::string KeyText(const std::vector<std::string>& key_texts);
+
 class ScdBuilder {
  public:
   ScdBuilder(ScdOutput* output, TrackedColumns tracked = {});
 
-  // Applies one change. REQUIRES: changes in (commit_lsn, position) order. Tables other than
-  // the five known ones are ignored.
+  // Applies one change. REQUIRES: changes in (commit_lsn, position) order. A table outside the
+  // five known ones makes a generic dimension (catalog.h CapturedDimension) when its schema
+  // flags key columns, and is ignored otherwise.
   Status Apply(const events::ChangeEvent& change);
 
   // Starts noting what a snapshot transaction reads (a snapshot whose rows follow).
@@ -119,7 +136,12 @@ class ScdBuilder {
   // version has no known values: a snapshot read of it opens a new version (the writer replays
   // the change log before a snapshot so that the values are known).
   void RestoreCurrent(const std::string& entity, const std::string& id, int64_t key,
-                      int64_t start_us = 0);
+                      int64_t start_us = 0, events::Row key_values = {});
+  // A generic dimension's current version as the lake holds it: `values` in the order of
+  // `schema`'s columns, whose key columns are flagged. The builder knows its id, key values and
+  // tracked values as if it had made it. kInvalidArgument when the key has no value.
+  Status RestoreCurrentVersion(std::shared_ptr<const events::TableSchema> schema,
+                               events::Row values, int64_t key, int64_t start_us);
   void RestoreEnrollment(const std::string& student, const std::string& course,
                          const std::string& semester);
   void RestoreAssignment(const std::string& professor, const std::string& course,
@@ -145,6 +167,11 @@ class ScdBuilder {
   Status CloseCurrent(const KnownTable& table, const events::ChangeEvent& change,
                       const std::string& id, bool deleted);
   bool TrackedChange(const events::ChangeEvent& change) const;
+  // The natural key of `row` as text: "id" for the contract's tables, the primary key columns'
+  // values (KeyText) for the others; nullopt when a key value is missing.
+  std::optional<std::string> IdOf(const KnownTable& table, const events::ChangeEvent& change,
+                                  const events::Row& row) const;
+  int64_t TakeKey(const std::string& entity);
   Status Enroll(const Link& link, int sign, const events::ChangeEvent& change);
   Status Assign(const Link& link, int sign, const events::ChangeEvent& change);
   Status EmitFact(const std::string& student, const std::optional<std::string>& professor,
@@ -155,15 +182,19 @@ class ScdBuilder {
     int64_t key = 0;
     int64_t start_us = 0;
     std::optional<uint64_t> fingerprint;  // of its tracked values, when known
+    events::Row key_values;  // generic tables: the key columns' values (others NULL), when known
   };
   // A hash of the tracked columns' values of `row` (names and text), for snapshot comparison.
   uint64_t Fingerprint(const events::ChangeEvent& change, const events::Row& row) const;
-  bool Tracks(const std::string& table, const std::string& column) const;
+  // Whether a change of `schema`'s column `column` makes a version (the key always does).
+  bool Tracks(const events::TableSchema& schema, size_t column) const;
 
   ScdOutput* output_;
   TrackedColumns tracked_;
   std::map<std::string, int64_t> next_key_;                                  // per entity
   std::map<std::string, std::unordered_map<std::string, Current>> current_;  // entity → id
+  // Generic tables: the schema of the last change, for a reconciling snapshot's deletes.
+  std::map<std::string, std::shared_ptr<const events::TableSchema>> generic_schemas_;
   // During a snapshot: the ids (per entity) and links (per link table) it read.
   bool in_snapshot_ = false;
   std::map<std::string, std::set<std::string>> snapshot_ids_;

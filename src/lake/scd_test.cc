@@ -1,6 +1,8 @@
 // Runs the SCD cases kept as data files in testdata/scd/*.test, DuckDB-style: a sequence of
 // changes, then queries over the lake with their expected rows. Directives (one per line):
 //   tracked <table> <col,col,...>       columns whose change makes a version (before any change)
+//   table <name> <col:TYPE[:key],...>   a captured table outside the contract: its columns (DuckDB
+//                                         types INTEGER, VARCHAR, DATE) and primary key
 //   begin <commit_lsn> <commit_time_us>  opens a transaction (xid = commit_lsn)
 //   snapshot <commit_lsn> <commit_time_us> <table,table,...>   opens a snapshot transaction
 //                                         copying those tables (actor NULL snapshot)
@@ -75,6 +77,18 @@ class ScdCase {
         auto cols = Split(words[2], ',');
         options_.writer.tracked[words[1]] = {cols.begin(), cols.end()};
         Reopen();
+      } else if (cmd == "table") {
+        auto schema = std::make_shared<events::TableSchema>();
+        schema->schema = "public";
+        schema->name = words[1];
+        for (const auto& spec : Split(words[2], ',')) {
+          auto parts = Split(spec, ':');
+          ASSERT_GE(parts.size(), 2u) << spec;
+          auto column = ColumnFromDuckType(parts[0], parts[1]);
+          column.key = parts.size() > 2 && parts[2] == "key";
+          schema->columns.push_back(column);
+        }
+        schemas_[words[1]] = schema;
       } else if (cmd == "begin") {
         tx_ = {};
         tx_.commit_lsn = Lsn(std::stoull(words[1]));
@@ -284,6 +298,48 @@ class ScdCase {
   Actor actor_;
   std::map<std::string, std::shared_ptr<const events::TableSchema>> schemas_;
 };
+
+TEST(ScdOptionTest, TrackedColumnsAddUpPerTable) {
+  TrackedColumns tracked;
+  ASSERT_TRUE(AddScdOption("rooms:track=capacity", &tracked).ok());
+  ASSERT_TRUE(AddScdOption("rooms:track=note,capacity", &tracked).ok());
+  ASSERT_TRUE(AddScdOption("students:track=gpa", &tracked).ok());
+  EXPECT_EQ(tracked, (TrackedColumns{{"rooms", {"capacity", "note"}}, {"students", {"gpa"}}}));
+}
+
+TEST(ScdOptionTest, MalformedValuesAreRefusedNamingThemAndChangeNothing) {
+  TrackedColumns tracked{{"rooms", {"capacity"}}};
+  for (const char* bad : {"rooms", "rooms:track", "rooms:track=", "rooms:track=a,", "Rooms:track=a",
+                          "rooms:track=a;b", "rooms:type2=a", ":track=a", "rooms:track=a,,b"}) {
+    Status s = AddScdOption(bad, &tracked);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.error().code(), ErrorCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.error().message().find(bad), std::string::npos) << s.error().message();
+  }
+  EXPECT_EQ(tracked, (TrackedColumns{{"rooms", {"capacity"}}}));
+}
+
+TEST(ScdOptionTest, AConfigFileGivesOneValuePerLineAndNamesABadLine) {
+  const std::string path =
+      (fs::temp_directory_path() / ("scd_config_" + std::to_string(getpid()))).string();
+  {
+    std::ofstream out(path);
+    out << "# rooms: capacity is history\n\n  rooms:track=capacity\r\nstudents:track=gpa,major\n";
+  }
+  TrackedColumns tracked;
+  ASSERT_TRUE(LoadScdConfig(path, &tracked).ok());
+  EXPECT_EQ(tracked, (TrackedColumns{{"rooms", {"capacity"}}, {"students", {"gpa", "major"}}}));
+  {
+    std::ofstream out(path);
+    out << "rooms:track=note\nrooms:track=bad name\n";
+  }
+  Status bad = LoadScdConfig(path, &tracked);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find(path + ":2"), std::string::npos) << bad.error().message();
+  EXPECT_EQ(tracked, (TrackedColumns{{"rooms", {"capacity"}}, {"students", {"gpa", "major"}}}));
+  fs::remove(path);
+  EXPECT_EQ(LoadScdConfig(path, &tracked).error().code(), ErrorCode::kNotFound);
+}
 
 class ScdFileTest : public ::testing::TestWithParam<std::string> {};
 

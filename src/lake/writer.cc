@@ -151,6 +151,48 @@ Status AppendActor(duck::Appender& app, const Actor& actor) {
   return actor.origin.empty() ? app.AppendNull() : app.AppendString(actor.origin);
 }
 
+// How a column of `col`'s type is selected so that ReadValue can read it: dates as days and
+// timestamps as µs since the epoch, as events::Value holds them.
+std::string SelectAsValue(const events::Column& col, const std::string& name) {
+  std::string q = duck::QuoteIdentifier(name);
+  switch (col.type) {
+    case events::ValueType::kDate:
+      return "(" + q + " - DATE '1970-01-01')";
+    case events::ValueType::kTimestamp:
+    case events::ValueType::kTimestampTz:
+      return "epoch_us(" + q + ")";
+    default:
+      return q;
+  }
+}
+
+// The value in column `c` of row `r`, selected with SelectAsValue.
+events::Value ReadValue(duck::QueryResult& rows, const events::Column& col, uint64_t c,
+                        uint64_t r) {
+  if (rows.IsNull(c, r)) return events::Value::Null();
+  using events::ValueType;
+  switch (col.type) {
+    case ValueType::kBool:
+      return events::Value::Integer(rows.GetBool(c, r));
+    case ValueType::kFloat64:
+      return events::Value::Real(rows.GetDouble(c, r));
+    case ValueType::kNumeric:
+    case ValueType::kText:
+      return events::Value::Text(rows.GetString(c, r));
+    default:
+      return events::Value::Integer(rows.GetInt64(c, r));
+  }
+}
+
+// The dimension bookkeeping columns after a version's values (docs/LAKE.md).
+bool IsDimBookkeeping(const std::string& name) {
+  static const std::set<std::string> kNames = {
+      "row_effective_start", "row_effective_end", "current_row_indicator",
+      "is_deleted",          "source_lsn",        "source_position",
+      "source_xid",          "changed_by",        "origin"};
+  return kNames.count(name) > 0;
+}
+
 // (commit_lsn, position) of a change.
 Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }
 
@@ -269,6 +311,7 @@ Status LakeWriter::RestoreEntity(const KnownTable& t) {
   auto next = published_.next_keys.find(t.entity);
   builder_->SetNextKey(t.entity, next == published_.next_keys.end() ? 1 : next->second);
   if (published_.version == 0) return OkStatus();
+  if (t.generic) return RestoreGenericEntity(t);
   MIGSBYU_ASSIGN(auto rows, conn_.Query("SELECT id, " + t.KeyColumn() +
                                         ", epoch_us(row_effective_start) FROM " + t.DimName() +
                                         " WHERE current_row_indicator = 'yes'"));
@@ -279,12 +322,56 @@ Status LakeWriter::RestoreEntity(const KnownTable& t) {
   return OkStatus();
 }
 
+Status LakeWriter::RestoreGenericEntity(const KnownTable& t) {
+  if (published_.Files(t.DimName()).empty()) return OkStatus();
+  const std::string dim = duck::QuoteIdentifier(t.DimName());
+  MIGSBYU_ASSIGN(auto probe, conn_.Query("SELECT * FROM " + dim + " LIMIT 0"));
+  auto schema = std::make_shared<events::TableSchema>();
+  schema->schema = "public";
+  schema->name = t.name;
+  const auto& keys = dim_keys_[t.name];
+  std::string select =
+      "SELECT " + duck::QuoteIdentifier(t.KeyColumn()) + ", epoch_us(row_effective_start)";
+  for (uint64_t c = 0; c < probe.ColumnCount(); ++c) {
+    std::string name = probe.ColumnName(c);
+    if (name == t.KeyColumn() || IsDimBookkeeping(name)) continue;
+    events::Column col = ColumnFromDuckType(name, probe.ColumnTypeName(c));
+    col.key = std::find(keys.begin(), keys.end(), name) != keys.end();
+    select += ", " + SelectAsValue(col, name);
+    schema->columns.push_back(std::move(col));
+  }
+  MIGSBYU_ASSIGN(auto rows,
+                 conn_.Query(select + " FROM " + dim + " WHERE current_row_indicator = 'yes'"));
+  for (uint64_t r = 0; r < rows.RowCount(); ++r) {
+    events::Row values(schema->columns.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = ReadValue(rows, schema->columns[i], 2 + i, r);
+    }
+    MIGSBYU_TRY(builder_->RestoreCurrentVersion(schema, std::move(values), rows.GetInt64(0, r),
+                                                rows.GetInt64(1, r)));
+  }
+  return OkStatus();
+}
+
+std::vector<const KnownTable*> LakeWriter::Dimensions() const {
+  std::vector<const KnownTable*> dims;
+  for (const auto& t : KnownTables()) {
+    if (!t.entity.empty()) dims.push_back(&t);
+  }
+  for (const auto& [name, keys] : dim_keys_) {
+    const KnownTable* t = CapturedDimension(name);
+    if (t && t->generic) dims.push_back(t);
+  }
+  return dims;
+}
+
 Status LakeWriter::Restore() {
   builder_ = std::make_unique<ScdBuilder>(this, options_.tracked);
   for (const auto& [entity, next] : published_.next_keys) builder_->SetNextKey(entity, next);
   tables_.clear();  // it points into watermarks_ and changes_
   watermarks_ = published_.watermarks;
   partition_watermarks_ = published_.partition_watermarks;
+  dim_keys_ = published_.dimension_keys;
   caught_up_ = published_.caught_up;
   derived_ = published_.derived;
   end_lsn_ = published_.end_lsn;
@@ -307,13 +394,13 @@ Status LakeWriter::Restore() {
     derived_from_version_ = 0;
     return replayed;
   }
-  for (const auto& t : KnownTables()) {
-    if (!t.entity.empty()) {
-      if (options_.role == WriterRole::kExclusive || owned_.entities.count(t.entity)) {
-        MIGSBYU_TRY(RestoreEntity(t));
-      }
-      continue;
+  for (const KnownTable* dim : Dimensions()) {
+    if (options_.role == WriterRole::kExclusive || owned_.entities.count(dim->entity)) {
+      MIGSBYU_TRY(RestoreEntity(*dim));
     }
+  }
+  for (const auto& t : KnownTables()) {
+    if (!t.entity.empty()) continue;
     if (options_.role != WriterRole::kExclusive) continue;  // the fact is the deriver's
     // takes / teaches: the rows present now = net of +after / −before since the last truncate.
     const std::string person = t.columns[0].name;
@@ -451,10 +538,12 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
     }
     stored = &*resolved;
   }
-  // The builder reads only the contract's tables, and in a group only those whose dimensions
-  // this writer derives (Builds).
-  if (state.builds) MIGSBYU_TRY(builder_->Apply(*stored));
+  // The builder reads the tables with dimensions or links (the contract's, and any other with a
+  // primary key), and in a group only those whose dimensions this writer derives (Builds). The
+  // change is buffered first: a value the change log cannot hold fails it before the builder
+  // makes a version of it, which could not be written either.
   if (!replaying_) MIGSBYU_TRY(BufferChange(*stored, *state.buffer));
+  if (state.builds) MIGSBYU_TRY(builder_->Apply(*stored));
   if (buffered_rows_ >= options_.spill_rows) MIGSBYU_TRY(SpillAll());
   return OkStatus();
 }
@@ -470,7 +559,34 @@ LakeWriter::TableState& LakeWriter::StateOf(
   auto mark = watermarks_.find(schema->name);
   state.mark = mark == watermarks_.end() ? nullptr : &mark->second;
   state.buffer = &changes_[schema->name];
-  state.builds = FindKnownTable(schema->name) != nullptr && Builds(schema->name);
+  if (FindKnownTable(schema->name)) {
+    state.builds = Builds(schema->name);
+  } else if (const KnownTable* dim = CapturedDimension(schema->name)) {
+    // A table outside the contract has a dimension keyed by its primary key, recorded in the
+    // manifest so that a rebuild and a restart key it alike.
+    std::vector<std::string> keys;
+    for (const auto& c : schema->columns) {
+      if (c.key) keys.push_back(c.name);
+    }
+    if (!keys.empty() && Builds(schema->name)) {
+      auto& known = dim_keys_[dim->name];
+      if (known != keys) {
+        if (!known.empty()) {
+          auto list = [](const std::vector<std::string>& names) {
+            std::string text;
+            for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
+            return text;
+          };
+          spdlog::warn(
+              "lake: the primary key of {} changed from ({}) to ({}); its dimension "
+              "keys later versions by the new one",
+              dim->name, list(known), list(keys));
+        }
+        known = keys;
+      }
+      state.builds = true;
+    }
+  }
   return state;
 }
 
@@ -515,7 +631,9 @@ Status LakeWriter::BeginReconcile() {
   (void)published;
   if (published_.version > 0) {
     // Restored state knows the current versions' keys, not their values: replaying the change
-    // log gives the builder both, as a rebuild would, with nothing written.
+    // log gives the builder both, as a rebuild would, with nothing written. The views must show
+    // what this process published since it opened, or the replay would stop short of it.
+    MIGSBYU_TRY(InstallViews(published_));
     auto builder = std::make_unique<ScdBuilder>(this, options_.tracked);
     std::swap(builder, builder_);
     suppress_output_ = true;
@@ -946,6 +1064,7 @@ Result<bool> LakeWriter::Publish() {
   next.partition_watermarks = partition_watermarks_;
   next.next_keys = builder_->next_keys();
   next.caught_up = caught_up_;
+  next.dimension_keys = dim_keys_;
   if (options_.role == WriterRole::kExclusive) {
     // A single writer derives the fact as it stores the changes: it is derived from every
     // stored change, which a deriver taking over later must know.
@@ -969,8 +1088,9 @@ Status LakeWriter::Compact(bool force) {
   Manifest next = published_;
   bool changed = false;
   bool views_installed = false;  // only a fold reads the views (merges read the files)
-  for (const auto& t : KnownTables()) {
-    if (t.entity.empty() || !Owns(t.DimName())) continue;
+  for (const KnownTable* dim : Dimensions()) {
+    const KnownTable& t = *dim;
+    if (!Owns(t.DimName())) continue;
     // Fold the closes into a rewritten dimension when they grow large.
     // (Too many files alone is handled by the merges below, which cost what the small files
     // weigh; a fold rewrites the whole dimension, so it waits for enough closes.)
@@ -980,8 +1100,10 @@ Status LakeWriter::Compact(bool force) {
       if (!views_installed) MIGSBYU_TRY(InstallViews(published_));
       views_installed = true;
       // Sorted by id: row-group statistics then let a lookup of one id read little.
-      MIGSBYU_ASSIGN(DataFile f, CopyToFile(t.DimName(), "SELECT * FROM " + t.DimName() +
-                                                             " ORDER BY id, " + t.KeyColumn()));
+      const std::string key = duck::QuoteIdentifier(t.KeyColumn());
+      MIGSBYU_ASSIGN(DataFile f,
+                     CopyToFile(t.DimName(), "SELECT * FROM " + duck::QuoteIdentifier(t.DimName()) +
+                                                 " ORDER BY " + (t.generic ? key : "id, " + key)));
       next.datasets[t.DimName()] = {f};
       next.datasets.erase(ClosesDataset(t));
       changed = true;
@@ -996,9 +1118,11 @@ Status LakeWriter::Compact(bool force) {
     for (const auto& f : files)
       (f.rows < options_.big_file_rows || force ? small : keep).push_back(f);
     if (small.size() < 2) continue;
+    const KnownTable* dim = DimensionOfDataset(dataset);
     std::string order = dataset.ends_with("_changes")  ? "commit_lsn, position"
                         : dataset == kFactDataset      ? "source_lsn, source_position"
                         : dataset.ends_with("_closes") ? "source_lsn, source_position"
+                        : dim && dim->generic          ? duck::QuoteIdentifier(dim->KeyColumn())
                                                        : "id";
     std::string list = "[";
     for (size_t i = 0; i < small.size(); ++i) {
@@ -1091,7 +1215,19 @@ Status LakeWriter::ReplayChangeLogs(const std::map<std::string, Watermark>& afte
   };
   constexpr uint64_t kBatch = 20000;
   std::vector<Cursor> cursors;
-  for (const auto& t : KnownTables()) {
+  // The contract's tables, and those of generic dimensions (their key columns from the manifest).
+  std::vector<const KnownTable*> replayed;
+  for (const auto& t : KnownTables()) replayed.push_back(&t);
+  if (options_.role != WriterRole::kDeriver) {
+    for (const auto& [name, keys] : dim_keys_) {
+      const KnownTable* t = CapturedDimension(name);
+      if (t && t->generic && Builds(name) && published_.Files(ChangesDataset(name)).size()) {
+        replayed.push_back(t);
+      }
+    }
+  }
+  for (const KnownTable* known : replayed) {
+    const KnownTable& t = *known;
     Cursor cur;
     cur.table = &t;
     if (auto a = after.find(t.name); a != after.end()) {
@@ -1104,33 +1240,28 @@ Status LakeWriter::ReplayChangeLogs(const std::map<std::string, Watermark>& afte
     cur.schema = std::make_shared<events::TableSchema>();
     cur.schema->name = t.name;
     cur.schema->schema = "public";
-    MIGSBYU_ASSIGN(auto probe, conn_.Query("SELECT * FROM " + ChangesDataset(t.name) + " LIMIT 0"));
+    MIGSBYU_ASSIGN(
+        auto probe,
+        conn_.Query("SELECT * FROM " + duck::QuoteIdentifier(ChangesDataset(t.name)) + " LIMIT 0"));
     std::string before_sel, after_sel;
     for (uint64_t c = 0; c < probe.ColumnCount(); ++c) {
       std::string name = probe.ColumnName(c);
       if (!name.starts_with("after_")) continue;
       events::Column col = ColumnFromDuckType(name.substr(6), probe.ColumnTypeName(c));
-      col.key = FindKnownTable(t.name) && col.name == t.columns[0].name;
-      auto conv = [&](const std::string& side) {
-        std::string q = duck::QuoteIdentifier(side + col.name);
-        switch (col.type) {
-          case events::ValueType::kDate:
-            return "(" + q + " - DATE '1970-01-01')";
-          case events::ValueType::kTimestamp:
-          case events::ValueType::kTimestampTz:
-            return "epoch_us(" + q + ")";
-          default:
-            return q;
-        }
-      };
-      before_sel += ", " + conv("before_");
-      after_sel += ", " + conv("after_");
+      if (t.generic) {
+        const auto& keys = dim_keys_[t.name];
+        col.key = std::find(keys.begin(), keys.end(), col.name) != keys.end();
+      } else {
+        col.key = col.name == t.columns[0].name;
+      }
+      before_sel += ", " + SelectAsValue(col, "before_" + col.name);
+      after_sel += ", " + SelectAsValue(col, "after_" + col.name);
       cur.schema->columns.push_back(col);
     }
     cur.select =
         "SELECT op, commit_lsn, lsn, position, xid, epoch_us(commit_time), changed_by, "
         "origin" +
-        before_sel + after_sel + " FROM " + ChangesDataset(t.name) +
+        before_sel + after_sel + " FROM " + duck::QuoteIdentifier(ChangesDataset(t.name)) +
         " WHERE (commit_lsn > $1 OR (commit_lsn = $1 AND position > $2) OR $3)"
         " AND (commit_lsn < $4 OR (commit_lsn = $4 AND position <= $5))"
         " ORDER BY commit_lsn, position LIMIT " +
@@ -1151,26 +1282,8 @@ Status LakeWriter::ReplayChangeLogs(const std::map<std::string, Watermark>& afte
     const size_t n = cur.schema->columns.size();
     auto read_row = [&](uint64_t r, size_t offset) {
       events::Row row(n);
-      for (size_t i = 0; i < n; ++i) {
-        uint64_t c = offset + i;
-        if (rows.IsNull(c, r)) continue;
-        using events::ValueType;
-        switch (cur.schema->columns[i].type) {
-          case ValueType::kBool:
-            row[i] = events::Value::Integer(rows.GetBool(c, r));
-            break;
-          case ValueType::kFloat64:
-            row[i] = events::Value::Real(rows.GetDouble(c, r));
-            break;
-          case ValueType::kNumeric:
-          case ValueType::kText:
-            row[i] = events::Value::Text(rows.GetString(c, r));
-            break;
-          default:
-            row[i] = events::Value::Integer(rows.GetInt64(c, r));
-            break;
-        }
-      }
+      for (size_t i = 0; i < n; ++i)
+        row[i] = ReadValue(rows, cur.schema->columns[i], offset + i, r);
       return row;
     };
     for (uint64_t r = 0; r < rows.RowCount(); ++r) {
@@ -1187,6 +1300,12 @@ Status LakeWriter::ReplayChangeLogs(const std::map<std::string, Watermark>& afte
       e.actor.origin = rows.IsNull(7, r) ? std::string() : rows.GetString(7, r);
       if (e.op == events::Operation::kUpdate || e.op == events::Operation::kDelete) {
         e.before = read_row(r, kImagesAt);
+        // An update without a before image (a table with the default replica identity, its key
+        // unchanged) is stored with every before_ column NULL: it had none.
+        if (std::all_of(e.before->begin(), e.before->end(),
+                        [](const events::Value& v) { return v.is_null(); })) {
+          e.before.reset();
+        }
       }
       if (e.op != events::Operation::kDelete && e.op != events::Operation::kTruncate) {
         e.after = read_row(r, kImagesAt + n);
@@ -1230,10 +1349,9 @@ Status LakeWriter::Rebuild() {
     return replayed;
   }
   Manifest next = published_;
-  for (const auto& t : KnownTables()) {
-    if (t.entity.empty()) continue;
-    next.datasets.erase(t.DimName());
-    next.datasets.erase(ClosesDataset(t));
+  for (const KnownTable* t : Dimensions()) {
+    next.datasets.erase(t->DimName());
+    next.datasets.erase(ClosesDataset(*t));
   }
   next.datasets.erase(kFactDataset);
   for (auto& [dataset, files] : pending_) next.datasets[dataset] = files;
@@ -1254,8 +1372,7 @@ bool LakeWriter::Owns(const std::string& dataset) const {
 
 bool LakeWriter::Builds(const std::string& table) const {
   if (options_.role == WriterRole::kExclusive) return true;
-  const KnownTable* known = FindKnownTable(table);
-  return known && !known->entity.empty();
+  return CapturedDimension(table) != nullptr;
 }
 
 Result<FileLock> LakeWriter::LockCommit() {
@@ -1280,8 +1397,8 @@ Status LakeWriter::AcquireTable(const std::string& table, std::stop_token stop) 
   }
   owned_.tables.insert(table);
   owned_.datasets.insert(ChangesDataset(table));
-  const KnownTable* known = FindKnownTable(table);
-  if (known && !known->entity.empty()) {
+  const KnownTable* known = CapturedDimension(table);
+  if (known) {
     owned_.datasets.insert(known->DimName());
     owned_.datasets.insert(ClosesDataset(*known));
     owned_.entities.insert(known->entity);
@@ -1304,7 +1421,10 @@ Status LakeWriter::AcquireTable(const std::string& table, std::stop_token stop) 
   } else {
     caught_up_.erase(table);
   }
-  if (known && !known->entity.empty()) {
+  if (auto k = published_.dimension_keys.find(table); k != published_.dimension_keys.end()) {
+    dim_keys_[table] = k->second;
+  }
+  if (known) {
     MIGSBYU_TRY(InstallViews(published_));
     MIGSBYU_TRY(RestoreEntity(*known));
   }
@@ -1321,8 +1441,8 @@ Status LakeWriter::ReleaseTable(const std::string& table) {
   (void)published;
   owned_.tables.erase(table);
   owned_.datasets.erase(ChangesDataset(table));
-  const KnownTable* known = FindKnownTable(table);
-  if (known && !known->entity.empty()) {
+  const KnownTable* known = CapturedDimension(table);
+  if (known) {
     owned_.datasets.erase(known->DimName());
     owned_.datasets.erase(ClosesDataset(*known));
     owned_.entities.erase(known->entity);
@@ -1332,6 +1452,7 @@ Status LakeWriter::ReleaseTable(const std::string& table) {
   watermarks_.erase(table);
   partition_watermarks_.erase(table);
   caught_up_.erase(table);
+  dim_keys_.erase(table);
   changes_.erase(table);
   table_locks_.erase(table);
   spdlog::info("lake: released table {}", table);

@@ -24,7 +24,8 @@
 //                dimension and the fact, as described above.
 //   kTableOwner  one of several `lake consume` processes: writes only the tables it acquired
 //                (AcquireTable, an exclusive lock per table) — their change logs and, for the
-//                three entity tables, their dimensions — and never the fact.
+//                three entity tables and any table outside the contract, their dimensions —
+//                and never the fact.
 //   kDeriver     derives the enrollment fact (Derive) from the change logs other writers
 //                published, in (commit_lsn, position) order up to the point every known table
 //                is complete; REQUIRES: the caller holds _locks/deriver.lock.
@@ -177,6 +178,10 @@ class LakeWriter : public ScdOutput {
   Status BeginReconcile();
   // Current key per id of one entity table, from its dimension view over published_.
   Status RestoreEntity(const KnownTable& table);
+  // For a generic dimension: also the current versions' values (RestoreCurrentVersion).
+  Status RestoreGenericEntity(const KnownTable& table);
+  // The contract's three dimensions, then the generic ones of dim_keys_.
+  std::vector<const KnownTable*> Dimensions() const;
   bool Owns(const std::string& dataset) const;
   // Whether the builder sees changes of `table` (the fact is the deriver's in shared roles).
   bool Builds(const std::string& table) const;
@@ -240,6 +245,8 @@ class LakeWriter : public ScdOutput {
   int64_t commit_time_us_ = 0;
   std::map<std::string, Watermark> watermarks_;
   std::map<std::string, std::map<int32_t, Watermark>> partition_watermarks_;
+  // Primary key columns of the tables with generic dimensions (Manifest::dimension_keys).
+  std::map<std::string, std::vector<std::string>> dim_keys_;
   // Buffers and written-but-unpublished files.
   std::map<std::string, ChangeBuffer> changes_;
   // By schema object; cleared when watermarks_ or changes_ are replaced.

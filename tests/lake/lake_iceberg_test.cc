@@ -116,11 +116,11 @@ TEST_F(LakeIcebergTest, IcebirdReadsEveryTableAsTheLakesViewsShowIt) {
   std::set<std::string> tables;
   for (const auto& [name, version] : (*latest)->tables) tables.insert(name);
   EXPECT_EQ(tables,
-            (std::set<std::string>{"public.course_enrollment_fact", "public.courses_changes",
-                                   "public.courses_dim", "public.departments_changes",
-                                   "public.professors_changes", "public.professors_dim",
-                                   "public.students_changes", "public.students_dim",
-                                   "public.takes_changes", "public.teaches_changes"}));
+            (std::set<std::string>{
+                "public.course_enrollment_fact", "public.courses_changes", "public.courses_dim",
+                "public.departments_changes", "public.departments_dim", "public.professors_changes",
+                "public.professors_dim", "public.students_changes", "public.students_dim",
+                "public.takes_changes", "public.teaches_changes"}));
   for (const auto& [qualified, version] : (*latest)->tables) {
     const std::string name = qualified.substr(qualified.find('.') + 1);
     SCOPED_TRACE(name);

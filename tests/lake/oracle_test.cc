@@ -3,7 +3,9 @@
 // from one client (so commit order = transaction id order) while `migsbyu cdc --sink lake:DIR`
 // streams into the lake as a child process. The dimensions and the fact must equal what the
 // oracle implies: after normal streaming, after kill -9 of the child at random moments and a
-// restart (repeated), and after `migsbyu lake rebuild` (same surrogate keys).
+// restart (repeated), and after `migsbyu lake rebuild` (same surrogate keys). A table created
+// later in PostgreSQL and added to the capture set gets a dimension of its own, checked against
+// the same oracle.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -44,6 +46,23 @@ CREATE TRIGGER oracle AFTER INSERT OR UPDATE OR DELETE ON courses FOR EACH ROW E
 CREATE TRIGGER oracle AFTER INSERT OR UPDATE OR DELETE ON takes FOR EACH ROW EXECUTE FUNCTION oracle_record();
 CREATE TRIGGER oracle AFTER INSERT OR UPDATE OR DELETE ON teaches FOR EACH ROW EXECUTE FUNCTION oracle_record();
 )sql";
+
+// A dimension as the oracle sees it: the table, the lake's names, the columns compared, the
+// natural key and the tracked columns (empty: every column).
+struct OracleDim {
+  std::string table;
+  std::string dim;
+  std::string key_column;
+  std::vector<std::string> columns;
+  std::vector<std::string> id_columns;
+  std::vector<std::string> tracked;
+
+  static OracleDim Of(const lake::KnownTable& t) {
+    OracleDim d{t.name, t.DimName(), t.KeyColumn(), {}, {"id"}, {}};
+    for (const auto& c : t.columns) d.columns.push_back(c.name);
+    return d;
+  }
+};
 
 // A child `migsbyu` process with its output in a log file.
 class Child {
@@ -105,12 +124,22 @@ class LakeOracleTest : public ::testing::Test {
     }
   }
 
-  void StartCapture() {
-    child_ = std::make_unique<Child>(
-        std::vector<std::string>{MIGSBYU_BINARY, "cdc", "--database-url", db_.url(), "--sink",
-                                 "lake:" + dir_ + "/lake", "--slot", slot_, "--publication", slot_,
-                                 "--status-interval-ms", "200"},
-        dir_ + "/capture.log");
+  // `extra`: more arguments (--table, --scd).
+  void StartCapture(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{MIGSBYU_BINARY,
+                                  "cdc",
+                                  "--database-url",
+                                  db_.url(),
+                                  "--sink",
+                                  "lake:" + dir_ + "/lake",
+                                  "--slot",
+                                  slot_,
+                                  "--publication",
+                                  slot_,
+                                  "--status-interval-ms",
+                                  "200"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    child_ = std::make_unique<Child>(std::move(args), dir_ + "/capture.log");
   }
 
   pg::PgResult Sql(const std::string& sql, const pg::Params& params = {}) {
@@ -197,6 +226,71 @@ class LakeOracleTest : public ::testing::Test {
     Sql("COMMIT");
   }
 
+  // One random transaction on the rooms table of the test below: inserts, updates of a tracked
+  // column, of the untracked one only, no-op updates, key changes and deletes over a few keys.
+  void RandomRoomsTransaction() {
+    auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); };
+    const char* buildings[] = {"North", "South"};
+    Sql("BEGIN");
+    int ops = 1 + pick(3);
+    for (int i = 0; i < ops; ++i) {
+      std::string b = buildings[pick(2)], n = std::to_string(1 + pick(4));
+      switch (pick(7)) {
+        case 0:
+        case 1:
+          Sql("INSERT INTO rooms VALUES ($1, $2::int, $3::int, 'new') ON CONFLICT DO NOTHING",
+              {b, n, std::to_string(10 * (1 + pick(5)))});
+          break;
+        case 2:
+          Sql("UPDATE rooms SET capacity = $3::int WHERE building = $1 AND number = $2::int",
+              {b, n, std::to_string(10 * (1 + pick(5)))});
+          break;
+        case 3:  // the untracked column only: no version
+          Sql("UPDATE rooms SET note = $3 WHERE building = $1 AND number = $2::int",
+              {b, n, "note " + std::to_string(pick(100))});
+          break;
+        case 4:
+          Sql("UPDATE rooms SET capacity = capacity WHERE building = $1 AND number = $2::int",
+              {b, n});
+          break;
+        case 5:  // a key change: the old key ends as deleted, the new one begins
+          Sql("UPDATE rooms SET number = $3::int WHERE building = $1 AND number = $2::int AND "
+              "NOT EXISTS (SELECT FROM rooms WHERE building = $1 AND number = $3::int)",
+              {b, n, std::to_string(1 + pick(4))});
+          break;
+        case 6:
+          Sql("DELETE FROM rooms WHERE building = $1 AND number = $2::int", {b, n});
+          break;
+      }
+    }
+    Sql("COMMIT");
+  }
+
+  // Waits until the lake holds every change the oracle recorded, not counting the rows of
+  // snapshots (a table added to the capture set makes one, which reads every captured table).
+  void WaitForStreamedChanges(const std::vector<std::string>& tables) {
+    auto expected = Sql("SELECT count(*) FROM oracle_log");
+    uint64_t want = std::stoull(std::string(expected.Get(0, 0)));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    auto lake = OpenLake();
+    uint64_t have = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      // A table's change log is a view once it has a change.
+      auto counts = lake->Counts();
+      std::string count = "SELECT (0";
+      for (const auto& t : tables) {
+        if (!counts.count(lake::ChangesDataset(t))) continue;
+        count += " + (SELECT count(*) FROM " + lake::ChangesDataset(t) +
+                 " WHERE origin IS DISTINCT FROM 'snapshot')";
+      }
+      auto rows = LakeRows(count + ")::VARCHAR");
+      have = rows.size() == 1 ? std::stoull(rows[0]) : 0;
+      if (have >= want) break;
+      lake->WaitForCommit(lake->Position().version, std::chrono::milliseconds(200));
+    }
+    ASSERT_EQ(have, want) << "the lake did not catch up; see " << dir_ << "/capture.log";
+  }
+
   // Waits until the lake holds as many changes as the oracle recorded, polling its manifests.
   void WaitForLake() {
     auto expected = Sql("SELECT count(*) FROM oracle_log");
@@ -238,16 +332,32 @@ class LakeOracleTest : public ::testing::Test {
     return out;
   }
 
-  // The dimension the oracle implies, rows as "key|id|attrs...|start_us|end_us|current|deleted".
-  std::vector<std::string> ExpectedDim(const lake::KnownTable& t) {
+  // The dimension the oracle implies, rows as "key|attrs...|start_us|end_us|current|deleted".
+  std::vector<std::string> ExpectedDim(const OracleDim& t) {
     std::string cols;
-    for (const auto& c : t.columns) cols += ", new_row->>'" + c.name + "'";
+    for (const auto& c : t.columns) cols += ", new_row->>'" + c + "'";
+    auto id_of = [&](const std::string& image) {
+      std::string e = "concat_ws(chr(31)";
+      for (const auto& c : t.id_columns) e += ", " + image + "->>'" + c + "'";
+      return e + ")";
+    };
+    // An update changes nothing when every tracked column (and the key) keeps its value.
+    std::string same = "old_row = new_row";
+    if (!t.tracked.empty()) {
+      same = "true";
+      for (const auto& c : t.tracked) {
+        same += " AND old_row->'" + c + "' IS NOT DISTINCT FROM new_row->'" + c + "'";
+      }
+      for (const auto& c : t.id_columns) {
+        same += " AND old_row->'" + c + "' IS NOT DISTINCT FROM new_row->'" + c + "'";
+      }
+    }
     auto r =
-        Sql("SELECT op, old_row->>'id', new_row->>'id', old_row = new_row, "
-            "(extract(epoch FROM pg_xact_commit_timestamp((txid % 4294967296)::text::xid))"
-            " * 1000000)::bigint" +
+        Sql("SELECT op, " + id_of("old_row") + ", " + id_of("new_row") + ", " + same +
+                ", (extract(epoch FROM pg_xact_commit_timestamp((txid % 4294967296)::text::xid))"
+                " * 1000000)::bigint" +
                 cols + " FROM oracle_log WHERE tbl = $1 ORDER BY txid, seq",
-            {t.name});
+            {t.table});
     struct Version {
       std::vector<std::string> values;
       int64_t start, end;
@@ -266,7 +376,9 @@ class LakeOracleTest : public ::testing::Test {
         current.erase(it);
       };
       if (op == "UPDATE" && r.Get(i, 3) == "t") continue;  // changes nothing
-      if (op != "INSERT") close(std::string(r.Get(i, 1)), op == "DELETE");
+      // A key change ends the old id as deleted.
+      bool rekeyed = op == "UPDATE" && r.Get(i, 1) != r.Get(i, 2);
+      if (op != "INSERT") close(std::string(r.Get(i, 1)), op == "DELETE" || rekeyed);
       if (op == "DELETE") continue;
       Version v{{}, ct, lake::kEndOfTimeUs};
       for (size_t c = 0; c < t.columns.size(); ++c) {
@@ -287,22 +399,22 @@ class LakeOracleTest : public ::testing::Test {
     return out;
   }
 
-  std::vector<std::string> ActualDim(const lake::KnownTable& t) {
+  std::vector<std::string> ActualDim(const OracleDim& t) {
     std::string cols;
-    for (const auto& c : t.columns) cols += ", " + c.name + "::VARCHAR";
-    return LakeRows("SELECT " + t.KeyColumn() + cols +
+    for (const auto& c : t.columns) cols += ", " + c + "::VARCHAR";
+    return LakeRows("SELECT " + t.key_column + cols +
                     ", epoch_us(row_effective_start), epoch_us(row_effective_end), "
                     "current_row_indicator, is_deleted FROM " +
-                    t.DimName() + " ORDER BY 1");
+                    t.dim + " ORDER BY 1");
   }
 
   void ExpectLakeMatchesOracle(const std::string& when) {
     SCOPED_TRACE(when);
     for (const auto& t : lake::KnownTables()) {
       if (t.entity.empty()) continue;
-      auto expected = ExpectedDim(t);
+      auto expected = ExpectedDim(OracleDim::Of(t));
       EXPECT_GT(expected.size(), 5u) << "the workload should give " << t.DimName() << " versions";
-      EXPECT_EQ(ActualDim(t), expected) << t.DimName();
+      EXPECT_EQ(ActualDim(OracleDim::Of(t)), expected) << t.DimName();
     }
     // The fact's net counts describe the current enrollments × assignments.
     auto state =
@@ -385,6 +497,86 @@ TEST_F(LakeOracleTest, DimensionsAndFactEqualTheOracleAfterStreamingCrashesAndRe
   ASSERT_EQ(rebuild.Wait(), 0) << "see " << dir_ << "/rebuild.log";
   ExpectLakeMatchesOracle("after rebuild");
   EXPECT_EQ(LakeRows("SELECT * FROM course_enrollment_fact ORDER BY ALL"), fact_before);
+}
+
+// A table the portal does not know, created in PostgreSQL while capture runs and added to the
+// capture set with --table: its changes give a dimension rooms_dim keyed by its composite primary
+// key, with versions only for changes of the tracked columns (--scd rooms:track=capacity), equal
+// to what the oracle implies after streaming, after kill -9 and restarts, and after a rebuild.
+TEST_F(LakeOracleTest, TableAddedToTheCaptureSetGetsADimensionEqualToTheOracle) {
+  StartCapture();
+  auto lake = OpenLake();
+  ASSERT_GE(lake->WaitForCommit(0, std::chrono::seconds(60)).version, 1u)
+      << "no first commit; see " << dir_ << "/capture.log";
+  for (int i = 0; i < 40; ++i) RandomTransaction();
+  WaitForLake();
+  if (HasFatalFailure()) return;
+
+  Sql("CREATE TABLE rooms (building text, number int, capacity int NOT NULL, note text, "
+      "PRIMARY KEY (building, number))");
+  Sql("CREATE TRIGGER oracle AFTER INSERT OR UPDATE OR DELETE ON rooms FOR EACH ROW "
+      "EXECUTE FUNCTION oracle_record()");
+  const std::vector<std::string> tables = {"students", "professors", "courses",
+                                           "takes",    "teaches",    "rooms"};
+  std::vector<std::string> extra;
+  for (const auto& t : tables) extra.insert(extra.end(), {"--table", t});
+  extra.insert(extra.end(), {"--scd", "rooms:track=capacity"});
+  child_->Kill(SIGTERM);
+  StartCapture(extra);
+  // The table is added once the restarted capture caught up, with a reconciling snapshot of
+  // every captured table: the changes made after it are streamed (the first snapshot, of empty
+  // tables, read nothing).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto snapshot_read = [&] {
+    return LakeRows("SELECT count(*) > 0 FROM students_changes WHERE op = 'r'") ==
+           std::vector<std::string>{"true"};
+  };
+  while (!snapshot_read() && std::chrono::steady_clock::now() < deadline) {
+    lake->WaitForCommit(lake->Position().version, std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(snapshot_read()) << "no reconciling snapshot; see " << dir_ << "/capture.log";
+
+  for (int i = 0; i < 60; ++i) {
+    RandomRoomsTransaction();
+    if (i % 4 == 0) RandomTransaction();
+  }
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    WaitForStreamedChanges(tables);
+    if (HasFatalFailure()) return;
+    for (int i = 0; i < 10; ++i) RandomRoomsTransaction();
+    child_->Kill(SIGKILL);
+    StartCapture(extra);
+  }
+  for (int i = 0; i < 10; ++i) RandomRoomsTransaction();
+  WaitForStreamedChanges(tables);
+  if (HasFatalFailure()) return;
+
+  OracleDim rooms{"rooms",
+                  "rooms_dim",
+                  "rooms_key",
+                  {"building", "number", "capacity", "note"},
+                  {"building", "number"},
+                  {"capacity"}};
+  auto expected = ExpectedDim(rooms);
+  // The workload exercised what the dimension must get right.
+  auto kinds = Sql(
+      "SELECT count(*) FILTER (WHERE op = 'UPDATE' AND old_row->'number' <> new_row->'number'), "
+      "count(*) FILTER (WHERE op = 'UPDATE' AND old_row->'capacity' = new_row->'capacity' AND "
+      "old_row->'note' IS DISTINCT FROM new_row->'note'), count(*) FILTER (WHERE op = 'DELETE') "
+      "FROM oracle_log WHERE tbl = 'rooms'");
+  EXPECT_GT(std::stoi(std::string(kinds.Get(0, 0))), 0) << "no key changes";
+  EXPECT_GT(std::stoi(std::string(kinds.Get(0, 1))), 0) << "no untracked-only updates";
+  EXPECT_GT(std::stoi(std::string(kinds.Get(0, 2))), 0) << "no deletes";
+  EXPECT_GT(expected.size(), 10u);
+  EXPECT_EQ(ActualDim(rooms), expected) << "after streaming, kill -9 and restarts";
+  ExpectLakeMatchesOracle("with rooms captured");
+  child_->Kill(SIGTERM);
+
+  Child rebuild({MIGSBYU_BINARY, "lake", "rebuild", "--lake-dir", dir_ + "/lake", "--scd",
+                 "rooms:track=capacity"},
+                dir_ + "/rebuild.log");
+  ASSERT_EQ(rebuild.Wait(), 0) << "see " << dir_ << "/rebuild.log";
+  EXPECT_EQ(ActualDim(rooms), expected) << "after rebuild";
 }
 
 }  // namespace

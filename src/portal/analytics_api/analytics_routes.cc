@@ -248,9 +248,12 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
       {.summary = "Versions of an SCD Type 2 dimension, filtered, sorted and paginated",
        .tag = kTag,
        .parameters = Append(
-           {PathParam("entity", "The dimension", EntityNames()),
-            QueryParam("id", "string", "Exact id"),
-            QueryParam("q", "string", "Text the id or the name contains, any case"),
+           {PathParam("entity",
+                      "The dimension: students, professors, courses, or a captured table with "
+                      "a dimension in the lake (GET /analytics/lake-dimensions lists them)"),
+            QueryParam("id", "string", "Exact id (the portal's dimensions)"),
+            QueryParam("q", "string",
+                       "Text the id or the name contains, any case (the portal's dimensions)"),
             QueryParam("current", "boolean", "true: current versions only; false: past ones"),
             QueryParam("deleted", "boolean", "Versions closed by a delete (true) or not"),
             QueryParam("as_of", "date-time", "Versions in force at this instant"),
@@ -260,6 +263,20 @@ void AddDimensionRoutes(Router& router, analytics::Service& service) {
            PagingDocs()),
        .request_body = nullptr,
        .responses = JsonResponses("Versions; X-Total-Count gives the number matching", true),
+       .permission = Permission::kRead});
+
+  router.Add(
+      "GET", "/analytics/lake-dimensions",
+      [&service](const Request& request) {
+        return JsonResponse(request, service.LakeDimensions());
+      },
+      {.summary = "The SCD Type 2 dimensions the lake holds: the portal's and those of "
+                  "any other captured table",
+       .tag = kTag,
+       .parameters = nlohmann::json::array(),
+       .request_body = nullptr,
+       .responses = JsonResponses("[{entity, table, view, key_column, portal, columns, versions, "
+                                  "current_versions}]"),
        .permission = Permission::kRead});
 
   router.Add("GET", "/analytics/history/{entity}/{id}",

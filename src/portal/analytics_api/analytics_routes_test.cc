@@ -307,8 +307,8 @@ TEST_F(AnalyticsRoutesTest, RoutesAreServedUnderApiOnTheWebAddressAndDocumented)
 
   auto doc = router_.OpenApi("MigsbyU", "test");
   for (const char* path :
-       {"/analytics/dimensions/{entity}", "/analytics/history/{entity}/{id}",
-        "/analytics/as-of/{table}", "/analytics/fact",
+       {"/analytics/dimensions/{entity}", "/analytics/lake-dimensions",
+        "/analytics/history/{entity}/{id}", "/analytics/as-of/{table}", "/analytics/fact",
         "/analytics/aggregates/enrollments-per-semester",
         "/analytics/aggregates/enrollments-per-department",
         "/analytics/aggregates/gpa-distribution", "/analytics/aggregates/headcount",
@@ -318,7 +318,7 @@ TEST_F(AnalyticsRoutesTest, RoutesAreServedUnderApiOnTheWebAddressAndDocumented)
   }
   EXPECT_TRUE(doc["paths"]["/analytics/sql"]["post"].contains("requestBody"));
   EXPECT_EQ(
-      doc["paths"]["/analytics/dimensions/{entity}"]["get"]["parameters"][0]["schema"]["enum"],
+      doc["paths"]["/analytics/history/{entity}/{id}"]["get"]["parameters"][0]["schema"]["enum"],
       nlohmann::json::parse(R"(["students","professors","courses"])"));
 }
 

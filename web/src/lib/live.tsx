@@ -68,13 +68,17 @@ export function useLive(): LiveState {
 export function commitTouches(commit: unknown, tables: readonly string[]): boolean {
   const named = commit && typeof commit === "object" ? (commit as { tables?: unknown }).tables : undefined;
   if (!Array.isArray(named)) return true;
-  return named.some((t) => tables.includes(String(t)));
+  // "*_dim" stands for every view whose name ends in "_dim" (a dimension of any table).
+  return named.some((t) =>
+    tables.some((w) => (w.startsWith("*") ? String(t).endsWith(w.slice(1)) : w === String(t))),
+  );
 }
 
 export const kRefreshIntervalMs = 1000;
 
 // A refresh key for a view over the lake views `tables` ("students_dim",
-// "course_enrollment_fact", "takes_changes", ...): put it in the view's fetch dependencies. It
+// "course_enrollment_fact", "takes_changes", ..., or "*_dim": any name with that ending): put it
+// in the view's fetch dependencies. It
 // changes after each commit that touches `tables`, at most once per `intervalMs`: the first such
 // commit after a quiet interval changes it at once; those that follow within the interval are
 // folded into one change at the interval's end, so the view always ends up showing the last one.

@@ -30,6 +30,46 @@ const version = (key: number, gpa: number, current: boolean, start: string, end:
 beforeEach(() => window.history.replaceState(null, "", "/analytics/students"));
 afterEach(() => vi.unstubAllGlobals());
 
+describe("All dimensions", () => {
+  it("lists the dimensions the lake holds, a captured table's too, and pages the one chosen", async () => {
+    const dims = [
+      { entity: "students", table: "students", view: "students_dim", key_column: "student_key", portal: true, columns: [], versions: 3, current_versions: 2 },
+    ];
+    const rooms = { entity: "rooms", table: "rooms", view: "rooms_dim", key_column: "rooms_key", portal: false, columns: [], versions: 2, current_versions: 1 };
+    const roomRow = (key: number, capacity: number, current: boolean) => ({
+      rooms_key: key, building: "North", number: 1, capacity, row_effective_start: "2026-11-25 16:00:00+00", row_effective_end: null, current_row_indicator: current ? "yes" : "no", is_deleted: false,
+    });
+    const calls = mockFetch((call) => {
+      if (call.url.pathname === "/api/analytics/lake-dimensions") return { body: dims };
+      if (call.url.pathname === "/api/analytics/dimensions/rooms") return { body: [roomRow(1, 20, false), roomRow(2, 30, true)], headers: { "X-Total-Count": "2" } };
+      return undefined;
+    });
+    const source = new FakeSource();
+    window.history.replaceState(null, "", "/analytics/dimensions");
+    renderAs(
+      <LiveProvider factory={() => source}>
+        <AnalyticsPage tab="dimensions" />
+      </LiveProvider>,
+    );
+    await screen.findByText("students_dim");
+    expect(screen.queryByText("rooms_dim")).toBeNull();
+
+    // A commit of a dimension the page did not know yet lists it.
+    dims.push(rooms);
+    source.emit("commit", { lsn: "0/9", tables: ["rooms_changes", "rooms_dim"] });
+    await screen.findByText("rooms_dim");
+    expect(screen.getByText("rooms (captured table)")).toBeTruthy();
+
+    const row = screen.getByText("rooms_dim").closest("tr")!;
+    await userEvent.click(within(row).getByRole("button", { name: "Versions" }));
+    await screen.findByRole("table", { name: "rooms_dim versions" });
+    const versions = within(screen.getByRole("table", { name: "rooms_dim versions" })).getAllByRole("row").slice(1);
+    expect(versions).toHaveLength(2);
+    expect(versions[1].className).toContain("current-row");
+    expect(calls.some((c) => c.url.pathname === "/api/analytics/dimensions/rooms")).toBe(true);
+  });
+});
+
 describe("Students dimension", () => {
   it("shows every version, marks the current one, and refreshes on each lake commit", async () => {
     let versions = [version(1, 3.1, true, "2026-11-25 16:00:00+00", null)];

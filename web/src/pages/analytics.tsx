@@ -1,4 +1,6 @@
-// Analytics pages: the SCD Type 2 dimensions with every version, a record's history, the tables
+// Analytics pages: the SCD Type 2 dimensions with every version (the portal's three, and every
+// dimension the lake holds, listed from the lake: a table added to the capture set appears
+// there), a record's history, the tables
 // as of any instant, the enrollment fact, charts of the aggregates and a SQL console over the
 // lake. Every view refetches when a lake commit changes a view it reads (useLakeRefresh: at most
 // once a second while commits stream).
@@ -24,6 +26,7 @@ const TABS = [
   { key: "students", label: "Students dimension" },
   { key: "professors", label: "Professors dimension" },
   { key: "courses", label: "Courses dimension" },
+  { key: "dimensions", label: "All dimensions" },
   { key: "history", label: "History" },
   { key: "as-of", label: "As of" },
   { key: "snapshots", label: "Snapshots" },
@@ -54,6 +57,7 @@ export function AnalyticsPage({ tab }: { tab: string }) {
       <Tabs items={tabs} active={active} base="/analytics" label="Analytics views" />
       <div role="tabpanel" aria-labelledby={`tab-${active}`} className="tab-panel">
         {(DIMENSIONS as readonly string[]).includes(active) && <DimensionTab key={active} entity={active} />}
+        {active === "dimensions" && <LakeDimensionsTab />}
         {active === "history" && <HistoryTab />}
         {active === "as-of" && <AsOfTab />}
         {active === "snapshots" && <SnapshotsTab />}
@@ -101,6 +105,117 @@ export function columnsFor(rows: Row[], sortable: boolean, masked = false): Grid
 }
 
 const isCurrent = (r: Row) => r.current_row_indicator === "yes";
+
+// One dimension the lake holds (GET /analytics/lake-dimensions).
+interface LakeDimension {
+  entity: string;
+  table: string;
+  view: string;
+  key_column: string;
+  portal: boolean;
+  columns: string[];
+  versions: number;
+  current_versions: number;
+}
+
+const kLakeDimColumns: GridColumn<LakeDimension>[] = [
+  { key: "view", label: "Dimension" },
+  { key: "table", label: "Table", render: (d) => (d.portal ? d.table : `${d.table} (captured table)`) },
+  { key: "key_column", label: "Surrogate key" },
+  { key: "versions", label: "Versions", numeric: true },
+  { key: "current_versions", label: "Current", numeric: true },
+];
+
+// Every dimension in the lake, read from the lake itself, and the versions of the one chosen.
+function LakeDimensionsTab() {
+  const [dims, setDims] = useState<LakeDimension[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const loc = useLocation();
+  const chosen = loc.params.get("view") ?? "";
+  // Any dimension's commit, a new one's too.
+  const commits = useLakeRefresh(["*_dim"]);
+  useEffect(() => {
+    const ac = new AbortController();
+    api
+      .get<LakeDimension[]>("/analytics/lake-dimensions", undefined, ac.signal)
+      .then((d) => {
+        setDims(d);
+        setError(null);
+      })
+      .catch((err: Error) => {
+        if (err.name !== "AbortError") setError(err.message);
+      });
+    return () => ac.abort();
+  }, [commits]);
+  const selected = dims.find((d) => d.view === chosen);
+  return (
+    <div>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <DataGrid
+        label="Dimensions in the lake"
+        columns={kLakeDimColumns}
+        rows={dims}
+        rowKey={(d) => d.view}
+        rowClass={(d) => (d.view === chosen ? "current-row" : undefined)}
+        actions={(d) => (
+          <button type="button" onClick={() => navigate(`/analytics/dimensions?view=${encodeURIComponent(d.view)}`)}>
+            Versions
+          </button>
+        )}
+        empty="No dimensions yet."
+      />
+      {selected && (
+        <>
+          <h2>{selected.view}</h2>
+          {selected.portal ? (
+            <DimensionTab key={selected.view} entity={selected.entity} />
+          ) : (
+            <CapturedDimensionGrid key={selected.view} dim={selected} />
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+// The versions of a captured table's dimension: like DimensionTab, without the id filter and
+// the history (the table has no id column of the contract).
+function CapturedDimensionGrid({ dim }: { dim: LakeDimension }) {
+  const commits = useLakeRefresh([dim.view]);
+  const [currentOnly, setCurrentOnly] = useState(false);
+  const listing = useListing<Row>(`/analytics/dimensions/${encodeURIComponent(dim.entity)}`, { current: currentOnly ? "true" : undefined }, {}, commits);
+  const columns = useMemo(() => columnsFor(listing.rows, true), [listing.rows]);
+  return (
+    <div>
+      <div className="toolbar">
+        <label className="check">
+          <input type="checkbox" checked={currentOnly} onChange={(e) => setCurrentOnly(e.target.checked)} /> Current rows only
+        </label>
+      </div>
+      {listing.error && (
+        <p className="form-error" role="alert">
+          {listing.error}
+        </p>
+      )}
+      <DataGrid
+        label={`${dim.view} versions`}
+        columns={columns}
+        rows={listing.rows}
+        sort={listing.sort}
+        onSort={listing.setSort}
+        loading={listing.loading}
+        rowKey={(r, i) => String(r[dim.key_column] ?? i)}
+        rowClass={(r) => (isCurrent(r) ? "current-row" : undefined)}
+        empty="No versions yet."
+      />
+      <Pager label={`${dim.view} versions`} skip={listing.skip} limit={listing.limit} total={listing.total} shown={listing.rows.length} onChange={listing.setPage} />
+    </div>
+  );
+}
 
 function DimensionTab({ entity }: { entity: string }) {
   const commits = useLakeRefresh([dimView(entity)]);
