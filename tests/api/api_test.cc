@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "api_fixture.h"
+#include "oltp/pg_query_executor.h"
 #include "portal/rest_api.h"
 
 namespace migsbyu::testing {
@@ -401,8 +402,11 @@ TEST_F(ApiTest, HealthReportsTheDatabase) {
 
 TEST(HealthTest, Is503WhenTheDatabaseIsUnreachable) {
   // A pool aimed at a port nothing listens on (port 1 is never a PostgreSQL server here).
-  pg::Pool pool("postgresql://migsbyu@127.0.0.1:1/none?connect_timeout=2", 2);
+  const std::string nowhere = "postgresql://migsbyu@127.0.0.1:1/none?connect_timeout=2";
+  pg::Pool pool(nowhere, 2);
+  oltp::PgQueryExecutorFactory executors(nowhere);
   portal::Router router;
+  router.SetQueryExecutors(&executors);
   portal::RegisterRestApi(router, pool);
   portal::ServerOptions options;
   options.api_address = "127.0.0.1:0";
