@@ -29,6 +29,7 @@
 //   - event streams (server-sent events): one publisher per route, on a thread the server owns,
 //     publishes events to every client subscribed; the subscribers are connections held by the
 //     event loops (no thread per client).
+//
 // Access: every route declares the permission it requires (RouteDoc::permission). Before a
 // matched route runs, the server asks the router's Gate to admit the request: the gate names the
 // Principal the request acts for (Request::principal) or gives the refusal to send (401, 403,
