@@ -30,6 +30,16 @@ class ContractTest : public ApiTest {
             {"professors", &ApiTest::ProfessorBody, "Professor", "annual_salary", 130000},
             {"courses", &ApiTest::CourseBody, "Course", "units", 3}};
   }
+
+  // Seed(), then course C2 with S1 enrolled in it for `semester`: S1 has two enrollments.
+  void SeedWithSecondCourse(const std::string& semester) {
+    Seed();
+    ASSERT_EQ(Call("POST", "/courses/", CourseBody("C2")).status, 200);
+    ASSERT_EQ(Call("POST", "/enrollments/",
+                   json{{"student_id", "S1"}, {"course_id", "C2"}, {"semester", semester}})
+                  .status,
+              200);
+  }
 };
 
 TEST_F(ContractTest, EntitiesKeepThePrototypesCrudContract) {
@@ -166,12 +176,7 @@ TEST_F(ContractTest, RelationsKeepThePrototypesContract) {
 }
 
 TEST_F(ContractTest, NestedListingsFollowTheReferences) {
-  Seed();
-  ASSERT_EQ(Call("POST", "/courses/", CourseBody("C2")).status, 200);
-  ASSERT_EQ(Call("POST", "/enrollments/",
-                 json{{"student_id", "S1"}, {"course_id", "C2"}, {"semester", "Summer 2025"}})
-                .status,
-            200);
+  SeedWithSecondCourse("Summer 2025");
   auto s = Call("GET", "/students/S1/enrollments");
   ASSERT_EQ(s.status, 200);
   EXPECT_EQ(s.Json().size(), 2u);
@@ -291,12 +296,7 @@ TEST_F(ContractTest, BadListingParametersAre422NamingTheParameter) {
 }
 
 TEST_F(ContractTest, DeletingAReferencedRowIs409UnlessCascading) {
-  Seed();
-  ASSERT_EQ(Call("POST", "/courses/", CourseBody("C2")).status, 200);
-  ASSERT_EQ(Call("POST", "/enrollments/",
-                 json{{"student_id", "S1"}, {"course_id", "C2"}, {"semester", "Fall 2025"}})
-                .status,
-            200);
+  SeedWithSecondCourse("Fall 2025");
   auto student = Call("DELETE", "/students/S1");
   EXPECT_EQ(student.status, 409);
   EXPECT_TRUE(
