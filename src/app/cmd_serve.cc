@@ -14,6 +14,7 @@
 #include "auth/gate.h"
 #include "common/log.h"
 #include "oltp/migrations.h"
+#include "oltp/pg_query_executor.h"
 #include "oltp/simulator.h"
 #include "pg/pool.h"
 #include "portal/docs.h"
@@ -28,6 +29,7 @@ namespace {
 struct ServeOptions {
   std::string database_url = DefaultDatabaseUrl();
   portal::ServerOptions server;
+  oltp::PgQueryExecutorOptions queries;  // the query routes' asynchronous connections
   int pool_size = 16;
   PipelineOptions pipeline;
   bool no_auth = false;
@@ -99,7 +101,9 @@ void Serve(const ServeOptions& options) {
   if (!options.no_auth) first_password = CreateFirstAdmin(**authenticator);
 
   pg::Pool pool(options.database_url, static_cast<size_t>(options.pool_size));
+  oltp::PgQueryExecutorFactory queries(options.database_url, options.queries);
   portal::Router router;
+  router.SetQueryExecutors(&queries);
   // The cookie is Secure whenever the UI is reached over HTTPS: served with TLS, or so declared
   // for a TLS proxy in front.
   const bool secure_cookie = options.secure_cookie || !options.server.tls_cert.empty();
@@ -248,15 +252,15 @@ void AddServeCommand(CLI::App& app) {
                   "have --slow-threads)")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  cmd->add_option("--db-connections", options->server.db_connections,
+  cmd->add_option("--db-connections", options->queries.write_connections,
                   "Asynchronous PostgreSQL connections for creating a record (one in flight each)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  cmd->add_option("--db-read-connections", options->server.db_read_connections,
+  cmd->add_option("--db-read-connections", options->queries.read_connections,
                   "Asynchronous PostgreSQL connections for getting a record (0: one per loop)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
-  cmd->add_option("--read-pipeline-depth", options->server.read_pipeline_depth,
+  cmd->add_option("--read-pipeline-depth", options->queries.read_pipeline_depth,
                   "Reads in flight per read connection (more than 1 pipelines)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();

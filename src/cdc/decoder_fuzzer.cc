@@ -5,17 +5,16 @@
 // Relation messages feed the changes after them. Any outcome but a crash, a sanitizer report or
 // a success on a message the decoder should have refused is fine: errors are expected.
 //
-// Seeds: when MIGSBYU_FUZZ_TESTDATA (src/cdc/testdata) and MIGSBYU_FUZZ_CORPUS (the corpus
-// folder passed to libFuzzer) are set, LLVMFuzzerInitialize writes each captured .test file
-// as one seed before libFuzzer reads the corpus.
+// Seeds (common/fuzzing.h; testdata: src/cdc/testdata): the messages of each captured .test
+// file, framed as above, forty to a seed.
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include "cdc/decoder.h"
+#include "common/fuzzing.h"
 
 namespace {
 
@@ -27,11 +26,8 @@ std::string Frame(const std::string& bytes, bool streamed) {
   return out + bytes;
 }
 
-void WriteSeeds(const char* testdata, const char* corpus) {
-  namespace fs = std::filesystem;
-  fs::create_directories(corpus);
-  int n = 0;
-  for (const auto& e : fs::directory_iterator(testdata)) {
+void WriteSeeds(const std::filesystem::path& testdata, migsbyu::fuzzing::Seeds& seeds) {
+  for (const auto& e : std::filesystem::directory_iterator(testdata)) {
     if (e.path().extension() != ".test") continue;
     std::ifstream in(e.path());
     std::string seed;
@@ -48,24 +44,17 @@ void WriteSeeds(const char* testdata, const char* corpus) {
       seed += Frame(bytes, false);
       // Seeds stay small: a new one every 40 messages.
       if (++messages % 40 == 0) {
-        std::ofstream(fs::path(corpus) / ("seed-" + std::to_string(n++)), std::ios::binary) << seed;
+        seeds.Add(seed);
         seed.clear();
       }
     }
-    if (!seed.empty()) {
-      std::ofstream(fs::path(corpus) / ("seed-" + std::to_string(n++)), std::ios::binary) << seed;
-    }
+    if (!seed.empty()) seeds.Add(seed);
   }
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const char* testdata = std::getenv("MIGSBYU_FUZZ_TESTDATA");
-  const char* corpus = std::getenv("MIGSBYU_FUZZ_CORPUS");
-  if (testdata && corpus) WriteSeeds(testdata, corpus);
-  return 0;
-}
+MIGSBYU_FUZZ_SEEDS(WriteSeeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace migsbyu;
@@ -84,9 +73,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos += length;
     auto decoded =
         streamed ? decoder.DecodeStreamed(message, Lsn(lsn)) : decoder.Decode(message, Lsn(lsn));
-    if (!decoded.ok() && decoded.error().message().find(Lsn(lsn).ToString()) == std::string::npos) {
-      std::abort();  // every decoder error names the LSN
-    }
+    // Every decoder error names the LSN.
+    fuzzing::Check(decoded.ok() ||
+                   decoded.error().message().find(Lsn(lsn).ToString()) != std::string::npos);
     if (streamed) (void)cdc::Decoder::StreamedXid(message, Lsn(lsn));
     ++lsn;
   }

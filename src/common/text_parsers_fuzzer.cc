@@ -6,39 +6,32 @@
 // canonical text parses to the same value; an accepted decimal is within its bounds, its digits
 // are canonical and its text parses to itself.
 //
-// Seeds: when MIGSBYU_FUZZ_TESTDATA (src/common/testdata) and MIGSBYU_FUZZ_CORPUS (the corpus
-// folder passed to libFuzzer) are set, LLVMFuzzerInitialize writes the TEXT of each case of
-// iso8601.test and decimal.test as one seed before libFuzzer reads the corpus.
+// Seeds (common/fuzzing.h; testdata: src/common/testdata): the TEXT of each case of iso8601.test
+// and decimal.test, one seed each.
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "common/civil_date.h"
 #include "common/decimal.h"
+#include "common/fuzzing.h"
 #include "common/iso8601.h"
 
 namespace {
 
 using namespace migsbyu;
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
+using fuzzing::Check;
 
-void WriteSeeds(const char* testdata, const char* corpus) {
-  namespace fs = std::filesystem;
-  fs::create_directories(corpus);
-  int n = 0;
+void WriteSeeds(const std::filesystem::path& testdata, fuzzing::Seeds& seeds) {
   for (const char* name : {"iso8601.test", "decimal.test"}) {
-    std::ifstream in(fs::path(testdata) / name);
+    std::ifstream in(testdata / name);
     for (std::string line; std::getline(in, line);) {
       const size_t open = line.find('|'), close = line.rfind('|');
       if (line.empty() || line[0] == '#' || open == std::string::npos || close <= open) continue;
-      std::ofstream(fs::path(corpus) / ("seed-" + std::to_string(n++)), std::ios::binary)
-          << line.substr(open + 1, close - open - 1);
+      seeds.Add(std::string_view(line).substr(open + 1, close - open - 1));
     }
   }
 }
@@ -89,12 +82,7 @@ void CheckDecimal(std::string_view text) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const char* testdata = std::getenv("MIGSBYU_FUZZ_TESTDATA");
-  const char* corpus = std::getenv("MIGSBYU_FUZZ_CORPUS");
-  if (testdata && corpus) WriteSeeds(testdata, corpus);
-  return 0;
-}
+MIGSBYU_FUZZ_SEEDS(WriteSeeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

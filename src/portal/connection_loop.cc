@@ -82,31 +82,14 @@ size_t ConnectionCounts::open() const {
 }
 
 void ConnectionLoop::Run() {
-  if (!context_.router.database().empty()) {
-    const size_t loops = context_.loops;
-    // This loop's share of `total`, the first loops taking the remainder; at least one.
-    auto share = [&](int total) {
-      const size_t n = static_cast<size_t>(std::max(1, total));
-      return std::max<size_t>(1, n / loops + (index_ < n % loops ? 1 : 0));
-    };
-    const ServerOptions& options = context_.options;
-    pg::AsyncPoolOptions writes;
-    writes.conninfo = context_.router.database();
-    writes.max_connections = share(options.db_connections);
-    writes.max_pipeline_depth = 1;
-    db_writes_ = std::make_unique<pg::AsyncPool>(loop_, writes);
-    pg::AsyncPoolOptions reads = writes;
-    reads.max_connections =
-        options.db_read_connections > 0 ? share(options.db_read_connections) : 1;
-    reads.max_pipeline_depth = static_cast<size_t>(std::max(1, options.read_pipeline_depth));
-    db_reads_ = std::make_unique<pg::AsyncPool>(loop_, reads);
+  if (const auto* executors = context_.router.query_executors()) {
+    executor_ = executors->ForLoop(loop_, index_, context_.loops);
   }
   loop_.RunAfter(SweepPeriod(), [this] { Sweep(); });
   loop_.Run();
   // Whatever is left after the drain deadline is closed; pending callbacks find no connection.
   conns_.clear();
-  db_reads_.reset();
-  db_writes_.reset();
+  executor_.reset();
 }
 
 void ConnectionLoop::Adopt(UniqueFd fd, Listener listener, std::string peer, int refusal) {
@@ -397,24 +380,22 @@ void ConnectionLoop::Dispatch(Conn& c, http::ParsedRequest parsed) {
           Error::Internal(request.method + " " + request.path + ": " + e.what()));
     }
     if (auto* now = std::get_if<Response>(&reply)) return Complete(id, std::move(*now), prefix);
-    if (db_writes_ == nullptr) {
+    if (executor_ == nullptr) {
       return Respond(c, Response::FromError(
                             Error::Unavailable("no database is configured for " + route->pattern)));
     }
     DbCall call = std::move(std::get<DbCall>(reply));
-    pg::AsyncPool& db = call.read_only ? *db_reads_ : *db_writes_;
-    db.Query(std::move(call.sql), std::move(call.params), call.prepared,
-             [this, id, prefix, finish = std::move(call.finish),
-              what = request.method + " " + request.path](Result<pg::PgResult> result,
-                                                          const pg::ServerError& server) {
-               Response out;
-               try {
-                 out = finish(std::move(result), server);
-               } catch (const std::exception& e) {
-                 out = Response::FromError(Error::Internal(what + ": " + e.what()));
-               }
-               Complete(id, std::move(out), prefix);
-             });
+    executor_->Run(std::move(call.query),
+                   [this, id, prefix, finish = std::move(call.finish),
+                    what = request.method + " " + request.path](oltp::QueryOutcome outcome) {
+                     Response out;
+                     try {
+                       out = finish(std::move(outcome));
+                     } catch (const std::exception& e) {
+                       out = Response::FromError(Error::Internal(what + ": " + e.what()));
+                     }
+                     Complete(id, std::move(out), prefix);
+                   });
     return;
   }
 

@@ -7,8 +7,8 @@
 // whose head or body does not arrive in time is answered 408; one that takes no byte of its answer
 // for the send timeout is reset. A periodic sweep looks at these deadlines. Dispatch depends on
 // the route:
-//   - a query route runs on this loop, its statement sent on the loop's own asynchronous
-//     PostgreSQL connections (pg::AsyncPool), the response written when the result is there;
+//   - a query route runs on this loop, its statement handed to the loop's own QueryExecutor
+//     (made by the router's factory), the response written when the outcome is there;
 //   - an ordinary route, which may block, runs on a worker (worker_pool.h) and its response is
 //     posted back to this loop to be written;
 //   - a route of the slow lane (Router::UseSlowLane) runs on the slow lane's workers;
@@ -36,7 +36,7 @@
 
 #include "common/event_loop.h"
 #include "common/unique_fd.h"
-#include "pg/async_pool.h"
+#include "oltp/query_executor.h"
 #include "portal/event_streams.h"
 #include "portal/http_parser.h"
 #include "portal/refusals.h"
@@ -91,7 +91,7 @@ struct ServerContext {
   std::unique_ptr<WorkerPool> slow_workers;  // the slow lane: routes under Router::UseSlowLane
   std::unique_ptr<EventStreams> streams;
   std::unique_ptr<TlsContext> tls;  // set: both listeners speak TLS only
-  size_t loops = 1;                 // how many ConnectionLoops share the database connections
+  size_t loops = 1;                 // how many ConnectionLoops share the database's executors
   std::atomic<bool> stopping{false};
 };
 
@@ -225,8 +225,7 @@ class ConnectionLoop {
   ServerContext& context_;
   const size_t index_;
   EventLoop loop_;
-  std::unique_ptr<pg::AsyncPool> db_writes_;
-  std::unique_ptr<pg::AsyncPool> db_reads_;
+  std::unique_ptr<oltp::QueryExecutor> executor_;  // null without the router's executors
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::vector<std::vector<uint64_t>> subscribers_;  // per channel, this loop's connections

@@ -8,15 +8,14 @@
 // (a proper prefix of a complete request is incomplete, a refused prefix means a refused whole,
 // with the same status).
 //
-// Seeds: when MIGSBYU_FUZZ_TESTDATA (src/portal/testdata) and MIGSBYU_FUZZ_CORPUS (the corpus
-// folder passed to libFuzzer) are set, LLVMFuzzerInitialize writes each case of
-// hostile_requests.test as one seed before libFuzzer reads the corpus.
+// Seeds (common/fuzzing.h; testdata: src/portal/testdata): each case of hostile_requests.test,
+// one seed each.
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "common/fuzzing.h"
 #include "portal/http_parser.h"
 #include "portal/testdata/corpus_text.h"
 
@@ -28,21 +27,15 @@ using migsbyu::portal::http::ParseResult;
 using migsbyu::portal::http::ParseStatus;
 using migsbyu::portal::http::UnescapeCorpusText;
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
+using migsbyu::fuzzing::Check;
 
-void WriteSeeds(const char* testdata, const char* corpus) {
-  namespace fs = std::filesystem;
-  fs::create_directories(corpus);
-  std::ifstream in(fs::path(testdata) / "hostile_requests.test");
-  int n = 0;
+void WriteSeeds(const std::filesystem::path& testdata, migsbyu::fuzzing::Seeds& seeds) {
+  std::ifstream in(testdata / "hostile_requests.test");
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line[0] == '#') continue;
     size_t bytes = line.find_first_not_of(" \t", line.find_first_of(" \t"));
     if (bytes == std::string::npos) continue;
-    std::ofstream(fs::path(corpus) / ("seed-" + std::to_string(n++)), std::ios::binary)
-        << '\x01' << UnescapeCorpusText(line.substr(bytes));
+    seeds.Add('\x01' + UnescapeCorpusText(line.substr(bytes)));
   }
 }
 
@@ -85,12 +78,7 @@ void CheckPrefix(std::string_view buffer, size_t n, const Limits& limits,
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const char* testdata = std::getenv("MIGSBYU_FUZZ_TESTDATA");
-  const char* corpus = std::getenv("MIGSBYU_FUZZ_CORPUS");
-  if (testdata && corpus) WriteSeeds(testdata, corpus);
-  return 0;
-}
+MIGSBYU_FUZZ_SEEDS(WriteSeeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

@@ -181,27 +181,28 @@ class Collection {
     if (!record.ok()) return Response::FromError(record.error());
     auto params = repo_.InsertParams(*record, PortalActor(req));
     if (!params.ok()) return Response::FromError(params.error());
-    return DbCall{.sql = repo_.insert_sql(),
-                  .params = std::move(*params),
-                  .prepared = true,
-                  .read_only = false,
-                  .finish = [this, record = std::move(*record), masked = !SeesPersonalData(req)](
-                                Result<pg::PgResult> r, const pg::ServerError& server) {
-                    return Answer(repo_.InsertResult(r, server, record), masked);
+    return DbCall{.query = {.sql = repo_.insert_sql(),
+                            .params = std::move(*params),
+                            .prepared = true,
+                            .read_only = false},
+                  .finish = [this, record = std::move(*record),
+                             masked = !SeesPersonalData(req)](oltp::QueryOutcome outcome) {
+                    return Answer(repo_.InsertResult(outcome.result, outcome.server_error, record),
+                                  masked);
                   }};
   }
 
   // GET /E/{id}: one SELECT by key, run by the server's event loop.
   std::variant<Response, DbCall> GetQuery(const Request& req) const {
     auto key = PathKey(req);
-    return DbCall{.sql = repo_.select_sql(),
+    return DbCall{
+        .query = {.sql = repo_.select_sql(),
                   .params = repo_.KeyParams(key),
                   .prepared = true,
-                  .read_only = true,
-                  .finish = [this, key, masked = !SeesPersonalData(req)](Result<pg::PgResult> r,
-                                                                         const pg::ServerError&) {
-                    return Answer(repo_.GetResult(r, key), masked);
-                  }};
+                  .read_only = true},
+        .finish = [this, key, masked = !SeesPersonalData(req)](oltp::QueryOutcome outcome) {
+          return Answer(repo_.GetResult(outcome.result, key), masked);
+        }};
   }
 
   static Response Answer(Result<json> row, bool masked) {
@@ -432,7 +433,6 @@ json EntitySchema(const Entity& e, BodyMode mode) {
 }
 
 void RegisterRestApi(Router& router, pg::Pool& pool) {
-  router.SetDatabase(pool.conninfo());
   std::map<std::string, std::shared_ptr<const Collection>> owners;
   for (const auto* e : oltp::AllEntities()) {
     auto c = std::make_shared<const Collection>(*e, pool);

@@ -32,8 +32,9 @@
 // "Who changed what"), in the write's own transaction; creating a record stays one statement.
 //
 // Creating a record and getting one by key are one statement each: they are query routes, run on
-// the server's event loops over asynchronous connections to the pool's server (Router::AddQuery).
-// The others may take several statements and a transaction.
+// the server's event loops by the router's QueryExecutorFactory (Router::AddQuery,
+// Router::SetQueryExecutors: without one they answer 503). The others may take several
+// statements and a transaction, on connections leased from `pool`.
 //
 // Threading: handlers run concurrently on the server's threads; the blocking ones each lease
 // their own connection from `pool`.
@@ -50,7 +51,7 @@
 namespace migsbyu::portal {
 
 // Registers the routes above and the entities' schemas. REQUIRES: `pool` outlives the router's
-// use; the database is migrated.
+// use; the database is migrated; the router's query executors reach the same database as `pool`.
 void RegisterRestApi(Router& router, pg::Pool& pool);
 
 // The OpenAPI schema of an entity's body in `mode` (kCreate: all required; kReplace: values

@@ -7,12 +7,14 @@
 //
 // Patterns use {name} for a path segment: "/students/{id}". Handlers return a Response; expected
 // failures become Response::FromError, the one place that maps ErrorCode to an HTTP status and
-// the body {"detail": ...}. A handler (and a DbCall's `finish`) should not throw: an expected
-// failure is a returned error, never an exception. Should one escape anyway (a broken invariant,
-// std::bad_alloc), the server catches any std::exception and answers 500, logging the method,
-// path and what(), as Response::FromError does for kInternal; an event stream's exception is
-// logged and ends the stream. Nothing else is caught: an exception not derived from
-// std::exception ends the process.
+// the body {"detail": ...}.
+//
+// May a handler throw? It may throw a std::exception, but only for what is not an expected
+// failure (a broken invariant, std::bad_alloc): an expected failure is a returned error, never an
+// exception. The server catches any std::exception that escapes a handler, a QueryHandler or a
+// DbCall's `finish`, answers 500 and logs the method, path and what() (as Response::FromError
+// does for kInternal); one that escapes an event stream's publisher is logged and ends the
+// stream. Nothing else is caught: an exception not derived from std::exception ends the process.
 //
 // Three kinds of route:
 //   - ordinary routes: a Handler that may block (several statements, a transaction, DuckDB); the
@@ -21,13 +23,12 @@
 //     the health check, the records or the UI's files wait;
 //   - query routes: a QueryHandler whose work is one SQL statement. It runs on the server's event
 //     loop and must not block: it validates the request and answers at once, or returns the
-//     statement (a DbCall), which the loop sends on its own asynchronous connections to the
-//     router's database; `finish` makes the response from the result, on the loop too;
+//     statement (a DbCall), which the loop hands to its QueryExecutor (made by the router's
+//     QueryExecutorFactory, oltp/query_executor.h: the HTTP layer opens no database connection
+//     itself); `finish` makes the response from the outcome, on the loop too;
 //   - event streams (server-sent events): one publisher per route, on a thread the server owns,
 //     publishes events to every client subscribed; the subscribers are connections held by the
 //     event loops (no thread per client).
-// A handler may throw: the server answers 500 and logs what it says (expected failures are still
-// Results, answered with Response::FromError).
 //
 // Access: every route declares the permission it requires (RouteDoc::permission). Before a
 // matched route runs, the server asks the router's Gate to admit the request: the gate names the
@@ -51,7 +52,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "pg/connection.h"
+#include "oltp/query_executor.h"
 
 namespace migsbyu::portal {
 
@@ -116,14 +117,11 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
-// One statement for the server to run without blocking (text parameters and results), and what
-// to answer once its result is there. `finish` runs on the event loop: it must not block either.
+// One statement for the server to run without blocking, and what to answer once its outcome is
+// there. `finish` runs on the event loop: it must not block either.
 struct DbCall {
-  std::string sql;
-  pg::Params params;
-  bool prepared = true;    // the text is fixed (never built from a request): keep it prepared
-  bool read_only = false;  // it only reads: the server may pipeline it behind other reads
-  std::function<Response(Result<pg::PgResult> result, const pg::ServerError& server_error)> finish;
+  oltp::Query query;
+  std::function<Response(oltp::QueryOutcome outcome)> finish;
 };
 using QueryHandler = std::function<std::variant<Response, DbCall>(const Request&)>;
 
@@ -200,10 +198,11 @@ class Router {
   // workers: those registered before this call and after it.
   void UseSlowLane(std::string prefix);
 
-  // The PostgreSQL server (libpq conninfo) that query routes run their statements on; empty
-  // until set, and then query routes answer 503.
-  void SetDatabase(std::string conninfo) { database_ = std::move(conninfo); }
-  const std::string& database() const { return database_; }
+  // What runs the query routes' statements: the server asks it for one executor per event loop.
+  // Unset (nullptr), query routes that return a DbCall answer 503. REQUIRES: `executors`
+  // outlives the router's use.
+  void SetQueryExecutors(const oltp::QueryExecutorFactory* executors) { executors_ = executors; }
+  const oltp::QueryExecutorFactory* query_executors() const { return executors_; }
 
   // The gate the server asks before running a route. REQUIRES: `gate` outlives the router's use.
   void SetGate(const Gate* gate) { gate_ = gate; }
@@ -237,7 +236,7 @@ class Router {
 
   std::vector<Route> routes_;
   std::vector<std::string> slow_prefixes_;
-  std::string database_;
+  const oltp::QueryExecutorFactory* executors_ = nullptr;
   const Gate* gate_ = nullptr;
   nlohmann::json schemas_ = nlohmann::json::object();
   nlohmann::json security_schemes_ = nlohmann::json::object();

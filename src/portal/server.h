@@ -24,8 +24,7 @@
 //
 // Threading: `event_loops` threads (one per core by default) each run an EventLoop that owns its
 // share of the client connections (handed out in turn by the first loop, which accepts) and its
-// own asynchronous PostgreSQL connections (pg::AsyncPool, one set for writes and one for reads) to
-// the router's database:
+// own QueryExecutor for the query routes' statements (Router::SetQueryExecutors):
 //   - a query route (Router::AddQuery) runs on its connection's loop from the request's bytes to
 //     the response's, its statement sent without blocking: no hand-off between threads;
 //   - an ordinary route, which may block, runs on one of `threads` workers (the fast lane) or, if
@@ -55,16 +54,8 @@ struct ServerOptions {
   std::string api_address = "127.0.0.1:8000";  // host:port; port 0 picks a free one
   std::string web_address = "127.0.0.1:8501";  // empty: no web listener
   std::string web_dir = "web/dist";
-  int event_loops = 0;  // threads serving connections; 0: one per core
-  int threads = 32;     // workers for the routes that may block
-  // The query routes' PostgreSQL connections, over all loops. Statements that write get
-  // `db_connections`, one statement in flight on each: concurrent commits then come from
-  // different sessions, whose WAL flushes PostgreSQL makes together. Reads get their own
-  // `db_read_connections` (0: one per loop), each pipelining up to `read_pipeline_depth`
-  // statements: the server then reads and answers them in batches.
-  int db_connections = 16;
-  int db_read_connections = 0;
-  int read_pipeline_depth = 32;
+  int event_loops = 0;              // threads serving connections; 0: one per core
+  int threads = 32;                 // workers for the routes that may block
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   int keep_alive_seconds = 5;       // an idle keep-alive connection is closed after this
   int drain_seconds = 30;           // Stop waits this long for requests in flight

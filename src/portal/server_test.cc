@@ -46,7 +46,7 @@ class ServerTest : public ::testing::Test {
                        return Response::Json({{"answer", r.PathParam("answer")}});
                      });
     router_.AddQuery("GET", "/db", [](const Request&) -> std::variant<Response, DbCall> {
-      return DbCall{"SELECT 1", {}, true, false, [](Result<pg::PgResult>, const pg::ServerError&) {
+      return DbCall{{"SELECT 1", {}, true, false}, [](oltp::QueryOutcome) {
                       return Response::Json({{"ran", true}});
                     }};
     });

@@ -4,6 +4,7 @@
 
 #include "auth/testing.h"
 #include "oltp/migrations.h"
+#include "oltp/pg_query_executor.h"
 #include "portal/docs.h"
 #include "portal/generate_api.h"
 #include "portal/rest_api.h"
@@ -28,8 +29,10 @@ void ApiTest::SetUp() {
     ASSERT_TRUE(migrated.ok()) << migrated.error().ToString();
   }
   pool_ = std::make_unique<pg::Pool>(db_->url(), 8);
+  executors_ = std::make_unique<oltp::PgQueryExecutorFactory>(db_->url());
   router_ = std::make_unique<portal::Router>();
   router_->SetGate(&gate_);
+  router_->SetQueryExecutors(executors_.get());
   simulator_ = std::make_unique<oltp::Simulator>(*pool_);
   portal::RegisterRestApi(*router_, *pool_);
   portal::RegisterGenerateApi(*router_, *pool_, *simulator_);
@@ -55,6 +58,7 @@ void ApiTest::TearDown() {
   if (server_) server_->Stop();
   server_.reset();
   router_.reset();
+  executors_.reset();
   simulator_.reset();
   pool_.reset();
   std::error_code ec;

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "auth/gate.h"
+#include "oltp/pg_query_executor.h"
 #include "oltp/simulator.h"
 #include "pg/pool.h"
 #include "portal/router.h"
@@ -62,6 +63,7 @@ class ApiTest : public ::testing::Test {
 
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<oltp::PgQueryExecutorFactory> executors_;  // the query routes'
   std::unique_ptr<oltp::Simulator> simulator_;
   auth::OpenGate gate_;
   std::unique_ptr<portal::Router> router_;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "api_fixture.h"
+#include "oltp/pg_query_executor.h"
 #include "portal/rest_api.h"
 
 namespace migsbyu::testing {
@@ -28,6 +29,16 @@ class ContractTest : public ApiTest {
     return {{"students", &ApiTest::StudentBody, "Student", "gpa", 2.5},
             {"professors", &ApiTest::ProfessorBody, "Professor", "annual_salary", 130000},
             {"courses", &ApiTest::CourseBody, "Course", "units", 3}};
+  }
+
+  // Seed(), then course C2 with S1 enrolled in it for `semester`: S1 has two enrollments.
+  void SeedWithSecondCourse(const std::string& semester) {
+    Seed();
+    ASSERT_EQ(Call("POST", "/courses/", CourseBody("C2")).status, 200);
+    ASSERT_EQ(Call("POST", "/enrollments/",
+                   json{{"student_id", "S1"}, {"course_id", "C2"}, {"semester", semester}})
+                  .status,
+              200);
   }
 };
 
@@ -165,12 +176,7 @@ TEST_F(ContractTest, RelationsKeepThePrototypesContract) {
 }
 
 TEST_F(ContractTest, NestedListingsFollowTheReferences) {
-  Seed();
-  ASSERT_EQ(Call("POST", "/courses/", CourseBody("C2")).status, 200);
-  ASSERT_EQ(Call("POST", "/enrollments/",
-                 json{{"student_id", "S1"}, {"course_id", "C2"}, {"semester", "Summer 2025"}})
-                .status,
-            200);
+  SeedWithSecondCourse("Summer 2025");
   auto s = Call("GET", "/students/S1/enrollments");
   ASSERT_EQ(s.status, 200);
   EXPECT_EQ(s.Json().size(), 2u);
@@ -290,12 +296,7 @@ TEST_F(ContractTest, BadListingParametersAre422NamingTheParameter) {
 }
 
 TEST_F(ContractTest, DeletingAReferencedRowIs409UnlessCascading) {
-  Seed();
-  ASSERT_EQ(Call("POST", "/courses/", CourseBody("C2")).status, 200);
-  ASSERT_EQ(Call("POST", "/enrollments/",
-                 json{{"student_id", "S1"}, {"course_id", "C2"}, {"semester", "Fall 2025"}})
-                .status,
-            200);
+  SeedWithSecondCourse("Fall 2025");
   auto student = Call("DELETE", "/students/S1");
   EXPECT_EQ(student.status, 409);
   EXPECT_TRUE(
@@ -401,8 +402,11 @@ TEST_F(ApiTest, HealthReportsTheDatabase) {
 
 TEST(HealthTest, Is503WhenTheDatabaseIsUnreachable) {
   // A pool aimed at a port nothing listens on (port 1 is never a PostgreSQL server here).
-  pg::Pool pool("postgresql://migsbyu@127.0.0.1:1/none?connect_timeout=2", 2);
+  const std::string nowhere = "postgresql://migsbyu@127.0.0.1:1/none?connect_timeout=2";
+  pg::Pool pool(nowhere, 2);
+  oltp::PgQueryExecutorFactory executors(nowhere);
   portal::Router router;
+  router.SetQueryExecutors(&executors);
   portal::RegisterRestApi(router, pool);
   portal::ServerOptions options;
   options.api_address = "127.0.0.1:0";

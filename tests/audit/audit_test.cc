@@ -16,6 +16,7 @@
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
 #include "oltp/migrations.h"
+#include "oltp/pg_query_executor.h"
 #include "oltp/simulator.h"
 #include "pg/pool.h"
 #include "portal/analytics_api/analytics_routes.h"
@@ -66,7 +67,7 @@ void CopyRoutes(const portal::Router& from, portal::Router& to) {
     if (route.query) to.AddQuery(route.method, route.pattern, route.query, doc);
     if (route.stream) to.AddEventStream(route.pattern, route.stream, doc);
   }
-  to.SetDatabase(from.database());
+  to.SetQueryExecutors(from.query_executors());
 }
 
 class AuditTest : public ::testing::Test {
@@ -105,7 +106,9 @@ class AuditTest : public ::testing::Test {
     simulator_ = std::make_unique<oltp::Simulator>(*pool_);
     access_ = analytics::AccessLake(lake_);
     service_ = std::make_unique<analytics::Service>(*access_, nullptr);
+    executors_ = std::make_unique<oltp::PgQueryExecutorFactory>(db_.url());
     portal::Router routes;
+    routes.SetQueryExecutors(executors_.get());
     portal::RegisterRestApi(routes, *pool_);
     portal::RegisterGenerateApi(routes, *pool_, *simulator_);
     portal::RegisterAnalyticsRoutes(routes, *service_, nullptr);
@@ -202,6 +205,7 @@ class AuditTest : public ::testing::Test {
   std::unique_ptr<cdc::Connector> connector_;
   std::jthread capture_;
   std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<oltp::PgQueryExecutorFactory> executors_;
   std::unique_ptr<oltp::Simulator> simulator_;
   std::unique_ptr<analytics::LakeAccess> access_;
   std::unique_ptr<analytics::Service> service_;

@@ -168,4 +168,22 @@ void Exec(pg::Connection& conn, const std::string& sql) {
   ASSERT_TRUE(r.ok()) << sql << ": " << r.error().ToString();
 }
 
+void CreateCapturedTable(pg::Connection& conn, const std::string& table,
+                         const std::string& columns) {
+  const std::string name = pg::QuoteIdentifier(table);
+  Exec(conn, "CREATE TABLE " + name + " (" + columns + "); ALTER TABLE " + name +
+                 " REPLICA IDENTITY FULL");
+}
+
+void SetDecodingWorkMem(pg::Connection& conn, const std::string& database,
+                        const std::string& amount) {
+  Exec(conn, "ALTER DATABASE " + pg::QuoteIdentifier(database) +
+                 " SET logical_decoding_work_mem = '" + amount + "'");
+}
+
+bool WaitUntilStreaming(const InProcessConnector& connector, std::chrono::seconds limit) {
+  return PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; },
+                   limit);
+}
+
 }  // namespace migsbyu::cdc::testing

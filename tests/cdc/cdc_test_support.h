@@ -97,5 +97,17 @@ class ChildConnector {
 pg::Connection Connect(const std::string& url);
 // Runs fixed SQL, failing the test on error.
 void Exec(pg::Connection& conn, const std::string& sql);
+// CREATE TABLE `table` (`columns`) with REPLICA IDENTITY FULL, as the connector needs for the
+// before images; `table` is a plain identifier of the test's.
+void CreateCapturedTable(pg::Connection& conn, const std::string& table,
+                         const std::string& columns);
+// Sets the decoding budget of `database`'s new sessions (the connector's slot reads it when it
+// starts); `amount` is a fixed setting of the test's. A small one, "64kB", makes the server stream
+// (protocol 2) or spill to its disk (protocol 1) every sizeable transaction.
+void SetDecodingWorkMem(pg::Connection& conn, const std::string& database,
+                        const std::string& amount);
+// Polls until `connector` streams (its snapshot done), for at most `limit`.
+bool WaitUntilStreaming(const InProcessConnector& connector,
+                        std::chrono::seconds limit = std::chrono::seconds(60));
 
 }  // namespace migsbyu::cdc::testing

@@ -17,10 +17,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::Connect;
+using testing::CreateCapturedTable;
 using testing::Exec;
 using testing::InProcessConnector;
 using testing::PollUntil;
 using testing::ReadCommitted;
+using testing::SetDecodingWorkMem;
+using testing::WaitUntilStreaming;
 
 class ConnectorTest : public ::testing::Test {
  protected:
@@ -54,12 +57,11 @@ class ConnectorTest : public ::testing::Test {
 
 TEST_F(ConnectorTest, EveryOperationAndColumnTypeReachesTheFileSinkTyped) {
   auto conn = Connect(db_.url());
-  Exec(conn,
-       "CREATE TABLE every_type (id int PRIMARY KEY, t text, v varchar(20), c char(3), "
-       "i2 int2, i8 int8, n numeric(7,3), d date, ts timestamp, tz timestamptz, b bool, "
-       "f float8, big text);"
-       "ALTER TABLE every_type REPLICA IDENTITY FULL;"
-       "INSERT INTO every_type (id, t) VALUES (0, 'from the snapshot')");
+  CreateCapturedTable(conn, "every_type",
+                      "id int PRIMARY KEY, t text, v varchar(20), c char(3), i2 int2, i8 int8, "
+                      "n numeric(7,3), d date, ts timestamp, tz timestamptz, b bool, f float8, "
+                      "big text");
+  Exec(conn, "INSERT INTO every_type (id, t) VALUES (0, 'from the snapshot')");
   InProcessConnector connector(Options({"every_type"}), File());
   WaitForChanges(1);
   Exec(conn,
@@ -131,10 +133,8 @@ TEST_F(ConnectorTest, EveryOperationAndColumnTypeReachesTheFileSinkTyped) {
 
 TEST_F(ConnectorTest, SnapshotWithConcurrentWritesHoldsEveryRowExactlyOnce) {
   auto conn = Connect(db_.url());
-  Exec(conn,
-       "CREATE TABLE rows (id int PRIMARY KEY, v text);"
-       "ALTER TABLE rows REPLICA IDENTITY FULL;"
-       "INSERT INTO rows SELECT i, md5(i::text) FROM generate_series(1, 50000) i");
+  CreateCapturedTable(conn, "rows", "id int PRIMARY KEY, v text");
+  Exec(conn, "INSERT INTO rows SELECT i, md5(i::text) FROM generate_series(1, 50000) i");
   std::atomic<bool> stop_writer{false};
   std::atomic<int> last_written{50000};
   std::jthread writer([&] {
@@ -150,8 +150,7 @@ TEST_F(ConnectorTest, SnapshotWithConcurrentWritesHoldsEveryRowExactlyOnce) {
     }
   });
   InProcessConnector connector(Options({"rows"}), File());
-  ASSERT_TRUE(
-      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 120s));
+  ASSERT_TRUE(WaitUntilStreaming(connector, 120s));
   stop_writer = true;
   writer.join();
   int n = last_written;
@@ -187,9 +186,7 @@ TEST_F(ConnectorTest, SnapshotWithConcurrentWritesHoldsEveryRowExactlyOnce) {
 
 TEST_F(ConnectorTest, SchemaChangeMidStreamShowsInLaterEvents) {
   auto conn = Connect(db_.url());
-  Exec(conn,
-       "CREATE TABLE evolving (id int PRIMARY KEY, a int, b text);"
-       "ALTER TABLE evolving REPLICA IDENTITY FULL");
+  CreateCapturedTable(conn, "evolving", "id int PRIMARY KEY, a int, b text");
   InProcessConnector connector(Options({"evolving"}), File());
   WaitForChanges(0);
   ASSERT_TRUE(PollUntil([&] { return ReadCommitted(File()).commits.size() == 1; }, 60s));
@@ -213,14 +210,10 @@ TEST_F(ConnectorTest, SchemaChangeMidStreamShowsInLaterEvents) {
 TEST_F(ConnectorTest, StreamedTransactionsReplayOnCommitAndVanishOnAbort) {
   auto conn = Connect(db_.url());
   // A tiny decoding budget makes the server stream every sizeable transaction (protocol 2).
-  Exec(conn, "ALTER DATABASE " + pg::QuoteIdentifier(db_.name()) +
-                 " SET logical_decoding_work_mem = '64kB'");
-  Exec(conn,
-       "CREATE TABLE big (id int PRIMARY KEY, tag text);"
-       "ALTER TABLE big REPLICA IDENTITY FULL");
+  SetDecodingWorkMem(conn, db_.name(), "64kB");
+  CreateCapturedTable(conn, "big", "id int PRIMARY KEY, tag text");
   InProcessConnector connector(Options({"big"}), File());
-  ASSERT_TRUE(
-      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 60s));
+  ASSERT_TRUE(WaitUntilStreaming(connector));
   Exec(conn,
        "BEGIN;"
        "INSERT INTO big SELECT i, 'kept' FROM generate_series(1, 20000) i;"
@@ -249,16 +242,12 @@ TEST_F(ConnectorTest, StreamedTransactionsReplayOnCommitAndVanishOnAbort) {
 
 TEST_F(ConnectorTest, ProtocolOneDeliversLargeTransactionsWholeAndSkipsAbortedOnes) {
   auto conn = Connect(db_.url());
-  Exec(conn, "ALTER DATABASE " + pg::QuoteIdentifier(db_.name()) +
-                 " SET logical_decoding_work_mem = '64kB'");  // the server spills to its disk
-  Exec(conn,
-       "CREATE TABLE v1 (id int PRIMARY KEY, tag text);"
-       "ALTER TABLE v1 REPLICA IDENTITY FULL");
+  SetDecodingWorkMem(conn, db_.name(), "64kB");  // the server spills to its disk
+  CreateCapturedTable(conn, "v1", "id int PRIMARY KEY, tag text");
   ConnectorOptions o = Options({"v1"});
   o.protocol_version = 1;
   InProcessConnector connector(o, File());
-  ASSERT_TRUE(
-      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 60s));
+  ASSERT_TRUE(WaitUntilStreaming(connector));
   Exec(conn,
        "BEGIN; INSERT INTO v1 SELECT i, 'kept' FROM generate_series(1, 10000) i;"
        "SAVEPOINT s; INSERT INTO v1 SELECT i, 'gone' FROM generate_series(10001, 20000) i;"
@@ -276,12 +265,10 @@ TEST_F(ConnectorTest, ProtocolOneDeliversLargeTransactionsWholeAndSkipsAbortedOn
 
 TEST_F(ConnectorTest, SlotAdvancesWhileTheCapturedTablesAreIdle) {
   auto conn = Connect(db_.url());
-  Exec(conn,
-       "CREATE TABLE captured (id int PRIMARY KEY); CREATE TABLE elsewhere (id int);"
-       "ALTER TABLE captured REPLICA IDENTITY FULL");
+  CreateCapturedTable(conn, "captured", "id int PRIMARY KEY");
+  Exec(conn, "CREATE TABLE elsewhere (id int)");
   InProcessConnector connector(Options({"captured"}), File());
-  ASSERT_TRUE(
-      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 60s));
+  ASSERT_TRUE(WaitUntilStreaming(connector));
   // WAL that no captured table is in.
   Exec(conn, "INSERT INTO elsewhere SELECT generate_series(1, 50000)");
   auto end = conn.Exec("SELECT pg_current_wal_lsn()");
@@ -323,9 +310,8 @@ class ActorTest : public ConnectorTest, public ::testing::WithParamInterface<int
 
 TEST_P(ActorTest, EachChangeCarriesTheActorBeforeItInItsTransactionAndNoOther) {
   auto conn = Connect(db_.url());
-  Exec(conn,
-       "CREATE TABLE t (id int PRIMARY KEY, tag text); ALTER TABLE t REPLICA IDENTITY FULL;"
-       "INSERT INTO t VALUES (0, 'from the snapshot')");
+  CreateCapturedTable(conn, "t", "id int PRIMARY KEY, tag text");
+  Exec(conn, "INSERT INTO t VALUES (0, 'from the snapshot')");
   ConnectorOptions o = Options({"t"});
   o.protocol_version = GetParam();
   InProcessConnector connector(o, File());
@@ -376,14 +362,10 @@ INSTANTIATE_TEST_SUITE_P(Protocols, ActorTest, ::testing::Values(1, 2),
 
 TEST_F(ConnectorTest, AStreamedTransactionCarriesItsActorToEveryChange) {
   auto conn = Connect(db_.url());
-  Exec(conn, "ALTER DATABASE " + pg::QuoteIdentifier(db_.name()) +
-                 " SET logical_decoding_work_mem = '64kB'");
-  Exec(conn,
-       "CREATE TABLE big (id int PRIMARY KEY, tag text);"
-       "ALTER TABLE big REPLICA IDENTITY FULL");
+  SetDecodingWorkMem(conn, db_.name(), "64kB");
+  CreateCapturedTable(conn, "big", "id int PRIMARY KEY, tag text");
   InProcessConnector connector(Options({"big"}), File());
-  ASSERT_TRUE(
-      PollUntil([&] { return connector.GetMetrics().state == ConnectorState::kStreaming; }, 60s));
+  ASSERT_TRUE(WaitUntilStreaming(connector));
   Exec(conn, "BEGIN;" + Stamp(R"({"user":"registrar1","origin":"portal"})") +
                  "INSERT INTO big SELECT i, 'kept' FROM generate_series(1, 20000) i; COMMIT");
   Exec(conn, "BEGIN;" + Stamp(R"({"user":"mallory","origin":"portal"})") +

@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { ApiError, type FieldErrors } from "../api/client";
 import { formToRecord, recordToForm, type EntitySpec, type Row } from "../api/schema";
+import { ErrorNote } from "./ErrorNote";
 
 export interface EntityFormProps {
   spec: EntitySpec;
@@ -107,11 +108,7 @@ export function EntityForm({ spec, mode, initial, onSubmit, onCancel, omit = [] 
           );
         })}
       </div>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorNote message={error} />
       <div className="form-actions">
         <button type="submit" className="primary" disabled={busy}>
           {mode === "add" ? `Add ${spec.singular}` : "Save changes"}

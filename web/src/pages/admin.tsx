@@ -8,6 +8,7 @@ import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { Modal } from "../components/Modal";
 import { Tabs } from "../components/Tabs";
 import { useAuth, type Me } from "../lib/auth";
+import { ErrorNote } from "../components/ErrorNote";
 
 type Role = Me["role"];
 const ROLES: Role[] = ["viewer", "analyst", "registrar", "admin"];
@@ -188,7 +189,7 @@ export function UsersTab() {
     <div>
       <AddUserForm onAdded={(name) => { setMessage({ text: `Added ${name}.` }); users.reload(); }} />
       <Message message={message} />
-      {users.error && <p className="form-error" role="alert">{users.error}</p>}
+      <ErrorNote message={users.error} />
       <DataGrid
         label="Users"
         columns={columns}
@@ -356,7 +357,7 @@ export function TokensTab() {
         </div>
       )}
       <Message message={message} />
-      {tokens.error && <p className="form-error" role="alert">{tokens.error}</p>}
+      <ErrorNote message={tokens.error} />
       <DataGrid
         label="Tokens"
         columns={columns}
@@ -395,7 +396,7 @@ export function SessionsTab() {
   return (
     <div>
       <Message message={message} />
-      {sessions.error && <p className="form-error" role="alert">{sessions.error}</p>}
+      <ErrorNote message={sessions.error} />
       <DataGrid
         label="Sessions"
         columns={columns}

@@ -12,6 +12,7 @@ import { actorLabel, originLabel } from "../lib/actor";
 import { formatValue, humanize } from "../lib/format";
 import { useLakeRefresh } from "../lib/live";
 import { useDebounced, useListing } from "../lib/useListing";
+import { ErrorNote } from "../components/ErrorNote";
 
 export interface AuditFilters {
   user: string;
@@ -197,11 +198,7 @@ export function AuditPage() {
           Download CSV
         </a>
       </form>
-      {listing.error && (
-        <p className="form-error" role="alert">
-          {listing.error}
-        </p>
-      )}
+      <ErrorNote message={listing.error} />
       <DataGrid label="Audit trail" columns={COLUMNS} rows={listing.rows} loading={listing.loading} rowKey={(r, i) => `${formatValue(r.lsn)}:${formatValue(r.position)}:${i}`} empty="No change matches." />
       <Pager label="Audit trail" skip={listing.skip} limit={listing.limit} total={listing.total} shown={listing.rows.length} onChange={listing.setPage} />
     </section>

@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { ApiError } from "../api/client";
 import { useAuth } from "../lib/auth";
 import { navigate } from "../lib/router";
+import { ErrorNote } from "../components/ErrorNote";
 
 // Only a path of this site: never an absolute URL someone put in the link.
 export function safeNext(next: string | null): string {
@@ -47,11 +48,7 @@ export function LoginPage({ next }: { next: string | null }) {
           <label htmlFor="login-password">Password</label>
           <input id="login-password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
         </div>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNote message={error} />
         <div className="form-actions">
           <button type="submit" className="primary" disabled={busy}>
             {busy ? "Signing in…" : "Sign in"}

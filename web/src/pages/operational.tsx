@@ -16,6 +16,7 @@ import { Tabs } from "../components/Tabs";
 import { currentSemester } from "../lib/semester";
 import { useAuth } from "../lib/auth";
 import { useDebounced, useListing } from "../lib/useListing";
+import { ErrorNote } from "../components/ErrorNote";
 
 const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -161,11 +162,7 @@ function EntityTab({ spec }: { spec: EntitySpec }) {
           {notice}
         </p>
       )}
-      {listing.error && (
-        <p className="form-error" role="alert">
-          {listing.error}
-        </p>
-      )}
+      <ErrorNote message={listing.error} />
       <DataGrid
         label={spec.plural}
         columns={columns}
@@ -226,16 +223,8 @@ function EntityTab({ spec }: { spec: EntitySpec }) {
           <p>
             Delete {spec.singular} <strong className="mono">{String(dialog.row.id)}</strong> ({spec.display(dialog.row)})?
           </p>
-          {dialog.conflict && (
-            <p className="form-error" role="alert">
-              {dialog.conflict}
-            </p>
-          )}
-          {dialog.error && (
-            <p className="form-error" role="alert">
-              {dialog.error}
-            </p>
-          )}
+          <ErrorNote message={dialog.conflict} />
+          <ErrorNote message={dialog.error} />
           <div className="form-actions">
             {dialog.conflict ? (
               <button type="button" className="danger" onClick={() => remove(dialog.row, true)}>
@@ -356,11 +345,7 @@ function LinkTab({ spec }: { spec: LinkSpec }) {
         <SearchBox label={spec.key} onSearch={listing.setQuery} />
         {writer && <GenerateForm kind={spec.generateKey} label={spec.key} onDone={listing.reload} />}
       </div>
-      {listing.error && (
-        <p className="form-error" role="alert">
-          {listing.error}
-        </p>
-      )}
+      <ErrorNote message={listing.error} />
       <DataGrid
         label={spec.title}
         columns={columns}

@@ -7,6 +7,7 @@ import { Chart } from "../components/Chart";
 import { formatBytes, formatSeconds, formatValue, humanize } from "../lib/format";
 import { useLive, type PipelineStatus } from "../lib/live";
 import { LiveBadge } from "../components/LiveBadge";
+import { ErrorNote } from "../components/ErrorNote";
 
 // Finds a value in a nested status object by trying key paths in order ("a.b" walks into a).
 export function pick(status: PipelineStatus | null, paths: string[]): unknown {
@@ -95,11 +96,7 @@ export function PipelinePage() {
         <h1 id="pl-title">Pipeline</h1>
         <LiveBadge />
       </div>
-      {error && !status && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      {!status && <ErrorNote message={error} />}
       {(retentionWarning || captureError) && (
         <p className="form-error" role="alert">
           {retentionWarning &&
