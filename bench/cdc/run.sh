@@ -139,7 +139,8 @@ if part lake; then
   }
   now() { date +%s.%N; }
   marker_next=$(printf '%X/%X' $(( (marker + 1) >> 32 )) $(( (marker + 1) & 0xFFFFFFFF )))
-  # lake_run I: prints "seconds peak_rss_kb" of migsbyu cdc from its start until the lake in
+  # lake_run I: prints "seconds peak_rss_kb cpu_seconds" of migsbyu cdc from its start until the
+  # lake in
   # $work/lake_I has committed the marker. It stops by itself once it has flushed past P
   # (--stop-at), after the timed span.
   lake_run() {
@@ -161,20 +162,22 @@ if part lake; then
     done
     local t1; t1=$(now)
     rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    local cpu  # user + system, in clock ticks (fields 14 and 15; the name field has no space)
+    cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat" 2>/dev/null || echo 0)
     wait "$pid" || { echo "bench/cdc: lake run $i failed:" >&2; cat "$work/lake_$i.log" >&2; exit 1; }
-    awk -v a="$t0" -v b="$t1" -v r="${rss:-0}" 'BEGIN { printf "%.2f %d\n", b - a, r }'
+    awk -v a="$t0" -v b="$t1" -v r="${rss:-0}" -v c="${cpu:-0}" 'BEGIN { printf "%.2f %d %s\n", b - a, r, c }'
   }
   # stats V...: "median (min–max)" of the values.
   stats() { printf "%s\n" "$@" | sort -g | awk '{ v[NR] = $1 } END {
     m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
     printf "%.2f (%.2f–%.2f)", m, v[1], v[NR] }'; }
 
-  printf "\n%-4s %-44s %10s %12s %8s %14s\n" "run" "end to end into the lake ($events events)" "seconds" "events/s" "ratio" "peak RSS (MB)"
+  printf "\n%-4s %-44s %10s %12s %8s %14s %12s\n" "run" "end to end into the lake ($events events)" "seconds" "events/s" "ratio" "peak RSS (MB)" "client CPU s"
   limits=(); ours=(); ratios=()
   for i in $(seq 1 "$LAKE_RUNS"); do
-    read -r t_l rss_l _ < <(run "lake_limit_$i" pg_recvlogical -d "$url" -S "lake_limit_$i" --start \
+    read -r t_l rss_l cpu_l < <(run "lake_limit_$i" pg_recvlogical -d "$url" -S "lake_limit_$i" --start \
       -f /dev/null -o proto_version=1 -o publication_names=bench --endpos="$end" --no-loop -s 1)
-    read -r t_o rss_o < <(lake_run "$i") || true
+    read -r t_o rss_o cpu_o < <(lake_run "$i") || true
     [ -n "${t_l:-}" ] && [ -n "${t_o:-}" ] || exit 1  # the failing run has said why
     rows=$("$bin" --log-level warn lake query --lake-dir "$work/lake_$i" --format csv \
       "SELECT count(*) AS n FROM bench_changes" | tail -1 | tr -d "\r")
@@ -183,8 +186,8 @@ if part lake; then
     rm -rf "$work/lake_$i"
     r=$(ratio "$t_o" "$t_l")
     limits+=("$t_l"); ours+=("$t_o"); ratios+=("$r")
-    printf "%-4s %-44s %10s %12s %8s %14d\n" "$i" "pg_recvlogical -f /dev/null (limit)" "$t_l" "$(rate "$t_l")" "1.00" $((rss_l / 1024))
-    printf "%-4s %-44s %10s %12s %8s %14d\n" "$i" "migsbyu cdc → lake, until it has committed" "$t_o" "$(rate "$t_o")" "$r" $((rss_o / 1024))
+    printf "%-4s %-44s %10s %12s %8s %14d %12s\n" "$i" "pg_recvlogical -f /dev/null (limit)" "$t_l" "$(rate "$t_l")" "1.00" $((rss_l / 1024)) "$cpu_l"
+    printf "%-4s %-44s %10s %12s %8s %14d %12s\n" "$i" "migsbyu cdc → lake, until it has committed" "$t_o" "$(rate "$t_o")" "$r" $((rss_o / 1024)) "$cpu_o"
   done
   echo "median (range) of $LAKE_RUNS alternating runs: pg_recvlogical $(stats "${limits[@]}") s," \
     "migsbyu cdc → lake $(stats "${ours[@]}") s, ratio $(stats "${ratios[@]}")"
