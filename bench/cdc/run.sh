@@ -140,9 +140,8 @@ if part lake; then
   now() { date +%s.%N; }
   marker_next=$(printf '%X/%X' $(( (marker + 1) >> 32 )) $(( (marker + 1) & 0xFFFFFFFF )))
   # lake_run I: prints "seconds peak_rss_kb cpu_seconds" of migsbyu cdc from its start until the
-  # lake in
-  # $work/lake_I has committed the marker. It stops by itself once it has flushed past P
-  # (--stop-at), after the timed span.
+  # lake in $work/lake_I has committed the marker (RSS and CPU read at that moment). It stops by
+  # itself once it has flushed past P (--stop-at), after the timed span.
   lake_run() {
     local i=$1 dir=$work/lake_$1 t0 pid lsn rss
     t0=$(now)
