@@ -45,6 +45,7 @@ Manifest MergeOwned(const Manifest& latest, const Manifest& mine, const Ownershi
   }
   for (const auto& e : owned.entities) take(merged.next_keys, mine.next_keys, e);
   if (owned.deriver) merged.derived = mine.derived;
+  merged.snapshot_progress = mine.snapshot_progress;
   merged.end_lsn = std::max(latest.end_lsn, mine.end_lsn);
   merged.commit_lsn = std::max(latest.commit_lsn, mine.commit_lsn);
   merged.commit_time_us = std::max(latest.commit_time_us, mine.commit_time_us);
@@ -82,6 +83,7 @@ std::string ManifestToJson(const Manifest& m) {
     }
     j["derived"] = derived;
   }
+  if (!m.snapshot_progress.empty()) j["snapshot_progress"] = m.snapshot_progress;
   return j.dump(1);
 }
 
@@ -115,6 +117,7 @@ Result<Manifest> ManifestFromJson(const std::string& text, const std::string& or
         m.derived[table] = {w.at("commit_lsn").get<uint64_t>(), w.at("position").get<uint64_t>()};
       }
     }
+    m.snapshot_progress = j.value("snapshot_progress", std::string());
     return m;
   } catch (const std::exception& e) {
     return Error::Corruption("lake manifest " + origin + " does not parse: " + e.what());

@@ -15,7 +15,10 @@
 //                                     "rows":3}], ...},
 //    "watermarks":{"students":{"commit_lsn":120,"position":2}, ...},
 //    "next_keys":{"student":4, ...},
-//    "caught_up":{"professors":118}, "derived":{"takes":{"commit_lsn":120,"position":1}, ...}}
+//    "caught_up":{"professors":118}, "derived":{"takes":{"commit_lsn":120,"position":1}, ...},
+//    "snapshot_progress":"{...}"}
+// "snapshot_progress" (absent when empty) is where an incremental snapshot stands, written in
+// the same commit as the chunk that got it there (docs/CDC.md "Incremental snapshots").
 // "caught_up" and "derived" exist only in a lake written by several processes (docs/LAKE.md
 // "Several writers"): caught_up[t] = L says the lake holds every change of table t whose commit
 // LSN is <= L (claimed by t's owner when it had read its topic to the end, for an idle table
@@ -76,6 +79,9 @@ struct Manifest {
   std::map<std::string, int64_t> next_keys;
   std::map<std::string, uint64_t> caught_up;  // table -> commit LSN (several writers only)
   std::map<std::string, Watermark> derived;   // table -> last change the fact was derived from
+  // The capture's incremental snapshot progress, committed with the chunk it follows (opaque
+  // here, owned by cdc/incremental.h); empty when none is in progress.
+  std::string snapshot_progress;
 
   // Rows of one dataset (0 when absent).
   uint64_t Rows(const std::string& dataset) const;
