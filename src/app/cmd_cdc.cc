@@ -43,6 +43,14 @@ void RunCdc(CdcFlags& flags) {
     stop_at = Lsn::Parse(flags.stop_at);
     if (!stop_at) throw CLI::ValidationError("--stop-at", "not an LSN: " + flags.stop_at);
   }
+  // SIGINT/SIGTERM stop the connector after the message in hand; a watcher thread takes them.
+  // Blocked before the sink starts its threads (the lake's timer), which inherit the mask, so
+  // that none of them takes the signal's default action.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto sink = MakeSink(flags.sink);
   if (!sink.ok()) throw CLI::RuntimeError("cdc: " + sink.error().ToString(), 1);
   // Only the lake refuses changes as unstorable; its dead letters are kept beside it.
@@ -54,12 +62,6 @@ void RunCdc(CdcFlags& flags) {
     o.dead_letters = dead_letters.get();
   }
 
-  // SIGINT/SIGTERM stop the connector after the message in hand; a watcher thread takes them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   cdc::Connector connector(o, sink->get());
   std::stop_source stop;
   std::jthread watcher([&](std::stop_token done) {

@@ -556,6 +556,8 @@ Status LakeWriter::KnowCurrentValues() {
   (void)published;
   values_known_ = true;  // also after a failed replay: it is not tried at every chunk
   if (published_.version > 0) {
+    // The views are those of the manifest the writer opened on until they are installed again.
+    MIGSBYU_TRY(InstallViews(published_));
     // Restored state knows the current versions' keys, not their values: replaying the change
     // log gives the builder both, as a rebuild would, with nothing written.
     auto builder = std::make_unique<ScdBuilder>(this, options_.tracked);
