@@ -150,8 +150,6 @@ class Connector::Session {
   }
 
   bool fatal() const { return fatal_; }
-  // The error returned asks for a new session at once, without backoff or a reconnect count.
-  bool restart_now() const { return restart_now_; }
 
  private:
   // Makes the publication capture exactly options_.tables (docs/CDC.md "The capture set"):
@@ -377,12 +375,6 @@ class Connector::Session {
     // Stopping: make what the sink holds durable and say so, best effort.
     if (!in_tx_) (void)SendStatus();
     return OkStatus();
-  }
-
-  // Everything the server has sent is delivered and no transaction is open or spooled.
-  bool CaughtUp() const {
-    return !in_tx_ && spools_.empty() && !keepalive_wal_end_.IsZero() &&
-           keepalive_wal_end_ >= server_wal_end_ && delivered_ >= received_end_;
   }
 
   Status SendStatus() {
@@ -826,7 +818,6 @@ class Connector::Session {
   }
 
   bool fatal_ = false;  // the error returned must stop Run() rather than be retried
-  bool restart_now_ = false;
   Connector* owner_;
   const ConnectorOptions& options_;
   transport::Sink& sink_;
@@ -916,20 +907,15 @@ Status Connector::Run(std::stop_token stop) {
   std::condition_variable_any wait_cv;
   while (!stop.stop_requested()) {
     bool made_progress = false;
-    bool fatal = false, restart_now = false;
+    bool fatal = false;
     Status st = [&] {
       Session session(this, &delivered, stop);
       Status ran = session.Run(&made_progress);
       fatal = session.fatal();
-      restart_now = session.restart_now();
       return ran;
     }();
     if (stop.stop_requested()) break;
     if (st.ok()) continue;
-    if (restart_now) {
-      MIGSBYU_LOG_INFO("{}", st.error().message());
-      continue;
-    }
     if (fatal || st.error().code() == ErrorCode::kInvalidArgument) {
       MIGSBYU_LOG_ERROR("{}", st.error().ToString());
       std::lock_guard lock(metrics_mutex_);
