@@ -29,7 +29,7 @@ using testing::Exec;
 using testing::PollUntil;
 
 constexpr int kRows = 200000;
-constexpr int kChunkRows = 4000;
+constexpr int kChunkRows = 2000;
 constexpr int kKills = 12;
 
 std::string Id(char prefix, int i) {
@@ -162,7 +162,7 @@ TEST(IncrementalSnapshotTest, ChunksWhileWritingAndKilledAtRandomKeepEveryRowOnc
       EXPECT_GT((*next.progress.last_key)[0], (*at_start.progress.last_key)[0]);
       EXPECT_EQ(next.progress.pass_start, at_start.progress.pass_start);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 400));
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 250));
     child->Kill9();
     ++kills;
   }
