@@ -14,11 +14,13 @@
 #     DIR has commit_lsn ≥ P, i.e. the lake has committed the marker and so every transaction
 #     before it (polled from outside, as a reader of the lake sees it). Printed: each run, the
 #     median and range of each side and of the ratio.
+#   inc: the incremental snapshot of the table (about BIG_ROWS + SINGLE_TXNS rows) while pgbench
+#     writes into it at INC_TPS transactions/s, beside COPY ... TO STDOUT of the same table.
 #   huge: the peak RSS of our connector while it streams one HUGE_ROWS-row transaction.
 #
 # Usage: bench/cdc/run.sh BUILD_DIR   (env: BIG_ROWS=500000 SINGLE_TXNS=200000 HUGE_ROWS=5000000
-#        LAKE_RUNS=3 PARTS="sinks lake huge"; quick run: BIG_ROWS=50000 SINGLE_TXNS=20000
-#        HUGE_ROWS=500000)
+#        LAKE_RUNS=3 INC_TPS=1000 PARTS="sinks lake inc huge"; quick run: BIG_ROWS=50000
+#        SINGLE_TXNS=20000 HUGE_ROWS=500000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}
@@ -27,7 +29,7 @@ BIG_ROWS=${BIG_ROWS:-500000}
 SINGLE_TXNS=${SINGLE_TXNS:-200000}
 HUGE_ROWS=${HUGE_ROWS:-5000000}
 LAKE_RUNS=${LAKE_RUNS:-3}
-PARTS=${PARTS:-sinks lake huge}
+PARTS=${PARTS:-sinks lake inc huge}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 [ -x "$bin" ] || { echo "bench/cdc: $bin not built" >&2; exit 1; }
 
@@ -191,6 +193,54 @@ if part lake; then
   echo "median (range) of $LAKE_RUNS alternating runs: pg_recvlogical $(stats "${limits[@]}") s," \
     "migsbyu cdc → lake $(stats "${ours[@]}") s, ratio $(stats "${ratios[@]}")"
   echo "(ratio = ours ÷ pg_recvlogical in events/s, end to end into the lake; target ≥ 0.9)"
+fi
+if part inc; then
+# The incremental snapshot (docs/CDC.md "Incremental snapshots") of the whole table, while
+# pgbench updates and inserts in it at INC_TPS transactions/s, beside COPY of the same table.
+INC_TPS=${INC_TPS:-1000}
+rows=$("${psql[@]}" -tAc "SELECT count(*) FROM bench")
+copy_start=$(date +%s.%N)
+"${psql[@]}" -c "COPY bench TO STDOUT" >/dev/null
+copy_s=$(awk -v a="$copy_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+"${psql[@]}" -c "SELECT 1 FROM pg_create_logical_replication_slot('ours_inc', 'pgoutput')" >/dev/null
+cat >"$work/writer.sql" <<'SQL'
+\set id random(1, 400000)
+\set new random(10000000000000, 90000000000000)
+BEGIN;
+UPDATE bench SET amount = amount + 1 WHERE id = :id;
+INSERT INTO bench VALUES (:new, 'during', 2.00, now(), false) ON CONFLICT DO NOTHING;
+COMMIT;
+SQL
+"$bin" --log-level info cdc --database-url "$url" --slot ours_inc --publication bench --table bench \
+  --no-snapshot --status-interval-ms 100 --spool-dir "$work" --snapshot-chunk-rows 8192 \
+  --sink "file:$work/inc.jsonl" >"$work/inc.log" 2>&1 &
+inc_pid=$!
+pgbench -n -h 127.0.0.1 -p "$port" -U migsbyu -c 2 -j 1 -R "$INC_TPS" -T 600 -f "$work/writer.sql" \
+  migsbyu >"$work/writer.log" 2>&1 &
+writer_pid=$!
+writer_start=$(date +%s.%N)
+sleep 2  # the writer's stream under way before the snapshot starts
+inc_start=$(date +%s.%N)
+"$bin" --log-level warn cdc snapshot --database-url "$url" --table bench >/dev/null
+for _ in $(seq 1 6000); do grep -q "incremental snapshot of public.bench done" "$work/inc.log" && break; sleep 0.1; done
+inc_s=$(awk -v a="$inc_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+kill "$writer_pid" 2>/dev/null || true; wait "$writer_pid" 2>/dev/null || true
+writer_s=$(awk -v a="$writer_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+sleep 1  # the last of the writer's changes delivered
+kill "$inc_pid"; wait "$inc_pid" || true
+grep -q "incremental snapshot of public.bench done" "$work/inc.log" || {
+  echo "bench/cdc: the incremental snapshot did not finish" >&2; tail "$work/inc.log" >&2; exit 1; }
+streamed=$(grep '"type":"change"' "$work/inc.jsonl" | grep -vc '"op":"r"' || true)
+read_rows=$(grep -c '"op":"r"' "$work/inc.jsonl" || true)
+printf "\n%-46s %10s %12s %8s\n" "reading the table ($rows rows)" "seconds" "rows/s" "ratio"
+printf "%-46s %10s %12s %8s\n" "COPY bench TO STDOUT (reference)" "$copy_s" \
+  "$(awk -v n="$rows" -v t="$copy_s" 'BEGIN { printf "%.0f", n / t }')" "1.00"
+printf "%-46s %10s %12s %8s\n" "incremental snapshot, 8192-row chunks" "$inc_s" \
+  "$(awk -v n="$rows" -v t="$inc_s" 'BEGIN { printf "%.0f", n / t }')" \
+  "$(awk -v a="$copy_s" -v b="$inc_s" 'BEGIN { printf "%.2f", a / b }')"
+echo "(while it ran: $streamed streamed changes delivered, $(awk -v n="$streamed" -v t="$writer_s" 'BEGIN { printf "%.0f", n / t }') changes/s over the writer's $writer_s s, pgbench at $INC_TPS tx/s of 2 changes; $read_rows rows read by chunks; target ratio ≥ 0.5)"
+rm -f "$work/inc.jsonl"
+
 fi
 if part huge; then
 # Peak memory while streaming one huge transaction (protocol 2, spooled).

@@ -77,6 +77,14 @@ nlohmann::json StatusToJson(const PipelineStatus& s, Clock::time_point now) {
       {"slot_retention_warning", OrNull(s.slot_retention_warning)},
       {"capture_error", OrNull(s.capture_error)},
       {"dead_letters", OrNull(s.dead_letters)},
+      {"snapshot", s.snapshot_running
+                       ? nlohmann::json{{"running", *s.snapshot_running},
+                                        {"table", OrNull(s.snapshot_table)},
+                                        {"last_key", OrNull(s.snapshot_last_key)},
+                                        {"tables_left", OrNull(s.snapshot_tables_left)},
+                                        {"chunks", OrNull(s.snapshot_chunks)},
+                                        {"rows", OrNull(s.snapshot_rows)}}
+                       : nlohmann::json(nullptr)},
       {"lake_version", OrNull(s.lake_version)},
       {"last_committed_lsn",
        s.last_committed_lsn ? nlohmann::json(s.last_committed_lsn->ToString()) : nullptr},
@@ -122,6 +130,20 @@ std::string StatusToPrometheus(const PipelineStatus& s, Clock::time_point now) {
   e.Optional("dead_letters_total", "counter",
              "Changes and messages set aside in the lake's dead letters (lake dead-letters).",
              s.dead_letters);
+  std::optional<int> snapshot_running;
+  if (s.snapshot_running) snapshot_running = *s.snapshot_running ? 1 : 0;
+  e.Optional("cdc_snapshot_running", "gauge",
+             "1 while an incremental snapshot re-reads captured tables in chunks.",
+             snapshot_running);
+  e.Optional("cdc_snapshot_tables_left", "gauge",
+             "Tables the incremental snapshot has still to read, the current one included.",
+             s.snapshot_tables_left);
+  e.Optional("cdc_snapshot_chunks", "gauge",
+             "Chunks the incremental snapshot has handed to the lake since it was requested.",
+             s.snapshot_chunks);
+  e.Optional("cdc_snapshot_rows", "gauge",
+             "Rows the incremental snapshot has handed to the lake since it was requested.",
+             s.snapshot_rows);
   e.Optional("cdc_events_per_second", "gauge", "Changes applied per second, recent average.",
              s.events_per_second);
   e.Optional("cdc_events_total", "counter", "Changes applied since the process started.",

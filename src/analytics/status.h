@@ -42,6 +42,15 @@ struct PipelineStatus {
   std::optional<bool> slot_retention_warning;
   std::optional<std::string> capture_error;  // the connector's last error, when it has one
   std::optional<uint64_t> dead_letters;      // changes set aside as unstorable (lake dead letters)
+  // The incremental snapshot (docs/CDC.md "Incremental snapshots"), unset without capture:
+  // whether one is in progress, the table being read and the last primary key its chunks read,
+  // tables still to read, and chunks and rows done since it was requested.
+  std::optional<bool> snapshot_running;
+  std::optional<std::string> snapshot_table;
+  std::optional<std::string> snapshot_last_key;
+  std::optional<uint64_t> snapshot_tables_left;
+  std::optional<uint64_t> snapshot_chunks;
+  std::optional<uint64_t> snapshot_rows;
 
   // The lake.
   std::optional<uint64_t> lake_version;               // the lake's commit counter
@@ -65,6 +74,8 @@ std::optional<double> FreshnessSeconds(const PipelineStatus& status, Clock::time
 //    "events_per_second": num|null, "events_total": int|null, "slot_wal_status": str|null,
 //    "slot_retained_wal_bytes": int|null, "slot_safe_wal_size_bytes": int|null,
 //    "slot_retention_warning": bool|null, "capture_error": str|null, "dead_letters": int|null,
+//    "snapshot": {"running": bool, "table": str|null, "last_key": str|null, "tables_left": int,
+//                 "chunks": int, "rows": int}|null,
 //    "lake_version": int|null,
 //    "last_committed_lsn": "X/Y"|null, "last_committed_lsn_value": int|null,
 //    "last_commit_time": ISO-8601 UTC|null, "freshness_seconds": num|null,

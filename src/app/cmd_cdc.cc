@@ -9,8 +9,10 @@
 #include "app/pipeline.h"
 #include "app/sinks.h"
 #include "cdc/connector.h"
+#include "cdc/incremental.h"
 #include "common/log.h"
 #include "lake/dead_letters.h"
+#include "pg/connection.h"
 
 namespace migsbyu::app {
 
@@ -42,6 +44,14 @@ void RunCdc(CdcFlags& flags) {
     stop_at = Lsn::Parse(flags.stop_at);
     if (!stop_at) throw CLI::ValidationError("--stop-at", "not an LSN: " + flags.stop_at);
   }
+  // SIGINT/SIGTERM stop the connector after the message in hand; a watcher thread takes them.
+  // Blocked before the sink starts its threads (the lake's timer), which inherit the mask, so
+  // that none of them takes the signal's default action.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto sink = MakeSink(flags.sink, flags.scd);
   if (!sink.ok()) throw CLI::RuntimeError("cdc: " + sink.error().ToString(), 1);
   // Only the lake refuses changes as unstorable; its dead letters are kept beside it.
@@ -53,12 +63,6 @@ void RunCdc(CdcFlags& flags) {
     o.dead_letters = dead_letters.get();
   }
 
-  // SIGINT/SIGTERM stop the connector after the message in hand; a watcher thread takes them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   cdc::Connector connector(o, sink->get());
   std::stop_source stop;
   std::jthread watcher([&](std::stop_token done) {
@@ -87,6 +91,18 @@ void RunCdc(CdcFlags& flags) {
               static_cast<unsigned long long>(m.transactions_total),
               m.last_flushed_lsn.ToString().c_str());
   if (!st.ok()) throw CLI::RuntimeError("cdc: " + st.error().ToString(), 1);
+}
+
+// `migsbyu cdc snapshot`: asks the connector reading the slot, wherever it runs, for an
+// incremental snapshot, through the database (cdc/incremental.h).
+void RequestSnapshot(const std::string& database_url, const std::vector<std::string>& tables) {
+  auto conn = pg::Connection::Open(database_url);
+  if (!conn.ok()) throw CLI::RuntimeError("cdc snapshot: " + conn.error().ToString(), 1);
+  Status st = cdc::RequestIncrementalSnapshot(*conn, tables);
+  if (!st.ok()) throw CLI::RuntimeError(st.error().message(), 1);
+  std::printf("cdc snapshot: requested for");
+  for (const auto& t : tables) std::printf(" %s", t.c_str());
+  std::printf("; the connector reads it in chunks while it streams\n");
 }
 
 }  // namespace
@@ -118,7 +134,27 @@ void AddCdcCommand(CLI::App& app) {
   cmd->add_option("--stop-at", flags->stop_at, "Stop once this LSN is flushed (benchmarks, tests)");
   cmd->add_option("--metrics-every", flags->metrics_every_s,
                   "Log the metrics every N seconds (0: never)");
-  cmd->callback([flags] { RunCdc(*flags); });
+  cmd->add_option("--snapshot-chunk-rows", o.snapshot_chunk_rows,
+                  "Rows per chunk of an incremental snapshot")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+
+  auto* snap = cmd->add_subcommand(
+      "snapshot",
+      "Re-read tables in primary-key chunks while capture streams on (an incremental snapshot "
+      "that the lake reconciles); asks the running connector through the database");
+  struct SnapshotFlags {
+    std::string database_url;
+    std::vector<std::string> tables;
+  };
+  auto snap_flags = std::make_shared<SnapshotFlags>();
+  AddDatabaseUrlOption(snap, &snap_flags->database_url);
+  snap->add_option("--table", snap_flags->tables, "Table to re-read, repeatable")->required();
+  snap->callback([snap_flags] { RequestSnapshot(snap_flags->database_url, snap_flags->tables); });
+  cmd->callback([flags, snap] {
+    if (snap->parsed()) return;
+    RunCdc(*flags);
+  });
 }
 
 }  // namespace migsbyu::app

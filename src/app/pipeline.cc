@@ -1,6 +1,7 @@
 #include "app/pipeline.h"
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "analytics/console.h"
@@ -9,12 +10,15 @@
 #include "analytics/status.h"
 #include "app/sinks.h"
 #include "cdc/connector.h"
+#include "cdc/incremental.h"
 #include "common/log.h"
 #include "lake/dead_letters.h"
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
 #include "oltp/entity.h"
+#include "pg/connection.h"
 #include "portal/analytics_api/analytics_routes.h"
+#include "portal/capture_api.h"
 
 namespace migsbyu::app {
 
@@ -29,6 +33,10 @@ void AddPipelineOptions(CLI::App* cmd, PipelineOptions* options) {
       ->capture_default_str();
   AddCaptureOptions(cmd, &options->tables, &options->on_slot_loss, &options->on_error);
   AddScdOptions(cmd, &options->scd);
+  cmd->add_option("--snapshot-chunk-rows", options->snapshot_chunk_rows,
+                  "Rows per chunk of an incremental snapshot (docs/CDC.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
   cmd->add_flag("!--no-pipeline", options->enabled, "Serve the portal without capture and lake");
   cmd->add_flag("!--no-iceberg", options->iceberg.enabled,
                 "Do not publish the lake's datasets as Iceberg tables (docs/LAKE.md)");
@@ -101,7 +109,8 @@ class CapturePipeline : public Pipeline {
         lake_(std::move(lake)),
         sink_(std::move(sink)),
         dead_letters_(std::move(dead_letters)),
-        connector_(WithDeadLetters(std::move(connector_options), dead_letters_.get()), sink_.get()),
+        connector_options_(WithDeadLetters(std::move(connector_options), dead_letters_.get())),
+        connector_(std::make_unique<cdc::Connector>(connector_options_, sink_.get())),
         access_(analytics::AccessLake(lake_)),
         service_(*access_, [this] { return CurrentStatus(); }) {}
 
@@ -119,17 +128,20 @@ class CapturePipeline : public Pipeline {
     portal::AnalyticsRoutesOptions routes;
     routes.stopping = [this] { return stopping_.load(); };
     portal::RegisterAnalyticsRoutes(router, service_, console_.get(), std::move(routes));
-    capture_ = std::jthread([this](std::stop_token stop) {
-      running_ = true;
-      Status ran = connector_.Run(stop);
-      running_ = false;
-      if (!ran.ok()) MIGSBYU_LOG_ERROR("pipeline: capture stopped: {}", ran.error().ToString());
-    });
+    portal::RegisterCaptureApi(
+        router, {.snapshot = [this](const std::vector<std::string>& tables) -> Status {
+                   MIGSBYU_ASSIGN(auto conn, pg::Connection::Open(connector_options_.database_url));
+                   return cdc::RequestIncrementalSnapshot(conn, tables);
+                 },
+                 .resnapshot = [this] { return Resnapshot(); }});
+    std::lock_guard lock(control_mutex_);
+    StartCapture();
     return OkStatus();
   }
 
   void Stop() override {
     if (stopping_.exchange(true)) return;
+    std::lock_guard lock(control_mutex_);
     if (capture_.joinable()) {
       capture_.request_stop();
       capture_.join();
@@ -146,10 +158,46 @@ class CapturePipeline : public Pipeline {
     return o;
   }
 
+  // REQUIRES: control_mutex_ held, no capture thread running.
+  void StartCapture() {
+    capture_ = std::jthread([this, connector = connector_.get()](std::stop_token stop) {
+      running_ = true;
+      Status ran = connector->Run(stop);
+      running_ = false;
+      if (!ran.ok()) MIGSBYU_LOG_ERROR("pipeline: capture stopped: {}", ran.error().ToString());
+    });
+  }
+
+  // The admin action: capture that stopped (a slot that cannot deliver what follows the lake's
+  // position, with --on-slot-loss=stop) starts again with a new slot and a reconciling snapshot.
+  Status Resnapshot() {
+    std::lock_guard lock(control_mutex_);
+    if (stopping_) return Error::Unavailable("the pipeline is stopping");
+    if (running_) {
+      return Error::Conflict(
+          "capture is running, so its slot is usable: ask for an incremental snapshot instead");
+    }
+    if (capture_.joinable()) capture_.join();
+    cdc::ConnectorOptions options = connector_options_;
+    options.on_slot_loss = cdc::SlotLossPolicy::kResnapshot;
+    auto next = std::make_unique<cdc::Connector>(options, sink_.get());
+    {
+      std::lock_guard swap(connector_mutex_);
+      connector_ = std::move(next);
+    }
+    StartCapture();
+    MIGSBYU_LOG_WARN("pipeline: capture restarted with --on-slot-loss=resnapshot");
+    return OkStatus();
+  }
+
   // The figures of GET /analytics/status: the connector's and the lake's, read without I/O.
   analytics::PipelineStatus CurrentStatus() {
     analytics::PipelineStatus s;
-    cdc::Metrics m = connector_.GetMetrics();
+    cdc::Metrics m;
+    {
+      std::lock_guard lock(connector_mutex_);
+      m = connector_->GetMetrics();
+    }
     s.capture_running = running_.load() && m.state != cdc::ConnectorState::kStopped;
     s.slot_lag_bytes = static_cast<int64_t>(m.lag_bytes);
     s.slot_lag_seconds = m.lag_seconds;
@@ -163,6 +211,14 @@ class CapturePipeline : public Pipeline {
     }
     if (!m.last_error.empty()) s.capture_error = m.last_error;
     if (dead_letters_) s.dead_letters = dead_letters_->count();
+    s.snapshot_running = m.incremental_active;
+    if (m.incremental_active) {
+      s.snapshot_table = m.incremental_table;
+      if (!m.incremental_last_key.empty()) s.snapshot_last_key = m.incremental_last_key;
+    }
+    s.snapshot_tables_left = m.incremental_tables_left;
+    s.snapshot_chunks = m.incremental_chunks;
+    s.snapshot_rows = m.incremental_rows;
     lake::CommitPosition p = lake_->Position();
     if (p.version > 0) {
       s.lake_version = p.version;
@@ -179,7 +235,12 @@ class CapturePipeline : public Pipeline {
   std::shared_ptr<lake::Lake> lake_;
   std::unique_ptr<lake::LakeSink> sink_;
   std::unique_ptr<lake::DeadLetterStore> dead_letters_;  // null with --on-error=stop
-  cdc::Connector connector_;
+  const cdc::ConnectorOptions connector_options_;
+  // Replaced (under connector_mutex_, for CurrentStatus) only by Resnapshot, once the capture
+  // thread that ran it has ended; control_mutex_ orders Start, Stop and Resnapshot.
+  std::mutex connector_mutex_;
+  std::unique_ptr<cdc::Connector> connector_;
+  std::mutex control_mutex_;
   std::unique_ptr<analytics::LakeAccess> access_;
   analytics::Service service_;
   std::unique_ptr<analytics::SqlConsole> console_;
@@ -205,6 +266,7 @@ Result<std::unique_ptr<Pipeline>> StartPipeline(const std::string& database_url,
   connector.slot_name = options.slot_name;
   connector.publication_name = options.publication_name;
   connector.tables = options.tables;
+  connector.snapshot_chunk_rows = options.snapshot_chunk_rows;
   MIGSBYU_ASSIGN(connector.on_slot_loss, cdc::ParseSlotLossPolicy(options.on_slot_loss));
   std::unique_ptr<lake::DeadLetterStore> dead_letters;
   if (options.on_error != "stop") {

@@ -28,6 +28,7 @@ struct PipelineOptions {
   std::vector<std::string> tables = {"students", "professors", "courses", "takes", "teaches"};
   std::string on_slot_loss = "stop";     // --on-slot-loss: stop or resnapshot (cdc/slot.h)
   std::string on_error = "dead-letter";  // --on-error: dead-letter or stop
+  size_t snapshot_chunk_rows = 8192;     // --snapshot-chunk-rows: incremental snapshot chunks
   analytics::ConsoleOptions console;     // the SQL console's limits (--console-*)
   lake::IcebergOptions iceberg;          // --no-iceberg, --iceberg-retention-hours
   lake::TrackedColumns scd;              // --scd, --scd-config

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <condition_variable>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <unordered_map>
 
 #include "cdc/decoder.h"
+#include "cdc/incremental.h"
 #include "cdc/snapshot.h"
 #include "cdc/spool.h"
 #include "common/log.h"
@@ -85,7 +87,7 @@ class Connector::Session {
     ReportSlot(slot_info);
     SlotCheck check =
         CheckSlotContinuity(options_.slot_name, slot_info, delivered_, sink_.RecordsPositions());
-    bool resnapshot = snapshot_for_added_;
+    bool resnapshot = false;
     if (check.verdict != SlotVerdict::kUsable) {
       if (options_.on_slot_loss == SlotLossPolicy::kStop) {
         fatal_ = true;
@@ -120,7 +122,7 @@ class Connector::Session {
       if (options_.snapshot || resnapshot) {
         MIGSBYU_TRY(Snapshot(slot));
         if (stop_.stop_requested()) return OkStatus();
-        if (resnapshot && !snapshot_for_added_) {
+        if (resnapshot) {
           std::lock_guard lock(owner_->metrics_mutex_);
           owner_->metrics_.slot_resnapshots++;
         }
@@ -148,15 +150,12 @@ class Connector::Session {
   }
 
   bool fatal() const { return fatal_; }
-  // The error returned asks for a new session at once, without backoff or a reconnect count.
-  bool restart_now() const { return restart_now_; }
 
  private:
   // Makes the publication capture exactly options_.tables (docs/CDC.md "The capture set"):
   // created when absent; a table left out of the options is dropped from it at once; a table
-  // added is added only once the stream has caught up (adding_ then says which), followed by a
-  // reconciling snapshot that copies it. Tables that are absent or have no primary key are
-  // refused before anything changes.
+  // added joins it at once and is copied by an incremental snapshot (incremental.h). Tables that
+  // are absent or have no primary key are refused before anything changes.
   Status SyncPublication() {
     std::vector<TableName> wanted;
     for (const auto& text : options_.tables) wanted.push_back(ParseTableName(text));
@@ -235,21 +234,24 @@ class Connector::Session {
       MIGSBYU_LOG_INFO("cdc: no longer capturing {} (the lake keeps their history)", list(removed));
     }
     if (added.empty()) return OkStatus();
-    // A sink that holds nothing takes a snapshot anyway; otherwise first deliver what the slot
-    // holds, so the history of the other tables is streamed rather than summarized.
-    if (!delivered_.IsZero() && !owner_->add_after_catch_up_) {
-      adding_ = list(added);
-      MIGSBYU_LOG_INFO("cdc: will capture {} once the stream has caught up", adding_);
-      return OkStatus();
+    // A sink that holds nothing takes a snapshot anyway; one that holds data gets the added
+    // tables by an incremental snapshot while the stream goes on, so the other tables' history
+    // is streamed rather than summarized. The request reaches the WAL before the tables join the
+    // publication: a crash in between loses neither (a repeated request is queued once).
+    if (!delivered_.IsZero()) {
+      std::vector<std::string> names;
+      for (const auto& t : added) names.push_back(t.schema + "." + t.name);
+      MIGSBYU_TRY(
+          conn_->ExecParams("SELECT pg_logical_emit_message(true, $1, $2)",
+                            {std::string(kSnapshotRequestPrefix), SnapshotRequestPayload(names)}));
     }
     auto altered = conn_->Exec("ALTER PUBLICATION " + publication + " ADD TABLE " + list(added));
     if (!altered.ok()) {
       return Error::InvalidArgument("cannot alter publication " + options_.publication_name + ": " +
                                     altered.error().message());
     }
-    MIGSBYU_LOG_INFO("cdc: capturing {} from now on, with a reconciling snapshot", list(added));
-    owner_->add_after_catch_up_ = false;
-    snapshot_for_added_ = !delivered_.IsZero();
+    MIGSBYU_LOG_INFO("cdc: capturing {} from now on, copied by an incremental snapshot",
+                     list(added));
     return OkStatus();
   }
 
@@ -332,7 +334,10 @@ class Connector::Session {
     auto last_slot_check = Clock::now();
     uint64_t rate_base = events_total();
     MIGSBYU_ASSIGN(flushed_, sink_.Flush());
+    ReportIncremental();
     while (!stop_.stop_requested()) {
+      // One chunk of an incremental snapshot at a time, started between transactions.
+      if (!chunk_ && !in_tx_ && owner_->incremental_.active()) MIGSBYU_TRY(StartChunk());
       auto wait = options_.status_interval - (Clock::now() - last_status);
       auto timeout = std::max(std::chrono::milliseconds(1),
                               std::chrono::duration_cast<std::chrono::milliseconds>(wait));
@@ -353,12 +358,6 @@ class Connector::Session {
       if (reply || now - last_status >= options_.status_interval) {
         MIGSBYU_TRY(SendStatus());
         last_status = now;
-        if (!adding_.empty() && CaughtUp()) {
-          // The next session adds the tables and takes the snapshot that copies them.
-          owner_->add_after_catch_up_ = true;
-          restart_now_ = true;
-          return Error::Unavailable("cdc: caught up; adding " + adding_ + " to the capture set");
-        }
         if (now - last_slot_check >= options_.slot_check_interval) {
           MIGSBYU_TRY(CheckSlot());
           last_slot_check = now;
@@ -376,12 +375,6 @@ class Connector::Session {
     // Stopping: make what the sink holds durable and say so, best effort.
     if (!in_tx_) (void)SendStatus();
     return OkStatus();
-  }
-
-  // Everything the server has sent is delivered and no transaction is open or spooled.
-  bool CaughtUp() const {
-    return !in_tx_ && spools_.empty() && !keepalive_wal_end_.IsZero() &&
-           keepalive_wal_end_ >= server_wal_end_ && delivered_ >= received_end_;
   }
 
   Status SendStatus() {
@@ -521,6 +514,26 @@ class Connector::Session {
   // outside a transaction, non-transactional ones and those of other prefixes are not ours. A
   // payload that does not parse is not MigsbyU's either: its changes stay "database".
   Status On(LogicalMessage& m, Lsn lsn) {
+    if (in_tx_ && m.transactional && !skip_ && m.prefix == kWatermarkPrefix) {
+      // Only this session's open chunk counts: a watermark of a chunk an earlier process left
+      // open (or of another chunk) is ignored.
+      if (chunk_ && m.content == "low:" + chunk_->id) {
+        chunk_->low_seen = true;
+      } else if (chunk_ && chunk_->low_seen && m.content == "high:" + chunk_->id) {
+        tx_high_ = true;
+      }
+      return OkStatus();
+    }
+    if (in_tx_ && m.transactional && !skip_ && m.prefix == kSnapshotRequestPrefix) {
+      auto tables = ParseSnapshotRequest(m.content);
+      if (!tables.ok()) {
+        MIGSBYU_LOG_WARN("cdc: ignoring the snapshot request at LSN {}: {}", lsn.ToString(),
+                         tables.error().message());
+        return OkStatus();
+      }
+      tx_request_ = std::move(tables).value();
+      return OkStatus();
+    }
     if (!in_tx_ || !m.transactional || m.prefix != kActorMessagePrefix) return OkStatus();
     auto actor = DecodeActorPayload(m.content);
     if (!actor.ok()) {
@@ -547,12 +560,15 @@ class Connector::Session {
     tx_ = tx;
     position_ = 0;
     actor_ = Actor::Database();
+    tx_high_ = false;
+    tx_request_.reset();
     // A transaction whose commit starts before what the sink holds ends at or before it.
     skip_ = tx.commit_lsn < delivered_;
     return OkStatus();
   }
 
   Status Apply(events::ChangeEvent e, Lsn lsn) {
+    if (chunk_) DropFromChunk(e);
     if (!begun_) {
       MIGSBYU_TRY(sink_.Begin(tx_));
       begun_ = true;
@@ -600,12 +616,36 @@ class Connector::Session {
       received_end_ = std::max(received_end_, tx_.end_lsn);
       return OkStatus();
     }
+    if (tx_request_) {
+      MIGSBYU_TRY(QueueRequest(*tx_request_));
+      tx_request_.reset();
+    }
+    // The high watermark's transaction becomes the chunk's: its rows at that position.
+    std::optional<IncrementalProgress> advanced;
+    if (tx_high_) {
+      tx_high_ = false;
+      MIGSBYU_ASSIGN(advanced, DeliverChunkRows());
+    }
+    if (advanced || progress_dirty_) {
+      // Progress is stored with this transaction, also when it carries no change.
+      if (!begun_) {
+        MIGSBYU_TRY(sink_.Begin(tx_));
+        begun_ = true;
+      }
+      const IncrementalProgress& p = advanced ? *advanced : owner_->incremental_;
+      tx_.snapshot_progress = p.active() ? ProgressToJson(p) : std::string();
+    }
     // Nothing of an empty transaction needs to be durable, so it does not hold back the
     // acknowledgement of an idle slot either.
     if (!begun_) return OkStatus();
     received_end_ = std::max(received_end_, tx_.end_lsn);
     MIGSBYU_TRY(sink_.Commit(tx_));
     delivered_ = tx_.end_lsn;
+    if (advanced) owner_->incremental_ = std::move(*advanced);
+    if (advanced || progress_dirty_) {
+      progress_dirty_ = false;
+      ReportIncremental();
+    }
     std::lock_guard lock(owner_->metrics_mutex_);
     auto& m = owner_->metrics_;
     m.events_total += events_;
@@ -614,6 +654,156 @@ class Connector::Session {
     m.last_commit_time_us = tx_.commit_time_us;
     m.lag_seconds = std::max(0.0, (last_send_time_us_ - tx_.commit_time_us) / 1e6);
     return OkStatus();
+  }
+
+  // ---- incremental snapshots (incremental.h) ----
+
+  // Queues the requested tables that the publication captures and are not queued yet; the
+  // progress is stored with the request's transaction.
+  Status QueueRequest(const std::vector<std::string>& tables) {
+    MIGSBYU_ASSIGN(auto published, PublicationTables(*conn_, options_.publication_name));
+    auto& p = owner_->incremental_;
+    for (const auto& text : tables) {
+      TableName t = ParseTableName(text);
+      const std::string name = t.schema + "." + t.name;
+      bool captured = !IsPrivateSchema(t.schema) &&
+                      std::any_of(published.begin(), published.end(), [&](const TableName& u) {
+                        return u.schema == t.schema && u.name == t.name;
+                      });
+      if (!captured) {
+        MIGSBYU_LOG_WARN("cdc: snapshot of {} requested, but it is not captured; ignored", name);
+        continue;
+      }
+      if (std::find(p.tables.begin(), p.tables.end(), name) != p.tables.end()) continue;
+      if (!p.active()) {
+        p = IncrementalProgress{};
+        p.requested_us = tx_.commit_time_us;
+      }
+      p.tables.push_back(name);
+      progress_dirty_ = true;
+      MIGSBYU_LOG_INFO("cdc: incremental snapshot of {} queued", name);
+    }
+    return OkStatus();
+  }
+
+  // Emits the low watermark, reads the next chunk of the first queued table and emits the high
+  // watermark; the stream then brings both (incremental.h).
+  Status StartChunk() {
+    auto& p = owner_->incremental_;
+    if (!session_configured_) {
+      MIGSBYU_TRY(
+          conn_->Exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3"));
+      session_configured_ = true;
+    }
+    const std::string id = chunk_nonce_ + "-" + std::to_string(++chunk_seq_);
+    auto emit = [&](const std::string& content) {
+      return conn_->ExecParams("SELECT pg_logical_emit_message(true, $1, $2)",
+                               {std::string(kWatermarkPrefix), content});
+    };
+    MIGSBYU_TRY(emit("low:" + id));
+    TableName table = ParseTableName(p.tables.front());
+    auto chunk =
+        ReadChunk(*conn_, table, p.last_key, std::max<size_t>(1, options_.snapshot_chunk_rows));
+    if (!chunk.ok()) {
+      ErrorCode code = chunk.error().code();
+      if (code != ErrorCode::kNotFound && code != ErrorCode::kInvalidArgument) return chunk.error();
+      // The table went away or lost its key: the snapshot goes on without it.
+      MIGSBYU_LOG_WARN("cdc: incremental snapshot of {} abandoned: {}", p.tables.front(),
+                       chunk.error().message());
+      p.tables.erase(p.tables.begin());
+      p.last_key.reset();
+      p.pass_start = Lsn();
+      progress_dirty_ = true;
+      return OkStatus();
+    }
+    MIGSBYU_TRY(emit("high:" + id));
+    OpenChunk open;
+    open.window_start = std::max(delivered_, received_end_);
+    open.id = id;
+    open.table = p.tables.front();
+    open.chunk = std::move(chunk).value();
+    open.dropped.assign(open.chunk.rows.size(), false);
+    for (size_t i = 0; i < open.chunk.rows.size(); ++i) {
+      open.index.emplace(KeyOf(*open.chunk.schema, open.chunk.rows[i]), i);
+    }
+    chunk_ = std::move(open);
+    return OkStatus();
+  }
+
+  // A change the stream delivers inside the open chunk's window is newer than (or as new as)
+  // the chunk's read of its keys: those rows leave the chunk, the change wins. The window opens
+  // when the chunk is started, before the low watermark: a transaction whose commit record
+  // precedes the low watermark's may still be invisible to the chunk's statement for an instant
+  // (PostgreSQL makes a commit visible just after writing its record), so its changes must win
+  // too; those the statement did see lose nothing by winning.
+  void DropFromChunk(const events::ChangeEvent& e) {
+    if (e.table->schema + "." + e.table->name != chunk_->table) return;
+    if (e.op == events::Operation::kTruncate) {
+      chunk_->dropped.assign(chunk_->dropped.size(), true);
+      return;
+    }
+    for (const auto* row : {&e.before, &e.after}) {
+      if (!*row) continue;
+      auto it = chunk_->index.find(KeyOf(*e.table, **row));
+      if (it != chunk_->index.end()) chunk_->dropped[it->second] = true;
+    }
+  }
+
+  // At the high watermark's commit: makes the open transaction the chunk's (its flags set
+  // before the sink's Begin), applies the rows left as snapshot reads, and returns the progress
+  // that this transaction stores.
+  Result<IncrementalProgress> DeliverChunkRows() {
+    OpenChunk c = std::move(*chunk_);
+    chunk_.reset();
+    IncrementalProgress next = owner_->incremental_;
+    if (next.pass_start.IsZero()) next.pass_start = c.window_start;
+    tx_.snapshot_chunk = true;
+    tx_.chunk_table = c.chunk.schema;
+    tx_.pass_end = c.chunk.last;
+    tx_.pass_start = next.pass_start;
+    actor_ = Actor::Snapshot();
+    if (!begun_) {
+      MIGSBYU_TRY(sink_.Begin(tx_));
+      begun_ = true;
+    }
+    uint64_t rows = 0;
+    for (size_t i = 0; i < c.chunk.rows.size(); ++i) {
+      if (c.dropped[i]) continue;
+      events::ChangeEvent e;
+      e.op = events::Operation::kRead;
+      e.table = c.chunk.schema;
+      e.after = std::move(c.chunk.rows[i]);
+      MIGSBYU_TRY(Apply(std::move(e), tx_.commit_lsn));
+      ++rows;
+    }
+    next.chunks++;
+    next.rows += rows;
+    if (c.chunk.last) {
+      MIGSBYU_LOG_INFO("cdc: incremental snapshot of {} done ({} chunks, {} rows so far)", c.table,
+                       next.chunks, next.rows);
+      next.tables.erase(next.tables.begin());
+      next.last_key.reset();
+      next.pass_start = Lsn();
+    } else {
+      next.last_key = c.chunk.last_key;
+    }
+    return next;
+  }
+
+  void ReportIncremental() {
+    const auto& p = owner_->incremental_;
+    std::string last;
+    if (p.last_key) {
+      for (const auto& k : *p.last_key) last += (last.empty() ? "" : ", ") + k;
+    }
+    std::lock_guard lock(owner_->metrics_mutex_);
+    auto& m = owner_->metrics_;
+    m.incremental_active = p.active();
+    m.incremental_table = p.active() ? p.tables.front() : std::string();
+    m.incremental_last_key = std::move(last);
+    m.incremental_tables_left = static_cast<uint32_t>(p.tables.size());
+    m.incremental_chunks = p.chunks;
+    m.incremental_rows = p.rows;
   }
 
   uint64_t events_total() {
@@ -628,9 +818,6 @@ class Connector::Session {
   }
 
   bool fatal_ = false;  // the error returned must stop Run() rather than be retried
-  bool restart_now_ = false;
-  std::string adding_;               // tables to add to the publication once caught up
-  bool snapshot_for_added_ = false;  // this session added tables: recreate the slot, snapshot
   Connector* owner_;
   const ConnectorOptions& options_;
   transport::Sink& sink_;
@@ -642,6 +829,26 @@ class Connector::Session {
   Decoder decoder_;
   std::unordered_map<uint32_t, std::unique_ptr<TransactionSpool>> spools_;
   uint32_t stream_xid_ = 0;
+
+  // The chunk being read (between its low watermark's emission and its high watermark's commit).
+  struct OpenChunk {
+    std::string id;     // the watermarks' content after "low:" / "high:"
+    std::string table;  // schema.table
+    Chunk chunk;
+    std::unordered_map<std::string, size_t> index;  // KeyOf → row
+    std::vector<bool> dropped;                      // rows a streamed change replaced
+    // Every transaction the stream delivers from now on commits at or after this LSN.
+    Lsn window_start;
+    bool low_seen = false;  // the low watermark was streamed
+  };
+  std::optional<OpenChunk> chunk_;
+  // Chunk ids of this session (watermarks left by another process never match).
+  std::string chunk_nonce_ = std::to_string(std::random_device{}());
+  uint64_t chunk_seq_ = 0;
+  bool session_configured_ = false;
+  bool tx_high_ = false;  // the open transaction carries the open chunk's high watermark
+  std::optional<std::vector<std::string>> tx_request_;  // and a snapshot request
+  bool progress_dirty_ = false;  // progress changed without a chunk: store it with the next commit
 
   bool in_tx_ = false;
   bool skip_ = false;
@@ -682,25 +889,33 @@ Status Connector::Run(std::stop_token stop) {
     }
   }
   Lsn delivered = sink_->ResumeLsn().value_or(Lsn());
+  if (auto stored = sink_->SnapshotProgress()) {
+    auto progress = ProgressFromJson(*stored);
+    if (progress.ok()) {
+      incremental_ = std::move(progress).value();
+      if (incremental_.active()) {
+        MIGSBYU_LOG_INFO("cdc: resuming the incremental snapshot of {} after {} chunks",
+                         incremental_.tables.front(), incremental_.chunks);
+      }
+    } else {
+      MIGSBYU_LOG_WARN("cdc: {}; the incremental snapshot is not resumed",
+                       progress.error().message());
+    }
+  }
   auto backoff = options_.initial_backoff;
   std::mutex wait_mutex;
   std::condition_variable_any wait_cv;
   while (!stop.stop_requested()) {
     bool made_progress = false;
-    bool fatal = false, restart_now = false;
+    bool fatal = false;
     Status st = [&] {
       Session session(this, &delivered, stop);
       Status ran = session.Run(&made_progress);
       fatal = session.fatal();
-      restart_now = session.restart_now();
       return ran;
     }();
     if (stop.stop_requested()) break;
     if (st.ok()) continue;
-    if (restart_now) {
-      MIGSBYU_LOG_INFO("{}", st.error().message());
-      continue;
-    }
     if (fatal || st.error().code() == ErrorCode::kInvalidArgument) {
       MIGSBYU_LOG_ERROR("{}", st.error().ToString());
       std::lock_guard lock(metrics_mutex_);

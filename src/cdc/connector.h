@@ -57,6 +57,7 @@
 #include <string>
 #include <vector>
 
+#include "cdc/incremental.h"
 #include "cdc/slot.h"
 #include "common/lsn.h"
 #include "common/result.h"
@@ -72,8 +73,8 @@ struct ConnectorOptions {
   std::string publication_name = "migsbyu";
   // Captured tables, "table" (schema public) or "schema.table", each with a primary key. At
   // every start the publication is made to match (docs/CDC.md "The capture set"): created when
-  // absent, a table no longer listed dropped from it, a new one added once the stream has caught
-  // up and copied by a reconciling snapshot.
+  // absent, a table no longer listed dropped from it, a new one added and copied by an
+  // incremental snapshot while the stream goes on.
   std::vector<std::string> tables = {"students", "professors", "courses", "takes", "teaches"};
   // pgoutput protocol: 1, or 2 (PostgreSQL ≥ 14) which allows streaming.
   int protocol_version = 2;
@@ -103,6 +104,9 @@ struct ConnectorOptions {
   // that capture goes on without it (transport/dead_letter.h); null (--on-error=stop): such a
   // refusal stops the transaction and is retried like any sink error. Must outlive Run().
   transport::DeadLetterSink* dead_letters = nullptr;
+  // Rows per chunk of an incremental snapshot (incremental.h), read in one statement and held
+  // in memory until the chunk's high watermark is streamed.
+  size_t snapshot_chunk_rows = 8192;
 };
 
 enum class ConnectorState : uint8_t {
@@ -143,6 +147,15 @@ struct Metrics {
   bool slot_retention_warning = false;
   // Reconciling snapshots taken after a slot loss (--on-slot-loss=resnapshot).
   uint64_t slot_resnapshots = 0;
+  // Incremental snapshot (incremental.h): whether one is in progress, the table being read and
+  // the text of the last key its chunks read ("" before the first), tables still to read (the
+  // current one included), and chunks and rows handed to the sink since it was requested.
+  bool incremental_active = false;
+  std::string incremental_table;
+  std::string incremental_last_key;
+  uint32_t incremental_tables_left = 0;
+  uint64_t incremental_chunks = 0;
+  uint64_t incremental_rows = 0;
   uint64_t dead_letters = 0;  // changes set aside as unstorable since start
   std::string last_error;     // empty when none since the last successful (re)connection
 };
@@ -171,9 +184,9 @@ class Connector {
 
   ConnectorOptions options_;
   transport::Sink* sink_;
-  // Tables wait to be added to the publication until a session has caught up; the next session
-  // then adds them (Session::SyncPublication). Only Run()'s thread touches it.
-  bool add_after_catch_up_ = false;
+  // Where the incremental snapshot stands (what the sink stored, then advanced by each chunk
+  // delivered); only Run()'s thread touches it.
+  IncrementalProgress incremental_;
   mutable std::mutex metrics_mutex_;
   Metrics metrics_;
 };

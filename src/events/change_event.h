@@ -102,6 +102,22 @@ struct TransactionInfo {
   // Snapshot only: the tables it copies (names without schema), also those with no row, so a
   // sink that reconciles knows which tables the snapshot speaks for. Empty when unknown.
   std::vector<std::string> snapshot_tables;
+  // An incremental snapshot's chunk (docs/CDC.md "Incremental snapshots"): its kRead rows are
+  // the table's rows as of this transaction's position in the stream, each to be reconciled with
+  // the sink's current version of its key (identical: nothing; different: a new version).
+  bool snapshot_chunk = false;
+  // Set on the last chunk of a table's pass: keys of `chunk_table` the sink holds as current
+  // whose last change commits before `pass_start` (so that no chunk read them and the stream
+  // did not change them during the pass) were deleted meanwhile and are closed at this
+  // transaction's commit time.
+  bool pass_end = false;
+  Lsn pass_start;
+  // The chunk's table (for a chunk with no row, and for the deletes at a pass's end).
+  std::shared_ptr<const TableSchema> chunk_table;
+  // Incremental snapshot progress (cdc-owned text) that a sink which records positions stores
+  // atomically with this transaction and returns as Sink::SnapshotProgress(); nullopt: unchanged,
+  // empty: no snapshot in progress.
+  std::optional<std::string> snapshot_progress;
 };
 
 struct ChangeEvent {

@@ -92,6 +92,11 @@ std::optional<Lsn> LakeSink::ResumeLsn() {
   return writer_->published().end_lsn;
 }
 
+std::optional<std::string> LakeSink::SnapshotProgress() {
+  std::lock_guard lock(mu_);
+  return writer_->published().snapshot_progress;
+}
+
 Status LakeSink::RecordPosition(Lsn end_lsn) {
   std::lock_guard lock(mu_);
   if (writer_->InTransaction()) {

@@ -48,6 +48,8 @@ class LakeSink : public transport::Sink {
   // (the last transaction's commit LSN and time are kept), published with the next Flush.
   bool RecordsPositions() const override { return true; }
   Status RecordPosition(Lsn end_lsn) override;
+  // The snapshot progress of the latest manifest (LakeWriter stores it with each chunk).
+  std::optional<std::string> SnapshotProgress() override;
 
   // Ownership of tables, for a writer with role kTableOwner (LakeWriter::AcquireTable and
   // friends); called from the same thread as the Sink methods, between transactions.

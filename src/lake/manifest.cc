@@ -47,6 +47,7 @@ Manifest MergeOwned(const Manifest& latest, const Manifest& mine, const Ownershi
   }
   for (const auto& e : owned.entities) take(merged.next_keys, mine.next_keys, e);
   if (owned.deriver) merged.derived = mine.derived;
+  merged.snapshot_progress = mine.snapshot_progress;
   merged.end_lsn = std::max(latest.end_lsn, mine.end_lsn);
   merged.commit_lsn = std::max(latest.commit_lsn, mine.commit_lsn);
   merged.commit_time_us = std::max(latest.commit_time_us, mine.commit_time_us);
@@ -96,6 +97,7 @@ std::string ManifestToJson(const Manifest& m) {
     j["partition_watermarks"] = tables;
   }
   if (!m.dimension_keys.empty()) j["dimension_keys"] = m.dimension_keys;
+  if (!m.snapshot_progress.empty()) j["snapshot_progress"] = m.snapshot_progress;
   return j.dump(1);
 }
 
@@ -142,6 +144,7 @@ Result<Manifest> ManifestFromJson(const std::string& text, const std::string& or
       m.dimension_keys =
           j.at("dimension_keys").get<std::map<std::string, std::vector<std::string>>>();
     }
+    m.snapshot_progress = j.value("snapshot_progress", std::string());
     return m;
   } catch (const std::exception& e) {
     return Error::Corruption("lake manifest " + origin + " does not parse: " + e.what());

@@ -17,10 +17,13 @@
 //    "next_keys":{"student":4, ...},
 //    "caught_up":{"professors":118}, "derived":{"takes":{"commit_lsn":120,"position":1}, ...},
 //    "partition_watermarks":{"students":{"0":{"commit_lsn":120,"position":2},"1":{...}}},
-//    "dimension_keys":{"rooms":["building","number"]}}
+//    "dimension_keys":{"rooms":["building","number"]},
+//    "snapshot_progress":"{...}"}
 // "dimension_keys" lists, for each captured table outside the portal's five that has a dimension
 // (<table>_dim), its primary key columns: what a rebuild and a restart key its versions by (the
 // change log does not record which columns form the key). Absent when there is none.
+// "snapshot_progress" (absent when empty) is where an incremental snapshot stands, written in
+// the same commit as the chunk that got it there (docs/CDC.md "Incremental snapshots").
 // "caught_up" and "derived" exist only in a lake written by several processes (docs/LAKE.md
 // "Several writers"): caught_up[t] = L says the lake holds every change of table t whose commit
 // LSN is <= L (claimed by t's owner when it had read its topic to the end, for an idle table
@@ -89,6 +92,9 @@ struct Manifest {
   std::map<std::string, std::map<int32_t, Watermark>> partition_watermarks;
   // table -> its primary key columns, for generic dimensions (catalog.h CapturedDimension).
   std::map<std::string, std::vector<std::string>> dimension_keys;
+  // The capture's incremental snapshot progress, committed with the chunk it follows (opaque
+  // here, owned by cdc/incremental.h); empty when none is in progress.
+  std::string snapshot_progress;
 
   // Rows of one dataset (0 when absent).
   uint64_t Rows(const std::string& dataset) const;

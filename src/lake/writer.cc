@@ -193,6 +193,17 @@ bool IsDimBookkeeping(const std::string& name) {
   return kNames.count(name) > 0;
 }
 
+// The text of `row`'s key columns, one unit separator after each: the identity of a key.
+std::string KeyText(const events::TableSchema& schema, const events::Row& row) {
+  std::string out;
+  for (size_t i = 0; i < schema.columns.size() && i < row.size(); ++i) {
+    if (!schema.columns[i].key) continue;
+    out += row[i].is_null() ? "\\N" : events::ValueToText(schema.columns[i].type, row[i]);
+    out += '\x1f';
+  }
+  return out;
+}
+
 // (commit_lsn, position) of a change.
 Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }
 
@@ -377,6 +388,8 @@ Status LakeWriter::Restore() {
   end_lsn_ = published_.end_lsn;
   commit_lsn_ = published_.commit_lsn;
   commit_time_us_ = published_.commit_time_us;
+  snapshot_progress_ = published_.snapshot_progress;
+  values_known_ = false;
   if (published_.version == 0) return OkStatus();
   MIGSBYU_TRY(InstallViews(published_));
   if (options_.role == WriterRole::kDeriver) {
@@ -469,6 +482,19 @@ Status LakeWriter::Begin(const events::TransactionInfo& tx) {
   const bool reconcile =
       tx.snapshot && !tx.snapshot_tables.empty() && options_.role == WriterRole::kExclusive;
   if (reconcile) MIGSBYU_TRY(BeginReconcile());
+  // An incremental snapshot's chunk reconciles its rows with the current versions.
+  const bool chunk = tx.snapshot_chunk && options_.role == WriterRole::kExclusive;
+  if (chunk) MIGSBYU_TRY(KnowCurrentValues());
+  pass_end_tx_ = false;
+  pass_untouched_.clear();
+  pass_read_.clear();
+  if (chunk && tx.pass_end && tx.chunk_table) {
+    MIGSBYU_ASSIGN(bool published, Publish());
+    (void)published;
+    MIGSBYU_ASSIGN(auto keys, KeysUntouchedSince(*tx.chunk_table, tx.pass_start));
+    for (auto& key : keys) pass_untouched_.emplace(KeyText(*tx.chunk_table, key), std::move(key));
+    pass_end_tx_ = true;
+  }
   in_transaction_ = true;
   applied_in_transaction_ = 0;
   snapshot_tx_ = reconcile;
@@ -487,6 +513,9 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
                            ", which this process does not own (another member writes it)");
   }
   last_position_ = std::max(last_position_, change.position);
+  if (pass_end_tx_ && change.op == events::Operation::kRead && change.after) {
+    pass_read_.insert(KeyText(*change.table, *change.after));
+  }
   TableState& state = StateOf(change.table);
   const Watermark mark = MarkOf(change);
   if (change.source_partition >= 0) {
@@ -602,11 +631,37 @@ Status LakeWriter::Commit(const events::TransactionInfo& tx) {
     }
     snapshot_tx_ = false;
   }
+  if (pass_end_tx_) {
+    // Nothing read these keys during the pass and the stream did not change them: they were
+    // deleted while the lake did not hear of it. Closed in key order, after the chunk's rows.
+    pass_end_tx_ = false;
+    uint64_t position = last_position_ + 1;
+    for (auto& [text, key] : pass_untouched_) {
+      if (pass_read_.count(text)) continue;
+      events::ChangeEvent e;
+      e.op = events::Operation::kDelete;
+      e.table = tx.chunk_table;
+      e.before = std::move(key);
+      e.commit_lsn = tx.commit_lsn;
+      e.lsn = tx.commit_lsn;
+      e.position = position++;
+      e.xid = tx.xid;
+      e.commit_time_us = tx.commit_time_us;
+      e.actor = Actor::Snapshot();
+      MIGSBYU_TRY(Apply(e));
+    }
+    pass_untouched_.clear();
+    pass_read_.clear();
+  }
   in_transaction_ = false;
   // A transaction that stored changes must be published even when its end LSN is not the
   // highest seen (the Kafka source hands over each topic's part of a transaction separately).
   bool stored = applied_in_transaction_ > 0;
   applied_in_transaction_ = 0;
+  if (tx.snapshot_progress && *tx.snapshot_progress != snapshot_progress_) {
+    snapshot_progress_ = *tx.snapshot_progress;
+    stored = true;
+  }
   if (tx.end_lsn > end_lsn_) {
     end_lsn_ = tx.end_lsn;
     commit_lsn_ = tx.commit_lsn;
@@ -627,8 +682,17 @@ std::optional<std::chrono::steady_clock::time_point> LakeWriter::OldestUnpublish
 // ---- builder output ----
 
 Status LakeWriter::BeginReconcile() {
+  values_known_ = false;  // the whole snapshot replays, as it always did
+  MIGSBYU_TRY(KnowCurrentValues());
+  builder_->BeginSnapshot();
+  return OkStatus();
+}
+
+Status LakeWriter::KnowCurrentValues() {
+  if (values_known_) return OkStatus();
   MIGSBYU_ASSIGN(bool published, Publish());
   (void)published;
+  values_known_ = true;  // also after a failed replay: it is not tried at every chunk
   if (published_.version > 0) {
     // Restored state knows the current versions' keys, not their values: replaying the change
     // log gives the builder both, as a rebuild would, with nothing written. The views must show
@@ -653,8 +717,90 @@ Status LakeWriter::BeginReconcile() {
       std::swap(builder, builder_);
     }
   }
-  builder_->BeginSnapshot();
   return OkStatus();
+}
+
+Result<std::vector<events::Row>> LakeWriter::KeysUntouchedSince(const events::TableSchema& schema,
+                                                                Lsn since) {
+  std::vector<events::Row> out;
+  const std::string changes = ChangesDataset(schema.name);
+  if (published_.Files(changes).empty()) return out;
+  MIGSBYU_TRY(InstallViews(published_));
+  std::vector<size_t> key_columns;
+  for (size_t i = 0; i < schema.columns.size(); ++i) {
+    if (schema.columns[i].key) key_columns.push_back(i);
+  }
+  if (key_columns.empty()) return out;
+  // Dates and timestamps as the integers events::Value holds (as ReplayChangeLogs reads them).
+  auto typed = [&](const std::string& side, const events::Column& c) {
+    std::string q = duck::QuoteIdentifier(side + c.name);
+    switch (c.type) {
+      case events::ValueType::kDate:
+        return "(" + q + " - DATE '1970-01-01')";
+      case events::ValueType::kTimestamp:
+      case events::ValueType::kTimestampTz:
+        return "epoch_us(" + q + ")";
+      default:
+        return q;
+    }
+  };
+  std::string after_keys, before_keys, names;
+  for (size_t n = 0; n < key_columns.size(); ++n) {
+    const auto& c = schema.columns[key_columns[n]];
+    const std::string k = "k" + std::to_string(n);
+    after_keys += typed("after_", c) + " AS " + k + ", ";
+    before_keys += typed("before_", c) + " AS " + k + ", ";
+    names += (n ? ", " : "") + k;
+  }
+  MIGSBYU_ASSIGN(auto trunc, conn_.Query("SELECT commit_lsn, position FROM " + changes +
+                                         " WHERE op = 't' ORDER BY commit_lsn DESC, "
+                                         "position DESC LIMIT 1"));
+  const uint64_t t_lsn = trunc.RowCount() ? trunc.GetUint64(0, 0) : 0;
+  const uint64_t t_pos = trunc.RowCount() ? trunc.GetUint64(1, 0) : 0;
+  // Each change says of its after key "present" and of a before key it leaves "gone"; an
+  // update that keeps its key says both at one position, and "present" (side 1) wins.
+  MIGSBYU_ASSIGN(
+      auto stmt,
+      conn_.Prepare("WITH ev AS (SELECT " + after_keys + "commit_lsn, position, 1 AS side FROM " +
+                    changes + " WHERE op IN ('r', 'c', 'u') UNION ALL SELECT " + before_keys +
+                    "commit_lsn, position, 0 AS side FROM " + changes +
+                    " WHERE op IN ('u', 'd')), last AS (SELECT *, row_number() OVER "
+                    "(PARTITION BY " +
+                    names +
+                    " ORDER BY commit_lsn DESC, position DESC, side DESC) AS rn FROM ev) "
+                    "SELECT " +
+                    names +
+                    " FROM last WHERE rn = 1 AND side = 1 AND commit_lsn < $1 "
+                    "AND (commit_lsn > $2 OR (commit_lsn = $2 AND position > $3)) ORDER BY " +
+                    names));
+  MIGSBYU_TRY(stmt.BindUint64(1, since.value()));
+  MIGSBYU_TRY(stmt.BindUint64(2, t_lsn));
+  MIGSBYU_TRY(stmt.BindUint64(3, t_pos));
+  MIGSBYU_ASSIGN(auto rows, stmt.Execute());
+  for (uint64_t r = 0; r < rows.RowCount(); ++r) {
+    events::Row row(schema.columns.size());
+    for (size_t n = 0; n < key_columns.size(); ++n) {
+      if (rows.IsNull(n, r)) continue;
+      auto& v = row[key_columns[n]];
+      switch (schema.columns[key_columns[n]].type) {
+        case events::ValueType::kBool:
+          v = events::Value::Integer(rows.GetBool(n, r));
+          break;
+        case events::ValueType::kFloat64:
+          v = events::Value::Real(rows.GetDouble(n, r));
+          break;
+        case events::ValueType::kNumeric:
+        case events::ValueType::kText:
+          v = events::Value::Text(rows.GetString(n, r));
+          break;
+        default:
+          v = events::Value::Integer(rows.GetInt64(n, r));
+          break;
+      }
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
 }
 
 Status LakeWriter::OnVersion(DimVersion version) {
@@ -1071,6 +1217,7 @@ Result<bool> LakeWriter::Publish() {
     derived_ = DerivedFromAll(watermarks_);
   }
   next.derived = derived_;
+  next.snapshot_progress = snapshot_progress_;
   MIGSBYU_TRY(CommitManifest(std::move(next)));
   pending_.clear();
   dirty_ = false;

@@ -43,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -176,6 +177,13 @@ class LakeWriter : public ScdOutput {
   // Before a snapshot transaction: publishes, brings the builder's state to the published one
   // with the current versions' values (a replay of the change log), and starts reconciling.
   Status BeginReconcile();
+  // Once per restored state: publishes and replays the change logs, so that the builder knows
+  // the current versions' values (a snapshot read identical to one then makes nothing).
+  Status KnowCurrentValues();
+  // The keys of `schema`'s table whose last published change is an insert, update or read that
+  // commits before `since` and after the last truncate: what the lake holds as current and no
+  // change since `since` touched. Values typed as `schema`'s key columns, in key order.
+  Result<std::vector<events::Row>> KeysUntouchedSince(const events::TableSchema& schema, Lsn since);
   // Current key per id of one entity table, from its dimension view over published_.
   Status RestoreEntity(const KnownTable& table);
   // For a generic dimension: also the current versions' values (RestoreCurrentVersion).
@@ -268,7 +276,14 @@ class LakeWriter : public ScdOutput {
   std::map<std::string, Watermark> derived_;
   bool suppress_output_ = false;  // the deriver (or a reconcile) catching up to its state
   bool snapshot_tx_ = false;      // the open transaction is a snapshot being reconciled
-  uint64_t last_position_ = 0;    // highest position applied in the open transaction
+  bool values_known_ = false;     // the builder knows the current versions' values
+  // The open transaction ends an incremental snapshot's pass (TransactionInfo::pass_end): the
+  // keys untouched since the pass began, by key text, and the keys it read.
+  bool pass_end_tx_ = false;
+  std::map<std::string, events::Row> pass_untouched_;
+  std::set<std::string> pass_read_;
+  std::string snapshot_progress_;  // committed, published with the next manifest
+  uint64_t last_position_ = 0;     // highest position applied in the open transaction
   struct ManifestFiles {
     int64_t written_at_us = 0;
     std::vector<std::string> paths;

@@ -47,6 +47,11 @@ class Sink {
     (void)end_lsn;
     return OkStatus();
   }
+
+  // The incremental snapshot progress last stored durably with a transaction
+  // (TransactionInfo::snapshot_progress), so that a restart resumes at the next chunk; nullopt
+  // when the sink keeps none (the snapshot then starts again with the process).
+  virtual std::optional<std::string> SnapshotProgress() { return std::nullopt; }
 };
 
 }  // namespace migsbyu::transport

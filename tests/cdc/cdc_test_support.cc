@@ -111,9 +111,16 @@ Status InProcessConnector::Stop() {
 
 ChildConnector::ChildConnector(const std::string& database_url, const std::string& file,
                                std::vector<std::string> extra_args) {
-  std::vector<std::string> args = {MIGSBYU_BINARY,         "--log-level", "warn",   "cdc",
-                                   "--database-url",       database_url,  "--sink", "file:" + file,
-                                   "--status-interval-ms", "100"};
+  std::vector<std::string> args = {MIGSBYU_BINARY,
+                                   "--log-level",
+                                   "warn",
+                                   "cdc",
+                                   "--database-url",
+                                   database_url,
+                                   "--sink",
+                                   file.find(':') == std::string::npos ? "file:" + file : file,
+                                   "--status-interval-ms",
+                                   "100"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {

@@ -76,7 +76,8 @@ class InProcessConnector {
   Status result_ = OkStatus();
 };
 
-// `migsbyu cdc` as a child process.
+// `migsbyu cdc` as a child process, into the file sink at `file` (or, when it names a kind,
+// such as "lake:DIR", into that sink).
 class ChildConnector {
  public:
   ChildConnector(const std::string& database_url, const std::string& file,

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { AnalyticsPage, SqlConsole, Timeline } from "./analytics";
-import { freshnessText, PipelinePage } from "./pipeline";
+import { freshnessText, PipelinePage, snapshotText } from "./pipeline";
 import { LiveProvider } from "../lib/live";
 import type { EventSourceLike } from "../lib/sse";
 import { renderAs } from "../test-render";
@@ -407,6 +407,18 @@ describe("freshnessText", () => {
     expect(freshnessText(100, 0.2, 0.4)).toBe("400 ms");
     expect(freshnessText(100, 3, 300)).toBe("5 min");
     expect(freshnessText(null, null, null)).toBe("–");
+  });
+});
+
+describe("snapshotText", () => {
+  it("shows the table and how far its chunks got while a snapshot runs", () => {
+    expect(snapshotText(null).value).toBe("–");
+    expect(snapshotText({ running: false, chunks: 0, rows: 0 })).toEqual({ value: "none running", sub: undefined });
+    const running = snapshotText({ running: true, table: "public.students", last_key: "S000123", tables_left: 2, chunks: 3, rows: 24576 });
+    expect(running.value).toBe("public.students");
+    expect(running.sub).toContain("after key S000123");
+    expect(running.sub).toContain("3 chunks");
+    expect(running.sub).toContain("1 more table(s)");
   });
 });
 

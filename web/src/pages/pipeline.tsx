@@ -1,13 +1,16 @@
-// Pipeline: the change-data pipeline live — slot lag, events/s, freshness, last committed LSN
-// and per-table counts — from the `status` server-sent events (GET /analytics/status first, so
-// the page is filled before the first event).
+// Pipeline: the change-data pipeline live — slot lag, events/s, freshness, last committed LSN,
+// incremental snapshot progress and per-table counts — from the `status` server-sent events
+// (GET /analytics/status first, so the page is filled before the first event). Admins also get
+// the capture actions: an incremental snapshot of some tables, and restarting capture stopped
+// by a lost slot with a resnapshot (POST /analytics/capture/...).
 import { useEffect, useRef, useState } from "react";
-import { api } from "../api/client";
+import { api, ApiError } from "../api/client";
 import { Chart } from "../components/Chart";
 import { formatBytes, formatSeconds, formatValue, humanize } from "../lib/format";
 import { useLive, type PipelineStatus } from "../lib/live";
 import { LiveBadge } from "../components/LiveBadge";
 import { ErrorNote } from "../components/ErrorNote";
+import { seesAdminPages, useSession } from "../lib/session";
 
 // Finds a value in a nested status object by trying key paths in order ("a.b" walks into a).
 export function pick(status: PipelineStatus | null, paths: string[]): unknown {
@@ -43,8 +46,56 @@ export function freshnessText(lagBytes: number | null, lagSeconds: number | null
   return formatSeconds(freshnessS);
 }
 
+// The incremental snapshot's card: "–" when none runs, else the table and how far it got.
+export function snapshotText(snapshot: unknown): { value: string; sub?: string } {
+  if (!snapshot || typeof snapshot !== "object") return { value: "–" };
+  const s = snapshot as Record<string, unknown>;
+  const chunks = num(s.chunks) ?? 0;
+  const rows = num(s.rows) ?? 0;
+  if (s.running !== true) return { value: "none running", sub: chunks > 0 ? `last: ${chunks} chunks, ${rows.toLocaleString()} rows` : undefined };
+  const left = num(s.tables_left) ?? 1;
+  return {
+    value: String(s.table ?? "?"),
+    sub: `after key ${s.last_key ?? "(start)"} · ${chunks} chunks, ${rows.toLocaleString()} rows` + (left > 1 ? ` · ${left - 1} more table(s)` : ""),
+  };
+}
+
+// Admins' capture actions; each answer (or error) is shown beside the buttons.
+function CaptureActions({ captureStopped }: { captureStopped: boolean }) {
+  const [tables, setTables] = useState("students");
+  const [message, setMessage] = useState<string | null>(null);
+  const act = (path: string, body?: unknown) =>
+    api
+      .post<Record<string, unknown>>(path, body)
+      .then((r) => setMessage(path.endsWith("resnapshot") ? "Capture restarted with a resnapshot." : `Snapshot requested: ${(r.requested as string[] | undefined)?.join(", ") ?? ""}`))
+      .catch((err: Error) => setMessage(err instanceof ApiError ? err.message : String(err)));
+  return (
+    <form
+      className="capture-actions"
+      aria-label="Capture actions"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const list = tables.split(/[\s,]+/).filter((t) => t !== "");
+        void act("/analytics/capture/snapshot", { tables: list });
+      }}
+    >
+      <label>
+        Tables <input value={tables} onChange={(e) => setTables(e.target.value)} aria-label="Tables to re-read" />
+      </label>
+      <button type="submit">Re-read in chunks</button>
+      {captureStopped && (
+        <button type="button" onClick={() => void act("/analytics/capture/resnapshot")}>
+          Restart capture with a resnapshot
+        </button>
+      )}
+      {message && <span role="status">{message}</span>}
+    </form>
+  );
+}
+
 export function PipelinePage() {
   const live = useLive();
+  const session = useSession();
   const [initial, setInitial] = useState<PipelineStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const history = useRef<{ at: string; value: number }[]>([]); // events per second, oldest first
@@ -87,6 +138,7 @@ export function PipelinePage() {
   const retentionWarning = pick(status, ["slot_retention_warning"]) === true;
   const captureError = pick(status, ["capture_error"]) as string | null | undefined;
   const deadLetters = num(pick(status, ["dead_letters"]));
+  const snapshot = snapshotText(pick(status, ["snapshot"]));
   const counts = tableCounts(status);
   const countKeys = [...new Set(counts.flatMap(([, r]) => Object.keys(r)))].filter((k) => k !== "table" && k !== "name");
 
@@ -119,8 +171,10 @@ export function PipelinePage() {
           sub={retained !== null ? `${formatBytes(retained)} retained` + (safeWal !== null ? `, ${formatBytes(safeWal)} safe` : "") : undefined}
         />
         <Stat label="Dead letters" value={deadLetters === null ? "–" : deadLetters.toLocaleString()} sub="migsbyu lake dead-letters" />
+        <Stat label="Incremental snapshot" value={snapshot.value} sub={snapshot.sub} words={snapshot.value === "none running"} />
         <Stat label="Lake commits seen" value={String(live.commits)} sub={lakeVersion !== null ? `lake version ${lakeVersion}` : "since this page opened"} />
       </div>
+      {seesAdminPages(session) && <CaptureActions captureStopped={capture === false} />}
       {series.length > 1 && (
         <Chart title="Events per second (last two minutes)" rows={series} kind="line" height={180} xLabel="Time" valueLabel="Events / s" timeWindow={{ spanS: kEventsWindowS }} />
       )}
