@@ -13,7 +13,7 @@
 #include "lake/deriver.h"
 #include "lake/lake.h"
 #include "lake/lake_sink.h"
-#include "lake/manifest.h"
+#include "lake/table_ownership.h"
 #include "lake/writer.h"
 #include "transport/kafka/kafka_source.h"
 
@@ -113,36 +113,6 @@ void RunQuery(const LakeFlags& flags) {
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
-// The consumer group's partitions are the lake's tables: a member writes a table only while it
-// holds the table's partition (topic <prefix>.<schema>.<table>).
-class TableOwnership : public kafka::PartitionListener {
- public:
-  TableOwnership(lake::LakeSink& sink, std::string dir, std::stop_token stop)
-      : sink_(sink), dir_(std::move(dir)), stop_(std::move(stop)) {}
-
-  Status OnAssigned(const std::vector<std::string>& topics) override {
-    for (const auto& t : topics) MIGSBYU_TRY(sink_.AcquireTable(kafka::TableOfTopic(t), stop_));
-    return OkStatus();
-  }
-  Status OnRevoked(const std::vector<std::string>& topics) override {
-    for (const auto& t : topics) MIGSBYU_TRY(sink_.ReleaseTable(kafka::TableOfTopic(t)));
-    return OkStatus();
-  }
-  uint64_t CatchUpToken() override {
-    auto latest = lake::LoadLatestManifest(dir_);
-    return latest.ok() && *latest ? (*latest)->commit_lsn.value() : 0;
-  }
-  Status OnCaughtUp(const std::vector<std::string>& topics, uint64_t token) override {
-    for (const auto& t : topics) sink_.MarkCaughtUp(kafka::TableOfTopic(t), token);
-    return OkStatus();
-  }
-
- private:
-  lake::LakeSink& sink_;
-  const std::string dir_;
-  const std::stop_token stop_;
-};
-
 void RunConsume(const LakeFlags& flags) {
   if (flags.brokers.empty()) throw CLI::ValidationError("--brokers", "required");
   // SIGINT/SIGTERM stop the consumer after a final flush; a watcher thread takes them. Blocked
@@ -190,7 +160,7 @@ void RunConsume(const LakeFlags& flags) {
     source_options.dead_letters = dead_letters.get();
   }
   std::stop_source stop;
-  TableOwnership ownership(**sink, flags.dir, stop.get_token());
+  lake::TableOwnership ownership(**sink, flags.dir, stop.get_token());
   source_options.listener = &ownership;
   std::jthread watcher([&](std::stop_token done) {
     while (!done.stop_requested()) {
