@@ -131,7 +131,8 @@ class CapturePipeline : public Pipeline {
     portal::RegisterCaptureApi(
         router, {.snapshot = [this](const std::vector<std::string>& tables) -> Status {
                    MIGSBYU_ASSIGN(auto conn, pg::Connection::Open(connector_options_.database_url));
-                   return cdc::RequestIncrementalSnapshot(conn, tables);
+                   return cdc::RequestIncrementalSnapshot(conn, tables,
+                                                          connector_options_.publication_name);
                  },
                  .resnapshot = [this] { return Resnapshot(); }});
     std::lock_guard lock(control_mutex_);

@@ -1,9 +1,11 @@
 #include "cdc/incremental.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cdc/value_codec.h"
 #include "common/identifier.h"
+#include "common/private_schema.h"
 
 namespace migsbyu::cdc {
 
@@ -86,8 +88,15 @@ Result<std::vector<std::string>> IndexKeyColumns(pg::Connection& conn, const Tab
 
 }  // namespace
 
-Status RequestIncrementalSnapshot(pg::Connection& conn, const std::vector<std::string>& tables) {
+Status RequestIncrementalSnapshot(pg::Connection& conn, const std::vector<std::string>& tables,
+                                  const std::optional<std::string>& publication) {
   if (tables.empty()) return Error::InvalidArgument("cdc snapshot: name at least one --table");
+  std::optional<std::vector<TableName>> published;
+  if (publication) {
+    auto listed = PublicationTables(conn, *publication);
+    if (!listed.ok() && listed.error().code() != ErrorCode::kNotFound) return listed.error();
+    published = listed.ok() ? std::move(listed).value() : std::vector<TableName>{};
+  }
   for (const auto& text : tables) {
     TableName t = ParseTableName(text);
     if (!IsPlainIdentifier(t.schema) || !IsPlainIdentifier(t.name)) {
@@ -101,6 +110,14 @@ Status RequestIncrementalSnapshot(pg::Connection& conn, const std::vector<std::s
                                                   {t.schema, t.name}));
       return Error::InvalidArgument("cdc snapshot: table " + t.schema + "." + t.name +
                                     (exists.rows() ? " has no primary key" : " does not exist"));
+    }
+    if (published && (IsPrivateSchema(t.schema) ||
+                      std::none_of(published->begin(), published->end(), [&](const TableName& u) {
+                        return u.schema == t.schema && u.name == t.name;
+                      }))) {
+      return Error::InvalidArgument("cdc snapshot: table " + t.schema + "." + t.name +
+                                    " is not captured (publication " + *publication +
+                                    "): add it to --table");
     }
   }
   MIGSBYU_TRY(

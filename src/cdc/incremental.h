@@ -73,10 +73,13 @@ std::string SnapshotRequestPayload(const std::vector<std::string>& tables);
 // kInvalidArgument when the payload is not a request (the message is then ignored).
 Result<std::vector<std::string>> ParseSnapshotRequest(std::string_view payload);
 
-// Checks that each table exists with a primary key, then emits the request message in a
+// Checks that each table exists with a primary key and, when `publication` is given, that the
+// publication captures it (outside the private schema), then emits the request message in a
 // transaction of its own. kInvalidArgument naming a table that does not qualify (nothing is
-// emitted then).
-Status RequestIncrementalSnapshot(pg::Connection& conn, const std::vector<std::string>& tables);
+// emitted then). Without `publication` an uncaptured table is refused later, by the connector
+// that reads the request (logged, not answered).
+Status RequestIncrementalSnapshot(pg::Connection& conn, const std::vector<std::string>& tables,
+                                  const std::optional<std::string>& publication = std::nullopt);
 
 // One chunk as read by ReadChunk.
 struct Chunk {
