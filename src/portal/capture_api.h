@@ -27,7 +27,7 @@ namespace migsbyu::portal {
 
 struct CaptureActions {
   // Asks for an incremental snapshot of `tables`; kInvalidArgument for a table that cannot be
-  // snapshotted (answered 422).
+  // snapshotted: absent, without a primary key, or not captured (answered 422).
   std::function<Status(const std::vector<std::string>& tables)> snapshot;
   // Restarts stopped capture with a resnapshot; kConflict while capture runs.
   std::function<Status()> resnapshot;
