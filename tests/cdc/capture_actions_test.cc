@@ -195,6 +195,14 @@ TEST_F(CaptureActionsTest, APassClosesAKeyDeletedWhileTheLakeWasNotListening) {
   // 7 rows in chunks of 2: the fourth reads one row and ends the pass.
   ASSERT_TRUE(SnapshotDone(passes, 4, 7)) << Snapshot().dump() << "\n" << serve_->Output();
   ASSERT_TRUE(LakeHasCurrent(kGone, false)) << serve_->Output();
+  // The same end in the Prometheus figures.
+  Reply metrics = Web("GET", "/metrics", *registrar_);
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  for (const char* line :
+       {"\nmigsbyu_cdc_snapshot_running 0\n", "\nmigsbyu_cdc_snapshot_chunks 4\n",
+        "\nmigsbyu_cdc_snapshot_rows 7\n", "\nmigsbyu_cdc_snapshot_tables_left 0\n"}) {
+    EXPECT_NE(metrics.body.find(line), std::string::npos) << line << metrics.body;
+  }
 
   // The deleted key: closed, no current row, the close marked as the snapshot's.
   EXPECT_EQ(Lake(std::string("SELECT count(*), bool_or(is_deleted), "
@@ -217,9 +225,13 @@ TEST_F(CaptureActionsTest, APassClosesAKeyDeletedWhileTheLakeWasNotListening) {
         << id;
   }
   EXPECT_EQ(Lake("SELECT count(*) FROM students_dim"), versions_before);
-  // Only the one key was closed by the pass.
+  // Only the one key was closed by the pass, and the audit trail says so.
   EXPECT_EQ(Lake("SELECT count(*) FROM students_changes WHERE op = 'd' AND origin = 'snapshot'"),
             std::vector<std::string>{"1"});
+  Reply audit = Web("GET", "/analytics/audit?table=students&op=d&origin=snapshot", *admin_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_EQ(audit.Header("X-Total-Count"), "1") << audit.body;
+  EXPECT_NE(audit.body.find(kGone), std::string::npos) << audit.body;
 }
 
 }  // namespace
