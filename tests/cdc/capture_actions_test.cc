@@ -139,13 +139,27 @@ TEST_F(CaptureActionsTest, OnlyAnAdminMayRequestASnapshotAndBadNamesChangeNothin
   EXPECT_EQ(RequestSnapshot({}, students).status, 401);
   EXPECT_EQ(RequestSnapshot(*registrar_, students).status, 403);
   const json before = Snapshot();
-  for (const json& body :
-       {json{{"tables", {"../x"}}}, json{{"tables", {"students; DROP"}}},
-        json{{"tables", {"nosuch"}}}, json{{"tables", {"nokey"}}}, json{{"tables", {"uncaptured"}}},
-        json{{"tables", {"students", "nokey"}}}, json{{"tables", json::array()}},
-        json{{"table", {"students"}}}}) {
+  std::vector<json> bad = {{{"tables", {"../x"}}},
+                           {{"tables", {"students; DROP"}}},
+                           {{"tables", {"a.b.c"}}},
+                           {{"tables", {"nosuch"}}},
+                           {{"tables", {"nokey"}}},
+                           {{"tables", {"uncaptured"}}},
+                           {{"tables", {"migsbyu_auth.users"}}},  // keyed, but never captured
+                           {{"tables", {"students", "nokey"}}},
+                           {{"tables", json::array()}},
+                           {{"tables", {1}}},
+                           {{"table", {"students"}}}};
+  json many = json::array();
+  for (int i = 0; i < 65; ++i) many.push_back("students");
+  bad.push_back({{"tables", many}});
+  for (const json& body : bad) {
+    ASSERT_TRUE(body.is_object()) << body.dump();
     Reply r = RequestSnapshot(*admin_, body);
     EXPECT_EQ(r.status, 422) << body.dump() << ": " << r.body;
+    // The field it names: "tables" (or the unknown "table").
+    EXPECT_NE(r.body.find(R"("loc":["body","table)"), std::string::npos)
+        << body.dump() << ": " << r.body;
   }
   EXPECT_EQ(Web("POST", "/analytics/capture/snapshot", *admin_, "{not json").status, 400);
   // Nothing was queued: a valid request made after them is the only one logged and read.
@@ -157,6 +171,7 @@ TEST_F(CaptureActionsTest, OnlyAnAdminMayRequestASnapshotAndBadNamesChangeNothin
       << serve_->Output();
   EXPECT_EQ(serve_->Output().find("snapshot of public.uncaptured"), std::string::npos);
   EXPECT_EQ(serve_->Output().find("snapshot of public.nokey"), std::string::npos);
+  EXPECT_EQ(serve_->Output().find("snapshot of migsbyu_auth"), std::string::npos);
   Sql("DELETE FROM students WHERE id = 'S900'");
   ASSERT_TRUE(LakeHasCurrent("S900", false));
 
@@ -169,6 +184,12 @@ TEST_F(CaptureActionsTest, OnlyAnAdminMayRequestASnapshotAndBadNamesChangeNothin
   EXPECT_NE(serve_->Output().find("portal: admin requested an incremental snapshot of students"),
             std::string::npos)
       << serve_->Output();
+
+  // While capture runs its slot is usable: the resnapshot action is refused, to admins only.
+  EXPECT_EQ(Web("POST", "/analytics/capture/resnapshot", {}).status, 401);
+  EXPECT_EQ(Web("POST", "/analytics/capture/resnapshot", *registrar_).status, 403);
+  EXPECT_EQ(Web("POST", "/analytics/capture/resnapshot", *admin_).status, 409);
+  EXPECT_EQ(serve_->Output().find("restarted capture with a resnapshot"), std::string::npos);
 }
 
 TEST_F(CaptureActionsTest, APassClosesAKeyDeletedWhileTheLakeWasNotListening) {
