@@ -724,7 +724,7 @@ class Connector::Session {
     open.chunk = std::move(chunk).value();
     open.dropped.assign(open.chunk.rows.size(), false);
     for (size_t i = 0; i < open.chunk.rows.size(); ++i) {
-      open.index.emplace(KeyOf(*open.chunk.schema, open.chunk.rows[i]), i);
+      open.index.emplace(events::KeyText(*open.chunk.schema, open.chunk.rows[i]), i);
     }
     chunk_ = std::move(open);
     return OkStatus();
@@ -744,7 +744,7 @@ class Connector::Session {
     }
     for (const auto* row : {&e.before, &e.after}) {
       if (!*row) continue;
-      auto it = chunk_->index.find(KeyOf(*e.table, **row));
+      auto it = chunk_->index.find(events::KeyText(*e.table, **row));
       if (it != chunk_->index.end()) chunk_->dropped[it->second] = true;
     }
   }
@@ -835,7 +835,7 @@ class Connector::Session {
     std::string id;     // the watermarks' content after "low:" / "high:"
     std::string table;  // schema.table
     Chunk chunk;
-    std::unordered_map<std::string, size_t> index;  // KeyOf → row
+    std::unordered_map<std::string, size_t> index;  // events::KeyText → row
     std::vector<bool> dropped;                      // rows a streamed change replaced
     // Every transaction the stream delivers from now on commits at or after this LSN.
     Lsn window_start;

@@ -186,14 +186,4 @@ Result<Chunk> ReadChunk(pg::Connection& conn, const TableName& table,
   return chunk;
 }
 
-std::string KeyOf(const events::TableSchema& schema, const events::Row& row) {
-  std::string out;
-  for (size_t i = 0; i < schema.columns.size() && i < row.size(); ++i) {
-    if (!schema.columns[i].key) continue;
-    out += row[i].is_null() ? "\\N" : events::ValueToText(schema.columns[i].type, row[i]);
-    out += '\x1f';
-  }
-  return out;
-}
-
 }  // namespace migsbyu::cdc

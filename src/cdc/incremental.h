@@ -96,7 +96,4 @@ struct Chunk {
 Result<Chunk> ReadChunk(pg::Connection& conn, const TableName& table,
                         const std::optional<std::vector<std::string>>& after, size_t limit);
 
-// The identity of a row's key: the text of `schema`'s key columns, each followed by \x1f.
-std::string KeyOf(const events::TableSchema& schema, const events::Row& row);
-
 }  // namespace migsbyu::cdc

@@ -73,4 +73,14 @@ std::string ValueToText(ValueType type, const Value& v) {
   return "";
 }
 
+std::string KeyText(const TableSchema& schema, const Row& row) {
+  std::string out;
+  for (size_t i = 0; i < schema.columns.size() && i < row.size(); ++i) {
+    if (!schema.columns[i].key) continue;
+    out += row[i].is_null() ? "\\N" : ValueToText(schema.columns[i].type, row[i]);
+    out += '\x1f';
+  }
+  return out;
+}
+
 }  // namespace migsbyu::events

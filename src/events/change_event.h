@@ -142,4 +142,8 @@ struct ChangeEvent {
 // Text form of a value as PostgreSQL would print it ("2024-01-31", "3.75", "t").
 std::string ValueToText(ValueType type, const Value& value);
 
+// The identity of a row's key: the text of `schema`'s key columns (\N for a null), each
+// followed by \x1f, so that two rows have the same KeyText exactly when their keys are equal.
+std::string KeyText(const TableSchema& schema, const Row& row);
+
 }  // namespace migsbyu::events

@@ -193,17 +193,6 @@ bool IsDimBookkeeping(const std::string& name) {
   return kNames.count(name) > 0;
 }
 
-// The text of `row`'s key columns, one unit separator after each: the identity of a key.
-std::string KeyText(const events::TableSchema& schema, const events::Row& row) {
-  std::string out;
-  for (size_t i = 0; i < schema.columns.size() && i < row.size(); ++i) {
-    if (!schema.columns[i].key) continue;
-    out += row[i].is_null() ? "\\N" : events::ValueToText(schema.columns[i].type, row[i]);
-    out += '\x1f';
-  }
-  return out;
-}
-
 // (commit_lsn, position) of a change.
 Watermark MarkOf(const events::ChangeEvent& c) { return {c.commit_lsn.value(), c.position}; }
 
@@ -492,7 +481,8 @@ Status LakeWriter::Begin(const events::TransactionInfo& tx) {
     MIGSBYU_ASSIGN(bool published, Publish());
     (void)published;
     MIGSBYU_ASSIGN(auto keys, KeysUntouchedSince(*tx.chunk_table, tx.pass_start));
-    for (auto& key : keys) pass_untouched_.emplace(KeyText(*tx.chunk_table, key), std::move(key));
+    for (auto& key : keys)
+      pass_untouched_.emplace(events::KeyText(*tx.chunk_table, key), std::move(key));
     pass_end_tx_ = true;
   }
   in_transaction_ = true;
@@ -514,7 +504,7 @@ Status LakeWriter::Apply(const events::ChangeEvent& change) {
   }
   last_position_ = std::max(last_position_, change.position);
   if (pass_end_tx_ && change.op == events::Operation::kRead && change.after) {
-    pass_read_.insert(KeyText(*change.table, *change.after));
+    pass_read_.insert(events::KeyText(*change.table, *change.after));
   }
   TableState& state = StateOf(change.table);
   const Watermark mark = MarkOf(change);
@@ -731,25 +721,12 @@ Result<std::vector<events::Row>> LakeWriter::KeysUntouchedSince(const events::Ta
     if (schema.columns[i].key) key_columns.push_back(i);
   }
   if (key_columns.empty()) return out;
-  // Dates and timestamps as the integers events::Value holds (as ReplayChangeLogs reads them).
-  auto typed = [&](const std::string& side, const events::Column& c) {
-    std::string q = duck::QuoteIdentifier(side + c.name);
-    switch (c.type) {
-      case events::ValueType::kDate:
-        return "(" + q + " - DATE '1970-01-01')";
-      case events::ValueType::kTimestamp:
-      case events::ValueType::kTimestampTz:
-        return "epoch_us(" + q + ")";
-      default:
-        return q;
-    }
-  };
   std::string after_keys, before_keys, names;
   for (size_t n = 0; n < key_columns.size(); ++n) {
     const auto& c = schema.columns[key_columns[n]];
     const std::string k = "k" + std::to_string(n);
-    after_keys += typed("after_", c) + " AS " + k + ", ";
-    before_keys += typed("before_", c) + " AS " + k + ", ";
+    after_keys += SelectAsValue(c, "after_" + c.name) + " AS " + k + ", ";
+    before_keys += SelectAsValue(c, "before_" + c.name) + " AS " + k + ", ";
     names += (n ? ", " : "") + k;
   }
   MIGSBYU_ASSIGN(auto trunc, conn_.Query("SELECT commit_lsn, position FROM " + changes +

@@ -8,6 +8,7 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent, type Keyboar
 import { api, listPage, type Query } from "../api/client";
 import { ENTITIES, PERSONAL_FIELDS, formatField, type Row } from "../api/schema";
 import { Chart } from "../components/Chart";
+import { ErrorNote } from "../components/ErrorNote";
 import { DataGrid, type GridColumn } from "../components/DataGrid";
 import { Pager } from "../components/Pager";
 import { LiveBadge } from "../components/LiveBadge";
@@ -150,11 +151,7 @@ function LakeDimensionsTab() {
   const selected = dims.find((d) => d.view === chosen);
   return (
     <div>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorNote message={error} />
       <DataGrid
         label="Dimensions in the lake"
         columns={kLakeDimColumns}
@@ -196,11 +193,7 @@ function CapturedDimensionGrid({ dim }: { dim: LakeDimension }) {
           <input type="checkbox" checked={currentOnly} onChange={(e) => setCurrentOnly(e.target.checked)} /> Current rows only
         </label>
       </div>
-      {listing.error && (
-        <p className="form-error" role="alert">
-          {listing.error}
-        </p>
-      )}
+      <ErrorNote message={listing.error} />
       <DataGrid
         label={`${dim.view} versions`}
         columns={columns}
@@ -241,11 +234,7 @@ function DimensionTab({ entity }: { entity: string }) {
           <span className="badge current">yes</span> marks each record's current version
         </span>
       </div>
-      {listing.error && (
-        <p className="form-error" role="alert">
-          {listing.error}
-        </p>
-      )}
+      <ErrorNote message={listing.error} />
       <DataGrid
         label={`${entity} dimension`}
         columns={columns}
@@ -336,11 +325,7 @@ function HistoryTab() {
           Show history
         </button>
       </form>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorNote message={error} />
       {history && <Timeline history={history} />}
       {!id && <p className="muted">Choose a record, or press “History” on a dimension row.</p>}
     </div>
@@ -548,11 +533,7 @@ function AsOfTab() {
           Now
         </button>
       </div>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorNote message={error} />
       <DataGrid label={`${spec.label} as of ${rowsAt ?? "now"}`} loading={rowsAt !== at} columns={columns} rows={shown} rowKey={(_r, i) => String(i)} empty="Nothing existed at that instant." />
       <Pager label="As of" skip={page.skip} limit={page.limit} total={total} shown={rows.length} onChange={(skip, limit) => setPage({ skip, limit })} />
     </div>
@@ -574,11 +555,7 @@ function FactTab() {
         </div>
         <span className="muted">Grain: one student–professor pair per course per semester; +1 for an enrollment, −1 for a drop.</span>
       </div>
-      {listing.error && (
-        <p className="form-error" role="alert">
-          {listing.error}
-        </p>
-      )}
+      <ErrorNote message={listing.error} />
       <DataGrid label="Enrollment fact" columns={columns} rows={listing.rows} loading={listing.loading} rowKey={(_r, i) => String(i)} empty="No fact rows yet." />
       <Pager label="Enrollment fact" skip={listing.skip} limit={listing.limit} total={listing.total} shown={listing.rows.length} onChange={listing.setPage} />
     </div>
