@@ -486,6 +486,13 @@ void ArrowBatch::Export(ArrowArray* out) {
   out->release = release;
 }
 
+// The ArrowSchema tree StreamGetSchema describes, with the strings it points into.
+struct SchemaStorage {
+  std::vector<ArrowSchema> children;
+  std::vector<ArrowSchema*> child_pointers;
+  std::vector<std::string> formats, names;
+};
+
 struct BatchScan::State {
   Connection* conn = nullptr;
   std::string name;
@@ -501,30 +508,33 @@ struct BatchScan::State {
   bool finished = false;
   std::optional<std::string> aborted;
   std::string error;
+  // Every distinct schema described to DuckDB, kept while the view lives: DuckDB 1.4's C arrow
+  // scan does not call release on each schema it asks for, so the schema cannot own them.
+  std::vector<std::unique_ptr<SchemaStorage>> schemas;
 };
 
 namespace {
-
-struct SchemaStorage {
-  std::vector<ArrowSchema> children;
-  std::vector<ArrowSchema*> child_pointers;
-  std::vector<std::string> formats, names;
-};
 
 int StreamGetSchema(ArrowArrayStream* stream, ArrowSchema* out) {
   auto* state = static_cast<BatchScan::State*>(stream->private_data);
   std::lock_guard lock(state->mu);
   state->next = 0;  // each query binds the view again, then reads the stream from the start
-  auto* storage = new SchemaStorage;
+  std::vector<std::string> formats = state->formats, names = state->names;
   if (!state->set) {
     // DuckDB ignores get_schema's result, so describe a column: reading it then fails (get_next)
     // with this error, if binding the view to other columns has not failed already.
     state->error = "no arrow batches are set for the view " + state->name;
-    storage->formats = {"U"};
-    storage->names = {"unset"};
-  } else {
-    storage->formats = state->formats;
-    storage->names = state->names;
+    formats = {"U"};
+    names = {"unset"};
+  }
+  SchemaStorage* storage = nullptr;
+  for (const auto& s : state->schemas) {
+    if (s->formats == formats && s->names == names) storage = s.get();
+  }
+  if (!storage) {
+    storage = state->schemas.emplace_back(std::make_unique<SchemaStorage>()).get();
+    storage->formats = std::move(formats);
+    storage->names = std::move(names);
   }
   const size_t n = storage->formats.size();
   storage->children.assign(n, ArrowSchema{});
@@ -542,11 +552,7 @@ int StreamGetSchema(ArrowArrayStream* stream, ArrowSchema* out) {
   out->name = "";
   out->n_children = static_cast<int64_t>(n);
   out->children = storage->child_pointers.data();
-  out->private_data = storage;
-  out->release = [](ArrowSchema* s) {
-    delete static_cast<SchemaStorage*>(s->private_data);
-    s->release = nullptr;
-  };
+  out->release = [](ArrowSchema* s) { s->release = nullptr; };
   return 0;
 }
 
